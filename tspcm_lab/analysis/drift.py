@@ -1,0 +1,204 @@
+"""Time-dependent behaviour: resistance drift, endurance window, switching delay and recovery.
+
+Units: time and delays in s, resistance in Ohm, voltages in V.
+
+- **Drift** (:func:`drift_exponent`): R(t) = R0 (t / 1 s)^nu, fitted as a straight line of log10 R against
+  log10 t (t > 0 only); nu is the slope, with its standard error and a two-sided Student-t confidence
+  interval (default 95 %, n - 2 degrees of freedom). :func:`drift_per_state` does it for each state label.
+- **Endurance** (:func:`endurance_window`): window = R_high / R_low per read cycle; reported: first, last and
+  smallest window, the cycle at which it first falls below ``min_window`` (default 10, NaN if never), and
+  the slope of log10(window) against log10(cycle) over cycles >= 1 (decades of window per decade of cycles).
+- **Delay versus overdrive** (:func:`delay_vs_overdrive`): ln t_d = ln t_d0 - (V - Vth)/V0, a straight line of
+  ln t_d against the overdrive V - Vth: V0 = -1/slope (V), t_d0 = exp(intercept) (s, the delay at V = Vth),
+  the standard error of V0 by error propagation (se_slope / slope^2).
+- **Recovery** (:func:`recovery_time`): paired pulses at interval dt; the second pulse's response y (firing
+  probability, or its threshold) relaxes as y(dt) = y_inf + (y_0 - y_inf) exp(-dt / tau). The headline
+  recovery time is the fitted tau (s, with its standard error); ``t_recover_s`` is the model-free interval
+  where the recovered fraction (y - y_first) / (y_last - y_first) first reaches 1 - 1/e, linearly
+  interpolated in log(dt) between measured intervals.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+from tspcm_lab.analysis.fitting import LinearFit, finite_pairs, linear_fit, r_squared
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Drift exponent of one state: nu (dimensionless), its CI, R0 at t = 1 s (Ohm), R^2 of the log fit."""
+
+    nu: float
+    nu_stderr: float
+    nu_ci_low: float
+    nu_ci_high: float
+    confidence: float
+    r0_ohm: float
+    r2: float
+    n: int
+
+
+def drift_exponent(time_s, resistance_ohm, confidence: float = 0.95) -> Drift:
+    """Fit log10 R = log10 R0 + nu log10 t over points with t > 0 and R > 0."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    t, r = finite_pairs(time_s, resistance_ohm)
+    keep = (t > 0) & (r > 0)
+    fit = linear_fit(np.log10(t[keep]), np.log10(r[keep]))
+    lo, hi = fit.confidence_interval(confidence)
+    return Drift(fit.slope, fit.slope_stderr, lo, hi, confidence, 10.0**fit.intercept, fit.r2, fit.n)
+
+
+def drift_per_state(state, time_s, resistance_ohm, confidence: float = 0.95) -> dict:
+    """{state label: :class:`Drift`} for each distinct label in ``state``."""
+    s = np.asarray(state).ravel()
+    t = np.asarray(time_s, dtype=float).ravel()
+    r = np.asarray(resistance_ohm, dtype=float).ravel()
+    if not (s.size == t.size == r.size):
+        raise ValueError("state, time_s and resistance_ohm must have the same length")
+    return {k.item() if hasattr(k, "item") else k: drift_exponent(t[s == k], r[s == k], confidence)
+            for k in np.unique(s)}
+
+
+@dataclass(frozen=True)
+class Endurance:
+    """Memory window R_high/R_low versus cycle (see module doc)."""
+
+    first_window: float
+    last_window: float
+    min_window: float
+    failure_cycle: float
+    window_slope: float  # decades of window per decade of cycles
+    min_window_criterion: float
+    n: int
+
+
+def endurance_window(cycle, r_low_ohm, r_high_ohm, min_window: float = 10.0) -> Endurance:
+    """Window R_high/R_low per cycle and its evolution; cycles in increasing order."""
+    if not (min_window > 1 and math.isfinite(min_window)):
+        raise ValueError(f"min_window must be a finite ratio > 1, got {min_window!r}")
+    c = np.asarray(cycle, dtype=float).ravel()
+    lo = np.asarray(r_low_ohm, dtype=float).ravel()
+    hi = np.asarray(r_high_ohm, dtype=float).ravel()
+    if not (c.size == lo.size == hi.size):
+        raise ValueError("cycle, r_low_ohm and r_high_ohm must have the same length")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = hi / lo
+    keep = np.isfinite(c) & np.isfinite(w) & (w > 0)
+    c, w = c[keep], w[keep]
+    if c.size == 0:
+        return Endurance(*(math.nan,) * 5, min_window, 0)
+    order = np.argsort(c, kind="stable")
+    c, w = c[order], w[order]
+    fail = np.flatnonzero(w < min_window)
+    pos = c >= 1
+    fit = linear_fit(np.log10(c[pos]), np.log10(w[pos]))
+    return Endurance(float(w[0]), float(w[-1]), float(w.min()), float(c[fail[0]]) if fail.size else math.nan,
+                     fit.slope, min_window, int(c.size))
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Switching delay t_d = t_d0 exp(-(V - Vth)/V0): t_d0 (s), V0 (V) and fit quality."""
+
+    td0_s: float
+    v0_V: float
+    v0_stderr_V: float
+    vth_V: float
+    r2: float
+    n: int
+
+
+def delay_vs_overdrive(voltage_V, delay_s, vth_V: float) -> Delay:
+    """Fit ln t_d against V - Vth over points with t_d > 0 (see module doc)."""
+    vth_V = float(vth_V)
+    if not math.isfinite(vth_V):
+        raise ValueError(f"vth_V must be a finite voltage, got {vth_V!r}")
+    v, td = finite_pairs(voltage_V, delay_s)
+    keep = td > 0
+    fit: LinearFit = linear_fit(v[keep] - vth_V, np.log(td[keep]))
+    if not (math.isfinite(fit.slope) and fit.slope < 0):
+        return Delay(math.nan, math.nan, math.nan, vth_V, fit.r2, fit.n)
+    v0 = -1.0 / fit.slope
+    return Delay(math.exp(fit.intercept), v0, fit.slope_stderr / fit.slope**2, vth_V, fit.r2, fit.n)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Exponential recovery of the paired-pulse response: tau (s) fitted, t_recover_s model-free."""
+
+    tau_s: float
+    tau_stderr_s: float
+    y0: float
+    y_inf: float
+    t_recover_s: float
+    r2: float
+    n: int
+
+
+def recovery_fraction_time(interval_s, response, fraction: float = 1 - 1 / math.e) -> float:
+    """Interval (s) where (y - y_first)/(y_last - y_first) first reaches ``fraction`` (log-interpolated)."""
+    t, y = finite_pairs(interval_s, response)
+    order = np.argsort(t)
+    t, y = t[order], y[order]
+    if t.size < 2 or y[-1] == y[0]:
+        return math.nan
+    f = (y - y[0]) / (y[-1] - y[0])
+    idx = np.flatnonzero(f >= fraction)
+    if idx.size == 0:
+        return math.nan
+    k = int(idx[0])
+    if k == 0:
+        return float(t[0])
+    t0, t1, f0, f1 = t[k - 1], t[k], f[k - 1], f[k]
+    if t0 > 0 and t1 > 0 and f1 != f0:
+        x = math.log(t0) + (fraction - f0) / (f1 - f0) * (math.log(t1) - math.log(t0))
+        return float(math.exp(x))
+    return float(t1)
+
+
+def recovery_time(interval_s, response) -> Recovery:
+    """Fit y = y_inf + (y0 - y_inf) exp(-dt/tau) over intervals dt > 0 (s); see module doc."""
+    t, y = finite_pairs(interval_s, response)
+    keep = t > 0
+    t, y = t[keep], y[keep]
+    if t.size < 4 or np.unique(t).size < 3:
+        raise ValueError(f"need at least 4 paired-pulse points over 3 intervals, got {t.size}")
+    t_model_free = recovery_fraction_time(t, y)
+    grid = np.logspace(math.log10(t.min()) - 2, math.log10(t.max()) + 2, 161)
+    best = None
+    for tau in grid:
+        e = np.exp(-t / tau)
+        m = np.column_stack([1 - e, e])
+        coef, *_ = np.linalg.lstsq(m, y, rcond=None)
+        ss = float(np.sum((m @ coef - y) ** 2))
+        if best is None or ss < best[0]:
+            best = (ss, tau, coef)
+    _, tau0, (yinf0, y00) = best
+
+    def model(tt, tau, y_inf, y0):
+        return y_inf + (y0 - y_inf) * np.exp(-tt / tau)
+
+    span = max(float(np.ptp(y)), 1e-300)
+    off = float(np.mean(y))
+    yn = (y - off) / span  # normalised, so the optimiser's tolerances fit any unit
+    se = math.nan
+    x0 = [tau0, (yinf0 - off) / span, (y00 - off) / span]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            popt, pcov = curve_fit(model, t, yn, p0=x0, bounds=([grid[0], -np.inf, -np.inf],
+                                   [grid[-1], np.inf, np.inf]), x_scale=[tau0, 1.0, 1.0])
+        tau, y_inf, y0 = (float(v) for v in popt)
+        if np.all(np.isfinite(pcov)):
+            se = float(math.sqrt(max(pcov[0, 0], 0.0)))
+    except (RuntimeError, ValueError):
+        tau, y_inf, y0 = x0
+    y_inf, y0 = off + span * y_inf, off + span * y0
+    return Recovery(tau, se, y0, y_inf, t_model_free, r_squared(y, model(t, tau, y_inf, y0)), int(t.size))

@@ -1,0 +1,75 @@
+"""Small least-squares helpers shared by the extractors (ordinary linear regression with standard errors).
+
+All functions take plain 1-D numpy-convertible arrays and drop non-finite pairs before fitting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """y = intercept + slope * x, with standard errors, R^2 and the number of points used."""
+
+    slope: float
+    intercept: float
+    slope_stderr: float
+    intercept_stderr: float
+    r2: float
+    n: int
+
+    def confidence_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Two-sided Student-t interval on the slope (n - 2 degrees of freedom)."""
+        if self.n < 3 or not math.isfinite(self.slope_stderr):
+            return (math.nan, math.nan)
+        t = stats.t.ppf(0.5 + level / 2, self.n - 2)
+        return (self.slope - t * self.slope_stderr, self.slope + t * self.slope_stderr)
+
+
+NAN_FIT = LinearFit(math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+
+
+def finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def linear_fit(x, y) -> LinearFit:
+    """Ordinary least squares of y on x; NaN fit when fewer than 2 distinct x values."""
+    x, y = finite_pairs(x, y)
+    n = x.size
+    if n < 2 or np.ptp(x) == 0:
+        return NAN_FIT
+    xm, ym = x.mean(), y.mean()
+    sxx = float(np.sum((x - xm) ** 2))
+    slope = float(np.sum((x - xm) * (y - ym)) / sxx)
+    intercept = float(ym - slope * xm)
+    resid = y - (intercept + slope * x)
+    ss_res = float(np.sum(resid**2))
+    ss_tot = float(np.sum((y - ym) ** 2))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else math.nan)
+    if n > 2:
+        s2 = ss_res / (n - 2)
+        se_slope = math.sqrt(s2 / sxx)
+        se_int = math.sqrt(s2 * (1.0 / n + xm**2 / sxx))
+    else:
+        se_slope = se_int = math.nan
+    return LinearFit(slope, intercept, se_slope, se_int, r2, n)
+
+
+def r_squared(y, y_fit) -> float:
+    """Coefficient of determination 1 - SS_res / SS_tot (NaN when y is constant)."""
+    y = np.asarray(y, dtype=float)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    if ss_tot == 0:
+        return math.nan
+    return 1.0 - float(np.sum((y - np.asarray(y_fit, dtype=float)) ** 2)) / ss_tot

@@ -1,0 +1,425 @@
+"""Threshold switching from I-V sweeps: Vth, Vhold, Ion/Ioff and on-resistance, per cycle and in statistics.
+
+Units: voltages in V, currents in A, resistances in Ohm. Works on plain arrays from any instrument.
+
+**Series-resistance correction.** A series resistor R_s (load resistor, source output resistance, line)
+takes I*R_s of the applied voltage; the device sees V_dev = V_app - I*R_s (:func:`device_voltage`). All
+voltages reported below are device voltages when ``series_resistance_ohm`` is given, applied voltages
+otherwise (R_s = 0).
+
+**Branches.** A sweep is cut into branches where the direction of |V| changes or the polarity of V flips:
+an *up* branch (|V| rising, direction +1) carries the threshold event, a *down* branch (|V| falling,
+direction -1) the hold event. The turning point belongs to both branches. Negative-polarity branches are
+analysed on |V|, |I| and their voltages are reported with their sign.
+
+**Events.** On a branch, every interval between consecutive points where log10|I| changes by at least
+``min_jump_decades`` in the branch's sense (rising on up, falling on down) is a jump; consecutive jump
+intervals merge into one event. Points at (near) zero applied voltage, within 0.1 % of the branch's largest |V|, are left out of event
+detection: there log|I| is only the instrument's noise. All events are kept, so a stacked cell's two up-branch events (the
+threshold switch firing, then the amorphous PCM switching) are both reported (:attr:`CycleSwitching.up_events`).
+An event's voltage is the device voltage of the *last point before it* (the largest voltage the off state
+was seen to hold, or the smallest at which the on state was seen): the true value lies between that point
+and the next applied step, i.e. the resolution is one voltage step.
+
+**Criteria** for the headline Vth (up branch) and Vhold (down branch):
+
+- ``"jump"``: the event with the largest change in log10|I| (NaN when the branch has no event);
+- ``"current"``: the crossing of a fixed current ``current_criterion_A`` (default 1 uA): up, the first
+  time |I| reaches it; down, the last on-state point before |I| falls below it. Interpolated in log10|I|
+  versus V when the device voltage is monotonic across the crossing, otherwise (snapback) the last point
+  before the crossing;
+- ``"slope"``: the interval with the largest d(log10|I|)/d|V_app| (on both branches |I| rises with |V|
+  across an event); near-zero points are left out as for events;
+  the applied voltage is used for dV because it is monotonic on a branch (the device voltage snaps back).
+
+**Other quantities** (independent of the criterion, from the largest jump):
+Ion/Ioff is the selectivity across the threshold event: Ioff = |I| at the last point before the largest
+up-branch jump, Ion = the largest |I| on the up branch after it. The on-resistance and the fitted hold
+voltage come from a straight-line fit V_dev = Vhold_fit + R_on * I over the down branch's on-state points
+(from the turning point to the last point before the hold event), leaving out a compliance plateau
+(points within 1 % of ``compliance_A``, or within 2 % of the branch's largest current when at least two sit
+there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tspcm_lab.analysis.fitting import linear_fit
+
+CRITERIA = ("jump", "current", "slope")
+#: currents below this are floored before taking log10 (an SMU's noise floor is far above it)
+CURRENT_FLOOR_A = 1e-15
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Points ``start .. stop - 1`` of a sweep, with |V| rising (direction +1) or falling (-1)."""
+
+    start: int
+    stop: int
+    direction: int
+    polarity: int
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.start, self.stop)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A jump in log10|I| on one branch; voltages are those of the last point before the jump."""
+
+    index: int  # index (in the analysed arrays) of the last point before the jump
+    voltage_V: float  # device voltage there (signed)
+    applied_voltage_V: float
+    current_before_A: float
+    current_after_A: float
+    size_decades: float  # change in log10|I| across the event (positive up, negative down)
+
+
+@dataclass
+class CycleSwitching:
+    """One cycle and polarity of an I-V sweep."""
+
+    cycle: int
+    polarity: int
+    vth_V: float
+    vhold_V: float
+    ion_A: float
+    ioff_A: float
+    r_on_ohm: float
+    vhold_fit_V: float
+    up_events: list[Event] = field(default_factory=list)
+    down_events: list[Event] = field(default_factory=list)
+
+    @property
+    def on_off_ratio(self) -> float:
+        return self.ion_A / self.ioff_A if self.ioff_A > 0 else math.nan
+
+    @property
+    def hold_below_threshold(self) -> bool:
+        """Vhold < Vth in magnitude (False when either is missing): a threshold switch always has it."""
+        return bool(abs(self.vhold_V) < abs(self.vth_V))
+
+
+@dataclass(frozen=True)
+class Stats:
+    """n, mean, sample sigma (ddof=1) and CV = sigma / |mean| of the finite values."""
+
+    n: int
+    mean: float
+    sigma: float
+    cv: float
+
+
+def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    value = float(value)
+    ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and ok):
+        rng = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {rng}, got {value!r}")
+    return value
+
+
+def device_voltage(voltage_V, current_A, series_resistance_ohm: float = 0.0) -> np.ndarray:
+    """V_dev = V_app - I * R_s (V): the voltage across the device behind a series resistance R_s (Ohm)."""
+    r_s = _check_positive("series_resistance_ohm", series_resistance_ohm, allow_zero=True)
+    return np.asarray(voltage_V, dtype=float) - np.asarray(current_A, dtype=float) * r_s
+
+
+def split_branches(voltage_V) -> list[Branch]:
+    """Cut a sweep into branches of constant |V| direction and polarity (turning points shared)."""
+    v = np.asarray(voltage_V, dtype=float)
+    if v.size < 2:
+        return []
+    mag = np.abs(v)
+    step = np.sign(np.diff(mag))
+    pol = np.sign(v[:-1] + v[1:])
+    # repeated points (zero step) continue the branch they are in
+    step = _fill_zeros(step)
+    pol = _fill_zeros(pol)
+    change = np.flatnonzero((step[1:] != step[:-1]) | (pol[1:] != pol[:-1])) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [step.size]])
+    out = []
+    for a, b in zip(starts, ends):
+        out.append(Branch(int(a), int(b) + 1, int(step[a]) or 1, int(pol[a]) or 1))
+    return out
+
+
+def _fill_zeros(s: np.ndarray) -> np.ndarray:
+    s = s.copy()
+    nz = np.flatnonzero(s)
+    if nz.size == 0:
+        return np.ones_like(s)
+    s[: nz[0]] = s[nz[0]]
+    idx = np.maximum.accumulate(np.where(s != 0, np.arange(s.size), 0))
+    return s[idx]
+
+
+def detect_cycles(voltage_V) -> np.ndarray:
+    """Cycle number (0, 1, ...) of each point: a new cycle starts at each up branch of the first polarity."""
+    v = np.asarray(voltage_V, dtype=float)
+    labels = np.zeros(v.size, dtype=int)
+    branches = split_branches(v)
+    if not branches:
+        return labels
+    first_pol = next((b.polarity for b in branches if b.direction > 0), branches[0].polarity)
+    cycle = -1
+    for b in branches:
+        if b.direction > 0 and b.polarity == first_pol:
+            cycle += 1
+        # the turning point shared with the previous branch stays in the previous cycle
+        labels[b.start + (1 if b.start > 0 else 0) : b.stop] = max(cycle, 0)
+    return labels
+
+
+def find_events(v_dev, v_app, current_A, direction: int, min_jump_decades: float = 1.0) -> list[Event]:
+    """All jumps of at least ``min_jump_decades`` in log10|I| in the branch's sense (see module doc)."""
+    _check_positive("min_jump_decades", min_jump_decades)
+    logi = np.log10(np.maximum(np.abs(current_A), CURRENT_FLOOR_A))
+    dy = np.diff(logi) * direction
+    mag = np.abs(np.asarray(v_app, dtype=float))
+    live = mag > 1e-3 * mag.max() if mag.size else mag.astype(bool)
+    big = (dy >= min_jump_decades) & live[:-1] & live[1:]
+    events = []
+    k = 0
+    n = big.size
+    while k < n:
+        if not big[k]:
+            k += 1
+            continue
+        j = k
+        while j + 1 < n and big[j + 1]:
+            j += 1
+        events.append(
+            Event(
+                index=k,
+                voltage_V=float(v_dev[k]),
+                applied_voltage_V=float(v_app[k]),
+                current_before_A=float(abs(current_A[k])),
+                current_after_A=float(abs(current_A[j + 1])),
+                size_decades=float(logi[j + 1] - logi[k]),
+            )
+        )
+        k = j + 1
+    return events
+
+
+def _current_crossing(v_dev, i_abs, direction: int, level_A: float) -> float:
+    """Device voltage (magnitude) where |I| crosses ``level_A`` on a branch (see module doc)."""
+    if direction > 0:
+        above = np.flatnonzero(i_abs >= level_A)
+        if above.size == 0 or above[0] == 0:
+            return math.nan
+        k1 = int(above[0])
+        k0 = k1 - 1
+    else:
+        below = np.flatnonzero(i_abs < level_A)
+        below = below[below > 0]
+        if below.size == 0 or i_abs[below[0] - 1] < level_A:
+            return math.nan
+        k1 = int(below[0])
+        k0 = k1 - 1
+    # k0 is on the old side of the crossing, k1 on the new side
+    v0, v1 = v_dev[k0], v_dev[k1]
+    monotonic = (v1 - v0) * direction > 0
+    if not monotonic:
+        return float(v0)
+    y0, y1 = np.log10(max(i_abs[k0], CURRENT_FLOOR_A)), np.log10(max(i_abs[k1], CURRENT_FLOOR_A))
+    if y1 == y0:
+        return float(v0)
+    frac = (math.log10(level_A) - y0) / (y1 - y0)
+    return float(v0 + frac * (v1 - v0))
+
+
+def _steepest(v_dev, v_app, i_abs) -> float:
+    if v_app.size < 2:
+        return math.nan
+    logi = np.log10(np.maximum(i_abs, CURRENT_FLOOR_A))
+    dv = np.diff(v_app)
+    live = v_app > 1e-3 * v_app.max()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # |I| rises with |V| on both branches at a switching event, so the sign needs no flip
+        slope = np.where((dv != 0) & live[:-1] & live[1:], np.diff(logi) / dv, np.nan)
+    if not np.any(np.isfinite(slope)):
+        return math.nan
+    return float(v_dev[int(np.nanargmax(slope))])
+
+
+def branch_voltage(
+    v_dev, v_app, i_abs, direction: int, events: list[Event], criterion: str, current_criterion_A: float
+) -> float:
+    """Headline event voltage (magnitude) of one branch under ``criterion`` (one of :data:`CRITERIA`)."""
+    if criterion == "jump":
+        if not events:
+            return math.nan
+        return abs(max(events, key=lambda e: abs(e.size_decades)).voltage_V)
+    if criterion == "current":
+        return _current_crossing(v_dev, i_abs, direction, current_criterion_A)
+    if criterion == "slope":
+        return _steepest(v_dev, v_app, i_abs)
+    raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+
+
+def on_state_fit(v_dev, i_abs, stop: int, compliance_A: float | None) -> tuple[float, float]:
+    """(R_on in Ohm, Vhold_fit in V) from V_dev = Vhold_fit + R_on*I over points ``0 .. stop`` of a down branch."""
+    v = v_dev[: stop + 1]
+    i = i_abs[: stop + 1]
+    if i.size < 2:
+        return math.nan, math.nan
+    keep = np.ones(i.size, dtype=bool)
+    if compliance_A is not None:
+        keep &= i < 0.99 * compliance_A
+    else:
+        plateau = i >= 0.98 * i.max()
+        if plateau.sum() >= 2:
+            keep &= ~plateau
+    fit = linear_fit(i[keep], v[keep])
+    if fit.n < 2:
+        return math.nan, math.nan
+    return fit.slope, fit.intercept
+
+
+def analyze_cycle(
+    voltage_V,
+    current_A,
+    *,
+    cycle: int = 0,
+    series_resistance_ohm: float = 0.0,
+    criterion: str = "jump",
+    current_criterion_A: float = 1e-6,
+    min_jump_decades: float = 1.0,
+    compliance_A: float | None = None,
+) -> list[CycleSwitching]:
+    """Analyse one cycle of a (bidirectional) I-V sweep; one result per polarity present.
+
+    ``voltage_V`` is the applied voltage, ``current_A`` the measured current, in the order measured.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    _check_positive("current_criterion_A", current_criterion_A)
+    if compliance_A is not None:
+        compliance_A = _check_positive("compliance_A", compliance_A)
+    v_app = np.asarray(voltage_V, dtype=float)
+    i = np.asarray(current_A, dtype=float)
+    if v_app.shape != i.shape:
+        raise ValueError(f"voltage_V and current_A must have the same length, got {v_app.size} and {i.size}")
+    v_dev = device_voltage(v_app, i, series_resistance_ohm)
+    results: dict[int, CycleSwitching] = {}
+    for br in split_branches(v_app):
+        sl = br.slice
+        vd, va, ia = np.abs(v_dev[sl]), np.abs(v_app[sl]), np.abs(i[sl])
+        signed_vd = v_dev[sl]
+        events = find_events(signed_vd, v_app[sl], i[sl], br.direction, min_jump_decades)
+        events = [_shift(e, br.start) for e in events]
+        res = results.setdefault(
+            br.polarity,
+            CycleSwitching(cycle, br.polarity, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan),
+        )
+        volt = branch_voltage(vd, va, ia, br.direction, events, criterion, current_criterion_A)
+        if br.direction > 0 and not res.up_events and math.isnan(res.vth_V):
+            res.up_events = events
+            res.vth_V = br.polarity * volt
+            if events:
+                big = max(events, key=lambda e: abs(e.size_decades))
+                k = big.index - br.start
+                res.ioff_A = float(ia[k])
+                res.ion_A = float(ia[k + 1 :].max())
+        elif br.direction < 0 and not res.down_events and math.isnan(res.vhold_V):
+            res.down_events = events
+            res.vhold_V = br.polarity * volt
+            if events:
+                stop = max(events, key=lambda e: abs(e.size_decades)).index - br.start
+            else:
+                stop = ia.size - 1
+            r_on, vh_fit = on_state_fit(vd, ia, stop, compliance_A)
+            res.r_on_ohm = r_on
+            res.vhold_fit_V = br.polarity * vh_fit
+    return list(results.values())
+
+
+def _shift(e: Event, offset: int) -> Event:
+    return Event(e.index + offset, e.voltage_V, e.applied_voltage_V, e.current_before_A, e.current_after_A,
+                 e.size_decades)
+
+
+def analyze_sweep(
+    voltage_V,
+    current_A,
+    cycle=None,
+    **kwargs,
+) -> list[CycleSwitching]:
+    """Analyse every cycle of a multi-cycle sweep; ``cycle`` labels each point (detected when None).
+
+    Keyword arguments are those of :func:`analyze_cycle`. Results are ordered by cycle, then polarity.
+    """
+    v = np.asarray(voltage_V, dtype=float)
+    i = np.asarray(current_A, dtype=float)
+    labels = detect_cycles(v) if cycle is None else np.asarray(cycle)
+    if labels.shape != v.shape:
+        raise ValueError(f"cycle must have one label per point ({v.size}), got {labels.size}")
+    out = []
+    for c in np.unique(labels):
+        sel = labels == c
+        out.extend(analyze_cycle(v[sel], i[sel], cycle=int(c), **kwargs))
+    return sorted(out, key=lambda r: (r.cycle, -r.polarity))
+
+
+def summarize(values) -> Stats:
+    """Mean, sample sigma (ddof=1) and coefficient of variation sigma/|mean| of the finite values."""
+    x = np.asarray(values, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return Stats(0, math.nan, math.nan, math.nan)
+    mean = float(x.mean())
+    sigma = float(x.std(ddof=1)) if n > 1 else math.nan
+    cv = sigma / abs(mean) if mean != 0 else math.nan
+    return Stats(n, mean, sigma, cv)
+
+
+@dataclass(frozen=True)
+class Variability:
+    """Cycle-to-cycle and device-to-device spread of one quantity (same units as the values).
+
+    c2c_sigma: pooled within-device sample sigma, sqrt(sum((n_d - 1) s_d^2) / sum(n_d - 1)), over devices
+    with at least two cycles; d2d_sigma: sample sigma of the per-device means; CVs divide by |grand mean|
+    (the mean of all finite values).
+    """
+
+    n_devices: int
+    n_values: int
+    mean: float
+    c2c_sigma: float
+    c2c_cv: float
+    d2d_sigma: float
+    d2d_cv: float
+
+
+def variability(values, device) -> Variability:
+    """Cycle-to-cycle and device-to-device statistics of per-cycle ``values`` labelled by ``device``."""
+    x = np.asarray(values, dtype=float).ravel()
+    d = np.asarray(device).ravel()
+    if x.shape != d.shape:
+        raise ValueError(f"values and device must have the same length, got {x.size} and {d.size}")
+    keep = np.isfinite(x)
+    x, d = x[keep], d[keep]
+    if x.size == 0:
+        return Variability(0, 0, math.nan, math.nan, math.nan, math.nan, math.nan)
+    grand = float(x.mean())
+    ss, dof, means = 0.0, 0, []
+    for dev in np.unique(d):
+        xd = x[d == dev]
+        means.append(xd.mean())
+        if xd.size > 1:
+            ss += float(np.sum((xd - xd.mean()) ** 2))
+            dof += xd.size - 1
+    c2c = math.sqrt(ss / dof) if dof > 0 else math.nan
+    d2d = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
+    denom = abs(grand) if grand != 0 else math.nan
+    return Variability(len(means), int(x.size), grand, c2c, c2c / denom, d2d, d2d / denom)
