@@ -1,0 +1,69 @@
+"""Fixtures for the transport tests: the probe bench behind ``@tspcm`` and behind a TCP server."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from sim_backend.faults import set_bench_factory
+from sim_backend.server import ServerThread, SimServer
+from sim_backend import visa
+from sim_backend.visa import TspcmVisaLibrary, discard_bench
+
+from .probe_bench import ProbeBench, open_probe_bench
+
+_seeds = itertools.count(7_000_001)
+
+
+def _close_library(spec: str) -> None:
+    lib = TspcmVisaLibrary._registry.get((TspcmVisaLibrary, spec or "default"))
+    if lib is not None and lib.resource_manager is not None:
+        lib.resource_manager.close()
+
+
+@pytest.fixture
+def probe_specs():
+    """``make(extra="") -> spec``: a fresh probe-bench spec (unique seed) for ``"<spec>@tspcm"``.
+
+    The probe bench factory is installed for the test; every spec made (and the default spec "") is
+    closed and discarded afterwards (the default one only if this test created it), so no state leaks into other tests.
+    """
+    previous = set_bench_factory(open_probe_bench)
+    made: list[str] = []
+    default_in_use = "" in visa._HOSTS  # another test's default bench: leave it alone
+
+    def make(extra: str = "") -> str:
+        spec = f"seed={next(_seeds)}" + (f";{extra}" if extra else "")
+        made.append(spec)
+        return spec
+
+    yield make
+    set_bench_factory(previous)
+    for spec in made + ([] if default_in_use else [""]):
+        _close_library(spec)
+        discard_bench(spec)
+
+
+@pytest.fixture
+def probe_spec(probe_specs):
+    return probe_specs()
+
+
+@pytest.fixture
+def served_probe():
+    """A probe bench served on free loopback ports: ``(ServerThread, bench)``."""
+    bench = ProbeBench("seed=3")
+    running = ServerThread(SimServer(bench, base_port=0)).start()
+    yield running, bench
+    running.stop()
+
+
+@pytest.fixture
+def py_rm():
+    """A pyvisa-py ResourceManager, closed afterwards."""
+    import pyvisa
+
+    rm = pyvisa.ResourceManager("@py")
+    yield rm
+    rm.close()
