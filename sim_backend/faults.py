@@ -133,9 +133,9 @@ class FaultPlan:
         alias = ROLE_RESOURCES.get(target.strip().lower())
         if alias is not None and alias in self._instruments:
             return alias
-        normal = _normal(target.strip())
+        normal = normal_resource_name(target.strip())
         for name in self._instruments:
-            if _normal(name) == normal:
+            if normal_resource_name(name) == normal:
                 return name
         roles = [role for role, name in ROLE_RESOURCES.items() if name in self._instruments]
         allowed = ", ".join(list(self._instruments) + roles)
@@ -213,11 +213,12 @@ class FaultPlan:
             return Verdict(PASS, delay_s) if delay_s else _PASS_NOW
 
 
-def _normal(name: str) -> str:
+def normal_resource_name(name: str) -> str:
+    """Canonical spelling of a VISA resource name (``GPIB::18`` -> ``GPIB0::18::INSTR``)."""
     try:
-        return str(rname.parse_resource_name(name))
+        return str(rname.parse_resource_name(name.strip().upper()))  # VISA names ignore case
     except Exception:
-        return name
+        return name.strip().upper()
 
 
 def parse_fault(text: str) -> tuple[str, Fault]:

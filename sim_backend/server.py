@@ -65,6 +65,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.loop = asyncio.get_running_loop()
         self.pending: deque[tuple[float, bytes]] = deque()  # (loop time, reply) delayed by a fault
+        self.backlog: deque[str] = deque()  # received messages not yet run (the client reads slowly)
+        self.writing_paused = False
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -85,14 +87,19 @@ class _Connection(asyncio.Protocol):
             self.timer.cancel()
             self.timer = None
         self.pending.clear()
+        self.backlog.clear()
         self.framer.clear()
 
     def pause_writing(self) -> None:
-        self.transport.pause_reading()  # the client does not read its replies: stop taking commands
+        # The client does not read its replies: stop running and reading its commands.
+        self.writing_paused = True
+        self.transport.pause_reading()
 
     def resume_writing(self) -> None:
+        self.writing_paused = False
         if not self.transport.is_closing():
             self.transport.resume_reading()
+            self._run_backlog()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -103,10 +110,13 @@ class _Connection(asyncio.Protocol):
                 self.instrument.push_error(*INPUT_OVERRUN)
             self.transport.abort()
             return
-        for message in messages:
-            if self.transport.is_closing():
-                return
-            self._execute(message)
+        self.backlog.extend(messages)
+        self._run_backlog()
+
+    def _run_backlog(self) -> None:
+        backlog = self.backlog
+        while backlog and not self.writing_paused and not self.transport.is_closing():
+            self._execute(backlog.popleft())
 
     def eof_received(self) -> bool:
         return False  # half-closed by the client: close our side too

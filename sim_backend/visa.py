@@ -46,7 +46,7 @@ from pyvisa import attributes, constants, highlevel, rname
 from pyvisa.constants import StatusCode
 from pyvisa.util import LibraryPath
 
-from sim_backend.faults import DROP, IGNORE, FaultPlan, open_bench_with_faults, serving_order
+from sim_backend.faults import DROP, FaultPlan, normal_resource_name, open_bench_with_faults, serving_order
 from sim_backend.framing import MessageFramer
 
 _ATTR = constants.ResourceAttribute
@@ -89,7 +89,7 @@ class BenchHost:
         self.lock = threading.RLock()
         self.reply_ready = threading.Condition(self.lock)
         self.instruments: dict[str, Any] = self.bench.instruments
-        self._normal_names = {_normal_name(name): name for name in self.instruments}
+        self._normal_names = {normal_resource_name(name): name for name in self.instruments}
         self.outputs: dict[str, deque[_Reply]] = {name: deque() for name in self.instruments}
         self.dead_sessions: set[int] = set()
 
@@ -100,7 +100,7 @@ class BenchHost:
         """The bench's key for ``resource_name`` (any VISA spelling), or ``None``."""
         if resource_name in self.instruments:
             return resource_name
-        return self._normal_names.get(_normal_name(resource_name))
+        return self._normal_names.get(normal_resource_name(resource_name))
 
     def reset(self) -> None:
         """``bench.reset()``, faults cleared, queued replies dropped."""
@@ -170,13 +170,6 @@ def discard_bench(spec: str | None = None) -> None:
             _HOSTS.clear()
         else:
             _HOSTS.pop(normalize_spec(spec), None)
-
-
-def _normal_name(name: str) -> str:
-    try:
-        return str(rname.parse_resource_name(name))
-    except Exception:
-        return name
 
 
 # -- sessions ---------------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""Message framing and fault plans on their own (the transports' shared pieces)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim_backend.faults import (
+    DROP,
+    IGNORE,
+    PASS,
+    DropConnection,
+    FaultPlan,
+    Latency,
+    PushError,
+    StopAnswering,
+    parse_fault,
+    split_spec,
+)
+from sim_backend.framing import MessageFramer, MessageTooLong
+
+from .probe_bench import ProbeBench
+
+
+def test_framer_splits_on_newline_and_crlf_and_drops_empty_messages():
+    framer = MessageFramer()
+    assert framer.feed(b"*IDN?\r\nVAL 1;VAL?\n\n\r\nPART") == ["*IDN?", "VAL 1;VAL?"]
+    assert framer.feed(b"IAL\n") == ["PARTIAL"]
+    assert framer.feed(b"LAST") == []
+    assert framer.end() == ["LAST"]
+
+
+def test_framer_keeps_newlines_inside_a_binary_block_split_across_feeds():
+    block = b"#210" + b"a\nb\r\nc\n\nde"  # 10 data bytes, 5 of them line ends
+    framer = MessageFramer()
+    got = []
+    for i in range(0, len(block)):  # one byte at a time: the worst case for the header
+        got += framer.feed(b"DATA " + block[:1] if i == 0 else block[i : i + 1])
+    got += framer.feed(b"\nNEXT\n")
+    assert got == ["DATA " + block.decode("latin-1"), "NEXT"]
+
+
+def test_framer_treats_hash_in_quotes_and_non_decimal_numbers_as_text():
+    framer = MessageFramer()
+    assert framer.feed(b'DISP:TEXT "#1"\n*ESE #H20\nX \'#9\'\n') == ['DISP:TEXT "#1"', "*ESE #H20", "X '#9'"]
+
+
+def test_framer_bounds_unfinished_messages_and_declared_blocks():
+    framer = MessageFramer(max_message_bytes=1000)
+    with pytest.raises(MessageTooLong, match="max_message_bytes=1000"):
+        for _ in range(20):
+            framer.feed(b"x" * 100)
+    assert framer.pending_bytes == 0
+    with pytest.raises(MessageTooLong, match="binary block of 5000 bytes"):
+        framer.feed(b"BLOCK #45000")
+    with pytest.raises(ValueError, match="max_message_bytes"):
+        MessageFramer(max_message_bytes=0)
+
+
+def test_parse_fault_texts():
+    assert parse_fault("smu:latency=0.2") == ("smu", Latency(0.2))
+    assert parse_fault("GPIB0::18::INSTR:drop=5") == ("GPIB0::18::INSTR", DropConnection(5))
+    assert parse_fault("awg:drop-once=2") == ("awg", DropConnection(2, persistent=False))
+    assert parse_fault("awg:hang") == ("awg", StopAnswering(1))
+    assert parse_fault("scope:hang=3") == ("scope", StopAnswering(3))
+    assert parse_fault("smu:error=-350,Queue overflow") == ("smu", PushError(-350, "Queue overflow"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("smu", "must look like"),
+    ("smu:explode", "unknown kind 'explode'"),
+    ("smu:drop=zero", "bad value"),
+    ("smu:drop=0", "at must be an integer >= 1"),
+    ("smu:latency=-1", "Latency seconds must be in"),
+])
+def test_parse_fault_names_the_problem(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_fault(text)
+
+
+def test_split_spec_takes_fault_options_out_of_a_bench_spec():
+    assert split_spec("seed=3; fault=smu:drop=5;array=4x4;fault=awg:hang") == (
+        "seed=3;array=4x4", ["smu:drop=5", "awg:hang"])
+    assert split_spec("") == ("", [])
+
+
+def test_fault_plan_counts_commands_after_the_fault_was_added():
+    bench = ProbeBench()
+    plan = FaultPlan(bench.instruments)
+    smu = plan.resolve("smu")
+    assert smu == "GPIB0::18::INSTR" == plan.resolve("gpib0::18::instr") == plan.resolve("GPIB::18")
+    plan.add("awg", Latency(0.0))  # any fault switches counting on
+    plan.before_command(smu)
+    plan.add(smu, DropConnection(at=2))
+    assert plan.before_command(smu).action == PASS
+    assert plan.before_command(smu).action == DROP
+    assert plan.before_command(smu).action == DROP and plan.is_dropped(smu)
+    plan.clear(smu)
+    assert plan.before_command(smu).action == PASS and not plan.is_dropped(smu)
+
+
+def test_fault_plan_stop_answering_latency_and_push_error():
+    bench = ProbeBench()
+    plan = FaultPlan(bench.instruments)
+    plan.add("smu", Latency(0.25))
+    plan.add("smu", StopAnswering(at=2))
+    verdict = plan.before_command("GPIB0::18::INSTR")
+    assert (verdict.action, verdict.delay_s) == (PASS, 0.25)
+    assert not plan.is_silent("GPIB0::18::INSTR")
+    assert plan.before_command("GPIB0::18::INSTR").action == IGNORE
+    assert plan.is_silent("GPIB0::18::INSTR")
+    assert plan.active("smu") == (Latency(0.25), StopAnswering(2))
+    plan.add("awg", PushError(-350, "Queue overflow"))
+    assert bench.instruments["GPIB0::10::INSTR"].errors == [(-350, "Queue overflow")]
+    with pytest.raises(ValueError, match="not a resource of this bench; allowed: GPIB0::10::INSTR"):
+        plan.add("dmm", Latency(1))
+    with pytest.raises(TypeError, match="fault must be"):
+        plan.add("smu", "drop")

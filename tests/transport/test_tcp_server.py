@@ -1,0 +1,287 @@
+"""The SCPI-over-TCP server, reached with real pyvisa-py (``@py``) and with raw sockets."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import pyvisa
+
+from sim_backend.faults import DropConnection, Latency, StopAnswering
+from sim_backend.server import SEND_BUFFER_HIGH_BYTES, ServerThread, SimServer
+
+from .probe_bench import ProbeBench
+
+SMU = "GPIB0::18::INSTR"
+AWG = "GPIB0::10::INSTR"
+SERVE_PROBE = Path(__file__).with_name("serve_probe.py")
+
+
+def _resource(running: ServerThread, name: str = SMU) -> str:
+    return f"TCPIP::127.0.0.1::{running.ports[name]}::SOCKET"
+
+
+def _connect(running: ServerThread, name: str = SMU) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", running.ports[name]), timeout=5)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _read_line(sock: socket.socket) -> bytes:
+    """One reply line (a byte at a time, so nothing of the next reply is consumed)."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = sock.recv(1)
+        if not byte:
+            raise ConnectionError(f"closed by the server after {bytes(data)!r}")
+        data += byte
+    return bytes(data)
+
+
+def test_ports_follow_the_shared_table_order(served_probe):
+    running, _ = served_probe
+    assert list(running.ports) == [SMU, AWG]
+    assert len(set(running.ports.values())) == 2
+
+
+def test_pyvisa_py_socket_query_both_terminations(served_probe, py_rm):
+    running, bench = served_probe
+    smu = py_rm.open_resource(_resource(running), read_termination="\n")  # write termination "\r\n"
+    assert smu.query("*IDN?") == "TSPCM-TEST,Probe SMU,3,1.0"
+    smu.write("VAL 2.5")
+    smu.write_termination = "\n"
+    smu.write("*CLS")
+    assert smu.query("VAL?") == "2.5"
+    assert bench.instruments[SMU].messages == ["*IDN?", "VAL 2.5", "*CLS", "VAL?"]
+
+
+def test_pyvisa_py_binary_blocks_both_ways(served_probe, py_rm):
+    running, _ = served_probe
+    smu = py_rm.open_resource(_resource(running), read_termination="\n", write_termination="\n")
+    assert list(smu.query_binary_values("DATA? 1000", datatype="B")) == [i % 256 for i in range(1000)]
+    smu.write_binary_values("BLOCK ", list(range(256)) * 4, datatype="B")
+    assert smu.query("BLOCK?") == f"1024,{4 * sum(range(256))}"
+
+
+def test_error_queue_and_sync_over_tcp(served_probe, py_rm):
+    running, _ = served_probe
+    smu = py_rm.open_resource(_resource(running), read_termination="\n", write_termination="\n", timeout=100)
+    smu.write("NOT:A:COMMAND")
+    assert smu.query("SYST:ERR?") == '-113,"Undefined header"'
+    assert smu.query("VAL?") == "0"  # no stray reply to the bad command
+
+
+def test_several_clients_get_their_own_replies(served_probe, py_rm):
+    running, _ = served_probe
+    failures: list[str] = []
+
+    def client(index: int, name: str) -> None:
+        inst = py_rm.open_resource(_resource(running, name), read_termination="\n", write_termination="\n")
+        for n in range(60):
+            reply = inst.query(f"ECHO c{index}-{n}")
+            if reply != f"c{index}-{n}":
+                failures.append(f"client {index} sent c{index}-{n}, got {reply!r}")
+        inst.close()
+
+    threads = [threading.Thread(target=client, args=(i, SMU if i % 2 else AWG)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+
+
+def test_garbage_bytes_are_rejected_and_the_connection_keeps_working(served_probe):
+    running, bench = served_probe
+    with _connect(running) as sock:
+        sock.sendall(b"\x00\xff\xfe\x80garbage;;\x1b[2J\n\r\n#9\n'unterminated\n")
+        sock.sendall(b"*IDN?\n")
+        assert _read_line(sock) == b"TSPCM-TEST,Probe SMU,3,1.0\n"
+        sock.sendall(b"SYST:ERR?\n")
+        assert _read_line(sock).startswith(b"-113,")
+    assert bench.instruments[SMU].messages[0] == "\x00\xff\xfe\x80garbage;;\x1b[2J"
+
+
+def test_huge_line_closes_only_that_connection(served_probe):
+    running, _ = served_probe
+    other = _connect(running)
+    chunk = b"x" * (1 << 20)
+    sent = 0
+    with _connect(running) as sock:
+        with pytest.raises(OSError):  # reset or broken pipe once the server has had enough
+            while sent < 100 * (1 << 20):
+                sock.sendall(chunk)
+                sent += len(chunk)
+            sock.sendall(b"\n")
+            _read_line(sock)  # a server that swallowed 100 MB would still be reachable here
+    assert sent <= 32 * (1 << 20)  # the 16 MiB default limit, plus what the socket buffers held
+    other.sendall(b"*IDN?\nSYST:ERR?\n")
+    assert _read_line(other) == b"TSPCM-TEST,Probe SMU,3,1.0\n"
+    data = _read_line(other)
+    assert data == b'-363,"Input buffer overrun"\n'
+    other.close()
+
+
+def test_client_that_does_not_read_is_paused(served_probe):
+    running, _ = served_probe
+    request = b"DATA? 1000\n" * 2000  # ~2 MB of replies per 22 kB sent
+    with _connect(running) as sock:
+        sock.settimeout(0.3)
+        try:
+            for _ in range(200):  # up to ~400 MB of replies if nothing pushed back
+                sock.sendall(request)
+        except socket.timeout:
+            pass
+        connection = next(iter(running.server.connections))
+        buffered = connection.transport.get_write_buffer_size()
+        assert buffered <= SEND_BUFFER_HIGH_BYTES + 2000
+        assert connection.backlog  # commands wait for the client to read
+
+
+def test_disconnect_mid_command_leaves_the_server_serving(served_probe, py_rm):
+    running, bench = served_probe
+    with _connect(running) as sock:
+        sock.sendall(b"VAL 12")  # no terminator: an unfinished message
+    with _connect(running) as sock:
+        sock.sendall(b"DATA? 100000\n")  # a reply nobody reads
+    with _connect(running) as sock:
+        sock.sendall(b"BLOCK #6100000" + b"\x00" * 1000)  # half a binary block
+    smu = py_rm.open_resource(_resource(running), read_termination="\n", write_termination="\n")
+    assert smu.query("VAL?") == "0"  # the unfinished "VAL 12" was never run
+    assert smu.query("*IDN?").startswith("TSPCM-TEST")
+
+
+def test_latency_fault_delays_replies_in_order(served_probe, py_rm):
+    running, _ = served_probe
+    running.server.faults.add("smu", Latency(seconds=0.15))
+    smu = py_rm.open_resource(_resource(running), read_termination="\n", write_termination="\n", timeout=20)
+    with pytest.raises(pyvisa.VisaIOError) as info:
+        smu.query("ECHO a")
+    assert info.value.error_code == pyvisa.constants.StatusCode.error_timeout
+    smu.write("ECHO b")
+    smu.timeout = 5000
+    assert [smu.read(), smu.read()] == ["a", "b"]
+
+
+def test_stop_answering_fault_times_out(served_probe, py_rm):
+    running, _ = served_probe
+    running.server.faults.add("smu", StopAnswering(at=2))
+    smu = py_rm.open_resource(_resource(running), read_termination="\n", write_termination="\n", timeout=50)
+    assert smu.query("VAL?") == "0"
+    with pytest.raises(pyvisa.VisaIOError) as info:
+        smu.query("VAL?")
+    assert info.value.error_code == pyvisa.constants.StatusCode.error_timeout
+
+
+def test_drop_fault_closes_the_socket_at_the_nth_command(served_probe):
+    running, _ = served_probe
+    running.server.faults.add("smu", DropConnection(at=2, persistent=False))
+    with _connect(running) as sock:
+        sock.sendall(b"VAL?\n")
+        assert _read_line(sock) == b"0\n"
+        sock.sendall(b"VAL?\n")
+        assert sock.recv(100) == b""  # closed by the server, no reply
+    with _connect(running) as sock:  # a one-off drop: reconnecting works
+        sock.sendall(b"VAL?\n")
+        assert _read_line(sock) == b"0\n"
+
+
+def test_binds_loopback_by_default_and_only_the_address_asked():
+    bench = ProbeBench("")
+    with ServerThread(SimServer(bench, base_port=0)) as running:
+        server_socket = running.server._servers[0].sockets[0]
+        assert server_socket.getsockname()[0] == "127.0.0.1"
+    try:
+        running = ServerThread(SimServer(bench, host="127.0.0.2", base_port=0)).start()
+    except OSError:
+        pytest.skip("127.0.0.2 is not usable here")
+    try:
+        port = running.ports[SMU]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
+        with socket.create_connection(("127.0.0.2", port), timeout=2) as sock:
+            sock.sendall(b"*IDN?\n")
+            assert _read_line(sock).startswith(b"TSPCM-TEST")
+    finally:
+        running.stop()
+
+
+# -- `tspcm sim` command line ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_subprocess_prints_ports_and_stops_cleanly(sig):
+    args = [sys.executable, str(SERVE_PROBE), "serve", "--port", "0", "--bench", "seed=9",
+            "--fault", "awg:error=-350,Queue overflow"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.strip() == "ready":
+                break
+        ports = {m.group(1): int(m.group(2))
+                 for m in re.finditer(r"(GPIB0::\d+::INSTR)\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "".join(lines))}
+        assert set(ports) == {SMU, AWG}, f"no port map in the output: {lines!r}"
+        with socket.create_connection(("127.0.0.1", ports[SMU]), timeout=5) as smu:
+            smu.sendall(b"*IDN?\n")
+            assert _read_line(smu) == b"TSPCM-TEST,Probe SMU,9,1.0\n"
+        with socket.create_connection(("127.0.0.1", ports[AWG]), timeout=5) as awg:
+            awg.sendall(b"SYST:ERR?\n")
+            assert _read_line(awg) == b'-350,"Queue overflow"\n'
+            proc.send_signal(sig)  # with a client still connected
+            out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "stopped" in out
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", ports[SMU]), timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_resources_command_lists_models_and_ports(probe_specs, capsys):
+    from tspcm_lab.cli import main
+
+    assert main(["sim", "resources", "--bench", "seed=4", "--port", "6000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.match(r"GPIB0::18::INSTR\s+Probe SMU\s+6000$", lines[1])
+    assert re.match(r"GPIB0::10::INSTR\s+Probe AWG\s+6001$", lines[2])
+
+
+def test_serve_command_reports_a_busy_port(probe_specs, capsys):
+    from tspcm_lab.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["sim", "serve", "--port", str(port)]) == 1
+    assert "choose another --port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sim", "serve", "--fault", "smu:explode"], "--fault"),
+    (["sim", "serve", "--fault", "dmm:hang"], "not a resource of this bench"),
+    (["sim", "serve", "--port", "70000"], "--port"),
+    (["sim", "resources", "--bench", "nonsense=1"], "nonsense"),
+])
+def test_bad_command_line_values_are_named(probe_specs, capsys, argv, message):
+    from tspcm_lab.cli import main
+
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
