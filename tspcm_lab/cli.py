@@ -16,7 +16,11 @@ from tspcm_lab import __version__
 
 #: subcommand name -> module that registers it
 COMMANDS: dict[str, str] = {
+    "runs": "tspcm_lab.commands.store_runs",
+    "repair": "tspcm_lab.commands.store_repair",
+    "import": "tspcm_lab.commands.store_import",
     "sim": "tspcm_lab.commands.sim",
+    "analyze": "tspcm_lab.commands.analyze",
 }
 
 

@@ -1,0 +1,91 @@
+"""`write_analysis`: store extracted features of a run under ``/analysis/<name>``.
+
+One group per analysis; one dataset per value (scalar or array) with a ``units`` attribute; group
+attributes ``method``, ``criterion``, ``software_version``, ``created_time`` plus any extra settings.
+Writing the same name again replaces the group (never duplicates it), so re-running an analysis is
+idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import h5py
+import numpy as np
+
+from tspcm_lab.store import layout
+from tspcm_lab.store.errors import RunBusyError
+from tspcm_lab.store.layout import LIBVER, RUNNING, hdf5_name
+from tspcm_lab.store.liveness import writer_alive
+from tspcm_lab.store.reader import open_h5
+from tspcm_lab.store.tree import py_value
+
+
+def _value(value: Any) -> Any:
+    if value is None:
+        return h5py.Empty("f8")
+    if isinstance(value, str):
+        return np.array(value, dtype=h5py.string_dtype())
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return np.array(value, dtype=h5py.string_dtype())
+    return np.asarray(value)
+
+
+def write_analysis(path: str | Path, name: str, values: Mapping[str, Any],
+                   units: Mapping[str, str] | None = None, method: str = "", criterion: str = "",
+                   **settings: Any) -> None:
+    """Write (or replace) ``/analysis/<name>`` in the run file at `path`.
+
+    :param values: {feature: scalar or array}, e.g. {"vth_V": [0.91, 0.93], "vhold_V": [...]}
+    :param units: {feature: units}; features without an entry get "" (dimensionless)
+    :param method: how the values were extracted (a function name or a short description)
+    :param criterion: the criterion used (e.g. "max dlogI/dV"), "" when none
+    :param settings: further attributes of the group (scalars or strings), e.g. compliance_A=1e-4
+
+    Refuses a run that is still being written or whose writer died (repair it first): analysis
+    needs a normal, non-SWMR open.
+    """
+    if not name or "/" in name:
+        raise ValueError(f"write_analysis: name must be a non-empty string without '/', got {name!r}")
+    units = dict(units or {})
+    unknown = set(units) - set(values)
+    if unknown:
+        raise ValueError(f"write_analysis: units given for unknown values {sorted(unknown)}")
+    path = Path(path)
+    with open_h5(path) as (h5, consistent):
+        attrs = {k: py_value(v) for k, v in h5.attrs.items()
+                 if k in ("status", "writer_host", "writer_pid", "writer_process_start")}
+        heartbeat = float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
+    if attrs.get("status") == RUNNING and writer_alive(
+            str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
+            str(attrs.get("writer_process_start", "")), heartbeat):
+        raise RunBusyError(f"{path}: is still being written; analyse it when the run has ended")
+    if not consistent:
+        raise RunBusyError(f"{path}: was left open by a writer that died; run 'tspcm repair {path}' first")
+    deadline = time.monotonic() + 3.0
+    while True:
+        try:
+            h5 = h5py.File(path, "r+", libver=LIBVER)
+            break
+        except OSError as exc:
+            if "unable to lock file" in str(exc).lower() and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise RunBusyError(f"{path}: cannot open for writing ({exc})") from None
+    with h5:
+        parent = h5.require_group("analysis")
+        key = hdf5_name(name)
+        if key in parent:
+            del parent[key]
+        group = parent.create_group(key)
+        group.attrs["method"] = method
+        group.attrs["criterion"] = criterion
+        group.attrs["software_version"] = layout.software_versions()["version_tspcm_lab"]
+        group.attrs["created_time"] = layout.utc_now_iso()
+        for attr, value in settings.items():
+            group.attrs[attr] = "" if value is None else value
+        for feature, value in values.items():
+            ds = group.create_dataset(hdf5_name(feature), data=_value(value))
+            ds.attrs["units"] = units.get(feature, "")

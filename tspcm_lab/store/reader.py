@@ -1,0 +1,416 @@
+"""Reading run files: `open_run` for one run, `list_runs` for a folder of them.
+
+Works on completed runs, on runs being written right now (through SWMR) and on runs whose writer died
+(the file is still flagged "open for write"; we read it in SWMR mode, which HDF5 allows). Each access
+opens the file briefly and closes it again, so a reader never blocks the writer and always sees the
+rows flushed so far.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import h5py
+import numpy as np
+
+from tspcm_lab.store import layout
+from tspcm_lab.store.errors import NotARunError, RunBusyError, RunFileError
+from tspcm_lab.store.layout import INTERRUPTED, RUNNING
+from tspcm_lab.store.liveness import writer_alive
+from tspcm_lab.store.params import ParameterRecord, read_parameters
+from tspcm_lab.store.tree import py_value, read_tree
+
+#: how long a reader retries a file that another process holds locked (being created) (s)
+LOCK_RETRY_S = 3.0
+
+
+def _reason(text: str) -> str:
+    """The useful part of an HDF5 error message, e.g. "file signature not found"."""
+    inner = re.findall(r"\(([^()]*)\)", text)
+    return inner[-1] if inner else text.splitlines()[0] if text else "unknown error"
+
+
+def _is_lock_error(text: str) -> bool:
+    return "unable to lock file" in text.lower()
+
+
+@contextmanager
+def open_h5(path: str | Path) -> Iterator[tuple[h5py.File, bool]]:
+    """Open a run file read-only; yields (file, consistent).
+
+    `consistent` is False when the file is still flagged open for write (a live SWMR writer, or a
+    writer that died): it is then opened in SWMR read mode. Raises `NotARunError` with one line for
+    files that HDF5 cannot open at all."""
+    path = Path(path)
+    if not path.exists():
+        raise NotARunError(f"{path}: no such file")
+    if path.is_dir():
+        raise NotARunError(f"{path}: is a directory, not a run file")
+    deadline = time.monotonic() + LOCK_RETRY_S
+    consistent = True
+    while True:
+        try:
+            h5 = h5py.File(path, "r") if consistent else h5py.File(path, "r", swmr=True)
+            break
+        except OSError as exc:
+            text = str(exc)
+            if consistent and "already open for write" in text:
+                consistent = False
+                continue
+            if _is_lock_error(text) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                consistent = True
+                continue
+            if _is_lock_error(text):
+                raise RunBusyError(f"{path}: locked by another process that is creating it") from None
+            if "already open for write" in text:
+                raise NotARunError(f"{path}: left open for write by a writer that stopped before it "
+                                   f"went live; run 'tspcm repair {path}'") from None
+            raise NotARunError(f"{path}: not a readable HDF5 file ({_reason(text)})") from None
+    try:
+        _check_format(path, h5)
+        yield h5, consistent
+    finally:
+        h5.close()
+
+
+def _check_format(path: Path, h5: h5py.File) -> None:
+    fmt = py_value(h5.attrs.get("format", None))
+    if fmt != layout.FORMAT_NAME:
+        raise NotARunError(f"{path}: an HDF5 file but not a tspcm run file "
+                           f"(no root attribute format = {layout.FORMAT_NAME!r})")
+    version = str(py_value(h5.attrs.get("format_version", "")))
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise NotARunError(f"{path}: run file with an unreadable format_version {version!r}") from None
+    if major > layout.FORMAT_MAJOR:
+        raise NotARunError(f"{path}: run file format {version} is newer than this reader "
+                           f"({layout.FORMAT_VERSION}); update tspcm-lab")
+
+
+@dataclass
+class Waveform:
+    """One waveform record: samples `y` against `x` (a uniform time base or explicit values)."""
+
+    name: str
+    y: np.ndarray
+    t0: float
+    dt: float  #: NaN when `x_values` holds explicit x
+    row: int  #: /data rows appended before this record
+    y_label: str = ""
+    y_units: str = ""
+    x_label: str = ""
+    x_units: str = ""
+    x_values: np.ndarray | None = None
+
+    @property
+    def x(self) -> np.ndarray:
+        """x of every sample: t0 + dt * i for a time base, else the stored values."""
+        if self.x_values is not None:
+            return self.x_values
+        return self.t0 + self.dt * np.arange(self.y.size)
+
+
+def _status_from(attrs: dict[str, Any], heartbeat: float | None) -> str:
+    status = str(attrs.get("status", ""))
+    if status != RUNNING:
+        return status
+    alive = writer_alive(str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
+                         str(attrs.get("writer_process_start", "")), heartbeat)
+    return RUNNING if alive else INTERRUPTED
+
+
+class Run:
+    """A run file, read through its path. Construct with `open_run`.
+
+    Small things (attributes, parameters, bench) are read once at opening; columns, waveforms, the
+    log, the analysis and the status are read from the file at each access, so a run that is still
+    being written shows its latest flushed state.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        with open_h5(self.path) as (h5, consistent):
+            self._read_static(h5)
+            self.consistent = consistent
+
+    def _read_static(self, h5: h5py.File) -> None:
+        self.attrs: dict[str, Any] = {name: py_value(value) for name, value in h5.attrs.items()}
+        self.parameters: dict[str, ParameterRecord] = (
+            read_parameters(h5["parameters"]) if "parameters" in h5 else {})
+        self.metadata: dict[str, ParameterRecord] = (
+            read_parameters(h5["metadata"]) if "metadata" in h5 else {})
+        self.bench: dict[str, Any] = read_tree(h5["bench"]) if "bench" in h5 else {}
+        self._column_info: list[tuple[str, str, str]] = []
+        if "data" in h5:
+            items = [(py_value(ds.attrs.get("order", 0)), key, ds) for key, ds in h5["data"].items()
+                     if isinstance(ds, h5py.Dataset)]
+            for _, key, ds in sorted(items, key=lambda item: item[0]):
+                self._column_info.append((key, str(py_value(ds.attrs.get("label", key))),
+                                          str(py_value(ds.attrs.get("units", "")))))
+
+    # --------------------------------------------------------------- identity
+    @property
+    def procedure(self) -> str:
+        """Short procedure name, e.g. "iv-sweep"."""
+        return str(self.attrs.get("procedure", ""))
+
+    @property
+    def procedure_class(self) -> str:
+        """Class path "module:QualName" of the procedure that wrote the run."""
+        return str(self.attrs.get("procedure_class", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.attrs.get("title", ""))
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.attrs.get("seed", -1)
+        return None if seed is None or int(seed) < 0 else int(seed)
+
+    @property
+    def start_time(self) -> str:
+        return str(self.attrs.get("start_time", ""))
+
+    @property
+    def parameter_values(self) -> dict[str, Any]:
+        """{key: value} of the parameters (units in `parameters[key].units`)."""
+        return {key: record.value for key, record in self.parameters.items()}
+
+    # --------------------------------------------------------------- live state
+    @property
+    def status(self) -> str:
+        """running, completed, aborted, failed, interrupted or imported, read now.
+
+        ``running`` in the file with a writer that is no longer alive reads as ``interrupted``."""
+        with open_h5(self.path) as (h5, consistent):
+            self.consistent = consistent
+            attrs = {name: py_value(value) for name, value in h5.attrs.items()
+                     if name in ("status", "writer_host", "writer_pid", "writer_process_start",
+                                 "end_time", "n_rows", "error")}
+            heartbeat = float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
+        self.attrs.update(attrs)
+        return _status_from(attrs, heartbeat)
+
+    @property
+    def heartbeat(self) -> float | None:
+        """Unix time (s) of the writer's last flush."""
+        with open_h5(self.path) as (h5, _):
+            return float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
+
+    @property
+    def progress(self) -> float | None:
+        """Last progress (%) the procedure reported, None if it never did."""
+        with open_h5(self.path) as (h5, _):
+            value = float(h5["run/progress"][()]) if "run/progress" in h5 else float("nan")
+        return None if np.isnan(value) else value
+
+    @property
+    def error(self) -> str:
+        """The error text of a failed run ("" otherwise)."""
+        return str(self.attrs.get("error", "") or "")
+
+    # --------------------------------------------------------------- data
+    @property
+    def column_labels(self) -> list[str]:
+        """Column labels as the procedure named them, e.g. ["Voltage (V)", "Current (A)"]."""
+        return [label for _, label, _ in self._column_info]
+
+    @property
+    def units(self) -> dict[str, str]:
+        """{label: units} of the columns."""
+        return {label: units for _, label, units in self._column_info}
+
+    @property
+    def column_keys(self) -> dict[str, str]:
+        """{label: dataset name under /data}, e.g. {"Current (A)": "current_A"}."""
+        return {label: key for key, label, _ in self._column_info}
+
+    @property
+    def n_rows(self) -> int:
+        """Rows readable now (the shortest column, for a file caught mid-flush)."""
+        with open_h5(self.path) as (h5, _):
+            return self._n_rows(h5)
+
+    def _n_rows(self, h5: h5py.File) -> int:
+        if not self._column_info:
+            return 0
+        return min(h5["data"][key].shape[0] for key, _, _ in self._column_info)
+
+    def read_columns(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        """{label: array} of rows start..stop (all flushed rows by default)."""
+        with open_h5(self.path) as (h5, _):
+            n = self._n_rows(h5)
+            stop = n if stop is None else min(stop, n)
+            start = min(start, stop)
+            return {label: h5["data"][key][start:stop] for key, label, _ in self._column_info}
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """{label: numpy array} of every flushed row."""
+        return self.read_columns()
+
+    def to_pandas(self, start: int = 0, stop: int | None = None):
+        """The rows as a pandas DataFrame with the original labels; ``df.attrs["units"]`` maps
+        label -> units."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.read_columns(start, stop), columns=self.column_labels)
+        frame.attrs["units"] = self.units
+        frame.attrs["path"] = str(self.path)
+        return frame
+
+    def to_xarray(self):
+        """The rows as an xarray Dataset over dimension "row", with ``units``/``label`` attributes
+        and the parameters and root attributes as dataset attributes."""
+        import xarray as xr
+
+        columns = self.columns
+        data_vars = {key: ("row", columns[label], {"units": units, "label": label})
+                     for key, label, units in self._column_info}
+        attrs = {k: v for k, v in self.attrs.items() if isinstance(v, (str, int, float))}
+        for key, record in self.parameters.items():
+            if isinstance(record.value, (str, int, float)):
+                attrs[f"parameter_{key}"] = record.value
+                attrs[f"parameter_{key}_units"] = record.units
+        return xr.Dataset(data_vars, attrs=attrs)
+
+    # --------------------------------------------------------------- waveforms, log, analysis
+    @property
+    def waveforms(self) -> dict[str, list[Waveform]]:
+        """{name: [Waveform, ...]} in the order they were added."""
+        out: dict[str, list[Waveform]] = {}
+        with open_h5(self.path) as (h5, _):
+            if "waveforms" not in h5:
+                return out
+            wf = h5["waveforms"]
+            n = wf["name"].shape[0]  # written last: every index entry below n is complete
+            if n == 0:
+                return out
+            index = {name: wf[name][:n] for name in
+                     ("name", "start", "count", "t0", "dt", "row", "y_label", "y_units", "x_label",
+                      "x_units")}
+            n_samples = wf["y"].shape[0]
+            y_all = wf["y"][:n_samples]
+            x_all = wf["x"][: wf["x"].shape[0]]
+        text = {k: [v.decode("utf-8", errors="replace") for v in index[k]]
+                for k in ("name", "y_label", "y_units", "x_label", "x_units")}
+        for i in range(n):
+            start, count = int(index["start"][i]), int(index["count"][i])
+            if start + count > n_samples:
+                break
+            dt = float(index["dt"][i])
+            x_values = None
+            if np.isnan(dt):
+                x_values = x_all[start:start + count] if start + count <= x_all.size else None
+            out.setdefault(text["name"][i], []).append(Waveform(
+                name=text["name"][i], y=y_all[start:start + count], t0=float(index["t0"][i]), dt=dt,
+                row=int(index["row"][i]), y_label=text["y_label"][i], y_units=text["y_units"][i],
+                x_label=text["x_label"][i], x_units=text["x_units"][i], x_values=x_values))
+        return out
+
+    @property
+    def log(self) -> list[dict[str, Any]]:
+        """The run's log records: [{"time": unix s, "level": int, "levelname": str, "message": str}]."""
+        with open_h5(self.path) as (h5, _):
+            if "log" not in h5:
+                return []
+            lg = h5["log"]
+            n = lg["time"].shape[0]
+            columns = {name: lg[name][:n] for name in ("time", "level", "levelname", "message")}
+        n = min(len(v) for v in columns.values())
+        return [{"time": float(columns["time"][i]), "level": int(columns["level"][i]),
+                 "levelname": columns["levelname"][i].decode("utf-8", errors="replace"),
+                 "message": columns["message"][i].decode("utf-8", errors="replace")}
+                for i in range(n)]
+
+    @property
+    def analysis(self) -> dict[str, dict[str, Any]]:
+        """{name: {"values": {k: v}, "units": {k: units}, "method": ..., "criterion": ..., ...}}."""
+        out: dict[str, dict[str, Any]] = {}
+        with open_h5(self.path) as (h5, _):
+            if "analysis" not in h5:
+                return out
+            for name, group in h5["analysis"].items():
+                if not isinstance(group, h5py.Group):
+                    continue
+                entry = {k: py_value(v) for k, v in group.attrs.items()}
+                entry["values"] = {}
+                entry["units"] = {}
+                for key, ds in group.items():
+                    if isinstance(ds, h5py.Dataset):
+                        entry["values"][key] = py_value(ds[()])
+                        entry["units"][key] = str(py_value(ds.attrs.get("units", "")))
+                out[name] = entry
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """One row for `list_runs`."""
+        return {
+            "procedure": self.procedure,
+            "status": self.status,
+            "title": self.title,
+            "start_time": self.start_time,
+            "n_rows": self.n_rows,
+            "parameters": self.key_parameter_text(),
+            "path": str(self.path),
+            "error": "",
+        }
+
+    def key_parameter_text(self, limit: int = 4) -> str:
+        """"label=value unit" of the key parameters (``key_parameters`` attribute, else the first
+        few)."""
+        keys = self.attrs.get("key_parameters") or list(self.parameters)[:limit]
+        if isinstance(keys, str):
+            keys = [keys]
+        parts = []
+        for key in keys:
+            record = self.parameters.get(key)
+            if record is not None:
+                parts.append(f"{record.label or key}={record.value}{' ' + record.units if record.units else ''}")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} procedure={self.procedure!r} status={self.attrs.get('status')!r}>"
+
+
+def open_run(path: str | Path) -> Run:
+    """Open a run file for reading. Raises `NotARunError` (one line) for anything that is not one."""
+    return Run(path)
+
+
+RUN_SUFFIXES = (".h5", ".hdf5")
+
+
+def list_runs(folder: str | Path, recursive: bool = False):
+    """A pandas DataFrame with one row per file ending in .h5/.hdf5 under `folder`: procedure,
+    status, title, start_time, n_rows, parameters (key parameters as text), path and error (the
+    reason a file could not be read as a run; its other fields are then empty). Sorted by start time.
+    """
+    import pandas as pd
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotARunError(f"{folder}: not a folder")
+    pattern = "**/*" if recursive else "*"
+    rows = []
+    for path in sorted(folder.glob(pattern)):
+        if path.suffix.lower() not in RUN_SUFFIXES or not path.is_file():
+            continue
+        try:
+            rows.append(open_run(path).summary())
+        except RunFileError as exc:
+            rows.append({"procedure": "", "status": "unreadable", "title": "", "start_time": "",
+                         "n_rows": 0, "parameters": "", "path": str(path), "error": str(exc)})
+    columns = ["procedure", "status", "title", "start_time", "n_rows", "parameters", "path", "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    if len(frame):
+        frame = frame.sort_values(["start_time", "path"], kind="stable").reset_index(drop=True)
+    return frame
