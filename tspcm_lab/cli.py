@@ -16,6 +16,7 @@ from tspcm_lab import __version__
 
 #: subcommand name -> module that registers it
 COMMANDS: dict[str, str] = {
+    "bench": "tspcm_lab.commands.bench",
     "runs": "tspcm_lab.commands.store_runs",
     "repair": "tspcm_lab.commands.store_repair",
     "import": "tspcm_lab.commands.store_import",

@@ -1,0 +1,92 @@
+"""SwitchMatrix role on a Keithley 2750 with a 7709 matrix card.
+
+The bench file says which matrix channel joins the source bus (SMU and pulse generator) to each
+array row and which joins the sense bus (scope) to each array column. Connecting cells closes the
+channels of their rows and columns together, after opening everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .base import RoleBase
+from .safety import SafetyError
+
+
+class Keithley2750MatrixRole(RoleBase):
+    """SwitchMatrix on a Keithley 2750 mainframe with matrix card(s).
+
+    row_channels[i]: channel closed to reach array row i; col_channels[j]: for column j.
+    outputs_on: optional callable returning the names of source outputs that are on; switching
+        is refused while any is (hot switching welds relays and sends spikes into cells).
+    """
+
+    role = "matrix"
+
+    def __init__(self, driver: Any, *, row_channels: Sequence[int], col_channels: Sequence[int],
+                 resource: str = "", driver_name: str = "",
+                 outputs_on: Callable[[], list[str]] | None = None) -> None:
+        super().__init__(driver, resource=resource, limits=None, driver_name=driver_name)
+        if not row_channels or not col_channels:
+            raise ValueError("row_channels and col_channels need at least one channel each")
+        self.row_channels = [int(c) for c in row_channels]
+        self.col_channels = [int(c) for c in col_channels]
+        self.rows, self.cols = len(self.row_channels), len(self.col_channels)
+        self.outputs_on = outputs_on
+        self._connected: list[tuple[int, int]] = []
+
+    def connect(self, cells: Sequence[tuple[int, int]]) -> None:
+        """Connect the instruments to ``cells`` [(row, col), ...] (zero-based), nothing else.
+
+        The cells must form a full rectangle (every row with every column), because closing rows
+        and columns of a crossbar connects every cell at their intersections."""
+        cells = sorted({(int(r), int(c)) for r, c in cells})
+        if not cells:
+            raise ValueError("cells: give at least one (row, col)")
+        for r, c in cells:
+            if not (0 <= r < self.rows and 0 <= c < self.cols):
+                raise ValueError(f"cell ({r}, {c}) is outside the {self.rows}x{self.cols} array "
+                                 f"(rows 0-{self.rows - 1}, cols 0-{self.cols - 1})")
+        rows = sorted({r for r, _ in cells})
+        cols = sorted({c for _, c in cells})
+        if len(cells) != len(rows) * len(cols):
+            extra = sorted({(r, c) for r in rows for c in cols} - set(cells))
+            raise ValueError(f"cells {cells} would also connect {extra}: closing their rows and columns "
+                             "connects every intersection; connect a full rectangle or one cell at a time")
+        self._refuse_hot_switching("connect")
+        self.driver.open_all()
+        self._connected = []
+        self.driver.close_channels([self.row_channels[r] for r in rows] + [self.col_channels[c] for c in cols])
+        self._connected = [(r, c) for r in rows for c in cols]
+        self.settings["connected_cells"] = [list(cell) for cell in self._connected]
+
+    def disconnect_all(self) -> None:
+        """Open every channel of the mainframe."""
+        self._refuse_hot_switching("disconnect_all")
+        self.driver.open_all()
+        self._connected = []
+        self.settings["connected_cells"] = []
+
+    def connected(self) -> list[tuple[int, int]]:
+        """The cells connected through this role."""
+        return list(self._connected)
+
+    def _refuse_hot_switching(self, what: str) -> None:
+        on = self.outputs_on() if self.outputs_on else []
+        if on:
+            raise SafetyError(f"matrix: {what} refused while source outputs are on ({', '.join(on)}); "
+                              "turn them off first; nothing was sent")
+
+    def _off_steps(self):
+        return [("open all channels (:ROUTe:OPEN:ALL)", self.driver.open_all)]
+
+    def _after_off(self, ok: bool) -> None:
+        if ok:
+            self._connected = []
+            self.settings["connected_cells"] = []
+
+    def snapshot(self) -> dict:
+        snap = super().snapshot()
+        snap.update(rows=self.rows, cols=self.cols, row_channels=self.row_channels,
+                    col_channels=self.col_channels)
+        return snap

@@ -1,0 +1,103 @@
+"""Scope role on a Keysight DSOX1102G: one triggered capture of the cell current.
+
+The scope input sees the cell current through the sense resistor of the bench wiring, so the
+role divides the captured volts by ``sense_resistance_ohm`` (from the bench file) and returns
+amperes. Capture is triggered by the pulse generator's sync output on the EXT input.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from .base import RoleBase
+from .roles import Capture
+
+#: record lengths (points) the DSOX1102G transfers
+RECORD_POINTS = (100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 62500)
+
+
+class DSOX1102GScope(RoleBase):
+    """Scope role on a Keysight DSOX1102G (channel 1 or 2, external trigger)."""
+
+    role = "scope"
+    CHANNELS = (1, 2)
+    #: interval between "is the capture done?" queries (s); the simulated bench answers at once
+    POLL_S = 0.02
+
+    def __init__(self, driver: Any, *, sense_resistance_ohm: float, channel: int = 1,
+                 resource: str = "", driver_name: str = "") -> None:
+        if channel not in self.CHANNELS:
+            raise ValueError(f"channel must be 1 or 2 for a DSOX1102G, got {channel!r}")
+        if not sense_resistance_ohm > 0:
+            raise ValueError(f"sense_resistance_ohm must be > 0 Ohm, got {sense_resistance_ohm!r}")
+        super().__init__(driver, resource=resource, limits=None, driver_name=driver_name)
+        self.channel = int(channel)
+        self.sense_resistance_ohm = float(sense_resistance_ohm)
+        self._points: int | None = None
+
+    def arm(self, record_length_s: float, sample_interval_s: float, *, trigger_level_v: float = 1.0,
+            pretrigger_s: float = 0.0, full_scale_current_a: float | None = None) -> None:
+        """Arm one capture of ``record_length_s`` (s) starting ``pretrigger_s`` before the trigger,
+        at least one sample every ``sample_interval_s`` (s), triggered by a rising edge through
+        ``trigger_level_v`` (V) on EXT. ``full_scale_current_a`` (A) sets the vertical range for
+        currents from 0 up to that value; None leaves it as it is."""
+        if not record_length_s > 0:
+            raise ValueError(f"record_length_s must be > 0 s, got {record_length_s!r}")
+        if not sample_interval_s > 0:
+            raise ValueError(f"sample_interval_s must be > 0 s, got {sample_interval_s!r}")
+        if not 0 <= pretrigger_s < record_length_s:
+            raise ValueError(f"pretrigger_s must be from 0 to record_length_s ({record_length_s:g} s), "
+                             f"got {pretrigger_s!r}")
+        wanted = math.ceil(record_length_s / sample_interval_s - 1e-9)
+        points = next((p for p in RECORD_POINTS if p >= wanted), None)
+        if points is None:
+            raise ValueError(f"record_length_s / sample_interval_s = {wanted} points exceeds the "
+                             f"DSOX1102G's {RECORD_POINTS[-1]}; lengthen sample_interval_s")
+        d = self.driver
+        d.timebase_mode = "main"
+        d.timebase_reference = "left"
+        d.timebase_range_s = record_length_s
+        d.timebase_position = -pretrigger_s
+        if full_scale_current_a is not None:
+            if not full_scale_current_a > 0:
+                raise ValueError(f"full_scale_current_a must be > 0 A, got {full_scale_current_a!r}")
+            range_v = full_scale_current_a * self.sense_resistance_ohm * 1.25
+            channel = d.ch(self.channel)
+            channel.probe_attenuation = 1
+            channel.range = range_v
+            channel.offset = 0.4 * range_v  # 0 A one division above the bottom of the screen
+        d.trigger_mode = "EDGE"
+        d.trigger_edge_source = "external"
+        d.trigger_edge_level = trigger_level_v
+        d.trigger_edge_slope = "positive"
+        d.trigger_sweep = "normal"
+        d.acquisition_type = "normal"
+        d.single()
+        self._points = points
+        self.settings.update(record_length_s=float(record_length_s), points=points,
+                             sample_interval_s=float(record_length_s) / points,
+                             pretrigger_s=float(pretrigger_s), trigger_source="EXT",
+                             trigger_level_v=float(trigger_level_v), channel=self.channel,
+                             sense_resistance_ohm=self.sense_resistance_ohm,
+                             full_scale_current_a=full_scale_current_a)
+
+    def fetch(self, timeout_s: float = 10.0) -> Capture:
+        """Wait (up to ``timeout_s``) for the armed capture to complete; return it in amperes."""
+        if self._points is None:
+            raise RuntimeError("scope: fetch() before arm(): nothing was captured")
+        deadline = time.monotonic() + timeout_s
+        while self.driver.capture_running:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"scope ({self.resource}): no trigger within {timeout_s:g} s; "
+                                   "is the pulse generator's sync cabled to EXT and triggered?")
+            time.sleep(self.POLL_S)
+        t_s, volts, preamble = self.driver.read_waveform_volts(f"channel{self.channel}", self._points)
+        self._points = None
+        return Capture(t_s=t_s, current_a=volts / self.sense_resistance_ohm,
+                       sense_resistance_ohm=self.sense_resistance_ohm,
+                       meta={"xincrement_s": preamble["xincrement"], "points": int(volts.size)})
+
+    def _off_steps(self):
+        return []  # a scope has no output to turn off

@@ -1,0 +1,82 @@
+"""Strict parsing of quantities with units, as written in bench files ("100 uA", "2 V", "50 ohm").
+
+A bench file is written by a person at a probe station; a limit typed as "2 mA" where a voltage is
+expected must be refused, not silently read as 0.002 V. So every quantity is parsed against the one
+unit its key expects. Plain numbers are taken as SI values in that unit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+#: SI prefixes accepted in front of a unit symbol ("u" and "µ"/"μ" both mean micro).
+PREFIXES: dict[str, float] = {
+    "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3,
+    "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9,
+}
+
+#: canonical unit -> spellings accepted for it (case-sensitive, so "mA" is never "MA").
+UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "V": ("V",),
+    "A": ("A",),
+    "ohm": ("ohm", "Ohm", "ohms", "Ohms", "Ω", "Ω"),
+    "s": ("s",),
+    "Hz": ("Hz",),
+    "m": ("m",),
+}
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_QUANTITY = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<unit>\S*)\s*$")
+
+
+class UnitError(ValueError):
+    """A quantity that is not a number in the expected unit."""
+
+
+def parse_quantity(value: object, unit: str) -> float:
+    """Return ``value`` in SI ``unit`` (one of :data:`UNIT_SPELLINGS`).
+
+    ``value`` may be an int or float (already SI), or a string "<number> [<prefix>]<unit>"
+    such as "100 uA", "2V", "1.5e-3 A", "50 ohm", "10 kOhm". A string without a unit is refused
+    (write "2 V" or the plain number 2). Raises :class:`UnitError` with what was expected.
+    """
+    if unit not in UNIT_SPELLINGS:
+        raise ValueError(f"unknown unit {unit!r}; known: {', '.join(UNIT_SPELLINGS)}")
+    allowed = f"a number in {unit} or a string like '2 {_example_prefix(unit)}{unit}'"
+    if isinstance(value, bool):
+        raise UnitError(f"got a boolean {value!r}; expected {allowed}")
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise UnitError(f"got {value!r}; expected a finite {allowed}")
+        return number
+    if not isinstance(value, str):
+        raise UnitError(f"got {type(value).__name__} {value!r}; expected {allowed}")
+    match = _QUANTITY.match(value)
+    if not match:
+        raise UnitError(f"cannot read {value!r}; expected {allowed}")
+    number = float(match["number"])
+    written = match["unit"]
+    if not written:
+        raise UnitError(f"{value!r} has no unit; expected {allowed}")
+    for spelling in UNIT_SPELLINGS[unit]:
+        if written.endswith(spelling):
+            prefix = written[: -len(spelling)]
+            if prefix in PREFIXES:
+                return number * PREFIXES[prefix]
+    raise UnitError(f"{value!r} is not in {unit}; expected {allowed}")
+
+
+def format_quantity(value: float, unit: str) -> str:
+    """Format an SI value with an engineering prefix, e.g. 1e-4, "A" -> "100 uA"."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    exponent = int(math.floor(math.log10(abs(value)) / 3) * 3)
+    exponent = max(-15, min(9, exponent))
+    prefix = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}[exponent]
+    return f"{value / 10 ** exponent:g} {prefix}{unit}"
+
+
+def _example_prefix(unit: str) -> str:
+    return {"A": "m", "s": "m", "ohm": "k"}.get(unit, "")

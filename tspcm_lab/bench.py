@@ -1,0 +1,485 @@
+"""Bench configuration: which instrument plays which role, how it is reached, and its safety limits.
+
+A bench file is TOML with one table per role (``[smu]``, ``[pulse]``, ``[scope]``, ``[matrix]``,
+``[prober]``; leave out the ones you don't have) and an optional ``[bench]`` table. The whole file
+is validated before anything is connected; every problem is reported with the file, the key and
+what is allowed. See docs/instruments.md for the annotated format.
+
+    config = load_bench_config("sim")                 # built-in simulated bench (--sim)
+    with Bench.open(config, require=("smu",)) as bench:
+        bench.smu.configure_voltage_source(compliance_a=100e-6)
+        ...                                            # every output off on the way out
+
+Built-in benches live in ``data/benches/<name>.toml``: ``sim`` (in-process, ``@tspcm``) and
+``sim-tcp`` (``tspcm sim serve`` on 127.0.0.1:5025.., reached with pyvisa-py ``@py``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import tomllib
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from instruments.registry import DRIVERS, driver_names_for
+from instruments.roles import ROLE_NAMES
+from instruments.safety import Limits
+from instruments.units import UnitError, parse_quantity
+
+log = logging.getLogger(__name__)
+
+#: where the built-in bench files live (``sim``, ``sim-tcp``)
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "benches"
+#: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
+DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
+
+_COMMON_KEYS = {"driver", "resource", "visa_library", "timeout", "read_termination",
+                "write_termination", "channel"}
+_ROLE_KEYS: dict[str, set[str]] = {
+    "smu": {"max_voltage", "max_compliance_current", "series_resistance"},
+    "pulse": {"max_voltage", "series_resistance"},
+    "scope": {"sense_resistance"},
+    "matrix": {"row_channels", "col_channels"},
+    "prober": {"velocity_percent"},
+}
+_BENCH_KEYS = {"name", "description", "visa_library"}
+
+
+class BenchConfigError(ValueError):
+    """A bench file that cannot be used; ``problems`` lists (key, message) pairs."""
+
+    def __init__(self, path: str, problems: list[tuple[str, str]]):
+        self.path = path
+        self.problems = problems
+        lines = [f"{path}: {key}: {message}" if key else f"{path}: {message}" for key, message in problems]
+        super().__init__("\n".join(lines))
+
+
+class BenchOpenError(RuntimeError):
+    """One or more instruments could not be opened; ``problems`` maps role -> message."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__("; ".join(f"{role}: {msg}" for role, msg in problems.items()))
+
+
+class ShutdownError(RuntimeError):
+    """all_off() could not confirm every output off; ``problems`` lists what failed."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("outputs may still be on: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class RoleConfig:
+    """One role's table of a bench file, validated, in SI units."""
+
+    role: str
+    driver: str
+    resource: str
+    visa_library: str = ""
+    timeout_s: float = 10.0
+    read_termination: str = "\n"
+    write_termination: str = "\n"
+    channel: Any = None
+    max_voltage_v: float | None = None
+    max_compliance_current_a: float | None = None
+    series_resistance_ohm: float | None = None
+    sense_resistance_ohm: float | None = None
+    row_channels: tuple[int, ...] = ()
+    col_channels: tuple[int, ...] = ()
+    velocity_percent: float = 100.0
+
+    @property
+    def limits(self) -> Limits | None:
+        if self.max_voltage_v is None:
+            return None
+        return Limits(max_voltage_v=self.max_voltage_v, max_current_a=self.max_compliance_current_a)
+
+    def as_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if v is not None and v != ()}
+        for key in ("row_channels", "col_channels"):
+            if key in data:
+                data[key] = list(data[key])
+        return data
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """A validated bench file."""
+
+    path: str
+    name: str
+    roles: dict[str, RoleConfig] = field(default_factory=dict)
+    description: str = ""
+
+    def require(self, roles: Iterable[str]) -> None:
+        """Raise BenchConfigError naming every role in ``roles`` the file does not configure."""
+        missing = [r for r in roles if r not in self.roles]
+        if missing:
+            raise BenchConfigError(self.path, [
+                (f"[{r}]", f"missing: this needs a {r} (add a [{r}] table with driver = one of "
+                           f"{', '.join(driver_names_for(r))})") for r in missing])
+
+    def with_visa_library(self, visa_library: str) -> "BenchConfig":
+        """The same bench reached through another VISA library (e.g. an isolated '@tspcm' bench)."""
+        return replace(self, roles={k: replace(v, visa_library=visa_library) for k, v in self.roles.items()})
+
+    def with_resources(self, resources: dict[str, str]) -> "BenchConfig":
+        """The same bench with some roles' resource strings replaced (e.g. other TCP ports)."""
+        return replace(self, roles={k: replace(v, resource=resources.get(k, v.resource))
+                                    for k, v in self.roles.items()})
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "name": self.name, "description": self.description,
+                "roles": {k: v.as_dict() for k, v in self.roles.items()}}
+
+
+# ---------------------------------------------------------------------------------- loading
+def builtin_benches() -> dict[str, Path]:
+    """Names of the built-in bench files -> their paths."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
+
+
+def resolve_bench_path(source: str | Path) -> Path:
+    """A built-in bench name ('sim', 'sim-tcp') or a file path -> the file's path."""
+    text = str(source)
+    builtins = builtin_benches()
+    if text in builtins and not Path(text).exists():
+        return builtins[text]
+    return Path(text)
+
+
+def load_bench_config(source: str | Path, *, require: Iterable[str] = ()) -> BenchConfig:
+    """Read and validate a bench file (or a built-in name); raise BenchConfigError listing every
+    problem. Nothing is connected."""
+    path = resolve_bench_path(source)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        names = ", ".join(builtin_benches())
+        raise BenchConfigError(shown, [("", f"no such bench file (built-in benches: {names})")]) from None
+    except OSError as exc:
+        raise BenchConfigError(shown, [("", f"cannot read: {exc}")]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BenchConfigError(shown, [("", f"not UTF-8 text: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchConfigError(shown, [("", f"malformed TOML: {exc}")]) from None
+    config = parse_bench_config(data, shown)
+    config.require(require)
+    return config
+
+
+def parse_bench_config(data: dict, path: str = "<bench>") -> BenchConfig:
+    """Validate the parsed TOML of a bench file."""
+    problems: list[tuple[str, str]] = []
+    allowed_tables = ("bench",) + ROLE_NAMES
+    for key in data:
+        if key not in allowed_tables:
+            problems.append((f"[{key}]", f"unknown table; allowed: {', '.join(allowed_tables)}"))
+    bench = data.get("bench", {})
+    if not isinstance(bench, dict):
+        problems.append(("bench", "must be a table [bench]"))
+        bench = {}
+    for key in bench:
+        if key not in _BENCH_KEYS:
+            problems.append((f"bench.{key}", f"unknown key; allowed: {', '.join(sorted(_BENCH_KEYS))}"))
+    default_library = bench.get("visa_library", "")
+    if not isinstance(default_library, str):
+        problems.append(("bench.visa_library", "must be a string such as '@py' or '@tspcm'"))
+        default_library = ""
+    roles: dict[str, RoleConfig] = {}
+    for role in ROLE_NAMES:
+        if role not in data:
+            continue
+        table = data[role]
+        if not isinstance(table, dict):
+            problems.append((role, f"must be a table [{role}]"))
+            continue
+        role_config = _parse_role(role, table, default_library, problems)
+        if role_config is not None:
+            roles[role] = role_config
+    if not roles and not problems:
+        problems.append(("", f"configures no instrument; add at least one of the tables "
+                             f"{', '.join(f'[{r}]' for r in ROLE_NAMES)}"))
+    if problems:
+        raise BenchConfigError(path, problems)
+    name = bench.get("name", Path(path).stem)
+    return BenchConfig(path=path, name=str(name), roles=roles, description=str(bench.get("description", "")))
+
+
+def _parse_role(role: str, table: dict, default_library: str,
+                problems: list[tuple[str, str]]) -> RoleConfig | None:
+    start = len(problems)
+
+    def bad(key: str, message: str) -> None:
+        problems.append((f"{role}.{key}", message))
+
+    allowed = _COMMON_KEYS | _ROLE_KEYS[role]
+    for key in table:
+        if key not in allowed:
+            bad(key, f"unknown key; allowed in [{role}]: {', '.join(sorted(allowed))}")
+
+    driver = table.get("driver")
+    choices = ", ".join(driver_names_for(role))
+    info = None
+    if driver is None:
+        bad("driver", f"missing; allowed for [{role}]: {choices}")
+    elif not isinstance(driver, str) or driver not in DRIVERS:
+        bad("driver", f"unknown driver {driver!r}; allowed for [{role}]: {choices}")
+    elif DRIVERS[driver].role != role:
+        bad("driver", f"{driver!r} is a {DRIVERS[driver].role} driver, not a {role}; allowed for [{role}]: {choices}")
+    else:
+        info = DRIVERS[driver]
+
+    resource = table.get("resource")
+    if resource is None:
+        bad("resource", "missing; the VISA resource string, e.g. 'GPIB0::18::INSTR' or "
+                        "'TCPIP::192.168.0.5::5025::SOCKET'")
+    elif not isinstance(resource, str) or not resource.strip() or any(ch.isspace() for ch in resource):
+        bad("resource", f"{resource!r} is not a VISA resource string (no spaces), e.g. 'GPIB0::18::INSTR'")
+
+    values: dict[str, Any] = {}
+    for key in ("visa_library", "read_termination", "write_termination"):
+        if key in table:
+            if isinstance(table[key], str):
+                values[key] = table[key]
+            else:
+                bad(key, f"must be a string, got {table[key]!r}")
+    values.setdefault("visa_library", default_library)
+
+    def quantity(key: str, unit: str, *, positive: bool = True, required: str = "",
+                 attribute: str | None = None) -> None:
+        if key not in table:
+            if required:
+                bad(key, f"missing; {required}")
+            return
+        try:
+            value = parse_quantity(table[key], unit)
+        except UnitError as exc:
+            bad(key, str(exc))
+            return
+        if positive and not value > 0:
+            bad(key, f"must be > 0 {unit}, got {table[key]!r}")
+        elif not positive and value < 0:
+            bad(key, f"must be >= 0 {unit}, got {table[key]!r}")
+        else:
+            values[attribute or key] = value
+
+    quantity("timeout", "s", attribute="timeout_s")
+    if role in ("smu", "pulse"):
+        quantity("max_voltage", "V", attribute="max_voltage_v",
+                 required="every output needs its safety limit, e.g. max_voltage = '5 V'")
+        quantity("series_resistance", "ohm", positive=False, attribute="series_resistance_ohm")
+    if role == "smu":
+        quantity("max_compliance_current", "A", attribute="max_compliance_current_a",
+                 required="the largest compliance current allowed, e.g. max_compliance_current = '10 mA'")
+    if role == "scope":
+        quantity("sense_resistance", "ohm", attribute="sense_resistance_ohm",
+                 required="the resistor through which the scope sees the cell current, "
+                          "e.g. sense_resistance = '50 ohm'")
+
+    if info is not None:
+        if "channel" in table:
+            channel = table["channel"]
+            if info.channels == (None,):
+                bad("channel", f"{driver} has no channels; remove the key")
+            elif channel not in info.channels or isinstance(channel, bool):
+                bad("channel", f"{channel!r} is not a channel of {driver}; allowed: "
+                               f"{', '.join(repr(c) for c in info.channels)}")
+            else:
+                values["channel"] = channel
+        else:
+            values["channel"] = info.default_channel
+
+    if role == "matrix":
+        seen: set[int] = set()
+        for key in ("row_channels", "col_channels"):
+            channels = table.get(key)
+            if channels is None:
+                bad(key, "missing; a list of matrix channel numbers, one per array "
+                         f"{'row' if key == 'row_channels' else 'column'}, e.g. [101, 102]")
+            elif (not isinstance(channels, list) or not channels
+                  or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels)):
+                bad(key, f"must be a non-empty list of positive channel numbers, got {channels!r}")
+            elif seen & set(channels) or len(set(channels)) != len(channels):
+                bad(key, f"channel numbers must be unique across rows and columns, got {channels!r}")
+            else:
+                seen |= set(channels)
+                values[key] = tuple(channels)
+    if role == "prober" and "velocity_percent" in table:
+        velocity = table["velocity_percent"]
+        if isinstance(velocity, bool) or not isinstance(velocity, (int, float)) or not 0.1 <= velocity <= 100:
+            bad("velocity_percent", f"must be a number from 0.1 to 100, got {velocity!r}")
+        else:
+            values["velocity_percent"] = float(velocity)
+
+    if len(problems) > start:
+        return None
+    return RoleConfig(role=role, driver=driver, resource=resource, **values)
+
+
+# ---------------------------------------------------------------------------------- opening
+def open_driver(config: RoleConfig) -> Any:
+    """Connect the PyMeasure driver of one role (sends only what the driver sends at start-up)."""
+    info = DRIVERS[config.driver]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # upstream deprecation notices
+        driver = info.driver_class(config.resource, visa_library=config.visa_library,
+                                   read_termination=config.read_termination,
+                                   write_termination=config.write_termination)
+    connection = getattr(driver.adapter, "connection", None)
+    if connection is not None:
+        connection.timeout = config.timeout_s * 1000
+    return driver
+
+
+def build_role(config: RoleConfig, driver: Any, *, outputs_on=None) -> Any:
+    """The role object for ``config`` on an open ``driver`` (sends nothing)."""
+    info = DRIVERS[config.driver]
+    common = dict(resource=config.resource, driver_name=config.driver)
+    if config.role == "smu":
+        extra = {"channel": config.channel} if config.channel is not None else {}
+        return info.role_class(driver, limits=config.limits, **extra, **common)
+    if config.role == "pulse":
+        return info.role_class(driver, limits=config.limits, channel=config.channel, **common)
+    if config.role == "scope":
+        return info.role_class(driver, sense_resistance_ohm=config.sense_resistance_ohm,
+                               channel=config.channel, **common)
+    if config.role == "matrix":
+        return info.role_class(driver, row_channels=config.row_channels, col_channels=config.col_channels,
+                               outputs_on=outputs_on, **common)
+    if config.role == "prober":
+        return info.role_class(driver, velocity_percent=config.velocity_percent, **common)
+    raise ValueError(f"unknown role {config.role!r}")
+
+
+#: shutdown order: sources first, the prober lifts, the matrix opens last (no hot switching)
+OFF_ORDER: tuple[str, ...] = ("smu", "pulse", "scope", "prober", "matrix")
+
+
+class Bench:
+    """The opened instruments of one bench, by role; ``None`` for a role the bench lacks.
+
+    Use as a context manager: on the way out (normally, by exception, Ctrl-C) every output is
+    turned off through :meth:`all_off`, then the connections close. The same happens at
+    interpreter exit if the bench was never closed.
+    """
+
+    def __init__(self, config: BenchConfig, roles: dict[str, Any]):
+        self.config = config
+        self.roles = dict(roles)
+        self.smu = roles.get("smu")
+        self.pulse = roles.get("pulse")
+        self.scope = roles.get("scope")
+        self.matrix = roles.get("matrix")
+        self.prober = roles.get("prober")
+        self.closed = False
+        atexit.register(self._at_exit)
+
+    @classmethod
+    def open(cls, source: BenchConfig | str | Path, *, require: Iterable[str] = ()) -> "Bench":
+        """Validate the bench file, then open every configured role and read its identity.
+
+        If any instrument fails to open, the ones already open are closed again and
+        BenchOpenError says which failed and why.
+        """
+        config = source if isinstance(source, BenchConfig) else load_bench_config(source)
+        config.require(require)
+        roles: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        bench_ref: list[Bench] = []
+
+        def outputs_on() -> list[str]:
+            return bench_ref[0].outputs_on() if bench_ref else []
+
+        for role, role_config in config.roles.items():
+            try:
+                driver = open_driver(role_config)
+                roles[role] = build_role(role_config, driver, outputs_on=outputs_on)
+                roles[role].identity  # noqa: B018 - a first exchange proves the instrument answers
+            except Exception as exc:  # noqa: BLE001 - reported per instrument
+                problems[role] = f"{role_config.driver} at {role_config.resource}: {type(exc).__name__}: {exc}"
+        if problems:
+            for role_object in roles.values():
+                role_object.close()
+            raise BenchOpenError(problems)
+        bench = cls(config, roles)
+        bench_ref.append(bench)
+        return bench
+
+    def outputs_on(self) -> list[str]:
+        """Roles whose output is (or may be) on."""
+        return [name for name, role in self.roles.items() if getattr(role, "output_is_on", False)]
+
+    def all_off(self) -> list[str]:
+        """THE shutdown path: every role's ``off()``, sources first, each attempted even if
+        another failed (a lost connection to one instrument does not spare the others).
+        Returns the problems met; never raises."""
+        problems: list[str] = []
+        for name in OFF_ORDER:
+            role = self.roles.get(name)
+            if role is None:
+                continue
+            try:
+                problems.extend(role.off())
+            except Exception as exc:  # noqa: BLE001 - off() should not raise; be sure anyway
+                problems.append(f"{name}: off() raised {type(exc).__name__}: {exc}")
+        for problem in problems:
+            log.error("shutdown: %s", problem)
+        return problems
+
+    def snapshot(self) -> dict:
+        """The bench as plain data for the run file: the config and every role's snapshot."""
+        return {"bench": self.config.name, "config": self.config.as_dict(),
+                "roles": {name: role.snapshot() for name, role in self.roles.items()}}
+
+    def close(self) -> None:
+        """Close every connection (does not send anything; call all_off() first)."""
+        if self.closed:
+            return
+        for role in self.roles.values():
+            role.close()
+        self.closed = True
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        if not self.closed:
+            self.all_off()
+            self.close()
+
+    def __enter__(self) -> "Bench":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        problems = self.all_off()
+        self.close()
+        if problems:
+            if exc is not None:
+                exc.add_note("while shutting down, outputs may have stayed on: " + "; ".join(problems))
+            else:
+                raise ShutdownError(problems)
+
+
+# ---------------------------------------------------------------------------------- CLI helpers
+def add_bench_arguments(parser, *, required: bool = False) -> None:
+    """Add ``BENCH`` / ``--sim`` to an argparse parser (shared by every command that opens a bench)."""
+    parser.add_argument("bench", nargs="?", metavar="BENCH",
+                        help=f"bench file, or a built-in name ({', '.join(builtin_benches())})")
+    parser.add_argument("--sim", action="store_true", help="use the built-in simulated bench (same as BENCH=sim)")
+
+
+def bench_source_from_args(args) -> str | None:
+    """The bench named on the command line ('sim' for --sim), or None when none was given."""
+    if getattr(args, "sim", False):
+        if getattr(args, "bench", None):
+            raise ValueError("give either a bench file or --sim, not both")
+        return "sim"
+    return getattr(args, "bench", None)
