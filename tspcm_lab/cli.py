@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "repair": "tspcm_lab.commands.store_repair",
     "import": "tspcm_lab.commands.store_import",
     "sim": "tspcm_lab.commands.sim",
+    "analyze": "tspcm_lab.commands.analyze",
 }
 
 

@@ -36,3 +36,31 @@ def _to_float(value) -> float:
     except (TypeError, ValueError):
         raise TypeError(f"feature value must be a number, got {value!r}") from None
     return out if math.isfinite(out) else math.nan
+
+
+@dataclass
+class RunAnalysis:
+    """What a run-level wrapper returns for one run.
+
+    ``name`` is the group written under ``/analysis`` (the procedure's short name); ``features`` become
+    summary-table rows and scalar datasets; ``arrays`` ({name: (values, units)}) are per-cycle or per-state
+    details written next to them; ``settings`` are the options used, written as group attributes.
+    """
+
+    name: str
+    features: list[Feature]
+    arrays: dict = None
+    method: str = ""
+    criterion: str = ""
+    settings: dict = None
+
+    def __post_init__(self):
+        self.arrays = dict(self.arrays or {})
+        self.settings = dict(self.settings or {})
+        names = [f.name for f in self.features]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate feature names in {self.name}: {sorted(dup)}")
+        clash = set(names) & set(self.arrays)
+        if clash:
+            raise ValueError(f"names used both as feature and array in {self.name}: {sorted(clash)}")
