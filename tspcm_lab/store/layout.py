@@ -33,6 +33,8 @@ FINAL_STATUSES = (COMPLETED, ABORTED, FAILED, INTERRUPTED, IMPORTED)
 #: Elements per chunk of a streamed 1-D column (4096 float64 = 32 kB: small runs stay small, large
 #: runs stream in reasonably sized pieces).
 COLUMN_CHUNK = 4096
+#: Chunk cache per dataset of a writer (bytes): four column chunks.
+CHUNK_CACHE_BYTES = 4 * COLUMN_CHUNK * 8
 #: Elements per chunk of the concatenated waveform samples.
 WAVEFORM_CHUNK = 65536
 #: Fixed byte lengths of the string datasets streamed in SWMR mode (SWMR cannot append variable-length

@@ -141,7 +141,7 @@ class RunWriter:
                procedure_class: str | None = None, procedure_name: str | None = None,
                metadata: Mapping[str, Any] | None = None, attrs: Mapping[str, Any] | None = None,
                key_parameters: Sequence[str] | None = None, start_time: str | None = None,
-               flush_interval_s: float | None = 1.0, max_buffer_rows: int = 100_000,
+               flush_interval_s: float | None = 1.0, max_buffer_rows: int = 16_384,
                live: bool = True, overwrite: bool = False) -> "RunWriter":
         """Create the run file at `path` with its full structure, status ``running``.
 
@@ -182,7 +182,9 @@ class RunWriter:
             extra = {r.key: r for r in from_mapping(parameters)}
             records = [extra.pop(r.key, r) for r in records] + list(extra.values())
 
-        h5 = h5py.File(path, "w", libver=LIBVER)
+        # a small chunk cache per dataset: appends touch only the last chunk or two, and HDF5 2.0's
+        # larger default (8 MB per dataset) would make a long run's memory grow by that per column
+        h5 = h5py.File(path, "w", libver=LIBVER, rdcc_nbytes=layout.CHUNK_CACHE_BYTES)
         try:
             writer = cls(path, h5, flush_interval_s, max_buffer_rows)
             root = h5.attrs
