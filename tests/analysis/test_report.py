@@ -1,0 +1,48 @@
+"""Figures and the self-contained HTML report."""
+
+import base64
+import re
+
+import numpy as np
+
+from tspcm_lab.analysis import plots, switching
+from tspcm_lab.analysis.synthetic import staircase, ts_iv
+from tspcm_lab.cli import main
+from tspcm_lab.store.reader import open_run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_iv_figure_marks_vth_and_vhold_on_device_voltage():
+    v, c = staircase(2.0, 0.02)
+    i = ts_iv(v)
+    res = switching.analyze_sweep(v, i, c, series_resistance_ohm=1e4)
+    fig = plots.iv_figure(v, i, res, c, series_resistance_ohm=1e4)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    marks = {ln.get_marker(): ln.get_xdata()[0] for ln in ax.lines if len(ln.get_xdata()) == 1}
+    assert marks["^"] == res[0].vth_V and marks["v"] == res[0].vhold_V
+    # the plotted curve is the series-corrected device voltage
+    assert np.allclose(ax.lines[0].get_xdata(), v - i * 1e4)
+    assert base64.b64decode(plots.to_png_base64(fig)).startswith(PNG)
+
+
+def test_every_plotted_procedure_gives_a_figure(example_runs):
+    for proc in plots.RUN_PLOTTERS:
+        figs = plots.plot_run(open_run(example_runs[proc]))
+        assert len(figs) == 1 and figs[0].axes, proc
+
+
+def test_cli_report_is_one_self_contained_file(example_runs, tmp_path):
+    folder = example_runs["iv-sweep"].parent
+    assert main(["analyze", str(folder), "--workers", "1", "--quiet", "--report", str(tmp_path / "rep")]) == 0
+    files = list((tmp_path / "rep").iterdir())
+    assert [f.name for f in files] == ["report.html"]
+    text = files[0].read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    # Vth distribution + one figure for each of the 5 plotted procedures
+    assert len(images) >= 6 and all(base64.b64decode(b).startswith(PNG) for b in images)
+    assert not re.search(r'src="(?!data:)', text)
+    for proc in ("iv-sweep", "pulse-train", "pattern", "retention"):
+        assert f"<h2>{proc} (1 runs)</h2>" in text
+    assert "vth_mean_V" in text and "Threshold distributions" in text

@@ -1,0 +1,110 @@
+"""A self-contained HTML report of a batch of analysed runs: one file, figures embedded as base64 PNG.
+
+Contents: the files that failed (by name, with the reason); per procedure, the statistics of every feature
+over the runs (n, mean, sigma, min, max); Vth distributions (per cycle pooled over all I-V runs, and the
+per-run means); and the standard figures (:mod:`tspcm_lab.analysis.plots`) of the first few runs of each
+procedure: I-V with Vth/Vhold marked, plasticity with the NeuroSim fit, threshold or firing versus
+conductance, the pattern's conductance map after every epoch.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tspcm_lab.analysis.features import ANALYSIS_VERSION
+
+_CSS = """body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}td.l{text-align:left}
+img{max-width:100%;margin:4px}.err{color:#a00}h2{border-bottom:1px solid #888}"""
+
+
+def _img(fig) -> str:
+    from tspcm_lab.analysis.plots import to_png_base64
+
+    return f'<img alt="figure" src="data:image/png;base64,{to_png_base64(fig)}">'
+
+
+def _stats_table(rows: pd.DataFrame) -> str:
+    out = ["<table><tr><th>feature</th><th>units</th><th>n</th><th>mean</th><th>sigma</th><th>min</th>"
+           "<th>max</th><th>criterion</th></tr>"]
+    for feat, g in rows.groupby("feature", sort=True):
+        v = g["value"].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        cells = [f"{x:.4g}" if v.size else "" for x in
+                 ((v.mean(), v.std(ddof=1) if v.size > 1 else np.nan, v.min(), v.max()) if v.size else (0,) * 4)]
+        out.append(f"<tr><td class=l>{html.escape(feat)}</td><td class=l>{html.escape(str(g['units'].iloc[0]))}"
+                   f"</td><td>{v.size}</td>" + "".join(f"<td>{c}</td>" for c in cells)
+                   + f"<td class=l>{html.escape(str(g['criterion'].iloc[0]))}</td></tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=(), max_per_procedure: int = 3,
+                 title: str = "tspcm analysis report") -> Path:
+    """Write ``out_dir/report.html`` for the run ``files`` and return its path.
+
+    ``table`` is the batch's summary table (computed without writing back when None); ``errors`` the
+    (path, message) pairs of files that failed; ``max_per_procedure`` runs of each procedure get figures.
+    """
+    from tspcm_lab.analysis import plots
+    from tspcm_lab.analysis.batch import analyze_paths
+    from tspcm_lab.store.reader import open_run
+
+    files = [str(f) for f in files]
+    if table is None:
+        res = analyze_paths(files, write=False, progress=False)
+        table, errors = res.table, res.errors
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+             f"<p>{len(files)} files, {table['path'].nunique()} analysed, {len(errors)} failed; "
+             f"{len(table)} features. Generated {now} by tspcm-lab analysis {html.escape(ANALYSIS_VERSION)}. "
+             f"Definitions: docs/analysis.md.</p>"]
+    if errors:
+        parts.append("<h2>Files that failed</h2><ul>")
+        parts += [f"<li class=err>{html.escape(p)}: {html.escape(m)}</li>" for p, m in errors]
+        parts.append("</ul>")
+
+    # Vth distributions: per cycle over every I-V run, and the per-run means
+    iv_paths = sorted(table.loc[table["procedure"] == "iv-sweep", "path"].unique())
+    per_cycle = []
+    for p in iv_paths:
+        try:
+            vals = open_run(p).analysis.get("iv-sweep", {}).get("values", {})
+        except Exception:
+            continue
+        pol = np.asarray(vals.get("polarity", []))
+        vth = np.asarray(vals.get("vth_V_jump", []), dtype=float)
+        if vth.size and pol.size == vth.size:
+            per_cycle.append(vth[pol > 0] if np.any(pol > 0) else vth)
+    if iv_paths:
+        parts.append("<h2>Threshold distributions</h2>")
+        if per_cycle:
+            parts.append(_img(plots.distribution_figure(np.concatenate(per_cycle), "Vth (V)",
+                                                        "Vth per cycle, all I-V runs")))
+        means = table.query("feature == 'vth_mean_V'")["value"]
+        if len(means) > 1:
+            parts.append(_img(plots.distribution_figure(means, "mean Vth per run (V)", "Vth device-to-device")))
+
+    for proc, rows in table.groupby("procedure", sort=True):
+        parts.append(f"<h2>{html.escape(proc)} ({rows['path'].nunique()} runs)</h2>")
+        parts.append(_stats_table(rows))
+        for p in sorted(rows["path"].unique())[:max_per_procedure]:
+            try:
+                figs = plots.plot_run(open_run(p))
+            except Exception as exc:  # a figure must not sink the report
+                parts.append(f"<p class=err>{html.escape(p)}: no figure ({html.escape(str(exc))})</p>")
+                continue
+            if figs:
+                parts.append(f"<h3>{html.escape(Path(p).name)}</h3>" + "".join(_img(f) for f in figs))
+    parts.append("</body></html>")
+    path = out_dir / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
