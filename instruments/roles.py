@@ -10,12 +10,15 @@ is written against these protocols; which driver plays a role is chosen by the b
 - ``snapshot()``: identity, resource and present settings as plain data for the run file.
 
 Units are SI throughout and are part of every parameter name.
+
+The protocols are deliberately not ``runtime_checkable``: an ``isinstance`` check would read the
+``identity`` property, i.e. talk to the instrument.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -44,7 +47,6 @@ class Capture:
     meta: dict = field(default_factory=dict)
 
 
-@runtime_checkable
 class Role(Protocol):
     """What every role offers."""
 
@@ -59,7 +61,6 @@ class Role(Protocol):
     def snapshot(self) -> dict: ...
 
 
-@runtime_checkable
 class SMU(Role, Protocol):
     """Source-measure unit: sources a voltage or current under a compliance limit, measures, sweeps.
 
@@ -97,7 +98,6 @@ class SMU(Role, Protocol):
                              delay_s: float = 0.0) -> SweepResult: ...
 
 
-@runtime_checkable
 class PulseGenerator(Role, Protocol):
     """Pulse/arbitrary waveform generator driving the cell's top electrode.
 
@@ -128,7 +128,6 @@ class PulseGenerator(Role, Protocol):
     def output_off(self) -> None: ...
 
 
-@runtime_checkable
 class Scope(Role, Protocol):
     """Oscilloscope capturing the cell current through the sense resistor."""
 
@@ -143,7 +142,6 @@ class Scope(Role, Protocol):
         """Wait for the capture to complete and read it as (t_s, current_a)."""
 
 
-@runtime_checkable
 class SwitchMatrix(Role, Protocol):
     """Connects the source (SMU/pulse) to array rows and the sense side (scope) to array columns."""
 
@@ -160,7 +158,6 @@ class SwitchMatrix(Role, Protocol):
     def connected(self) -> list[tuple[int, int]]: ...
 
 
-@runtime_checkable
 class Prober(Role, Protocol):
     """Wafer prober: move between dies and subsites, make and break contact."""
 

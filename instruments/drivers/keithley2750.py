@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pymeasure.instruments import Instrument
-from pymeasure.instruments.keithley.keithley2750 import Keithley2750, clean_closed_channels
+from pymeasure.instruments.keithley.keithley2750 import Keithley2750
 
 MATRIX_ROWS, MATRIX_COLUMNS = 6, 8
 
@@ -30,20 +29,23 @@ def channel_list(channels: Sequence[int]) -> str:
     return "(@" + ",".join(str(int(c)) for c in channels) + ")"
 
 
-def _parse_closed(reply) -> list[int]:
-    if isinstance(reply, list) and len(reply) == 1 and str(reply[0]).strip() in ("(@)", ""):
-        return []
-    return sorted(clean_closed_channels(reply))
+def parse_channel_list(reply: str) -> list[int]:
+    """'(@101,113)' -> [101, 113]; '(@)' -> []. Ranges '(@101:103)' are expanded."""
+    text = reply.strip().removeprefix("(").removesuffix(")").removeprefix("@")
+    channels: list[int] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        first, _, last = item.partition(":")
+        channels.extend(range(int(first), int(last or first) + 1))
+    return sorted(channels)
 
 
 class Keithley2750Matrix(Keithley2750):
     """Keithley 2750 multimeter/switch system driving matrix cards."""
 
-    closed_multiple = Instrument.measurement(
-        ":ROUTe:MULTiple:CLOSe?",
-        """Get every closed channel (measurement and non-measurement), sorted (list of int).""",
-        get_process_list=_parse_closed,
-    )
+    @property
+    def closed_multiple(self) -> list[int]:
+        """Get every closed channel (measurement and non-measurement), sorted (list of int)."""
+        return parse_channel_list(self.ask(":ROUTe:MULTiple:CLOSe?"))
 
     def close_channels(self, channels: Sequence[int]) -> None:
         """Close the given channels together, leaving others as they are."""

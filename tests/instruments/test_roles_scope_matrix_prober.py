@@ -1,0 +1,100 @@
+"""Scope, SwitchMatrix and Prober roles: dialogues, current from the sense resistance, refusals."""
+
+import numpy as np
+import pytest
+from pymeasure.instruments.formfactor.velox import Velox
+from pymeasure.test import expected_protocol
+
+from instruments.drivers.keithley2750 import Keithley2750Matrix
+from instruments.drivers.keysight_dsox1102g import KeysightDSOX1102GTrig
+from instruments.matrix import Keithley2750MatrixRole
+from instruments.prober import VeloxProber
+from instruments.safety import SafetyError
+from instruments.scope import DSOX1102GScope
+
+
+def test_scope_arm_and_fetch_current():
+    with expected_protocol(KeysightDSOX1102GTrig, [
+        (":TIMebase:MODE MAIN", None),
+        (":TIMebase:REFerence LEFT", None),
+        (":TIMebase:RANGe 1e-05", None),
+        (":TIMebase:POSition -1e-06", None),
+        (":channel1:PROBe 1.000000", None),
+        (":channel1:RANGe 0.062500", None),
+        (":channel1:OFFSet 0.025000", None),
+        (":TRIGger:MODE EDGE", None),
+        (":TRIGger:EDGE:SOURce EXT", None),
+        (":TRIGger:EDGE:LEVel 1", None),
+        (":TRIGger:EDGE:SLOPe POS", None),
+        (":TRIGger:SWEep NORM", None),
+        (":ACQuire:TYPE NORM", None),
+        (":single", None),
+        (":OPERegister:CONDition?", "+0"),
+        (":waveform:source CHAN1", None),
+        (":waveform:points:mode RAW", None),
+        (":waveform:points 1000", None),
+        (":waveform:format ASC", None),
+        (":waveform:preamble?", "+4,+0,+3,+1,+1.0E-08,-1.0E-06,+0,+1.0E-03,+0.0E+00,+128"),
+        (":waveform:data?", "#800000029 0.000E+00,5.000E-02,1.000E-02"),
+    ]) as driver:
+        scope = DSOX1102GScope(driver, sense_resistance_ohm=50.0, channel=1)
+        scope.arm(10e-6, 10e-9, pretrigger_s=1e-6, full_scale_current_a=1e-3)
+        capture = scope.fetch()
+    np.testing.assert_allclose(capture.current_a, [0, 1e-3, 2e-4])  # volts / 50 Ohm
+    np.testing.assert_allclose(capture.t_s, [-1e-6, -0.99e-6, -0.98e-6])
+    assert scope.snapshot()["settings"]["points"] == 1000
+
+
+def test_scope_refuses_impossible_records_before_sending():
+    with expected_protocol(KeysightDSOX1102GTrig, []) as driver:
+        scope = DSOX1102GScope(driver, sense_resistance_ohm=50.0)
+        with pytest.raises(ValueError, match="exceeds the DSOX1102G's 62500"):
+            scope.arm(1e-3, 1e-9)
+        with pytest.raises(RuntimeError, match="before arm"):
+            scope.fetch()
+        assert scope.off() == []
+
+
+def test_matrix_connects_rows_and_columns_of_the_cells():
+    with expected_protocol(Keithley2750Matrix, [
+        (":ROUTe:OPEN:ALL", None),
+        (":ROUTe:MULTiple:CLOSe (@102,114)", None),
+        (":ROUTe:OPEN:ALL", None),
+        (":ROUTe:MULTiple:CLOSe (@101,102,113,114)", None),
+        (":ROUTe:OPEN:ALL", None),
+    ]) as driver:
+        matrix = Keithley2750MatrixRole(driver, row_channels=[101, 102], col_channels=[113, 114])
+        matrix.connect([(1, 1)])
+        assert matrix.connected() == [(1, 1)]
+        matrix.connect([(0, 0), (0, 1), (1, 0), (1, 1)])
+        assert matrix.off() == []
+        assert matrix.connected() == []
+
+
+def test_matrix_refuses_sets_that_would_connect_more_cells_and_hot_switching():
+    outputs = ["smu"]
+    with expected_protocol(Keithley2750Matrix, []) as driver:
+        matrix = Keithley2750MatrixRole(driver, row_channels=[101, 102], col_channels=[113, 114],
+                                        outputs_on=lambda: list(outputs))
+        with pytest.raises(ValueError, match=r"would also connect \[\(0, 1\), \(1, 0\)\]"):
+            matrix.connect([(0, 0), (1, 1)])
+        with pytest.raises(ValueError, match="outside the 2x2 array"):
+            matrix.connect([(2, 0)])
+        with pytest.raises(SafetyError, match="outputs are on \\(smu\\)"):
+            matrix.connect([(0, 0)])
+
+
+def test_prober_separates_before_moving_and_off_separates():
+    with expected_protocol(Velox, [
+        ("MoveChuckSeparation 100.0", "0:"),
+        ("StepNextDie 3 4 1", "0: 3 4 1 5"),
+        ("MoveChuckContact 100.0", "0: 0 0 50"),
+        ("MoveChuckSeparation 100.0", "0:"),
+    ]) as driver:
+        prober = VeloxProber(driver)
+        prober.move_to_die(3, 4, subsite=1)
+        prober.contact()
+        assert prober.contacted
+        assert prober.off() == []
+        assert not prober.contacted
+    assert prober.error_queue() == []
