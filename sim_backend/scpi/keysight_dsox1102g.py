@@ -1,0 +1,743 @@
+"""Keysight InfiniiVision DSOX1102G oscilloscope (1000 X-Series programmer's guide commands).
+
+Emulated: ``:TIMebase:SCALe|RANGe|POSition|REFerence|MODE`` and the ``:TIMebase?`` summary;
+``:CHANnel<n>:SCALe|RANGe|OFFSet|COUPling|PROBe|BWLimit|DISPlay|INVert|LABel|UNITs|IMPedance`` and
+the ``:CHANnel<n>?`` summary; ``:TRIGger:MODE``, ``:TRIGger[:EDGE]:SOURce|LEVel|SLOPe|COUPling``,
+``:TRIGger:SWEep``, ``:TRIGger:HOLDoff``, ``:TRIGger:FORCe``; ``:RUN``, ``:STOP``, ``:SINGle``,
+``:DIGitize``, ``:AUToscale``, ``:TER?``, ``:OPERegister:CONDition?`` (bit 3 while armed),
+``:RSTate?``; ``:ACQuire:TYPE|MODE|COUNt|POINts?|SRATe?``; ``:WAVeform:SOURce|FORMat
+BYTE|WORD|ASCii|POINts|POINts:MODE|BYTeorder|UNSigned|PREamble?|DATA?|X/Y INCrement/ORigin/
+REFerence?|COUNt?|TYPE?``; ``:SYSTem:SETup`` (as text in a block), ``:SYSTem:PRESet``,
+``:DISPlay:DATA?`` (a small blank PNG).
+
+Wiring: channel 1 sees the cell current through the 50 Ohm sense resistor (input volts = I x 50
+Ohm, ``sense_ohm``); the displayed value is that x the probe attenuation setting (a direct BNC with
+the 10:1 default reads 10x, as on the real scope: set ``:CHAN1:PROB 1``). Channel 2 is unwired (0 V).
+The EXT trigger input is the AWG sync: an EXT-triggered acquisition is armed with
+``bench.arm_capture(trigger="awg_sync")`` and completes when the AWG plays a burst; any other
+trigger source arms ``trigger="immediate"`` (the bench has no level trigger on the cell current).
+
+Acquisition record: 10 divisions, ``min(62500, record x 2 GSa/s)`` points (at least 100);
+``:WAVeform:POINts`` n returns the record decimated to n points when n is smaller. Data formats, as
+the driver reads them: BYTE (0..255, y reference 128, 25 codes a division), WORD (unsigned, big
+endian by default, y reference 32768, 6400 codes a division), ASCii (volts, ``+1.234567E-03``,
+comma separated), each as an IEEE 488.2 definite block ``#8nnnnnnnn...``; values beyond the screen
+clip at the ADC's range. Preamble: ``format,type,points,count,xinc,xorigin,xref,yinc,yorigin,yref``.
+
+Timing: ``:DIGitize`` with an immediate trigger (or AUTO sweep with nothing triggering) lets the
+record's duration pass in virtual time; a NORMal-sweep acquisition that never triggers stays armed
+and ``:WAVeform:DATA?`` queues -230 and does not reply (the real scope would leave the query
+hanging until a timeout). Not verified on hardware: reply digits, the BYTE/WORD codes per
+division, the offset limits (2 V below 200 mV/div at the input, 40 V above; out-of-range offsets
+are set to the nearest legal value, as the programmer's guide says), the -230 code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import zlib
+
+import numpy as np
+
+from .benchlink import BenchLink
+from .engine import ScpiInstrument, scpi
+from .errors import ScpiError
+from .params import Params
+
+MAX_SRATE = 2e9
+MAX_POINTS = 62500
+BYTE_CODES_PER_DIV = 25.0
+WORD_CODES_PER_DIV = 6400.0
+REF_FRACTION = {"LEFT": 0.1, "CENT": 0.5, "RIGH": 0.9}
+
+_SOURCE = re.compile(r"^(CHAN|CHANNEL)([12])$|^(EXT|EXTERNAL)$|^(LINE)$|^(WGEN)$|"
+                     r"^(FUNC|FUNCTION|MATH)$|^(FFT)$|^(WMEM|WMEMORY)([12])$|^(ABUS)$")
+
+
+def _nr3(x: float) -> str:
+    return f"{x:+.6E}"
+
+
+def _source_name(token: str, allowed: tuple[str, ...]) -> str:
+    """Canonical source name (CHAN1, EXT, LINE, ...) of a parameter token, or -224."""
+    m = _SOURCE.match(token.strip().upper())
+    if m is None:
+        raise ScpiError(-224, f"source {token!r}")
+    g = m.groups()
+    name = (f"CHAN{g[1]}" if g[0] else "EXT" if g[2] else "LINE" if g[3] else "WGEN" if g[4]
+            else "FUNC" if g[5] else "FFT" if g[6] else f"WMEM{g[8]}" if g[7] else "ABUS")
+    if name not in allowed:
+        raise ScpiError(-224, f"source {token!r} not allowed here")
+    return name
+
+
+def _tiny_png(width: int = 8, height: int = 8) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + b"\x20\x20\x20" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _block(payload: bytes) -> bytes:
+    return b"#8" + f"{len(payload):08d}".encode() + payload
+
+
+class ScopeChannel:
+    def __init__(self, number: int):
+        self.number = number
+        self.scale_v = 1.0  # V/div as displayed (with the probe factor)
+        self.offset_v = 0.0
+        self.coupling = "DC"
+        self.probe = 10.0
+        self.bwlimit = False
+        self.display = number == 1
+        self.invert = False
+        self.label = str(number)
+        self.units = "VOLT"
+        self.skew_s = 0.0
+
+
+class KeysightDSOX1102G(ScpiInstrument):
+    """Keysight DSOX1102G on bench terminal ``bench_name`` (channel 1), ``sense_ohm`` in series."""
+
+    model = "Keysight DSOX1102G"
+    idn = "KEYSIGHT TECHNOLOGIES,DSO-X 1102G,CN57000001,01.20.2019061038"
+    error_queue_size = 30
+
+    def __init__(self, bench=None, resource_name: str = "GPIB0::7::INSTR", *,
+                 bench_name: str | None = "scope", sense_ohm: float = 50.0):
+        if not sense_ohm > 0:
+            raise ValueError(f"sense_ohm must be > 0 Ohm, got {sense_ohm!r}")
+        self.link = BenchLink(bench, bench_name)
+        self.sense_ohm = float(sense_ohm)
+        super().__init__(resource_name)
+
+    def _rst_state(self) -> None:
+        self.tb_scale_s = 100e-6
+        self.tb_position_s = 0.0
+        self.tb_reference = "CENT"
+        self.tb_mode = "MAIN"
+        self.chan = {1: ScopeChannel(1), 2: ScopeChannel(2)}
+        self.trig_mode = "EDGE"
+        self.trig_source = "CHAN1"
+        self.trig_level = {"CHAN1": 0.0, "CHAN2": 0.0, "EXT": 0.0}
+        self.trig_slope = "POS"
+        self.trig_sweep = "AUTO"
+        self.trig_coupling = "DC"
+        self.trig_holdoff_s = 40e-9
+        self.acq_type = "NORM"
+        self.acq_mode = "RTIM"
+        self.acq_count = 8
+        self.wav_source = "CHAN1"
+        self.wav_format = "BYTE"
+        self.wav_points = 1000
+        self.wav_points_mode = "NORM"
+        self.wav_byteorder = "MSBF"
+        self.wav_unsigned = True
+        self.run_state = "RUN"
+        self.armed = False
+        self.record = None  # (xorigin_s, dt_s, input volts of channel 1) of the last acquisition
+        self.record_settings = None
+        self._last_capture = None
+        self.ter = False
+        self._arm()
+
+    def format_error(self, code: int, message: str) -> str:
+        return f'{code:+d},"{message}"'
+
+    # ------------------------------------------------------------------ acquisition
+    @property
+    def record_s(self) -> float:
+        return 10.0 * self.tb_scale_s
+
+    def _acq_points(self) -> int:
+        return int(min(MAX_POINTS, max(100, round(self.record_s * MAX_SRATE))))
+
+    def _xorigin_s(self) -> float:
+        return self.tb_position_s - REF_FRACTION[self.tb_reference] * self.record_s
+
+    def _bench_trigger(self) -> str:
+        return "awg_sync" if self.trig_source == "EXT" else "immediate"
+
+    def _arm(self, trigger: str | None = None) -> None:
+        n = self._acq_points()
+        self.link.arm_capture(record_s=self.record_s, dt_s=self.record_s / n,
+                              pretrigger_s=-self._xorigin_s(),
+                              trigger=trigger or self._bench_trigger())
+        self.armed = True
+        self.record_settings = (self._xorigin_s(), self.record_s / n, n)
+
+    def _poll(self) -> None:
+        """Take a finished capture from the bench into the record (sets the trigger event)."""
+        if not self.armed:
+            return
+        cap = self.link.capture()
+        if cap is None or cap is self._last_capture:
+            return
+        self._last_capture = cap
+        t_s, current_a = cap
+        x0, dt, n = self.record_settings
+        grid = x0 + dt * np.arange(n)
+        t_s = np.asarray(t_s, dtype=float)
+        current_a = np.asarray(current_a, dtype=float)
+        if t_s.size == n and np.allclose(t_s, grid, rtol=0, atol=dt * 1e-3):
+            volts = current_a * self.sense_ohm
+        else:
+            volts = np.interp(grid, t_s, current_a) * self.sense_ohm if t_s.size else np.zeros(n)
+        self.record = (x0, dt, volts)
+        self.ter = True
+        if self.run_state == "RUN":
+            self._arm()
+        else:
+            self.armed = False
+            self.run_state = "STOP"
+
+    def _complete_now(self) -> None:
+        """Finish an acquisition in virtual time: wait the record; AUTO sweep forces a trigger."""
+        self._poll()
+        if self.armed and self._bench_trigger() == "immediate":
+            self.link.wait(self.record_s)
+            self._poll()
+        if self.armed and self.trig_sweep == "AUTO":
+            self._arm("immediate")
+            self.link.wait(self.record_s)
+            self._poll()
+        if self.armed and not self.link.connected:
+            x0, dt, n = self.record_settings
+            self.record = (x0, dt, np.zeros(n))
+            self.ter = True
+            self.armed = self.run_state == "RUN"
+            if self.run_state != "RUN":
+                self.run_state = "STOP"
+
+    @scpi(":RUN", args=(0, 0))
+    def _run(self, p: Params):
+        self.run_state = "RUN"
+        self._arm()
+
+    @scpi(":STOP", args=(0, 0))
+    def _stop(self, p: Params):
+        self._poll()
+        self.run_state = "STOP"
+        self.armed = False
+
+    @scpi(":SINGle", args=(0, 0))
+    def _single(self, p: Params):
+        self.run_state = "SING"
+        self.ter = False
+        self._arm()
+
+    @scpi(":DIGitize", args=(0, 2))
+    def _digitize(self, p: Params):
+        for i in range(len(p)):
+            _source_name(p.raw(i), ("CHAN1", "CHAN2", "FUNC", "FFT", "EXT", "ABUS"))
+        self.run_state = "SING"
+        self._arm()
+        self._complete_now()
+        if not self.armed:
+            self.run_state = "STOP"
+
+    @scpi(":AUToscale", args=(0, 2))
+    def _autoscale(self, p: Params):
+        """Sets displayed channel 1 and an AUTO edge trigger at 0 V; no signal search."""
+        self.chan[1].display = True
+        self.trig_mode, self.trig_source, self.trig_sweep = "EDGE", "CHAN1", "AUTO"
+        self.trig_level["CHAN1"] = 0.0
+        self.run_state = "RUN"
+        self._arm()
+
+    @scpi(":TER", query=True)
+    def _ter(self, p: Params):
+        self._poll()
+        value, self.ter = self.ter, False
+        return "+1" if value else "+0"
+
+    @scpi(":OPERegister:CONDition", query=True)
+    def _oper_cond(self, p: Params):
+        self._poll()
+        return f"+{8 if (self.armed or self.run_state == 'RUN') else 0}"
+
+    @scpi(":RSTate", query=True)
+    def _rstate(self, p: Params):
+        self._poll()
+        return self.run_state
+
+    # ------------------------------------------------------------------ timebase
+    @scpi(":TIMebase[:MAIN]:SCALe")
+    def _set_tb_scale(self, p: Params):
+        self.tb_scale_s = p.number(0, lo=5e-9, hi=50.0, units=("S",), name="timebase scale")
+        self._rearm()
+
+    @scpi(":TIMebase[:MAIN]:SCALe", query=True)
+    def _get_tb_scale(self, p: Params):
+        return _nr3(self.tb_scale_s)
+
+    @scpi(":TIMebase[:MAIN]:RANGe")
+    def _set_tb_range(self, p: Params):
+        self.tb_scale_s = p.number(0, lo=50e-9, hi=500.0, units=("S",),
+                                   name="timebase range") / 10
+        self._rearm()
+
+    @scpi(":TIMebase[:MAIN]:RANGe", query=True)
+    def _get_tb_range(self, p: Params):
+        return _nr3(self.record_s)
+
+    @scpi(":TIMebase[:MAIN]:POSition")
+    @scpi(":TIMebase:DELay")
+    def _set_tb_position(self, p: Params):
+        self.tb_position_s = p.number(0, lo=-500.0, hi=500.0, units=("S",),
+                                      name="timebase position")
+        self._rearm()
+
+    @scpi(":TIMebase[:MAIN]:POSition", query=True)
+    @scpi(":TIMebase:DELay", query=True)
+    def _get_tb_position(self, p: Params):
+        return _nr3(self.tb_position_s)
+
+    @scpi(":TIMebase:REFerence")
+    def _set_tb_reference(self, p: Params):
+        self.tb_reference = p.choice(0, ["LEFT", "CENTer", "RIGHt"], "timebase reference")
+        self._rearm()
+
+    @scpi(":TIMebase:REFerence", query=True)
+    def _get_tb_reference(self, p: Params):
+        return self.tb_reference
+
+    @scpi(":TIMebase:MODE")
+    def _set_tb_mode(self, p: Params):
+        self.tb_mode = p.choice(0, ["MAIN", "WINDow", "XY", "ROLL"], "timebase mode")
+
+    @scpi(":TIMebase:MODE", query=True)
+    def _get_tb_mode(self, p: Params):
+        return self.tb_mode
+
+    @scpi(":TIMebase", query=True)
+    def _get_timebase(self, p: Params):
+        return (f":TIM:MODE {self.tb_mode};REF {self.tb_reference};"
+                f"MAIN:RANG {self.record_s:+.2E};POS {self.tb_position_s:+.1E}")
+
+    def _rearm(self) -> None:
+        if self.armed:
+            self._arm()
+
+    # ------------------------------------------------------------------ channels
+    def _ch(self, p: Params) -> ScopeChannel:
+        n = p.sfx[0]
+        if n not in self.chan:
+            raise ScpiError(-113, f"channel {n}")
+        return self.chan[n]
+
+    def _offset_limit(self, c: ScopeChannel) -> float:
+        return (2.0 if c.scale_v / c.probe <= 0.2 else 40.0) * c.probe
+
+    @scpi(":CHANnel#:SCALe")
+    def _set_ch_scale(self, p: Params):
+        c = self._ch(p)
+        c.scale_v = p.number(0, lo=1e-3 * c.probe, hi=10.0 * c.probe, units=("V",),
+                             name="channel scale")
+        lim = self._offset_limit(c)
+        c.offset_v = max(-lim, min(lim, c.offset_v))
+
+    @scpi(":CHANnel#:SCALe", query=True)
+    def _get_ch_scale(self, p: Params):
+        return _nr3(self._ch(p).scale_v)
+
+    @scpi(":CHANnel#:RANGe")
+    def _set_ch_range(self, p: Params):
+        c = self._ch(p)
+        c.scale_v = p.number(0, lo=8e-3 * c.probe, hi=80.0 * c.probe, units=("V",),
+                             name="channel range") / 8
+
+    @scpi(":CHANnel#:RANGe", query=True)
+    def _get_ch_range(self, p: Params):
+        return _nr3(8 * self._ch(p).scale_v)
+
+    @scpi(":CHANnel#:OFFSet")
+    def _set_ch_offset(self, p: Params):
+        c = self._ch(p)
+        lim = self._offset_limit(c)
+        c.offset_v = p.number(0, lo=-lim, hi=lim, units=("V",), name="offset", clip=True)
+
+    @scpi(":CHANnel#:OFFSet", query=True)
+    def _get_ch_offset(self, p: Params):
+        return _nr3(self._ch(p).offset_v)
+
+    @scpi(":CHANnel#:COUPling")
+    def _set_ch_coupling(self, p: Params):
+        self._ch(p).coupling = p.choice(0, ["AC", "DC"], "coupling")
+
+    @scpi(":CHANnel#:COUPling", query=True)
+    def _get_ch_coupling(self, p: Params):
+        return self._ch(p).coupling
+
+    @scpi(":CHANnel#:PROBe")
+    def _set_ch_probe(self, p: Params):
+        c = self._ch(p)
+        probe = p.number(0, lo=0.1, hi=10000.0, name="probe attenuation")
+        factor = probe / c.probe
+        c.scale_v *= factor
+        c.offset_v *= factor
+        c.probe = probe
+
+    @scpi(":CHANnel#:PROBe", query=True)
+    def _get_ch_probe(self, p: Params):
+        return _nr3(self._ch(p).probe)
+
+    @scpi(":CHANnel#:PROBe:SKEW")
+    def _set_ch_skew(self, p: Params):
+        self._ch(p).skew_s = p.number(0, lo=-100e-9, hi=100e-9, units=("S",), name="skew")
+
+    @scpi(":CHANnel#:PROBe:SKEW", query=True)
+    def _get_ch_skew(self, p: Params):
+        return _nr3(self._ch(p).skew_s)
+
+    @scpi(":CHANnel#:{BWLimit|DISPlay|INVert}")
+    def _set_ch_flag(self, p: Params):
+        attr = {"BWL": "bwlimit", "DISP": "display", "INV": "invert"}[p.alt[0]]
+        setattr(self._ch(p), attr, p.boolean(0))
+
+    @scpi(":CHANnel#:{BWLimit|DISPlay|INVert}", query=True)
+    def _get_ch_flag(self, p: Params):
+        attr = {"BWL": "bwlimit", "DISP": "display", "INV": "invert"}[p.alt[0]]
+        return "1" if getattr(self._ch(p), attr) else "0"
+
+    @scpi(":CHANnel#:LABel")
+    def _set_ch_label(self, p: Params):
+        self._ch(p).label = p.string(0, "label").upper()[:10]
+
+    @scpi(":CHANnel#:LABel", query=True)
+    def _get_ch_label(self, p: Params):
+        return f'"{self._ch(p).label}"'
+
+    @scpi(":CHANnel#:UNITs")
+    def _set_ch_units(self, p: Params):
+        self._ch(p).units = p.choice(0, ["VOLT", "AMPere"], "units")
+
+    @scpi(":CHANnel#:UNITs", query=True)
+    def _get_ch_units(self, p: Params):
+        return self._ch(p).units
+
+    @scpi(":CHANnel#:IMPedance")
+    def _set_ch_impedance(self, p: Params):
+        if p.choice(0, ["ONEMeg", "FIFTy"], "impedance") != "ONEM":
+            raise ScpiError(-221, "the 1000 X-Series inputs are 1 MOhm only")
+
+    @scpi(":CHANnel#:IMPedance", query=True)
+    def _get_ch_impedance(self, p: Params):
+        return "ONEM"
+
+    @scpi(":CHANnel#", query=True)
+    def _get_channel(self, p: Params):
+        c = self._ch(p)
+        return (f":CHAN{c.number}:RANG {8 * c.scale_v:+.3E};OFFS {c.offset_v:+.5E};"
+                f"COUP {c.coupling};IMP ONEM;DISP {int(c.display)};BWL {int(c.bwlimit)};"
+                f'INV {int(c.invert)};LAB "{c.label}";UNIT {c.units};PROB {c.probe:+.0E};'
+                f"PROB:SKEW {c.skew_s:+.2E};STYP SING")
+
+    # ------------------------------------------------------------------ trigger
+    @scpi(":TRIGger:MODE")
+    def _set_trig_mode(self, p: Params):
+        mode = p.choice(0, ["EDGE", "GLITch", "PATTern", "SHOLd", "TRANsition", "TV", "SBUS1"],
+                        "trigger mode")
+        if mode != "EDGE":
+            raise ScpiError(-221, f"trigger mode {mode} is not emulated (EDGE only)")
+        self.trig_mode = mode
+
+    @scpi(":TRIGger:MODE", query=True)
+    def _get_trig_mode(self, p: Params):
+        return self.trig_mode
+
+    @scpi(":TRIGger[:EDGE]:SOURce")
+    def _set_trig_source(self, p: Params):
+        self.trig_source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "EXT", "LINE", "WGEN"))
+        self._rearm()
+
+    @scpi(":TRIGger[:EDGE]:SOURce", query=True)
+    def _get_trig_source(self, p: Params):
+        return self.trig_source
+
+    @scpi(":TRIGger[:EDGE]:LEVel", args=(1, 2))
+    def _set_trig_level(self, p: Params):
+        source = _source_name(p.raw(1), ("CHAN1", "CHAN2", "EXT")) if p.has(1) else \
+            (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
+        if source == "EXT":
+            lo, hi = -8.0, 8.0
+        else:
+            c = self.chan[int(source[-1])]
+            lo = c.offset_v - 6 * c.scale_v
+            hi = c.offset_v + 6 * c.scale_v
+        self.trig_level[source] = p.number(0, lo=lo, hi=hi, units=("V",), name="trigger level")
+
+    @scpi(":TRIGger[:EDGE]:LEVel", query=True, args=(0, 1))
+    def _get_trig_level(self, p: Params):
+        source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "EXT")) if p.has(0) else \
+            (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
+        return _nr3(self.trig_level[source])
+
+    @scpi(":TRIGger[:EDGE]:SLOPe")
+    def _set_trig_slope(self, p: Params):
+        self.trig_slope = p.choice(0, ["POSitive", "NEGative", "EITHer", "ALTernate"],
+                                   "trigger slope")
+
+    @scpi(":TRIGger[:EDGE]:SLOPe", query=True)
+    def _get_trig_slope(self, p: Params):
+        return self.trig_slope
+
+    @scpi(":TRIGger[:EDGE]:COUPling")
+    def _set_trig_coupling(self, p: Params):
+        self.trig_coupling = p.choice(0, ["AC", "DC", "LFReject"], "trigger coupling")
+
+    @scpi(":TRIGger[:EDGE]:COUPling", query=True)
+    def _get_trig_coupling(self, p: Params):
+        return self.trig_coupling
+
+    @scpi(":TRIGger:SWEep")
+    def _set_trig_sweep(self, p: Params):
+        self.trig_sweep = p.choice(0, ["AUTO", "NORMal"], "trigger sweep")
+
+    @scpi(":TRIGger:SWEep", query=True)
+    def _get_trig_sweep(self, p: Params):
+        return self.trig_sweep
+
+    @scpi(":TRIGger:HOLDoff")
+    def _set_trig_holdoff(self, p: Params):
+        self.trig_holdoff_s = p.number(0, lo=40e-9, hi=10.0, units=("S",), name="holdoff")
+
+    @scpi(":TRIGger:HOLDoff", query=True)
+    def _get_trig_holdoff(self, p: Params):
+        return _nr3(self.trig_holdoff_s)
+
+    @scpi(":TRIGger:FORCe", args=(0, 0))
+    def _trig_force(self, p: Params):
+        if self.armed:
+            self._arm("immediate")
+            self.link.wait(self.record_s)
+            self._poll()
+
+    # ------------------------------------------------------------------ acquire
+    @scpi(":ACQuire:TYPE")
+    def _set_acq_type(self, p: Params):
+        self.acq_type = p.choice(0, ["NORMal", "AVERage", "HRESolution", "PEAK"],
+                                 "acquisition type")
+
+    @scpi(":ACQuire:TYPE", query=True)
+    def _get_acq_type(self, p: Params):
+        return self.acq_type
+
+    @scpi(":ACQuire:MODE")
+    def _set_acq_mode(self, p: Params):
+        self.acq_mode = p.choice(0, ["RTIMe", "SEGMented"], "acquisition mode")
+
+    @scpi(":ACQuire:MODE", query=True)
+    def _get_acq_mode(self, p: Params):
+        return self.acq_mode
+
+    @scpi(":ACQuire:COUNt")
+    def _set_acq_count(self, p: Params):
+        self.acq_count = p.integer(0, lo=2, hi=65536, name="average count")
+
+    @scpi(":ACQuire:COUNt", query=True)
+    def _get_acq_count(self, p: Params):
+        return f"+{self.acq_count}"
+
+    @scpi(":ACQuire:POINts", query=True)
+    def _get_acq_points(self, p: Params):
+        return f"+{self._acq_points()}"
+
+    @scpi(":ACQuire:SRATe", query=True)
+    def _get_acq_srate(self, p: Params):
+        return _nr3(self._acq_points() / self.record_s)
+
+    # ------------------------------------------------------------------ waveform
+    @scpi(":WAVeform:SOURce")
+    def _set_wav_source(self, p: Params):
+        self.wav_source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "FUNC", "FFT", "WMEM1",
+                                                  "WMEM2", "EXT"))
+
+    @scpi(":WAVeform:SOURce", query=True)
+    def _get_wav_source(self, p: Params):
+        return self.wav_source
+
+    @scpi(":WAVeform:FORMat")
+    def _set_wav_format(self, p: Params):
+        self.wav_format = p.choice(0, ["WORD", "BYTE", "ASCii"], "waveform format")
+
+    @scpi(":WAVeform:FORMat", query=True)
+    def _get_wav_format(self, p: Params):
+        return self.wav_format
+
+    @scpi(":WAVeform:POINts")
+    def _set_wav_points(self, p: Params):
+        top = MAX_POINTS if self.wav_points_mode == "NORM" else 1_000_000
+        self.wav_points = p.integer(0, lo=100, hi=top, default=1000, name="waveform points")
+
+    @scpi(":WAVeform:POINts", query=True)
+    def _get_wav_points(self, p: Params):
+        return f"+{self._out_points()}"
+
+    @scpi(":WAVeform:POINts:MODE")
+    def _set_wav_points_mode(self, p: Params):
+        self.wav_points_mode = p.choice(0, ["NORMal", "MAXimum", "RAW"], "points mode")
+
+    @scpi(":WAVeform:POINts:MODE", query=True)
+    def _get_wav_points_mode(self, p: Params):
+        return self.wav_points_mode
+
+    @scpi(":WAVeform:BYTeorder")
+    def _set_wav_byteorder(self, p: Params):
+        self.wav_byteorder = p.choice(0, ["LSBFirst", "MSBFirst"], "byte order")
+
+    @scpi(":WAVeform:BYTeorder", query=True)
+    def _get_wav_byteorder(self, p: Params):
+        return self.wav_byteorder
+
+    @scpi(":WAVeform:UNSigned")
+    def _set_wav_unsigned(self, p: Params):
+        self.wav_unsigned = p.boolean(0)
+
+    @scpi(":WAVeform:UNSigned", query=True)
+    def _get_wav_unsigned(self, p: Params):
+        return "1" if self.wav_unsigned else "0"
+
+    def _out_points(self) -> int:
+        n_acq = self.record_settings[2] if self.record is None else len(self.record[2])
+        return min(self.wav_points, n_acq)
+
+    def _scaling(self) -> tuple[int, float, float, int]:
+        """(format code, y increment, y origin, y reference) of the waveform source."""
+        c = self.chan[int(self.wav_source[-1])] if self.wav_source.startswith("CHAN") \
+            else self.chan[1]
+        if self.wav_format == "BYTE":
+            return 0, c.scale_v / BYTE_CODES_PER_DIV, c.offset_v, 128
+        yref = 32768 if self.wav_unsigned else 0
+        return (1 if self.wav_format == "WORD" else 4), c.scale_v / WORD_CODES_PER_DIV, \
+            c.offset_v, yref
+
+    def _trace(self) -> tuple[float, float, np.ndarray]:
+        """(xorigin, xincrement, displayed volts) of the waveform source, decimated."""
+        self._poll()
+        if self.record is None:
+            if self.armed and self.trig_sweep == "AUTO":
+                self._complete_now()
+            if self.record is None:
+                raise ScpiError(-230, "no acquisition has completed")
+        if not self.wav_source.startswith("CHAN"):
+            raise ScpiError(-230, f"no data for {self.wav_source}")
+        x0, dt, volts_in = self.record
+        c = self.chan[int(self.wav_source[-1])]
+        volts = volts_in * c.probe if c.number == 1 else np.zeros_like(volts_in)
+        if c.invert:
+            volts = -volts
+        if c.coupling == "AC" and volts.size:
+            volts = volts - volts.mean()
+        n_out = min(self.wav_points, volts.size)
+        if n_out < volts.size:
+            idx = (np.arange(n_out) * volts.size) // n_out
+            volts = volts[idx]
+            dt = dt * volts_in.size / n_out
+        return x0, dt, volts
+
+    @scpi(":WAVeform:PREamble", query=True)
+    def _get_preamble(self, p: Params):
+        x0, dt, volts = self._trace()
+        fmt, yinc, yorg, yref = self._scaling()
+        typ = {"NORM": 0, "PEAK": 1, "AVER": 2, "HRES": 3}[self.acq_type]
+        count = self.acq_count if self.acq_type == "AVER" else 1
+        return (f"{fmt:+d},{typ:+d},{volts.size:+d},{count:+d},{dt:+.9E},{x0:+.9E},+0,"
+                f"{yinc:+.9E},{yorg:+.9E},{yref:+d}")
+
+    @scpi(":WAVeform:DATA", query=True)
+    def _get_data(self, p: Params):
+        _, _, volts = self._trace()
+        fmt, yinc, yorg, yref = self._scaling()
+        if fmt == 0:
+            codes = np.clip(np.round((volts - yorg) / yinc + yref), 0, 255).astype(np.uint8)
+            return _block(codes.tobytes())
+        lo, hi = (0, 65535) if self.wav_unsigned else (-32768, 32767)
+        codes = np.clip(np.round((volts - yorg) / yinc + yref), lo, hi)
+        if fmt == 1:
+            order = ">" if self.wav_byteorder == "MSBF" else "<"
+            dtype = np.dtype(order + ("u2" if self.wav_unsigned else "i2"))
+            return _block(codes.astype(dtype).tobytes())
+        clipped = (codes - yref) * yinc + yorg
+        text = ",".join(f"{v:+.6E}" for v in clipped)
+        return _block(text.encode("ascii"))
+
+    @scpi(":WAVeform:{XINCrement|XORigin|XREFerence|YINCrement|YORigin|YREFerence}", query=True)
+    def _get_wav_axis(self, p: Params):
+        x0, dt, volts = self._trace()
+        fmt, yinc, yorg, yref = self._scaling()
+        value = {"XINC": dt, "XOR": x0, "XREF": 0, "YINC": yinc, "YOR": yorg, "YREF": yref}[p.alt[0]]
+        return f"{value:+d}" if p.alt[0] in ("XREF", "YREF") else _nr3(value)
+
+    @scpi(":WAVeform:COUNt", query=True)
+    def _get_wav_count(self, p: Params):
+        return f"+{self.acq_count if self.acq_type == 'AVER' else 1}"
+
+    @scpi(":WAVeform:TYPE", query=True)
+    def _get_wav_type(self, p: Params):
+        return {"NORM": "NORM", "PEAK": "PEAK", "AVER": "AVER", "HRES": "HRES"}[self.acq_type]
+
+    # ------------------------------------------------------------------ system, display
+    _SETUP_KEYS = ("tb_scale_s", "tb_position_s", "tb_reference", "tb_mode", "trig_mode",
+                   "trig_source", "trig_slope", "trig_sweep", "acq_type", "acq_mode", "acq_count",
+                   "wav_source", "wav_format", "wav_points", "wav_points_mode")
+
+    @scpi(":SYSTem:SETup", query=True)
+    def _get_setup(self, p: Params):
+        items = [f"{k}={getattr(self, k)}" for k in self._SETUP_KEYS]
+        for n, c in self.chan.items():
+            items += [f"ch{n}.{k}={getattr(c, k)}" for k in ("scale_v", "offset_v", "coupling",
+                                                             "probe", "display", "invert")]
+        return _block(";".join(items).encode("ascii"))
+
+    @scpi(":SYSTem:SETup")
+    def _set_setup(self, p: Params):
+        text = p.block(0)
+        values: dict[str, str] = {}
+        for item in text.split(";"):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ScpiError(-160, "setup block not from this instrument")
+            values[key.strip()] = value.strip()
+        new = {}
+        try:
+            for key, value in values.items():
+                target, attr = (self, key)
+                if key.startswith("ch") and "." in key:
+                    n, attr = key[2:].split(".", 1)
+                    target = self.chan[int(n)]
+                if not hasattr(target, attr) or (target is self and attr not in self._SETUP_KEYS):
+                    raise ValueError(key)
+                old = getattr(target, attr)
+                if isinstance(old, bool):
+                    conv = value == "True"
+                elif isinstance(old, (int, float)):
+                    conv = type(old)(float(value))
+                    if not math.isfinite(conv):
+                        raise ValueError(key)
+                else:
+                    conv = value
+                new[(id(target), attr)] = (target, attr, conv)
+        except (ValueError, KeyError):
+            raise ScpiError(-160, "setup block not from this instrument") from None
+        for target, attr, conv in new.values():
+            setattr(target, attr, conv)
+
+    @scpi(":SYSTem:PRESet", args=(0, 0))
+    def _preset(self, p: Params):
+        self._rst_state()
+
+    @scpi(":DISPlay:DATA", query=True, args=(0, 3))
+    def _display_data(self, p: Params):
+        if p.has(0):
+            p.choice(0, ["PNG", "BMP", "BMP8bit"], "image format")
+        if p.has(1):
+            p.choice(1, ["COLor", "GRAYscale"], "palette")
+        return _block(_tiny_png())
+

@@ -1,0 +1,361 @@
+"""Lexing of SCPI program messages and typed parsing of their parameters (IEEE 488.2 section 7).
+
+Nothing here evaluates text: numbers go through a regular expression and ``float``, everything else
+is compared against declared mnemonics.
+
+Parameter forms understood:
+- decimal numbers NR1/NR2/NR3 (``5``, ``-1.5``, ``2.0E-3``), with an optional unit suffix and SI
+  prefix where the parameter declares units (``1mA``, ``10us``, ``1 MHZ``; SCPI reads ``M`` as milli,
+  ``MA`` as mega except in ``MHZ``/``MOHM``), and non-decimal ``#H1F``, ``#Q17``, ``#B101``;
+- ``MINimum``, ``MAXimum``, ``DEFault`` where the parameter has those values;
+- booleans ``ON``/``OFF``/``1``/``0`` (any number: nonzero after rounding is ON);
+- character data (mnemonics, matched in short or long form);
+- strings in single or double quotes (a doubled quote stands for one quote);
+- channel lists ``(@101,102)``, ``(@1101:1108)``;
+- definite (``#<n><length><bytes>``) and indefinite (``#0...``) arbitrary blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from .errors import ScpiError
+
+_SPECIAL = re.compile(r"""['"();#,]""")
+_NUMBER = re.compile(
+    r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$")
+_NONDECIMAL = re.compile(r"\s*#([HhQqBb])([0-9A-Fa-f]+)\s*$")
+_MNEMONIC = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")
+
+#: SI prefixes as SCPI-99 spells them (section 7.7.3): note MA = mega, M = milli.
+_PREFIX = {"": 1.0, "EX": 1e18, "PE": 1e15, "T": 1e12, "G": 1e9, "MA": 1e6, "K": 1e3,
+           "M": 1e-3, "U": 1e-6, "N": 1e-9, "P": 1e-12, "F": 1e-15, "A": 1e-18}
+_SPECIAL_UNITS = {"MHZ": ("HZ", 1e6), "MOHM": ("OHM", 1e6)}
+
+
+def _skip_block(text: str, i: int) -> int:
+    """Given ``text[i] == '#'``, return the index just after the block or number it starts."""
+    n = len(text)
+    if i + 1 >= n:
+        return n
+    c = text[i + 1]
+    if c == "0":
+        return n  # indefinite-length block: runs to the end of the message
+    if c.isdigit():
+        ndig = int(c)
+        digits = text[i + 2:i + 2 + ndig]
+        if len(digits) != ndig or not digits.isdigit():
+            raise ScpiError(-160, "bad block header")
+        end = i + 2 + ndig + int(digits)
+        if end > n:
+            raise ScpiError(-160, "block shorter than its header says")
+        return end
+    return i + 1  # '#H', '#Q', '#B' numbers: ordinary characters from here on
+
+
+def split_units(message: str) -> list[str]:
+    """Split a program message at ``;`` outside strings, parentheses and blocks."""
+    units: list[str] = []
+    start = 0
+    depth = 0
+    i = 0
+    n = len(message)
+    search = _SPECIAL.search
+    while True:
+        m = search(message, i)
+        if m is None:
+            break
+        i = m.start()
+        c = message[i]
+        if c in "'\"":
+            j = message.find(c, i + 1)
+            while j != -1 and j + 1 < n and message[j + 1] == c:
+                j = message.find(c, j + 2)
+            if j == -1:
+                raise ScpiError(-151, "unterminated string")
+            i = j + 1
+        elif c == "(":
+            depth += 1
+            i += 1
+        elif c == ")":
+            depth = max(0, depth - 1)
+            i += 1
+        elif c == "#":
+            i = _skip_block(message, i)
+        elif c == ";" and depth == 0:
+            units.append(message[start:i])
+            start = i = i + 1
+        else:
+            i += 1
+    units.append(message[start:])
+    return units
+
+
+def split_params(text: str) -> list[str]:
+    """Split a parameter string at ``,`` outside strings, parentheses and blocks (tokens stripped)."""
+    if not text.strip():
+        return []
+    if "'" not in text and '"' not in text and "(" not in text and "#" not in text:
+        return [t.strip() for t in text.split(",")]
+    tokens: list[str] = []
+    start = 0
+    depth = 0
+    i = 0
+    n = len(text)
+    search = _SPECIAL.search
+    while True:
+        m = search(text, i)
+        if m is None:
+            break
+        i = m.start()
+        c = text[i]
+        if c in "'\"":
+            j = text.find(c, i + 1)
+            while j != -1 and j + 1 < n and text[j + 1] == c:
+                j = text.find(c, j + 2)
+            if j == -1:
+                raise ScpiError(-151, "unterminated string")
+            i = j + 1
+        elif c == "(":
+            depth += 1
+            i += 1
+        elif c == ")":
+            depth = max(0, depth - 1)
+            i += 1
+        elif c == "#":
+            i = _skip_block(text, i)
+        elif c == "," and depth == 0:
+            tokens.append(text[start:i].strip())
+            start = i = i + 1
+        else:
+            i += 1
+    tokens.append(text[start:].strip())
+    return tokens
+
+
+def mnemonic_forms(mixed: str) -> tuple[str, str]:
+    """Return (short, long) upper-case forms of a mixed-case mnemonic: ``"SOURce"`` -> SOUR, SOURCE."""
+    short = ""
+    for ch in mixed:
+        if ch.isupper() or ch.isdigit():
+            short += ch
+        else:
+            break
+    return (short or mixed).upper(), mixed.upper()
+
+
+@dataclass
+class Choice:
+    """A set of mnemonics for one character-data parameter, each in SCPI mixed case."""
+
+    mnemonics: Sequence[str]
+    _table: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._table = {}
+        for mixed in self.mnemonics:
+            short, long = mnemonic_forms(mixed)
+            self._table[short] = short
+            self._table[long] = short
+
+    def match(self, token: str) -> str | None:
+        """Return the canonical short form of ``token``, or None if it is not one of ours."""
+        return self._table.get(token.strip().upper())
+
+
+def parse_number(token: str, *, units: Iterable[str] = (), name: str = "value") -> float:
+    """Parse a decimal or non-decimal numeric token, applying an allowed unit suffix."""
+    m = _NUMBER.match(token)
+    if m is None:
+        m2 = _NONDECIMAL.match(token)
+        if m2 is not None:
+            base = {"H": 16, "Q": 8, "B": 2}[m2.group(1).upper()]
+            try:
+                return float(int(m2.group(2), base))
+            except ValueError:
+                raise ScpiError(-120, f"{name}: bad non-decimal number") from None
+        raise ScpiError(-104, f"{name}: expected a number, got {token[:40]!r}")
+    value = float(m.group(1).replace(" ", ""))
+    suffix = m.group(2).upper()
+    if not suffix:
+        return value
+    units = [u.upper() for u in units]
+    if not units:
+        raise ScpiError(-138, f"{name}: no unit suffix allowed")
+    if suffix in _SPECIAL_UNITS and _SPECIAL_UNITS[suffix][0] in units:
+        return value * _SPECIAL_UNITS[suffix][1]
+    for unit in sorted(units, key=len, reverse=True):
+        if suffix.endswith(unit):
+            prefix = suffix[: len(suffix) - len(unit)]
+            if prefix in _PREFIX:
+                return value * _PREFIX[prefix]
+    raise ScpiError(-131, f"{name}: invalid suffix {m.group(2)!r}, allowed {', '.join(units)}")
+
+
+_MINMAXDEF = Choice(["MINimum", "MAXimum", "DEFault"])
+_BOOL = Choice(["ON", "OFF"])
+
+
+class Params:
+    """The parameters of one program message unit, parsed on demand by the handler.
+
+    ``sfx`` holds the numeric header suffixes of the matched command's ``#`` nodes (1 when omitted),
+    ``alt`` the canonical short forms of its ``{A|B}`` alternative nodes, both in header order.
+    """
+
+    __slots__ = ("tokens", "sfx", "alt", "query")
+
+    def __init__(self, tokens: list[str], sfx: tuple[int, ...] = (), alt: tuple[str, ...] = (),
+                 query: bool = False):
+        self.tokens = tokens
+        self.sfx = sfx
+        self.alt = alt
+        self.query = query
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def has(self, i: int) -> bool:
+        return i < len(self.tokens) and self.tokens[i] != ""
+
+    def raw(self, i: int, name: str = "parameter") -> str:
+        if i >= len(self.tokens) or self.tokens[i] == "":
+            raise ScpiError(-109, f"{name} missing")
+        return self.tokens[i]
+
+    def number(self, i: int, *, lo: float | None = None, hi: float | None = None,
+               default: float | None = None, units: Iterable[str] = (),
+               specials: Mapping[str, float] | None = None, name: str = "value",
+               clip: bool = False) -> float:
+        """A numeric parameter in [lo, hi]; MIN/MAX/DEF map to lo/hi/default; -222 outside."""
+        tok = self.raw(i, name)
+        if tok[:1].isalpha():
+            word = _MINMAXDEF.match(tok)
+            if word == "MIN" and lo is not None:
+                return lo
+            if word == "MAX" and hi is not None:
+                return hi
+            if word == "DEF" and default is not None:
+                return default
+            if specials:
+                up = tok.strip().upper()
+                for key, val in specials.items():
+                    short, long = mnemonic_forms(key)
+                    if up in (short, long):
+                        return val
+            if word is not None:
+                raise ScpiError(-224, f"{name}: {tok} not allowed here")
+            raise ScpiError(-104, f"{name}: expected a number, got {tok[:40]!r}")
+        if tok[:1] in "'\"(":
+            raise ScpiError(-104, f"{name}: expected a number, got {tok[:40]!r}")
+        value = parse_number(tok, units=units, name=name)
+        if value != value:  # NaN
+            raise ScpiError(-222, f"{name}: not a number")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            if clip:
+                return min(max(value, lo if lo is not None else value),
+                           hi if hi is not None else value)
+            raise ScpiError(-222, f"{name} {value:g} outside [{lo:g}, {hi:g}]"
+                            if lo is not None and hi is not None else f"{name} {value:g}")
+        return value
+
+    def integer(self, i: int, *, lo: int | None = None, hi: int | None = None,
+                default: int | None = None, name: str = "value") -> int:
+        """An integer parameter (a decimal value is rounded, as SCPI prescribes)."""
+        return int(round(self.number(i, lo=lo, hi=hi, default=default, name=name)))
+
+    def boolean(self, i: int, name: str = "state") -> bool:
+        tok = self.raw(i, name)
+        word = _BOOL.match(tok)
+        if word is not None:
+            return word == "ON"
+        if tok[:1].isalpha():
+            raise ScpiError(-224, f"{name}: expected ON, OFF, 1 or 0, got {tok[:40]!r}")
+        return round(parse_number(tok, name=name)) != 0
+
+    def choice(self, i: int, options: Choice | Sequence[str], name: str = "value") -> str:
+        """Character data among ``options`` (mixed-case mnemonics); returns the short form."""
+        tok = self.raw(i, name)
+        if not isinstance(options, Choice):
+            options = Choice(options)
+        word = options.match(tok)
+        if word is None:
+            if not _MNEMONIC.match(tok.strip()):
+                raise ScpiError(-104, f"{name}: expected one of {', '.join(options.mnemonics)}")
+            raise ScpiError(-224, f"{name}: {tok[:40]!r} not one of {', '.join(options.mnemonics)}")
+        return word
+
+    def string(self, i: int, name: str = "string", *, allow_bare: bool = False) -> str:
+        """A quoted string; with ``allow_bare`` also unquoted character data."""
+        tok = self.raw(i, name).strip()
+        if len(tok) >= 2 and tok[0] in "'\"" and tok[-1] == tok[0]:
+            q = tok[0]
+            return tok[1:-1].replace(q + q, q)
+        if allow_bare and _MNEMONIC.match(tok):
+            return tok
+        raise ScpiError(-104, f"{name}: expected a quoted string")
+
+    def mnemonic(self, i: int, name: str = "name") -> str:
+        """Free character data such as an arbitrary-waveform name."""
+        tok = self.raw(i, name).strip()
+        if len(tok) >= 2 and tok[0] in "'\"" and tok[-1] == tok[0]:
+            tok = tok[1:-1]
+        if not _MNEMONIC.match(tok):
+            raise ScpiError(-104, f"{name}: expected a name made of letters, digits and _")
+        return tok
+
+    def channel_list(self, i: int, name: str = "channel list") -> list[int]:
+        """A channel list ``(@101,102:105)`` as a list of channel numbers in order."""
+        tok = self.raw(i, name).strip()
+        if not (tok.startswith("(") and tok.endswith(")")):
+            raise ScpiError(-104, f"{name}: expected (@...)")
+        body = tok[1:-1].strip()
+        if not body.startswith("@"):
+            raise ScpiError(-104, f"{name}: expected (@...)")
+        body = body[1:].strip()
+        channels: list[int] = []
+        if not body:
+            return channels
+        for part in body.split(","):
+            part = part.strip()
+            if ":" in part:
+                a, _, b = part.partition(":")
+                if not (a.strip().isdigit() and b.strip().isdigit()):
+                    raise ScpiError(-102, f"{name}: bad range {part!r}")
+                lo, hi = int(a), int(b)
+                step = 1 if hi >= lo else -1
+                if abs(hi - lo) > 100000:
+                    raise ScpiError(-222, f"{name}: range {part!r} too long")
+                channels.extend(range(lo, hi + step, step))
+            elif part.isdigit():
+                channels.append(int(part))
+            else:
+                raise ScpiError(-102, f"{name}: bad channel {part!r}")
+        return channels
+
+    def block(self, i: int, name: str = "block") -> str:
+        """The payload of an arbitrary block parameter (as the str the transport delivered)."""
+        tok = self.raw(i, name)
+        if not tok.startswith("#") or len(tok) < 2 or not tok[1].isdigit():
+            raise ScpiError(-104, f"{name}: expected an arbitrary block")
+        if tok[1] == "0":
+            return tok[2:]
+        ndig = int(tok[1])
+        return tok[2 + ndig:]
+
+    def numbers(self, start: int, *, lo: float, hi: float, name: str = "value") -> list[float]:
+        """Every parameter from ``start`` on as a number in [lo, hi] (plain numbers only)."""
+        out: list[float] = []
+        toks = self.tokens[start:]
+        if not toks:
+            raise ScpiError(-109, f"{name} list missing")
+        try:
+            out = [float(t) for t in toks]
+        except ValueError:
+            out = [parse_number(t, name=name) for t in toks]
+        bad = [v for v in out if not (lo <= v <= hi)]
+        if bad:
+            raise ScpiError(-222, f"{name} {bad[0]:g} outside [{lo:g}, {hi:g}]")
+        return out
