@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from tspcm_lab.analysis.fitting import LinearFit, finite_pairs, linear_fit, r_squared
+from tspcm_lab.analysis.fitting import LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared
 
 
 @dataclass(frozen=True)
@@ -172,15 +172,9 @@ def recovery_time(interval_s, response) -> Recovery:
         raise ValueError(f"need at least 4 paired-pulse points over 3 intervals, got {t.size}")
     t_model_free = recovery_fraction_time(t, y)
     grid = np.logspace(math.log10(t.min()) - 2, math.log10(t.max()) + 2, 161)
-    best = None
-    for tau in grid:
-        e = np.exp(-t / tau)
-        m = np.column_stack([1 - e, e])
-        coef, *_ = np.linalg.lstsq(m, y, rcond=None)
-        ss = float(np.sum((m @ coef - y) ** 2))
-        if best is None or ss < best[0]:
-            best = (ss, tau, coef)
-    _, tau0, (yinf0, y00) = best
+    # for fixed tau, y = y_inf + (y0 - y_inf) e with e = exp(-dt/tau) is linear in e
+    k, yinf0, slope = best_linear_on_grid(np.exp(-t[None, :] / grid[:, None]), y)
+    tau0, y00 = float(grid[k]), yinf0 + slope
 
     def model(tt, tau, y_inf, y0):
         return y_inf + (y0 - y_inf) * np.exp(-tt / tau)

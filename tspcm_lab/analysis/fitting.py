@@ -73,3 +73,22 @@ def r_squared(y, y_fit) -> float:
     if ss_tot == 0:
         return math.nan
     return 1.0 - float(np.sum((y - np.asarray(y_fit, dtype=float)) ** 2)) / ss_tot
+
+
+def best_linear_on_grid(f_grid: np.ndarray, y: np.ndarray) -> tuple[int, float, float]:
+    """For each row f of ``f_grid`` (k x n), the least-squares line y = c0 + c1 f; returns (index of the
+    row with the smallest residual, c0, c1). Used to scan a nonlinear parameter on a grid when the model
+    is linear in the other two (all rows at once, no Python loop)."""
+    y = np.asarray(y, dtype=float)
+    fm = f_grid.mean(axis=1, keepdims=True)
+    dy = y - y.mean()
+    df = f_grid - fm
+    sxx = np.einsum("ij,ij->i", df, df)
+    sxy = df @ dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ss_res = float(dy @ dy) - np.where(sxx > 0, sxy**2 / sxx, 0.0)
+    ss_res = np.where(sxx > 0, ss_res, np.inf)
+    k = int(np.argmin(ss_res))
+    c1 = float(sxy[k] / sxx[k]) if sxx[k] > 0 else 0.0
+    c0 = float(y.mean() - c1 * fm[k, 0])
+    return k, c0, c1

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from tspcm_lab.analysis.fitting import r_squared
+from tspcm_lab.analysis.fitting import best_linear_on_grid, r_squared
 
 POTENTIATION = +1
 DEPRESSION = -1
@@ -110,20 +110,12 @@ def fit_neurosim(pulse, conductance_S, phase=POTENTIATION) -> NeuroSimFit:
         raise ValueError(f"need at least 4 reads over 3 pulse numbers to fit, got {g.size} reads")
     p_max = float(p.max())
 
-    def basis(a):
-        f = neurosim_shape(p, a, p_max)
-        # G = Gmin * (1 - f) + Gmax * f (potentiation); depression swaps the roles
-        return np.column_stack([1 - f, f]) if phase == POTENTIATION else np.column_stack([f, 1 - f])
-
+    # scan A on a log grid; for fixed A, G = c0 + c1 f(P; A) is linear (c0 = G at f = 0, c0 + c1 at f = 1)
     grid = p_max * np.logspace(-3, 3, 121)
-    best = None
-    for a in grid:
-        m = basis(a)
-        coef, *_ = np.linalg.lstsq(m, g, rcond=None)
-        ss = float(np.sum((m @ coef - g) ** 2))
-        if best is None or ss < best[0]:
-            best = (ss, a, coef)
-    _, a0, (gmin0, gmax0) = best
+    f_grid = -np.expm1(-p[None, :] / grid[:, None]) / -np.expm1(-p_max / grid)[:, None]
+    k, c0, c1 = best_linear_on_grid(f_grid, g)
+    a0 = float(grid[k])
+    gmin0, gmax0 = (c0, c0 + c1) if phase == POTENTIATION else (c0 + c1, c0)
     # fit in normalised units (G - offset) / span: conductances of 1e-5 S would otherwise sit below the
     # optimiser's tolerances
     span = max(float(np.ptp(g)), abs(float(np.mean(g))) * 1e-6, 1e-300)
