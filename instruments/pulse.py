@@ -22,7 +22,10 @@ class PulseBase(RoleBase):
     role = "pulse"
     #: fastest edge (s) and shortest width (s) the model produces
     MIN_EDGE_S = 8.4e-9
+    MAX_EDGE_S = 1e-6
     MIN_WIDTH_S = 16e-9
+    #: longest edge as a fraction of the width (33500: 0.625); None when the model has no such rule
+    MAX_EDGE_TO_WIDTH: float | None = 0.625
     MAX_COUNT = 99999
     CHANNELS: tuple[int, ...] = (1, 2)
 
@@ -53,10 +56,13 @@ class PulseBase(RoleBase):
             raise ValueError(f"amplitude_v ({amplitude_v:g} V) must be above base_v ({base_v:g} V): "
                              "pulses go up from the base level")
         edge_s = self.MIN_EDGE_S if edge_s is None else float(edge_s)
-        if not edge_s >= self.MIN_EDGE_S:
-            raise ValueError(f"edge_s must be >= {self.MIN_EDGE_S:g} s, got {edge_s!r}")
+        if not self.MIN_EDGE_S <= edge_s <= self.MAX_EDGE_S:
+            raise ValueError(f"edge_s must be from {self.MIN_EDGE_S:g} s to {self.MAX_EDGE_S:g} s, got {edge_s!r}")
         if not width_s >= self.MIN_WIDTH_S:
             raise ValueError(f"width_s must be >= {self.MIN_WIDTH_S:g} s, got {width_s!r}")
+        if self.MAX_EDGE_TO_WIDTH is not None and edge_s > self.MAX_EDGE_TO_WIDTH * width_s:
+            raise ValueError(f"edge_s ({edge_s:g} s) must be <= {self.MAX_EDGE_TO_WIDTH:g} x width_s "
+                             f"({self.MAX_EDGE_TO_WIDTH * width_s:g} s) on {type(self).__name__}")
         if not period_s > width_s + 2 * edge_s:
             raise ValueError(f"period_s must exceed width_s + 2 * edge_s = {width_s + 2 * edge_s:g} s, "
                              f"got {period_s!r}")
@@ -165,11 +171,24 @@ class Agilent33500Pulse(PulseBase):
         d.sync_enabled = True
 
     def _do_configure_pulse_train(self, high_v, low_v, width_s, period_s, count, edge_s) -> None:
+        """Programs levels and timing in an order that is valid from any previous state.
+
+        The 33500 refuses a high level at or below the low level, a width above period - 16 ns and
+        an edge above 0.625 x width (and adjusts with "Settings conflict"). So: levels in the
+        order the present low level allows; edges and width first to their minimum (valid for
+        any period), then period, width and edges to their new values.
+        """
         ch = self._ch
         ch.output_load = "INF"
         ch.shape = "PULS"
-        ch.voltage_high = high_v
-        ch.voltage_low = low_v
+        if high_v > float(ch.voltage_low):
+            ch.voltage_high = high_v
+            ch.voltage_low = low_v
+        else:
+            ch.voltage_low = low_v
+            ch.voltage_high = high_v
+        ch.pulse_transition = self.MIN_EDGE_S
+        ch.pulse_width = self.MIN_WIDTH_S
         ch.pulse_period = period_s
         ch.pulse_width = width_s
         ch.pulse_transition = edge_s
@@ -179,6 +198,7 @@ class Agilent33500Pulse(PulseBase):
     def _do_configure_arb(self, samples_v, sample_interval_s, count, name):
         ch = self._ch
         ch.output_load = "INF"
+        ch.offset = 0.0  # any amplitude up to the limit then fits, whatever the old offset was
         scaling = ch.upload_arb_volts(name, samples_v, sample_interval_s)
         self._setup_burst(count)
         self._raise_on_errors("uploading the spike train")
@@ -195,7 +215,9 @@ class Keysight81160APulse(PulseBase):
     """PulseGenerator on a Keysight 81160A: manual arming (bus trigger), trigger count = burst."""
 
     MIN_EDGE_S = 1e-9
+    MAX_EDGE_S = 1e3
     MIN_WIDTH_S = 1.5e-9
+    MAX_EDGE_TO_WIDTH = None
     #: the 81160A's largest load setting, as close to an open circuit as it gets (Ohm)
     HIGH_Z_LOAD_OHM = 1e6
 

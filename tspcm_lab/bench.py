@@ -385,10 +385,12 @@ class Bench:
         atexit.register(self._at_exit)
 
     @classmethod
-    def open(cls, source: BenchConfig | str | Path, *, require: Iterable[str] = ()) -> "Bench":
+    def open(cls, source: BenchConfig | str | Path, *, require: Iterable[str] = (),
+             verify_identity: bool = True) -> "Bench":
         """Validate the bench file, then open every configured role and read its identity.
 
-        If any instrument fails to open, the ones already open are closed again and
+        If any instrument fails to open, or (``verify_identity``) answers ``*IDN?`` as another model
+        than its driver is for, the ones already open are closed again, nothing else is sent, and
         BenchOpenError says which failed and why.
         """
         config = source if isinstance(source, BenchConfig) else load_bench_config(source)
@@ -404,9 +406,15 @@ class Bench:
             try:
                 driver = open_driver(role_config)
                 roles[role] = build_role(role_config, driver, outputs_on=outputs_on)
-                roles[role].identity  # noqa: B018 - a first exchange proves the instrument answers
+                identity = roles[role].identity  # a first exchange proves the instrument answers
             except Exception as exc:  # noqa: BLE001 - reported per instrument
                 problems[role] = f"{role_config.driver} at {role_config.resource}: {type(exc).__name__}: {exc}"
+                continue
+            info = DRIVERS[role_config.driver]
+            if verify_identity and not info.identity_matches(identity):
+                # commands written for one model must not reach another (swapped GPIB addresses)
+                problems[role] = (f"{role_config.resource} answered {identity!r}, which is not a {info.model} "
+                                  f"(bench file says driver = {role_config.driver!r})")
         if problems:
             for role_object in roles.values():
                 role_object.close()

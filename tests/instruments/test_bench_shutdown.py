@@ -82,3 +82,14 @@ def test_snapshot_is_plain_data():
     assert snap["roles"]["smu"]["identity"].startswith("KEITHLEY INSTRUMENTS,MODEL 2450")
     assert snap["roles"]["matrix"]["row_channels"] == [101]
     assert snap["config"]["roles"]["smu"]["max_voltage_v"] == 5.0
+
+
+def test_open_reports_unreachable_instrument_and_connects_nothing_else(tmp_path):
+    from tspcm_lab.bench import BenchOpenError
+    path = tmp_path / "station.toml"
+    path.write_text('[smu]\ndriver = "keithley2450"\nresource = "TCPIP::127.0.0.1::9::SOCKET"\n'
+                    'visa_library = "@py"\ntimeout = "2 s"\nmax_voltage = "2 V"\nmax_compliance_current = "1 mA"\n')
+    with pytest.raises(BenchOpenError) as info:
+        Bench.open(path, require=("smu",))
+    assert list(info.value.problems) == ["smu"]
+    assert "TCPIP::127.0.0.1::9::SOCKET" in info.value.problems["smu"]

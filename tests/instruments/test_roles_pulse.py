@@ -26,8 +26,11 @@ def test_33500_pulse_train_then_output_then_trigger():
     with expected_protocol(Agilent33500Ext, [
         ("OUTP1:LOAD INF", None),
         ("SOUR1:FUNC PULS", None),
+        ("SOUR1:VOLT:LOW?", "-5.0E-02"),  # the *RST default: high first is valid
         ("SOUR1:VOLT:HIGH 1.200000", None),
         ("SOUR1:VOLT:LOW 0.000000", None),
+        ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),  # minimum edge and width fit any period
+        ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
         ("SOUR1:FUNC:PULS:PER 1.000000e-05", None),
         ("SOUR1:FUNC:PULS:WIDT 1.000000e-06", None),
         ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
@@ -54,6 +57,7 @@ def test_33500_spike_train_upload_and_burst_of_arb():
     codes = ", ".join(str(c) for c in np.where(samples > 0, 32767, -32767))
     with expected_protocol(Agilent33500Ext, [
         ("OUTP2:LOAD INF", None),
+        ("SOUR2:VOLT:OFFS 0.000000", None),
         ("SOUR2:DATA:VOL:CLE", None),
         (f"SOUR2:DATA:ARB:DAC SPIKES, {codes}", None),
         ("SOUR2:FUNC:ARB SPIKES", None),
@@ -78,7 +82,10 @@ def test_33500_spike_train_upload_and_burst_of_arb():
 def test_single_pulse_is_a_burst_of_one():
     with expected_protocol(Agilent33521AExt, [
         ("OUTP1:LOAD INF", None), ("SOUR1:FUNC PULS", None),
-        ("SOUR1:VOLT:HIGH 1.000000", None), ("SOUR1:VOLT:LOW 0.000000", None),
+        ("SOUR1:VOLT:LOW?", "+2.0E+00"),  # a previous pulse sat above the new one: low first
+        ("SOUR1:VOLT:LOW 0.000000", None), ("SOUR1:VOLT:HIGH 1.000000", None),
+        ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),
+        ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
         ("SOUR1:FUNC:PULS:PER 2.400000e-07", None),
         ("SOUR1:FUNC:PULS:WIDT 1.000000e-07", None),
         ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
@@ -108,6 +115,8 @@ def test_pulse_safety_nothing_sent():
             pulse.configure_pulse_train(-1.0, 1e-6, period_s=1e-5)
         with pytest.raises(ValueError, match="count"):
             pulse.configure_pulse_train(1.0, 1e-6, period_s=1e-5, count=0)
+        with pytest.raises(ValueError, match=r"edge_s \(1e-07 s\) must be <= 0.625 x width_s"):
+            pulse.configure_pulse_train(1.0, 100e-9, period_s=1e-5, edge_s=100e-9)
 
 
 def test_81160a_pulse_train_and_user_waveform():

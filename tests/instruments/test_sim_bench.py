@@ -241,3 +241,12 @@ def test_bench_check_wrong_resource_and_missing_role(tmp_path, capsys, tspcm_spe
     assert "PROBLEM" in first["smu"] and "GPIB0::19::INSTR" in first["smu"]
     assert "OK" in first["pulse"] and "OK" in first["matrix"]
     assert "PROBLEM  missing: required, but the bench has no [scope] table" in first["scope"]
+
+
+def test_open_refuses_an_instrument_of_another_model(tspcm_spec):
+    from tspcm_lab.bench import BenchOpenError
+    spec = tspcm_spec()
+    config = sim_config(spec).with_resources({"smu": RESOURCES["pulse"]})  # a 33522B where the 2450 should be
+    with pytest.raises(BenchOpenError, match="which is not a Keithley 2450") as info:
+        Bench.open(config)
+    assert list(info.value.problems) == ["smu"]
