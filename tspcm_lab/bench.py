@@ -386,12 +386,13 @@ class Bench:
 
     @classmethod
     def open(cls, source: BenchConfig | str | Path, *, require: Iterable[str] = (),
-             verify_identity: bool = True) -> "Bench":
+             verify_identity: bool = True, safe_start: bool = True) -> "Bench":
         """Validate the bench file, then open every configured role and read its identity.
 
         If any instrument fails to open, or (``verify_identity``) answers ``*IDN?`` as another model
         than its driver is for, the ones already open are closed again, nothing else is sent, and
-        BenchOpenError says which failed and why.
+        BenchOpenError says which failed and why. Then (``safe_start``) every role is brought to its
+        safe state with :meth:`all_off`, so the roles' idea of "output off" is true from the start.
         """
         config = source if isinstance(source, BenchConfig) else load_bench_config(source)
         config.require(require)
@@ -421,6 +422,12 @@ class Bench:
             raise BenchOpenError(problems)
         bench = cls(config, roles)
         bench_ref.append(bench)
+        if safe_start:
+            # the roles assume outputs off; make it true (a crashed session may have left one on)
+            off_problems = bench.all_off()
+            if off_problems:
+                bench.close()
+                raise BenchOpenError({"all_off": "; ".join(off_problems)})
         return bench
 
     def outputs_on(self) -> list[str]:

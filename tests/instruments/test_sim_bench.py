@@ -250,3 +250,17 @@ def test_open_refuses_an_instrument_of_another_model(tspcm_spec):
     with pytest.raises(BenchOpenError, match="which is not a Keithley 2450") as info:
         Bench.open(config)
     assert list(info.value.problems) == ["smu"]
+
+
+def test_open_starts_from_outputs_off(tspcm_spec):
+    spec = tspcm_spec()
+    library = f"{spec}@tspcm"
+    inst = pyvisa.ResourceManager(library).open_resource(RESOURCES["smu"], read_termination="\n",
+                                                         write_termination="\n")
+    inst.write(":SOUR:VOLT:ILIM 1e-4")
+    inst.write(":OUTP ON")  # left on by an earlier session
+    assert inst.query(":OUTP?").strip() == "1"
+    inst.close()
+    with Bench.open(sim_config(spec)) as bench:
+        assert query_fresh(library, RESOURCES["smu"], ":OUTP?") == "0"
+        assert bench.outputs_on() == []
