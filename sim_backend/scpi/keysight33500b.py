@@ -18,7 +18,7 @@ Limits enforced as the instrument does (values outside queue -222 and change not
 offset against the load (|offset| + Vpp/2 <= 10 V * R/(R + 50 Ohm): 5 V into 50 Ohm, 10 V open),
 1 mVpp minimum, pulse width >= 16 ns and <= period - 16 ns, edge times 8.4 ns..1 us and <= 0.625 x
 width, frequency 1 uHz..30 MHz (200 kHz for triangle/ramp). Changing the period so that the width no
-longer fits shortens the width and queues -221 "Settings conflict", as the instrument adjusts it.
+longer fits shortens the width (and edges) without an error, as the manual says the instrument does.
 
 Physics: the output is a 50 Ohm source. The programmed voltages assume the load set by
 ``OUTPut:LOAD``, so the EMF played into the bench is the programmed voltage x (R + 50)/R (x 1 for
@@ -309,22 +309,18 @@ class Keysight33522B(ScpiInstrument):
         return _nr3(c.freq_hz)
 
     def _set_period(self, c: Channel, period: float) -> None:
-        adjusted = False
+        """New period; a pulse width or edge that no longer fits is shortened (no error: the
+        manual says the instrument adjusts them to accommodate the period)."""
         if c.func == "PULS":
             if c.pulse_hold == "DCYC":
                 c.pulse_width_s *= period / c.period_s
             if c.pulse_width_s > period - MIN_WIDTH_S:
                 c.pulse_width_s = max(MIN_WIDTH_S, period - MIN_WIDTH_S)
-                adjusted = True
-            edge_max = 0.625 * c.pulse_width_s
-            if c.lead_s > edge_max or c.trail_s > edge_max:
-                c.lead_s = min(c.lead_s, max(EDGE_MIN_S, edge_max))
-                c.trail_s = min(c.trail_s, max(EDGE_MIN_S, edge_max))
-                adjusted = True
+            edge_max = max(EDGE_MIN_S, 0.625 * c.pulse_width_s)
+            c.lead_s = min(c.lead_s, edge_max)
+            c.trail_s = min(c.trail_s, edge_max)
         c.freq_hz = 1.0 / period
         self._apply_output(c.number)
-        if adjusted:
-            raise ScpiError(-221, "pulse width or edge time adjusted to the new period")
 
     @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _set_ampl(self, p: Params):

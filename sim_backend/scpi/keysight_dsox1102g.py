@@ -200,20 +200,24 @@ class KeysightDSOX1102G(ScpiInstrument):
     def _complete_now(self) -> None:
         """Finish an acquisition in virtual time: wait the record; AUTO sweep forces a trigger."""
         self._poll()
-        if self.armed and self._bench_trigger() == "immediate":
+        if not self.armed:
+            return
+        if not self.link.connected:  # no bench: a flat record after the record's duration
             self.link.wait(self.record_s)
-            self._poll()
-        if self.armed and self.trig_sweep == "AUTO":
-            self._arm("immediate")
-            self.link.wait(self.record_s)
-            self._poll()
-        if self.armed and not self.link.connected:
             x0, dt, n = self.record_settings
             self.record = (x0, dt, np.zeros(n))
             self.ter = True
             self.armed = self.run_state == "RUN"
             if self.run_state != "RUN":
                 self.run_state = "STOP"
+            return
+        if self._bench_trigger() == "immediate":
+            self.link.wait(self.record_s)
+            self._poll()
+        if self.armed and self.trig_sweep == "AUTO":
+            self._arm("immediate")
+            self.link.wait(self.record_s)
+            self._poll()
 
     @scpi(":RUN", args=(0, 0))
     def _run(self, p: Params):
