@@ -81,7 +81,12 @@ def _fmt(x: float) -> str:
 
 
 class ReadingBuffer:
-    """A 2450 reading buffer: readings, source values, compliance flags, times (virtual s)."""
+    """A 2450 reading buffer: readings, source values, limit flags, times (virtual s).
+
+    Fill-continuous: past ``capacity`` the oldest readings drop out. The lists may hold up to twice
+    the capacity (trimmed in bulk, so a full buffer costs O(1) a reading); ``base`` is the list
+    index of buffer index 1.
+    """
 
     def __init__(self, capacity: int):
         self.capacity = capacity
@@ -96,15 +101,22 @@ class ReadingBuffer:
         self.source_units = "Volt DC"
 
     def __len__(self) -> int:
-        return len(self.readings)
+        return min(len(self.readings), self.capacity)
+
+    @property
+    def base(self) -> int:
+        return len(self.readings) - len(self)
+
+    def valid_readings(self) -> list[float]:
+        return self.readings[self.base:]
 
     def extend(self, readings, sources, limits, times) -> None:
         self.readings.extend(float(x) for x in readings)
         self.sources.extend(float(x) for x in sources)
         self.limits.extend(bool(x) for x in limits)
         self.times.extend(float(x) for x in times)
-        over = len(self.readings) - self.capacity
-        if over > 0:  # fill-continuous: the oldest readings are overwritten
+        if len(self.readings) > 2 * self.capacity:
+            over = len(self.readings) - self.capacity
             del self.readings[:over], self.sources[:over], self.limits[:over], self.times[:over]
 
     def resize(self, capacity: int) -> None:
@@ -519,9 +531,10 @@ class Keithley2450(ScpiInstrument):
     def _elements_reply(self, buf: ReadingBuffer, start: int, end: int, elements: list[str]) -> str:
         if not elements:
             elements = ["READ"]
-        t_first = buf.times[0] if buf.times else 0.0
+        base = buf.base
+        t_first = buf.times[base] if len(buf) else 0.0
         out: list[str] = []
-        for k in range(start, end):
+        for k in range(start + base, end + base):
             for e in elements:
                 if e == "READ":
                     out.append(_fmt(buf.readings[k]))
@@ -641,7 +654,7 @@ class Keithley2450(ScpiInstrument):
     @scpi(":TRACe:STATistics:{AVERage|MAXimum|MINimum|STDDev|PK2Pk}", query=True, args=(0, 1))
     def _trace_stats(self, p: Params):
         buf = self._buffer(self._buffer_arg(p, 0))
-        data = np.array([x for x in buf.readings if x != OVERFLOW])
+        data = np.array([x for x in buf.valid_readings() if x != OVERFLOW])
         if not data.size:
             return _fmt(0.0)
         stat = p.alt[0]

@@ -203,3 +203,14 @@ def test_read_with_elements_and_fetch(smu):
     assert smu.handle(":TRAC:ACT?") == "5"
     assert smu.handle(":SYST:LFR?") == "60"
     assert smu.handle("*LANG?") == "SCPI"
+
+
+def test_buffer_fill_continuous_keeps_newest(smu):
+    smu.handle(':TRAC:POIN 10, "defbuffer1";:SOUR:VOLT 0.5;:OUTP ON;:SENS:COUN 7')
+    for _ in range(5):
+        smu.handle(":TRAC:TRIG")
+    assert smu.handle(":TRAC:ACT?") == "10"
+    assert smu.handle(":TRAC:POIN?") == "10"
+    rel = np.array(smu.handle(':TRAC:DATA? 1, 10, "defbuffer1", REL').split(","), dtype=float)
+    assert rel[0] == 0 and np.all(np.diff(rel) > 0)  # the newest ten, oldest first
+    assert queue_empty(smu)
