@@ -15,13 +15,15 @@ Received text is only ever parsed by the instrument's SCPI engine, never evaluat
 
 Robustness: the server binds to loopback unless told otherwise; an unfinished message longer than
 ``max_message_bytes`` closes that connection (and queues ``-363,"Input buffer overrun"`` in the
-instrument) while the others carry on; a client that does not read its replies is paused (no
-unbounded send buffer); garbage bytes reach the instrument as text it rejects (an error-queue entry);
-a disconnect mid-command just ends that connection; at most ``max_clients`` connections at once.
+instrument) while the others carry on; a client that does not read its replies blocks only its own
+connection (the server stops reading its commands: no unbounded send buffer); garbage bytes reach the
+instrument as text it rejects (an error-queue entry); a disconnect mid-command just ends that
+connection, the unfinished message is dropped; at most ``max_clients`` connections at once.
 
-Concurrency: one asyncio event loop serves every port; commands to the bench run one at a time under
-the bench lock (shared with an in-process ``@tspcm`` host when one is given), so virtual time stays
-ordered across clients.
+Concurrency: one thread accepts on every port, one thread serves each connection (a blocking
+recv/handle/send loop: the lowest round-trip time in CPython); commands to the bench run one at a time
+under the bench lock (pass the ``@tspcm`` host's lock when both ways in share one bench), so virtual
+time stays ordered across clients.
 
 Faults (:mod:`sim_backend.faults`): :attr:`SimServer.faults` delays replies (wall time), closes the
 socket at the N-th command, or ignores commands (the client's read times out).
@@ -29,13 +31,12 @@ socket at the N-th command, or ignores commands (the client's read times out).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import selectors
 import signal
 import socket
 import threading
-from collections import deque
 from typing import Any, Callable
 
 from sim_backend.faults import DROP, IGNORE, FaultPlan, serving_order
@@ -48,123 +49,19 @@ DEFAULT_BASE_PORT = 5025
 #: Longest unfinished message kept per connection (bytes): an arbitrary waveform of 1 M points in ASCII fits.
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_CLIENTS = 32
-#: Replies queued for a client that does not read them, before we stop reading its commands (bytes).
-SEND_BUFFER_HIGH_BYTES = 4 * 1024 * 1024
+RECV_BYTES = 65536
 INPUT_OVERRUN = (-363, "Input buffer overrun")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-
-
-class _Connection(asyncio.Protocol):
-    """One client connected to one instrument's port."""
-
-    def __init__(self, server: "SimServer", resource: str):
-        self.server = server
-        self.resource = resource
-        self.instrument = server.bench.instruments[resource]
-        self.framer = MessageFramer(server.max_message_bytes)
-        self.transport: asyncio.Transport | None = None
-        self.loop = asyncio.get_running_loop()
-        self.pending: deque[tuple[float, bytes]] = deque()  # (loop time, reply) delayed by a fault
-        self.backlog: deque[str] = deque()  # received messages not yet run (the client reads slowly)
-        self.writing_paused = False
-        self.timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        if len(self.server.connections) >= self.server.max_clients:
-            log.warning("%s: refusing a client, already %d connections", self.resource, self.server.max_clients)
-            transport.abort()
-            return
-        self.server.connections.add(self)
-        self.transport.set_write_buffer_limits(high=SEND_BUFFER_HIGH_BYTES)
-        with contextlib.suppress(OSError, AttributeError):
-            sock = transport.get_extra_info("socket")
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        self.pending.clear()
-        self.backlog.clear()
-        self.framer.clear()
-
-    def pause_writing(self) -> None:
-        # The client does not read its replies: stop running and reading its commands.
-        self.writing_paused = True
-        self.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        self.writing_paused = False
-        if not self.transport.is_closing():
-            self.transport.resume_reading()
-            self._run_backlog()
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            messages = self.framer.feed(data)
-        except MessageTooLong as exc:
-            log.warning("%s: closing a connection: %s", self.resource, exc)
-            with self.server.lock:
-                self.instrument.push_error(*INPUT_OVERRUN)
-            self.transport.abort()
-            return
-        self.backlog.extend(messages)
-        self._run_backlog()
-
-    def _run_backlog(self) -> None:
-        backlog = self.backlog
-        while backlog and not self.writing_paused and not self.transport.is_closing():
-            self._execute(backlog.popleft())
-
-    def eof_received(self) -> bool:
-        return False  # half-closed by the client: close our side too
-
-    def _execute(self, message: str) -> None:
-        verdict = self.server.faults.before_command(self.resource)
-        if verdict.action == DROP:
-            self.transport.abort()
-            return
-        if verdict.action == IGNORE:
-            return
-        try:
-            with self.server.lock:
-                reply = self.instrument.handle(message)
-        except Exception:  # a bug in an instrument model must not take the server down
-            log.exception("%s: instrument failed on %r", self.resource, message[:200])
-            return
-        if reply is None:
-            return
-        data = reply + b"\n" if isinstance(reply, bytes) else reply.encode("latin-1", "replace") + b"\n"
-        if verdict.delay_s or self.pending:
-            ready = self.loop.time() + verdict.delay_s
-            if self.pending:
-                ready = max(ready, self.pending[-1][0])  # replies leave in the order asked
-            self.pending.append((ready, data))
-            if self.timer is None:
-                self.timer = self.loop.call_at(self.pending[0][0], self._send_due)
-        else:
-            self.transport.write(data)
-
-    def _send_due(self) -> None:
-        """Send the delayed replies whose time has come, in order; re-arm for the next one."""
-        self.timer = None
-        now = self.loop.time()
-        while self.pending and self.pending[0][0] <= now:
-            data = self.pending.popleft()[1]
-            if not self.transport.is_closing():
-                self.transport.write(data)
-        if self.pending:
-            self.timer = self.loop.call_at(self.pending[0][0], self._send_due)
 
 
 class SimServer:
     """Serve every instrument of ``bench`` on its own TCP port (see the module doc).
 
     ``faults``: a :class:`FaultPlan` (a new empty one by default); ``lock``: the lock serializing
-    commands to the bench (a new one by default; pass the ``@tspcm`` host's lock when both ways in
-    share one bench).
+    commands to the bench (a new one by default). Use as a context manager, or ``start()``/``stop()``::
+
+        with SimServer(bench, base_port=0) as server:
+            server.ports  # {resource name: port}
     """
 
     def __init__(
@@ -192,44 +89,153 @@ class SimServer:
         self.lock = lock if lock is not None else threading.RLock()
         self.max_message_bytes = int(max_message_bytes)
         self.max_clients = int(max_clients)
-        self.connections: set[_Connection] = set()
         self.ports: dict[str, int] = {}
-        self._servers: list[asyncio.base_events.Server] = []
+        self.listeners: dict[str, socket.socket] = {}
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._connections_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._acceptor: threading.Thread | None = None
 
-    async def start(self) -> dict[str, int]:
-        """Open every port; returns ``{resource name: port}`` in serving order."""
-        loop = asyncio.get_running_loop()
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def start(self) -> dict[str, int]:
+        """Listen on every port and start accepting; returns ``{resource name: port}`` in serving order."""
         try:
             for index, resource in enumerate(serving_order(self.bench.instruments)):
                 port = self.base_port + index if self.base_port else 0
-                server = await loop.create_server(
-                    lambda resource=resource: _Connection(self, resource), self.host, port,
-                    reuse_address=True,
-                )
-                self._servers.append(server)
-                self.ports[resource] = server.sockets[0].getsockname()[1]
+                family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+                listener = socket.socket(family, socket.SOCK_STREAM)
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self.listeners[resource] = listener
+                listener.bind((self.host, port))
+                listener.listen(16)
+                self.ports[resource] = listener.getsockname()[1]
         except BaseException:
-            await self.stop()
+            self._close_listeners()
             raise
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True, name="tspcm-sim-accept")
+        self._acceptor.start()
         return dict(self.ports)
 
-    async def stop(self) -> None:
-        """Close every port and every client connection."""
-        for server in self._servers:
-            server.close()
-        for connection in list(self.connections):
-            if connection.transport is not None:
-                connection.transport.abort()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1.0)
-        self._servers.clear()
-        self.connections.clear()
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop accepting, close every client connection, wait for the threads to end."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self._acceptor is not None:
+            self._acceptor.join(timeout_s)
+        self._close_listeners()
+        with self._connections_lock:
+            connections = list(self._connections.items())
+        for conn, _ in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv or send
+        for _, thread in connections:
+            thread.join(timeout_s)
+        for sock in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def __enter__(self) -> "SimServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def connection_count(self) -> int:
+        """Client connections open right now."""
+        with self._connections_lock:
+            return len(self._connections)
 
     def resource_string(self, resource: str) -> str:
         """The VISA resource string a client uses for ``resource``."""
         host = self.host if self.host not in ("", "0.0.0.0", "::") else DEFAULT_HOST
+        if ":" in host:
+            host = f"[{host}]"
         return f"TCPIP::{host}::{self.ports[resource]}::SOCKET"
+
+    def _close_listeners(self) -> None:
+        for listener in self.listeners.values():
+            with contextlib.suppress(OSError):
+                listener.close()
+
+    # -- accepting ----------------------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._wake_r, selectors.EVENT_READ, None)
+            for resource, listener in self.listeners.items():
+                selector.register(listener, selectors.EVENT_READ, resource)
+            while not self._stopping.is_set():
+                for key, _ in selector.select():
+                    if key.data is None or self._stopping.is_set():
+                        return
+                    try:
+                        conn, _ = key.fileobj.accept()
+                    except OSError:
+                        continue
+                    self._admit(conn, key.data)
+
+    def _admit(self, conn: socket.socket, resource: str) -> None:
+        with self._connections_lock:
+            if len(self._connections) >= self.max_clients:
+                log.warning("%s: refusing a client, already %d connections", resource, self.max_clients)
+                conn.close()
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            thread = threading.Thread(target=self._serve_connection, args=(conn, resource), daemon=True,
+                                      name=f"tspcm-sim {resource}")
+            self._connections[conn] = thread
+        thread.start()
+
+    # -- one connection -----------------------------------------------------------------------------
+
+    def _serve_connection(self, conn: socket.socket, resource: str) -> None:
+        instrument = self.bench.instruments[resource]
+        framer = MessageFramer(self.max_message_bytes)
+        faults, lock, stopping = self.faults, self.lock, self._stopping
+        try:
+            while not stopping.is_set():
+                data = conn.recv(RECV_BYTES)
+                if not data:
+                    return  # the client closed; an unfinished message is dropped
+                try:
+                    messages = framer.feed(data)
+                except MessageTooLong as exc:
+                    log.warning("%s: closing a connection: %s", resource, exc)
+                    with lock:
+                        instrument.push_error(*INPUT_OVERRUN)
+                    return
+                for message in messages:
+                    verdict = faults.before_command(resource)
+                    if verdict.action == DROP:
+                        return
+                    if verdict.action == IGNORE:
+                        continue
+                    try:
+                        with lock:
+                            reply = instrument.handle(message)
+                    except Exception:  # a bug in an instrument model must not take the server down
+                        log.exception("%s: instrument failed on %r", resource, message[:200])
+                        continue
+                    if reply is None:
+                        continue
+                    if verdict.delay_s and stopping.wait(verdict.delay_s):
+                        return
+                    if isinstance(reply, bytes):
+                        conn.sendall(reply + b"\n")
+                    else:
+                        conn.sendall(reply.encode("latin-1", "replace") + b"\n")
+        except OSError:
+            pass  # reset by the client, or shut down by stop()
+        finally:
+            with self._connections_lock:
+                self._connections.pop(conn, None)
+            with contextlib.suppress(OSError):
+                conn.close()
 
 
 def serve(
@@ -237,76 +243,21 @@ def serve(
     on_ready: Callable[[dict[str, int]], None] | None = None,
     stop_event: threading.Event | None = None,
 ) -> None:
-    """Run ``server`` in this thread until SIGINT/SIGTERM (main thread) or ``stop_event`` is set."""
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        stopping = asyncio.Event()
-        installed = []
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, stopping.set)
-                    installed.append(sig)
-        if stop_event is not None:
-            threading.Thread(
-                target=lambda: (stop_event.wait(), loop.call_soon_threadsafe(stopping.set)),
-                daemon=True, name="tspcm-sim-stop",
-            ).start()
+    """Run ``server`` until SIGINT/SIGTERM (when called in the main thread) or ``stop_event`` is set."""
+    stop = stop_event if stop_event is not None else threading.Event()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
+    try:
+        ports = server.start()
         try:
-            ports = await server.start()
             if on_ready is not None:
                 on_ready(ports)
-            await stopping.wait()
+            while not stop.wait(1.0):
+                pass
         finally:
-            await server.stop()
-            for sig in installed:
-                loop.remove_signal_handler(sig)
-
-    asyncio.run(main())
-
-
-class ServerThread:
-    """A :class:`SimServer` running in a background thread (tests, embedding); a context manager.
-
-    >>> with ServerThread(SimServer(bench, base_port=0)) as running:
-    ...     running.ports  # {resource: port}
-    """
-
-    def __init__(self, server: SimServer):
-        self.server = server
-        self.ports: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name="tspcm-sim-server")
-
-    def _run(self) -> None:
-        def ready(ports: dict[str, int]) -> None:
-            self.ports = ports
-            self._ready.set()
-
-        try:
-            serve(self.server, on_ready=ready, stop_event=self._stop)
-        except BaseException as exc:  # reported to the starting thread
-            self._error = exc
-            self._ready.set()
-
-    def start(self) -> "ServerThread":
-        self._thread.start()
-        self._ready.wait(10.0)
-        if self._error is not None:
-            raise self._error
-        if not self._ready.is_set():
-            raise RuntimeError("the simulated-bench server did not start within 10 s")
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10.0)
-
-    def __enter__(self) -> "ServerThread":
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
+            server.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

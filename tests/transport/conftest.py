@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from sim_backend.faults import set_bench_factory
-from sim_backend.server import ServerThread, SimServer
+from sim_backend.server import SimServer
 from sim_backend import visa
 from sim_backend.visa import TspcmVisaLibrary, discard_bench
 
@@ -52,11 +52,10 @@ def probe_spec(probe_specs):
 
 @pytest.fixture
 def served_probe():
-    """A probe bench served on free loopback ports: ``(ServerThread, bench)``."""
+    """A probe bench served on free loopback ports: ``(SimServer, bench)``."""
     bench = ProbeBench("seed=3")
-    running = ServerThread(SimServer(bench, base_port=0)).start()
-    yield running, bench
-    running.stop()
+    with SimServer(bench, base_port=0) as server:
+        yield server, bench
 
 
 @pytest.fixture

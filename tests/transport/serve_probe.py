@@ -1,6 +1,7 @@
 """Run ``tspcm sim ...`` on the probe bench in a subprocess: ``python serve_probe.py serve --port 0``.
 
-The real CLI (``tspcm_lab.cli.main``), with only the bench factory pointed at the test probe bench.
+The real CLI (``tspcm_lab.cli.main``), with the bench factory pointed at the test probe bench and only the
+``sim`` command registered (so another command's module, broken or unfinished, cannot break this test).
 """
 
 import sys
@@ -10,8 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for tran
 
 from sim_backend.faults import set_bench_factory  # noqa: E402
 from transport.probe_bench import open_probe_bench  # noqa: E402
-from tspcm_lab.cli import main  # noqa: E402
+from tspcm_lab import cli  # noqa: E402
 
 if __name__ == "__main__":
     set_bench_factory(open_probe_bench)
-    sys.exit(main(["sim", *sys.argv[1:]]))
+    cli.COMMANDS = {"sim": "tspcm_lab.commands.sim"}
+    sys.exit(cli.main(["sim", *sys.argv[1:]]))

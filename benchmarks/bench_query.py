@@ -1,0 +1,225 @@
+"""Round-trip time of ``:READ?`` through the unmodified PyMeasure Keithley2450 driver.
+
+Measured in one run, on this machine:
+
+- **echo**: a bare TCP echo round trip (raw socket client, echo server in its own process): the baseline;
+- **pyvisa-py echo**: a pyvisa-py ``query`` against that echo server (what pyvisa-py itself costs);
+- **@tspcm**: ``Keithley2450("GPIB0::18::INSTR", visa_library="@tspcm").current`` (in-process bench);
+- **TCP**: the same driver through pyvisa-py to ``tspcm sim serve`` running in its own process;
+- **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share).
+
+Goals (issue 3): in-process at most 50 us per query; TCP within 2x of the bare echo round trip. The
+TCP path includes pyvisa-py and the driver, so its ratio to the pyvisa-py echo is printed too (that
+one isolates what the server and the instrument model add).
+
+Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5]``. Needs the emulated
+Keithley 2450 (``sim_backend.bench``); until it exists the script falls back to the transport tests'
+probe instrument and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SMU = "GPIB0::18::INSTR"
+
+ECHO_SERVER = r"""
+import socket, sys, threading
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0)); srv.listen(8)
+print(srv.getsockname()[1], flush=True)
+def serve(conn):
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        conn.sendall(data)
+while True:
+    conn, _ = srv.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
+
+
+def per_query_us(candidates: dict, queries: int, repeats: int) -> dict[str, float]:
+    """Mean time of one call of each candidate, in microseconds: the median over ``repeats`` batches.
+
+    Batches of the candidates alternate (echo, pyvisa-py echo, @tspcm, TCP, echo, ...), so that a
+    change of machine load or CPU placement during the run hits all of them alike.
+    """
+    batches: dict[str, list[float]] = {name: [] for name in candidates}
+    for fn in candidates.values():
+        for _ in range(min(200, queries)):
+            fn()  # warm up
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            for _ in range(queries):
+                fn()
+            batches[name].append((time.perf_counter() - start) / queries * 1e6)
+    return {name: statistics.median(values) for name, values in batches.items()}
+
+
+def real_bench_available() -> str | None:
+    """None if the emulated Keithley 2450 is there, else why not."""
+    try:
+        from sim_backend.bench import open_bench
+
+        bench = open_bench("")
+    except Exception as exc:  # not written yet, or broken
+        return f"{type(exc).__name__}: {exc}"
+    if SMU not in bench.instruments:
+        return f"the default bench has no {SMU}"
+    return None
+
+
+def start_process(args: list[str], pattern: str, last_line: str | None = None,
+                  timeout_s: float = 60.0) -> tuple[subprocess.Popen, re.Match]:
+    """Start ``args``; read its output until ``pattern`` matches (and ``last_line`` was printed)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if last_line is None or line.strip() == last_line:
+            match = re.search(pattern, "".join(seen))
+            if match:
+                return proc, match
+    proc.kill()
+    raise RuntimeError(f"{args[:3]} did not start: {''.join(seen)!r}")
+
+
+def pin_cpu(requested: int | None) -> int | None:
+    """Pin this process (and so the servers it starts) to one CPU; returns it, or None."""
+    if requested == -1 or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpu = min(os.sched_getaffinity(0)) if requested is None else requested
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def setup_smu(smu, probe: bool) -> None:
+    """Put the 2450 in a state where ``current`` (``:READ?``) returns a reading."""
+    if probe:
+        return
+    smu.reset()
+    smu.apply_voltage(compliance_current=1e-3)
+    smu.measure_current(nplc=0.01)
+    smu.source_voltage = 0.1
+    smu.enable_source()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=2000, help="queries per batch (default 2000)")
+    parser.add_argument("--repeats", type=int, default=5, help="batches; the median is reported (default 5)")
+    parser.add_argument("--cpu", type=int, default=None,
+                        help="pin client and servers to this CPU (default: the first allowed one; -1: no pinning)."
+                             " On one CPU every round trip pays the same context switches, instead of a"
+                             " cross-core wake-up whose cost depends on where the scheduler put each process.")
+    args = parser.parse_args(argv)
+    cpu = pin_cpu(args.cpu)
+
+    import pyvisa
+    from pymeasure.instruments.keithley import Keithley2450
+
+    why_not = real_bench_available()
+    probe = why_not is not None
+    if probe:
+        print(f"NOTE: emulated Keithley 2450 not available ({why_not});")
+        print("      measuring with the transport tests' probe instrument instead (its READ? is trivial).")
+        sys.path.insert(0, str(ROOT / "tests"))
+        from sim_backend.faults import set_bench_factory
+        from transport.probe_bench import open_probe_bench
+
+        set_bench_factory(open_probe_bench)
+        serve_cmd = [sys.executable, str(ROOT / "tests" / "transport" / "serve_probe.py"), "serve", "--port", "0"]
+    else:
+        # `tspcm sim serve --port 0`, with only the sim command loaded
+        serve_cmd = [sys.executable, "-c", "import sys; from tspcm_lab import cli; "
+                     "cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; sys.exit(cli.main(sys.argv[1:]))",
+                     "sim", "serve", "--port", "0"]
+
+    procs = []
+    try:
+        echo_proc, match = start_process([sys.executable, "-c", ECHO_SERVER], r"^(\d+)")
+        procs.append(echo_proc)
+        echo_port = int(match.group(1))
+        sim_proc, match = start_process(serve_cmd, r"GPIB0::18::INSTR\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "ready")
+        procs.append(sim_proc)
+        sim_port = int(match.group(1))
+
+        sock = socket.create_connection(("127.0.0.1", echo_port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        sim_sock = socket.create_connection(("127.0.0.1", sim_port))
+        sim_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def round_trip(s: socket.socket) -> None:
+            s.sendall(b":READ?\n")
+            data = s.recv(4096)
+            while not data.endswith(b"\n"):
+                data += s.recv(4096)
+
+        def echo() -> None:
+            round_trip(sock)
+
+        rm = pyvisa.ResourceManager("@py")
+        echo_res = rm.open_resource(f"TCPIP::127.0.0.1::{echo_port}::SOCKET", read_termination="\n",
+                                    write_termination="\n")
+        smu_local = Keithley2450(SMU, visa_library="seed=1@tspcm")
+        setup_smu(smu_local, probe)
+        smu_tcp = Keithley2450(f"TCPIP::127.0.0.1::{sim_port}::SOCKET", visa_library="@py",
+                               read_termination="\n", write_termination="\n")
+        setup_smu(smu_tcp, probe)
+        results = per_query_us({
+            "echo": echo,
+            "raw socket TCP": lambda: round_trip(sim_sock),
+            "pyvisa-py echo": lambda: echo_res.query(":READ?"),
+            "@tspcm": lambda: smu_local.current,
+            "TCP": lambda: smu_tcp.current,
+        }, args.queries, args.repeats)
+        sock.close()
+        sim_sock.close()
+        echo_res.close()
+        smu_tcp.adapter.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    echo_us = results["echo"]
+    print(f"\n:READ? round trip, median of {args.repeats} x {args.queries} queries"
+          f"{' (probe instrument)' if probe else ' (Keithley 2450 model)'}"
+          f"{f', all on CPU {cpu}' if cpu is not None else ', unpinned'}")
+    for name, value in results.items():
+        print(f"  {name:16s} {value:8.1f} us   {value / echo_us:5.2f} x echo")
+    inproc_ok = results["@tspcm"] <= 50.0
+    tcp_ratio = results["TCP"] / echo_us
+    print(f"\ngoal in-process <= 50 us:        {results['@tspcm']:.1f} us  {'met' if inproc_ok else 'MISSED'}")
+    print(f"goal TCP <= 2 x bare echo:        {tcp_ratio:.2f} x  {'met' if tcp_ratio <= 2 else 'MISSED'}")
+    print(f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x")
+    print(f"raw socket TCP / echo (server and model only): {results['raw socket TCP'] / echo_us:.2f} x")
+    if probe:
+        print("(probe instrument: rerun once sim_backend.bench and the 2450 model exist)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
