@@ -1,0 +1,388 @@
+"""The virtual bench: one device model, the wiring between instrument terminals and cells, the switch
+state and the virtual clock. Virtual instruments (``sim_backend.scpi``) act on the cells only through
+the calls below, each of which advances virtual time the way the real action would take it.
+
+Wiring of the default bench (see ``docs/model.md``): the SMU reaches the cell's top electrode through an
+external series resistor (``smu_series_ohm``, the current-limiting resistor usual for threshold-switch
+I-V), the AWG through its own 50 Ohm output; the cell's bottom electrode returns through the scope's
+50 Ohm sense resistor (``sense_ohm``), so every path's resistance includes it. An output that is off is
+high impedance. When several outputs are on, they drive the cell through their Thevenin combination and
+each one's current is computed from the node voltage.
+
+Arrays: with more than one cell, a cell is driven only when its (row, column) crosspoint is closed on
+the switch matrix; selected cells are driven in parallel, each through its own path resistance, and an
+instrument sees the sum of their currents (its compliance limit shared equally among them).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim_backend.model import CellArray
+from sim_backend.params import DeviceParams, ParameterError
+from sim_backend.waveform import Waveform
+
+
+class BenchSpecError(ValueError):
+    """A simulated-bench spec string or file is malformed; the message names the key."""
+
+
+@dataclass
+class Wiring:
+    smu_series_ohm: float = 1000.0  # external series resistor on the SMU path
+    sense_ohm: float = 50.0  # scope input at the bottom electrode (every path returns through it)
+    lead_ohm: float = 0.0  # probe and cable resistance
+    c_cell_f: float | None = None  # capacitance across each cell (None: the device parameter)
+
+
+@dataclass
+class Source:
+    """A DC output's state as the instrument set it."""
+
+    enabled: bool = False
+    level_v: float = 0.0
+    ilimit_a: float | None = None
+    r_series_ohm: float | None = None  # the instrument's own output resistance (None: 0)
+
+
+@dataclass
+class Measurement:
+    current_a: float
+    voltage_v: float
+    compliance: bool
+
+
+@dataclass
+class SweepResult:
+    current_a: np.ndarray
+    voltage_v: np.ndarray
+    compliance: np.ndarray
+
+
+@dataclass
+class _Capture:
+    record_s: float
+    dt_s: float
+    pretrigger_s: float
+    trigger: str
+
+
+@dataclass
+class BenchConfig:
+    seed: int = 0
+    shape: tuple[int, ...] = (1,)
+    device_file: str | None = None
+    device_overrides: dict[str, float] = field(default_factory=dict)
+    wiring: Wiring = field(default_factory=Wiring)
+
+
+class VirtualBench:
+    """Device model + wiring + switch state + clock, with the virtual instruments attached."""
+
+    def __init__(self, config: BenchConfig | None = None, with_instruments: bool = True):
+        self.config = config or BenchConfig()
+        params = DeviceParams.load(self.config.device_file, self.config.device_overrides)
+        self.model = CellArray(params, self.config.shape, seed=self.config.seed)
+        self.wiring = self.config.wiring
+        self.sources: dict[str, Source] = {}
+        self.closed: set[tuple[int, int]] = set()
+        self._armed: dict[str, _Capture] = {}
+        self._captures: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        self.instruments: dict[str, Any] = {}
+        if with_instruments:
+            from sim_backend.scpi import build_instruments
+
+            self.instruments = build_instruments(self)
+
+    # --- state --------------------------------------------------------------------------------------
+    @property
+    def now_s(self) -> float:
+        return self.model.t_s
+
+    def reset(self) -> None:
+        """As freshly built: same seed, time 0, outputs off, switches open, instruments reset."""
+        self.model.reset()
+        self.sources.clear()
+        self.closed.clear()
+        self._armed.clear()
+        self._captures.clear()
+        for inst in self.instruments.values():
+            inst.reset()
+
+    def snapshot(self) -> dict:
+        """The bench as plain data: wiring, switch state, outputs, and the device model."""
+        return {
+            "wiring": {k: v for k, v in vars(self.wiring).items()},
+            "closed_crosspoints": sorted([list(c) for c in self.closed]),
+            "sources": {k: vars(v).copy() for k, v in self.sources.items()},
+            "device": self.model.snapshot(),
+        }
+
+    def selected_cells(self) -> np.ndarray:
+        """Flat indices of the cells the instruments reach now."""
+        if self.model.n == 1:
+            return np.array([0])
+        rows, cols = self.model.shape[0], (self.model.shape[1] if len(self.model.shape) > 1 else 1)
+        idx = [(r - 1) * cols + (c - 1) for r, c in sorted(self.closed) if 1 <= r <= rows and 1 <= c <= cols]
+        return np.array(idx, dtype=np.int64)
+
+    def route(self, closed) -> None:
+        """Crosspoints (row, column), 1-based, that the switch matrix now closes."""
+        self.closed = {(int(r), int(c)) for r, c in closed}
+
+    def _path_ohm(self, name: str) -> float:
+        src = self.sources[name]
+        own = src.r_series_ohm if src.r_series_ohm is not None else self.wiring.smu_series_ohm
+        return own + self.wiring.lead_ohm + self.wiring.sense_ohm
+
+    def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None) -> None:
+        """Set a DC output's state; ``None`` keeps a field as it was."""
+        src = self.sources.setdefault(name, Source())
+        src.enabled = bool(enabled)
+        if level_v is not None:
+            if not math.isfinite(float(level_v)):
+                raise ValueError(f"level_v must be a finite voltage, got {level_v!r}")
+            src.level_v = float(level_v)
+        if ilimit_a is not None:
+            src.ilimit_a = float(ilimit_a)
+        if r_series_ohm is not None:
+            src.r_series_ohm = float(r_series_ohm)
+
+    # --- the drive ------------------------------------------------------------------------------------
+    def _drive(self, waveforms: dict[str, Waveform], duration_s: float, *, windows_s=None, sample_times_s=None):
+        """Apply the enabled outputs (DC levels, or ``waveforms`` for those playing) for ``duration_s``.
+
+        Returns (response or None, per-source Thevenin weights, equivalent resistance) so that callers
+        can turn the cell current into each source's current.
+        """
+        active = [n for n, s in self.sources.items() if s.enabled] + [n for n in waveforms if not self.sources.get(n, Source()).enabled]
+        active = list(dict.fromkeys(active))
+        cells = self.selected_cells()
+        if not active or cells.size == 0:
+            self.model.idle(duration_s)
+            return None, {}, 0.0
+        conductances = {n: 1.0 / self._path_ohm(n) for n in active}
+        g_sum = sum(conductances.values())
+        r_eq = 1.0 / g_sum
+        weights = {n: g / g_sum for n, g in conductances.items()}
+        # equivalent source: the weighted sum of the outputs' voltages
+        playing = [n for n in active if n in waveforms]
+        constant = sum(weights[n] * self.sources[n].level_v for n in active if n not in waveforms)
+        if not playing:
+            if constant == 0:
+                self.model.idle(duration_s)
+                return None, weights, r_eq
+            wave = Waveform.dc(constant, duration_s)
+        elif len(playing) == 1:
+            w = waveforms[playing[0]]
+            wave = Waveform(w.times_s, weights[playing[0]] * w.volts_v + constant)
+        else:  # several outputs playing at once: sum on the union of their knots
+            t = np.unique(np.concatenate([waveforms[n].times_s for n in playing]))
+            wave = Waveform(t, sum(weights[n] * waveforms[n].value_at(t) for n in playing) + constant)
+        ilim = None
+        if len(active) == 1 and self.sources.get(active[0], Source()).ilimit_a:
+            ilim = self.sources[active[0]].ilimit_a / cells.size
+        resp = self.model.apply(
+            wave, cells, r_series_ohm=r_eq, ilimit_a=ilim, c_cell_f=self.wiring.c_cell_f,
+            windows_s=windows_s, sample_times_s=sample_times_s,
+        )
+        return resp, weights, r_eq
+
+    def _source_current(self, name, resp, weights, r_eq, window_v=None):
+        """Mean current (A) out of source ``name`` per window, from the summed cell current."""
+        i_cell = resp.window_current_a.sum(axis=0)
+        if len(weights) <= 1:
+            return i_cell
+        # node voltage = V_eq - I_cell * R_eq; source current = (V_src - V_node) / R_path
+        v_eq = resp.window_source_v.mean(axis=0)
+        v_node = v_eq - i_cell * r_eq
+        v_src = self.sources[name].level_v if window_v is None else window_v
+        return (v_src - v_node) / self._path_ohm(name)
+
+    def wait(self, duration_s: float) -> None:
+        """Virtual time passes with the DC outputs as they are."""
+        duration_s = float(duration_s)
+        if duration_s <= 0:
+            return
+        self._drive({}, duration_s)
+
+    def measure(self, name: str, duration_s: float) -> Measurement:
+        """Integrate source ``name``'s current over ``duration_s`` (advances the clock)."""
+        duration_s = float(duration_s)
+        if not duration_s > 0:
+            raise ValueError(f"duration_s must be > 0 s, got {duration_s!r}")
+        src = self.sources.get(name)
+        self._maybe_immediate_captures(duration_s)
+        resp, weights, r_eq = self._drive({}, duration_s)
+        if src is None or not src.enabled:
+            return Measurement(0.0, 0.0, False)
+        if resp is None:
+            return Measurement(0.0, src.level_v, False)
+        current = float(self._source_current(name, resp, weights, r_eq)[0])
+        voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
+        return Measurement(current, voltage, bool(resp.window_compliance.any()))
+
+    def sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None) -> SweepResult:
+        """A DC staircase from source ``name`` (output on during it), one reading per level: the mean
+        over the last ``aperture_s`` of each ``delay_s + aperture_s`` step."""
+        levels = np.asarray(levels_v, dtype=float).ravel()
+        if levels.size == 0:
+            return SweepResult(np.zeros(0), np.zeros(0), np.zeros(0, bool))
+        if not (aperture_s > 0 and delay_s >= 0):
+            raise ValueError(f"aperture_s must be > 0 s and delay_s >= 0 s, got {aperture_s!r}, {delay_s!r}")
+        step = delay_s + aperture_s
+        src = self.sources.setdefault(name, Source())
+        was_enabled, was_level, was_limit = src.enabled, src.level_v, src.ilimit_a
+        src.enabled = False  # the staircase below replaces its DC level
+        if ilimit_a is not None:
+            src.ilimit_a = float(ilimit_a)
+        starts = np.arange(levels.size) * step
+        windows = np.stack([starts + delay_s, starts + step], axis=1)
+        try:
+            self.sources[name].enabled = True
+            wave = Waveform.staircase(levels, step)
+            resp, weights, r_eq = self._drive({name: wave}, wave.duration_s, windows_s=windows)
+        finally:
+            src.enabled, src.level_v, src.ilimit_a = was_enabled, was_level, was_limit
+        if resp is None:
+            return SweepResult(np.zeros(levels.size), levels.copy(), np.zeros(levels.size, bool))
+        current = self._source_current(name, resp, weights, r_eq, window_v=levels)
+        voltage = resp.window_source_v.mean(axis=0) if len(weights) == 1 else levels
+        return SweepResult(current, voltage, resp.window_compliance.any(axis=0))
+
+    def play(self, name: str, times_s, volts_v, *, r_series_ohm: float = 50.0) -> None:
+        """A piecewise-linear waveform from output ``name`` starting now; feeds armed captures."""
+        src = self.sources.setdefault(name, Source())
+        src.r_series_ohm = float(r_series_ohm)
+        wave = Waveform(np.asarray(times_s, float) - float(times_s[0]), np.asarray(volts_v, float))
+        duration = wave.duration_s
+        armed = {k: c for k, c in self._armed.items() if c.trigger == "awg_sync"}
+        samples = None
+        if armed:
+            cap = next(iter(armed.values()))
+            n = max(int(round(cap.record_s / cap.dt_s)), 1)
+            samples = -cap.pretrigger_s + np.arange(n) * cap.dt_s
+            end = float(samples[-1]) + cap.dt_s
+            if end > duration:  # the record runs past the waveform: the output idles at its last level
+                wave = wave.then(Waveform.dc(float(wave.volts_v[-1]), end - duration))
+                duration = end
+        resp, weights, r_eq = self._drive({name: wave}, duration, sample_times_s=None if samples is None else np.clip(samples, 0, None))
+        if armed:
+            if resp is None:
+                current = np.zeros(samples.size)
+            else:
+                current = resp.sample_current_a.sum(axis=0)
+                current = np.where(samples < 0, current[0] if current.size else 0.0, current)
+            for scope_name in armed:
+                self._captures[scope_name] = (samples.copy(), current.copy())
+                del self._armed[scope_name]
+
+    def arm_capture(self, name: str, *, record_s: float, dt_s: float, pretrigger_s: float = 0.0, trigger: str = "awg_sync") -> None:
+        """Arm a single acquisition: ``awg_sync`` waits for the next ``play``; ``immediate`` triggers at
+        the next measurement or wait (free-running record of the DC state)."""
+        if not (record_s > 0 and dt_s > 0):
+            raise ValueError(f"record_s and dt_s must be > 0 s, got {record_s!r}, {dt_s!r}")
+        if trigger not in ("awg_sync", "immediate"):
+            raise ValueError(f"trigger must be 'awg_sync' or 'immediate', got {trigger!r}")
+        self._armed[name] = _Capture(float(record_s), float(dt_s), float(pretrigger_s), trigger)
+        if trigger == "immediate":
+            self._maybe_immediate_captures(float(record_s))
+
+    def _maybe_immediate_captures(self, duration_s: float) -> None:
+        for name, cap in list(self._armed.items()):
+            if cap.trigger != "immediate":
+                continue
+            del self._armed[name]
+            n = max(int(round(cap.record_s / cap.dt_s)), 1)
+            samples = np.arange(n) * cap.dt_s
+            resp, _, _ = self._drive({}, cap.record_s, sample_times_s=samples)
+            current = np.zeros(n) if resp is None else resp.sample_current_a.sum(axis=0)
+            self._captures[name] = (samples - cap.pretrigger_s, current)
+
+    def capture(self, name: str):
+        """The last completed capture as (t_s from the trigger, current_a), or None."""
+        return self._captures.get(name)
+
+
+# --- specs ----------------------------------------------------------------------------------------
+def parse_spec(spec: str) -> BenchConfig:
+    """``""``/``"default"``; ``"seed=42"``; ``"array=4x4"``; ``"c_cell=1e-11"``; ``"device=FILE"``;
+    a path to a bench TOML file; options joined with ``;``."""
+    cfg = BenchConfig()
+    spec = (spec or "").strip()
+    if spec in ("", "default"):
+        return cfg
+    for part in [p.strip() for p in spec.split(";") if p.strip()]:
+        if "=" not in part:
+            path = Path(part)
+            if path.suffix.lower() == ".toml" or path.exists():
+                _apply_file(cfg, path)
+                continue
+            raise BenchSpecError(f"bench spec part {part!r} is neither key=value nor an existing bench file")
+        key, value = (s.strip() for s in part.split("=", 1))
+        _apply_option(cfg, key, value, "bench spec")
+    return cfg
+
+
+def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
+    try:
+        if key == "seed":
+            cfg.seed = int(value)
+        elif key in ("array", "shape"):
+            dims = value if isinstance(value, list) else str(value).lower().split("x")
+            cfg.shape = tuple(int(d) for d in dims)
+            if not 1 <= len(cfg.shape) <= 2 or any(d < 1 or d > 1024 for d in cfg.shape):
+                raise ValueError
+        elif key == "device":
+            cfg.device_file = str(value)
+        elif key in ("c_cell", "c_cell_f"):
+            cfg.wiring.c_cell_f = float(value)
+        elif key in ("smu_series_ohm", "sense_ohm", "lead_ohm"):
+            setattr(cfg.wiring, key, float(value))
+        else:
+            raise BenchSpecError(
+                f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_cell_f, smu_series_ohm, sense_ohm, lead_ohm"
+            )
+    except BenchSpecError:
+        raise
+    except (TypeError, ValueError):
+        raise BenchSpecError(f"{where}: bad value {value!r} for {key!r}") from None
+
+
+def _apply_file(cfg: BenchConfig, path: Path) -> None:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise BenchSpecError(f"bench file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchSpecError(f"bench file {path} is not valid TOML: {exc}") from None
+    sim = doc.get("sim", doc)
+    for key, value in sim.items():
+        if key == "device" and isinstance(value, dict):
+            for section, body in value.items():
+                if isinstance(body, dict):
+                    cfg.device_overrides.update({f"{section}.{k}": v for k, v in body.items()})
+                else:
+                    cfg.device_overrides[section] = body
+        elif key == "wiring" and isinstance(value, dict):
+            for k, v in value.items():
+                _apply_option(cfg, k, v, f"bench file {path} [wiring]")
+        elif isinstance(value, dict):
+            continue  # other tables (e.g. the instrument roles of a tspcm bench config) are not ours
+        else:
+            _apply_option(cfg, key, value, f"bench file {path}")
+
+
+def open_bench(spec: str = "") -> VirtualBench:
+    """A fresh virtual bench from a spec string (see :func:`parse_spec`)."""
+    cfg = parse_spec(spec)
+    try:
+        return VirtualBench(cfg)
+    except ParameterError as exc:
+        raise BenchSpecError(str(exc)) from None
