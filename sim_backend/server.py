@@ -261,3 +261,31 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class ServerThread:
+    """A started :class:`SimServer` with ``ports`` and ``stop()`` (kept for code written against it).
+
+    :class:`SimServer` serves from its own threads, so this only calls ``start()``/``stop()``::
+
+        running = ServerThread(SimServer(bench, base_port=0)).start()
+        running.ports  # {resource: port}
+        running.stop()
+    """
+
+    def __init__(self, server: SimServer):
+        self.server = server
+        self.ports: dict[str, int] = {}
+
+    def start(self) -> "ServerThread":
+        self.ports = self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()

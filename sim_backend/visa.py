@@ -29,7 +29,9 @@ of idling for the resource's timeout. With a :class:`~sim_backend.faults.Latency
 Messages. A write is split into program messages at "\\n" ("\\r\\n" accepted, so PyVISA's default
 write termination works) and at its end (END/EOI, when ``send_end`` is on, the default); a newline
 inside an IEEE 488.2 binary block is data. Replies are queued per instrument (as an instrument's
-output queue on a GPIB bus) with "\\n" appended; reads honour ``count``, the termination character
+output queue on a GPIB bus) with "\\n" appended; as on GPIB, a new message discards an unread reply
+(-410 queued) and a read with nothing to read queues -420 (when the instrument offers the
+``note_query_interrupted``/``note_query_unterminated`` hooks, as the SCPI engine does); reads honour ``count``, the termination character
 (``read_termination``) and END, so ``read``, ``read_raw``, ``read_bytes`` and ``query_binary_values``
 behave as on a real GPIB instrument.
 """
@@ -112,12 +114,24 @@ class BenchHost:
             self.reply_ready.notify_all()
 
     def execute(self, resource: str, message: str) -> str:
-        """Hand one program message to ``resource``; returns the fault verdict's action."""
+        """Hand one program message to ``resource``; returns the fault verdict's action.
+
+        As on a GPIB instrument (IEEE 488.2 message exchange), a message arriving while an earlier
+        reply is still unread discards that reply and queues -410 "Query INTERRUPTED" (through the
+        instrument's optional ``note_query_interrupted()``).
+        """
         verdict = self.faults.before_command(resource)
         if verdict.action != "pass":
             return verdict.action
         with self.lock:
-            reply = self.instruments[resource].handle(message)
+            instrument = self.instruments[resource]
+            queue = self.outputs[resource]
+            if queue:
+                queue.clear()
+                note = getattr(instrument, "note_query_interrupted", None)
+                if note is not None:
+                    note()
+            reply = instrument.handle(message)
             if reply is not None:
                 data = reply + b"\n" if isinstance(reply, bytes) else reply.encode("latin-1", "replace") + b"\n"
                 queue = self.outputs[resource]
@@ -324,8 +338,15 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
                 now = time.monotonic()
                 if queue and queue[0].ready_at <= now:
                     return self._take(session, sess, queue, count)
-                could_arrive = bool(queue) or host.faults.is_silent(sess.resource)
-                if not could_arrive or (deadline is not None and now >= deadline):
+                silent = host.faults.is_silent(sess.resource)
+                if not queue and not silent:
+                    # Nothing to say and nothing coming: time out at once; the instrument queues
+                    # -420 "Query UNTERMINATED" (optional ``note_query_unterminated()``), as on GPIB.
+                    note = getattr(host.instruments[sess.resource], "note_query_unterminated", None)
+                    if note is not None:
+                        note()
+                    return b"", self.handle_return_value(session, StatusCode.error_timeout)
+                if deadline is not None and now >= deadline:
                     return b"", self.handle_return_value(session, StatusCode.error_timeout)
                 wait_s = None if deadline is None else deadline - now
                 if queue:
@@ -383,11 +404,11 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
         return self.handle_return_value(session, StatusCode.success)
 
     def read_stb(self, session):
-        """Serial poll: the instrument's ``serial_poll()`` if it has one, with MAV from the output queue."""
+        """Serial poll: the instrument's ``status_byte()`` if it has one, with MAV from the output queue."""
         sess = self._session(session)
         with self.host.lock:
             instrument = self.host.instruments[sess.resource]
-            poll = getattr(instrument, "serial_poll", None)
+            poll = getattr(instrument, "status_byte", None)
             stb = int(poll()) if callable(poll) else 0
             if self.host.outputs[sess.resource]:
                 stb |= _MAV
