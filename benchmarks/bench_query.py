@@ -6,7 +6,9 @@ Measured in one run, on this machine:
 - **pyvisa-py echo**: a pyvisa-py ``query`` against that echo server (what pyvisa-py itself costs);
 - **@tspcm**: ``Keithley2450("GPIB0::18::INSTR", visa_library="@tspcm").current`` (in-process bench);
 - **TCP**: the same driver through pyvisa-py to ``tspcm sim serve`` running in its own process;
-- **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share).
+- **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share);
+- **model handle()**: the emulated instrument's ``handle(":READ?")`` alone, no transport, no driver (the
+  transports' own cost is what the other rows add to it).
 
 Goals (issue 3): in-process at most 50 us per query; TCP within 2x of the bare echo round trip. The
 TCP path includes pyvisa-py and the driver, so its ratio to the pyvisa-py echo is printed too (that
@@ -185,8 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         smu_tcp = Keithley2450(f"TCPIP::127.0.0.1::{sim_port}::SOCKET", visa_library="@py",
                                read_termination="\n", write_termination="\n")
         setup_smu(smu_tcp, probe)
+        import pyvisa_tspcm
+
+        smu_model = pyvisa_tspcm.get_bench("seed=1").instruments[SMU]  # the one behind smu_local
         results = per_query_us({
             "echo": echo,
+            "model handle()": lambda: smu_model.handle(":READ?"),
             "raw socket TCP": lambda: round_trip(sim_sock),
             "pyvisa-py echo": lambda: echo_res.query(":READ?"),
             "@tspcm": lambda: smu_local.current,
@@ -216,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"goal TCP <= 2 x bare echo:        {tcp_ratio:.2f} x  {'met' if tcp_ratio <= 2 else 'MISSED'}")
     print(f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x")
     print(f"raw socket TCP / echo (server and model only): {results['raw socket TCP'] / echo_us:.2f} x")
+    model_us = results["model handle()"]
+    print(f"transport + driver cost without the model: @tspcm {results['@tspcm'] - model_us:.1f} us, "
+          f"TCP {results['TCP'] - model_us:.1f} us ({(results['TCP'] - model_us) / echo_us:.2f} x echo), "
+          f"raw socket TCP {results['raw socket TCP'] - model_us:.1f} us")
     if probe:
         print("(probe instrument: rerun once sim_backend.bench and the 2450 model exist)")
     return 0
