@@ -104,6 +104,13 @@ class BenchHost:
             return resource_name
         return self._normal_names.get(normal_resource_name(resource_name))
 
+    def serve(self, **kwargs: Any):
+        """A :class:`~sim_backend.server.SimServer` (not started) on this same bench, sharing its lock
+        and fault plan, so in-process ``@tspcm`` users and TCP clients drive one bench in one order."""
+        from sim_backend.server import SimServer
+
+        return SimServer(self.bench, faults=self.faults, lock=self.lock, **kwargs)
+
     def reset(self) -> None:
         """``bench.reset()``, faults cleared, queued replies dropped."""
         with self.lock:

@@ -211,6 +211,39 @@ def test_binds_loopback_by_default_and_only_the_address_asked():
         running.stop()
 
 
+def test_connections_beyond_max_clients_are_closed():
+    with SimServer(ProbeBench(""), base_port=0, max_clients=2) as server:
+        first, second = _connect(server), _connect(server, AWG)
+        for sock in (first, second):
+            sock.sendall(b"*IDN?\n")
+            assert _read_line(sock).startswith(b"TSPCM-TEST")  # both admitted
+        with _connect(server) as third:
+            assert third.recv(10) == b""  # closed at once
+        second.sendall(b"*IDN?\n")
+        assert _read_line(second).startswith(b"TSPCM-TEST,Probe AWG")
+        first.close()
+        second.close()
+
+
+def test_one_bench_through_tspcm_and_tcp_at_once(probe_spec):
+    from sim_backend.visa import get_host
+
+    host = get_host(probe_spec)
+    with host.serve(base_port=0) as server:
+        with _connect(server) as sock:
+            sock.sendall(b"VAL 42\n")
+            sock.sendall(b"*OPC?\n")
+            assert _read_line(sock) == b"1\n"
+        local = pyvisa.ResourceManager(f"{probe_spec}@tspcm").open_resource(SMU, read_termination="\n")
+        assert local.query("VAL?") == "42"
+        host.faults.add("smu", DropConnection(at=1))  # one fault plan for both ways in
+        with _connect(server) as sock:
+            sock.sendall(b"VAL?\n")
+            assert sock.recv(10) == b""
+        with pytest.raises(pyvisa.VisaIOError):
+            local.query("VAL?")
+
+
 # -- `tspcm sim` command line ---------------------------------------------------------------------
 
 

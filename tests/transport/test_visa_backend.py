@@ -131,7 +131,7 @@ def test_pyvisa_library_environment_variable(probe_specs, monkeypatch):
 def test_bare_tspcm_is_the_default_bench(probe_specs):
     rm = pyvisa.ResourceManager("@tspcm")
     assert rm.visalib.spec == ""
-    assert rm.visalib.bench.spec == ""  # the factory got the default spec
+    assert rm.visalib.bench is pyvisa_tspcm.get_bench("") is pyvisa_tspcm.get_bench("default")
     assert pyvisa.ResourceManager("default@tspcm").visalib is rm.visalib
 
 
