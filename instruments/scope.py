@@ -14,6 +14,8 @@ from typing import Any
 from .base import RoleBase
 from .roles import Capture
 
+#: where :TIMebase:REFerence LEFT sits, as a fraction of the record from its left edge
+LEFT_REFERENCE_FRACTION = 0.1
 #: record lengths (points) the DSOX1102G transfers
 RECORD_POINTS = (100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 62500)
 
@@ -25,6 +27,8 @@ class DSOX1102GScope(RoleBase):
     CHANNELS = (1, 2)
     #: interval between "is the capture done?" queries (s); the simulated bench answers at once
     POLL_S = 0.02
+    #: how long arm() waits for the Run bit after :SINGle (s)
+    ARM_TIMEOUT_S = 2.0
 
     def __init__(self, driver: Any, *, sense_resistance_ohm: float, channel: int = 1,
                  resource: str = "", driver_name: str = "") -> None:
@@ -56,10 +60,13 @@ class DSOX1102GScope(RoleBase):
             raise ValueError(f"record_length_s / sample_interval_s = {wanted} points exceeds the "
                              f"DSOX1102G's {RECORD_POINTS[-1]}; lengthen sample_interval_s")
         d = self.driver
+        d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
         d.timebase_mode = "main"
         d.timebase_reference = "left"
         d.timebase_range_s = record_length_s
-        d.timebase_position = -pretrigger_s
+        # InfiniiVision: REFerence LEFT is one division (10 % of the record) from the left edge, and
+        # POSition is the time from the trigger to that reference point
+        d.timebase_position = round(LEFT_REFERENCE_FRACTION * record_length_s - pretrigger_s, 15)
         if full_scale_current_a is not None:
             if not full_scale_current_a > 0:
                 raise ValueError(f"full_scale_current_a must be > 0 A, got {full_scale_current_a!r}")
@@ -75,6 +82,14 @@ class DSOX1102GScope(RoleBase):
         d.trigger_sweep = "normal"
         d.acquisition_type = "normal"
         d.single()
+        # Trigger only once the scope is armed: the pulse generator is another connection, and a
+        # burst sent before the scope has processed :SINGle would go by unseen.
+        deadline = time.monotonic() + self.ARM_TIMEOUT_S
+        while not d.capture_running:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"scope ({self.resource}): not armed {self.ARM_TIMEOUT_S:g} s after :SINGle "
+                                   "(Run bit of :OPERegister:CONDition? still clear)")
+            time.sleep(self.POLL_S)
         self._points = points
         self.settings.update(record_length_s=float(record_length_s), points=points,
                              sample_interval_s=float(record_length_s) / points,

@@ -15,10 +15,11 @@ from instruments.scope import DSOX1102GScope
 
 def test_scope_arm_and_fetch_current():
     with expected_protocol(KeysightDSOX1102GTrig, [
+        (":stop", None),
         (":TIMebase:MODE MAIN", None),
         (":TIMebase:REFerence LEFT", None),
         (":TIMebase:RANGe 1e-05", None),
-        (":TIMebase:POSition -1e-06", None),
+        (":TIMebase:POSition 0", None),  # reference 1 division (1 us) in: left edge 1 us before trigger
         (":channel1:PROBe 1.000000", None),
         (":channel1:RANGe 0.062500", None),
         (":channel1:OFFSet 0.025000", None),
@@ -29,7 +30,9 @@ def test_scope_arm_and_fetch_current():
         (":TRIGger:SWEep NORM", None),
         (":ACQuire:TYPE NORM", None),
         (":single", None),
-        (":OPERegister:CONDition?", "+0"),
+        (":OPERegister:CONDition?", "+8"),  # armed: now the pulse generator may fire
+        (":OPERegister:CONDition?", "+8"),  # fetch: still waiting for the trigger
+        (":OPERegister:CONDition?", "+0"),  # done
         (":waveform:source CHAN1", None),
         (":waveform:points:mode RAW", None),
         (":waveform:points 1000", None),
