@@ -22,7 +22,7 @@ from tspcm_lab.cli import CliError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sim", help="the simulated bench: list its resources, serve it over TCP",
-                                   description=__doc__.split("\n\n")[0])
+                                   description="The simulated bench's ways in: list its resources, serve it over TCP.")
     sim = parser.add_subparsers(dest="sim_command", metavar="SIMCOMMAND")
     parser.set_defaults(func=lambda args: _no_subcommand(parser))
 
