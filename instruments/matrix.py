@@ -1,8 +1,10 @@
 """SwitchMatrix role on a Keithley 2750 with a 7709 matrix card.
 
-The bench file says which matrix channel joins the source bus (SMU and pulse generator) to each
-array row and which joins the sense bus (scope) to each array column. Connecting cells closes the
-channels of their rows and columns together, after opening everything else.
+Two wirings, as the bench file says: one relay per cell (``cell_channels``, or the ``array``
+shorthand: cell (r, c) on 7709 crosspoint row r+1, column c+1, as the simulated bench is wired), or
+one relay per array line (``row_channels`` join the source bus - SMU and pulse generator - to each
+array row, ``col_channels`` the sense bus - scope - to each column). Connecting cells opens
+everything, then closes their channels together.
 """
 
 from __future__ import annotations
@@ -23,23 +25,34 @@ class Keithley2750MatrixRole(RoleBase):
 
     role = "matrix"
 
-    def __init__(self, driver: Any, *, row_channels: Sequence[int], col_channels: Sequence[int],
-                 resource: str = "", driver_name: str = "",
+    def __init__(self, driver: Any, *, row_channels: Sequence[int] = (), col_channels: Sequence[int] = (),
+                 cell_channels: Sequence[Sequence[int]] = (), resource: str = "", driver_name: str = "",
                  outputs_on: Callable[[], list[str]] | None = None) -> None:
         super().__init__(driver, resource=resource, limits=None, driver_name=driver_name)
-        if not row_channels or not col_channels:
-            raise ValueError("row_channels and col_channels need at least one channel each")
         self.row_channels = [int(c) for c in row_channels]
         self.col_channels = [int(c) for c in col_channels]
-        self.rows, self.cols = len(self.row_channels), len(self.col_channels)
+        self.cell_channels = [[int(c) for c in row] for row in cell_channels]
+        if self.cell_channels:
+            if self.row_channels or self.col_channels:
+                raise ValueError("give either cell_channels or row_channels + col_channels, not both")
+            widths = {len(row) for row in self.cell_channels}
+            if len(widths) != 1 or 0 in widths:
+                raise ValueError("cell_channels must be a non-empty rectangular table, one channel per cell")
+            self.rows, self.cols = len(self.cell_channels), widths.pop()
+        elif self.row_channels and self.col_channels:
+            self.rows, self.cols = len(self.row_channels), len(self.col_channels)
+        else:
+            raise ValueError("give cell_channels (one relay per cell) or row_channels and col_channels "
+                             "(one relay per array line)")
         self.outputs_on = outputs_on
         self._connected: list[tuple[int, int]] = []
 
     def connect(self, cells: Sequence[tuple[int, int]]) -> None:
         """Connect the instruments to ``cells`` [(row, col), ...] (zero-based), nothing else.
 
-        The cells must form a full rectangle (every row with every column), because closing rows
-        and columns of a crossbar connects every cell at their intersections."""
+        With one relay per array line (row_channels/col_channels) the cells must form a full
+        rectangle (every row with every column), because closing rows and columns of a crossbar
+        connects every cell at their intersections. With one relay per cell any set works."""
         cells = sorted({(int(r), int(c)) for r, c in cells})
         if not cells:
             raise ValueError("cells: give at least one (row, col)")
@@ -49,15 +62,19 @@ class Keithley2750MatrixRole(RoleBase):
                                  f"(rows 0-{self.rows - 1}, cols 0-{self.cols - 1})")
         rows = sorted({r for r, _ in cells})
         cols = sorted({c for _, c in cells})
-        if len(cells) != len(rows) * len(cols):
+        if self.cell_channels:
+            channels = [self.cell_channels[r][c] for r, c in cells]
+        elif len(cells) != len(rows) * len(cols):
             extra = sorted({(r, c) for r in rows for c in cols} - set(cells))
             raise ValueError(f"cells {cells} would also connect {extra}: closing their rows and columns "
                              "connects every intersection; connect a full rectangle or one cell at a time")
+        else:
+            channels = [self.row_channels[r] for r in rows] + [self.col_channels[c] for c in cols]
         self._refuse_hot_switching("connect")
         self.driver.open_all()
         self._connected = []
-        self.driver.close_channels([self.row_channels[r] for r in rows] + [self.col_channels[c] for c in cols])
-        self._connected = [(r, c) for r in rows for c in cols]
+        self.driver.close_channels(channels)
+        self._connected = list(cells)
         self.settings["connected_cells"] = [list(cell) for cell in self._connected]
 
     def disconnect_all(self) -> None:
@@ -88,5 +105,5 @@ class Keithley2750MatrixRole(RoleBase):
     def snapshot(self) -> dict:
         snap = super().snapshot()
         snap.update(rows=self.rows, cols=self.cols, row_channels=self.row_channels,
-                    col_channels=self.col_channels)
+                    col_channels=self.col_channels, cell_channels=self.cell_channels)
         return snap

@@ -42,7 +42,7 @@ _ROLE_KEYS: dict[str, set[str]] = {
     "smu": {"max_voltage", "max_compliance_current", "series_resistance"},
     "pulse": {"max_voltage", "series_resistance"},
     "scope": {"sense_resistance"},
-    "matrix": {"row_channels", "col_channels"},
+    "matrix": {"row_channels", "col_channels", "cell_channels", "array", "slot"},
     "prober": {"velocity_percent"},
 }
 _BENCH_KEYS = {"name", "description", "visa_library"}
@@ -92,6 +92,7 @@ class RoleConfig:
     sense_resistance_ohm: float | None = None
     row_channels: tuple[int, ...] = ()
     col_channels: tuple[int, ...] = ()
+    cell_channels: tuple[tuple[int, ...], ...] = ()
     velocity_percent: float = 100.0
 
     @property
@@ -105,6 +106,8 @@ class RoleConfig:
         for key in ("row_channels", "col_channels"):
             if key in data:
                 data[key] = list(data[key])
+        if "cell_channels" in data:
+            data["cell_channels"] = [list(row) for row in data["cell_channels"]]
         return data
 
 
@@ -300,20 +303,7 @@ def _parse_role(role: str, table: dict, default_library: str,
             values["channel"] = info.default_channel
 
     if role == "matrix":
-        seen: set[int] = set()
-        for key in ("row_channels", "col_channels"):
-            channels = table.get(key)
-            if channels is None:
-                bad(key, "missing; a list of matrix channel numbers, one per array "
-                         f"{'row' if key == 'row_channels' else 'column'}, e.g. [101, 102]")
-            elif (not isinstance(channels, list) or not channels
-                  or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels)):
-                bad(key, f"must be a non-empty list of positive channel numbers, got {channels!r}")
-            elif seen & set(channels) or len(set(channels)) != len(channels):
-                bad(key, f"channel numbers must be unique across rows and columns, got {channels!r}")
-            else:
-                seen |= set(channels)
-                values[key] = tuple(channels)
+        _parse_matrix(table, values, bad)
     if role == "prober" and "velocity_percent" in table:
         velocity = table["velocity_percent"]
         if isinstance(velocity, bool) or not isinstance(velocity, (int, float)) or not 0.1 <= velocity <= 100:
@@ -324,6 +314,64 @@ def _parse_role(role: str, table: dict, default_library: str,
     if len(problems) > start:
         return None
     return RoleConfig(role=role, driver=driver, resource=resource, **values)
+
+
+def _parse_matrix(table: dict, values: dict, bad) -> None:
+    """One relay per cell (``array = "RxC"`` [+ ``slot``], or ``cell_channels``), or one per array
+    line (``row_channels`` + ``col_channels``)."""
+    forms = [key for key in ("array", "cell_channels", "row_channels") if key in table]
+    if "col_channels" in table and "row_channels" not in table:
+        forms.append("col_channels")
+    if len(forms) != 1:
+        bad("array", "give exactly one wiring: array = '4x4' (cell (r, c) on 7709 crosspoint row r+1, "
+                     "column c+1), cell_channels = [[101, 102], ...], or row_channels + col_channels")
+        return
+    if "slot" in table and forms != ["array"]:
+        bad("slot", "only used with array = 'RxC'")
+
+    def channel_ok(c) -> bool:
+        return isinstance(c, int) and not isinstance(c, bool) and c > 0
+
+    if forms == ["array"]:
+        from instruments.drivers.keithley2750 import MATRIX_COLUMNS, MATRIX_ROWS, crosspoint
+        text, slot = table["array"], table.get("slot", 1)
+        try:
+            rows, cols = (int(part) for part in str(text).lower().split("x"))
+        except ValueError:
+            bad("array", f"must be 'RxC' such as '4x4', got {text!r}")
+            return
+        if not (1 <= rows <= MATRIX_ROWS and 1 <= cols <= MATRIX_COLUMNS):
+            bad("array", f"a 7709 holds up to {MATRIX_ROWS}x{MATRIX_COLUMNS} cells, got {text!r}")
+            return
+        if not (isinstance(slot, int) and not isinstance(slot, bool) and 1 <= slot <= 5):
+            bad("slot", f"must be the 2750 slot 1 to 5 holding the 7709, got {slot!r}")
+            return
+        values["cell_channels"] = tuple(tuple(crosspoint(slot, r + 1, c + 1) for c in range(cols))
+                                        for r in range(rows))
+    elif forms == ["cell_channels"]:
+        table_ = table["cell_channels"]
+        if (not isinstance(table_, list) or not table_ or not all(isinstance(r, list) and r for r in table_)
+                or len({len(r) for r in table_}) != 1 or not all(channel_ok(c) for r in table_ for c in r)):
+            bad("cell_channels", "must be a rectangular table of positive channel numbers, one per cell, "
+                                 f"e.g. [[101, 102], [109, 110]]; got {table_!r}")
+        elif len({c for r in table_ for c in r}) != sum(len(r) for r in table_):
+            bad("cell_channels", "channel numbers must be unique")
+        else:
+            values["cell_channels"] = tuple(tuple(r) for r in table_)
+    else:
+        seen: set[int] = set()
+        for key in ("row_channels", "col_channels"):
+            channels = table.get(key)
+            if channels is None:
+                bad(key, "missing; a list of matrix channel numbers, one per array "
+                         f"{'row' if key == 'row_channels' else 'column'}, e.g. [101, 102]")
+            elif not isinstance(channels, list) or not channels or not all(channel_ok(c) for c in channels):
+                bad(key, f"must be a non-empty list of positive channel numbers, got {channels!r}")
+            elif seen & set(channels) or len(set(channels)) != len(channels):
+                bad(key, f"channel numbers must be unique across rows and columns, got {channels!r}")
+            else:
+                seen |= set(channels)
+                values[key] = tuple(channels)
 
 
 # ---------------------------------------------------------------------------------- opening
@@ -355,7 +403,7 @@ def build_role(config: RoleConfig, driver: Any, *, outputs_on=None) -> Any:
                                channel=config.channel, **common)
     if config.role == "matrix":
         return info.role_class(driver, row_channels=config.row_channels, col_channels=config.col_channels,
-                               outputs_on=outputs_on, **common)
+                               cell_channels=config.cell_channels, outputs_on=outputs_on, **common)
     if config.role == "prober":
         return info.role_class(driver, velocity_percent=config.velocity_percent, **common)
     raise ValueError(f"unknown role {config.role!r}")

@@ -200,3 +200,14 @@ def test_bad_quantities(text, unit):
 def test_format_quantity():
     assert format_quantity(1e-4, "A") == "100 uA"
     assert format_quantity(2.5, "V") == "2.5 V"
+
+
+def test_matrix_wiring_forms(tmp_path):
+    head = '[matrix]\ndriver = "keithley2750"\nresource = "GPIB0::16::INSTR"\n'
+    config = load_bench_config(write(tmp_path, head + 'array = "2x3"\nslot = 2\n', "a.toml"))
+    assert config.roles["matrix"].cell_channels == ((201, 202, 203), (209, 210, 211))
+    assert load_bench_config("sim").roles["matrix"].cell_channels == ((101,),)
+    message = problems_of(tmp_path, head + 'array = "2x2"\nrow_channels = [101]\ncol_channels = [113]\n')
+    assert "matrix.array: give exactly one wiring" in message
+    assert "a 7709 holds up to 6x8 cells" in problems_of(tmp_path, head + 'array = "7x2"\n')
+    assert "rectangular table" in problems_of(tmp_path, head + "cell_channels = [[101, 102], [109]]\n")

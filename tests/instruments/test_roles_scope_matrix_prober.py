@@ -101,3 +101,15 @@ def test_prober_separates_before_moving_and_off_separates():
         assert prober.off() == []
         assert not prober.contacted
     assert prober.error_queue() == []
+
+
+def test_matrix_with_one_relay_per_cell_connects_any_set():
+    with expected_protocol(Keithley2750Matrix, [
+        (":ROUTe:OPEN:ALL", None),
+        (":ROUTe:MULTiple:CLOSe (@101,110)", None),
+    ]) as driver:
+        matrix = Keithley2750MatrixRole(driver, cell_channels=[[101, 102], [109, 110]])
+        matrix.connect([(1, 1), (0, 0)])  # a diagonal: fine, each cell has its own relay
+        assert matrix.connected() == [(0, 0), (1, 1)]
+    with pytest.raises(ValueError, match="either cell_channels or row_channels"):
+        Keithley2750MatrixRole(None, cell_channels=[[101]], row_channels=[101], col_channels=[113])
