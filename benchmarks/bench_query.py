@@ -14,9 +14,9 @@ Goals (issue 3): in-process at most 50 us per query; TCP within 2x of the bare e
 TCP path includes pyvisa-py and the driver, so its ratio to the pyvisa-py echo is printed too (that
 one isolates what the server and the instrument model add).
 
-Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5]``. Needs the emulated
-Keithley 2450 (``sim_backend.bench``); until it exists the script falls back to the transport tests'
-probe instrument and says so.
+Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5] [--probe]``. Uses the
+emulated Keithley 2450 (``sim_backend.bench``); ``--probe`` (or a missing bench) uses the transport
+tests' probe instrument instead, whose ``READ?`` costs nothing, to see the transports' own cost.
 """
 
 from __future__ import annotations
@@ -132,16 +132,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="pin client and servers to this CPU (default: the first allowed one; -1: no pinning)."
                              " On one CPU every round trip pays the same context switches, instead of a"
                              " cross-core wake-up whose cost depends on where the scheduler put each process.")
+    parser.add_argument("--probe", action="store_true",
+                        help="use the transport tests' probe instrument (trivial READ?) instead of the 2450 "
+                             "model, to measure what the transports and the driver cost on their own")
     args = parser.parse_args(argv)
     cpu = pin_cpu(args.cpu)
 
     import pyvisa
     from pymeasure.instruments.keithley import Keithley2450
 
-    why_not = real_bench_available()
+    why_not = "--probe given" if args.probe else real_bench_available()
     probe = why_not is not None
     if probe:
-        print(f"NOTE: emulated Keithley 2450 not available ({why_not});")
+        print(f"NOTE: not using the emulated Keithley 2450 ({why_not});")
         print("      measuring with the transport tests' probe instrument instead (its READ? is trivial).")
         sys.path.insert(0, str(ROOT / "tests"))
         from sim_backend.faults import set_bench_factory
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"transport + driver cost without the model: @tspcm {results['@tspcm'] - model_us:.1f} us, "
           f"TCP {results['TCP'] - model_us:.1f} us ({(results['TCP'] - model_us) / echo_us:.2f} x echo), "
           f"raw socket TCP {results['raw socket TCP'] - model_us:.1f} us")
-    if probe:
+    if probe and not args.probe:
         print("(probe instrument: rerun once sim_backend.bench and the 2450 model exist)")
     return 0
 
