@@ -29,6 +29,9 @@ from sim_backend.params import DeviceParams, ParameterError
 from sim_backend.waveform import Waveform
 
 
+SOURCE_BUS, SENSE_BUS, MATRIX_HALF = 1, 2, 4  # 7709 wiring of array benches (see route())
+
+
 class BenchSpecError(ValueError):
     """A simulated-bench spec string or file is malformed; the message names the key."""
 
@@ -125,15 +128,22 @@ class VirtualBench:
         }
 
     def selected_cells(self) -> np.ndarray:
-        """Flat indices of the cells the instruments reach now."""
+        """Flat indices of the cells the instruments reach now (crossbar: closed rows x closed columns)."""
         if self.model.n == 1:
             return np.array([0])
-        rows, cols = self.model.shape[0], (self.model.shape[1] if len(self.model.shape) > 1 else 1)
-        idx = [(r - 1) * cols + (c - 1) for r, c in sorted(self.closed) if 1 <= r <= rows and 1 <= c <= cols]
-        return np.array(idx, dtype=np.int64)
+        rows = self.model.shape[0]
+        cols = self.model.shape[1] if len(self.model.shape) > 1 else 1
+        src_rows = sorted(c - 1 for r, c in self.closed if r == SOURCE_BUS and 1 <= c <= MATRIX_HALF and c <= rows)
+        sense_cols = sorted(c - 1 - MATRIX_HALF for r, c in self.closed if r == SENSE_BUS and MATRIX_HALF < c <= MATRIX_HALF + cols)
+        return np.array([r * cols + c for r in src_rows for c in sense_cols], dtype=np.int64)
 
     def route(self, closed) -> None:
-        """Crosspoints (row, column), 1-based, that the switch matrix now closes."""
+        """Crosspoints (matrix row, matrix column), 1-based, that the 7709 matrix card now closes.
+
+        Matrix row 1 is the source bus (SMU HI, AWG CH1) and reaches array row i on matrix column i+1;
+        matrix row 2 is the sense bus (scope) and reaches array column j on matrix column 5+j. So one
+        7709 addresses up to a 4x4 array; larger arrays are driven through the model's API directly.
+        """
         self.closed = {(int(r), int(c)) for r, c in closed}
 
     def _path_ohm(self, name: str) -> float:
@@ -291,6 +301,7 @@ class VirtualBench:
         if trigger not in ("awg_sync", "immediate"):
             raise ValueError(f"trigger must be 'awg_sync' or 'immediate', got {trigger!r}")
         self._armed[name] = _Capture(float(record_s), float(dt_s), float(pretrigger_s), trigger)
+        self._captures.pop(name, None)  # a new acquisition: the previous record is gone
         if trigger == "immediate":
             self._maybe_immediate_captures(float(record_s))
 
@@ -313,7 +324,7 @@ class VirtualBench:
 # --- specs ----------------------------------------------------------------------------------------
 def parse_spec(spec: str) -> BenchConfig:
     """``""``/``"default"``; ``"seed=42"``; ``"array=4x4"``; ``"c_cell=1e-11"``; ``"device=FILE"``;
-    a path to a bench TOML file; options joined with ``;``."""
+    a device parameter (``"pcm.heat_coupling=0"``); a path to a bench TOML file; options joined with ``;``."""
     cfg = BenchConfig()
     spec = (spec or "").strip()
     if spec in ("", "default"):
@@ -345,9 +356,11 @@ def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
             cfg.wiring.c_cell_f = float(value)
         elif key in ("smu_series_ohm", "sense_ohm", "lead_ohm"):
             setattr(cfg.wiring, key, float(value))
+        elif key.split(".")[0] in ("ts", "pcm", "cell") and "." in key:
+            cfg.device_overrides[key] = float(value)  # checked by DeviceParams.load
         else:
             raise BenchSpecError(
-                f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_cell_f, smu_series_ohm, sense_ohm, lead_ohm"
+                f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_cell_f, smu_series_ohm, sense_ohm, lead_ohm, or a device parameter such as pcm.heat_coupling"
             )
     except BenchSpecError:
         raise

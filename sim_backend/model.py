@@ -78,6 +78,7 @@ class CellState:
     v_node_v: np.ndarray  # voltage across the cell capacitance
     g_cryst_s: np.ndarray
     g_amorph_s: np.ndarray
+    vt_factor: np.ndarray  # this cycle's draw of the amorphous threshold, relative
     fire_count: np.ndarray = field(default=None)
 
 
@@ -116,6 +117,7 @@ class CellArray:
             v_node_v=np.zeros(n),
             g_cryst_s=g_c,
             g_amorph_s=g_a,
+            vt_factor=np.ones(n),
             fire_count=np.zeros(n, np.int64),
         )
         self.state = st
@@ -134,6 +136,7 @@ class CellArray:
         p, st = self.params, self.state
         draw = st.vth_device_v[idx] * (1 + p["ts.vth_c2c_rel"] * self.rng.standard_normal(idx.size))
         st.vth_cycle_v[idx] = np.maximum(draw, p["ts.vhold_v"] + 0.02)
+        st.vt_factor[idx] = np.maximum(1 + p["pcm.vt_c2c_rel"] * self.rng.standard_normal(idx.size), 0.5)
 
     def cells(self, selection=None) -> np.ndarray:
         """Flat indices for a selection: None (all), an int, a flat index list, (row, col) pairs, or a mask."""
@@ -185,7 +188,7 @@ class CellArray:
         p, st = self.params, self.state
         g = self.pcm_conductance_s(idx)
         ts = self.ts_threshold_v(idx) + p["ts.i_th_a"] / g
-        pcm = p["ts.vhold_v"] + st.u[idx] * p["pcm.vt_full_v"] + p["ts.i_hold_a"] / st.g_cryst_s[idx]
+        pcm = p["ts.vhold_v"] + st.u[idx] * p["pcm.vt_full_v"] * st.vt_factor[idx]
         return np.maximum(ts, pcm)
 
     def amorphous_fraction(self, selection=None) -> np.ndarray:
@@ -245,6 +248,7 @@ class CellArray:
         c_cell_f: float | None = None,
         windows_s=None,
         sample_times_s=None,
+        fire_current_a: float = 20e-6,
     ) -> Response:
         """Drive the selected cells with ``waveform`` (V at the source) through ``r_series_ohm`` each.
 
@@ -252,6 +256,8 @@ class CellArray:
         cell current never exceeds it, as an SMU's does. ``c_cell_f``: capacitance across each cell (F;
         default from the parameters). ``windows_s``: (k, 2) start/stop times (s, from the waveform start)
         to average over; default the whole waveform. ``sample_times_s``: times to sample the current at.
+        ``fire_current_a``: a firing event is counted each time the cell current rises through this level
+        (the cell switching to its conducting state, as a scope trigger on the sense resistor sees it).
         Cells not selected idle for the same duration. Advances the clock by ``waveform.duration_s``.
         """
         if not isinstance(waveform, Waveform):
@@ -274,7 +280,7 @@ class CellArray:
             raise ModelError("windows_s must be sorted and must not overlap")
         samples = None if sample_times_s is None else np.asarray(sample_times_s, float).ravel()
 
-        stepper = _Stepper(self, idx, waveform, r_s, ilim, cap, windows, samples)
+        stepper = _Stepper(self, idx, waveform, r_s, ilim, cap, windows, samples, float(fire_current_a))
         resp = stepper.run()
         # cells that were not driven idle for the same time
         others = np.setdiff1d(np.arange(self.n), idx, assume_unique=True)
@@ -290,8 +296,10 @@ class CellArray:
 class _Stepper:
     """One adaptive time-stepping pass of a waveform over a selection of cells."""
 
-    def __init__(self, model: CellArray, idx, waveform, r_s, ilim, cap, windows, samples):
+    def __init__(self, model: CellArray, idx, waveform, r_s, ilim, cap, windows, samples, fire_current_a):
         self.m, self.idx, self.wf = model, idx, waveform
+        self.i_fire = fire_current_a
+        self.above_fire = np.zeros(idx.size, bool)
         self.r_s, self.ilim, self.cap = r_s, ilim, cap
         self.windows, self.samples = windows, samples
         p = model.params
@@ -299,6 +307,7 @@ class _Stepper:
         st = model.state
         # per-selection working copies (written back at the end)
         self.vth_cyc = st.vth_cycle_v[idx].copy()
+        self.vt_f = st.vt_factor[idx].copy()
         self.ts_on = st.ts_on[idx].copy()
         self.t_off = st.t_off_s[idx].copy()
         self.prog = st.delay_progress[idx].copy()
@@ -367,7 +376,7 @@ class _Stepper:
         r_pcm = 1.0 / el.pcm_conductance(self.u, self.gc, self.ga, self.drift)
         r_base = self.r_s + p["ts.r_on_ohm"]
         i_b = np.maximum(v_abs - p["ts.vhold_v"], 0.0) / (r_base + r_pcm)
-        pcm_switches = i_b * r_pcm > self.u * p["pcm.vt_full_v"]
+        pcm_switches = i_b * r_pcm > self.u * p["pcm.vt_full_v"] * self.vt_f
         i_a = np.maximum(v_abs - p["ts.vhold_v"] - self.u * p["pcm.vh_full_v"], 0.0) / (r_base + 1.0 / self.gc)
         i = np.where(pcm_switches & (i_a >= p["pcm.i_hold_a"]), i_a, i_b)
         if self.ilim is not None:
@@ -380,6 +389,7 @@ class _Stepper:
         dev = m.state.vth_device_v[self.idx[mask]]
         draw = dev * (1 + p["ts.vth_c2c_rel"] * m.rng.standard_normal(dev.size))
         self.vth_cyc[mask] = np.maximum(draw, p["ts.vhold_v"] + 0.02)
+        self.vt_f[mask] = np.maximum(1 + p["pcm.vt_c2c_rel"] * m.rng.standard_normal(dev.size), 0.5)
 
     # main loop --------------------------------------------------------------------------------------
     def run(self) -> Response:
@@ -424,7 +434,7 @@ class _Stepper:
             dt = min(dt, t_next_bp - t)
             if slope != 0:
                 seg_len = wf.times_s[seg + 1] - wf.times_s[seg]
-                dt = min(dt, max(seg_len / 32, DT_MIN_S), 0.005 / abs(slope))  # <= 5 mV per step on ramps
+                dt = min(dt, max(seg_len / 8, DT_MIN_S))  # edges and ramps resolved in >= 8 steps
             v_src = float(wf.value_at(t + dt / 2))
 
             # --- circuit ---
@@ -454,12 +464,11 @@ class _Stepper:
                 if np.any(fire):
                     self.ts_on |= fire
                     self.prog[fire] = 0.0
-                    self.fires += fire
                     event = True
             elif np.any(self.prog):
                 self.prog[:] = 0.0
             # the PCM's amorphous part switches when the voltage across it exceeds its threshold
-            pcm_sw = was_on & ~pcm_was_on & (v_pcm > self.u * vt_full)
+            pcm_sw = was_on & ~pcm_was_on & (v_pcm > self.u * vt_full * self.vt_f)
             if np.any(pcm_sw):
                 self.pcm_on |= pcm_sw
                 event = True
@@ -475,6 +484,10 @@ class _Stepper:
                 self.pcm_on &= ~pcm_drop
                 event = True
             self.t_off = np.where(self.ts_on, 0.0, self.t_off + dt)
+
+            conducting = i >= self.i_fire
+            self.fires += conducting & ~self.above_fire
+            self.above_fire = conducting
 
             # --- heat, crystallization, melt-quench ---
             power = heat * i * (v_pcm + to_pcm * v_ts)
@@ -541,7 +554,7 @@ class _Stepper:
         """Node voltage across the cell capacitance advanced exactly for a linearized cell."""
         vn = self.vn
         r_zero = 1e-30
-        i, v_ts, v_pcm, _, _, s = self._solve_at(vn, r_zero)
+        i, v_ts, v_pcm, s = self._solve_at(vn, r_zero)
         # small-signal conductance of the cell at vn
         dv = 1e-4
         i2 = self._solve_at(vn + dv * np.where(vn >= 0, 1, -1), r_zero)[0]
@@ -553,7 +566,7 @@ class _Stepper:
         self.vn = v_inf + (vn - v_inf) * np.exp(-dt / tau)
         settled = np.abs(self.vn - v_inf) < 1e-4
         self._cap_tau = None if np.all(settled) else float(np.min(tau[~settled]))
-        i, v_ts, v_pcm, _, _, s = self._solve_at(self.vn, r_zero)
+        i, v_ts, v_pcm, s = self._solve_at(self.vn, r_zero)
         veff = np.full_like(i, v_src)
         return i, v_ts, v_pcm, veff, np.zeros(i.shape, bool), s
 
@@ -585,6 +598,7 @@ class _Stepper:
             noise = p["pcm.sigma_prog_rel"] * np.abs(du) * m.rng.standard_normal(idx.size)
             self.u = np.clip(self.u + np.where(changed, noise, 0.0), 0.0, 1.0)
         st.vth_cycle_v[idx] = self.vth_cyc
+        st.vt_factor[idx] = self.vt_f
         st.ts_on[idx] = self.ts_on
         st.t_off_s[idx] = self.t_off
         st.delay_progress[idx] = self.prog

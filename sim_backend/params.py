@@ -50,6 +50,7 @@ SCHEMA: dict[str, Spec] = {
     "pcm.g_amorph_s": Spec("S", 0.0, 1.0, low_open=True),
     "pcm.vt_full_v": Spec("V", 0.0, 20.0, low_open=True),
     "pcm.vh_full_v": Spec("V", 0.0, 20.0),
+    "pcm.vt_c2c_rel": Spec("1", 0.0, 0.5),
     "pcm.i_hold_a": Spec("A", 0.0, 1e-2, low_open=True),
     "pcm.r_th_k_per_w": Spec("K/W", 0.0, 1e9),
     "pcm.tau_th_s": Spec("s", 1e-13, 1e-3),
