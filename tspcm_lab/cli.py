@@ -33,17 +33,34 @@ class CliError(Exception):
         self.code = code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or (``only``) one whose only subcommand is that command, so that running one
+    command imports one module. A module that fails to import leaves its command reporting why."""
     parser = argparse.ArgumentParser(prog="tspcm", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tspcm-lab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
-        importlib.import_module(module).register(subparsers)
+        if only is not None and name != only:
+            continue
+        try:
+            importlib.import_module(module).register(subparsers)
+        except Exception as exc:  # noqa: BLE001 -- one broken command must not take the others down
+            broken = subparsers.add_parser(name, help=f"(unavailable: {exc})")
+            broken.set_defaults(func=_unavailable(name, exc))
     return parser
 
 
+def _unavailable(name: str, exc: Exception):
+    def run(args) -> int:
+        raise CliError(f"this command is unavailable: {type(exc).__name__}: {exc}")
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
