@@ -123,12 +123,19 @@ class PulseBase(RoleBase):
         self.settings["output"] = True
 
     def output_off(self) -> None:
-        self._ch.output = False
+        self._off_and_confirm()
         self.output_is_on = False
         self.settings["output"] = False
 
+    def _off_and_confirm(self) -> None:
+        """Output off, then read the state back: a write is not acknowledged, and over a LAN link
+        another instrument's next command could otherwise reach the cell before this one."""
+        self._ch.output = False
+        if self._ch.output:
+            raise SafetyError(f"pulse: channel {self.channel} still reports its output on after OUTP{self.channel} 0")
+
     def _off_steps(self):
-        return [(f"output {self.channel} off", lambda: setattr(self._ch, "output", False))]
+        return [(f"output {self.channel} off", self._off_and_confirm)]
 
     def _after_off(self, ok: bool) -> None:
         if ok:

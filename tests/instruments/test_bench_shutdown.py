@@ -31,7 +31,7 @@ def make_bench(smu_driver, pulse_driver, matrix_driver):
 
 def test_all_off_turns_everything_off_in_order():
     with expected_protocol(Keithley2450Native, [(":ABOR", None), ("OUTPUT OFF", None)]) as smu, \
-            expected_protocol(Agilent33500Ext, [("OUTP1 0", None)]) as awg, \
+            expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
             expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
         bench = make_bench(smu, awg, matrix)
         bench.smu.output_is_on = True
@@ -43,7 +43,7 @@ def test_all_off_turns_everything_off_in_order():
 
 def test_lost_connection_to_one_instrument_spares_the_others():
     dead = Keithley2450Native(ProtocolAdapter([]))  # every command to the SMU fails
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None)]) as awg, \
+    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
             expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
         bench = make_bench(dead, awg, matrix)
         problems = bench.all_off()
@@ -53,7 +53,7 @@ def test_lost_connection_to_one_instrument_spares_the_others():
 
 def test_context_manager_turns_off_on_exception_and_notes_problems():
     dead = Keithley2450Native(ProtocolAdapter([]))
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None)]) as awg, \
+    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
             expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
         with pytest.raises(KeyError) as info:
             with make_bench(dead, awg, matrix):
@@ -63,7 +63,7 @@ def test_context_manager_turns_off_on_exception_and_notes_problems():
 
 def test_context_manager_raises_when_shutdown_is_not_confirmed():
     dead = Keithley2450Native(ProtocolAdapter([]))
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None)]) as awg, \
+    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
             expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
         with pytest.raises(ShutdownError, match="outputs may still be on: smu"):
             with make_bench(dead, awg, matrix):

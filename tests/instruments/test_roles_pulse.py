@@ -39,6 +39,7 @@ def test_33500_pulse_train_then_output_then_trigger():
         ("OUTP1 1", None),
         ("*TRG;*WAI", None),
         ("OUTP1 0", None),
+        ("OUTP1?", "0"),
     ]) as driver:
         pulse = Agilent33500Pulse(driver, limits=LIMITS, channel=1)
         pulse.configure_pulse_train(1.2, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
@@ -144,6 +145,7 @@ def test_81160a_pulse_train_and_user_waveform():
         ("OUTP1 1", None),
         ("*TRG;*WAI", None),
         ("OUTP1 0", None),
+        ("OUTP1?", "0"),
     ]) as driver:
         pulse = Keysight81160APulse(driver, limits=LIMITS)
         pulse.configure_pulse_train(1.0, 50e-9, period_s=1e-6, count=5, edge_s=2e-9)
