@@ -1,0 +1,159 @@
+"""``tspcm demo``: the whole job on the simulated bench, start to finish, in a few minutes.
+
+Runs the demo campaign (data/campaigns/demo.toml: every installed procedure on the simulated TS-PCM
+cell, the pattern on a simulated 4x4 array), then ``tspcm analyze`` over the folder (features written
+back into each run file, summary.csv, report.html), and prints per procedure the figure that says what
+it measured: Vth and Vhold, the NeuroSim nonlinearity A, savings, the drift exponent nu...
+
+    tspcm demo                      # -> tspcm-demo/ (or tspcm-demo-<time>/ when that exists)
+    tspcm demo --quick -o /tmp/d    # fewer cycles and points: under a minute
+
+Exit code 0 when every installed procedure completed and was analysed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+HELP = "run every procedure on the simulated bench, analyse the runs and print what they show"
+#: the demo campaign, shipped with the package's data
+DEMO_CAMPAIGN = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "demo.toml"
+
+#: procedure -> [(feature, label, format)], the figures the summary shows
+KEY_FIGURES: dict[str, list[tuple[str, str, str]]] = {
+    "iv-sweep": [("vth_mean_V", "Vth", "{:.3f} V"), ("vhold_mean_V", "Vhold", "{:.3f} V"),
+                 ("n_cycles", "cycles", "{:.0f}")],
+    "pulse-train": [("p_a_pulses", "NeuroSim A (potentiation)", "{:.3g} pulses"),
+                    ("d_a_pulses", "A (depression)", "{:.3g} pulses"),
+                    ("p_dynamic_range", "Gmax/Gmin", "{:.3g}")],
+    "spike-train": [("firing_probability_mean", "mean firing probability", "{:.2f}"),
+                    ("probability_spearman_rho", "rho(probability, G)", "{:+.2f}")],
+    "threshold-vs-weight": [("threshold_slope_V_per_decade", "dVth/dlog10 G", "{:+.3f} V/decade"),
+                            ("threshold_spearman_rho", "rho(Vth, G)", "{:+.2f}")],
+    "learning-loop": [("pulses_first", "pulses to criterion", "{:.0f}"),
+                      ("pulses_retrain", "after forgetting", "{:.0f}"), ("savings", "savings", "{:.0%}")],
+    "pattern": [("epochs_first", "epochs to criterion", "{:.0f}"), ("epochs_retrain", "after forgetting", "{:.0f}"),
+                ("savings", "savings", "{:.0%}"), ("final_accuracy", "final accuracy", "{:.0%}")],
+    "retention": [("nu_*", "drift nu", "{:.3f}")],
+    "endurance": [("window_first", "window first", "{:.3g}"), ("window_last", "last", "{:.3g}"),
+                  ("window_min", "min", "{:.3g}")],
+    "delay-recovery": [("v0_V", "delay V0", "{:.3f} V"), ("td0_s", "t_d0", "{:.3g} s"),
+                       ("recovery_tau_s", "recovery tau", "{:.3g} s")],
+}
+
+#: procedure -> (check on {feature: value}, what it shows): the behaviour each run must show
+CHECKS: dict[str, tuple] = {
+    "iv-sweep": (lambda f: f.get("hold_below_threshold_fraction") == 1.0, "Vhold < Vth in every cycle"),
+    "pulse-train": (lambda f: f.get("p_gmax_S", 0) > f.get("p_gmin_S", math.inf), "conductance rises, then falls"),
+    "spike-train": (lambda f: f.get("probability_spearman_rho", 0) > 0, "firing rises with conductance"),
+    "threshold-vs-weight": (lambda f: f.get("threshold_spearman_rho", 0) < 0, "threshold falls as G rises"),
+    "learning-loop": (lambda f: f.get("savings", 0) > 0, "retraining is faster (savings > 0)"),
+    "pattern": (lambda f: f.get("savings", 0) > 0 and f.get("final_accuracy", 0) >= 1.0,
+                "pattern memorized, savings > 0"),
+    "endurance": (lambda f: f.get("window_min", 0) >= 2, "window kept"),
+    "delay-recovery": (lambda f: f.get("v0_V", 0) > 0, "delay falls with overdrive"),
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("demo", help=HELP, description=__doc__.split("\n\n")[0])
+    p.add_argument("--output", "-o", metavar="DIR", help="folder for everything (default: tspcm-demo)")
+    p.add_argument("--quick", action="store_true", help="fewer cycles and points (under a minute)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="simulated bench seed (default: the campaign's)")
+    p.add_argument("--campaign", metavar="FILE", default=str(DEMO_CAMPAIGN), help="another campaign file")
+    p.add_argument("--verbose", "-v", action="store_true", help="log details and full tracebacks")
+    p.set_defaults(func=run, bench=None, sim=False, sim_options="")  # the campaign's simulated benches
+
+
+def _figures(procedure: str, features: dict[str, float]) -> str:
+    parts = []
+    for feature, label, fmt in KEY_FIGURES.get(procedure, []):
+        if feature.endswith("*"):
+            matches = sorted(k for k in features if k.startswith(feature[:-1]) and "_ci_" not in k)
+            values = [features[k] for k in matches if math.isfinite(features[k])]
+            if values:
+                parts.append(f"{label} " + ", ".join(fmt.format(v) for v in values))
+            continue
+        value = features.get(feature)
+        if value is not None and math.isfinite(value):
+            parts.append(f"{label} {fmt.format(value)}")
+    return "; ".join(parts) or "no features"
+
+
+def summarize(result, table) -> list[str]:
+    """One line per run: the key figures and whether the behaviour shows."""
+    lines = []
+    by_path = {}
+    if table is not None and len(table):
+        for path, rows in table.groupby("path"):
+            by_path[Path(path).name] = {r.feature: float(r.value) for r in rows.itertuples()}
+    width = max((len(r.procedure) for r in result.records), default=10)
+    for record in result.records:
+        head = f"  {record.procedure:<{width}}  "
+        if record.status == "skipped":
+            lines.append(head + "not installed yet (skipped)")
+            continue
+        if record.status != "completed":
+            lines.append(head + f"{record.status}" + (f": {record.message}" if record.message else ""))
+            continue
+        features = by_path.get(record.file)
+        if features is None:
+            lines.append(head + "completed, but not analysed (see above)")
+            continue
+        text = _figures(record.procedure, features)
+        check = CHECKS.get(record.procedure)
+        if check is not None:
+            try:
+                ok = bool(check[0](features))
+            except Exception:  # noqa: BLE001 - a missing feature is a "no"
+                ok = False
+            text += f"  [{'ok' if ok else 'NOT SHOWN'}: {check[1]}]"
+        lines.append(head + text)
+    return lines
+
+
+def run(args) -> int:
+    from tspcm_lab import cli
+    from tspcm_lab.analysis.batch import read_summary
+    from tspcm_lab.campaign import CampaignError, default_folder, load_campaign
+    from tspcm_lab.commands.campaign import execute_campaign, print_records
+    from tspcm_lab.commands.run import console_logging
+
+    try:
+        campaign = load_campaign(args.campaign)
+    except CampaignError as exc:
+        raise cli.CliError(str(exc).replace("\n", "; "), 2) from None
+    folder = Path(args.output) if args.output else default_folder(Path("tspcm-demo"))
+    if (folder / "campaign.json").exists():
+        raise cli.CliError(f"{folder} already holds a campaign (campaign.json); choose another --output", 2)
+    print(f"tspcm demo: {campaign.title}{' (quick)' if args.quick else ''} on the simulated bench -> {folder}",
+          flush=True)
+    with console_logging(args.verbose):
+        result = execute_campaign(args, campaign, folder, skip_missing=True, lenient=True)
+    print_records(result)
+    files = [str(f) for f in result.files]
+    table = None
+    analyze_code = 1
+    if files:
+        print("\ntspcm analyze:", flush=True)
+        summary = folder / "summary.csv"
+        analyze_code = cli.main(["analyze", *files, "--summary", str(summary), "--report", str(folder),
+                                 "--workers", "1", "--quiet"])
+        if summary.exists():
+            table = read_summary(summary)
+    print("\nwhat the runs show:")
+    lines = summarize(result, table)
+    for line in lines:
+        print(line)
+    print("\nfiles:")
+    print(f"  runs + index : {folder}/ (campaign.json, index.csv)")
+    if (folder / "summary.csv").exists():
+        print(f"  summary table: {folder / 'summary.csv'}")
+    if (folder / "report.html").exists():
+        print(f"  HTML report  : {folder / 'report.html'}")
+    print(f"  look inside  : tspcm runs {folder}   |   h5dump -H {folder}/<run>.h5")
+    ran = [r for r in result.records if r.status != "skipped"]
+    shown = all("NOT SHOWN" not in line for line in lines)
+    ok = result.ok and bool(ran) and analyze_code == 0 and shown
+    return 0 if ok else 1
