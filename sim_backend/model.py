@@ -217,7 +217,7 @@ class CellArray:
             return
         p, st = self.params, self.state
         hot = st.temp_k > p["pcm.t_glass_k"]
-        if np.any(hot) or np.any(st.molten_peak > 0):
+        if (hot).any() or (st.molten_peak > 0).any():
             # cooling through the crystallization window and the quench need stepping, briefly
             settle = min(duration_s, 30 * p["pcm.tau_th_s"])
             self.apply(Waveform.dc(0.0, settle), np.flatnonzero(hot | (st.molten_peak > 0)), r_series_ohm=1e12)
@@ -228,7 +228,7 @@ class CellArray:
         st.ts_on[:] = False
         st.pcm_on[:] = False
         st.delay_progress[:] = 0
-        if np.any(was_on):
+        if (was_on).any():
             st.t_off_s[was_on] = 0.0
             self._redraw_vth(np.flatnonzero(was_on))
         st.t_off_s += duration_s
@@ -274,9 +274,9 @@ class CellArray:
             raise ModelError(f"c_cell_f must be a finite capacitance >= 0 F, got {c_cell_f!r}")
         T = waveform.duration_s
         windows = np.array([[0.0, T]]) if windows_s is None else np.asarray(windows_s, float).reshape(-1, 2)
-        if np.any(~np.isfinite(windows)) or np.any(windows[:, 1] <= windows[:, 0]) or np.any(windows < 0) or np.any(windows > T * (1 + 1e-12)):
+        if (~np.isfinite(windows)).any() or (windows[:, 1] <= windows[:, 0]).any() or (windows < 0).any() or (windows > T * (1 + 1e-12)).any():
             raise ModelError(f"windows_s must be (start, stop) pairs with 0 <= start < stop <= {T:g} s")
-        if np.any(windows[1:, 0] < windows[:-1, 1] - 1e-15):
+        if (windows[1:, 0] < windows[:-1, 1] - 1e-15).any():
             raise ModelError("windows_s must be sorted and must not overlap")
         samples = None if sample_times_s is None else np.asarray(sample_times_s, float).ravel()
 
@@ -299,6 +299,7 @@ class _Stepper:
     def __init__(self, model: CellArray, idx, waveform, r_s, ilim, cap, windows, samples, fire_current_a):
         self.m, self.idx, self.wf = model, idx, waveform
         self.i_fire = fire_current_a
+        self._x_prev: dict[str, np.ndarray] = {}
         self.above_fire = np.zeros(idx.size, bool)
         self.r_s, self.ilim, self.cap = r_s, ilim, cap
         self.windows, self.samples = windows, samples
@@ -330,11 +331,19 @@ class _Stepper:
         """Series solve with the TS off: v = I r_ext + V0 asinh(I / I0). Returns I and V_ts."""
         v0, i0 = self.p["ts.v0_off_v"], self.i0
         r = np.maximum(r_ext, 1e-30)
-        x = np.minimum(v_abs / v0, np.arcsinh(v_abs / (i0 * r)))  # both bound the root from above
-        for _ in range(6):
+        upper = np.minimum(v_abs / v0, np.arcsinh(v_abs / (i0 * r)))  # both bound the root from above
+        key = "node" if np.all(r_ext <= 1e-29) else "series"
+        prev = self._x_prev.get(key)
+        x = upper if prev is None else np.minimum(prev, upper)
+        # f(x) = V0 x + I0 R sinh(x) - V is convex and increasing: from a warm start below the root one
+        # Newton step lands above it, and from above Newton converges monotonically
+        for k in range(40):
             sh = np.sinh(x)
             f = v0 * x + i0 * sh * r - v_abs
-            x = np.maximum(x - f / (v0 + i0 * np.cosh(x) * r), 0.0)
+            x = np.maximum(x - f / (v0 + i0 * np.sqrt(1.0 + sh * sh) * r), 0.0)
+            if k >= 2 and np.max(np.abs(f)) < 1e-9:
+                break
+        self._x_prev[key] = x
         return i0 * np.sinh(x), v0 * x
 
     def _solve(self, v_src, r_s):
@@ -360,7 +369,7 @@ class _Stepper:
         veff = va
         if self.ilim is not None:
             comp = i > self.ilim
-            if np.any(comp):
+            if (comp).any():
                 il = self.ilim
                 v_need_on = il * r_tot + vh_tot
                 v_need_off = il * (r_s + r_pcm) + p["ts.v0_off_v"] * np.arcsinh(il / self.i0)
@@ -420,6 +429,7 @@ class _Stepper:
         rec_i: list[np.ndarray] = []
 
         t = 0.0
+        quiet_before = False
         b = 0  # next breakpoint index
         dt = DT_MIN_S
         steps = 0
@@ -435,7 +445,8 @@ class _Stepper:
             if slope != 0:
                 seg_len = wf.times_s[seg + 1] - wf.times_s[seg]
                 dt = min(dt, max(seg_len / 8, DT_MIN_S))  # edges and ramps resolved in >= 8 steps
-            v_src = float(wf.value_at(t + dt / 2))
+            t0s = wf.times_s[seg]
+            v_src = float(wf.volts_v[seg]) if slope == 0 else float(wf.volts_v[seg] + slope * (t + dt / 2 - t0s))
 
             # --- circuit ---
             if self.cap > 0:
@@ -452,35 +463,35 @@ class _Stepper:
             over = v_ts - vth_eff
             above = off & (over > 0)
             t_d = el.ts_delay_s(np.maximum(over, 0), t_d0, v0d)
-            if np.any(above):
+            if (above).any():
                 self.prog = np.where(above, self.prog + dt / t_d, 0.0)
                 fire = above & (self.prog >= 1.0)
-                if self.cap == 0 and np.any(fire):
+                if self.cap == 0 and (fire).any():
                     # without a capacitance nothing can sustain a relaxation oscillation: a firing whose
                     # on-state current would fall below the holding current does not latch, and the
                     # cell stays at its stable off-branch operating point (ready to fire once it can)
                     fire &= self._latches(abs(v_src))
                     np.minimum(self.prog, 1.0, out=self.prog)
-                if np.any(fire):
+                if (fire).any():
                     self.ts_on |= fire
                     self.prog[fire] = 0.0
                     event = True
-            elif np.any(self.prog):
+            elif (self.prog).any():
                 self.prog[:] = 0.0
             # the PCM's amorphous part switches when the voltage across it exceeds its threshold
             pcm_sw = was_on & ~pcm_was_on & (v_pcm > self.u * vt_full * self.vt_f)
-            if np.any(pcm_sw):
+            if (pcm_sw).any():
                 self.pcm_on |= pcm_sw
                 event = True
             ts_drop = was_on & (i < i_hold_ts)
-            if np.any(ts_drop):
+            if (ts_drop).any():
                 self.ts_on &= ~ts_drop
                 self.pcm_on &= ~ts_drop
                 self.t_off[ts_drop] = 0.0
                 self._redraw_vth(ts_drop)
                 event = True
             pcm_drop = pcm_was_on & self.pcm_on & (i < i_hold_pcm)
-            if np.any(pcm_drop):
+            if (pcm_drop).any():
                 self.pcm_on &= ~pcm_drop
                 event = True
             self.t_off = np.where(self.ts_on, 0.0, self.t_off + dt)
@@ -498,15 +509,15 @@ class _Stepper:
             np.maximum(self.tmax, self.temp, out=self.tmax)
             hot = t_avg > t_g
             k = None
-            if np.any(hot):
+            if (hot).any():
                 k = el.crystallization_rate(t_avg, k_max, t_pk, t_w, t_g)
                 self.u *= np.exp(-k * dt)
             molten = self.temp > t_melt
-            if np.any(molten) or np.any(self.mpeak > 0):
+            if (molten).any() or (self.mpeak > 0).any():
                 m = el.molten_fraction(self.temp, t_melt, t_full)
                 self.mpeak = np.maximum(self.mpeak, m)
                 quench = (self.mpeak > 0) & ~molten
-                if np.any(quench):
+                if (quench).any():
                     self.u = np.where(quench, np.maximum(self.u, self.mpeak), self.u)
                     self.t_q = np.where(quench, self.m.t_s + t + dt, self.t_q)
                     self.drift = np.where(quench, 1.0, self.drift)
@@ -528,23 +539,28 @@ class _Stepper:
             # --- next step size ---
             if event:
                 dt = DT_MIN_S
+                quiet_before = False
                 continue
             limit = dt * GROWTH
-            if np.any(np.abs(t_ss - self.temp) > 1.0):
-                limit = min(limit, tau_th)
+            active = False  # does anything still evolve within this segment?
+            if (np.abs(t_ss - self.temp) > 1.0).any():
+                limit, active = min(limit, tau_th), True
             pending = above & (self.prog < 1.0)
-            if np.any(pending):
-                limit = min(limit, 0.1 * float(np.min(t_d[pending])))
+            if pending.any():
+                limit, active = min(limit, 0.1 * float(np.min(t_d[pending]))), True
             near = off & (self.t_off < 5 * tau_rec) & (v_ts > vhold)
-            if np.any(near):
-                limit = min(limit, 0.25 * tau_rec)
+            if near.any():
+                limit, active = min(limit, 0.25 * tau_rec), True
             if k is not None:
                 kmax = float(np.max(k * (self.u > 1e-3)))
                 if kmax > 0:
-                    limit = min(limit, 0.02 / kmax)
+                    limit, active = min(limit, 0.02 / kmax), True
             if self.cap > 0 and self._cap_tau is not None:
-                limit = min(limit, 0.1 * self._cap_tau)
+                limit, active = min(limit, 0.1 * self._cap_tau), True
             dt = max(limit, DT_MIN_S)
+            if not active and quiet_before:
+                dt = T  # nothing evolves: the step is cut at the next breakpoint
+            quiet_before = not active
 
         return self._finish(w_i, w_v, w_c, rec_t, rec_i, steps)
 
@@ -594,7 +610,7 @@ class _Stepper:
         # programming noise: a random fraction of this call's change of the amorphous fraction
         du = self.u - self.u_start
         changed = np.abs(du) > 1e-9
-        if np.any(changed):
+        if (changed).any():
             noise = p["pcm.sigma_prog_rel"] * np.abs(du) * m.rng.standard_normal(idx.size)
             self.u = np.clip(self.u + np.where(changed, noise, 0.0), 0.0, 1.0)
         st.vth_cycle_v[idx] = self.vth_cyc
