@@ -1,0 +1,142 @@
+"""learning-loop: the positive-feedback loop of one TS-PCM cell, trained, forgotten and retrained.
+
+Training: spike trains (spike-train's train and capture) until the firing probability within one
+train reaches ``criterion_probability``; the conductance is read after every train. Each firing
+pushes current through the PCM and crystallizes a little of it, which lowers the cell threshold and
+makes the next firing likelier: training accelerates itself. Forgetting: a partial RESET (a
+melt-quench pulse weaker than a full RESET, so crystalline volume is left) or a wait. Retraining:
+the same trains until the same criterion. Pulses to criterion both times, and the savings
+(N_first - N_retrain) / N_first, are logged and recomputed by the analysis from the rows.
+
+Rows (docs/analysis.md): ``Stage`` (0 first training, 1 retraining), ``Train`` (from 1 within the
+stage; 0 = the read at the start of the stage, no spikes), ``Pulse`` (spikes so far within the
+stage), ``Firing probability`` (of that train; NaN on the start row), ``Conductance (S)`` (read after
+the train), ``Firing events``, ``Time (s)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
+
+from procedures import common
+from procedures.base import ParameterError, TspcmProcedure
+from procedures.spike_train import ProgramParametersMixin, SpikeParametersMixin, emit_trace
+
+log = logging.getLogger(__name__)
+
+STAGE_FIRST, STAGE_RETRAIN = 0, 1
+
+
+def savings(n_first: float, n_retrain: float) -> float:
+    """(N_first - N_retrain) / N_first; NaN when either training did not reach the criterion."""
+    if not (math.isfinite(n_first) and math.isfinite(n_retrain) and n_first > 0):
+        return math.nan
+    return (n_first - n_retrain) / n_first
+
+
+class LearningLoopProcedure(SpikeParametersMixin, ProgramParametersMixin, common.ConductanceReadMixin,
+                            TspcmProcedure):
+    """Train to a firing criterion, forget, retrain; pulses to criterion and savings."""
+
+    name = "learning-loop"
+    REQUIRED_ROLES = ("smu", "pulse", "scope")
+    KEY_PARAMETERS = ("spike_amplitude_V", "criterion_probability", "forget_mode", "forget_amplitude_V")
+    BENCH_LIMITS = {"spike_amplitude_V": ("pulse", "voltage"), "set_amplitude_V": ("pulse", "voltage"),
+                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage")}
+    DATA_COLUMNS = ["Stage", "Train", "Pulse", "Firing probability", "Conductance (S)", "Firing events",
+                    "Time (s)"]
+
+    # spikes that fire a fully RESET cell now and then (its amorphous threshold ~1.8 V spreads by 5 %
+    # from firing to firing on the simulated cell), 2 us apart as in sim_backend.experiments
+    spike_amplitude_V = FloatParameter("Spike amplitude", units="V", minimum=0.1, maximum=10.0, default=1.75)
+    spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
+    criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
+    max_trains = IntegerParameter("Max trains per training", minimum=1, maximum=100_000, default=60)
+    initial_reset = BooleanParameter("Full RESET before the first training", default=True)
+    initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
+                                           minimum=0.0, maximum=1e-2, default=0.0)
+    forget_mode = ListParameter("Forget by", choices=["reset", "wait"], default="reset")
+    forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
+                                        maximum=10.0, default=2.5)
+    forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
+                                    default=50e-9)
+    forget_wait_s = FloatParameter("Forget wait", units="s", minimum=0.0, maximum=1e7, default=1e3)
+    train_interval_s = FloatParameter("Wait between trains", units="s", minimum=0.0, maximum=1e4, default=1e-3)
+    store_traces = BooleanParameter("Store captured traces", default=False)
+
+    def check_relations(self) -> None:
+        self.check_spike_parameters()
+        if self.initial_conductance_S and not self.initial_conductance_S >= 1e-7:
+            raise ParameterError("initial_conductance_S", "must be 0 (no programming) or from 1e-07 S to "
+                                 f"0.01 S, got {self.initial_conductance_S:g} S")
+        if self.forget_mode == "reset" and self.forget_amplitude_V <= self.spike_amplitude_V:
+            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above the spike amplitude "
+                                 f"({self.spike_amplitude_V:g} V), got {self.forget_amplitude_V:g} V")
+
+    # ------------------------------------------------------------------ steps
+    def _row(self, stage: int, train: int, pulses: int, probability: float, g: float, events: float,
+             t_s: float) -> None:
+        self.emit("results", {"Stage": stage, "Train": train, "Pulse": pulses, "Firing probability": probability,
+                              "Conductance (S)": g, "Firing events": events, "Time (s)": t_s})
+
+    def train_to_criterion(self, stage: int, clock, progress_base: int) -> float | None:
+        """Trains until the criterion; returns the pulses to criterion (NaN: not reached) or None
+        when asked to stop."""
+        train = self.spike_train()
+        g0 = self.read().conductance_S
+        self._row(stage, 0, 0, math.nan, g0, math.nan, clock.now_s())
+        pulses = 0
+        for k in range(1, self.max_trains + 1):
+            if self.should_stop():
+                return None
+            t_start = clock.now_s()
+            response = self.fire(train, configure=(k == 1))
+            pulses += train.count
+            g = self.read().conductance_S
+            self._row(stage, k, pulses, response.probability, g, response.events, t_start)
+            if self.store_traces:
+                emit_trace(self, f"stage{stage}_train{k}", response)
+            self.report_progress(progress_base + k, 2 * self.max_trains)
+            if response.probability >= self.criterion_probability:
+                log.info("stage %d: criterion (firing probability %.2f >= %.2f) after %d trains, %d pulses; "
+                         "G %.3g S -> %.3g S", stage, response.probability, self.criterion_probability, k,
+                         pulses, g0, g)
+                return float(pulses)
+            if self.train_interval_s > 0:
+                clock.wait(self.train_interval_s, self.should_stop)
+        log.warning("stage %d: criterion (firing probability >= %.2f) not reached in %d trains (%d pulses); "
+                    "G %.3g S -> %.3g S", stage, self.criterion_probability, self.max_trains, pulses, g0, g)
+        return math.nan
+
+    def forget(self, clock) -> None:
+        if self.forget_mode == "reset":
+            common.reset_pulse(self.bench, self.forget_amplitude_V, self.forget_width_s)
+        else:
+            clock.wait(self.forget_wait_s, self.should_stop)
+
+    def execute(self) -> None:
+        clock = common.bench_clock(self.bench)
+        if self.initial_reset:
+            common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+        if self.initial_conductance_S > 0:
+            result = self.program(self.initial_conductance_S)
+            if result.stopped:
+                return
+            if not result.converged:
+                log.warning("initial state: %.3g S read, target %.3g S not reached", result.conductance_S,
+                            self.initial_conductance_S)
+        n_first = self.train_to_criterion(STAGE_FIRST, clock, 0)
+        if n_first is None or self.should_stop():
+            return
+        self.forget(clock)
+        if self.should_stop():
+            return
+        n_retrain = self.train_to_criterion(STAGE_RETRAIN, clock, self.max_trains)
+        if n_retrain is None:
+            return
+        self.report_progress(1, 1)
+        log.info("pulses to criterion: first %s, retraining %s; savings %.3f", n_first, n_retrain,
+                 savings(n_first, n_retrain))
