@@ -1,0 +1,273 @@
+"""The base of every TS-PCM procedure: typed parameters, validation against the bench, safe shutdown.
+
+A procedure is a PyMeasure ``Procedure`` written against instrument *roles* (``bench.smu``,
+``bench.pulse``, ``bench.scope``, ``bench.matrix``, ``bench.prober``), never against a driver class.
+This module fixes the contract between a procedure, the headless runner / GUI that runs it, and the
+other procedure authors. The API below is stable; extend it, don't change it.
+
+Class attributes a procedure declares::
+
+    class IVSweep(TspcmProcedure):
+        name = "iv-sweep"                         # CLI name (tspcm run iv-sweep) and run-file `procedure`
+        REQUIRED_ROLES = ("smu",)                 # roles the bench must have (checked by validate())
+        KEY_PARAMETERS = ("stop_voltage_V", "cycles")   # shown first by `tspcm runs`
+        READ_METHOD = None                        # how the conductance is read (text), or None
+        BENCH_LIMITS = {                          # parameter -> (role, "voltage" | "current")
+            "stop_voltage_V": ("smu", "voltage"), #   |value| must be within that role's bench limit
+            "compliance_A": ("smu", "current"),
+        }
+        DATA_COLUMNS = ["Cycle", "Voltage (V)", "Current (A)"]
+        stop_voltage_V = FloatParameter("Stop voltage", units="V", minimum=0.1, maximum=5, default=2.5)
+        ...
+        def check_relations(self):                # optional: rules between parameters
+            if self.start_voltage_V >= self.stop_voltage_V:
+                raise ParameterError("start_voltage_V", "must be below stop_voltage_V ...")
+        def execute(self):
+            for k in range(self.cycles):
+                if self.should_stop():            # every loop: a clean abort leaves the rows so far
+                    return
+                ...
+                self.emit("results", {...})
+                self.report_progress(k + 1, self.cycles)
+
+The runner's side (``tspcm run``, campaigns, the GUI, tests)::
+
+    procedure = IVSweep(); procedure.set_parameters({...})
+    procedure.bench = bench                     # an open tspcm_lab.bench.Bench
+    procedure.validate()                        # ParameterError -> exit code 2; nothing was enabled
+    results = HDF5Results(procedure, path, bench=bench.snapshot(), seed=...)
+    HDF5Worker(results).start() ...             # startup(), execute(), shutdown() as in PyMeasure
+    procedure.shutdown_problems                 # [] when every output was confirmed off
+
+Conventions:
+
+- Parameter keys carry SI units with the symbol's case, so the run file is unambiguous:
+  ``_V`` volts, ``_A`` amperes, ``_s`` seconds, ``_S`` siemens, ``_ohm``, ``_Hz``
+  (``width_s``, ``compliance_A``, ``target_conductances_S``). The analysis registry reads some keys by
+  name (docs/analysis.md): keep those exactly.
+- ``validate()`` checks every parameter against its declared range, then ``check_relations()``, then
+  (when a bench is attached) that the bench has ``REQUIRED_ROLES`` and every ``BENCH_LIMITS`` entry is
+  within that role's limits in the bench file, then ``check_bench(bench)``. It may *resolve* automatic
+  values (e.g. ``series_resistance_ohm = -1`` -> taken from the bench file), so the runner calls it
+  before the run file is created: the file then records the value actually used. It never talks to an
+  instrument.
+- ``shutdown()`` always runs (finish, abort, exception, lost connection) and turns every output off
+  through ``bench.all_off()``; problems it meets are logged as errors (they reach the run file's /log)
+  and kept in ``shutdown_problems``. It never raises (a raising shutdown would leave the PyMeasure
+  worker's recorder running).
+- ``READ_METHOD`` and the bench's series resistances are recorded in the run file as PyMeasure
+  metadata (``/metadata/read_method``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pymeasure.experiment import Metadata, Procedure
+from pymeasure.experiment.parameters import (
+    BooleanParameter,
+    FloatParameter,
+    IntegerParameter,
+    ListParameter,
+    Parameter,
+    VectorParameter,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tspcm_lab.bench import Bench
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TspcmProcedure", "ParameterError", "describe_range", "role_limit"]
+
+#: kinds of bench limit a parameter can be checked against (see ``TspcmProcedure.BENCH_LIMITS``)
+LIMIT_KINDS = ("voltage", "current")
+
+
+class ParameterError(ValueError):
+    """A parameter value that cannot be used. ``parameter`` is the procedure attribute name
+    (e.g. ``"stop_voltage_V"``); the message names it and the allowed range."""
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        self.reason = message
+        super().__init__(f"{parameter}: {message}")
+
+
+def _fmt(value: Any, units: str | None = None) -> str:
+    text = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
+    return f"{text} {units}" if units else text
+
+
+def describe_range(parameter: Parameter) -> str:
+    """The allowed values of a PyMeasure parameter as text, e.g. ``"from 0.1 V to 5 V"``."""
+    units = getattr(parameter, "units", None) or ""
+    if isinstance(parameter, (FloatParameter, IntegerParameter)):
+        kind = "an integer" if isinstance(parameter, IntegerParameter) else "a number"
+        return f"{kind} from {_fmt(parameter.minimum, units)} to {_fmt(parameter.maximum, units)}"
+    if isinstance(parameter, ListParameter):
+        return "one of " + ", ".join(repr(c) for c in parameter.choices)
+    if isinstance(parameter, BooleanParameter):
+        return "true or false"
+    if isinstance(parameter, VectorParameter):
+        return f"a list of {parameter._length} numbers"
+    return "a value"
+
+
+def role_limit(bench: "Bench", role: str, kind: str) -> tuple[float | None, str]:
+    """(limit, where) of one role from the bench *file* (no instrument is queried):
+    ``kind`` "voltage" -> max_voltage (V), "current" -> max_compliance_current (A).
+    ``limit`` is None when the bench file sets none."""
+    config = bench.config.roles.get(role)
+    if config is None:
+        return None, f"{bench.config.path}: no [{role}]"
+    if kind == "voltage":
+        return config.max_voltage_v, f"[{role}] max_voltage in {bench.config.path}"
+    if kind == "current":
+        return config.max_compliance_current_a, f"[{role}] max_compliance_current in {bench.config.path}"
+    raise ValueError(f"kind must be one of {LIMIT_KINDS}, got {kind!r}")
+
+
+class TspcmProcedure(Procedure):
+    """Base class of the TS-PCM procedures (see the module docstring for the contract)."""
+
+    #: CLI name, e.g. "iv-sweep"; stored as the run file's ``procedure`` attribute
+    name: ClassVar[str] = ""
+    #: roles the bench must provide, e.g. ("smu", "pulse")
+    REQUIRED_ROLES: ClassVar[tuple[str, ...]] = ()
+    #: parameter keys shown first by ``tspcm runs``
+    KEY_PARAMETERS: ClassVar[tuple[str, ...]] = ()
+    #: how the procedure reads the PCM conductance (recorded in the run file); None if it does not
+    READ_METHOD: ClassVar[str | None] = None
+    #: parameter -> (role, "voltage" | "current"): |value| (each element, for lists) must not exceed
+    #: that role's limit in the bench file
+    BENCH_LIMITS: ClassVar[dict[str, tuple[str, str]]] = {}
+    DATA_COLUMNS: ClassVar[list[str]] = []
+
+    #: recorded in /metadata at the start of the run
+    read_method = Metadata("Read method", fget="describe_read_method")
+
+    def __init__(self, **kwargs):
+        #: the open bench; assigned by the runner before validate()/startup()
+        self.bench: Bench | None = kwargs.pop("bench", None)
+        #: what shutdown() could not confirm off ([] when all is well)
+        self.shutdown_problems: list[str] = []
+        super().__init__(**kwargs)
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Check every parameter; raise :class:`ParameterError` on the first bad one.
+
+        Order: each parameter against its declared type and range; :meth:`check_relations`; then,
+        if ``self.bench`` is set, the required roles, ``BENCH_LIMITS`` and :meth:`check_bench`.
+        Sends nothing to any instrument.
+        """
+        self.check_ranges()
+        self.check_relations()
+        if self.bench is not None:
+            self.check_roles(self.bench)
+            self.check_bench_limits(self.bench)
+            self.check_bench(self.bench)
+
+    def check_ranges(self) -> None:
+        """Every declared parameter is set and within its declared range (PyMeasure's own checks,
+        reported with the parameter name and the allowed values)."""
+        for key, declared in self._parameters.items():
+            value = getattr(self, key, None)
+            if value is None:
+                raise ParameterError(key, f"{declared.name} is not set; allowed: {describe_range(declared)}")
+            probe = copy.deepcopy(declared)
+            try:
+                probe.value = value
+                checked = probe.value
+            except (ValueError, TypeError) as exc:
+                raise ParameterError(
+                    key, f"{declared.name} = {value!r} is not allowed ({exc}); allowed: "
+                         f"{describe_range(declared)}") from None
+            if isinstance(checked, float) and not math.isfinite(checked):
+                raise ParameterError(key, f"{declared.name} must be finite; allowed: {describe_range(declared)}")
+            setattr(self, key, checked)
+
+    def check_relations(self) -> None:
+        """Override: rules between parameters (raise ParameterError naming one of them)."""
+
+    def check_roles(self, bench: "Bench") -> None:
+        missing = [role for role in self.REQUIRED_ROLES if bench.roles.get(role) is None]
+        if missing:
+            raise ParameterError(
+                "bench", f"{self.name or type(self).__name__} needs the role(s) {', '.join(missing)}, "
+                         f"which {bench.config.path} does not configure")
+
+    def check_bench_limits(self, bench: "Bench") -> None:
+        for key, (role, kind) in self.BENCH_LIMITS.items():
+            value = getattr(self, key, None)
+            if value is None:
+                continue
+            values = list(value) if isinstance(value, (list, tuple)) else [value]
+            limit, where = role_limit(bench, role, kind)
+            if limit is None:
+                continue
+            unit = "V" if kind == "voltage" else "A"
+            worst = max((abs(float(v)) for v in values), default=0.0)
+            if worst > limit:
+                declared = self._parameters.get(key)
+                label = declared.name if declared is not None else key
+                raise ParameterError(
+                    key, f"{label} = {_fmt(worst, unit)} exceeds the bench limit {_fmt(limit, unit)} "
+                         f"({where}); allowed: up to {_fmt(limit, unit)}")
+
+    def check_bench(self, bench: "Bench") -> None:
+        """Override: further checks against the bench (e.g. the array size of the switch matrix),
+        or resolution of automatic parameter values from the bench file."""
+
+    # ------------------------------------------------------------------ run-file records
+    def describe_read_method(self) -> str:
+        """Text stored as /metadata/read_method: READ_METHOD with the values used."""
+        return self.READ_METHOD or "none (this procedure does not read the conductance)"
+
+    # ------------------------------------------------------------------ life cycle
+    def startup(self) -> None:
+        """Default: nothing. The runner attaches the bench before; a procedure that needs one and
+        has none fails here with a clear message."""
+        if self.REQUIRED_ROLES and self.bench is None:
+            raise RuntimeError(f"{self.name}: no bench attached (set procedure.bench before running)")
+
+    def shutdown(self) -> None:
+        """Every output off through the bench's one shutdown path; never raises."""
+        if self.bench is None:
+            return
+        try:
+            problems = list(self.bench.all_off())
+        except Exception as exc:  # noqa: BLE001 - all_off() should not raise; be sure anyway
+            problems = [f"all_off() raised {type(exc).__name__}: {exc}"]
+        self.shutdown_problems = problems
+        for problem in problems:
+            log.error("shutdown: output may still be on: %s", problem)
+
+    # ------------------------------------------------------------------ helpers for execute()
+    def report_progress(self, done: float, total: float) -> None:
+        """emit('progress', percent) for ``done`` of ``total`` steps."""
+        if total > 0:
+            self.emit("progress", min(100.0, 100.0 * float(done) / float(total)))
+
+    @classmethod
+    def parameter_table(cls) -> list[dict]:
+        """Every parameter as plain data (key, label, type, units, default, minimum, maximum,
+        choices), in declaration order; for ``tspcm procedures`` and docs."""
+        rows = []
+        instance_params = cls()._parameters  # deep copies made by PyMeasure
+        declared = [name for klass in reversed(cls.__mro__) for name in vars(klass)]
+        rank = {name: i for i, name in enumerate(dict.fromkeys(declared))}
+        for key, p in sorted(instance_params.items(), key=lambda item: rank.get(item[0], len(rank))):
+            rows.append({
+                "key": key, "label": p.name, "type": type(p).__name__,
+                "units": getattr(p, "units", None) or "",
+                "default": p.default if hasattr(p, "default") else p.value,
+                "minimum": getattr(p, "minimum", None), "maximum": getattr(p, "maximum", None),
+                "choices": list(getattr(p, "choices", None) or []) or None,
+                "allowed": describe_range(p),
+            })
+        return rows

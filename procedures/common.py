@@ -1,0 +1,463 @@
+"""Measurement steps shared by the TS-PCM procedures, written against instrument roles.
+
+Every function takes an open :class:`tspcm_lab.bench.Bench` and talks to the cell only through its
+roles (``bench.smu``, ``bench.pulse``, ``bench.scope``); each leaves the outputs it used off. Units
+are SI and part of every name; the conductance is spelt ``_S`` (siemens) so that it is never read
+as seconds (``_s``). Stable API (other procedure modules build on it):
+
+Resistances of the bench wiring (from the bench *file*, nothing is queried)
+    ``sense_resistance_ohm(bench)``, ``path_resistance_ohm(bench, role="smu")``
+
+The conductance read (see READ_METHOD_TEXT for the why)
+    ``read_conductance(bench, *, voltage_v=2.0, compliance_a=10e-6, hold_voltage_v=0.6, nplc=0.1,
+    series_resistance_ohm=None) -> ConductanceRead``
+    ``ConductanceReadMixin``: the read's PyMeasure parameters and ``self.read()`` for a procedure
+
+The cell threshold
+    ``measure_threshold(bench, *, stop_voltage_v=2.5, step_v=0.01, compliance_a=10e-6, hold=False,
+    ...) -> ThresholdSweep`` (a compliance-limited SMU ramp; Vth where the current jumps)
+
+Pulses from the pulse generator
+    ``apply_pulses(bench, amplitude_v, width_s, *, count=1, period_s=None, edge_s=None)``,
+    ``set_pulse(bench, amplitude_v=SET_AMPLITUDE_V, width_s=SET_WIDTH_S, ...)``,
+    ``reset_pulse(bench, amplitude_v=RESET_AMPLITUDE_V, width_s=RESET_WIDTH_S, ...)``
+
+Program and verify
+    ``program_to_target(bench, g_target_S, *, tolerance=0.15, max_pulses=60, ...) -> ProgramResult``
+
+Time
+    ``bench_clock(bench) -> Clock`` with ``now_s()`` and ``wait(duration_s, should_stop=None)``:
+    virtual time on the in-process simulated bench (a 1e4 s wait is instant), wall time elsewhere.
+
+Firing events in a captured current trace
+    ``rising_edges(current_a, threshold_a, *, rearm_fraction=0.5) -> indices``,
+    ``count_firing_events(current_a, threshold_a, ...) -> int``,
+    ``firing_times_s(t_s, current_a, threshold_a, ...)``,
+    ``events_per_window(t_s, current_a, threshold_a, starts_s, length_s, ...) -> counts``
+
+Defaults are those that work on the simulated bench (docs/procedures.md gives the numbers) and stay
+within what a TS-PCM cell tolerates: reads under 10 uA compliance, ramps under 10 uA.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+from pymeasure.experiment import FloatParameter
+
+from procedures.base import ParameterError, role_limit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tspcm_lab.bench import Bench
+
+StopCheck = Callable[[], bool] | None
+
+# ------------------------------------------------------------------------------------------ defaults
+#: read: SMU above the TS threshold under compliance (physics notes; see READ_METHOD_TEXT)
+READ_VOLTAGE_V = 2.0
+READ_COMPLIANCE_A = 10e-6
+READ_HOLD_VOLTAGE_V = 0.6
+READ_NPLC = 0.1
+#: potentiation pulse on the pulse generator (AWG path, 100 Ohm on the simulated bench)
+SET_AMPLITUDE_V = 2.0
+SET_WIDTH_S = 100e-9
+#: depression pulse: melt-quench, fast fall
+RESET_AMPLITUDE_V = 3.5
+RESET_WIDTH_S = 50e-9
+#: threshold ramp: compliance low enough not to heat the PCM (<= 30 uA does not SET)
+THRESHOLD_COMPLIANCE_A = 10e-6
+
+READ_METHOD_TEXT = (
+    "SMU read above the threshold-switch threshold under compliance: a one-point buffered sweep "
+    "at V_read (read_voltage_V) with compliance I_read (read_compliance_A) and NPLC read_nplc; the "
+    "TS fires, the SMU folds back to compliance, and G = I / (V_meas - V_hold_ts - I * R_series) "
+    "with V_meas the SMU's source readback, V_hold_ts = read_hold_voltage_V and R_series the SMU "
+    "path resistance ([smu] series_resistance of the bench file, or read_series_resistance_ohm). Output off after each read. Valid above ~10 uS: a fully "
+    "amorphous PCM switches during the read itself and reads as its ON state (~20 uS on the "
+    "simulated cell); the TS on-resistance (~0.5 kOhm) is not corrected (reads ~5-10 % low near "
+    "200 uS)."
+)
+
+
+# ------------------------------------------------------------------------------------------ wiring
+def sense_resistance_ohm(bench: "Bench") -> float:
+    """The scope's sense resistor at the bottom electrode (Ohm), 0 when the bench has no scope."""
+    scope = bench.config.roles.get("scope")
+    return float(scope.sense_resistance_ohm or 0.0) if scope is not None else 0.0
+
+
+def path_resistance_ohm(bench: "Bench", role: str = "smu") -> float:
+    """Series resistance between ``role``'s output and the cell (Ohm): the bench file's
+    ``series_resistance`` of that role, which states the whole path (series resistor, output
+    impedance and the scope's sense resistor: 1050 Ohm SMU, 100 Ohm AWG on the simulated bench)."""
+    config = bench.config.roles.get(role)
+    return float(config.series_resistance_ohm or 0.0) if config is not None else 0.0
+
+
+# ------------------------------------------------------------------------------------------ read
+@dataclass(frozen=True)
+class ConductanceRead:
+    """One read of the PCM conductance through the SMU."""
+
+    conductance_S: float  #: G (S); NaN when V_meas - V_hold - I R_s <= 0 (no on state)
+    current_A: float  #: the SMU current (A), the compliance when the TS fired
+    voltage_V: float  #: the SMU terminal voltage (V, source readback)
+    series_resistance_ohm: float
+    hold_voltage_V: float
+
+    @property
+    def resistance_ohm(self) -> float:
+        return 1.0 / self.conductance_S if self.conductance_S > 0 else math.nan
+
+
+def conductance_from_read(current_a: float, voltage_v: float, *, hold_voltage_v: float,
+                          series_resistance_ohm: float) -> float:
+    """G = I / (V - V_hold - I R_s) (S), NaN when the denominator is not positive or I <= 0."""
+    across = voltage_v - hold_voltage_v - current_a * series_resistance_ohm
+    if not (current_a > 0 and across > 0):
+        return math.nan
+    return current_a / across
+
+
+def read_conductance(bench: "Bench", *, voltage_v: float = READ_VOLTAGE_V,
+                     compliance_a: float = READ_COMPLIANCE_A, hold_voltage_v: float = READ_HOLD_VOLTAGE_V,
+                     nplc: float = READ_NPLC, series_resistance_ohm: float | None = None) -> ConductanceRead:
+    """Read the PCM conductance (see READ_METHOD_TEXT). ``series_resistance_ohm`` None: the SMU path
+    resistance from the bench file. The SMU output is off afterwards."""
+    smu = bench.smu
+    r_s = path_resistance_ohm(bench, "smu") if series_resistance_ohm is None else float(series_resistance_ohm)
+    try:
+        _configure_smu(smu, compliance_a, nplc)
+        sweep = smu.sweep_voltage([voltage_v])
+    finally:
+        smu.output_off()
+    v, i = float(sweep.source_v[0]), float(sweep.current_a[0])
+    g = conductance_from_read(i, v, hold_voltage_v=hold_voltage_v, series_resistance_ohm=r_s)
+    return ConductanceRead(g, i, v, r_s, float(hold_voltage_v))
+
+
+def _configure_smu(smu, compliance_a: float, nplc: float) -> None:
+    """configure_voltage_source unless the SMU is already so configured (saves ~6 commands a read)."""
+    s = getattr(smu, "settings", {}) or {}
+    if (s.get("source_function") == "voltage" and s.get("compliance_current_a") == compliance_a
+            and s.get("nplc") == nplc):
+        return
+    smu.configure_voltage_source(compliance_a=compliance_a, nplc=nplc)
+
+
+class ConductanceReadMixin:
+    """The read's parameters for a procedure, and ``self.read()``.
+
+    Put it before TspcmProcedure: ``class PulseTrain(ConductanceReadMixin, TspcmProcedure)``.
+    ``read_series_resistance_ohm = -1`` (default) takes the SMU path resistance from the bench
+    file during validate(), so the run file records the value used.
+    """
+
+    READ_METHOD = READ_METHOD_TEXT
+
+    read_voltage_V = FloatParameter("Read voltage", units="V", minimum=0.1, maximum=10.0,
+                                    default=READ_VOLTAGE_V)
+    read_compliance_A = FloatParameter("Read compliance", units="A", minimum=1e-7, maximum=1e-4,
+                                       default=READ_COMPLIANCE_A)
+    read_hold_voltage_V = FloatParameter("Read TS hold voltage", units="V", minimum=0.0, maximum=5.0,
+                                         default=READ_HOLD_VOLTAGE_V)
+    read_nplc = FloatParameter("Read NPLC", minimum=0.01, maximum=10.0, default=READ_NPLC)
+    read_series_resistance_ohm = FloatParameter(
+        "Read series resistance (-1 = from bench file)", units="ohm", minimum=-1.0, maximum=1e6, default=-1.0)
+
+    def check_bench_limits(self, bench) -> None:
+        super().check_bench_limits(bench)
+        limit, where = role_limit(bench, "smu", "voltage")
+        if limit is not None and abs(self.read_voltage_V) > limit:
+            raise ParameterError("read_voltage_V", f"Read voltage = {self.read_voltage_V:g} V exceeds the "
+                                 f"bench limit {limit:g} V ({where}); allowed: up to {limit:g} V")
+        limit, where = role_limit(bench, "smu", "current")
+        if limit is not None and self.read_compliance_A > limit:
+            raise ParameterError("read_compliance_A", f"Read compliance = {self.read_compliance_A:g} A "
+                                 f"exceeds the bench limit {limit:g} A ({where}); allowed: up to {limit:g} A")
+        if self.read_series_resistance_ohm < 0:
+            self.read_series_resistance_ohm = path_resistance_ohm(bench, "smu")
+        if self.read_hold_voltage_V >= self.read_voltage_V:
+            raise ParameterError("read_hold_voltage_V", f"must be below read_voltage_V "
+                                 f"({self.read_voltage_V:g} V); allowed: 0 V to {self.read_voltage_V:g} V")
+
+    def read_settings(self) -> dict:
+        """Keyword arguments of :func:`read_conductance` from the parameters."""
+        r_s = self.read_series_resistance_ohm
+        return dict(voltage_v=self.read_voltage_V, compliance_a=self.read_compliance_A,
+                    hold_voltage_v=self.read_hold_voltage_V, nplc=self.read_nplc,
+                    series_resistance_ohm=None if r_s is None or r_s < 0 else r_s)
+
+    def read(self) -> ConductanceRead:
+        return read_conductance(self.bench, **self.read_settings())
+
+    def describe_read_method(self) -> str:
+        s = self.read_settings()
+        r_s = s["series_resistance_ohm"]
+        r_text = f"{r_s:g} Ohm" if r_s is not None else "from the bench file"
+        return (f"{READ_METHOD_TEXT} Used: V_read = {s['voltage_v']:g} V, I_read = {s['compliance_a']:g} A, "
+                f"NPLC = {s['nplc']:g}, V_hold_ts = {s['hold_voltage_v']:g} V, R_series = {r_text}.")
+
+
+# ------------------------------------------------------------------------------------------ threshold
+@dataclass(frozen=True)
+class ThresholdSweep:
+    """A compliance-limited ramp and what it showed."""
+
+    threshold_V: float  #: device voltage of the last point before the current jump (NaN: no jump)
+    hold_V: float  #: device voltage of the last on-state point on the way down (NaN if not asked/seen)
+    voltage_V: np.ndarray  #: applied voltage (source readback) of each point
+    current_A: np.ndarray
+    series_resistance_ohm: float
+
+    @property
+    def fired(self) -> bool:
+        return math.isfinite(self.threshold_V)
+
+
+def ramp_levels(start_v: float, stop_v: float, step_v: float, *, down: bool = False) -> np.ndarray:
+    """start -> stop in steps of ``step_v`` (V), back to start when ``down``."""
+    n = max(int(math.ceil(abs(stop_v - start_v) / step_v - 1e-9)), 1)
+    up = np.linspace(start_v, stop_v, n + 1)
+    return np.concatenate([up, up[-2::-1]]) if down else up
+
+
+def measure_threshold(bench: "Bench", *, start_voltage_v: float = 0.0, stop_voltage_v: float = 2.5,
+                      step_v: float = 0.01, compliance_a: float = THRESHOLD_COMPLIANCE_A, nplc: float = 0.01,
+                      hold: bool = False, series_resistance_ohm: float | None = None,
+                      min_jump_decades: float = 1.0) -> ThresholdSweep:
+    """The cell threshold: a staircase from ``start_voltage_v`` to ``stop_voltage_v`` (and back when
+    ``hold``) with the SMU's buffered sweep under ``compliance_a``; Vth (and Vhold) found by
+    :func:`tspcm_lab.analysis.switching.analyze_cycle` with the "jump" criterion (largest step of at
+    least ``min_jump_decades`` in log10|I|), reported as device voltage V_app - I R_s.
+    Resolution: one ``step_v``. The SMU output is off afterwards."""
+    from tspcm_lab.analysis import switching
+
+    smu = bench.smu
+    r_s = path_resistance_ohm(bench, "smu") if series_resistance_ohm is None else float(series_resistance_ohm)
+    levels = ramp_levels(start_voltage_v, stop_voltage_v, step_v, down=hold)
+    try:
+        _configure_smu(smu, compliance_a, nplc)
+        sweep = smu.sweep_voltage(levels)
+    finally:
+        smu.output_off()
+    v = np.asarray(sweep.source_v, dtype=float)
+    i = np.asarray(sweep.current_a, dtype=float)
+    # branches are cut on the programmed levels (the readback folds back at compliance)
+    results = switching.analyze_cycle(levels, i, series_resistance_ohm=r_s, criterion="jump",
+                                      min_jump_decades=min_jump_decades, compliance_A=compliance_a)
+    head = next((r for r in results if r.polarity == (1 if stop_voltage_v >= start_voltage_v else -1)), None)
+    vth = head.vth_V if head is not None else math.nan
+    vhold = head.vhold_V if (head is not None and hold) else math.nan
+    return ThresholdSweep(float(vth), float(vhold), v, i, r_s)
+
+
+# ------------------------------------------------------------------------------------------ pulses
+def apply_pulses(bench: "Bench", amplitude_v: float, width_s: float, *, count: int = 1,
+                 period_s: float | None = None, edge_s: float | None = None) -> None:
+    """``count`` pulses of ``amplitude_v`` (V, open-circuit level of the generator), ``width_s`` wide,
+    one every ``period_s`` (None: twice the pulse), edges ``edge_s`` (None: the fastest), as one
+    triggered burst; the generator output is on only for the burst."""
+    pulse = bench.pulse
+    edge = getattr(pulse, "MIN_EDGE_S", 8.4e-9) if edge_s is None else edge_s
+    if period_s is None:
+        period_s = 2.0 * (width_s + 2.0 * edge)
+    pulse.configure_pulse_train(amplitude_v, width_s, period_s=period_s, count=int(count), edge_s=edge_s)
+    try:
+        pulse.output_on()
+        pulse.trigger()
+        burst_s = count * period_s
+        if burst_s > 1e-3 and not _is_virtual(bench):
+            time.sleep(burst_s)  # let a long burst finish on a real generator before output off
+    finally:
+        pulse.output_off()
+
+
+def set_pulse(bench: "Bench", amplitude_v: float = SET_AMPLITUDE_V, width_s: float = SET_WIDTH_S, *,
+              count: int = 1, period_s: float | None = None, edge_s: float | None = None) -> None:
+    """Potentiation (SET): heat the PCM into its crystallization window through a firing TS."""
+    apply_pulses(bench, amplitude_v, width_s, count=count, period_s=period_s, edge_s=edge_s)
+
+
+def reset_pulse(bench: "Bench", amplitude_v: float = RESET_AMPLITUDE_V, width_s: float = RESET_WIDTH_S, *,
+                edge_s: float | None = None) -> None:
+    """Depression (RESET): melt and quench part of the PCM; the fastest fall (``edge_s`` None)."""
+    apply_pulses(bench, amplitude_v, width_s, count=1, edge_s=edge_s)
+
+
+# ------------------------------------------------------------------------------------------ program
+@dataclass
+class ProgramResult:
+    """Outcome of :func:`program_to_target`."""
+
+    target_S: float
+    conductance_S: float  #: the last read (S)
+    converged: bool
+    set_pulses: int = 0
+    reset_pulses: int = 0
+    reads: int = 0
+    stopped: bool = False  #: the stop check asked to stop
+    history_S: list[float] = field(default_factory=list)  #: every read, in order
+
+    @property
+    def pulses(self) -> int:
+        return self.set_pulses + self.reset_pulses
+
+
+def program_to_target(bench: "Bench", g_target_S: float, *, tolerance: float = 0.15, max_pulses: int = 60,
+                      set_amplitude_v: float = SET_AMPLITUDE_V, set_width_s: float = SET_WIDTH_S,
+                      min_set_width_s: float = 20e-9, reset_amplitude_v: float = RESET_AMPLITUDE_V,
+                      reset_width_s: float = RESET_WIDTH_S, read: dict | None = None,
+                      should_stop: StopCheck = None) -> ProgramResult:
+    """Program-and-verify the PCM to ``g_target_S`` (S) within ``tolerance`` (relative).
+
+    Loop: read; within [target (1 - tol), target (1 + tol)]: done. Below: one SET pulse. Above: a
+    RESET pulse (back to the amorphous end), and the SET pulse width halves (down to
+    ``min_set_width_s``) so that the next approach takes smaller steps. Stops after ``max_pulses``
+    pulses (not converged) or when ``should_stop()`` is true. ``read``: keyword arguments of
+    :func:`read_conductance`.
+    """
+    if not g_target_S > 0:
+        raise ValueError(f"g_target_S must be > 0 S, got {g_target_S!r}")
+    if not 0 < tolerance < 1:
+        raise ValueError(f"tolerance must be between 0 and 1 (relative), got {tolerance!r}")
+    read = dict(read or {})
+    low, high = g_target_S * (1 - tolerance), g_target_S * (1 + tolerance)
+    result = ProgramResult(g_target_S, math.nan, False)
+    width = set_width_s
+    while True:
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            return result
+        g = read_conductance(bench, **read).conductance_S
+        result.reads += 1
+        result.history_S.append(g)
+        result.conductance_S = g
+        if low <= g <= high:
+            result.converged = True
+            return result
+        if result.pulses >= max_pulses:
+            return result
+        if g > high:
+            reset_pulse(bench, reset_amplitude_v, reset_width_s)
+            result.reset_pulses += 1
+            width = max(width / 2.0, min_set_width_s)
+        else:  # below the window, or NaN (no on state: the amorphous end)
+            set_pulse(bench, set_amplitude_v, width)
+            result.set_pulses += 1
+
+
+# ------------------------------------------------------------------------------------------ time
+class Clock:
+    """Time as the cell experiences it."""
+
+    virtual = False
+
+    def now_s(self) -> float:
+        return time.monotonic()
+
+    def wait(self, duration_s: float, should_stop: StopCheck = None, *, slice_s: float = 0.2) -> bool:
+        """Let ``duration_s`` pass with the outputs as they are; False if stopped early."""
+        end = time.monotonic() + max(float(duration_s), 0.0)
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return True
+            if should_stop is not None and should_stop():
+                return False
+            time.sleep(min(left, slice_s))
+
+
+class VirtualClock(Clock):
+    """The clock of an in-process simulated bench (``@tspcm``): waiting advances its virtual time
+    under the bench's lock, as an idle instrument would, so a 1e4 s wait is instant."""
+
+    virtual = True
+
+    def __init__(self, host) -> None:
+        self.host = host
+
+    def now_s(self) -> float:
+        return float(self.host.bench.now_s)
+
+    def wait(self, duration_s: float, should_stop: StopCheck = None, *, slice_s: float = 0.2) -> bool:
+        if should_stop is not None and should_stop():
+            return False
+        with self.host.lock:
+            self.host.bench.wait(max(float(duration_s), 0.0))
+        return True
+
+
+def _visa_library(bench: "Bench"):
+    for role in bench.roles.values():
+        connection = getattr(getattr(getattr(role, "driver", None), "adapter", None), "connection", None)
+        library = getattr(connection, "visalib", None)
+        if library is not None:
+            return library
+    return None
+
+
+def _is_virtual(bench: "Bench") -> bool:
+    return bench_clock(bench).virtual
+
+
+def bench_clock(bench: "Bench") -> Clock:
+    """A :class:`VirtualClock` for an in-process simulated bench, else the wall clock."""
+    library = _visa_library(bench)
+    host = getattr(library, "host", None) if type(library).__name__ == "TspcmVisaLibrary" else None
+    return VirtualClock(host) if host is not None else Clock()
+
+
+# ------------------------------------------------------------------------------------------ firing events
+def rising_edges(current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5) -> np.ndarray:
+    """Indices where |I| rises through ``threshold_a`` (A): one firing event each. After an event
+    the detector re-arms only once |I| has fallen below ``rearm_fraction * threshold_a`` (hysteresis:
+    noise on a plateau is not counted twice). A trace that starts above threshold does not count
+    its first sample as an event."""
+    if not threshold_a > 0:
+        raise ValueError(f"threshold_a must be > 0 A, got {threshold_a!r}")
+    if not 0 < rearm_fraction <= 1:
+        raise ValueError(f"rearm_fraction must be in (0, 1], got {rearm_fraction!r}")
+    i = np.abs(np.asarray(current_a, dtype=float))
+    above = i >= threshold_a
+    below = i < rearm_fraction * threshold_a
+    if not above.any():
+        return np.zeros(0, dtype=np.int64)
+    # state machine over the samples that are above or below (in between keeps the state)
+    events = []
+    armed = not above[0]
+    crossings = np.flatnonzero(above | below)
+    for k in crossings:
+        if above[k]:
+            if armed:
+                events.append(k)
+                armed = False
+        else:
+            armed = True
+    return np.asarray(events, dtype=np.int64)
+
+
+def count_firing_events(current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5) -> int:
+    """Number of firing events (rising edges through ``threshold_a``) in a current trace."""
+    return int(rising_edges(current_a, threshold_a, rearm_fraction=rearm_fraction).size)
+
+
+def firing_times_s(t_s: Sequence[float], current_a: Sequence[float], threshold_a: float, *,
+                   rearm_fraction: float = 0.5) -> np.ndarray:
+    """Times (s) of the firing events: the first sample at or above ``threshold_a`` of each."""
+    t = np.asarray(t_s, dtype=float)
+    return t[rising_edges(current_a, threshold_a, rearm_fraction=rearm_fraction)]
+
+
+def events_per_window(t_s: Sequence[float], current_a: Sequence[float], threshold_a: float,
+                      starts_s: Sequence[float], length_s: float, *, rearm_fraction: float = 0.5) -> np.ndarray:
+    """Firing events in each window [start, start + length_s) (e.g. one window per spike of a
+    train): an int array with one count per start."""
+    times = firing_times_s(t_s, current_a, threshold_a, rearm_fraction=rearm_fraction)
+    starts = np.asarray(starts_s, dtype=float)
+    return np.array([int(np.count_nonzero((times >= s) & (times < s + length_s))) for s in starts],
+                    dtype=np.int64)
