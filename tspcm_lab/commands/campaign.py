@@ -32,9 +32,12 @@ class ConsoleNotes:
     """Campaign notes on stderr and a progress display per run."""
 
     def note(self, message: str) -> None:
-        from tspcm_lab.commands.run import say
+        from tspcm_lab.commands.run import report_off_problems, say
 
-        say(message)
+        if message.startswith("WARNING: output may still be on: "):
+            report_off_problems([message.split(": ", 2)[2]])
+        else:
+            say(message)
 
     def progress(self, record, total: int):
         from tspcm_lab.commands.run import ConsoleProgress

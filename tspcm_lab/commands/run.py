@@ -101,11 +101,29 @@ class ConsoleProgress(runner.Progress):
             line += f" ({outcome.message})" if outcome.status != "failed" else ""
         print(line, flush=True)
         if outcome.status == "failed":
-            say(f"run failed: {outcome.message}; the rows so far are kept in {outcome.path}")
-        for problem in outcome.off_problems:
-            say(f"WARNING: output may still be on: {problem}")
-        if outcome.status in ("failed", "aborted", "interrupted") and not outcome.off_problems:
-            say("every output is off")
+            say(f"run failed: {outcome.message.rstrip('.')}; the rows so far are kept in {outcome.path}")
+        report_off_problems(outcome.off_problems)
+        if outcome.status in ("failed", "aborted", "interrupted"):
+            say("every output is off" if not outcome.off_problems else "every other output is off")
+
+
+_REPORTED: set[str] = set()
+
+
+def report_off_problems(problems, *, reset: bool = False) -> None:
+    """One warning line per instrument whose output could not be confirmed off (once per command)."""
+    if reset:
+        _REPORTED.clear()
+    by_role: dict[str, list[str]] = {}
+    for problem in problems:
+        role, _, rest = problem.partition("): ")
+        by_role.setdefault(role + ")" if rest else problem, []).append(rest or problem)
+    for role, items in by_role.items():
+        if role in _REPORTED:
+            continue
+        _REPORTED.add(role)
+        more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+        say(f"WARNING: {role}: output may still be on, check the instrument: {items[0]}{more}")
 
 
 def say(message: str) -> None:
@@ -125,8 +143,7 @@ class _ConsoleHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if not self.verbose and (record.name.startswith("pymeasure")
-                                     or record.getMessage().startswith("shutdown:")):
+            if not self.verbose and (record.name.startswith("pymeasure") or _is_off_problem(record)):
                 return
             text = f"{record.levelname.lower()}: {record.getMessage()}"
             if self.verbose and record.exc_info:
@@ -136,12 +153,19 @@ class _ConsoleHandler(logging.Handler):
             pass
 
 
+def _is_off_problem(record: logging.LogRecord) -> bool:
+    """A failed step of an instrument's off(): reported once, per instrument, by the runner."""
+    return record.getMessage().startswith("shutdown:") or (
+        record.name == "instruments.base" and record.levelno >= logging.ERROR and " failed: " in record.getMessage())
+
+
 @contextlib.contextmanager
 def console_logging(verbose: bool = False):
     root = logging.getLogger()
     handler = _ConsoleHandler(verbose)
     old_level = root.level
     root.addHandler(handler)
+    report_off_problems([], reset=True)
     if verbose or root.level > logging.WARNING or root.level == logging.NOTSET:
         root.setLevel(logging.INFO if verbose else logging.WARNING)
     try:
@@ -204,9 +228,7 @@ def run(args) -> int:
         except KeyboardInterrupt:
             raise CliError("interrupted before the run started; nothing was enabled", 1) from None
         finally:
-            problems = session.close()
-            for problem in problems:
-                say(f"WARNING: output may still be on: {problem}")
+            report_off_problems(session.close())
 
 
 def _run_points(args, cls, name, values, points, paths, session) -> int:

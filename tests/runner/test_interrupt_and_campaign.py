@@ -1,0 +1,116 @@
+"""Ctrl-C in a real subprocess, campaigns into a folder with an index, ``python -m tspcm_lab``."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from tspcm_lab import cli
+from tspcm_lab.store import open_run
+
+from conftest import HERE
+
+
+def wait_for_rows(path, process, deadline_s=60.0):
+    """Poll the live run file until it holds rows (the run is then mid-way); fail if the child ends."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before it could be interrupted: {process.communicate()}")
+        if path.exists():
+            try:
+                if open_run(path).n_rows > 0:
+                    return
+            except Exception:  # not live yet
+                pass
+        time.sleep(0.05)
+    pytest.fail("no rows appeared in the run file")
+
+
+def test_ctrl_c_aborts_cleanly_keeps_the_rows_and_turns_every_output_off(child_env, tmp_path):
+    path = tmp_path / "long.h5"
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "run_child.py"), "run", "smu-steps", "--sim", "--seed", "31",
+         "--set", "points=1000000", "--set", "with_pulse=true", "-o", str(path)],
+        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_rows(path, process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, err
+    assert "stopping: the procedure ends at its next check" in err and "every output is off" in err
+    assert "Traceback" not in err
+    assert "SMU_OUTPUT=0" in out and "AWG_OUTPUT=0" in out  # asked of the virtual instruments themselves
+    run = open_run(path)
+    assert run.status == "aborted"
+    assert 0 < run.n_rows < 1_000_000
+    steps = run.columns["Step"]
+    assert list(steps) == list(range(run.n_rows))  # every row up to the stop, in order
+    assert out.strip().splitlines()[-3] == str(path)
+
+
+CAMPAIGN = """
+[campaign]
+title = "two steps"
+seed = 41
+
+[[run]]
+procedure = "smu-steps"
+title = "coarse"
+parameters = { points = 5, level_V = "200 mV" }
+
+[[run]]
+procedure = "smu-steps"
+title = "fine"
+parameters = { points = 50 }
+quick = { points = 7 }
+"""
+
+
+def test_a_campaign_runs_into_one_folder_with_an_index(capsys, plugin_site, tmp_path):
+    file = tmp_path / "c.toml"
+    file.write_text(CAMPAIGN)
+    folder = tmp_path / "out"
+    assert cli.main(["campaign", str(file), "--sim", "--quick", "-o", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == str(folder)
+    index = json.loads((folder / "campaign.json").read_text())
+    assert index["status"] == "completed" and index["seed"] == 41 and index["quick"] is True
+    assert [(r["title"], r["status"], r["n_rows"]) for r in index["runs"]] == [("coarse", "completed", 5),
+                                                                                 ("fine", "completed", 7)]
+    table = pd.read_csv(folder / "index.csv")
+    assert list(table["file"]) == ["01_smu-steps.h5", "02_smu-steps.h5"]
+    first, second = (open_run(folder / f) for f in table["file"])
+    assert first.parameters["level_V"].value == pytest.approx(0.2) and second.parameters["points"].value == 7
+    assert first.seed == second.seed == 41 and first.title == "two steps: coarse"
+    # one bench for the campaign: the second run continues on the same simulated cell (virtual time runs on)
+    assert first.bench["simulation"]["spec"] == second.bench["simulation"]["spec"] == "seed=41"
+
+
+def test_a_campaign_with_a_bad_run_is_refused_before_anything_runs(capsys, plugin_site, tmp_path):
+    file = tmp_path / "bad.toml"
+    file.write_text(CAMPAIGN.replace("points = 50", "points = 0") + '\n[[run]]\nprocedure = "no-such"\n')
+    assert cli.main(["campaign", str(file), "--sim", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "run 2 (smu-steps): points" in err and "1 .. 1000000" in err and "run 3: no procedure named" in err
+    assert not (tmp_path / "out").exists()
+    file.write_text("[campaign]\ntitle = 1\n")
+    assert cli.main(["campaign", str(file)]) == 2
+    assert "campaign.title: must be a string" in capsys.readouterr().err
+
+
+def test_python_m_tspcm_lab_prints_errors_as_one_line(child_env):
+    result = subprocess.run([sys.executable, "-m", "tspcm_lab", "run", "no-such-procedure", "--sim"],
+                            env=child_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("tspcm run: error: no procedure named 'no-such-procedure'")
+    assert len(result.stderr.strip().splitlines()) == 1
