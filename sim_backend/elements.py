@@ -14,7 +14,7 @@ Phase-change layer (PCM, top, non-volatile), state u = amorphous fraction of the
   heating     dT/dt = (T_amb + R_th P - T) / tau_th
   SET         du/dt = -k(T) u, k(T) = k_max exp(-((T - T_peak)/w)^2) for T > T_glass   (JMAK, n = 1)
   RESET       molten fraction m(T) = (T - T_melt)/(T_full - T_melt), clipped to [0, 1]; on quench the
-              molten volume is amorphous: u <- max(u, m_peak)
+              molten volume is amorphous and the rest keeps its mixture: u <- m_peak + (1 - m_peak) u
 """
 
 from __future__ import annotations

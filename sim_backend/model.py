@@ -518,7 +518,8 @@ class _Stepper:
                 self.mpeak = np.maximum(self.mpeak, m)
                 quench = (self.mpeak > 0) & ~molten
                 if (quench).any():
-                    self.u = np.where(quench, np.maximum(self.u, self.mpeak), self.u)
+                    # the molten fraction solidifies amorphous; the rest keeps its phase mixture
+                    self.u = np.where(quench, self.mpeak + (1.0 - self.mpeak) * self.u, self.u)
                     self.t_q = np.where(quench, self.m.t_s + t + dt, self.t_q)
                     self.drift = np.where(quench, 1.0, self.drift)
                     self.mpeak = np.where(quench, 0.0, self.mpeak)
