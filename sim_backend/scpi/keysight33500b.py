@@ -259,7 +259,9 @@ class Keysight33522B(ScpiInstrument):
         while remaining > 0:
             k = min(per_play, remaining)
             offsets = (np.arange(k) * length)[:, None]
-            t = (t1[None, :] + offsets).ravel()
+            # a cycle's last knot and the next cycle's first are the same instant; rounding must not
+            # put them out of order
+            t = np.maximum.accumulate((t1[None, :] + offsets).ravel())
             v = np.tile(v1, k)
             t, v = _dedupe_knots(t, v)
             if t[-1] < k * length:
