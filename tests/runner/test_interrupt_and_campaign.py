@@ -114,3 +114,27 @@ def test_python_m_tspcm_lab_prints_errors_as_one_line(child_env):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("tspcm run: error: no procedure named 'no-such-procedure'")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_stops_a_campaign_and_its_index_says_so(child_env, tmp_path):
+    file = tmp_path / "long.toml"
+    file.write_text(CAMPAIGN.replace("points = 5,", "points = 1000000,"))
+    folder = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "run_child.py"), "campaign", str(file), "--sim", "--seed", "42", "-o", str(folder)],
+        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_rows(folder / "01_smu-steps.h5", process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, err
+    assert "SMU_OUTPUT=0" in out and "campaign stopped: stopped by Ctrl-C" in out
+    index = json.loads((folder / "campaign.json").read_text())
+    assert index["status"] == "stopped"
+    assert [r["status"] for r in index["runs"]] == ["aborted", "not run"]
+    assert index["runs"][0]["n_rows"] == open_run(folder / "01_smu-steps.h5").n_rows > 0
+    assert not (folder / "02_smu-steps.h5").exists()
