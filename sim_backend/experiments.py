@@ -124,14 +124,25 @@ def train_to_criterion(m: CellArray, cells=None, amplitude_v=1.7, spikes=10, cri
 
 
 def calibrate_spike_amplitude(m: CellArray, cells=None, start_v=1.6, stop_v=2.6, step_v=0.01, spikes=20, min_fires=2) -> float:
-    """The lowest amplitude (V) at which a train of ``spikes`` makes every selected cell fire at least
-    ``min_fires`` times: "near threshold" for this device, found the way an experimenter would (the
-    few firings on the way barely change the state). NaN if none up to ``stop_v``."""
+    """The lowest amplitude (V, to ``step_v``) at which a train of ``spikes`` makes every selected cell
+    fire at least ``min_fires`` times: "near threshold" for this device, found the way an experimenter
+    would, coarse (5 steps at a time) then fine (the few firings on the way barely change the state).
+    NaN if none up to ``stop_v``."""
     idx = m.cells(cells)
-    for amp in np.arange(start_v, stop_v + step_v / 2, step_v):
-        r = m.apply(spike_train(float(amp), spikes), idx, r_series_ohm=R_AWG_OHM, fire_current_a=FIRE_CURRENT_A)
-        if np.all(r.fires >= min_fires):
-            return float(amp)
+
+    def fires_enough(amp: float) -> bool:
+        r = m.apply(spike_train(amp, spikes), idx, r_series_ohm=R_AWG_OHM, fire_current_a=FIRE_CURRENT_A)
+        return bool(np.all(r.fires >= min_fires))
+
+    coarse = 5 * step_v
+    below = start_v - coarse
+    for amp in np.arange(start_v, stop_v + step_v / 2, coarse):
+        if fires_enough(float(amp)):
+            for fine in np.arange(below + step_v, amp - step_v / 2, step_v):
+                if fires_enough(float(fine)):
+                    return float(round(fine, 6))
+            return float(round(amp, 6))
+        below = float(amp)
     return float("nan")
 
 
