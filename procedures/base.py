@@ -81,6 +81,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+
+def _teach_pint_ohm() -> None:
+    """The analysis reads resistance columns as "Resistance (Ohm)" (docs/analysis.md); PyMeasure
+    checks every column's unit with Pint, which spells it "ohm". Define "Ohm" as an alias in
+    PyMeasure's registry (once) so that such columns pass PyMeasure's Procedure and Results."""
+    from pymeasure.units import ureg
+
+    try:
+        ureg.Quantity("Ohm")
+    except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
+        ureg.define("Ohm = ohm")
+
+
+_teach_pint_ohm()
+
 __all__ = ["TspcmProcedure", "ParameterError", "describe_range", "role_limit"]
 
 #: kinds of bench limit a parameter can be checked against (see ``TspcmProcedure.BENCH_LIMITS``)

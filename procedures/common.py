@@ -16,6 +16,8 @@ The conductance read (see READ_METHOD_TEXT for the why)
 The cell threshold
     ``measure_threshold(bench, *, stop_voltage_v=2.5, step_v=0.01, compliance_a=10e-6, hold=False,
     ...) -> ThresholdSweep`` (a compliance-limited SMU ramp; Vth where the current jumps)
+    ``measure_pulse_threshold(bench, *, start_voltage_v=0.8, stop_voltage_v=2.2, step_v=0.02,
+    width_s=50e-9, fire_current_a=50e-6) -> PulseThreshold`` (single-pulse ladder with scope capture)
 
 Pulses from the pulse generator
     ``apply_pulses(bench, amplitude_v, width_s, *, count=1, period_s=None, edge_s=None)``,
@@ -64,9 +66,9 @@ READ_HOLD_VOLTAGE_V = 0.6
 READ_NPLC = 0.1
 #: potentiation pulse on the pulse generator (AWG path, 100 Ohm on the simulated bench)
 SET_AMPLITUDE_V = 2.0
-SET_WIDTH_S = 100e-9
+SET_WIDTH_S = 200e-9
 #: depression pulse: melt-quench, fast fall
-RESET_AMPLITUDE_V = 3.5
+RESET_AMPLITUDE_V = 3.0
 RESET_WIDTH_S = 50e-9
 #: threshold ramp: compliance low enough not to heat the PCM (<= 30 uA does not SET)
 THRESHOLD_COMPLIANCE_A = 10e-6
@@ -254,6 +256,53 @@ def measure_threshold(bench: "Bench", *, start_voltage_v: float = 0.0, stop_volt
     vth = head.vth_V if head is not None else math.nan
     vhold = head.vhold_V if (head is not None and hold) else math.nan
     return ThresholdSweep(float(vth), float(vhold), v, i, r_s)
+
+
+@dataclass(frozen=True)
+class PulseThreshold:
+    """A pulse-amplitude ladder and where the cell first fired."""
+
+    threshold_V: float  #: amplitude of the first pulse that fired (V, open-circuit); NaN: none fired
+    amplitudes_V: np.ndarray  #: the amplitudes tried, in order
+    peak_current_A: np.ndarray  #: the largest captured current during each
+
+
+def measure_pulse_threshold(bench: "Bench", *, start_voltage_v: float = 0.8, stop_voltage_v: float = 2.2,
+                            step_v: float = 0.02, width_s: float = 50e-9, fire_current_a: float = 50e-6,
+                            sample_interval_s: float = 1e-9, should_stop: StopCheck = None) -> PulseThreshold:
+    """The cell's firing threshold from single pulses of rising amplitude (pulse generator, scope
+    capture on its sync): the amplitude of the first pulse during which the cell current rises
+    through ``fire_current_a`` (A). Stops at that pulse, so only one pulse fires the cell (a firing
+    heats the PCM a little). Resolution: ``step_v``. Needs the ``pulse`` and ``scope`` roles.
+
+    Why pulses: after the TS fires the voltage in excess of its hold falls on the PCM; a large
+    current (a firing event) needs the PCM's amorphous part to switch too, so this threshold
+    follows the PCM state (more crystalline: lower), while a slow compliance-limited ramp
+    (:func:`measure_threshold`) sees mostly the TS's own threshold."""
+    scope, pulse = bench.scope, bench.pulse
+    n = max(int(math.floor((stop_voltage_v - start_voltage_v) / step_v + 1e-9)) + 1, 1)
+    ladder = start_voltage_v + step_v * np.arange(n)
+    edge = getattr(pulse, "MIN_EDGE_S", 8.4e-9)
+    record = width_s + 2 * edge + max(width_s, 100e-9)
+    tried, peaks = [], []
+    for amplitude in ladder:
+        if should_stop is not None and should_stop():
+            break
+        pulse.configure_single_pulse(float(amplitude), width_s)
+        scope.arm(record, sample_interval_s, trigger_level_v=1.0, pretrigger_s=0.0,
+                  full_scale_current_a=max(4 * fire_current_a, 1e-4))
+        try:
+            pulse.output_on()
+            pulse.trigger()
+        finally:
+            pulse.output_off()
+        capture = scope.fetch(timeout_s=10.0)
+        tried.append(float(amplitude))
+        current = np.abs(np.asarray(capture.current_a, dtype=float))
+        peaks.append(float(current.max()) if current.size else math.nan)
+        if count_firing_events(current, fire_current_a) > 0:
+            return PulseThreshold(float(amplitude), np.asarray(tried), np.asarray(peaks))
+    return PulseThreshold(math.nan, np.asarray(tried), np.asarray(peaks))
 
 
 # ------------------------------------------------------------------------------------------ pulses
