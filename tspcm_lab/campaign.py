@@ -282,6 +282,10 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
                 record.status, record.message = "skipped", "not installed"
                 notes.note(f"run {spec.index}: {spec.procedure} is not installed yet; skipped")
                 continue
+            if lenient:
+                record.status, record.message = "invalid", str(exc)
+                notes.note(f"run {spec.index}: {exc}; skipped")
+                continue
             problems.append(f"run {spec.index}: {exc}")
             continue
         try:

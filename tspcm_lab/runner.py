@@ -609,7 +609,8 @@ def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: in
         outcome.status, outcome.n_rows = run.status, run.n_rows
     except Exception as exc:  # noqa: BLE001 - e.g. the file could not be created at all
         outcome.status = "failed"
-        outcome.message = f"run file {path} unreadable: {type(exc).__name__}: {exc}"
+        outcome.message = (describe_failure(worker.exception) if worker.exception is not None
+                           else f"run file {path} unreadable: {type(exc).__name__}: {exc}")
     if outcome.status == "failed" and not outcome.message:
         outcome.message = describe_failure(worker.exception)
     elif outcome.status == "aborted":

@@ -51,8 +51,12 @@ CHECKS: dict[str, tuple] = {
     "learning-loop": (lambda f: f.get("savings", 0) > 0, "retraining is faster (savings > 0)"),
     "pattern": (lambda f: f.get("savings", 0) > 0 and f.get("final_accuracy", 0) >= 1.0,
                 "pattern memorized, savings > 0"),
-    "endurance": (lambda f: f.get("window_min", 0) >= 2, "window kept"),
-    "delay-recovery": (lambda f: f.get("v0_V", 0) > 0, "delay falls with overdrive"),
+    "retention": (lambda f: 0 < f.get("nu_state0", 0) and f.get("nu_state0", 0) > f.get("nu_state1", math.inf),
+                  "drift slows as the state crystallizes"),
+    "endurance": (lambda f: f.get("window_min", 0) > 1 and not math.isfinite(f.get("failure_cycle", math.nan)),
+                  "window kept in every cycle"),
+    "delay-recovery": (lambda f: f.get("v0_V", 0) > 0 and 1e-8 < f.get("recovery_tau_s", 0) < 1e-4,
+                       "delay falls with overdrive; the threshold recovers"),
 }
 
 
