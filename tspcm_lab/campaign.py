@@ -259,6 +259,7 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
     campaign (nothing was enabled), BenchConfigError/BenchOpenError for a bench that cannot be opened.
     """
     from tspcm_lab import plugins
+    from tspcm_lab.store.params import from_procedure
 
     notes = notes or Notes()
     folder = Path(folder)
@@ -331,7 +332,7 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
                 continue
             plan.record.bench = session.name
             plan.record.seed = session.seed
-            plan.record.parameters = {k: getattr(plan.procedure, k, None) for k in plan.procedure._parameters}
+            plan.record.parameters = {r.key: r.value for r in from_procedure(plan.procedure)}  # declared order
         if problems:
             raise CampaignError("\n".join(problems))
 

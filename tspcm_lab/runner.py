@@ -479,6 +479,9 @@ def _worker_class():
 
         def __init__(self, results, *, last: bool = True):
             super().__init__(results)
+            # joined in every normal ending; daemon only so that a run given up on (third Ctrl-C) cannot
+            # keep the process from exiting (the file then reads "interrupted")
+            self.daemon = True
             self.last = last
             self.exception: BaseException | None = None
 

@@ -18,7 +18,7 @@ HELP = "run a campaign file (a list of procedures with parameters) into one fold
 def register(subparsers) -> None:
     from tspcm_lab.commands.run import add_bench_options
 
-    p = subparsers.add_parser("campaign", help=HELP, description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser("campaign", help=HELP, description="Run the procedures of a campaign file (TOML) on one bench into one folder, with an index (campaign.json, index.csv). Exit code 0 when every run completed, 2 when the campaign is refused (nothing was enabled), 1 otherwise.")
     p.add_argument("file", metavar="FILE", help="campaign TOML file")
     add_bench_options(p)
     p.add_argument("--output", "-o", metavar="DIR",

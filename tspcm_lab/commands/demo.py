@@ -61,7 +61,7 @@ CHECKS: dict[str, tuple] = {
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help=HELP, description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser("demo", help=HELP, description="Run every procedure on the simulated bench (data/campaigns/demo.toml), analyse the runs (summary.csv, report.html) and print what each shows.")
     p.add_argument("--output", "-o", metavar="DIR", help="folder for everything (default: tspcm-demo)")
     p.add_argument("--quick", action="store_true", help="fewer cycles and points (under a minute)")
     p.add_argument("--seed", type=int, default=None, metavar="N", help="simulated bench seed (default: the campaign's)")

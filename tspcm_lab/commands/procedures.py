@@ -12,7 +12,7 @@ HELP = "list the procedures (ours and plugins) with their parameters, units, def
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("procedures", help=HELP, description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser("procedures", help=HELP, description="List the installed procedures (ours and those of any package registering in the entry-point group tspcm_lab.procedures) with their parameters, units, defaults and allowed ranges.")
     p.add_argument("name", nargs="?", metavar="NAME", help="show one procedure in full")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)

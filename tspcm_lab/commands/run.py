@@ -25,8 +25,9 @@ PLAIN_STEP_PERCENT = 10.0
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "run", help=HELP, description=__doc__.split("\n\n")[0].strip() + " See `tspcm procedures` for the "
-        "procedures and their parameters.")
+        "run", help=HELP, description="Run one procedure headless (or one run per point of a sequence file) "
+        "into run files. `tspcm procedures` lists the procedures and their parameters. Exit code 0 only when "
+        "every run completed, 2 for invalid input, 1 otherwise; the last line printed is the run file.")
     p.add_argument("name", metavar="NAME", help="procedure name (tspcm procedures lists them)")
     add_bench_options(p)
     p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
@@ -49,7 +50,7 @@ def add_bench_options(parser) -> None:
                              "with a real bench it is only recorded")
     parser.add_argument("--sim-options", default="", metavar="SPEC",
                         help="simulated bench options joined by ';', e.g. 'array=4x4', 'c_cell=1e-11', "
-                             "'pcm.heat_coupling=0', 'fault=smu:drop=50' (see docs/instruments.md)")
+                             "'pcm.heat_coupling=0', 'fault=smu:drop=50' (see docs/model.md and sim_backend/faults.py)")
 
 
 def bench_source(args) -> str:
