@@ -27,7 +27,8 @@ from sim_backend.params import DeviceParams
 from sim_backend.waveform import Waveform, WaveformError
 
 DT_MIN_S = 2e-11  # smallest step: resolves ns edges and the ns thermal time constant
-GROWTH = 4.0  # step growth factor across quiet stretches
+GROWTH = 4.0
+MAX_STEPS = 5_000_000  # a guard against a state the stepper cannot resolve: an error, never a hang  # step growth factor across quiet stretches
 
 
 class ModelError(ValueError):
@@ -379,6 +380,13 @@ class _Stepper:
         v_pcm = np.where(both, vh_pcm + i * r_pcm_on, i * r_pcm)
         return i, v_ts, v_pcm, veff, comp, s
 
+    def _pcm_on_current(self, v_abs):
+        """Cell current (A) with both the TS and the PCM's amorphous part switched on, at v_abs."""
+        p = self.p
+        i = np.maximum(v_abs - p["ts.vhold_v"] - self.u * p["pcm.vh_full_v"], 0.0) / (
+            self.r_s + p["ts.r_on_ohm"] + 1.0 / self.gc)
+        return i if self.ilim is None else np.minimum(i, self.ilim)
+
     def _latches(self, v_abs):
         """Whether the TS, once on, would carry at least its holding current at source voltage v_abs."""
         p = self.p
@@ -386,10 +394,10 @@ class _Stepper:
         r_base = self.r_s + p["ts.r_on_ohm"]
         i_b = np.maximum(v_abs - p["ts.vhold_v"], 0.0) / (r_base + r_pcm)
         pcm_switches = i_b * r_pcm > self.u * p["pcm.vt_full_v"] * self.vt_f
-        i_a = np.maximum(v_abs - p["ts.vhold_v"] - self.u * p["pcm.vh_full_v"], 0.0) / (r_base + 1.0 / self.gc)
-        i = np.where(pcm_switches & (i_a >= p["pcm.i_hold_a"]), i_a, i_b)
+        i_a = self._pcm_on_current(v_abs)
         if self.ilim is not None:
-            i = np.minimum(i, self.ilim)
+            i_b = np.minimum(i_b, self.ilim)
+        i = np.where(pcm_switches & (i_a >= p["pcm.i_hold_a"]), i_a, i_b)
         return i >= p["ts.i_hold_a"]
 
     def _redraw_vth(self, mask):
@@ -480,10 +488,14 @@ class _Stepper:
                 self.prog[:] = 0.0
             # the PCM's amorphous part switches when the voltage across it exceeds its threshold
             pcm_sw = was_on & ~pcm_was_on & (v_pcm > self.u * vt_full * self.vt_f)
+            if self.cap == 0 and pcm_sw.any():
+                # as for the TS: a switching whose on-state current would be below the holding current
+                # cannot latch without a capacitance to sustain an oscillation
+                pcm_sw &= self._pcm_on_current(abs(v_src)) >= i_hold_pcm
             if (pcm_sw).any():
                 self.pcm_on |= pcm_sw
                 event = True
-            ts_drop = was_on & (i < i_hold_ts)
+            ts_drop = was_on & (i < i_hold_ts) & ~pcm_sw  # a cascade in progress carries the current next step
             if (ts_drop).any():
                 self.ts_on &= ~ts_drop
                 self.pcm_on &= ~ts_drop
@@ -536,6 +548,10 @@ class _Stepper:
                 w_c[:, wk] |= comp
             t += dt
             steps += 1
+            if steps > MAX_STEPS:
+                raise ModelError(
+                    f"the model took more than {MAX_STEPS} steps for {T:g} s of waveform (stuck at t = {t:g} s, "
+                    f"dt = {dt:g} s): a state it cannot resolve; please report it with the seed and stimulus")
 
             # --- next step size ---
             if event:
