@@ -256,7 +256,11 @@ class Keithley2450SMU(SmuBase):
         return self.driver.current
 
     def _do_measure_voltage(self) -> float:
-        return self.driver.voltage
+        # :READ? returns the *measured* function: the voltage when sourcing current, but the current
+        # when sourcing voltage; then the source readback element is the voltage at the terminals
+        if self._mode == "current":
+            return self.driver.voltage
+        return float(self.driver.ask(':READ? "defbuffer1", SOUR'))
 
     def _do_sweep_list(self, levels_v, delay_s):
         d = self.driver

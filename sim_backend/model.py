@@ -424,7 +424,14 @@ class _Stepper:
         t_d0, v0d = p["ts.t_d0_s"], p["ts.v0_delay_v"]
         n = self.idx.size
 
-        bps = np.unique(np.concatenate([wf.times_s, self.windows.ravel(), [T]]))
+        # window edges within rounding of a waveform knot are that knot (k*s + s vs (k+1)*s): two
+        # breakpoints an ulp apart would let a step start on the wrong side of a level change
+        edges = self.windows.ravel()
+        near = np.clip(np.searchsorted(wf.times_s, edges), 0, wf.times_s.size - 1)
+        for cand in (near, np.maximum(near - 1, 0)):
+            close = np.abs(wf.times_s[cand] - edges) <= 1e-12 * np.maximum(np.abs(edges), 1e-300)
+            edges = np.where(close, wf.times_s[cand], edges)
+        bps = np.unique(np.concatenate([wf.times_s, edges, [T]]))
         bps = bps[(bps > 0) & (bps <= T)]
         knot_slope = np.diff(wf.volts_v) / np.where(np.diff(wf.times_s) > 0, np.diff(wf.times_s), np.inf)
 
@@ -442,7 +449,7 @@ class _Stepper:
         dt = DT_MIN_S
         steps = 0
         while t < T * (1 - 1e-15) and b < bps.size:
-            while b < bps.size and bps[b] <= t * (1 + 1e-15) + 1e-18:
+            while b < bps.size and bps[b] <= t:
                 b += 1
             if b >= bps.size:
                 break
@@ -546,7 +553,7 @@ class _Stepper:
                 w_i[:, wk] += i * sgn * dt
                 w_v[:, wk] += veff * sgn * dt
                 w_c[:, wk] |= comp
-            t += dt
+            t = t_next_bp if dt >= t_next_bp - t else t + dt  # land exactly on breakpoints
             steps += 1
             if steps > MAX_STEPS:
                 raise ModelError(

@@ -62,6 +62,25 @@ def test_2450_current_source_uses_voltage_compliance():
         assert smu.measure_voltage() == pytest.approx(0.8)
 
 
+def test_2450_voltage_while_sourcing_voltage_is_the_source_readback():
+    """:READ? alone would return the measured current; the voltage is the SOUR element."""
+    with expected_protocol(Keithley2450Native, [
+        (":SOUR:FUNC VOLT", None),
+        (":SOUR:VOLT:RANG:AUTO 1", None),
+        (":SOUR:VOLT:ILIM 1e-05", None),
+        (':SENS:FUNC "CURR"', None),
+        (":SENS:CURR:NPLC 1", None),
+        (":SENS:CURR:RANG:AUTO 1", None),
+        NO_ERROR_2450,
+        (":SOUR:VOLT:LEV 2", None),
+        (':READ? "defbuffer1", SOUR', "1.065831"),
+    ]) as driver:
+        smu = smu2450(driver)
+        smu.configure_voltage_source(compliance_a=10e-6)
+        smu.set_voltage(2.0)
+        assert smu.measure_voltage() == pytest.approx(1.065831)
+
+
 def test_2450_output_without_compliance_is_refused_and_nothing_sent():
     with expected_protocol(Keithley2450Native, []) as driver:
         smu = smu2450(driver)
