@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "procedures": "tspcm_lab.commands.procedures",
     "campaign": "tspcm_lab.commands.campaign",
     "demo": "tspcm_lab.commands.demo",
+    "gui": "tspcm_lab.commands.gui",
 }
 
 

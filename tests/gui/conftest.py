@@ -1,0 +1,73 @@
+"""Fixtures of the GUI tests: the real window (offscreen Qt) on the simulated bench.
+
+``spy`` records the commands the virtual SMU and AWG receive (the instruments are the real virtual ones,
+built through the simulated bench's factory hook). ``open_window`` opens a bench session and a
+``RunWindow``, shows it (clicks need an exposed window) and, at teardown, closes it (abort, outputs off,
+bench closed) and takes PyMeasure's log-widget handler off the root logger (ManagedWindow adds it and
+never removes it; later tests would log into a deleted widget).
+"""
+
+import logging
+
+import pytest
+
+from sim_backend import faults
+from sim_backend.bench import open_bench
+
+SMU = "GPIB0::18::INSTR"
+AWG = "GPIB0::10::INSTR"
+
+
+@pytest.fixture
+def spy():
+    """{spec: {resource: [commands], "bench": VirtualBench}} of every simulated bench built in the test."""
+    seen: dict = {}
+
+    def factory(spec):
+        bench = open_bench(spec)
+        record = seen.setdefault(spec, {})
+        for resource in (SMU, AWG):
+            instrument = bench.instruments[resource]
+            commands = record.setdefault(resource, [])
+
+            def handle(message, _orig=instrument.handle, _log=commands):
+                _log.append(message if isinstance(message, str) else message.decode("latin-1"))
+                return _orig(message)
+
+            instrument.handle = handle
+        record["bench"] = bench
+        return bench
+
+    previous = faults.set_bench_factory(factory)
+    yield seen
+    faults.set_bench_factory(previous)
+
+
+@pytest.fixture
+def open_window(qtbot, spy, tmp_path):
+    """open_window(procedure_class, seed=..., **RunWindow kwargs) -> RunWindow, shown, on a fresh
+    simulated bench with that seed; run files in tmp_path/"runs" unless output_dir is given."""
+    from tspcm_lab.gui.window import RunWindow
+    from tspcm_lab.runner import BenchSession
+
+    windows = []
+    root = logging.getLogger()
+    level = root.level
+
+    def make(procedure_class, seed=1, **kwargs):
+        kwargs.setdefault("output_dir", tmp_path / "runs")
+        kwargs.setdefault("history", 0)
+        session = BenchSession.open("sim", seed=seed, require=procedure_class.REQUIRED_ROLES)
+        window = RunWindow(procedure_class, session, **kwargs)
+        windows.append(window)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()  # shut_down(): abort, wait, outputs off, bench closed
+        root.removeHandler(window.log_widget.handler)
+    root.setLevel(level)
+

@@ -1,0 +1,428 @@
+"""The measurement window: PyMeasure's ManagedWindow on one open bench, writing HDF5 run files.
+
+    session = BenchSession.open("sim", seed=42)
+    window = RunWindow(IVSweepProcedure, session, output_dir="runs")
+    window.show()              # Queue runs the procedure; Abort stops it; closing shuts the bench down
+
+What differs from a stock ``ManagedWindow``:
+
+- **One bench for the whole session**, opened before the window; every queued procedure gets it as
+  ``procedure.bench``. Closing the window aborts a running procedure, waits for its shutdown and
+  closes the bench (every output off, connections closed).
+- **Validation before queueing**: ``procedure.validate()`` (ranges, rules between parameters, the
+  bench file's limits) runs when Queue is pressed; a refused value is reported in a message box, the
+  status bar and the log, naming the parameter and what is allowed, and nothing is queued or enabled.
+- **Run files**: each run streams into ``<run folder>/<time>_<procedure>.h5`` (the store's HDF5
+  format, see docs/file-format.md) with the bench snapshot, the seed and the title; the browser shows
+  each run with the final status read back from its file (completed, aborted, failed).
+- **Live plot** of any two emitted columns (the rows come from memory while the file is being written,
+  see :mod:`tspcm_lab.gui.live`).
+- **Reopening runs** (Open button, or earlier runs of the run folder listed at start): the run's curves
+  join the plot and the parameter inputs take the run's values, ready to queue again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyqtgraph as pg
+from pymeasure.display.browser import BrowserItem
+from pymeasure.display.manager import Experiment
+from pymeasure.display.Qt import QtCore, QtWidgets
+from pymeasure.display.windows import ManagedWindow
+from pymeasure.experiment import Procedure
+
+from tspcm_lab import runner
+from tspcm_lab.gui.dialogs import RunFileDialog
+from tspcm_lab.gui.live import LiveResults
+from tspcm_lab.gui.manager import RunManager
+
+log = logging.getLogger(__name__)
+
+#: the plot's initial axes per procedure (a procedure class may set ``PLOT_AXES = (x, y)`` instead)
+DEFAULT_AXES: dict[str, tuple[str, str]] = {
+    "iv-sweep": ("Voltage (V)", "Current (A)"),
+    "pulse-train": ("Pulse", "Conductance (S)"),
+    "spike-train": ("Conductance (S)", "Firing probability"),
+    "threshold-vs-weight": ("Conductance (S)", "Threshold (V)"),
+    "learning-loop": ("Train", "Firing probability"),
+    "pattern": ("Epoch", "Accuracy"),
+    "retention": ("Time (s)", "Conductance (S)"),
+    "endurance": ("Cycle", "Conductance (S)"),
+    "delay-recovery": ("Voltage (V)", "Delay (s)"),
+}
+#: earlier runs of the run folder listed in the browser at start (hidden from the plot until ticked)
+DEFAULT_HISTORY = 10
+
+
+def procedure_name(procedure_class: type) -> str:
+    return getattr(procedure_class, "name", "") or procedure_class.__name__
+
+
+def default_axes(procedure_class: type) -> tuple[str, str]:
+    """(x, y) columns plotted first: ``PLOT_AXES`` of the class, our table, else time (or the first
+    column) against the next column."""
+    columns = list(procedure_class.DATA_COLUMNS)
+    for axes in (getattr(procedure_class, "PLOT_AXES", None), DEFAULT_AXES.get(procedure_name(procedure_class))):
+        if axes and len(axes) == 2 and all(a in columns for a in axes):
+            return axes[0], axes[1]
+    x = "Time (s)" if "Time (s)" in columns else columns[0]
+    y = next(c for c in columns if c != x)
+    return x, y
+
+
+def parameter_keys(procedure_class: type) -> list[str]:
+    """Parameter keys in the order the class declares them."""
+    from tspcm_lab.store.params import from_procedure
+
+    return [record.key for record in from_procedure(procedure_class())]
+
+
+class RunBrowserItem(BrowserItem):
+    """A browser row; "Finished" reads "Completed", and the final status comes from the run file."""
+
+    status_label = {**BrowserItem.status_label, Procedure.FINISHED: "Completed"}
+
+    def set_file_status(self, status: str) -> None:
+        self.setText(3, status.capitalize())
+
+
+class RunWindow(ManagedWindow):
+    """The GUI of one procedure on one open bench (see the module docstring).
+
+    :param procedure_class: a PyMeasure Procedure class (normally a ``TspcmProcedure``)
+    :param session: the open bench (``tspcm_lab.runner.BenchSession``), shared by every run
+    :param output_dir: folder of the run files (created when the first run is queued)
+    :param title: initial title stored in each run file (editable in the window)
+    :param history: how many earlier runs of this procedure in ``output_dir`` to list at start
+    :param close_bench: closing the window closes the bench (every output off first); when False,
+        the outputs are turned off but the connections stay open (the caller owns the bench)
+    """
+
+    def __init__(self, procedure_class: type, session: runner.BenchSession, output_dir: str | os.PathLike = "runs",
+                 *, title: str = "", history: int = DEFAULT_HISTORY, close_bench: bool = True, parent=None):
+        self.session = session
+        self.close_bench = close_bench
+        self.name = procedure_name(procedure_class)
+        self._reserved: set[str] = set()
+        self._shut_down = False
+        self.refusal_text = ""  #: the last refusal shown (for the user: message box, status bar, log)
+        self.refusal_box: QtWidgets.QMessageBox | None = None
+        self._root_level = logging.getLogger().level
+        if len(procedure_class.DATA_COLUMNS) < 2:
+            raise ValueError(f"{self.name} declares fewer than two DATA_COLUMNS; nothing to plot")
+        x_axis, y_axis = default_axes(procedure_class)
+        displays = [k for k in getattr(procedure_class, "KEY_PARAMETERS", ()) if hasattr(procedure_class, k)]
+        super().__init__(procedure_class, x_axis=x_axis, y_axis=y_axis, inputs=parameter_keys(procedure_class),
+                         displays=displays, enable_file_input=False, inputs_in_scrollarea=True,
+                         parent=parent, log_fmt="%(asctime)s %(levelname)s %(message)s",
+                         log_datefmt="%H:%M:%S")
+        self._add_run_dock(output_dir, title)
+        self.setWindowTitle(f"tspcm gui - {self.name} on {self.bench_text()}")
+        self.statusBar().showMessage(f"bench open: {self.bench_text()}; outputs off")
+        self.resize(1280, 860)
+        if history > 0:
+            self.load_history(history)
+
+    # ------------------------------------------------------------------ layout
+    def _setup_ui(self):
+        super()._setup_ui()
+        stock = self.manager  # PyMeasure's Manager runs its CSV Worker: replace it by ours
+        self.manager = RunManager(self.widget_list, self.browser, log_level=self.log_level, parent=self)
+        self.manager.abort_returned.connect(self.abort_returned)
+        self.manager.queued.connect(self.queued)
+        self.manager.running.connect(self.running)
+        self.manager.finished.connect(self.finished)
+        self.manager.failed.connect(self.failed)
+        self.manager.log.connect(self.log.handle)
+        stock.deleteLater()
+
+    def _add_run_dock(self, output_dir, title: str) -> None:
+        panel = QtWidgets.QWidget(self)
+        form = QtWidgets.QFormLayout(panel)
+        self.bench_label = QtWidgets.QLabel(self.bench_text(), panel)
+        self.bench_label.setWordWrap(True)
+        self.folder_input = QtWidgets.QLineEdit(str(output_dir), panel)
+        self.folder_input.setToolTip("Folder of the run files; each run is <time>_<procedure>.h5")
+        browse = QtWidgets.QPushButton("Browse...", panel)
+        browse.clicked.connect(self._browse_folder)
+        folder_row = QtWidgets.QHBoxLayout()
+        folder_row.addWidget(self.folder_input)
+        folder_row.addWidget(browse)
+        self.title_input = QtWidgets.QLineEdit(title, panel)
+        self.title_input.setPlaceholderText(f"stored in the run file (default: {self.name})")
+        form.addRow("Bench:", self.bench_label)
+        form.addRow("Run folder:", folder_row)
+        form.addRow("Title:", self.title_input)
+        dock = QtWidgets.QDockWidget("Run file", self)
+        dock.setWidget(panel)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _browse_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Run folder", str(self.output_dir))
+        if folder:
+            self.folder_input.setText(folder)
+
+    def bench_text(self) -> str:
+        s = self.session
+        seed = f", seed {s.seed}" if s.seed is not None else ""
+        kind = f" (simulated{seed})" if s.simulated else seed
+        return f"{s.name}{kind}"
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.folder_input.text().strip() or "runs").expanduser()
+
+    @property
+    def run_title(self) -> str:
+        return self.title_input.text().strip() or self.name
+
+    # ------------------------------------------------------------------ queueing
+    def queue(self, procedure=None):
+        """Validate the input parameters against the procedure's ranges and the bench, then queue
+        the run; a refused value is reported (message box, status bar, log) and nothing is queued.
+        Returns the queued Experiment, or None when refused."""
+        if self._shut_down:
+            return None
+        try:
+            if procedure is None:
+                procedure = self.make_procedure()
+        except (ValueError, TypeError) as exc:
+            return self.refuse(f"cannot read the parameters: {exc}")
+        procedure.bench = self.session.bench
+        try:
+            runner.validate(procedure)
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown, none reaches the event loop
+            if runner.is_parameter_error(exc):
+                return self.refuse(runner.parameter_error_text(exc))
+            return self.refuse(f"{self.name}: validate() failed: {type(exc).__name__}: {exc}")
+        try:
+            path = self.next_run_path()
+        except OSError as exc:
+            return self.refuse(f"run folder {self.output_dir}: {exc}")
+        results = LiveResults(procedure, path, snapshot=self.session.snapshot, seed=self.session.seed,
+                              title=self.run_title)
+        experiment = self.new_experiment(results)
+        self.manager.queue(experiment)
+        log.info("queued %s -> %s", self.name, path)
+        self.statusBar().showMessage(f"queued {path.name}")
+        return experiment
+
+    def next_run_path(self) -> Path:
+        """A new run file name in the run folder: ``<time>_<name>.h5`` (``-2``, ``-3``... when taken
+        by a file or by a run queued earlier in this window)."""
+        folder = self.output_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^\w.-]+", "_", self.name)
+        stem = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}_{safe}"
+        path = folder / f"{stem}.h5"
+        n = 2
+        while path.exists() or str(path.resolve()) in self._reserved:
+            path = folder / f"{stem}-{n}.h5"
+            n += 1
+        self._reserved.add(str(path.resolve()))
+        return path
+
+    def refuse(self, message: str) -> None:
+        """Tell the user why nothing was queued: a (non-blocking) message box, the status bar, the log."""
+        self.refusal_text = message
+        log.error("not queued: %s", message)
+        self.statusBar().showMessage(f"not queued: {message}")
+        if self.refusal_box is not None:
+            self.refusal_box.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Not queued",
+                                    f"Nothing was queued or enabled.\n\n{message}",
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        box.open()
+        self.refusal_box = box
+        return None
+
+    # ------------------------------------------------------------------ browser
+    def new_experiment(self, results, curve=None):
+        if curve is None:
+            curve_list = []
+            for wdg in self.widget_list:
+                new = self.new_curve(wdg, results)
+                curve_list.extend(new if isinstance(new, (tuple, list)) else [new])
+        else:
+            curve_list = curve[:]
+        color = next((c.color for c in curve_list if hasattr(c, "color")), pg.intColor(0))
+        return Experiment(results, curve_list, RunBrowserItem(results, color))
+
+    def running_files(self) -> set[str]:
+        """Run files this window is writing now (never to be opened here until closed)."""
+        files = set()
+        for experiment in self.manager.experiments:
+            if getattr(experiment.results, "live", False):
+                files.add(os.path.abspath(experiment.data_filename))
+        return files
+
+    def open_experiment(self):
+        """The Open button: choose run files (with a preview) and open them."""
+        dialog = RunFileDialog(self.procedure_class, widget_list=self.widget_list, parent=self,
+                               directory=self.output_dir if self.output_dir.is_dir() else "",
+                               busy=self.running_files())
+        if dialog.exec():
+            self.open_runs(dialog.selectedFiles())
+
+    def open_runs(self, paths: Iterable[str | os.PathLike], *, use_parameters: bool = True,
+                  show: bool = True) -> list[Experiment]:
+        """Open run files into the browser (their curves on the plot when ``show``); with
+        ``use_parameters`` the parameter inputs take the values of the last one opened. Files that
+        are not runs of this procedure are refused with a message naming why."""
+        from tspcm_lab.store.errors import RunFileError
+        from tspcm_lab.store.pymeasure_glue import HDF5Results
+
+        opened: list[Experiment] = []
+        problems: list[str] = []
+        busy = self.running_files()
+        for path in map(str, paths):
+            if not path:
+                continue
+            if os.path.abspath(path) in busy:
+                problems.append(f"{os.path.basename(path)} is being written by the run in progress")
+                continue
+            if any(os.path.abspath(e.data_filename) == os.path.abspath(path) for e in self.manager.experiments):
+                problems.append(f"{os.path.basename(path)} is already open")
+                continue
+            try:
+                results = HDF5Results.load(path)
+            except (RunFileError, OSError) as exc:
+                problems.append(str(exc))
+                continue
+            stored = self._stored_procedure_name(results)
+            if not isinstance(results.procedure, self.procedure_class):
+                problems.append(f"{os.path.basename(path)} is a {stored or 'different'} run; this window runs "
+                                f"{self.name} (open it with: tspcm gui {stored or '<procedure>'})")
+                continue
+            experiment = self.new_experiment(results)
+            for curve in experiment.curve_list:
+                if curve:
+                    curve.update_data()
+            experiment.browser_item.progressbar.setValue(100)
+            self.manager.load(experiment)
+            self._show_file_status(experiment)
+            if not show:
+                experiment.browser_item.setCheckState(0, QtCore.Qt.CheckState.Unchecked)
+            opened.append(experiment)
+            log.info("opened run %s", path)
+        if opened and use_parameters:
+            self.set_parameters(opened[-1].procedure.parameter_objects())
+            self.statusBar().showMessage(f"parameters of {os.path.basename(opened[-1].data_filename)} "
+                                         f"loaded; Queue runs them again")
+        if problems:
+            text = "\n".join(problems)
+            log.warning("not opened: %s", text.replace("\n", "; "))
+            QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Not opened", text,
+                                  QtWidgets.QMessageBox.StandardButton.Ok, self).open()
+        return opened
+
+    @staticmethod
+    def _stored_procedure_name(results) -> str:
+        run = getattr(results, "_run", None)
+        return getattr(run, "procedure", "") if run is not None else ""
+
+    def load_history(self, limit: int = DEFAULT_HISTORY) -> list[Experiment]:
+        """List the latest ``limit`` runs of this procedure in the run folder (unticked: not plotted)."""
+        from tspcm_lab.store import list_runs
+
+        folder = self.output_dir
+        if limit <= 0 or not folder.is_dir():
+            return []
+        try:
+            table = list_runs(folder)
+        except Exception as exc:  # noqa: BLE001 - a listing problem must not stop the window
+            log.warning("cannot list the runs in %s: %s", folder, exc)
+            return []
+        mine = table[table["procedure"] == self.name]
+        paths = list(mine["path"])[-limit:]
+        return self.open_runs(paths, use_parameters=False, show=False) if paths else []
+
+    def _show_file_status(self, experiment) -> str:
+        """The status written in the run file, shown in the browser row."""
+        from tspcm_lab.store import open_run
+
+        try:
+            status = open_run(experiment.data_filename).status
+        except Exception as exc:  # noqa: BLE001 - e.g. a file that could not be created
+            log.debug("status of %s: %s", experiment.data_filename, exc)
+            return ""
+        item = experiment.browser_item
+        if isinstance(item, RunBrowserItem):
+            item.set_file_status(status)
+        return status
+
+    # ------------------------------------------------------------------ run ends
+    def finished(self, experiment):
+        super().finished(experiment)
+        self._ended(experiment)
+
+    def abort_returned(self, experiment):
+        super().abort_returned(experiment)
+        self._ended(experiment)
+
+    def failed(self, experiment):
+        if not self.manager.experiments.has_next():
+            self.abort_button.setEnabled(False)
+        self.browser_widget.clear_button.setEnabled(True)
+        self._ended(experiment)
+
+    def _ended(self, experiment) -> None:
+        for curve in experiment.curve_list:
+            if curve:
+                curve.update_data()
+        status = self._show_file_status(experiment) or "unknown"
+        problems = list(getattr(experiment.procedure, "shutdown_problems", []) or [])
+        outputs = "every output off" if not problems else "OUTPUT MAY STILL BE ON: " + "; ".join(problems)
+        text = f"{os.path.basename(experiment.data_filename)}: {status}; {outputs}"
+        (log.warning if status != "completed" or problems else log.info)("run ended: %s", text)
+        self.statusBar().showMessage(text)
+
+    # ------------------------------------------------------------------ shutting down
+    def shut_down(self, timeout_s: float = 120.0) -> list[str]:
+        """Abort a running procedure and wait for its shutdown (outputs off, file closed), then turn
+        every output off and close the bench (or only turn the outputs off, ``close_bench=False``).
+        Returns the problems met. Runs once; called when the window closes."""
+        if self._shut_down:
+            return []
+        self._shut_down = True
+        self.queue_button.setEnabled(False)
+        if self.manager.is_running():
+            log.warning("window closing: aborting the running procedure")
+            self.manager.abort()
+            if not self.manager.wait_idle(timeout_s):
+                log.error("the procedure did not stop within %.0f s; turning the outputs off anyway", timeout_s)
+        try:
+            problems = self.session.close() if self.close_bench else self.session.all_off()
+        except Exception as exc:  # noqa: BLE001 - report, never raise from a close event
+            problems = [f"{type(exc).__name__}: {exc}"]
+        for problem in problems:
+            log.error("shutdown: output may still be on: %s", problem)
+        # PyMeasure adds the log widget's handler to the root logger and never removes it
+        root = logging.getLogger()
+        root.removeHandler(self.log_widget.handler)
+        root.setLevel(self._root_level)
+        return problems
+
+    def closeEvent(self, event):
+        self.shut_down()
+        super().closeEvent(event)
+
+    def quit(self, evt=None):  # QApplication.aboutToQuit
+        self.close()
+
+
+def open_window(procedure: str | type, session: runner.BenchSession, **kwargs: Any) -> RunWindow:
+    """A RunWindow for a procedure given by its registered name or its class."""
+    if isinstance(procedure, str):
+        from tspcm_lab import plugins
+
+        procedure = plugins.load_procedure(procedure)
+    return RunWindow(procedure, session, **kwargs)
