@@ -223,3 +223,28 @@ def test_closing_the_window_aborts_the_run_and_shuts_the_bench_down(qtbot, open_
     assert ask(spy, 12, SMU, ":OUTP?") == "0" and ask(spy, 12, AWG, "OUTP1?") == "0"
     assert window.session.bench.closed
     assert open_run(experiment.data_filename).status == "aborted"
+
+
+def test_every_registered_procedure_gets_a_window_whose_inputs_keep_its_defaults(qtbot, open_window):
+    """The input widgets must not round or clamp a default (a 20 ns width read back as 0 would be a
+    different measurement); the plot opens on two of the procedure's columns."""
+    from tspcm_lab.gui.window import RunWindow
+
+    window = open_window(SmuHold, seed=13)
+    for name in plugins.names():
+        cls = plugins.load_procedure(name)
+        other = RunWindow(cls, window.session, close_bench=False, history=0)
+        qtbot.addWidget(other)
+        try:
+            frame = other.plot_widget.plot_frame
+            assert frame.x_axis in cls.DATA_COLUMNS and frame.y_axis in cls.DATA_COLUMNS, name
+            made, defaults = other.make_procedure(), cls()
+            for key in defaults._parameters:
+                expected, got = getattr(defaults, key), getattr(made, key)
+                if isinstance(expected, float):
+                    assert got == pytest.approx(expected, rel=1e-9, abs=0), (name, key)
+                else:
+                    assert got == expected, (name, key)
+        finally:
+            other.shut_down()  # outputs off only: the bench stays open (close_bench=False)
+    assert not window.session.bench.closed

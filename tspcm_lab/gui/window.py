@@ -123,6 +123,9 @@ class RunWindow(ManagedWindow):
                          parent=parent, log_fmt="%(asctime)s %(levelname)s %(message)s",
                          log_datefmt="%H:%M:%S")
         self._add_run_dock(output_dir, title)
+        self.browser.header().resizeSection(1, 250)  # run file names are <time>_<procedure>.h5
+        for label in (self.plot_widget.columns_x_label, self.plot_widget.columns_y_label):
+            label.setMaximumWidth(60)
         self.setWindowTitle(f"tspcm gui - {self.name} on {self.bench_text()}")
         self.statusBar().showMessage(f"bench open: {self.bench_text()}; outputs off")
         self.resize(1280, 860)
@@ -323,6 +326,21 @@ class RunWindow(ManagedWindow):
             QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Not opened", text,
                                   QtWidgets.QMessageBox.StandardButton.Ok, self).open()
         return opened
+
+    def save_experiment_copy(self, source_filename):
+        """The browser's "Save Data File Copy": a copy of the run file (PyMeasure's dialog suggests .csv)."""
+        import shutil
+
+        if os.path.abspath(source_filename) in self.running_files():
+            self.statusBar().showMessage("the run file is still being written; copy it when the run has ended")
+            return
+        filename, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save a copy of the run file", os.path.basename(source_filename), "Run files (*.h5 *.hdf5)")
+        if filename:
+            if not filename.lower().endswith((".h5", ".hdf5")):
+                filename += ".h5"
+            shutil.copy2(source_filename, filename)
+            log.info("copied %s to %s", source_filename, filename)
 
     @staticmethod
     def _stored_procedure_name(results) -> str:
