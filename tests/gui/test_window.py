@@ -195,6 +195,12 @@ def test_reopening_a_run_restores_its_parameters_and_curve(qtbot, open_window, t
     assert window.open_runs([str(path)]) == []
     other = make_run(folder / "other.h5", SmuHold, 9, {"points": 2})
     assert window.open_runs([str(other)]) == []
+    (folder / "notes.h5").write_text("not HDF5")
+    assert window.open_runs([str(folder / "notes.h5")]) == []
+    log_text = window.log_widget.view.toPlainText()
+    assert "a.h5 is already open" in log_text
+    assert "other.h5 is a smu-hold run; this window runs spike-train (open it with: tspcm gui smu-hold)" in log_text
+    assert "notes.h5: not a readable HDF5 file" in log_text
     assert window.browser.topLevelItemCount() == 1
 
 

@@ -280,6 +280,7 @@ class RunWindow(ManagedWindow):
         """Open run files into the browser (their curves on the plot when ``show``); with
         ``use_parameters`` the parameter inputs take the values of the last one opened. Files that
         are not runs of this procedure are refused with a message naming why."""
+        from tspcm_lab.store import open_run
         from tspcm_lab.store.errors import RunFileError
         from tspcm_lab.store.pymeasure_glue import HDF5Results
 
@@ -296,14 +297,16 @@ class RunWindow(ManagedWindow):
                 problems.append(f"{os.path.basename(path)} is already open")
                 continue
             try:
-                results = HDF5Results.load(path)
+                run = open_run(path)
+                stored, stored_class = run.procedure, run.procedure_class
+                cls = self.procedure_class
+                if stored != self.name and stored_class != f"{cls.__module__}:{cls.__qualname__}":
+                    problems.append(f"{os.path.basename(path)} is a {stored or 'different'} run; this window "
+                                    f"runs {self.name} (open it with: tspcm gui {stored or '<procedure>'})")
+                    continue
+                results = HDF5Results.load(path, procedure_class=cls)
             except (RunFileError, OSError) as exc:
                 problems.append(str(exc))
-                continue
-            stored = self._stored_procedure_name(results)
-            if not isinstance(results.procedure, self.procedure_class):
-                problems.append(f"{os.path.basename(path)} is a {stored or 'different'} run; this window runs "
-                                f"{self.name} (open it with: tspcm gui {stored or '<procedure>'})")
                 continue
             experiment = self.new_experiment(results)
             for curve in experiment.curve_list:
@@ -341,11 +344,6 @@ class RunWindow(ManagedWindow):
                 filename += ".h5"
             shutil.copy2(source_filename, filename)
             log.info("copied %s to %s", source_filename, filename)
-
-    @staticmethod
-    def _stored_procedure_name(results) -> str:
-        run = getattr(results, "_run", None)
-        return getattr(run, "procedure", "") if run is not None else ""
 
     def load_history(self, limit: int = DEFAULT_HISTORY) -> list[Experiment]:
         """List the latest ``limit`` runs of this procedure in the run folder (unticked: not plotted)."""
