@@ -55,51 +55,9 @@ def _skip_block(text: str, i: int) -> int:
     return i + 1  # '#H', '#Q', '#B' numbers: ordinary characters from here on
 
 
-def split_units(message: str) -> list[str]:
-    """Split a program message at ``;`` outside strings, parentheses and blocks."""
-    units: list[str] = []
-    start = 0
-    depth = 0
-    i = 0
-    n = len(message)
-    search = _SPECIAL.search
-    while True:
-        m = search(message, i)
-        if m is None:
-            break
-        i = m.start()
-        c = message[i]
-        if c in "'\"":
-            j = message.find(c, i + 1)
-            while j != -1 and j + 1 < n and message[j + 1] == c:
-                j = message.find(c, j + 2)
-            if j == -1:
-                raise ScpiError(-151, "unterminated string")
-            i = j + 1
-        elif c == "(":
-            depth += 1
-            i += 1
-        elif c == ")":
-            depth = max(0, depth - 1)
-            i += 1
-        elif c == "#":
-            i = _skip_block(message, i)
-        elif c == ";" and depth == 0:
-            units.append(message[start:i])
-            start = i = i + 1
-        else:
-            i += 1
-    units.append(message[start:])
-    return units
-
-
-def split_params(text: str) -> list[str]:
-    """Split a parameter string at ``,`` outside strings, parentheses and blocks (tokens stripped)."""
-    if not text.strip():
-        return []
-    if "'" not in text and '"' not in text and "(" not in text and "#" not in text:
-        return [t.strip() for t in text.split(",")]
-    tokens: list[str] = []
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """Split at ``separator`` where it stands outside strings, parentheses and blocks."""
+    parts: list[str] = []
     start = 0
     depth = 0
     i = 0
@@ -126,13 +84,27 @@ def split_params(text: str) -> list[str]:
             i += 1
         elif c == "#":
             i = _skip_block(text, i)
-        elif c == "," and depth == 0:
-            tokens.append(text[start:i].strip())
+        elif c == separator and depth == 0:
+            parts.append(text[start:i])
             start = i = i + 1
         else:
             i += 1
-    tokens.append(text[start:].strip())
-    return tokens
+    parts.append(text[start:])
+    return parts
+
+
+def split_units(message: str) -> list[str]:
+    """Split a program message at ``;`` outside strings, parentheses and blocks."""
+    return _split_top_level(message, ";")
+
+
+def split_params(text: str) -> list[str]:
+    """Split a parameter string at ``,`` outside strings, parentheses and blocks (tokens stripped)."""
+    if not text.strip():
+        return []
+    if "'" not in text and '"' not in text and "(" not in text and "#" not in text:
+        return [t.strip() for t in text.split(",")]
+    return [t.strip() for t in _split_top_level(text, ",")]
 
 
 def mnemonic_forms(mixed: str) -> tuple[str, str]:
