@@ -81,4 +81,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as a script this module is __main__, a second copy: use the importable one, whose CliError
+    # is the class the commands raise
+    from tspcm_lab.cli import main as _main
+
+    sys.exit(_main())
