@@ -1,24 +1,37 @@
 """delay-recovery: the threshold switch's switching delay against overdrive, and its threshold recovery.
 
-Part 1, delay: single pulses from the pulse generator at each amplitude of ``delay_amplitudes_V``
+Both parts are set relative to the cell's threshold, because the delay and the recovery are functions of
+the overdrive V - Vth and devices differ by more than the interesting overdrives (Vth +-5 % from device to
+device, ~1.0 V on the simulated cells; t_d = t_d0 exp(-(V - Vth)/V0) with t_d0 ~100 ns and V0 ~0.1 V, so
+50 mV shift the delay 1.6x). The threshold is measured first (``threshold_V = 0``, the default): after the
+cell is programmed to ``initial_conductance_S`` (a mostly crystalline PCM, so the threshold is the
+switch's, and a firing carries more than ``fire_current_A`` even at the probe's ~0.8-1.0 V: at
+100 uS a 0.83 V probe carried ~19-22 uA), the median of ``threshold_ramps`` SMU ramps
+under 10 uA compliance (common.measure_threshold: device voltage before the current jump); or it is
+given. It is recorded in every row (``Threshold (V)``).
+
+Part 1, delay: single pulses from the pulse generator at Vth + each overdrive of ``delay_overdrives_V``
 (``delay_repeats`` each, ``delay_gap_s`` apart so the threshold has recovered), the cell current
 captured by the scope on the generator's sync; the delay is the time from the pulse's leading edge
 (half rise) to the current rising through ``fire_current_A`` (interpolated between samples). A pulse
 that does not fire within its width gives a NaN delay. Expected: ln t_d falling linearly with the
-amplitude (t_d = t_d0 exp(-(V - Vth)/V0)).
+amplitude.
 
-Part 2, recovery: paired pulses uploaded as one arbitrary waveform: a conditioning pulse that fires
-the cell, an interval (from its trailing edge), then a probe pulse below the recovered threshold. Just
-after turn-off the threshold is near the hold voltage and recovers towards Vth, so the probe fires
-at short intervals and not at long ones: the probe's firing probability (over ``recovery_repeats``
-pairs whose conditioning pulse fired) against the interval gives the recovery time.
+Part 2, recovery: paired pulses uploaded as one arbitrary waveform: a conditioning pulse
+(Vth + ``conditioning_overdrive_V``) that fires the cell, an interval (from its trailing edge), then a
+probe at ``probe_fraction`` x Vth (or ``probe_amplitude_V`` when set), below the recovered threshold.
+Just after turn-off the threshold is near the hold voltage and recovers towards Vth (tau ~300 ns on the
+simulated cell), so the probe fires at short intervals and not at long ones: the probe's firing probability (over ``recovery_repeats`` pairs
+whose conditioning pulse fired) against the interval gives the recovery time. 0.9 x Vth: the probe
+stays below a fully recovered threshold by > 3 sigma of its cycle-to-cycle spread (3 %), and above the
+hold voltage (~0.6 V) by enough that it fires for the first ~250 ns. (With a fixed 1.1 V probe, as
+before, a 100 ns delay at threshold let the probe fire after full recovery on most devices.)
 
-Both parts need a cell that carries more than ``fire_current_A`` once fired: by default it is first
-programmed to ``initial_conductance_S`` (a mostly crystalline PCM, so the threshold is the switch's).
-
-Rows (docs/analysis.md): delay rows ``Voltage (V)``, ``Delay (s)``, ``Repeat``; recovery rows
-``Interval (s)``, ``Firing probability``, ``Probe delay (s)``, ``Pairs``; NaN in the other part's
-columns.
+Rows (docs/analysis.md): delay rows ``Voltage (V)`` (the amplitude applied), ``Delay (s)``, ``Repeat``,
+``Overdrive (V)``; recovery rows ``Interval (s)``, ``Firing probability``, ``Probe delay (s)``, ``Pairs``,
+``Voltage (V)`` (the probe amplitude); NaN in the other part's columns; ``Threshold (V)`` in all. The
+analysis's t_d0 is the delay at the smallest amplitude with a delay (its ``vth_V`` parameter is not set
+here: the threshold is measured during the run).
 """
 
 from __future__ import annotations
@@ -30,9 +43,9 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, role_limit
 from procedures.spike_train import (ARB_MIN_INTERVAL_S, FIRE_CURRENT_A, ProgramParametersMixin, SpikeTrain,
-                                    emit_trace, fire_train, first_event_delays_s)
+                                    crossings_s, emit_trace, fire_train, first_after_s)
 
 log = logging.getLogger(__name__)
 
@@ -60,31 +73,38 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
 
     name = "delay-recovery"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
-    KEY_PARAMETERS = ("delay_amplitudes_V", "recovery_intervals_s", "probe_amplitude_V")
-    BENCH_LIMITS = {"conditioning_amplitude_V": ("pulse", "voltage"), "probe_amplitude_V": ("pulse", "voltage"),
-                    "set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage")}
-    DATA_COLUMNS = ["Voltage (V)", "Delay (s)", "Repeat", "Interval (s)", "Firing probability",
-                    "Probe delay (s)", "Pairs", "Time (s)"]
+    KEY_PARAMETERS = ("delay_overdrives_V", "recovery_intervals_s", "probe_fraction", "threshold_V")
+    BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage"),
+                    "probe_amplitude_V": ("pulse", "voltage"), "threshold_stop_V": ("smu", "voltage")}
+    DATA_COLUMNS = ["Voltage (V)", "Delay (s)", "Repeat", "Overdrive (V)", "Interval (s)", "Firing probability",
+                    "Probe delay (s)", "Pairs", "Threshold (V)", "Time (s)"]
 
     initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
-                                           minimum=0.0, maximum=1e-2, default=100e-6)
+                                           minimum=0.0, maximum=1e-2, default=150e-6)
+    # the threshold
+    threshold_V = FloatParameter("Cell threshold (0 = measure)", units="V", minimum=0.0, maximum=10.0, default=0.0)
+    threshold_ramps = IntegerParameter("Threshold ramps (median)", minimum=1, maximum=100, default=3)
+    threshold_stop_V = FloatParameter("Threshold ramp stop", units="V", minimum=0.1, maximum=10.0, default=2.5)
+    threshold_step_V = FloatParameter("Threshold ramp step", units="V", minimum=0.001, maximum=0.5, default=0.01)
     # part 1
     measure_delay = BooleanParameter("Measure delay vs overdrive", default=True)
-    delay_amplitudes_V = Parameter("Delay pulse amplitudes (V, comma-separated)",
-                                   default="1.15, 1.2, 1.25, 1.3, 1.35, 1.4")
+    delay_overdrives_V = Parameter("Delay pulse overdrives above Vth (V, comma-separated)",
+                                   default="0.05, 0.1, 0.15, 0.2, 0.25, 0.3")
     delay_width_s = FloatParameter("Delay pulse width", units="s", minimum=16e-9, maximum=1e-3, default=1e-6)
     delay_repeats = IntegerParameter("Pulses per amplitude", minimum=1, maximum=10_000, default=5)
     delay_gap_s = FloatParameter("Wait between delay pulses", units="s", minimum=0.0, maximum=10.0, default=10e-6)
     # part 2
     measure_recovery = BooleanParameter("Measure threshold recovery", default=True)
-    conditioning_amplitude_V = FloatParameter("Conditioning pulse amplitude", units="V", minimum=0.1,
-                                              maximum=10.0, default=1.5)
+    conditioning_overdrive_V = FloatParameter("Conditioning pulse overdrive above Vth", units="V", minimum=0.0,
+                                              maximum=5.0, default=0.5)
     conditioning_width_s = FloatParameter("Conditioning pulse width", units="s", minimum=8e-9, maximum=1e-3,
                                           default=100e-9)
-    probe_amplitude_V = FloatParameter("Probe pulse amplitude", units="V", minimum=0.1, maximum=10.0, default=1.1)
+    probe_fraction = FloatParameter("Probe amplitude / Vth", minimum=0.05, maximum=0.99, default=0.9)
+    probe_amplitude_V = FloatParameter("Probe amplitude (0 = probe_fraction x Vth)", units="V", minimum=0.0,
+                                       maximum=10.0, default=0.0)
     probe_width_s = FloatParameter("Probe pulse width", units="s", minimum=8e-9, maximum=1e-3, default=200e-9)
     recovery_intervals_s = Parameter("Pulse intervals (s, comma-separated)",
-                                     default="40e-9, 80e-9, 160e-9, 320e-9, 640e-9, 1.28e-6, 2.56e-6")
+                                     default="40e-9, 100e-9, 200e-9, 400e-9, 800e-9, 1.6e-6, 3.2e-6")
     recovery_repeats = IntegerParameter("Pairs per interval", minimum=1, maximum=10_000, default=8)
     recovery_gap_s = FloatParameter("Wait between pairs", units="s", minimum=0.0, maximum=10.0, default=10e-6)
     # capture
@@ -97,38 +117,83 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                                            minimum=ARB_MIN_INTERVAL_S, maximum=1e-6, default=ARB_MIN_INTERVAL_S)
     store_traces = BooleanParameter("Store captured traces", default=False)
 
+    #: the threshold of this run (V): threshold_V, or the measured one
+    vth: float = math.nan
+
+    def overdrives(self) -> list[float]:
+        return parse_values(self.delay_overdrives_V, "delay_overdrives_V", "V", -1.0, 5.0)
+
+    def intervals(self) -> list[float]:
+        return parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s", self.arb_sample_interval_s, 1e-3)
+
     def check_relations(self) -> None:
         if not (self.measure_delay or self.measure_recovery):
             raise ParameterError("measure_delay", "both parts are off: turn on measure_delay or measure_recovery")
         if self.initial_conductance_S and self.initial_conductance_S < 1e-7:
             raise ParameterError("initial_conductance_S", "must be 0 (no programming) or from 1e-07 S to 0.01 S")
-        parse_values(self.delay_amplitudes_V, "delay_amplitudes_V", "V", 0.05, 10.0)
-        parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s", self.arb_sample_interval_s, 1e-3)
+        if 0 < self.probe_amplitude_V < 0.1:
+            raise ParameterError("probe_amplitude_V", f"must be 0 (probe_fraction x Vth) or from 0.1 V to 10 V, got "
+                                 f"{self.probe_amplitude_V:g} V")
+        if self.probe_amplitude_V and self.threshold_V and self.probe_amplitude_V >= self.threshold_V:
+            raise ParameterError("probe_amplitude_V", f"must be below threshold_V ({self.threshold_V:g} V): the probe "
+                                 "tests a threshold that has not recovered yet")
+        if 0 < self.threshold_V < 0.1:
+            raise ParameterError("threshold_V", f"must be 0 (measure) or from 0.1 V to 10 V, got "
+                                 f"{self.threshold_V:g} V")
+        if self.threshold_step_V >= self.threshold_stop_V:
+            raise ParameterError("threshold_step_V", f"must be below threshold_stop_V ({self.threshold_stop_V:g} V)")
+        self.overdrives()
+        self.intervals()
         if self.fire_current_A >= self.scope_full_scale_A:
             raise ParameterError("fire_current_A", f"must be below scope_full_scale_A ({self.scope_full_scale_A:g} A)")
         for key in ("conditioning_width_s", "probe_width_s"):
             if getattr(self, key) < self.arb_sample_interval_s:
                 raise ParameterError(key, f"must be at least arb_sample_interval_s ({self.arb_sample_interval_s:g} s)")
-        if self.probe_amplitude_V >= self.conditioning_amplitude_V:
-            raise ParameterError("probe_amplitude_V", "must be below conditioning_amplitude_V "
-                                 f"({self.conditioning_amplitude_V:g} V): the probe tests a not yet recovered threshold")
 
     def check_bench_limits(self, bench) -> None:
         super().check_bench_limits(bench)
-        from procedures.base import role_limit
-
         limit, where = role_limit(bench, "pulse", "voltage")
-        if limit is not None:
-            worst = max(abs(v) for v in parse_values(self.delay_amplitudes_V, "delay_amplitudes_V", "V", 0.05, 10.0))
-            if worst > limit:
-                raise ParameterError("delay_amplitudes_V", f"{worst:g} V exceeds the bench limit {limit:g} V "
-                                     f"({where}); allowed: up to {limit:g} V")
+        if limit is None:
+            return
+        # with a measured threshold the amplitudes are known only during the run (checked there too);
+        # a given threshold lets every amplitude be checked now
+        vth = self.threshold_V or None
+        top_od = max(self.overdrives() + [self.conditioning_overdrive_V])
+        if vth is not None and vth + top_od > limit:
+            key = "delay_overdrives_V" if max(self.overdrives()) >= self.conditioning_overdrive_V \
+                else "conditioning_overdrive_V"
+            raise ParameterError(key, f"Vth {vth:g} V + {top_od:g} V exceeds the pulse generator's bench limit "
+                                 f"{limit:g} V ({where}); allowed: up to {limit - vth:g} V above Vth")
+        if self.threshold_stop_V + top_od > limit:
+            raise ParameterError("threshold_stop_V", f"a threshold up to {self.threshold_stop_V:g} V plus the "
+                                 f"largest overdrive ({top_od:g} V) could exceed the pulse generator's bench limit "
+                                 f"{limit:g} V ({where}); allowed: threshold_stop_V up to {limit - top_od:g} V")
+
+    # ------------------------------------------------------------------ the threshold
+    def find_threshold(self) -> float:
+        """The cell threshold (V): given, or the median of ``threshold_ramps`` SMU ramps."""
+        if self.threshold_V > 0:
+            return float(self.threshold_V)
+        values = []
+        for _ in range(self.threshold_ramps):
+            if self.should_stop():
+                return math.nan
+            sweep = common.measure_threshold(self.bench, stop_voltage_v=self.threshold_stop_V,
+                                             step_v=self.threshold_step_V)
+            values.append(sweep.threshold_V)
+        finite = [v for v in values if math.isfinite(v)]
+        if not finite:
+            raise RuntimeError(f"threshold: no current jump in {self.threshold_ramps} ramp(s) up to "
+                               f"{self.threshold_stop_V:g} V (raise threshold_stop_V, or give threshold_V)")
+        vth = float(np.median(finite))
+        log.info("cell threshold %.3f V (median of %s V)", vth, ", ".join(f"{v:.3f}" for v in values))
+        return vth
 
     # ------------------------------------------------------------------ part 1
     def measure_delays(self, clock, progress) -> bool:
-        amplitudes = parse_values(self.delay_amplitudes_V, "delay_amplitudes_V", "V", 0.05, 10.0)
         edge = getattr(self.bench.pulse, "MIN_EDGE_S", 8.4e-9)
-        for a, amplitude in enumerate(amplitudes):
+        for a, overdrive in enumerate(self.overdrives()):
+            amplitude = round(self.vth + overdrive, 6)
             train = SpikeTrain(amplitude, self.delay_width_s, self.delay_width_s + 4 * edge, 1)
             for k in range(self.delay_repeats):
                 if self.should_stop():
@@ -142,7 +207,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                 if not delay < self.delay_width_s - edge / 2:
                     delay = math.nan  # no firing while the pulse was at its top: no delay at this amplitude
                 self.emit("results", {"Voltage (V)": amplitude, "Delay (s)": delay, "Repeat": k,
-                                      "Time (s)": t_start})
+                                      "Overdrive (V)": overdrive, "Threshold (V)": self.vth, "Time (s)": t_start})
                 if self.store_traces:
                     emit_trace(self, f"delay_{a}_{k}", response)
                 if self.delay_gap_s > 0:
@@ -151,6 +216,17 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         return True
 
     # ------------------------------------------------------------------ part 2
+    @property
+    def conditioning_amplitude_V(self) -> float:
+        return round(self.vth + self.conditioning_overdrive_V, 6)
+
+    @property
+    def probe_V(self) -> float:
+        """The probe amplitude (V): probe_amplitude_V, or probe_fraction x Vth."""
+        if self.probe_amplitude_V > 0:
+            return float(self.probe_amplitude_V)
+        return round(self.probe_fraction * self.vth, 6)
+
     def pair_samples(self, interval_s: float) -> tuple[np.ndarray, float, float]:
         """(samples, probe start time, interval used) of one conditioning + probe pair on the arb grid."""
         dt = self.arb_sample_interval_s
@@ -160,14 +236,12 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         n2 = max(int(round(self.probe_width_s / dt)), 1)
         tail = max(n2, 8)
         samples = np.concatenate([np.zeros(lead), np.full(n1, self.conditioning_amplitude_V), np.zeros(gap),
-                                  np.full(n2, self.probe_amplitude_V), np.zeros(tail)])
+                                  np.full(n2, self.probe_V), np.zeros(tail)])
         return samples, (lead + n1 + gap) * dt, gap * dt
 
     def measure_recovery_curve(self, clock, progress) -> bool:
-        intervals = parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s",
-                                 self.arb_sample_interval_s, 1e-3)
         dt = self.arb_sample_interval_s
-        for j, interval in enumerate(intervals):
+        for j, interval in enumerate(self.intervals()):
             samples, t_probe, used = self.pair_samples(interval)
             duration = samples.size * dt
             train = SpikeTrain(self.conditioning_amplitude_V, self.conditioning_width_s, duration, 1, "arb",
@@ -182,8 +256,9 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                                       sample_interval_s=self.capture_interval_s,
                                       full_scale_current_A=self.scope_full_scale_A, tail_s=0.0, configure=False)
                 t, i = response.t_s, response.current_A
-                cond = common.events_per_window(t, i, self.fire_current_A, [0.0], t_probe)[0]
-                probe = first_event_delays_s(t, i, self.fire_current_A, [t_probe], duration - t_probe)[0]
+                t_cross = crossings_s(t, i, self.fire_current_A)[1]
+                cond = np.count_nonzero(t_cross < t_probe)
+                probe = first_after_s(t_cross, [t_probe], duration - t_probe)[0]
                 if self.store_traces:
                     emit_trace(self, f"pair_{j}_{k}", response)
                 if cond > 0:  # only pairs whose conditioning pulse fired say anything about recovery
@@ -195,12 +270,25 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
             probability = float(np.mean(fired_probe)) if fired_probe else math.nan
             if not fired_probe:
                 log.warning("interval %.3g s: the conditioning pulse never fired (%d pairs); raise "
-                            "conditioning_amplitude_V", used, self.recovery_repeats)
+                            "conditioning_overdrive_V", used, self.recovery_repeats)
             self.emit("results", {"Interval (s)": used, "Firing probability": probability,
                                   "Probe delay (s)": float(np.mean(delays)) if delays else math.nan,
-                                  "Pairs": len(fired_probe), "Time (s)": t_start})
+                                  "Pairs": len(fired_probe), "Voltage (V)": self.probe_V,
+                                  "Threshold (V)": self.vth, "Time (s)": t_start})
             progress()
         return True
+
+    def check_amplitudes(self) -> None:
+        """Every amplitude of the run within the pulse generator's bench limit, now that Vth is known."""
+        limit, where = role_limit(self.bench, "pulse", "voltage")
+        top = self.vth + max(self.overdrives() + [self.conditioning_overdrive_V])
+        if limit is not None and max(top, self.probe_V) > limit:
+            raise RuntimeError(f"Vth {self.vth:.3f} V + the largest overdrive = {top:.3f} V exceeds the pulse "
+                               f"generator's bench limit {limit:g} V ({where}); nothing was applied")
+        if self.probe_V >= self.vth:
+            log.warning("the probe (%.3f V) is not below the measured threshold (%.3f V): it will fire at every "
+                        "interval; lower probe_amplitude_V or set it to 0 (probe_fraction x Vth)", self.probe_V,
+                        self.vth)
 
     def execute(self) -> None:
         clock = common.bench_clock(self.bench)
@@ -210,10 +298,12 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                 return
             log.info("programmed to %.3g S (target %.3g S, %s)", result.conductance_S, self.initial_conductance_S,
                      "converged" if result.converged else "NOT converged")
-        steps = (len(parse_values(self.delay_amplitudes_V, "delay_amplitudes_V", "V", 0.05, 10.0))
-                 if self.measure_delay else 0)
-        steps += (len(parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s",
-                                   self.arb_sample_interval_s, 1e-3)) if self.measure_recovery else 0)
+        self.vth = self.find_threshold()
+        if not math.isfinite(self.vth):
+            return  # stopped
+        self.check_amplitudes()
+        steps = (len(self.overdrives()) if self.measure_delay else 0)
+        steps += (len(self.intervals()) if self.measure_recovery else 0)
         done = [0]
 
         def progress():

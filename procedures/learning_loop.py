@@ -1,29 +1,41 @@
 """learning-loop: the positive-feedback loop of one TS-PCM cell, trained, forgotten and retrained.
 
-Training: spike trains (spike-train's train and capture) until the firing probability within one
-train reaches ``criterion_probability``; the conductance is read after every train. Each firing
-pushes current through the PCM and crystallizes a little of it, which lowers the cell threshold and
-makes the next firing likelier: training accelerates itself. Forgetting: a partial RESET (a
-melt-quench pulse weaker than a full RESET, so crystalline volume is left) or a wait. Retraining:
-the same trains until the same criterion. Pulses to criterion both times, and the savings
-(N_first - N_retrain) / N_first, are logged and recomputed by the analysis from the rows.
+Calibration (``spike_amplitude_V = 0``, the default; spike_train.SpikeCalibrationMixin): after a full
+RESET, a ladder of short spike trains finds the lowest amplitude at which this device fires on >= 2 of
+20 spikes, then from 30 mV above it the first amplitude where a 40-spike train fires on >= 10 % is
+confirmed; then a full RESET again, so that training starts from a blank cell. Training: trains of
+``spikes_per_train`` spikes at that amplitude until the firing probability within one train reaches
+``criterion_probability``; the conductance is read after every train. Each firing pushes current
+through the PCM and crystallizes a little of it, which lowers the cell threshold and makes the next
+firing likelier: training accelerates itself. Forgetting: a partial
+RESET (``forget_amplitude_V`` x ``forget_width_s`` on the pulse generator, 2.35 V x 50 ns: it melts and
+quenches only part of the trained volume, so crystalline volume is left; a full RESET, >= 2.5 V, would
+leave little to relearn from) or a wait. Retraining: the same trains until the same criterion. Pulses
+to criterion both times, and the savings (N_first - N_retrain) / N_first, are logged and recomputed by
+the analysis from the rows.
+
+The conductance is read at 1.5 V (see spike_train.SPIKE_READ_VOLTAGE_V): at the common 2.0 V a state
+below ~9 uS reads ~20 uS, and the forgotten state of a cell trained to ~20 uS could read above it.
 
 Rows (docs/analysis.md): ``Stage`` (0 first training, 1 retraining), ``Train`` (from 1 within the
 stage; 0 = the read at the start of the stage, no spikes), ``Pulse`` (spikes so far within the
 stage), ``Firing probability`` (of that train; NaN on the start row), ``Conductance (S)`` (read after
-the train), ``Firing events``, ``Time (s)``.
+the train), ``Firing events``, ``Spike amplitude (V)`` (the amplitude used, calibrated or given),
+``Time (s)``. Waveform ``calibration``: spikes fired against amplitude, in the order played.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
 from procedures.base import ParameterError, TspcmProcedure
-from procedures.spike_train import ProgramParametersMixin, SpikeParametersMixin, emit_trace
+from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
+                                    SpikeReadMixin, emit_trace)
 
 log = logging.getLogger(__name__)
 
@@ -37,58 +49,67 @@ def savings(n_first: float, n_retrain: float) -> float:
     return (n_first - n_retrain) / n_first
 
 
-class LearningLoopProcedure(SpikeParametersMixin, ProgramParametersMixin, common.ConductanceReadMixin,
-                            TspcmProcedure):
+class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParametersMixin,
+                            SpikeReadMixin, common.ConductanceReadMixin, TspcmProcedure):
     """Train to a firing criterion, forget, retrain; pulses to criterion and savings."""
 
     name = "learning-loop"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
     KEY_PARAMETERS = ("spike_amplitude_V", "criterion_probability", "forget_mode", "forget_amplitude_V")
     BENCH_LIMITS = {"spike_amplitude_V": ("pulse", "voltage"), "set_amplitude_V": ("pulse", "voltage"),
-                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage")}
+                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage"),
+                    "calibration_stop_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["Stage", "Train", "Pulse", "Firing probability", "Conductance (S)", "Firing events",
-                    "Time (s)"]
+                    "Spike amplitude (V)", "Time (s)"]
 
-    # spikes that fire a fully RESET cell now and then (its amorphous threshold ~1.8 V spreads by 5 %
-    # from firing to firing on the simulated cell), 2 us apart as in sim_backend.experiments
-    spike_amplitude_V = FloatParameter("Spike amplitude", units="V", minimum=0.1, maximum=10.0, default=1.75)
+    # 100 ns spikes (spike-train's), 2 us apart as in sim_backend.experiments
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
-    max_trains = IntegerParameter("Max trains per training", minimum=1, maximum=100_000, default=60)
+    max_trains = IntegerParameter("Max trains per training", minimum=1, maximum=100_000, default=80)
     initial_reset = BooleanParameter("Full RESET before the first training", default=True)
     initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
                                            minimum=0.0, maximum=1e-2, default=0.0)
     forget_mode = ListParameter("Forget by", choices=["reset", "wait"], default="reset")
+    # 2.35 V x 50 ns: a trained cell (~20 uS) goes to ~9-18 uS, far above a blank one (< 3 uS); at 2.3 V
+    # some devices barely melt (20 -> 18-20 uS), at 2.5 V little is left (3-6 uS)
     forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
-                                        maximum=10.0, default=2.5)
+                                        maximum=10.0, default=2.35)
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
                                     default=50e-9)
     forget_wait_s = FloatParameter("Forget wait", units="s", minimum=0.0, maximum=1e7, default=1e3)
     train_interval_s = FloatParameter("Wait between trains", units="s", minimum=0.0, maximum=1e4, default=1e-3)
     store_traces = BooleanParameter("Store captured traces", default=False)
 
+    #: the spike amplitude of this run (V): spike_amplitude_V, or the calibrated one
+    amplitude_V: float = math.nan
+
     def check_relations(self) -> None:
         self.check_spike_parameters()
         if self.initial_conductance_S and not self.initial_conductance_S >= 1e-7:
             raise ParameterError("initial_conductance_S", "must be 0 (no programming) or from 1e-07 S to "
                                  f"0.01 S, got {self.initial_conductance_S:g} S")
-        if self.forget_mode == "reset" and self.forget_amplitude_V <= self.spike_amplitude_V:
-            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above the spike amplitude "
-                                 f"({self.spike_amplitude_V:g} V), got {self.forget_amplitude_V:g} V")
+        self.check_calibration()
+        top = self.highest_spike_amplitude_V()
+        if self.forget_mode == "reset" and self.forget_amplitude_V <= top:
+            what = ("the highest calibration amplitude (calibration_stop_V + calibration_margin_V" if self.calibrating
+                    else "the spike amplitude (spike_amplitude_V")
+            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above {what} = {top:g} V), "
+                                 f"got {self.forget_amplitude_V:g} V")
 
     # ------------------------------------------------------------------ steps
     def _row(self, stage: int, train: int, pulses: int, probability: float, g: float, events: float,
              t_s: float) -> None:
         self.emit("results", {"Stage": stage, "Train": train, "Pulse": pulses, "Firing probability": probability,
-                              "Conductance (S)": g, "Firing events": events, "Time (s)": t_s})
+                              "Conductance (S)": g, "Firing events": events,
+                              "Spike amplitude (V)": self.amplitude_V, "Time (s)": t_s})
 
     def train_to_criterion(self, stage: int, clock, progress_base: int) -> float | None:
         """Trains until the criterion; returns the pulses to criterion (NaN: not reached) or None
         when asked to stop."""
-        train = self.spike_train()
+        train = replace(self.spike_train(), amplitude_V=self.amplitude_V)
         g0 = self.read().conductance_S
         self._row(stage, 0, 0, math.nan, g0, math.nan, clock.now_s())
-        pulses = 0
+        pulses, g = 0, g0
         for k in range(1, self.max_trains + 1):
             if self.should_stop():
                 return None
@@ -117,10 +138,23 @@ class LearningLoopProcedure(SpikeParametersMixin, ProgramParametersMixin, common
         else:
             clock.wait(self.forget_wait_s, self.should_stop)
 
+    def full_reset(self) -> None:
+        common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+
     def execute(self) -> None:
         clock = common.bench_clock(self.bench)
+        self.amplitude_V = self.spike_amplitude_V
         if self.initial_reset:
-            common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+            self.full_reset()
+        if self.calibrating:
+            calibration = self.calibrate()
+            if calibration.stopped:
+                return
+            if not calibration.confirmed:
+                raise RuntimeError(self.calibration_failed_text())
+            self.amplitude_V = calibration.operating_V
+            if self.initial_reset:
+                self.full_reset()  # the calibration's few firings leave a trace: start training blank
         if self.initial_conductance_S > 0:
             result = self.program(self.initial_conductance_S)
             if result.stopped:
@@ -138,5 +172,5 @@ class LearningLoopProcedure(SpikeParametersMixin, ProgramParametersMixin, common
         if n_retrain is None:
             return
         self.report_progress(1, 1)
-        log.info("pulses to criterion: first %s, retraining %s; savings %.3f", n_first, n_retrain,
-                 savings(n_first, n_retrain))
+        log.info("spike amplitude %.3f V; pulses to criterion: first %s, retraining %s; savings %.3f",
+                 self.amplitude_V, n_first, n_retrain, savings(n_first, n_retrain))

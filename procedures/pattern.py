@@ -1,28 +1,44 @@
 """pattern: memorize an N x M binary pattern on a TS-PCM array through the switch matrix.
 
 The pattern is given as text ("1001/0110/0110/1001": rows separated by '/', ';' or newlines) or as a
-small text file holding that text. Before the first training every cell is RESET (a blank array).
-One epoch: a spike train to each target cell in turn (the matrix connects one cell, a 1 x 1
-rectangle, so no other cell of its row or column is driven), its firing captured by the scope, then
-the conductance map: every cell of the array read with the SMU through the matrix. Training stops
-at the criterion: pattern accuracy >= ``accuracy_criterion``, accuracy being the fraction of cells
-whose (G >= ``read_threshold_S``) equals the pattern, and (``require_firing``) every target cell
-firing with probability >= ``criterion_probability`` in that epoch. Forgetting: a partial RESET of
-every target cell. Retraining: epochs until the same criterion. Epochs to criterion both times,
-the savings (E_first - E_retrain) / E_first and the final accuracy are logged; the analysis
-recomputes them from the rows.
+small text file holding that text. The matrix connects one cell at a time (a 1 x 1 rectangle, so no
+other cell of its row or column is driven).
+
+1. Blank: every cell is RESET (``reset_amplitude_V``).
+2. Calibration (``spike_amplitude_V = 0``, the default), per target cell, since every cell is its own
+   device (spike_train.SpikeCalibrationMixin): the lowest amplitude that fires >= 2 of 20 spikes
+   (coarse then fine), then from 30 mV above it the first amplitude where a 40-spike train fires on
+   >= 10 %; then the target cells are RESET again. Every train: waveforms ``calibration_r<row>c<col>``.
+3. Training, in epochs. An epoch presents the pattern once: a spike train (at the cell's amplitude)
+   to every target cell that has not learned yet, then the conductance map (every cell read with the
+   SMU through the matrix). A target cell has learned when its last read is >= ``read_threshold_S``
+   and (``require_firing``) its last train fired on >= ``criterion_probability`` of its spikes; a
+   learned cell gets no more trains (more would crystallize it far beyond the threshold, where a
+   partial RESET no longer forgets). The training ends at the criterion: pattern accuracy >=
+   ``accuracy_criterion``, accuracy being the fraction of cells whose (G >= ``read_threshold_S``)
+   equals the pattern, and every target cell learned.
+4. Forgetting: a partial RESET (``forget_amplitude_V`` x ``forget_width_s``) of every target cell.
+5. Retraining: epochs until the same criterion.
+
+Epochs to criterion both times, the savings (E_first - E_retrain) / E_first and the final accuracy are
+logged; the analysis recomputes them from the rows. The conductance is read at 1.5 V (see
+spike_train.SPIKE_READ_VOLTAGE_V): a blank cell reads < 3 uS, a learned one >= 30 uS, and no state
+reads as the ~20 uS ON state of a switched amorphous layer (what a 2.0 V read gives below ~9 uS, which
+would make a blank cell look as learned as a trained one).
 
 Rows (docs/analysis.md): one per cell per epoch: ``Stage`` (0 first training, 1 retraining),
 ``Epoch`` (from 1 within the stage), ``Row``, ``Column``, ``Conductance (S)``, plus ``Target``
-(1/0), ``Firing probability`` (of the cell's train in that epoch; NaN for non-target cells) and
-``Accuracy`` (of that epoch's map). The map before each stage (after the blank RESET, after
-forgetting) is stored as a waveform ``map_stage<k>_start`` (conductance against cell index r*M + c).
+(1/0), ``Firing probability`` (of the cell's train in that epoch; NaN when it got none: non-target
+or already learned), ``Spike amplitude (V)`` (the cell's; NaN for non-target cells) and ``Accuracy``
+(of that epoch's map). The map before each stage (after the blank RESET, after forgetting) is stored
+as a waveform ``map_stage<k>_start`` (conductance against cell index r*M + c).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +47,8 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParame
 from procedures import common
 from procedures.base import ParameterError, TspcmProcedure
 from procedures.learning_loop import savings
-from procedures.spike_train import ProgramParametersMixin, SpikeParametersMixin
+from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
+                                    SpikeReadMixin, emit_trace)
 from tspcm_lab.analysis.learning import parse_pattern
 
 log = logging.getLogger(__name__)
@@ -67,28 +84,29 @@ def pattern_text(pattern: np.ndarray) -> str:
     return "/".join("".join("1" if v else "0" for v in row) for row in pattern)
 
 
-class PatternProcedure(SpikeParametersMixin, ProgramParametersMixin, common.ConductanceReadMixin,
-                       TspcmProcedure):
+class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParametersMixin,
+                       SpikeReadMixin, common.ConductanceReadMixin, TspcmProcedure):
     """Memorize a binary pattern on an array: epochs to criterion, forget, retrain."""
 
     name = "pattern"
     REQUIRED_ROLES = ("smu", "pulse", "scope", "matrix")
     KEY_PARAMETERS = ("pattern", "spike_amplitude_V", "read_threshold_S", "forget_amplitude_V")
     BENCH_LIMITS = {"spike_amplitude_V": ("pulse", "voltage"), "set_amplitude_V": ("pulse", "voltage"),
-                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage")}
+                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage"),
+                    "calibration_stop_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["Stage", "Epoch", "Row", "Column", "Conductance (S)", "Target", "Firing probability",
-                    "Accuracy", "Time (s)"]
+                    "Spike amplitude (V)", "Accuracy", "Time (s)"]
 
-    spike_amplitude_V = FloatParameter("Spike amplitude", units="V", minimum=0.1, maximum=10.0, default=1.85)
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     pattern = Parameter("Pattern (1/0 rows separated by /, or a file)", default=DEFAULT_PATTERN)
     read_threshold_S = FloatParameter("Read threshold", units="S", minimum=1e-7, maximum=1e-2, default=30e-6)
     accuracy_criterion = FloatParameter("Accuracy criterion", minimum=0.0, maximum=1.0, default=1.0)
-    require_firing = BooleanParameter("Criterion also needs every target cell firing", default=True)
+    require_firing = BooleanParameter("A learned cell must also fire", default=True)
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
-    max_epochs = IntegerParameter("Max epochs per training", minimum=1, maximum=10_000, default=20)
+    max_epochs = IntegerParameter("Max epochs per training", minimum=1, maximum=10_000, default=80)
+    # as learning-loop: from ~30-40 uS a trained cell goes to ~10-25 uS, well above a blank one
     forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
-                                        maximum=10.0, default=2.5)
+                                        maximum=10.0, default=2.35)
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
                                     default=50e-9)
     store_traces = BooleanParameter("Store captured traces", default=False)
@@ -101,9 +119,13 @@ class PatternProcedure(SpikeParametersMixin, ProgramParametersMixin, common.Cond
         target = self.target()
         if not target.any():
             raise ParameterError("pattern", "has no 1 cell: nothing to memorize")
-        if self.forget_amplitude_V <= self.spike_amplitude_V:
-            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above the spike amplitude "
-                                 f"({self.spike_amplitude_V:g} V), got {self.forget_amplitude_V:g} V")
+        self.check_calibration()
+        top = self.highest_spike_amplitude_V()
+        if self.forget_amplitude_V <= top:
+            what = ("the highest calibration amplitude (calibration_stop_V + calibration_margin_V" if self.calibrating
+                    else "the spike amplitude (spike_amplitude_V")
+            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above {what} = {top:g} V), "
+                                 f"got {self.forget_amplitude_V:g} V")
 
     def check_bench(self, bench) -> None:
         target = self.target()
@@ -142,22 +164,48 @@ class PatternProcedure(SpikeParametersMixin, ProgramParametersMixin, common.Cond
                                "x": np.arange(g_map.size, dtype=float),
                                "y_label": "Conductance (S)", "x_label": "Cell (row * columns + column)"})
 
-    def train(self, stage: int, target: np.ndarray, clock, progress_base: int) -> float | None:
+    def calibrate_cells(self, cells) -> dict | None:
+        """{cell: spike amplitude (V)} from one ladder per cell; None if asked to stop."""
+        amplitudes = {}
+        for cell in cells:
+            def play(amplitude_V: float, spikes: int, cell=cell) -> int:
+                self.connect(cell)
+                return int(np.count_nonzero(self.fire(self.calibration_train(amplitude_V, spikes)).fired))
+
+            result = self.calibrate(play, name=f"calibration_r{cell[0]}c{cell[1]}")
+            if result.stopped:
+                return None
+            if not result.confirmed:
+                raise RuntimeError(f"cell ({cell[0]}, {cell[1]}): {self.calibration_failed_text()}")
+            amplitudes[cell] = result.operating_V
+        return amplitudes
+
+    def train(self, stage: int, target: np.ndarray, amplitudes: dict, clock, progress_base: int) -> float | None:
         """Epochs until the criterion; the epochs to criterion (NaN: not reached) or None if stopped."""
-        cells = [tuple(c) for c in np.argwhere(target)]
-        self.emit_start_map(stage, self.read_map(target.shape))
-        train = self.spike_train()
+        cells = [tuple(int(x) for x in c) for c in np.argwhere(target)]
+        g_map = self.read_map(target.shape)
+        self.emit_start_map(stage, g_map)
+        base = self.spike_train()
+        amp_map = np.full(target.shape, np.nan)
+        for cell in cells:
+            amp_map[cell] = amplitudes[cell]
+        last_prob = {cell: math.nan for cell in cells}
+
+        def learned(cell) -> bool:
+            firing = (not self.require_firing) or last_prob[cell] >= self.criterion_probability
+            return bool(g_map[cell] >= self.read_threshold_S) and firing
+
         for epoch in range(1, self.max_epochs + 1):
             prob = np.full(target.shape, np.nan)
-            for n, cell in enumerate(cells):
+            for cell in cells:
+                if learned(cell):
+                    continue
                 if self.should_stop():
                     return None
                 self.connect(cell)
-                response = self.fire(train, configure=(epoch == 1 and n == 0))
-                prob[cell] = response.probability
+                response = self.fire(replace(base, amplitude_V=amplitudes[cell]))
+                prob[cell] = last_prob[cell] = response.probability
                 if self.store_traces:
-                    from procedures.spike_train import emit_trace
-
                     emit_trace(self, f"stage{stage}_epoch{epoch}_r{cell[0]}c{cell[1]}", response)
             if self.should_stop():
                 return None
@@ -167,12 +215,12 @@ class PatternProcedure(SpikeParametersMixin, ProgramParametersMixin, common.Cond
             for (r, c), g in np.ndenumerate(g_map):
                 self.emit("results", {"Stage": stage, "Epoch": epoch, "Row": r, "Column": c, "Conductance (S)": g,
                                       "Target": int(target[r, c]), "Firing probability": prob[r, c],
-                                      "Accuracy": acc, "Time (s)": t_map})
+                                      "Spike amplitude (V)": amp_map[r, c], "Accuracy": acc, "Time (s)": t_map})
             self.report_progress(progress_base + epoch, 2 * self.max_epochs)
-            firing_ok = (not self.require_firing) or bool(np.all(prob[target] >= self.criterion_probability))
-            log.info("stage %d epoch %d: accuracy %.3f, target cells firing %s", stage, epoch, acc,
-                     np.round(prob[target], 2).tolist())
-            if acc >= self.accuracy_criterion - 1e-12 and firing_ok:
+            done = [learned(cell) for cell in cells]
+            log.info("stage %d epoch %d: accuracy %.3f, %d of %d target cells learned", stage, epoch, acc,
+                     sum(done), len(cells))
+            if acc >= self.accuracy_criterion - 1e-12 and all(done):
                 return float(epoch)
         log.warning("stage %d: criterion not reached in %d epochs", stage, self.max_epochs)
         return math.nan
@@ -181,12 +229,20 @@ class PatternProcedure(SpikeParametersMixin, ProgramParametersMixin, common.Cond
         target = self.target()
         clock = common.bench_clock(self.bench)
         all_cells = [(r, c) for r in range(target.shape[0]) for c in range(target.shape[1])]
+        cells = [tuple(int(x) for x in c) for c in np.argwhere(target)]
         self.reset_cells(all_cells, self.reset_amplitude_V, self.reset_width_s)  # a blank array
-        e_first = self.train(0, target, clock, 0)
+        if self.calibrating:
+            amplitudes = self.calibrate_cells(cells)
+            if amplitudes is None:
+                return
+            self.reset_cells(cells, self.reset_amplitude_V, self.reset_width_s)  # blank again
+        else:
+            amplitudes = {cell: self.spike_amplitude_V for cell in cells}
+        e_first = self.train(0, target, amplitudes, clock, 0)
         if e_first is None or self.should_stop():
             return
-        self.reset_cells([tuple(c) for c in np.argwhere(target)], self.forget_amplitude_V, self.forget_width_s)
-        e_retrain = self.train(1, target, clock, self.max_epochs)
+        self.reset_cells(cells, self.forget_amplitude_V, self.forget_width_s)
+        e_retrain = self.train(1, target, amplitudes, clock, self.max_epochs)
         if e_retrain is None:
             return
         self.report_progress(1, 1)

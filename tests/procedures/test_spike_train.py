@@ -5,7 +5,9 @@ import pytest
 
 import pyvisa_tspcm
 from procedures.base import ParameterError
-from procedures.spike_train import SpikeTrain, SpikeTrainProcedure, fire_train
+from procedures import common
+from procedures.spike_train import (SpikeTrain, SpikeTrainProcedure, calibrate_amplitude, confirm_amplitude,
+                                    fire_train)
 from tspcm_lab import runner
 from tspcm_lab.analysis.registry import get_analysis
 from tspcm_lab.store import open_run
@@ -44,7 +46,7 @@ def test_events_counted_in_the_captured_trace_are_the_cells_own():
 def test_firing_rises_with_the_programmed_conductance(tmp_path):
     trains = 3
     run, _ = run_procedure(SpikeTrainProcedure, tmp_path, {
-        "target_conductances_S": "25e-6, 150e-6", "trains": trains, "spike_amplitude_V": 1.4}, seed=4)
+        "target_conductances_S": "15e-6, 150e-6", "trains": trains, "spike_amplitude_V": 1.4}, seed=4)
     c = run.columns
     assert list(c["State"]) == [0] * trains + [1] * trains
     g, p = c["Conductance (S)"], c["Firing probability"]
@@ -59,7 +61,7 @@ def test_firing_rises_with_the_programmed_conductance(tmp_path):
     assert trace.y_label == "Current (A)" and trace.y.max() > 20e-6
     events = waves["state1_train0_events"][0]
     assert events.y.sum() == c["Firing events"][trains]
-    assert "V_read = 2 V" in str(run.metadata["read_method"].value)  # the read is recorded
+    assert "V_read = 1.5 V" in str(run.metadata["read_method"].value)  # the read is recorded
 
 
 @pytest.mark.parametrize("values, parameter", [
@@ -86,3 +88,47 @@ def test_arbitrary_spike_train_gives_the_same_response_as_the_pulse_train(tmp_pa
         "target_conductances_S": "150e-6", "store_traces": False}, seed=4)
     assert np.all(run.columns["Firing probability"] >= 0.8)
     assert run.waveforms == {}
+
+
+def test_calibration_ladder_goes_coarse_then_fine_and_stops_at_the_first_amplitude_that_fires():
+    """The ladder against a device whose firing is known: 3 of 20 spikes fire from 1.73 V up."""
+    played = []
+
+    def device(amplitude_V):
+        played.append(amplitude_V)
+        return 3 if amplitude_V >= 1.73 - 1e-9 else 1
+
+    cal = calibrate_amplitude(device, start_v=1.6, stop_v=2.2, step_v=0.01, coarse_steps=5, min_fires=2)
+    assert cal.amplitude_V == pytest.approx(1.73) and cal.found
+    assert played == pytest.approx([1.6, 1.65, 1.7, 1.75, 1.71, 1.72, 1.73]) == cal.amplitudes_V
+    assert cal.fired == [1, 1, 1, 3, 1, 1, 3]
+    # firing from below the start: the fine steps go below it
+    assert calibrate_amplitude(lambda a: 5, start_v=1.6, stop_v=2.2, step_v=0.01).amplitude_V == pytest.approx(1.56)
+    # never enough: NaN after the whole coarse ladder
+    none = calibrate_amplitude(lambda a: 1, start_v=1.6, stop_v=2.2, step_v=0.01)
+    assert not none.found and none.amplitudes_V[-1] == pytest.approx(2.2) and len(none.fired) == 13
+    # the confirmation: from 30 mV above, 40-spike trains until one fires on >= 10 % (4 spikes)
+    confirm_amplitude(cal, lambda a, n: n // 20 if a < 1.79 - 1e-9 else n // 5, start_v=1.76, stop_v=2.23,
+                      step_v=0.01, spikes=40, min_fraction=2 / 20)
+    assert cal.operating_V == pytest.approx(1.79) and cal.confirmed
+    assert cal.amplitudes_V[7:] == pytest.approx([1.76, 1.77, 1.78, 1.79]) and cal.played[7:] == [40] * 4
+    assert cal.fired[7:] == [2, 2, 2, 8] and cal.amplitude_V == pytest.approx(1.73)  # the ladder's, kept
+    # two trains must each fire enough: a device that fires on every other train never passes
+    flip = iter([3, 0] * 50)
+    assert not calibrate_amplitude(lambda a: next(flip), start_v=1.6, stop_v=1.7, step_v=0.01, trains=2).found
+
+
+def test_the_read_at_1p5_V_sees_states_below_the_2_V_read_floor():
+    """A few SET pulses from a blank cell: the 1.5 V read (spike procedures) follows the PCM's own
+    conductance; the 2.0 V read shows the ~20 uS ON state of the switched amorphous layer instead."""
+    with runner.BenchSession.open("sim", seed=5) as session:
+        model = pyvisa_tspcm.get_bench(session.spec).model
+        common.reset_pulse(session.bench, 3.5, 50e-9)
+        common.set_pulse(session.bench, 2.1, 100e-9, count=4, period_s=1e-6)
+        truth = model.pcm_conductance_s()[0]
+        low = common.read_conductance(session.bench, voltage_v=1.5).conductance_S
+        high = common.read_conductance(session.bench, voltage_v=2.0).conductance_S
+        assert 3e-6 < truth < 8e-6, truth
+        assert low == pytest.approx(truth, rel=0.1)
+        assert high > 2.5 * truth
+        assert model.pcm_conductance_s()[0] == pytest.approx(truth, rel=0.02)  # neither read disturbed it
