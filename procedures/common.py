@@ -66,7 +66,7 @@ READ_HOLD_VOLTAGE_V = 0.6
 READ_NPLC = 0.1
 #: potentiation pulse on the pulse generator (AWG path, 100 Ohm on the simulated bench)
 SET_AMPLITUDE_V = 2.0
-SET_WIDTH_S = 200e-9
+SET_WIDTH_S = 1e-6  # 2.0 V x 1 us SETs a blank cell in a few pulses; 200 ns pulses level off ~90 uS
 #: depression pulse: melt-quench, fast fall
 RESET_AMPLITUDE_V = 3.0
 RESET_WIDTH_S = 50e-9
