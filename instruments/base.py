@@ -116,3 +116,26 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return value.item()
     return value
+
+
+class OutputRoleBase(RoleBase):
+    """A role with a source output on one channel (SMU, pulse generator): tracks whether the output is,
+    or may be, on (an unknown state after a failure counts as on) and reports it in the snapshot."""
+
+    def __init__(self, driver: Any, *, channel: Any = None, **kwargs: Any) -> None:
+        super().__init__(driver, **kwargs)
+        self.channel = channel
+        #: True when the output is, or may be, on
+        self.output_is_on = False
+
+    def _after_off(self, ok: bool) -> None:
+        if ok:
+            self.output_is_on = False
+            self.settings["output"] = False
+
+    def snapshot(self) -> dict:
+        snap = super().snapshot()
+        snap["channel"] = self.channel
+        snap["output_is_on"] = self.output_is_on
+        return snap
+

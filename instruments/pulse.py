@@ -12,11 +12,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import RoleBase
+from .base import OutputRoleBase
 from .safety import Limits, SafetyError
 
 
-class PulseBase(RoleBase):
+class PulseBase(OutputRoleBase):
     """Model-independent pulse-generator logic and safety checks."""
 
     role = "pulse"
@@ -35,10 +35,8 @@ class PulseBase(RoleBase):
             raise ValueError("a pulse generator needs limits with max_voltage_v")
         if channel not in self.CHANNELS:
             raise ValueError(f"channel must be one of {self.CHANNELS} for {type(self).__name__}, got {channel!r}")
-        super().__init__(driver, resource=resource, limits=limits, driver_name=driver_name)
-        self.channel = int(channel)
+        super().__init__(driver, channel=int(channel), resource=resource, limits=limits, driver_name=driver_name)
         self._configured = False
-        self.output_is_on = False
 
     @property
     def _ch(self):
@@ -137,16 +135,6 @@ class PulseBase(RoleBase):
     def _off_steps(self):
         return [(f"output {self.channel} off", self._off_and_confirm)]
 
-    def _after_off(self, ok: bool) -> None:
-        if ok:
-            self.output_is_on = False
-            self.settings["output"] = False
-
-    def snapshot(self) -> dict:
-        snap = super().snapshot()
-        snap["channel"] = self.channel
-        snap["output_is_on"] = self.output_is_on
-        return snap
 
     def _check_count(self, count: int) -> int:
         if int(count) != count or not 1 <= count <= self.MAX_COUNT:

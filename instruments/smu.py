@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .base import RoleBase
+from .base import OutputRoleBase
 from .roles import SweepResult
 from .safety import Limits, SafetyError
 
@@ -20,7 +20,7 @@ from .safety import Limits, SafetyError
 _LINE_HZ = 50.0
 
 
-class SmuBase(RoleBase):
+class SmuBase(OutputRoleBase):
     """Model-independent SMU logic; subclasses implement the ``_do_*`` hooks for one model."""
 
     role = "smu"
@@ -31,12 +31,9 @@ class SmuBase(RoleBase):
                  channel: str | int | None = None) -> None:
         if limits is None or limits.max_current_a is None:
             raise ValueError("an SMU needs limits with max_voltage_v and max_current_a")
-        super().__init__(driver, resource=resource, limits=limits, driver_name=driver_name)
-        self.channel = channel
+        super().__init__(driver, channel=channel, resource=resource, limits=limits, driver_name=driver_name)
         self._mode: str | None = None  # "voltage" or "current"
         self._compliance: float | None = None
-        #: True when the output is, or may be, on (unknown after a failure counts as on)
-        self.output_is_on = False
 
     # ------------------------------------------------------------------ configuration
     def configure_voltage_source(self, compliance_a: float, *, nplc: float = 1.0) -> None:
@@ -179,16 +176,6 @@ class SmuBase(RoleBase):
             raise ValueError(f"nplc must be from {low:g} to {high:g} power-line cycles, got {nplc!r}")
         return float(nplc)
 
-    def _after_off(self, ok: bool) -> None:
-        if ok:
-            self.output_is_on = False
-            self.settings["output"] = False
-
-    def snapshot(self) -> dict:
-        snap = super().snapshot()
-        snap["channel"] = self.channel
-        snap["output_is_on"] = self.output_is_on
-        return snap
 
     # ------------------------------------------------------------------ model hooks
     def _do_configure_voltage_source(self, compliance_a: float, nplc: float) -> None:
