@@ -1,5 +1,41 @@
-"""Shared test configuration: Qt offscreen before anything imports Qt."""
+"""Shared test configuration: Qt offscreen before anything imports Qt; a spy on the simulated SMU and AWG."""
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from sim_backend import faults  # noqa: E402
+from sim_backend.bench import open_bench  # noqa: E402
+
+
+SMU = "GPIB0::18::INSTR"
+AWG = "GPIB0::10::INSTR"
+
+
+@pytest.fixture
+def spy():
+    """Every simulated bench built during the test records the commands its SMU and AWG receive (the
+    instruments themselves are the real virtual ones, built through the bench factory hook).
+    Returns {spec: {resource: [commands], "bench": VirtualBench}}."""
+    seen: dict = {}
+
+    def factory(spec):
+        bench = open_bench(spec)
+        record = seen.setdefault(spec, {})
+        for resource in (SMU, AWG):
+            instrument = bench.instruments[resource]
+            commands = record.setdefault(resource, [])
+
+            def handle(message, _orig=instrument.handle, _log=commands):
+                _log.append(message if isinstance(message, str) else message.decode("latin-1"))
+                return _orig(message)
+
+            instrument.handle = handle
+        record["bench"] = bench
+        return bench
+
+    previous = faults.set_bench_factory(factory)
+    yield seen
+    faults.set_bench_factory(previous)

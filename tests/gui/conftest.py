@@ -11,36 +11,11 @@ import logging
 
 import pytest
 
-from sim_backend import faults
-from sim_backend.bench import open_bench
 
 SMU = "GPIB0::18::INSTR"
 AWG = "GPIB0::10::INSTR"
 
 
-@pytest.fixture
-def spy():
-    """{spec: {resource: [commands], "bench": VirtualBench}} of every simulated bench built in the test."""
-    seen: dict = {}
-
-    def factory(spec):
-        bench = open_bench(spec)
-        record = seen.setdefault(spec, {})
-        for resource in (SMU, AWG):
-            instrument = bench.instruments[resource]
-            commands = record.setdefault(resource, [])
-
-            def handle(message, _orig=instrument.handle, _log=commands):
-                _log.append(message if isinstance(message, str) else message.decode("latin-1"))
-                return _orig(message)
-
-            instrument.handle = handle
-        record["bench"] = bench
-        return bench
-
-    previous = faults.set_bench_factory(factory)
-    yield seen
-    faults.set_bench_factory(previous)
 
 
 @pytest.fixture

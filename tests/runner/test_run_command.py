@@ -6,8 +6,6 @@ import re
 import numpy as np
 import pytest
 
-from sim_backend import faults
-from sim_backend.bench import open_bench
 from tspcm_lab import cli
 from tspcm_lab.bench import builtin_benches
 from tspcm_lab.store import open_run
@@ -17,29 +15,9 @@ AWG = "GPIB0::10::INSTR"
 
 
 @pytest.fixture
-def spy(plugin_site):
-    """Every simulated bench built during the test records the commands its SMU and AWG receive
-    (the instruments themselves are the real virtual ones). Returns {spec: {resource: [commands]}}."""
-    seen: dict[str, dict[str, list[str]]] = {}
-
-    def factory(spec):
-        bench = open_bench(spec)
-        record = seen.setdefault(spec, {})
-        for resource in (SMU, AWG):
-            instrument = bench.instruments[resource]
-            log = record.setdefault(resource, [])
-
-            def handle(message, _orig=instrument.handle, _log=log):
-                _log.append(message if isinstance(message, str) else message.decode("latin-1"))
-                return _orig(message)
-
-            instrument.handle = handle
-        record["bench"] = bench
-        return bench
-
-    previous = faults.set_bench_factory(factory)
-    yield seen
-    faults.set_bench_factory(previous)
+def spy(plugin_site, spy):
+    """The shared command spy (tests/conftest.py), with this module's plugin site installed."""
+    return spy
 
 
 def run_cli(capsys, *argv):
