@@ -28,9 +28,8 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 from pymeasure.experiment import Procedure, Results, Worker
 from pymeasure.experiment import parameters as pm_parameters
