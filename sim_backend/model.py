@@ -132,12 +132,16 @@ class CellArray:
         self.t_s = 0.0
         self.state = self._fresh_state()
 
+    def cycle_draws(self, vth_device_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A new cycle's TS threshold (V) and relative amorphous-threshold factor for devices with these
+        mean thresholds: every turn-off starts a new cycle."""
+        p, n = self.params, vth_device_v.size
+        vth = np.maximum(vth_device_v * (1 + p["ts.vth_c2c_rel"] * self.rng.standard_normal(n)), p["ts.vhold_v"] + 0.02)
+        return vth, np.maximum(1 + p["pcm.vt_c2c_rel"] * self.rng.standard_normal(n), 0.5)
+
     def _redraw_vth(self, idx: np.ndarray) -> None:
-        """A new cycle-to-cycle threshold draw for cells ``idx`` (each turn-off starts a new cycle)."""
-        p, st = self.params, self.state
-        draw = st.vth_device_v[idx] * (1 + p["ts.vth_c2c_rel"] * self.rng.standard_normal(idx.size))
-        st.vth_cycle_v[idx] = np.maximum(draw, p["ts.vhold_v"] + 0.02)
-        st.vt_factor[idx] = np.maximum(1 + p["pcm.vt_c2c_rel"] * self.rng.standard_normal(idx.size), 0.5)
+        st = self.state
+        st.vth_cycle_v[idx], st.vt_factor[idx] = self.cycle_draws(st.vth_device_v[idx])
 
     def cells(self, selection=None) -> np.ndarray:
         """Flat indices for a selection: None (all), an int, a flat index list, (row, col) pairs, or a mask."""
@@ -401,12 +405,7 @@ class _Stepper:
         return i >= p["ts.i_hold_a"]
 
     def _redraw_vth(self, mask):
-        """New cycle-to-cycle threshold draws for the cells in ``mask`` (a turn-off ends a cycle)."""
-        p, m = self.p, self.m
-        dev = m.state.vth_device_v[self.idx[mask]]
-        draw = dev * (1 + p["ts.vth_c2c_rel"] * m.rng.standard_normal(dev.size))
-        self.vth_cyc[mask] = np.maximum(draw, p["ts.vhold_v"] + 0.02)
-        self.vt_f[mask] = np.maximum(1 + p["pcm.vt_c2c_rel"] * m.rng.standard_normal(dev.size), 0.5)
+        self.vth_cyc[mask], self.vt_f[mask] = self.m.cycle_draws(self.m.state.vth_device_v[self.idx[mask]])
 
     # main loop --------------------------------------------------------------------------------------
     def run(self) -> Response:
