@@ -1,6 +1,9 @@
 """Batch analysis of 500 run files: serial, a process pool and a Dask LocalCluster give one identical table;
 a corrupt file is reported by name and the rest analysed; the CLI and summary files."""
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -84,3 +87,22 @@ def test_cli_reports_bad_file_and_is_idempotent(example_runs, tmp_path, capsys):
     assert "vth_mean_V" in capsys.readouterr().out
     assert main(["analyze", str(tmp_path / "nowhere")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_read_run_reads_the_columns_once_and_gives_what_open_run_gives(example_runs, tmp_path):
+    from tspcm_lab.store.reader import open_run, read_run
+
+    path = example_runs["iv-sweep"]
+    live, snap = open_run(path), read_run(path)
+    assert snap.attrs == live.attrs and snap.column_labels == live.column_labels
+    assert snap.parameter_values == live.parameter_values
+    cols = live.columns
+    copy = tmp_path / "moved.h5"
+    copy.write_bytes(Path(path).read_bytes())
+    snap = read_run(copy)
+    copy.unlink()  # the snapshot no longer needs the file for its rows
+    for label, values in cols.items():
+        np.testing.assert_array_equal(snap.columns[label], values)
+        np.testing.assert_array_equal(snap.read_columns(1, 3)[label], values[1:3])
+    snap.columns[live.column_labels[0]][:] = -1  # callers get their own arrays
+    np.testing.assert_array_equal(snap.columns[live.column_labels[0]], cols[live.column_labels[0]])

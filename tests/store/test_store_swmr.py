@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tspcm_lab.cli import main
-from tspcm_lab.store import RunBusyError, open_run, repair_run
+from tspcm_lab.store import RunBusyError, open_run, repair_run, write_analysis
 
 CHILD = Path(__file__).with_name("writer_child.py")
 
@@ -40,6 +40,9 @@ def test_second_process_sees_rows_grow(tmp_path):
             seen.append(run.n_rows)
             with pytest.raises(RunBusyError):  # never "repair" a file under a live writer
                 repair_run(path)
+            with pytest.raises(RunBusyError, match="still being written"):  # nor write analysis into it
+                write_analysis(path, "threshold", {"vth_V": 1.0})
+            assert "threshold" not in open_run(path).analysis
             proc.stdin.write("next\n")
             proc.stdin.flush()
         assert seen == [100, 200, 300]
@@ -69,6 +72,9 @@ def test_kill_9_keeps_flushed_rows_and_repair_makes_it_plain_readable(tmp_path, 
     t = run.columns["Time (s)"]
     np.testing.assert_array_equal(t, np.arange(250) * 1e-6)
     assert [r["message"] for r in run.log] == ["about to be killed"]
+    with pytest.raises(RunBusyError, match="left open by a writer that died; run 'tspcm repair"):
+        write_analysis(path, "threshold", {"vth_V": 1.0})
+    assert open_run(path).analysis == {}
 
     assert main(["repair", str(path)]) == 0
     assert "repaired" in capsys.readouterr().out
@@ -80,6 +86,8 @@ def test_kill_9_keeps_flushed_rows_and_repair_makes_it_plain_readable(tmp_path, 
         assert f.attrs["status"] == "interrupted" and f["data/time_s"].shape == (250,)
         assert f.attrs["end_time"] and f.attrs["repaired_time"]
     assert open_run(path).consistent
+    write_analysis(path, "threshold", {"vth_V": 1.0}, {"vth_V": "V"})  # a repaired run takes analysis
+    assert open_run(path).analysis["threshold"]["values"] == {"vth_V": 1.0}
     assert main(["repair", str(path)]) == 0  # a second repair changes nothing
     assert "nothing to repair" in capsys.readouterr().out
 

@@ -77,7 +77,7 @@ def rows_for(path: str, run_id: str, procedure: str, analysis: RunAnalysis) -> l
 
 
 def write_run_analysis(path, analysis: RunAnalysis) -> None:
-    """Write ``analysis`` under ``/analysis/<name>`` of the run file through the store."""
+    """Write ``analysis`` under ``/analysis/<name>`` of the run file through the store (one ``r+`` open)."""
     from tspcm_lab.store.analysis import write_analysis
 
     values, units = {}, {}
@@ -91,14 +91,17 @@ def write_run_analysis(path, analysis: RunAnalysis) -> None:
 
 
 def analyze_run_file(path, write: bool = True) -> FileResult:
-    """Analyse one run file (never raises: failures come back in :attr:`FileResult.error`)."""
+    """Analyse one run file (never raises: failures come back in :attr:`FileResult.error`).
+
+    The file is opened twice: once read-only for its parameters and columns (read once, handed to the
+    analysis through the run), once ``r+`` to write ``/analysis/<name>`` back."""
     from tspcm_lab.analysis.registry import get_analysis
     from tspcm_lab.store.errors import RunBusyError
-    from tspcm_lab.store.reader import open_run
+    from tspcm_lab.store.reader import read_run
 
     path = str(path)
     try:
-        run = open_run(path)
+        run = read_run(path)  # one open: static parts and every column, which the analysis then uses
         procedure = run.procedure
         analysis = get_analysis(procedure)(run)
         run_id = str(run.attrs.get("run_id") or Path(path).stem)

@@ -9,8 +9,9 @@ idempotent.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import h5py
 import numpy as np
@@ -19,7 +20,7 @@ from tspcm_lab.store import layout
 from tspcm_lab.store.errors import RunBusyError
 from tspcm_lab.store.layout import LIBVER, RUNNING, hdf5_name
 from tspcm_lab.store.liveness import writer_alive
-from tspcm_lab.store.reader import open_h5
+from tspcm_lab.store.reader import _check_format, attr, open_h5
 from tspcm_lab.store.tree import py_value
 
 
@@ -54,16 +55,42 @@ def write_analysis(path: str | Path, name: str, values: Mapping[str, Any],
     if unknown:
         raise ValueError(f"write_analysis: units given for unknown values {sorted(unknown)}")
     path = Path(path)
+    with _open_for_analysis(path) as h5:
+        _write_group(h5, name, values, units, method, criterion, settings)
+
+
+_STATE_ATTRS = ("status", "writer_host", "writer_pid", "writer_process_start")
+
+
+def _writer_busy(h5: h5py.File) -> bool:
+    """True when the run says it is running and its writer is still alive (the writer's attributes are
+    read only then: each attribute read costs tens of microseconds, and most runs have ended)."""
+    if py_value(attr(h5, "status", "")) != RUNNING:
+        return False
+    attrs = {k: py_value(attr(h5, k)) for k in _STATE_ATTRS}
+    heartbeat = float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
+    return writer_alive(str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
+                        str(attrs.get("writer_process_start", "")), heartbeat)
+
+
+def _diagnose(path: Path, exc: OSError) -> RunBusyError:
+    """Why a run file could not be opened for writing, found through a read-only open (the rare path:
+    a file still flagged open for write, locked, or not a run file, which raises `NotARunError`)."""
     with open_h5(path) as (h5, consistent):
-        attrs = {k: py_value(v) for k, v in h5.attrs.items()
-                 if k in ("status", "writer_host", "writer_pid", "writer_process_start")}
-        heartbeat = float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
-    if attrs.get("status") == RUNNING and writer_alive(
-            str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
-            str(attrs.get("writer_process_start", "")), heartbeat):
-        raise RunBusyError(f"{path}: is still being written; analyse it when the run has ended")
+        busy = _writer_busy(h5)
+    if busy:
+        return RunBusyError(f"{path}: is still being written; analyse it when the run has ended")
     if not consistent:
-        raise RunBusyError(f"{path}: was left open by a writer that died; run 'tspcm repair {path}' first")
+        return RunBusyError(f"{path}: was left open by a writer that died; run 'tspcm repair {path}' first")
+    return RunBusyError(f"{path}: cannot open for writing ({exc})")
+
+
+@contextmanager
+def _open_for_analysis(path: Path) -> Iterator[h5py.File]:
+    """One ``r+`` session on a finished run file, checked like `open_h5` (format) and refused
+    (`RunBusyError`) while a live writer holds the run or when a dead writer left it flagged open.
+
+    The common case costs one open; a file HDF5 will not open for writing is diagnosed afterwards."""
     deadline = time.monotonic() + 3.0
     while True:
         try:
@@ -73,19 +100,28 @@ def write_analysis(path: str | Path, name: str, values: Mapping[str, Any],
             if "unable to lock file" in str(exc).lower() and time.monotonic() < deadline:
                 time.sleep(0.05)
                 continue
-            raise RunBusyError(f"{path}: cannot open for writing ({exc})") from None
+            raise _diagnose(path, exc) from None
     with h5:
-        parent = h5.require_group("analysis")
-        key = hdf5_name(name)
-        if key in parent:
-            del parent[key]
-        group = parent.create_group(key)
-        group.attrs["method"] = method
-        group.attrs["criterion"] = criterion
-        group.attrs["software_version"] = layout.software_versions()["version_tspcm_lab"]
-        group.attrs["created_time"] = layout.utc_now_iso()
-        for attr, value in settings.items():
-            group.attrs[attr] = "" if value is None else value
-        for feature, value in values.items():
-            ds = group.create_dataset(hdf5_name(feature), data=_value(value))
-            ds.attrs["units"] = units.get(feature, "")
+        _check_format(path, h5)
+        if _writer_busy(h5):
+            raise RunBusyError(f"{path}: is still being written; analyse it when the run has ended")
+        yield h5
+
+
+def _write_group(h5: h5py.File, name: str, values: Mapping[str, Any], units: Mapping[str, str],
+                 method: str, criterion: str, settings: Mapping[str, Any]) -> None:
+    """Replace ``/analysis/<name>`` of the open file ``h5`` with the given values and attributes."""
+    parent = h5.require_group("analysis")
+    key = hdf5_name(name)
+    if key in parent:
+        del parent[key]
+    group = parent.create_group(key)
+    group.attrs["method"] = method
+    group.attrs["criterion"] = criterion
+    group.attrs["software_version"] = layout.software_versions()["version_tspcm_lab"]
+    group.attrs["created_time"] = layout.utc_now_iso()
+    for setting, value in settings.items():
+        group.attrs[setting] = "" if value is None else value
+    for feature, value in values.items():
+        ds = group.create_dataset(hdf5_name(feature), data=_value(value))
+        ds.attrs["units"] = units.get(feature, "")

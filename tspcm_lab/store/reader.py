@@ -79,12 +79,21 @@ def open_h5(path: str | Path) -> Iterator[tuple[h5py.File, bool]]:
         h5.close()
 
 
+def attr(obj, name: str, default: Any = None) -> Any:
+    """``obj.attrs.get(name, default)`` in one HDF5 look-up instead of two (an existence check, then
+    the read): attribute reads are a large part of opening a small run file."""
+    try:
+        return obj.attrs[name]
+    except KeyError:
+        return default
+
+
 def _check_format(path: Path, h5: h5py.File) -> None:
-    fmt = py_value(h5.attrs.get("format", None))
+    fmt = py_value(attr(h5, "format", None))
     if fmt != layout.FORMAT_NAME:
         raise NotARunError(f"{path}: an HDF5 file but not a tspcm run file "
                            f"(no root attribute format = {layout.FORMAT_NAME!r})")
-    version = str(py_value(h5.attrs.get("format_version", "")))
+    version = str(py_value(attr(h5, "format_version", "")))
     try:
         major = int(version.split(".")[0])
     except ValueError:
@@ -140,7 +149,27 @@ class Run:
             self._read_static(h5)
             self.consistent = consistent
 
-    def _read_static(self, h5: h5py.File) -> None:
+    @classmethod
+    def snapshot(cls, path: str | Path) -> "Run":
+        """The run read once, in one open of the file: its static parts and every flushed row.
+
+        `columns` and `read_columns` then serve those rows from memory (no further I/O), so a
+        batch analysis reads each column exactly once; status, waveforms, log and analysis are still
+        read from the file at each access."""
+        run = cls.__new__(cls)
+        run.path = Path(path)
+        with open_h5(run.path) as (h5, consistent):
+            datasets = run._read_static(h5)
+            run.consistent = consistent
+            n = min((ds.shape[0] for ds in datasets), default=0)
+            # whole datasets read with [()] (h5py's fast path); a column caught ahead mid-flush is cut to n
+            run._rows = {label: ds[()] if ds.shape[0] == n else ds[:n]
+                         for (_, label, _), ds in zip(run._column_info, datasets)}
+        return run
+
+    def _read_static(self, h5: h5py.File) -> list[h5py.Dataset]:
+        """Read attributes, parameters, metadata, bench and the column index; returns the open column
+        datasets (in column order) for a caller that reads the rows in the same session."""
         self.attrs: dict[str, Any] = {name: py_value(value) for name, value in h5.attrs.items()}
         self.parameters: dict[str, ParameterRecord] = (
             read_parameters(h5["parameters"]) if "parameters" in h5 else {})
@@ -148,12 +177,15 @@ class Run:
             read_parameters(h5["metadata"]) if "metadata" in h5 else {})
         self.bench: dict[str, Any] = read_tree(h5["bench"]) if "bench" in h5 else {}
         self._column_info: list[tuple[str, str, str]] = []
+        datasets: list[h5py.Dataset] = []
         if "data" in h5:
-            items = [(py_value(ds.attrs.get("order", 0)), key, ds) for key, ds in h5["data"].items()
+            items = [(py_value(attr(ds, "order", 0)), key, ds) for key, ds in h5["data"].items()
                      if isinstance(ds, h5py.Dataset)]
             for _, key, ds in sorted(items, key=lambda item: item[0]):
-                self._column_info.append((key, str(py_value(ds.attrs.get("label", key))),
-                                          str(py_value(ds.attrs.get("units", "")))))
+                self._column_info.append((key, str(py_value(attr(ds, "label", key))),
+                                          str(py_value(attr(ds, "units", "")))))
+                datasets.append(ds)
+        return datasets
 
     # --------------------------------------------------------------- identity
     @property
@@ -246,6 +278,12 @@ class Run:
 
     def read_columns(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
         """{label: array} of rows start..stop (all flushed rows by default)."""
+        rows = getattr(self, "_rows", None)
+        if rows is not None:  # a snapshot: the rows read at opening
+            n = min((a.shape[0] for a in rows.values()), default=0)
+            stop = n if stop is None else min(stop, n)
+            start = min(start, stop)
+            return {label: a[start:stop].copy() for label, a in rows.items()}
         with open_h5(self.path) as (h5, _):
             n = self._n_rows(h5)
             stop = n if stop is None else min(stop, n)
@@ -384,6 +422,13 @@ class Run:
 def open_run(path: str | Path) -> Run:
     """Open a run file for reading. Raises `NotARunError` (one line) for anything that is not one."""
     return Run(path)
+
+
+def read_run(path: str | Path) -> Run:
+    """Read a run file once (static parts and every flushed row, one open); see `Run.snapshot`.
+
+    For batch work on finished runs; use `open_run` to follow a run that is still being written."""
+    return Run.snapshot(path)
 
 
 RUN_SUFFIXES = (".h5", ".hdf5")
