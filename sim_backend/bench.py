@@ -41,7 +41,7 @@ class Wiring:
     smu_series_ohm: float = 1000.0  # external series resistor on the SMU path
     sense_ohm: float = 50.0  # scope input at the bottom electrode (every path returns through it)
     lead_ohm: float = 0.0  # probe and cable resistance
-    c_cell_f: float | None = None  # capacitance across each cell (None: the device parameter)
+    c_probe_f: float = 1e-12  # capacitance at each cell's top electrode: probe needle, pad, any added capacitor
 
 
 @dataclass
@@ -49,9 +49,11 @@ class Source:
     """A DC output's state as the instrument set it."""
 
     enabled: bool = False
-    level_v: float = 0.0
-    ilimit_a: float | None = None
+    level_v: float = 0.0  # the source level: volts, or amperes for a current source
+    ilimit_a: float | None = None  # a voltage source's current limit
     r_series_ohm: float | None = None  # the instrument's own output resistance (None: 0)
+    mode: str = "voltage"  # "voltage" or "current"
+    vlimit_v: float | None = None  # a current source's voltage limit
 
 
 @dataclass
@@ -83,6 +85,7 @@ class BenchConfig:
     device_file: str | None = None
     device_overrides: dict[str, float] = field(default_factory=dict)
     wiring: Wiring = field(default_factory=Wiring)
+    chuck_temperature_k: float = 300.0
 
 
 class VirtualBench:
@@ -91,7 +94,8 @@ class VirtualBench:
     def __init__(self, config: BenchConfig | None = None, with_instruments: bool = True):
         self.config = config or BenchConfig()
         params = DeviceParams.load(self.config.device_file, self.config.device_overrides)
-        self.model = CellArray(params, self.config.shape, seed=self.config.seed)
+        self.model = CellArray(params, self.config.shape, seed=self.config.seed,
+                               ambient_k=self.config.chuck_temperature_k)
         self.wiring = self.config.wiring
         self.sources: dict[str, Source] = {}
         self.closed: set[tuple[int, int]] = set()
@@ -108,8 +112,14 @@ class VirtualBench:
     def now_s(self) -> float:
         return self.model.t_s
 
+    def set_chuck_temperature(self, temperature_k: float) -> None:
+        """The prober chuck's temperature (K), as a thermal chuck controller sets it: the cells' kinetics
+        (crystallization, drift) and conduction follow it from now on."""
+        self.model.set_ambient(temperature_k)
+
     def reset(self) -> None:
         """As freshly built: same seed, time 0, outputs off, switches open, instruments reset."""
+        self.model.set_ambient(self.config.chuck_temperature_k)
         self.model.reset()
         self.sources.clear()
         self.closed.clear()
@@ -122,6 +132,7 @@ class VirtualBench:
         """The bench as plain data: wiring, switch state, outputs, and the device model."""
         return {
             "wiring": {k: v for k, v in vars(self.wiring).items()},
+            "chuck_temperature_k": self.model.ambient_k,
             "closed_crosspoints": sorted([list(c) for c in self.closed]),
             "sources": {k: vars(v).copy() for k, v in self.sources.items()},
             "device": self.model.snapshot(),
@@ -151,10 +162,18 @@ class VirtualBench:
         own = src.r_series_ohm if src.r_series_ohm is not None else self.wiring.smu_series_ohm
         return own + self.wiring.lead_ohm + self.wiring.sense_ohm
 
-    def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None) -> None:
-        """Set a DC output's state; ``None`` keeps a field as it was."""
+    def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None,
+                   mode: str | None = None, vlimit_v=None) -> None:
+        """Set a DC output's state; ``None`` keeps a field as it was. ``mode="current"``: ``level_v`` is in
+        amperes and ``vlimit_v`` the voltage limit (an SMU sourcing current)."""
         src = self.sources.setdefault(name, Source())
         src.enabled = bool(enabled)
+        if mode is not None:
+            if mode not in ("voltage", "current"):
+                raise ValueError(f"mode must be 'voltage' or 'current', got {mode!r}")
+            src.mode = mode
+        if vlimit_v is not None:
+            src.vlimit_v = float(vlimit_v)
         if level_v is not None:
             if not math.isfinite(float(level_v)):
                 raise ValueError(f"level_v must be a finite voltage, got {level_v!r}")
@@ -195,12 +214,19 @@ class VirtualBench:
         else:  # several outputs playing at once: sum on the union of their knots
             t = np.unique(np.concatenate([waveforms[n].times_s for n in playing]))
             wave = Waveform(t, sum(weights[n] * waveforms[n].value_at(t) for n in playing) + constant)
-        ilim = None
-        if len(active) == 1 and self.sources.get(active[0], Source()).ilimit_a:
-            ilim = self.sources[active[0]].ilimit_a / cells.size
+        lead = self.sources.get(active[0], Source()) if len(active) == 1 else None
+        current_mode = any(self.sources.get(n, Source()).mode == "current" for n in active)
+        if current_mode and len(active) > 1:
+            raise ValueError("a current source cannot drive the cells together with another output")
+        limit = None
+        if lead is not None:
+            limit = lead.vlimit_v if current_mode else (lead.ilimit_a / cells.size if lead.ilimit_a else None)
+        if current_mode:
+            wave = Waveform(wave.times_s, wave.volts_v / cells.size)  # the source current splits among the cells
         resp = self.model.apply(
-            wave, cells, r_series_ohm=r_eq, ilimit_a=ilim, c_cell_f=self.wiring.c_cell_f,
-            windows_s=windows_s, sample_times_s=sample_times_s,
+            wave, cells, r_series_ohm=r_eq, ilimit_a=None if current_mode else limit,
+            vlimit_v=limit if current_mode else None, source="current" if current_mode else "voltage",
+            c_node_f=self.wiring.c_probe_f, windows_s=windows_s, sample_times_s=sample_times_s,
         )
         return resp, weights, r_eq
 
@@ -323,7 +349,7 @@ class VirtualBench:
 
 # --- specs ----------------------------------------------------------------------------------------
 def parse_spec(spec: str) -> BenchConfig:
-    """``""``/``"default"``; ``"seed=42"``; ``"array=4x4"``; ``"c_cell=1e-11"``; ``"device=FILE"``;
+    """``""``/``"default"``; ``"seed=42"``; ``"array=4x4"``; ``"c_probe=1e-11"``; ``"chuck_temperature_k=358"``; ``"device=FILE"``;
     a device parameter (``"pcm.heat_coupling=0"``); a path to a bench TOML file; options joined with ``;``."""
     cfg = BenchConfig()
     spec = (spec or "").strip()
@@ -352,15 +378,21 @@ def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
                 raise ValueError
         elif key == "device":
             cfg.device_file = str(value)
-        elif key in ("c_cell", "c_cell_f"):
-            cfg.wiring.c_cell_f = float(value)
+        elif key in ("c_probe", "c_probe_f"):
+            cfg.wiring.c_probe_f = float(value)
+            if not 0 <= cfg.wiring.c_probe_f <= 1e-6:
+                raise ValueError
+        elif key in ("chuck_temperature_k", "chuck_k"):
+            cfg.chuck_temperature_k = float(value)
+            if not 4 <= cfg.chuck_temperature_k <= 700:
+                raise ValueError
         elif key in ("smu_series_ohm", "sense_ohm", "lead_ohm"):
             setattr(cfg.wiring, key, float(value))
-        elif key.split(".")[0] in ("ts", "pcm", "cell") and "." in key:
+        elif key.split(".")[0] in ("ts", "pcm") and "." in key:
             cfg.device_overrides[key] = float(value)  # checked by DeviceParams.load
         else:
             raise BenchSpecError(
-                f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_cell_f, smu_series_ohm, sense_ohm, lead_ohm, or a device parameter such as pcm.heat_coupling"
+                f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_probe_f (F, 0..1e-6), chuck_temperature_k (K, 4..700), smu_series_ohm, sense_ohm, lead_ohm, or a device parameter such as pcm.heat_coupling"
             )
     except BenchSpecError:
         raise

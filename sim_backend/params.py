@@ -30,9 +30,10 @@ class Spec:
     low_open: bool = False  # True: value must be > low (not >=)
 
 
-#: name -> unit and allowed closed range [low, high] (SI units).
+#: name -> unit and allowed range [low, high] (SI units). The order is the order of the model's parameter
+#: vector (sim_backend.kernel reads it by position).
 SCHEMA: dict[str, Spec] = {
-    # threshold switch
+    # threshold switch (bottom layer, volatile)
     "ts.vth_v": Spec("V", 0.0, 10.0, low_open=True),
     "ts.vth_c2c_rel": Spec("1", 0.0, 0.5),
     "ts.vth_d2d_rel": Spec("1", 0.0, 0.5),
@@ -45,31 +46,41 @@ SCHEMA: dict[str, Spec] = {
     "ts.v0_delay_v": Spec("V", 1e-3, 10.0),
     "ts.tau_recovery_s": Spec("s", 1e-12, 1.0),
     "ts.heat_to_pcm": Spec("1", 0.0, 1.0),
-    # phase-change layer
-    "pcm.g_cryst_s": Spec("S", 0.0, 1.0, low_open=True),
-    "pcm.g_amorph_s": Spec("S", 0.0, 1.0, low_open=True),
-    "pcm.vt_full_v": Spec("V", 0.0, 20.0, low_open=True),
-    "pcm.vh_full_v": Spec("V", 0.0, 20.0),
+    "ts.c_ts_f": Spec("F", 0.0, 1e-6),
+    # phase-change layer (top layer, non-volatile): a series element of amorphous thickness u (0..1)
+    "pcm.r_cryst_ohm": Spec("Ohm", 0.0, 1e6, low_open=True),
+    "pcm.r_amorph_ohm": Spec("Ohm", 0.0, 1e12, low_open=True),
+    "pcm.r_d2d_rel": Spec("1", 0.0, 0.5),
+    "pcm.ea_conduction_ev": Spec("eV", 0.0, 1.0),
+    "pcm.vt0_v": Spec("V", 0.0, 10.0),
+    "pcm.vt_slope_v": Spec("V", 0.0, 20.0),
     "pcm.vt_c2c_rel": Spec("1", 0.0, 0.5),
-    "pcm.i_hold_a": Spec("A", 0.0, 1e-2, low_open=True),
-    "pcm.r_th_k_per_w": Spec("K/W", 0.0, 1e9),
-    "pcm.tau_th_s": Spec("s", 1e-13, 1e-3),
-    "pcm.t_ambient_k": Spec("K", 1.0, 500.0),
-    "pcm.t_glass_k": Spec("K", 1.0, 3000.0),
-    "pcm.t_peak_k": Spec("K", 1.0, 3000.0),
-    "pcm.t_width_k": Spec("K", 1.0, 1000.0),
-    "pcm.k_cryst_max_per_s": Spec("1/s", 0.0, 1e12),
-    "pcm.t_melt_k": Spec("K", 1.0, 3000.0),
-    "pcm.t_full_melt_k": Spec("K", 1.0, 5000.0),
+    "pcm.vt_drift_v_per_decade": Spec("V", 0.0, 0.5),
+    "pcm.vh_v": Spec("V", 0.0, 10.0),
     "pcm.nu_drift": Spec("1", 0.0, 0.5),
     "pcm.t0_drift_s": Spec("s", 1e-9, 1e6),
+    "pcm.ea_drift_ev": Spec("eV", 0.0, 3.0),
+    "pcm.r_th_k_per_w": Spec("K/W", 0.0, 1e9),
+    "pcm.tau_th_s": Spec("s", 1e-13, 1e-3),
+    "pcm.t_glass_k": Spec("K", 1.0, 3000.0),
+    "pcm.ea_cryst_ev": Spec("eV", 0.1, 6.0),
+    "pcm.t_cryst_ref_k": Spec("K", 1.0, 3000.0),
+    "pcm.tau_cryst_ref_s": Spec("s", 1e-12, 1e6),
+    "pcm.k_cryst_max_per_s": Spec("1/s", 1.0, 1e13),
+    "pcm.driving_width_k": Spec("K", 1.0, 2000.0),
+    "pcm.jmak_n": Spec("1", 1.0, 4.0),
+    "pcm.t_melt_k": Spec("K", 1.0, 3000.0),
+    "pcm.t_full_melt_k": Spec("K", 1.0, 5000.0),
     "pcm.sigma_prog_rel": Spec("1", 0.0, 1.0),
+    "pcm.sigma_reset_rel": Spec("1", 0.0, 0.5),
     "pcm.sigma_read_rel": Spec("1", 0.0, 0.5),
-    "pcm.g_d2d_rel": Spec("1", 0.0, 0.5),
+    "pcm.read_noise_white_rel": Spec("1", 0.0, 0.5),
     "pcm.u_initial": Spec("1", 0.0, 1.0),
     "pcm.heat_coupling": Spec("1", 0.0, 1.0),
-    # circuit
-    "cell.c_cell_f": Spec("F", 0.0, 1e-6),
+    # ageing
+    "pcm.endurance_cycles": Spec("1", 1.0, 1e15),
+    "pcm.t_damage_k": Spec("K", 1.0, 5000.0),
+    "pcm.damage_time_s": Spec("s", 1e-12, 1e6),
 }
 
 
@@ -94,6 +105,12 @@ class DeviceParams:
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
+
+    def vector(self):
+        """The values in :data:`SCHEMA` order as a float64 array (the compiled kernel's parameter vector)."""
+        import numpy as np
+
+        return np.array([self.values[name] for name in SCHEMA], dtype=np.float64)
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> "DeviceParams":
@@ -194,13 +211,13 @@ def _check_consistency(v: Mapping[str, float]) -> None:
     """Relations between parameters that a physical device cannot violate."""
     rules = [
         (v["ts.vhold_v"] < v["ts.vth_v"], "ts.vhold_v", f"must be below ts.vth_v = {v['ts.vth_v']:g} V (snapback needs Vhold < Vth)"),
-        (v["pcm.vh_full_v"] < v["pcm.vt_full_v"], "pcm.vh_full_v", f"must be below pcm.vt_full_v = {v['pcm.vt_full_v']:g} V"),
-        (v["pcm.g_amorph_s"] < v["pcm.g_cryst_s"], "pcm.g_amorph_s", f"must be below pcm.g_cryst_s = {v['pcm.g_cryst_s']:g} S"),
-        (v["pcm.t_ambient_k"] < v["pcm.t_glass_k"], "pcm.t_glass_k", f"must be above pcm.t_ambient_k = {v['pcm.t_ambient_k']:g} K"),
-        (v["pcm.t_glass_k"] < v["pcm.t_peak_k"], "pcm.t_peak_k", f"must be above pcm.t_glass_k = {v['pcm.t_glass_k']:g} K"),
-        (v["pcm.t_peak_k"] < v["pcm.t_melt_k"], "pcm.t_melt_k", f"must be above the crystallization peak pcm.t_peak_k = {v['pcm.t_peak_k']:g} K"),
+        (v["pcm.vh_v"] < v["pcm.vt0_v"] + v["pcm.vt_slope_v"], "pcm.vh_v",
+         f"must be below the full-RESET amorphous threshold pcm.vt0_v + pcm.vt_slope_v = {v['pcm.vt0_v'] + v['pcm.vt_slope_v']:g} V"),
+        (v["pcm.r_cryst_ohm"] < v["pcm.r_amorph_ohm"], "pcm.r_amorph_ohm", f"must be above pcm.r_cryst_ohm = {v['pcm.r_cryst_ohm']:g} Ohm"),
+        (v["pcm.t_glass_k"] < v["pcm.t_cryst_ref_k"], "pcm.t_cryst_ref_k", f"must be above pcm.t_glass_k = {v['pcm.t_glass_k']:g} K"),
+        (v["pcm.t_cryst_ref_k"] < v["pcm.t_melt_k"], "pcm.t_melt_k", f"must be above pcm.t_cryst_ref_k = {v['pcm.t_cryst_ref_k']:g} K"),
         (v["pcm.t_melt_k"] < v["pcm.t_full_melt_k"], "pcm.t_full_melt_k", f"must be above pcm.t_melt_k = {v['pcm.t_melt_k']:g} K"),
-        (v["ts.i_th_a"] < v["ts.i_hold_a"] * 10, "ts.i_th_a", "must be below 10x ts.i_hold_a"),
+        (v["pcm.t_melt_k"] < v["pcm.t_damage_k"], "pcm.t_damage_k", f"must be above pcm.t_melt_k = {v['pcm.t_melt_k']:g} K"),
     ]
     for ok, name, message in rules:
         if not ok:

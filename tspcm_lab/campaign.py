@@ -6,7 +6,7 @@ A campaign file is TOML::
     title = "cell A1, first characterization"
     bench = "sim"                  # bench file (relative to this file) or built-in name; --bench/--sim win
     seed = 42                      # simulated bench seed (recorded for a real bench)
-    sim_options = ""               # simulated bench options for every run, e.g. "c_cell=1e-11"
+    sim_options = ""               # simulated bench options for every run, e.g. "c_probe=1e-11"
 
     [[run]]
     procedure = "iv-sweep"

@@ -49,7 +49,7 @@ def add_bench_options(parser) -> None:
                         help="seed of the simulated bench (default: a random one, printed and recorded); "
                              "with a real bench it is only recorded")
     parser.add_argument("--sim-options", default="", metavar="SPEC",
-                        help="simulated bench options joined by ';', e.g. 'array=4x4', 'c_cell=1e-11', "
+                        help="simulated bench options joined by ';', e.g. 'array=4x4', 'c_probe=1e-11', "
                              "'pcm.heat_coupling=0', 'fault=smu:drop=50' (see docs/model.md and sim_backend/faults.py)")
 
 
