@@ -9,8 +9,8 @@ Resistances of the bench wiring (from the bench *file*, nothing is queried)
     ``sense_resistance_ohm(bench)``, ``path_resistance_ohm(bench, role="smu")``
 
 The conductance read (see READ_METHOD_TEXT for the why)
-    ``read_conductance(bench, *, voltage_v=2.0, compliance_a=10e-6, hold_voltage_v=0.6, nplc=0.1,
-    series_resistance_ohm=None) -> ConductanceRead``
+    ``read_conductance(bench, *, fire_voltage_v=2.0, fire_compliance_a=10e-6, low_voltage_v=0.8,
+    high_voltage_v=0.9, compliance_a=100e-6, ts_on_resistance_ohm=5000, ...) -> ConductanceRead``
     ``ConductanceReadMixin``: the read's PyMeasure parameters and ``self.read()`` for a procedure
 
 The cell threshold
@@ -38,7 +38,7 @@ Firing events in a captured current trace
     ``events_per_window(t_s, current_a, threshold_a, starts_s, length_s, ...) -> counts``
 
 Defaults are those that work on the simulated bench (docs/procedures.md gives the numbers) and stay
-within what a TS-PCM cell tolerates: reads under 10 uA compliance, ramps under 10 uA.
+within what a TS-PCM cell tolerates: reads fire under 10 uA and read at tens of uW at most, ramps under 10 uA.
 """
 
 from __future__ import annotations
@@ -59,29 +59,37 @@ if TYPE_CHECKING:  # pragma: no cover
 StopCheck = Callable[[], bool] | None
 
 # ------------------------------------------------------------------------------------------ defaults
-#: read: SMU above the TS threshold under compliance (physics notes; see READ_METHOD_TEXT)
-READ_VOLTAGE_V = 2.0
-READ_COMPLIANCE_A = 10e-6
-READ_HOLD_VOLTAGE_V = 0.6
+#: read: fire the TS under a low compliance, then two ON-branch levels (see READ_METHOD_TEXT)
+READ_FIRE_VOLTAGE_V = 2.0
+READ_FIRE_COMPLIANCE_A = 10e-6
+READ_LOW_VOLTAGE_V = 0.8
+READ_HIGH_VOLTAGE_V = 0.9
+READ_COMPLIANCE_A = 100e-6
+READ_TS_ON_RESISTANCE_OHM = 5000.0
+READ_MIN_CURRENT_A = 50e-9
 READ_NPLC = 0.1
-#: potentiation pulse on the pulse generator (AWG path, 100 Ohm on the simulated bench)
-SET_AMPLITUDE_V = 2.0
-SET_WIDTH_S = 1e-6  # 2.0 V x 1 us SETs a blank cell in a few pulses; 200 ns pulses level off ~90 uS
-#: depression pulse: melt-quench, fast fall
-RESET_AMPLITUDE_V = 3.0
-RESET_WIDTH_S = 50e-9
-#: threshold ramp: compliance low enough not to heat the PCM (<= 30 uA does not SET)
+#: potentiation pulse on the pulse generator (AWG path, 100 Ohm on the simulated bench): heats a firing
+#: RESET-side cell into its crystallization window without melting it
+SET_AMPLITUDE_V = 1.8
+SET_WIDTH_S = 100e-9
+#: depression pulse: melt-quench, fast fall; 2.5 V melts the whole dome of any state, below ~1600 K
+RESET_AMPLITUDE_V = 2.5
+RESET_WIDTH_S = 100e-9
+#: threshold ramp: compliance low enough not to heat the PCM (10 uA: a few kelvin)
 THRESHOLD_COMPLIANCE_A = 10e-6
 
 READ_METHOD_TEXT = (
-    "SMU read above the threshold-switch threshold under compliance: a one-point buffered sweep "
-    "at V_read (read_voltage_V) with compliance I_read (read_compliance_A) and NPLC read_nplc; the "
-    "TS fires, the SMU folds back to compliance, and G = I / (V_meas - V_hold_ts - I * R_series) "
-    "with V_meas the SMU's source readback, V_hold_ts = read_hold_voltage_V and R_series the SMU "
-    "path resistance ([smu] series_resistance of the bench file, or read_series_resistance_ohm). Output off after each read. Valid above ~10 uS: a fully "
-    "amorphous PCM switches during the read itself and reads as its ON state (~20 uS on the "
-    "simulated cell); the TS on-resistance (~0.5 kOhm) is not corrected (reads ~5-10 % low near "
-    "200 uS)."
+    "Two-point ON-branch read with the SMU: (1) fire the threshold switch with one reading at "
+    "read_fire_voltage_V under read_fire_compliance_A (a few uW: the PCM is neither heated nor "
+    "programmed); (2) raise the compliance to read_compliance_A and, with the output still on, read at "
+    "read_low_voltage_V and read_high_voltage_V (NPLC read_nplc), both above the TS's hold voltage and "
+    "below the amorphous part's hold and threshold voltages, so the TS stays on and the PCM is ohmic. "
+    "The slope gives the series resistance of the on branch, R = dV/dI; G = 1 / (R - R_series - R_on,TS) "
+    "with R_series the SMU path (the bench file's [smu] series_resistance, or read_series_resistance_ohm) "
+    "and R_on,TS = read_ts_on_resistance_ohm. The hold voltage cancels in the slope. Valid while the TS "
+    "holds at the low level (current >= read_min_current_A): down to ~0.7 uS on the simulated cell; "
+    "below, the read reports NaN (not a wrong number). Towards the crystalline end the PCM is a small "
+    "part of R and the read's precision follows R_on,TS's (~5-10 % at 2 mS on the simulated cell)."
 )
 
 
@@ -103,52 +111,78 @@ def path_resistance_ohm(bench: "Bench", role: str = "smu") -> float:
 # ------------------------------------------------------------------------------------------ read
 @dataclass(frozen=True)
 class ConductanceRead:
-    """One read of the PCM conductance through the SMU."""
+    """One two-point ON-branch read of the PCM conductance through the SMU."""
 
-    conductance_S: float  #: G (S); NaN when V_meas - V_hold - I R_s <= 0 (no on state)
-    current_A: float  #: the SMU current (A), the compliance when the TS fired
-    voltage_V: float  #: the SMU terminal voltage (V, source readback)
+    conductance_S: float  #: G (S); NaN when the TS did not hold at the low level or the slope is not usable
+    current_low_A: float  #: SMU current at the low read level (A)
+    current_high_A: float  #: SMU current at the high read level (A)
+    voltage_low_V: float  #: SMU terminal voltage at the low read level (V, source readback)
+    voltage_high_V: float
     series_resistance_ohm: float
-    hold_voltage_V: float
+    ts_on_resistance_ohm: float
+    reason: str = ""  #: why the read is NaN ("" when valid)
 
     @property
     def resistance_ohm(self) -> float:
         return 1.0 / self.conductance_S if self.conductance_S > 0 else math.nan
 
+    @property
+    def current_A(self) -> float:
+        """The SMU current at the high read level (A)."""
+        return self.current_high_A
 
-def conductance_from_read(current_a: float, voltage_v: float, *, hold_voltage_v: float,
-                          series_resistance_ohm: float) -> float:
-    """G = I / (V - V_hold - I R_s) (S), NaN when the denominator is not positive or I <= 0."""
-    across = voltage_v - hold_voltage_v - current_a * series_resistance_ohm
-    if not (current_a > 0 and across > 0):
-        return math.nan
-    return current_a / across
+    @property
+    def voltage_V(self) -> float:
+        """The SMU terminal voltage at the high read level (V)."""
+        return self.voltage_high_V
 
 
-def read_conductance(bench: "Bench", *, voltage_v: float = READ_VOLTAGE_V,
-                     compliance_a: float = READ_COMPLIANCE_A, hold_voltage_v: float = READ_HOLD_VOLTAGE_V,
-                     nplc: float = READ_NPLC, series_resistance_ohm: float | None = None) -> ConductanceRead:
+def conductance_from_read(voltages_v, currents_a, *, series_resistance_ohm: float, ts_on_resistance_ohm: float,
+                          min_current_a: float = READ_MIN_CURRENT_A,
+                          compliance_a: float | None = None) -> tuple[float, str]:
+    """(G in S, reason) of a two-point ON-branch read: G = 1 / (dV/dI - R_series - R_on,TS).
+
+    NaN with a reason when the low-level current is below ``min_current_a`` (the TS did not hold: the
+    cell is below the read range), a level sat at the compliance (above the read range), or the slope is
+    not positive or leaves no resistance for the PCM."""
+    (v1, v2), (i1, i2) = voltages_v, currents_a
+    if not (abs(i1) >= min_current_a):
+        return math.nan, f"below the read range: {abs(i1):.3g} A at the low level, under {min_current_a:g} A (the TS did not hold)"
+    if compliance_a is not None and max(abs(i1), abs(i2)) >= 0.98 * compliance_a:
+        return math.nan, f"above the read range: the read reached its compliance {compliance_a:g} A"
+    di, dv = i2 - i1, v2 - v1
+    if not (di > 0 and dv > 0):
+        return math.nan, f"no usable slope ({di:.3g} A over {dv:.3g} V)"
+    r_pcm = dv / di - series_resistance_ohm - ts_on_resistance_ohm
+    if not r_pcm > 0:
+        return math.nan, f"the on-branch resistance {dv / di:.4g} Ohm leaves none for the PCM"
+    return 1.0 / r_pcm, ""
+
+
+def read_conductance(bench: "Bench", *, fire_voltage_v: float = READ_FIRE_VOLTAGE_V,
+                     fire_compliance_a: float = READ_FIRE_COMPLIANCE_A, low_voltage_v: float = READ_LOW_VOLTAGE_V,
+                     high_voltage_v: float = READ_HIGH_VOLTAGE_V, compliance_a: float = READ_COMPLIANCE_A,
+                     ts_on_resistance_ohm: float = READ_TS_ON_RESISTANCE_OHM,
+                     min_current_a: float = READ_MIN_CURRENT_A, nplc: float = READ_NPLC,
+                     series_resistance_ohm: float | None = None) -> ConductanceRead:
     """Read the PCM conductance (see READ_METHOD_TEXT). ``series_resistance_ohm`` None: the SMU path
     resistance from the bench file. The SMU output is off afterwards."""
     smu = bench.smu
     r_s = path_resistance_ohm(bench, "smu") if series_resistance_ohm is None else float(series_resistance_ohm)
     try:
-        _configure_smu(smu, compliance_a, nplc)
-        sweep = smu.sweep_voltage([voltage_v])
+        smu.configure_voltage_source(compliance_a=fire_compliance_a, nplc=nplc)
+        smu.set_voltage(fire_voltage_v)
+        smu.output_on()
+        smu.measure_current()  # the TS fires; a few uW only
+        smu.configure_voltage_source(compliance_a=compliance_a, nplc=nplc)
+        sweep = smu.sweep_voltage([low_voltage_v, high_voltage_v])
     finally:
         smu.output_off()
-    v, i = float(sweep.source_v[0]), float(sweep.current_a[0])
-    g = conductance_from_read(i, v, hold_voltage_v=hold_voltage_v, series_resistance_ohm=r_s)
-    return ConductanceRead(g, i, v, r_s, float(hold_voltage_v))
-
-
-def _configure_smu(smu, compliance_a: float, nplc: float) -> None:
-    """configure_voltage_source unless the SMU is already so configured (saves ~6 commands a read)."""
-    s = getattr(smu, "settings", {}) or {}
-    if (s.get("source_function") == "voltage" and s.get("compliance_current_a") == compliance_a
-            and s.get("nplc") == nplc):
-        return
-    smu.configure_voltage_source(compliance_a=compliance_a, nplc=nplc)
+    v = [float(x) for x in sweep.source_v]
+    i = [float(x) for x in sweep.current_a]
+    g, reason = conductance_from_read(v, i, series_resistance_ohm=r_s, ts_on_resistance_ohm=ts_on_resistance_ohm,
+                                      min_current_a=min_current_a, compliance_a=compliance_a)
+    return ConductanceRead(g, i[0], i[1], v[0], v[1], r_s, float(ts_on_resistance_ohm), reason)
 
 
 class ConductanceReadMixin:
@@ -161,37 +195,52 @@ class ConductanceReadMixin:
 
     READ_METHOD = READ_METHOD_TEXT
 
-    read_voltage_V = FloatParameter("Read voltage", units="V", minimum=0.1, maximum=10.0,
-                                    default=READ_VOLTAGE_V)
-    read_compliance_A = FloatParameter("Read compliance", units="A", minimum=1e-7, maximum=1e-4,
-                                       default=READ_COMPLIANCE_A)
-    read_hold_voltage_V = FloatParameter("Read TS hold voltage", units="V", minimum=0.0, maximum=5.0,
-                                         default=READ_HOLD_VOLTAGE_V)
+    read_fire_voltage_V = FloatParameter("Read firing voltage", units="V", minimum=0.1, maximum=10.0,
+                                         default=READ_FIRE_VOLTAGE_V)
+    read_fire_compliance_A = FloatParameter("Read firing compliance", units="A", minimum=1e-7, maximum=1e-4,
+                                            default=READ_FIRE_COMPLIANCE_A)
+    read_low_voltage_V = FloatParameter("Read low level", units="V", minimum=0.05, maximum=5.0,
+                                        default=READ_LOW_VOLTAGE_V)
+    read_high_voltage_V = FloatParameter("Read high level", units="V", minimum=0.05, maximum=5.0,
+                                         default=READ_HIGH_VOLTAGE_V)
+    read_compliance_A = FloatParameter("Read compliance", units="A", minimum=1e-7,
+                                       maximum=1e-3, default=READ_COMPLIANCE_A)
+    read_ts_on_resistance_ohm = FloatParameter("Read TS on-resistance", units="ohm", minimum=0.0, maximum=1e7,
+                                               default=READ_TS_ON_RESISTANCE_OHM)
+    read_min_current_A = FloatParameter("Read least current", units="A", minimum=1e-12,
+                                        maximum=1e-4, default=READ_MIN_CURRENT_A)
     read_nplc = FloatParameter("Read NPLC", minimum=0.01, maximum=10.0, default=READ_NPLC)
     read_series_resistance_ohm = FloatParameter(
         "Read series resistance (-1 = from bench file)", units="ohm", minimum=-1.0, maximum=1e6, default=-1.0)
 
     def check_bench_limits(self, bench) -> None:
         super().check_bench_limits(bench)
-        limit, where = role_limit(bench, "smu", "voltage")
-        if limit is not None and abs(self.read_voltage_V) > limit:
-            raise ParameterError("read_voltage_V", f"Read voltage = {self.read_voltage_V:g} V exceeds the "
-                                 f"bench limit {limit:g} V ({where}); allowed: up to {limit:g} V")
+        for key in ("read_fire_voltage_V", "read_low_voltage_V", "read_high_voltage_V"):
+            limit, where = role_limit(bench, "smu", "voltage")
+            value = getattr(self, key)
+            if limit is not None and abs(value) > limit:
+                raise ParameterError(key, f"{key} = {value:g} V exceeds the bench limit {limit:g} V ({where}); "
+                                          f"allowed: up to {limit:g} V")
         limit, where = role_limit(bench, "smu", "current")
-        if limit is not None and self.read_compliance_A > limit:
-            raise ParameterError("read_compliance_A", f"Read compliance = {self.read_compliance_A:g} A "
-                                 f"exceeds the bench limit {limit:g} A ({where}); allowed: up to {limit:g} A")
+        for key in ("read_fire_compliance_A", "read_compliance_A"):
+            value = getattr(self, key)
+            if limit is not None and value > limit:
+                raise ParameterError(key, f"{key} = {value:g} A exceeds the bench limit {limit:g} A ({where}); "
+                                          f"allowed: up to {limit:g} A")
         if self.read_series_resistance_ohm < 0:
             self.read_series_resistance_ohm = path_resistance_ohm(bench, "smu")
-        if self.read_hold_voltage_V >= self.read_voltage_V:
-            raise ParameterError("read_hold_voltage_V", f"must be below read_voltage_V "
-                                 f"({self.read_voltage_V:g} V); allowed: 0 V to {self.read_voltage_V:g} V")
+        if not self.read_low_voltage_V < self.read_high_voltage_V < self.read_fire_voltage_V:
+            raise ParameterError("read_high_voltage_V", f"the read levels must rise: read_low_voltage_V "
+                                 f"({self.read_low_voltage_V:g} V) < read_high_voltage_V ({self.read_high_voltage_V:g} V) "
+                                 f"< read_fire_voltage_V ({self.read_fire_voltage_V:g} V)")
 
     def read_settings(self) -> dict:
         """Keyword arguments of :func:`read_conductance` from the parameters."""
         r_s = self.read_series_resistance_ohm
-        return dict(voltage_v=self.read_voltage_V, compliance_a=self.read_compliance_A,
-                    hold_voltage_v=self.read_hold_voltage_V, nplc=self.read_nplc,
+        return dict(fire_voltage_v=self.read_fire_voltage_V, fire_compliance_a=self.read_fire_compliance_A,
+                    low_voltage_v=self.read_low_voltage_V, high_voltage_v=self.read_high_voltage_V,
+                    compliance_a=self.read_compliance_A, ts_on_resistance_ohm=self.read_ts_on_resistance_ohm,
+                    min_current_a=self.read_min_current_A, nplc=self.read_nplc,
                     series_resistance_ohm=None if r_s is None or r_s < 0 else r_s)
 
     def read(self) -> ConductanceRead:
@@ -201,8 +250,9 @@ class ConductanceReadMixin:
         s = self.read_settings()
         r_s = s["series_resistance_ohm"]
         r_text = f"{r_s:g} Ohm" if r_s is not None else "from the bench file"
-        return (f"{READ_METHOD_TEXT} Used: V_read = {s['voltage_v']:g} V, I_read = {s['compliance_a']:g} A, "
-                f"NPLC = {s['nplc']:g}, V_hold_ts = {s['hold_voltage_v']:g} V, R_series = {r_text}.")
+        return (f"{READ_METHOD_TEXT} Used: fire {s['fire_voltage_v']:g} V under {s['fire_compliance_a']:g} A; read at "
+                f"{s['low_voltage_v']:g} V and {s['high_voltage_v']:g} V under {s['compliance_a']:g} A, NPLC "
+                f"{s['nplc']:g}; R_series = {r_text}; R_on,TS = {s['ts_on_resistance_ohm']:g} Ohm.")
 
 
 # ------------------------------------------------------------------------------------------ threshold
@@ -243,7 +293,7 @@ def measure_threshold(bench: "Bench", *, start_voltage_v: float = 0.0, stop_volt
     r_s = path_resistance_ohm(bench, "smu") if series_resistance_ohm is None else float(series_resistance_ohm)
     levels = ramp_levels(start_voltage_v, stop_voltage_v, step_v, down=hold)
     try:
-        _configure_smu(smu, compliance_a, nplc)
+        smu.configure_voltage_source(compliance_a=compliance_a, nplc=nplc)
         sweep = smu.sweep_voltage(levels)
     finally:
         smu.output_off()
@@ -357,18 +407,20 @@ class ProgramResult:
         return self.set_pulses + self.reset_pulses
 
 
-def program_to_target(bench: "Bench", g_target_S: float, *, tolerance: float = 0.15, max_pulses: int = 60,
+def program_to_target(bench: "Bench", g_target_S: float, *, tolerance: float = 0.2, max_pulses: int = 120,
                       set_amplitude_v: float = SET_AMPLITUDE_V, set_width_s: float = SET_WIDTH_S,
-                      min_set_width_s: float = 20e-9, reset_amplitude_v: float = RESET_AMPLITUDE_V,
-                      reset_width_s: float = RESET_WIDTH_S, read: dict | None = None,
-                      should_stop: StopCheck = None) -> ProgramResult:
+                      min_set_width_s: float = 20e-9, max_set_width_s: float = 2e-6,
+                      reset_amplitude_v: float = RESET_AMPLITUDE_V, reset_width_s: float = RESET_WIDTH_S,
+                      read: dict | None = None, should_stop: StopCheck = None) -> ProgramResult:
     """Program-and-verify the PCM to ``g_target_S`` (S) within ``tolerance`` (relative).
 
-    Loop: read; within [target (1 - tol), target (1 + tol)]: done. Below: one SET pulse. Above: a
-    RESET pulse (back to the amorphous end), and the SET pulse width halves (down to
-    ``min_set_width_s``) so that the next approach takes smaller steps. Stops after ``max_pulses``
-    pulses (not converged) or when ``should_stop()`` is true. ``read``: keyword arguments of
-    :func:`read_conductance`.
+    Loop: read; within [target (1 - tol), target (1 + tol)]: done. Below (or below the read's range,
+    NaN): one SET pulse; while the reads stay below the read's range the next is 1.5x longer (up to
+    ``max_set_width_s``: a RESET-side cell's switching delay is long). Above: a full RESET pulse, and
+    the SET pulse width halves (down to ``min_set_width_s``): the next approach takes smaller steps
+    (crystallization accelerates itself, so an approach from the RESET end overshoots unless its steps
+    shrink). Stops after ``max_pulses`` pulses (not converged) or when ``should_stop()`` is true.
+    ``read``: keyword arguments of :func:`read_conductance`.
     """
     if not g_target_S > 0:
         raise ValueError(f"g_target_S must be > 0 S, got {g_target_S!r}")
@@ -377,7 +429,10 @@ def program_to_target(bench: "Bench", g_target_S: float, *, tolerance: float = 0
     read = dict(read or {})
     low, high = g_target_S * (1 - tolerance), g_target_S * (1 + tolerance)
     result = ProgramResult(g_target_S, math.nan, False)
-    width = set_width_s
+    width = set_width_s  # for steps within the read's range; halves after each overshoot
+    approach = set_width_s  # while below the read's range; grows until the pulses take hold
+    approach_cap = max_set_width_s  # lowered whenever an approach pulse overshot the window
+    last = ""  # what the last pulse was: "approach", "step" or "reset"
     while True:
         if should_stop is not None and should_stop():
             result.stopped = True
@@ -392,12 +447,23 @@ def program_to_target(bench: "Bench", g_target_S: float, *, tolerance: float = 0
         if result.pulses >= max_pulses:
             return result
         if g > high:
+            if last == "approach":  # one approach pulse went through the whole window: approach more finely
+                approach_cap = max(approach / 1.5 / 1.5, min_set_width_s)
+                approach = min(set_width_s, approach_cap)
+            else:
+                width = max(width / 2.0, min_set_width_s)
             reset_pulse(bench, reset_amplitude_v, reset_width_s)
             result.reset_pulses += 1
-            width = max(width / 2.0, min_set_width_s)
-        else:  # below the window, or NaN (no on state: the amorphous end)
+            last = "reset"
+        elif math.isnan(g):  # below the read's range (the RESET end): lengthen until the pulses take hold
+            set_pulse(bench, set_amplitude_v, approach)
+            result.set_pulses += 1
+            approach = min(approach * 1.5, approach_cap)
+            last = "approach"
+        else:
             set_pulse(bench, set_amplitude_v, width)
             result.set_pulses += 1
+            last = "step"
 
 
 # ------------------------------------------------------------------------------------------ time

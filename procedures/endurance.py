@@ -1,16 +1,15 @@
-"""endurance: SET/RESET cycling with periodic reads; the memory window versus cycle.
+"""endurance: SET/RESET cycling, the cell's memory window read every ``read_every`` cycles.
 
-Each cycle is one SET (``set_pulses`` pulses as one burst) and one RESET pulse from the pulse
-generator. Every ``read_every`` cycles (and at the first and last cycle) the cell is read after the
-SET and after the RESET (the SMU read of :mod:`procedures.common`). Rows: ``Cycle``,
-``Resistance SET (Ohm)``, ``Resistance RESET (Ohm)``, ``Window`` (R_RESET / R_SET), and the
-conductances.
+Each cycle is ``set_pulses`` SET pulses then one RESET pulse from the pulse generator. At the read cycles
+the cell's DC threshold (the switching voltage of a compliance-limited SMU staircase,
+:func:`procedures.common.measure_threshold`) is measured after the SET and after the RESET, and the SET
+state's conductance is read (the RESET state is below the on-branch read's range). The window is the
+threshold difference V_T(RESET) - V_T(SET): in a series TS-PCM stack the amorphous dome a RESET leaves
+raises the cell's threshold (the voltage division), so the threshold window is the stack's memory window,
+as in a cross-point cell. A window below ``min_window_V`` is a failure.
 
-The window the read can show is compressed: a fully amorphous (RESET) cell switches during the read
-and reads as its amorphous ON state (~20 uS, ~45 kOhm on the simulated cell), while its low-field
-resistance is ~500 kOhm. So on the simulated cell the read window is ~5-8 rather than the ~100 of
-the PCM itself; ``min_window`` (read by ``tspcm analyze`` for the failure cycle) defaults to 3 for
-that reason. A failing cell shows as the window collapsing towards 1.
+Rows: ``Cycle``, ``Threshold SET (V)``, ``Threshold RESET (V)``, ``Threshold window (V)``,
+``Conductance SET (S)``.
 """
 
 from __future__ import annotations
@@ -29,13 +28,13 @@ def read_cycles(cycles: int, read_every: int) -> np.ndarray:
 
 
 class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
-    """SET/RESET cycling; the read window versus cycle."""
+    """SET/RESET cycling; the threshold window versus cycle."""
 
     name = "endurance"
     REQUIRED_ROLES = ("smu", "pulse")
     KEY_PARAMETERS = ("cycles", "read_every", "set_amplitude_V", "reset_amplitude_V")
-    DATA_COLUMNS = ["Cycle", "Resistance SET (Ohm)", "Resistance RESET (Ohm)", "Window",
-                    "Conductance SET (S)", "Conductance RESET (S)"]
+    DATA_COLUMNS = ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)",
+                    "Conductance SET (S)"]
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=10_000_000, default=100)
     read_every = IntegerParameter("Read every k cycles", minimum=1, maximum=10_000_000, default=10)
@@ -49,13 +48,24 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
                                        default=common.RESET_AMPLITUDE_V)
     reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
                                    default=common.RESET_WIDTH_S)
-    min_window = FloatParameter("Failure below window", minimum=1.0, maximum=1e6, default=3.0)
+    ramp_stop_V = FloatParameter("Threshold staircase up to", units="V", minimum=0.1, maximum=20.0, default=2.5)
+    ramp_step_V = FloatParameter("Threshold staircase step", units="V", minimum=1e-3, maximum=0.5, default=0.01)
+    ramp_compliance_A = FloatParameter("Threshold staircase compliance", units="A", minimum=1e-9, maximum=0.1,
+                                       default=common.THRESHOLD_COMPLIANCE_A)
+    min_window_V = FloatParameter("Failure below threshold window", units="V", minimum=0.0, maximum=10.0,
+                                  default=0.1)
 
-    BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage")}
+    BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage"),
+                    "ramp_stop_V": ("smu", "voltage"), "ramp_compliance_A": ("smu", "current")}
 
     def check_relations(self) -> None:
         if self.read_every > self.cycles:
             raise ParameterError("read_every", f"must be at most cycles ({self.cycles}); allowed: 1 to {self.cycles}")
+
+    def threshold(self) -> float:
+        return common.measure_threshold(
+            self.bench, stop_voltage_v=self.ramp_stop_V, step_v=self.ramp_step_V, compliance_a=self.ramp_compliance_A,
+            series_resistance_ohm=self.read_settings()["series_resistance_ohm"]).threshold_V
 
     def execute(self) -> None:
         marks = set(read_cycles(self.cycles, self.read_every).tolist())
@@ -65,12 +75,13 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
                 return
             common.set_pulse(self.bench, self.set_amplitude_V, self.set_width_s, count=self.set_pulses,
                              period_s=period)
-            g_set = self.read().conductance_S if cycle in marks else None
+            read = cycle in marks
+            if read:
+                g_set = self.read().conductance_S
+                vth_set = self.threshold()
             common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
-            if g_set is not None:
-                g_reset = self.read().conductance_S
-                r_set, r_reset = 1.0 / g_set, 1.0 / g_reset
-                self.emit("results", {"Cycle": cycle, "Resistance SET (Ohm)": r_set,
-                                      "Resistance RESET (Ohm)": r_reset, "Window": r_reset / r_set,
-                                      "Conductance SET (S)": g_set, "Conductance RESET (S)": g_reset})
+            if read:
+                vth_reset = self.threshold()
+                self.emit("results", {"Cycle": cycle, "Threshold SET (V)": vth_set, "Threshold RESET (V)": vth_reset,
+                                      "Threshold window (V)": vth_reset - vth_set, "Conductance SET (S)": g_set})
             self.report_progress(cycle + 1, self.cycles)

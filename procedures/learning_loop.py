@@ -14,8 +14,7 @@ leave little to relearn from) or a wait. Retraining: the same trains until the s
 to criterion both times, and the savings (N_first - N_retrain) / N_first, are logged and recomputed by
 the analysis from the rows.
 
-The conductance is read at 1.5 V (see spike_train.SPIKE_READ_VOLTAGE_V): at the common 2.0 V a state
-below ~9 uS reads ~20 uS, and the forgotten state of a cell trained to ~20 uS could read above it.
+The conductance is read with the two-point ON-branch read (common.READ_METHOD_TEXT).
 
 Rows (docs/analysis.md): ``Stage`` (0 first training, 1 retraining), ``Train`` (from 1 within the
 stage; 0 = the read at the start of the stage, no spikes), ``Pulse`` (spikes so far within the
@@ -35,7 +34,7 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParame
 from procedures import common
 from procedures.base import ParameterError, TspcmProcedure
 from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
-                                    SpikeReadMixin, emit_trace)
+                                    emit_trace)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def savings(n_first: float, n_retrain: float) -> float:
 
 
 class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParametersMixin,
-                            SpikeReadMixin, common.ConductanceReadMixin, TspcmProcedure):
+                            common.ConductanceReadMixin, TspcmProcedure):
     """Train to a firing criterion, forget, retrain; pulses to criterion and savings."""
 
     name = "learning-loop"
@@ -62,20 +61,20 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
     DATA_COLUMNS = ["Stage", "Train", "Pulse", "Firing probability", "Conductance (S)", "Firing events",
                     "Spike amplitude (V)", "Time (s)"]
 
-    # 100 ns spikes (spike-train's), 2 us apart as in sim_backend.experiments
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
+    # short trains: the criterion is met within a few trains (a RESET cell learns to fire within tens of firings)
+    spikes_per_train = IntegerParameter("Spikes per train", minimum=1, maximum=10_000, default=5)
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
     max_trains = IntegerParameter("Max trains per training", minimum=1, maximum=100_000, default=80)
     initial_reset = BooleanParameter("Full RESET before the first training", default=True)
     initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
                                            minimum=0.0, maximum=1e-2, default=0.0)
     forget_mode = ListParameter("Forget by", choices=["reset", "wait"], default="reset")
-    # 2.35 V x 50 ns: a trained cell (~20 uS) goes to ~9-18 uS, far above a blank one (< 3 uS); at 2.3 V
-    # some devices barely melt (20 -> 18-20 uS), at 2.5 V little is left (3-6 uS)
+    # a partial RESET: it re-melts a dome smaller than a full RESET's (common.RESET_AMPLITUDE_V)
     forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
-                                        maximum=10.0, default=2.35)
+                                        maximum=10.0, default=2.15)
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
-                                    default=50e-9)
+                                    default=common.RESET_WIDTH_S)
     forget_wait_s = FloatParameter("Forget wait", units="s", minimum=0.0, maximum=1e7, default=1e3)
     train_interval_s = FloatParameter("Wait between trains", units="s", minimum=0.0, maximum=1e4, default=1e-3)
     store_traces = BooleanParameter("Store captured traces", default=False)

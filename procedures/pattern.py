@@ -21,10 +21,8 @@ other cell of its row or column is driven).
 5. Retraining: epochs until the same criterion.
 
 Epochs to criterion both times, the savings (E_first - E_retrain) / E_first and the final accuracy are
-logged; the analysis recomputes them from the rows. The conductance is read at 1.5 V (see
-spike_train.SPIKE_READ_VOLTAGE_V): a blank cell reads < 3 uS, a learned one >= 30 uS, and no state
-reads as the ~20 uS ON state of a switched amorphous layer (what a 2.0 V read gives below ~9 uS, which
-would make a blank cell look as learned as a trained one).
+logged; the analysis recomputes them from the rows. The conductance is read with the two-point ON-branch read (common.READ_METHOD_TEXT): a blank cell
+reads below its range (NaN, counted as unlearned), a learned one as itself.
 
 Rows (docs/analysis.md): one per cell per epoch: ``Stage`` (0 first training, 1 retraining),
 ``Epoch`` (from 1 within the stage), ``Row``, ``Column``, ``Conductance (S)``, plus ``Target``
@@ -48,7 +46,7 @@ from procedures import common
 from procedures.base import ParameterError, TspcmProcedure
 from procedures.learning_loop import savings
 from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
-                                    SpikeReadMixin, emit_trace)
+                                    emit_trace)
 from tspcm_lab.analysis.learning import parse_pattern
 
 log = logging.getLogger(__name__)
@@ -85,7 +83,7 @@ def pattern_text(pattern: np.ndarray) -> str:
 
 
 class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParametersMixin,
-                       SpikeReadMixin, common.ConductanceReadMixin, TspcmProcedure):
+                       common.ConductanceReadMixin, TspcmProcedure):
     """Memorize a binary pattern on an array: epochs to criterion, forget, retrain."""
 
     name = "pattern"
@@ -99,16 +97,20 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     pattern = Parameter("Pattern (1/0 rows separated by /, or a file)", default=DEFAULT_PATTERN)
-    read_threshold_S = FloatParameter("Read threshold", units="S", minimum=1e-7, maximum=1e-2, default=30e-6)
+    # within the read's range: a cell that has just learned to fire reads below it and keeps training
+    read_threshold_S = FloatParameter("Read threshold", units="S", minimum=1e-7, maximum=1e-2, default=1e-6)
+    # every cell its own device: spikes a little further above its firing tail than the learning loop's
+    calibration_margin_V = FloatParameter("Calibration margin added to the amplitude found", units="V",
+                                          minimum=0.0, maximum=1.0, default=0.1)
     accuracy_criterion = FloatParameter("Accuracy criterion", minimum=0.0, maximum=1.0, default=1.0)
     require_firing = BooleanParameter("A learned cell must also fire", default=True)
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
     max_epochs = IntegerParameter("Max epochs per training", minimum=1, maximum=10_000, default=80)
-    # as learning-loop: from ~30-40 uS a trained cell goes to ~10-25 uS, well above a blank one
+    # as learning-loop: a partial RESET leaves a smaller dome than the blank RESET's
     forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
-                                        maximum=10.0, default=2.35)
+                                        maximum=10.0, default=2.15)
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
-                                    default=50e-9)
+                                    default=common.RESET_WIDTH_S)
     store_traces = BooleanParameter("Store captured traces", default=False)
 
     def target(self) -> np.ndarray:

@@ -10,9 +10,11 @@ one burst per pulse).
 Rows (one per read): ``Pulse`` (pulses of this phase so far), ``Cycle``, ``Phase`` (+1 potentiation,
 -1 depression), ``Conductance (S)``, plus the amplitude of the last pulse and the raw read.
 
-Defaults on the simulated cell (100 Ohm AWG path): SET 2.0 V, 200 ns potentiates gradually (about
-2 -> 100 uS over 40 pulses); a 2.3 V, 50 ns pulse melts part of the cell and depresses in graded steps
-(a 3 V pulse RESETs fully). An optional full RESET before the first cycle starts from the amorphous end.
+Defaults: SET pulses that heat a firing RESET-side cell into its crystallization window
+(common.SET_AMPLITUDE_V x SET_WIDTH_S), and a rising ladder of short melt-quench pulses for depression:
+a partial RESET re-melts the same dome each time, so identical pulses depress once and then no more
+(docs/procedures.md shows both on the simulated cell). An optional full RESET before the first cycle
+starts from the amorphous end, below the read's range (reads NaN there).
 """
 
 from __future__ import annotations
@@ -37,22 +39,24 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
                     "Read voltage (V)", "Time (s)"]
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=1000, default=2)
-    potentiation_pulses = IntegerParameter("Potentiation pulses", minimum=1, maximum=10000, default=30)
-    depression_pulses = IntegerParameter("Depression pulses", minimum=0, maximum=10000, default=20)
+    potentiation_pulses = IntegerParameter("Potentiation pulses", minimum=1, maximum=10000, default=20)
+    depression_pulses = IntegerParameter("Depression pulses", minimum=0, maximum=10000, default=12)
     read_every = IntegerParameter("Read every k pulses", minimum=1, maximum=10000, default=1)
-    set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                     default=common.SET_AMPLITUDE_V)
     set_amplitude_step_V = FloatParameter("SET amplitude step per pulse", units="V", minimum=-1.0,
                                           maximum=1.0, default=0.0)
-    set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=200e-9)
-    reset_amplitude_V = FloatParameter("Depression amplitude", units="V", minimum=0.1, maximum=20.0, default=2.3)
+    set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0, default=1.75)
+    set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=500e-9)
+    # a partial RESET re-melts the same dome each time (identical pulses depress once): graded depression
+    # takes a rising ladder
+    reset_amplitude_V = FloatParameter("Depression amplitude", units="V", minimum=0.1, maximum=20.0, default=2.0)
     reset_amplitude_step_V = FloatParameter("Depression amplitude step per pulse", units="V", minimum=-1.0,
-                                            maximum=1.0, default=0.0)
-    reset_width_s = FloatParameter("Depression width", units="s", minimum=16e-9, maximum=1e-3, default=50e-9)
+                                            maximum=1.0, default=0.02)
+    reset_width_s = FloatParameter("Depression width", units="s", minimum=16e-9, maximum=1e-3,
+                                   default=common.RESET_WIDTH_S)
     interval_s = FloatParameter("Interval between pulses", units="s", minimum=50e-9, maximum=10.0, default=1e-6)
     initial_reset = BooleanParameter("Full RESET before the first cycle", default=True)
     initial_reset_amplitude_V = FloatParameter("Initial RESET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                               default=3.0)
+                                               default=common.RESET_AMPLITUDE_V)
     initial_reset_width_s = FloatParameter("Initial RESET width", units="s", minimum=16e-9, maximum=1e-3,
                                            default=common.RESET_WIDTH_S)
 

@@ -47,16 +47,16 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
 
     states = IntegerParameter("States", minimum=1, maximum=100, default=3)
     target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=30e-6)
+                                  default=1e-6)
     target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=120e-6)
+                                  default=30e-6)
     spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
     duration_s = FloatParameter("Duration per state", units="s", minimum=1e-3, maximum=1e8, default=1e4)
     first_read_s = FloatParameter("First read after programming", units="s", minimum=1e-4, maximum=1e6,
                                   default=1.0)
     reads = IntegerParameter("Reads per state", minimum=2, maximum=10000, default=25)
-    tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.15)
-    max_pulses = IntegerParameter("Program pulses at most per state", minimum=1, maximum=10000, default=80)
+    tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.2)
+    max_pulses = IntegerParameter("Program pulses at most per state", minimum=1, maximum=10000, default=120)
     set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
                                      default=common.SET_AMPLITUDE_V)
     set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=common.SET_WIDTH_S)

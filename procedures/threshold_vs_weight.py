@@ -5,16 +5,15 @@ linear spacing, in rising order so that each state is reached by potentiation fr
 the PCM is programmed and verified (:func:`procedures.common.program_to_target`), its conductance
 read, then the threshold measured ``repeats`` times:
 
-- ``threshold_method = "pulse"`` (default): single pulses of rising amplitude from the pulse
-  generator, the scope capturing the current; the threshold is the first amplitude during which the
-  current rises through ``fire_current_A`` (a firing event). The cell fires only when the PCM's
-  amorphous part switches along with the TS, so this threshold follows the PCM state.
-- ``threshold_method = "dc"``: a compliance-limited SMU ramp (``ramp_*``), the threshold where the
-  current jumps (:func:`procedures.common.measure_threshold`). This mostly shows the TS's own
-  threshold: on the simulated cell it hardly moves with the PCM state (the TS latches at ~1 V with
-  the PCM's low-field current alone for G above ~5 uS).
+- ``threshold_method = "dc"`` (default): a compliance-limited SMU staircase (``ramp_*``), the threshold
+  the switching voltage, where the current jumps (:func:`procedures.common.measure_threshold`): the TS
+  fires when the voltage its off current leaves it reaches its threshold, so a more amorphous PCM,
+  which takes more of the voltage, raises the cell's threshold; the PCM switches with it (one event).
+- ``threshold_method = "pulse"``: single pulses of rising amplitude from the pulse generator, the scope
+  capturing the current; the threshold is the first amplitude during which the current rises through
+  ``fire_current_A`` (a firing event). It also includes the switching delay at the pulse's width.
 
-With ``record_dc_threshold`` the DC ramp threshold is recorded beside the pulse one. The conductance
+With ``record_dc_threshold`` the DC ramp threshold is recorded beside the chosen one. The conductance
 is read again after the thresholds (``Conductance after (S)``), to show whether measuring disturbed it.
 
 Rows: one per threshold measurement: ``State``, ``Target (S)``, ``Conductance (S)`` (read before),
@@ -53,14 +52,14 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
 
     states = IntegerParameter("States", minimum=1, maximum=100, default=5)
     target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=30e-6)
+                                  default=1e-6)
     target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=130e-6)
+                                  default=100e-6)
     spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
     repeats = IntegerParameter("Threshold measurements per state", minimum=1, maximum=100, default=1)
     initial_reset = BooleanParameter("Full RESET before the first state", default=True)
-    tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.15)
-    max_pulses = IntegerParameter("Program pulses at most per state", minimum=1, maximum=10000, default=80)
+    tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.2)
+    max_pulses = IntegerParameter("Program pulses at most per state", minimum=1, maximum=10000, default=120)
     set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
                                      default=common.SET_AMPLITUDE_V)
     set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=common.SET_WIDTH_S)
@@ -68,13 +67,13 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
                                        default=common.RESET_AMPLITUDE_V)
     reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
                                    default=common.RESET_WIDTH_S)
-    threshold_method = ListParameter("Threshold method", choices=["pulse", "dc"], default="pulse")
+    threshold_method = ListParameter("Threshold method", choices=["dc", "pulse"], default="dc")
     pulse_start_V = FloatParameter("Threshold pulses from", units="V", minimum=0.05, maximum=20.0, default=0.8)
     pulse_stop_V = FloatParameter("Threshold pulses up to", units="V", minimum=0.05, maximum=20.0, default=2.2)
     pulse_step_V = FloatParameter("Threshold pulse step", units="V", minimum=1e-3, maximum=1.0, default=0.02)
-    pulse_width_s = FloatParameter("Threshold pulse width", units="s", minimum=16e-9, maximum=1e-4, default=50e-9)
+    pulse_width_s = FloatParameter("Threshold pulse width", units="s", minimum=16e-9, maximum=1e-4, default=200e-9)
     fire_current_A = FloatParameter("Firing current", units="A", minimum=1e-7, maximum=0.1, default=50e-6)
-    record_dc_threshold = BooleanParameter("Also record the DC ramp threshold", default=True)
+    record_dc_threshold = BooleanParameter("Also record the DC ramp threshold", default=False)
     ramp_stop_V = FloatParameter("DC ramp up to", units="V", minimum=0.05, maximum=20.0, default=2.2)
     ramp_step_V = FloatParameter("DC ramp step", units="V", minimum=1e-4, maximum=0.5, default=0.01)
     ramp_compliance_A = FloatParameter("DC ramp compliance", units="A", minimum=1e-9, maximum=0.1, default=10e-6)

@@ -32,6 +32,21 @@ from sim_backend.waveform import Waveform
 SOURCE_BUS, SENSE_BUS, MATRIX_HALF = 1, 2, 4  # 7709 wiring of array benches (see route())
 
 
+SCOPE_BANDWIDTH_HZ = 100e6  # the DSOX1102G's analog bandwidth (70 or 100 MHz models)
+
+
+def scope_bandwidth(current_a: np.ndarray, dt_s: float, bandwidth_hz: float = SCOPE_BANDWIDTH_HZ) -> np.ndarray:
+    """The sampled cell current as the scope's front end passes it: a first-order low-pass of the given
+    bandwidth (a displacement spike of a few fC is smeared to microamperes, as on the real scope)."""
+    if current_a.size < 2 or not dt_s > 0:
+        return current_a.copy()
+    alpha = 1.0 - np.exp(-2 * np.pi * bandwidth_hz * dt_s)
+    from scipy.signal import lfilter
+
+    out, _ = lfilter([alpha], [1.0, alpha - 1.0], current_a, zi=[(1.0 - alpha) * current_a[0]])
+    return out
+
+
 class BenchSpecError(ValueError):
     """A simulated-bench spec string or file is malformed; the message names the key."""
 
@@ -41,7 +56,7 @@ class Wiring:
     smu_series_ohm: float = 1000.0  # external series resistor on the SMU path
     sense_ohm: float = 50.0  # scope input at the bottom electrode (every path returns through it)
     lead_ohm: float = 0.0  # probe and cable resistance
-    c_probe_f: float = 1e-12  # capacitance at each cell's top electrode: probe needle, pad, any added capacitor
+    c_probe_f: float = 0.2e-12  # capacitance at each cell's top electrode: probe needle, pad, any added capacitor
 
 
 @dataclass
@@ -316,7 +331,7 @@ class VirtualBench:
                 current = resp.sample_current_a.sum(axis=0)
                 current = np.where(samples < 0, current[0] if current.size else 0.0, current)
             for scope_name in armed:
-                self._captures[scope_name] = (samples.copy(), current.copy())
+                self._captures[scope_name] = (samples.copy(), scope_bandwidth(current, float(samples[1] - samples[0]) if samples.size > 1 else cap.dt_s))
                 del self._armed[scope_name]
 
     def arm_capture(self, name: str, *, record_s: float, dt_s: float, pretrigger_s: float = 0.0, trigger: str = "awg_sync") -> None:
@@ -340,7 +355,7 @@ class VirtualBench:
             samples = np.arange(n) * cap.dt_s
             resp, _, _ = self._drive({}, cap.record_s, sample_times_s=samples)
             current = np.zeros(n) if resp is None else resp.sample_current_a.sum(axis=0)
-            self._captures[name] = (samples - cap.pretrigger_s, current)
+            self._captures[name] = (samples - cap.pretrigger_s, scope_bandwidth(current, cap.dt_s))
 
     def capture(self, name: str):
         """The last completed capture as (t_s from the trigger, current_a), or None."""

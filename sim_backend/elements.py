@@ -20,13 +20,17 @@ thickness u (0 crystalline .. 1 full RESET)
   on       the switched amorphous part holds Vh: V_pcm = I R_c + min(Vh, I u R_a); it lets go by itself
            once I u R_a < Vh (then it is ohmic again and needs V_t to switch on)
   heating  dT/dt = (T_chuck + R_th P - T) / tau_th,  P = I V_pcm + heat_to_pcm I V_ts
-  SET      JMAK with incubation: u = u_q exp(-theta^n), dtheta/dt = k(T),
+  SET      JMAK with incubation: u = u_q exp(theta0^n - theta^n), dtheta/dt = k(T),
            k = D(T) / (1/k_A(T) + 1/k_max), k_A = exp(-Ea/k (1/T - 1/T_ref)) / tau_ref,
            D(T) = 1 - exp(-(T_m - T)/w) below the melt (driving force), 0 above
   RESET    the molten dome m(T) = (T - T_m)/(T_full - T_m) re-melts rather than adds: on solidifying
-           u_q <- max(u, m), theta <- 0 (no nuclei), and the cooling tail crystallizes it again through
-           k(T) unless the quench is fast
-  drift    t_eff advances as dt exp(-Ea_d/k (1/min(T, T_g) - 1/300 K)); reset by a melt
+           u_q <- max(u, m) and theta <- theta0 = theta_head (1 - m): a dome bounded by crystalline material
+           (a partial RESET) grows back from it without the incubation of a fresh amorphous volume, a full
+           RESET (m = 1) leaves none; the cooling tail crystallizes it again through k(T) unless the
+           quench is fast
+  drift    t_eff advances as dt exp(-Ea_d/k (1/T - 1/300 K)) below the glass transition; above it the
+           supercooled liquid relaxes within tau(T) = 100 s exp(-(T - T_g)/6 K) (fragile: ~100 s at T_g,
+           ns 150 K above), so t_eff decays: a SET pulse rejuvenates the glass, a ns spike barely does
 
 Random draws come from a counter-based generator per cell (splitmix64 of seed, cell and a per-cell
 counter): the same cell gets the same draws whichever cells are driven with it or how a waveform is split.
@@ -89,6 +93,7 @@ P_SIGMA_RESET = _at("pcm.sigma_reset_rel")
 P_SIGMA_READ = _at("pcm.sigma_read_rel")
 P_READ_WHITE = _at("pcm.read_noise_white_rel")
 P_U_INITIAL = _at("pcm.u_initial")
+P_THETA_HEAD = _at("pcm.theta_head")
 P_HEAT_COUPLING = _at("pcm.heat_coupling")
 P_ENDURANCE = _at("pcm.endurance_cycles")
 P_T_DAMAGE = _at("pcm.t_damage_k")
@@ -99,6 +104,8 @@ K_B_EV = 8.617333262e-5  # Boltzmann constant (eV/K)
 T_REF_K = 300.0  # reference temperature of resistances and of the drift clock
 READ_T_REF_S = 1e-3  # integration time at which read_noise_white_rel applies (it falls as 1/sqrt(t))
 U_MIN = 1e-6  # below this the amorphous dome is gone (no threshold, no hold)
+GLASS_TAU_S = 100.0  # relaxation time at the glass transition (its definition)
+GLASS_FRAGILITY_K = 6.0  # e-fold of the relaxation time above it (a fragile glass former)
 
 
 # --- random draws --------------------------------------------------------------------------------
@@ -197,8 +204,14 @@ def cryst_rate(temp_k, p):
 
 @njit
 def drift_rate(temp_k, p):
-    """d t_eff / dt: the drift clock runs faster when warm (capped at the glass transition)."""
+    """d t_eff / dt below the glass transition: the drift clock runs faster when warm."""
     return arrhenius(p[P_EA_DRIFT], min(temp_k, p[P_T_GLASS]), T_REF_K)
+
+
+@njit
+def glass_relaxation_s(temp_k, p):
+    """Structural relaxation time (s) of the supercooled liquid above the glass transition."""
+    return GLASS_TAU_S * math.exp(-(temp_k - p[P_T_GLASS]) / GLASS_FRAGILITY_K)
 
 
 @njit
@@ -209,9 +222,11 @@ def molten_fraction(temp_k, p):
 
 
 @njit
-def amorphous_fraction(u_q, theta, p):
-    """u = u_q exp(-theta^n): what is left amorphous of a dome of size u_q after JMAK progress theta."""
-    return u_q * math.exp(-(theta ** p[P_JMAK_N]))
+def amorphous_fraction(u_q, theta, theta0, p):
+    """u = u_q exp(theta0^n - theta^n): what is left amorphous of a dome of size u_q, solidified with JMAK
+    progress theta0 already made (crystalline boundaries it inherited), after progress theta."""
+    n = p[P_JMAK_N]
+    return u_q * math.exp(theta0 ** n - theta ** n)
 
 
 @njit

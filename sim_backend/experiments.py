@@ -3,7 +3,7 @@ apply, without instruments. Used by ``python -m sim_backend.demo``, ``docs/model
 model's tests and the benchmarks; procedures do the same through the instruments.
 
 Series resistances are those of the default bench: the SMU path (1 kOhm series resistor + 50 Ohm sense)
-and the AWG path (50 Ohm output + 50 Ohm sense); the probe puts 1 pF on the top electrode.
+and the AWG path (50 Ohm output + 50 Ohm sense); the probe puts 0.2 pF on the top electrode.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sim_backend.waveform import Waveform
 
 R_SMU_OHM = 1050.0
 R_AWG_OHM = 100.0
-C_PROBE_F = 1e-12
+C_PROBE_F = 0.2e-12
 SPIKE_WIDTH_S = 200e-9  # long enough for a RESET-side cell's switching delay (the divider keeps its overdrive small)
 
 

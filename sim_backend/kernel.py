@@ -24,11 +24,11 @@ import math
 import numpy as np
 
 from sim_backend.elements import (
-    P_R_A, P_R_C, P_R_D2D, P_U_INITIAL, P_VTH, P_VTH_D2D, ts_i0,
+    P_R_A, P_R_C, P_R_D2D, P_THETA_HEAD, P_U_INITIAL, P_VTH, P_VTH_D2D, ts_i0,
     P_C_TS, P_DAMAGE_TIME, P_EA_DRIFT, P_HEAT_COUPLING, P_HEAT_TO_PCM, P_I_HOLD, P_JMAK_N, P_R_ON, P_R_TH,
     P_READ_WHITE, P_SIGMA_PROG, P_SIGMA_READ, P_SIGMA_RESET, P_T_DAMAGE, P_T_GLASS, P_T_MELT, P_TAU_REC,
     P_TAU_TH, P_V0_OFF, P_VH, P_VHOLD, P_VT_C2C, P_VTH_C2C, READ_T_REF_S, U_MIN, amorphous_fraction,
-    amorphous_resistance, cryst_rate, drift_rate, molten_fraction, normal, pcm_threshold, ts_delay,
+    amorphous_resistance, cryst_rate, drift_rate, glass_relaxation_s, molten_fraction, normal, pcm_threshold, ts_delay,
     ts_threshold, uniform, window_factor,
 )
 from sim_backend.jit import njit, prange
@@ -60,7 +60,10 @@ S_XWARM = 22  # warm start of the off-branch solve
 S_REST = 23  # seconds at rest (TS voltage below half the hold voltage) since the threshold was last drawn
 S_TARGET = 24  # delay progress at which the present switching attempt fires (an exponential draw)
 S_VM = 25  # voltage across the TS (its capacitance's node, between the two layers; V, signed)
-NS = 26
+S_NOISE = 26  # the slow (1/f-like) relative fluctuation of the cell's conductance, as reads see it
+S_NOISE_T = 27  # model time (s) at which S_NOISE was last drawn
+S_THETA0 = 28  # JMAK progress the present dome started with (inherited crystalline boundaries)
+NS = 29
 
 MODE_VOLTAGE, MODE_CURRENT, MODE_OPEN = 0, 1, 2
 
@@ -69,8 +72,10 @@ DV_MAX_V = 5e-3  # largest source change per step on a ramp or edge
 GROWTH = 4.0  # step growth across quiet stretches
 MAX_STEPS = 50_000_000  # per cell and call: an unresolvable state is an error, never a hang
 REARM_REL = 0.01  # recovery starts this fraction above the TS's own voltage at turn-off
+PCM_RELEASE_S = 2e-9  # the switched amorphous part lets go after this long without holding (its ON state decays)
 OFF_STATE_TAU_S = 1e-6  # an idle cell's electrodes discharge through the instruments' off-state impedance
-REST_DRAW_S = 1e-6  # a TS at rest this long gets a new cycle's threshold (each pulse meets a new draw)
+REST_DRAW_S = 1e-6
+NOISE_TAU_S = 1.0  # correlation time of the slow read noise: readings ms apart share it, seconds apart do not  # a TS at rest this long gets a new cycle's threshold (each pulse meets a new draw)
 
 
 # --- circuit pieces ----------------------------------------------------------------------------------
@@ -97,8 +102,8 @@ def _off_solve(v_target, r_tot, i0, v0, x_warm):
 
 @njit
 def _pcm_branch(vp, pcm_on, r_c, r_am, vh):
-    """Current (A, signed like ``vp``), dI/dV and state of the PCM with ``vp`` across it. The switched
-    amorphous part holds Vh above its knee and lets go of itself below it (then it is ohmic again)."""
+    """Current (A, signed like ``vp``), dI/dV of the PCM with ``vp`` across it, and whether the switched
+    amorphous part is holding Vh (above its knee); below the knee it conducts ohmically."""
     if pcm_on == 1 and r_am > 0.0:
         a = abs(vp)
         if a * r_am >= vh * (r_c + r_am):
@@ -219,7 +224,7 @@ def _cycle_draw(vth_dev, seed, cell, counter, p):
 
 # --- one cell through one waveform -------------------------------------------------------------------
 @njit
-def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb,
+def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
              w_i, w_v, w_n, w_c, smp):
     """Step cell ``c`` (row ``j`` of the outputs) through the waveform; returns (fires, peak T, steps)."""
     cell = np.uint64(c)
@@ -234,13 +239,14 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
     vth_dev, vth_cyc, vth_start = S[c, S_VTH_DEV], S[c, S_VTH_CYC], S[c, S_VTH_START]
     t_off, prog = S[c, S_T_OFF], S[c, S_PROG]
     ts_on, pcm_on = int(S[c, S_TS_ON]), int(S[c, S_PCM_ON])
-    u_q, theta, u = S[c, S_UQ], S[c, S_THETA], S[c, S_U]
+    u_q, theta, theta0, u = S[c, S_UQ], S[c, S_THETA], S[c, S_THETA0], S[c, S_U]
     vt_f, temp, t_eff, mpeak = S[c, S_VT_F], S[c, S_TEMP], S[c, S_T_EFF], S[c, S_MPEAK]
     v_a, v_m = S[c, S_VNODE], S[c, S_VM]
     r_c, r_a, i0 = S[c, S_RC], S[c, S_RA], S[c, S_I0]
     ep_hot, ep_theta = S[c, S_EP_HOT], S[c, S_EP_THETA]
     cycles, t_over, x_warm = S[c, S_CYCLES], S[c, S_T_OVER], S[c, S_XWARM]
     rest, target = S[c, S_REST], S[c, S_TARGET]
+    pcm_idle = 0.0
     counter = rng[c]
 
     nk, nb, nw, nsm = kt.size, bps.size, win.shape[0], samp.size
@@ -270,7 +276,7 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
         r_am = amorphous_resistance(u, r_a * window_factor(cycles, p) * math.exp(-t_over / p[P_DAMAGE_TIME]),
                                     t_eff, temp, p)
         a, bb, comp = _source_line(mode, level, r_s, lim, v_a)
-        i_p, g_p, pcm_on = _pcm_branch(v_a - v_m, pcm_on, r_c, r_am, vh)
+        i_p, g_p, _ = _pcm_branch(v_a - v_m, pcm_on, r_c, r_am, vh)
         i_t, g_t = _ts_branch(v_m, ts_on, i0, v0, vhold, r_on)
         f1, f2 = (a - bb * v_a - i_p) / c_a, (i_p - i_t) / c_m
         j11, j12, j21, j22 = -(bb + g_p) / c_a, g_p / c_a, g_p / c_m, -(g_p + g_t) / c_m
@@ -291,7 +297,11 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
             d_a, d_m = _exp_step(j11, j12, j21, j22, lam_f, lam_s, f1, f2, dt)
             v_a += d_a
             v_m += d_m
-        i_p, g_p, pcm_on = _pcm_branch(v_a - v_m, pcm_on, r_c, r_am, vh)
+        i_p, g_p, holding = _pcm_branch(v_a - v_m, pcm_on, r_c, r_am, vh)
+        if pcm_on == 1:  # the switched part lets go once it has not held Vh for PCM_RELEASE_S
+            pcm_idle = 0.0 if holding == 1 else pcm_idle + dt
+            if pcm_idle > PCM_RELEASE_S:
+                pcm_on, pcm_idle = 0, 0.0
         i_t, g_t = _ts_branch(v_m, ts_on, i0, v0, vhold, r_on)
         v_pcm, v_ts = abs(v_a - v_m), abs(v_m)
         if quasi_static:
@@ -377,8 +387,11 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
             k_x = cryst_rate(t_avg, p)
             if k_x > 0.0:
                 theta += k_x * dt
-                u = amorphous_fraction(u_q, theta, p)
-        t_eff += drift_rate(t_avg, p) * dt
+                u = amorphous_fraction(u_q, theta, theta0, p)
+        if t_avg > t_glass:  # a supercooled liquid relaxes within its relaxation time: the glass rejuvenates
+            t_eff *= math.exp(-dt / glass_relaxation_s(t_avg, p))
+        else:
+            t_eff += drift_rate(t_avg, p) * dt
         if temp > t_damage:
             t_over += dt
         if temp > t_melt:
@@ -389,7 +402,8 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
             if mpeak >= u:
                 u_q = min(mpeak * (1.0 + p[P_SIGMA_RESET] * normal(seed, cell, counter)), 1.0)
                 counter += np.uint64(2)
-                theta, ep_theta = 0.0, 0.0
+                theta0 = p[P_THETA_HEAD] * (1.0 - min(mpeak, 1.0))
+                theta, ep_theta = theta0, theta0
                 u = u_q
             t_eff = 0.0
             if mpeak > 0.1:
@@ -402,9 +416,9 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
         elif ep_hot == 1.0:  # a heating episode ended: its crystallization carries programming noise
             d_theta = theta - ep_theta
             if d_theta > 0.0 and p[P_SIGMA_PROG] > 0.0:
-                theta = max(theta + p[P_SIGMA_PROG] * d_theta * normal(seed, cell, counter), 0.0)
+                theta = max(theta + p[P_SIGMA_PROG] * d_theta * normal(seed, cell, counter), theta0)
                 counter += np.uint64(2)
-                u = amorphous_fraction(u_q, theta, p)
+                u = amorphous_fraction(u_q, theta, theta0, p)
             ep_hot = 0.0
 
         t = t_bp if dt >= t_bp - t else t + dt
@@ -443,21 +457,31 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
     while sp < nsm:  # samples at the very end hold the last value
         smp[j, sp] = smp[j, sp - 1] if sp > 0 else 0.0
         sp += 1
-    # readings: a window's mean carries read noise that falls with its length, unless the source's
-    # compliance fixed the current
+    # readings: each window's mean carries the slow fluctuation of the cell (shared by readings close in
+    # time, drawn afresh over NOISE_TAU_S) and a white part that falls with the window's length, unless
+    # the source's compliance fixed the current
+    noise, noise_t = S[c, S_NOISE], S[c, S_NOISE_T]
     for k in range(nw):
         dur = win[k, 1] - win[k, 0]
         w_i[j, k] /= dur
         w_v[j, k] /= dur
         w_n[j, k] /= dur
-        if w_c[j, k] == 0.0 and p[P_SIGMA_READ] + p[P_READ_WHITE] > 0.0:
-            sigma = math.sqrt(p[P_SIGMA_READ] ** 2 + p[P_READ_WHITE] ** 2 * READ_T_REF_S / dur)
-            w_i[j, k] *= 1.0 + sigma * normal(seed, cell, counter)
+        t_k = t_start + win[k, 1]
+        if t_k > noise_t:
+            rho = math.exp(-(t_k - noise_t) / NOISE_TAU_S)
+            noise = rho * noise + p[P_SIGMA_READ] * math.sqrt(1.0 - rho * rho) * normal(seed, cell, counter)
             counter += np.uint64(2)
+            noise_t = t_k
+        if w_c[j, k] == 0.0:
+            white = p[P_READ_WHITE] * math.sqrt(READ_T_REF_S / dur) * normal(seed, cell, counter)
+            counter += np.uint64(2)
+            w_i[j, k] *= 1.0 + noise + white
+    S[c, S_NOISE], S[c, S_NOISE_T] = noise, noise_t
 
     S[c, S_VTH_CYC], S[c, S_VTH_START], S[c, S_T_OFF], S[c, S_PROG] = vth_cyc, vth_start, t_off, prog
     S[c, S_TS_ON], S[c, S_PCM_ON] = ts_on, pcm_on
     S[c, S_UQ], S[c, S_THETA], S[c, S_U], S[c, S_VT_F] = u_q, theta, u, vt_f
+    S[c, S_THETA0] = theta0
     S[c, S_TEMP], S[c, S_T_EFF], S[c, S_MPEAK], S[c, S_VNODE] = temp, t_eff, mpeak, v_a
     S[c, S_VM] = v_m
     S[c, S_EP_HOT], S[c, S_EP_THETA], S[c, S_CYCLES], S[c, S_T_OVER] = ep_hot, ep_theta, cycles, t_over
@@ -468,21 +492,21 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
 
 
 @njit
-def run_serial(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb,
+def run_serial(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
                w_i, w_v, w_n, w_c, smp, fires, t_peak, steps):
     """:func:`run_cell` for each of ``cells`` in turn (one or a few cells: no thread start-up)."""
     for j in range(cells.size):
         fires[j], t_peak[j], steps[j] = run_cell(S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim,
-                                                 cap, win, samp, amb, w_i, w_v, w_n, w_c, smp)
+                                                 cap, win, samp, amb, t_start, w_i, w_v, w_n, w_c, smp)
 
 
 @njit(parallel=True)
-def run_parallel(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb,
+def run_parallel(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
                  w_i, w_v, w_n, w_c, smp, fires, t_peak, steps):
     """:func:`run_cell` for ``cells`` spread over the cores (each cell its own time steps and draws)."""
     for j in prange(cells.size):
         fires[j], t_peak[j], steps[j] = run_cell(S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim,
-                                                 cap, win, samp, amb, w_i, w_v, w_n, w_c, smp)
+                                                 cap, win, samp, amb, t_start, w_i, w_v, w_n, w_c, smp)
 
 
 @njit
@@ -510,6 +534,8 @@ def init_cells(S, rng, seed, p, amb):
         S[c, S_TEMP] = amb
         S[c, S_REST] = -math.inf
         S[c, S_TARGET] = 1.0
+        S[c, S_NOISE] = p[P_SIGMA_READ] * normal(seed, cell, k)
+        k += two
         rng[c] = k
 
 
@@ -533,7 +559,7 @@ def idle_cells(S, rng, cells, seed, p, duration, amb):
         S[c, S_T_EFF] += a_d * duration
         if S[c, S_U] > U_MIN and k_x > 0.0:
             S[c, S_THETA] += k_x * duration
-            S[c, S_U] = amorphous_fraction(S[c, S_UQ], S[c, S_THETA], p)
+            S[c, S_U] = amorphous_fraction(S[c, S_UQ], S[c, S_THETA], S[c, S_THETA0], p)
         # the electrodes discharge through the outputs' off-state impedance (~1 MOhm on the probe's pF)
         leak = math.exp(-duration / OFF_STATE_TAU_S)
         S[c, S_VNODE] *= leak

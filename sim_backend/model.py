@@ -147,6 +147,7 @@ class CellArray:
             self.S[idx, kn.S_UQ] = u
             self.S[idx, kn.S_U] = u
             self.S[idx, kn.S_THETA] = 0.0
+            self.S[idx, kn.S_THETA0] = 0.0
         if age_s is not None:
             if not (np.isfinite(age_s) and age_s >= 0):
                 raise ModelError(f"age_s must be a finite time >= 0 s, got {age_s!r}")
@@ -185,7 +186,7 @@ class CellArray:
         g = np.empty(idx.size)
         kn.conductance(self.S, idx, self.p, self.ambient_k, g)
         if noise:
-            g = g * (1 + self.p[P_SIGMA_READ] * self._obs_rng.standard_normal(idx.size))
+            g = g * (1 + self.S[idx, kn.S_NOISE] + self.p[P_SIGMA_READ] * self._obs_rng.standard_normal(idx.size) / 5)
         return g
 
     def ts_threshold_v(self, selection=None) -> np.ndarray:
@@ -336,7 +337,7 @@ class CellArray:
         runner = kn.run_parallel if (n >= PARALLEL_MIN_CELLS and not JIT_DISABLED) else kn.run_serial
         with np.errstate(over="ignore"):
             runner(self.S, self.rng, idx.astype(np.int64), self.key, self.p, kt, kv, bps, mode, r_s, lim,
-                   max(cap, C_MIN_F), windows, samples, self.ambient_k, w_i, w_v, w_n, w_c, smp, fires, t_peak, steps)
+                   max(cap, C_MIN_F), windows, samples, self.ambient_k, self.t_s, w_i, w_v, w_n, w_c, smp, fires, t_peak, steps)
         if (steps > kn.MAX_STEPS).any():
             raise ModelError(
                 f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "

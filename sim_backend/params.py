@@ -69,6 +69,7 @@ SCHEMA: dict[str, Spec] = {
     "pcm.k_cryst_max_per_s": Spec("1/s", 1.0, 1e13),
     "pcm.driving_width_k": Spec("K", 1.0, 2000.0),
     "pcm.jmak_n": Spec("1", 1.0, 4.0),
+    "pcm.theta_head": Spec("1", 0.0, 3.0),
     "pcm.t_melt_k": Spec("K", 1.0, 3000.0),
     "pcm.t_full_melt_k": Spec("K", 1.0, 5000.0),
     "pcm.sigma_prog_rel": Spec("1", 0.0, 1.0),

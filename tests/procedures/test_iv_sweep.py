@@ -14,17 +14,17 @@ from tspcm_lab.store import open_run
 def run_procedure(cls, tmp_path, values, *, seed):
     with runner.BenchSession.open("sim", seed=seed) as session:
         model = pyvisa_tspcm.get_bench(session.spec).model
-        g_before = model.pcm_conductance_s()[0]
+        u_before = model.amorphous_fraction()[0]
         procedure = runner.build_procedure(cls, values, session)
         runner.validate(procedure)
         outcome = runner.execute(procedure, session, tmp_path / f"{cls.name}.h5", seed=seed)
         assert outcome.status == "completed", outcome.message
         assert procedure.shutdown_problems == []
-        return open_run(outcome.path), g_before, model.pcm_conductance_s()[0]
+        return open_run(outcome.path), u_before, model.amorphous_fraction()[0]
 
 
 def test_threshold_above_hold_in_every_cycle_and_the_cell_undisturbed(tmp_path):
-    run, g_before, g_after = run_procedure(IVSweepProcedure, tmp_path, {"cycles": 3}, seed=31)
+    run, u_before, u_after = run_procedure(IVSweepProcedure, tmp_path, {"cycles": 3}, seed=31)
     c = run.columns
     assert sorted(set(c["Cycle"])) == [0, 1, 2]
     levels = cycle_levels(2.5, 0.01, "positive")
@@ -41,7 +41,7 @@ def test_threshold_above_hold_in_every_cycle_and_the_cell_undisturbed(tmp_path):
     features = {f.name: f.value for f in get_analysis("iv-sweep")(run).features}
     assert features["hold_below_threshold_fraction"] == 1.0 and features["n_cycles"] == 3
     assert features["vth_mean_V"] == pytest.approx(np.mean(c["Cycle Vth (V)"][c["Point"] == 0]))
-    assert g_after == pytest.approx(g_before, rel=0.02)  # 10 uA compliance does not SET the PCM
+    assert u_after == pytest.approx(u_before, rel=1e-6)  # 10 uA compliance does not program the PCM
 
 
 @pytest.mark.parametrize("values, parameter, allowed", [

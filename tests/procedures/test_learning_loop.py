@@ -32,33 +32,43 @@ def features(run):
 def test_calibrated_training_accelerates_and_retraining_after_a_partial_reset_saves_pulses(tmp_path):
     run, model = run_procedure(LearningLoopProcedure, tmp_path, {}, seed=4)
     c = run.columns
-    # the amplitude was calibrated on this device and recorded: the ladder from 1.6 V to the lowest
-    # amplitude that fired >= 2 of 20 spikes, then 30 mV or more above it, the 40-spike train that
+    # the amplitude was calibrated on this device and recorded: the ladder from 1.3 V to the lowest
+    # amplitude that fired >= 2 of 20 spikes, then 50 mV or more above it, the 40-spike train that
     # confirmed >= 10 % firing at the amplitude used
     assert run.parameters["spike_amplitude_V"].value == 0
     ladder = run.waveforms["calibration"][0]
     amplitude = c["Spike amplitude (V)"]
-    assert np.all(amplitude == amplitude[0]) and 1.6 < amplitude[0] < 2.0
-    assert ladder.x[0] == pytest.approx(1.6) and ladder.x[-1] == pytest.approx(amplitude[0])
-    assert ladder.y[-1] >= 0.1 and amplitude[0] >= ladder.x[ladder.y >= 0.1].min() + 0.03 - 1e-9
+    assert np.all(amplitude == amplitude[0]) and 1.3 < amplitude[0] < 1.95
+    assert ladder.x[0] == pytest.approx(1.3) and ladder.x[-1] == pytest.approx(amplitude[0])
+    assert ladder.y[-1] >= 0.1 and amplitude[0] >= ladder.x[ladder.y >= 0.1].min() + 0.05 - 1e-9
     # retraining reached the criterion in fewer pulses (analysis registry on the run file)
     f = features(run)
     assert 0 < f["pulses_retrain"] < f["pulses_first"], f
     assert f["savings"] > 0
     first = (c["Stage"] == 0) & (c["Train"] > 0)
-    assert np.all(np.diff(c["Pulse"][c["Stage"] == 0]) == 10)
+    assert np.all(np.diff(c["Pulse"][c["Stage"] == 0]) == 5)
     p = c["Firing probability"][first]
     assert p[-1] >= 0.9 > p[:3].mean(), p  # near-threshold spikes at first, then the loop closed
-    # conductance through the 1.5 V read: blank -> trained -> forgotten, the forgotten state between the
-    # two (a partial RESET leaves crystalline volume); the blank cell reads below any trained state
+    # the conductance reads are the PCM's own where it is within the read's range, NaN (not a number)
+    # below it: a cell that has learned to fire is still on the RESET side
     g = c["Conductance (S)"]
-    g_blank = g[(c["Stage"] == 0) & (c["Train"] == 0)][0]
-    g_trained = g[first][-1]
-    g_forgotten = g[(c["Stage"] == 1) & (c["Train"] == 0)][0]
-    assert g_blank < 5e-6 and g_trained > 10e-6, (g_blank, g_trained)
-    assert 1.5 * g_blank < g_forgotten < 0.9 * g_trained, (g_blank, g_forgotten, g_trained)
-    assert g[-1] == pytest.approx(model.pcm_conductance_s()[0], rel=0.1)  # the read is the PCM's own
-    assert "V_read = 1.5 V" in str(run.metadata["read_method"].value)
+    assert np.all(np.isnan(g) | (g > 0.5e-6))
+    truth = model.pcm_conductance_s()[0]
+    assert (np.isnan(g[-1]) and truth < 0.7e-6) or g[-1] == pytest.approx(truth, rel=0.1)
+    assert "Two-point ON-branch read" in str(run.metadata["read_method"].value)
+
+
+def test_savings_shrink_as_forgetting_grows_and_a_full_reset_saves_least(tmp_path):
+    """The same device, trained the same way: the larger the dome the forgetting pulse re-melts, the
+    less the retraining saves; a full RESET (the whole volume molten, no crystalline boundary left to
+    grow from) saves least."""
+    found = []
+    for forget_v in (2.1, 2.15, 2.5):
+        run, _ = run_procedure(LearningLoopProcedure, tmp_path / f"f{forget_v}", {"forget_amplitude_V": forget_v},
+                               seed=4)
+        found.append(features(run)["savings"])
+    assert found[0] >= found[1] > found[2], found
+    assert found[2] <= 0.3, found
 
 
 def test_without_heating_from_firing_there_is_no_acceleration(tmp_path):
@@ -73,12 +83,12 @@ def test_without_heating_from_firing_there_is_no_acceleration(tmp_path):
     assert p.max() < 0.9
     assert p[-4:].mean() <= p[:4].mean() + 0.2, p  # no upward trend
     g = c["Conductance (S)"][c["Stage"] == 0]
-    assert g.max() < 5e-6  # still blank: the state did not move
+    assert np.all(np.isnan(g))  # still blank (below the read's range): the state did not move
     assert model.amorphous_fraction()[0] == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("values, parameter, fragment", [
-    ({"forget_amplitude_V": 2.1}, "forget_amplitude_V", "2.23 V"),  # below the calibration's top (+ margin)
+    ({"forget_amplitude_V": 1.85}, "forget_amplitude_V", "1.9 V"),  # below the calibration's top (+ margin)
     ({"spike_amplitude_V": 1.75, "forget_amplitude_V": 1.5}, "forget_amplitude_V", "1.75 V"),
     ({"calibration_start_V": 2.0, "calibration_stop_V": 1.8}, "calibration_stop_V", "2 V"),
     ({"spike_amplitude_V": 0.05}, "spike_amplitude_V", "0 (calibrate)"),

@@ -11,7 +11,7 @@ from tspcm_lab import runner
 from tspcm_lab.analysis.registry import get_analysis
 from tspcm_lab.store import open_run
 
-THRESHOLD_S = 30e-6  # the procedure's read_threshold_S default
+THRESHOLD_S = 1e-6  # the procedure's read_threshold_S default
 
 
 def cell_map(c, rows):
@@ -43,21 +43,22 @@ def test_pattern_is_memorized_forgotten_and_relearned_in_fewer_epochs(tmp_path):
         amp = c["Spike amplitude (V)"][(c["Row"] == r) & (c["Column"] == col)]
         assert np.all(amp == pytest.approx(ladder.x[-1])) and ladder.y[-1] >= 0.1
         amplitudes.append(amp[0])
-    assert 1.6 < min(amplitudes) <= max(amplitudes) < 2.0
+    assert 1.3 < min(amplitudes) <= max(amplitudes) < 2.0
     assert np.all(np.isnan(c["Spike amplitude (V)"][c["Target"] == 0]))
     # the memorized map (end of the retraining) and the model's own conductances agree
     last = (c["Stage"] == 1) & (c["Epoch"] == c["Epoch"][c["Stage"] == 1].max())
     g = cell_map(c, last)
-    assert np.all(g[target] >= THRESHOLD_S) and np.all(g[~target] < 5e-6)  # untouched cells read blank
+    assert np.all(g[target] >= THRESHOLD_S) and np.all(np.isnan(g[~target]))  # untouched: below the read's range
     truth = model.pcm_conductance_s().reshape(4, 4)
     assert truth[target].min() > 3 * truth[~target].max()
     assert np.all(c["Accuracy"][last] == 1.0)
-    # blank start, then the forgotten map: every target cell below the threshold yet above blank
+    # blank start, then the forgotten map: every target cell below the threshold again (the partial
+    # RESET's dome puts it below the read's range: NaN), the model's own conductance above blank
     assert set(waves) >= {"map_stage0_start", "map_stage1_start"}
     blank = waves["map_stage0_start"][0].y.reshape(4, 4)
     forgotten = waves["map_stage1_start"][0].y.reshape(4, 4)
-    assert blank.max() < 5e-6
-    assert np.all(forgotten[target] < THRESHOLD_S) and np.all(forgotten[target] > 3 * blank.max())
+    assert np.all(np.isnan(blank))
+    assert not np.any(forgotten[target] >= THRESHOLD_S)
     # a learned cell gets no more trains: fewer trains than target cells x epochs, and each target
     # cell's last train fired on >= 90 % of its spikes
     first = c["Stage"] == 0
@@ -81,8 +82,8 @@ def test_pattern_from_a_file_and_bad_patterns_refused(tmp_path):
             with pytest.raises(ParameterError) as err:
                 procedure.validate()
             assert err.value.parameter == "pattern" and fragment in str(err.value)
-        procedure = runner.build_procedure(PatternProcedure, {"forget_amplitude_V": 2.2}, session)
+        procedure = runner.build_procedure(PatternProcedure, {"forget_amplitude_V": 1.9}, session)
         with pytest.raises(ParameterError) as err:
             procedure.validate()
-        assert err.value.parameter == "forget_amplitude_V" and "2.23 V" in str(err.value)
+        assert err.value.parameter == "forget_amplitude_V" and "1.95 V" in str(err.value)
         assert sim.model.t_s == t0 and not any(s.enabled for s in sim.sources.values())

@@ -29,13 +29,16 @@ def features(run):
 
 
 def test_events_counted_in_the_captured_trace_are_the_cells_own():
-    """Firing events from the scope trace (current rising through 20 uA) equal the model's own count."""
+    """Firing events from the scope trace (current rising through 20 uA) are the model's own firings: at
+    most one per spike, and every firing except one too short for the scope's 100 MHz at a spike's end."""
     with runner.BenchSession.open("sim", seed=11) as session:
         model = pyvisa_tspcm.get_bench(session.spec).model
         for amplitude in (1.8, 1.95):
             before = int(model.state.fire_count[0])
             response = fire_train(session.bench, SpikeTrain(amplitude, 100e-9, 2e-6, 10))
-            assert response.events == int(model.state.fire_count[0]) - before
+            fired_model = int(model.state.fire_count[0]) - before
+            assert fired_model - 1 <= response.events <= fired_model
+            assert response.events_per_spike.max() <= 1
         assert response.events > 0  # the 1.95 V train fired the cell
         fired = response.fired
         assert np.all(np.isfinite(response.delay_s[fired])) and np.all(response.delay_s[fired] < 100e-9)
@@ -46,14 +49,14 @@ def test_events_counted_in_the_captured_trace_are_the_cells_own():
 def test_firing_rises_with_the_programmed_conductance(tmp_path):
     trains = 3
     run, _ = run_procedure(SpikeTrainProcedure, tmp_path, {
-        "target_conductances_S": "15e-6, 150e-6", "trains": trains, "spike_amplitude_V": 1.4}, seed=4)
+        "target_conductances_S": "1e-6, 20e-6", "trains": trains, "spike_amplitude_V": 1.25}, seed=4)
     c = run.columns
     assert list(c["State"]) == [0] * trains + [1] * trains
     g, p = c["Conductance (S)"], c["Firing probability"]
     low, high = c["State"] == 0, c["State"] == 1
-    assert g[high].min() > 3 * g[low].max()
-    assert p[high].mean() >= p[low].mean() + 0.5, (p[low], p[high])
-    assert np.allclose(c["Firing rate (Hz)"], c["Firing events"] / (10 * 1e-6))
+    assert g[high].min() > 5 * g[low].max()
+    assert p[high].mean() >= p[low].mean() + 0.2, (p[low], p[high])
+    assert np.allclose(c["Firing rate (Hz)"], c["Firing events"] / (10 * 2e-6))
     f = features(run)
     assert f["probability_spearman_rho"] > 0.5 and f["probability_slope_per_decade"] > 0
     waves = run.waveforms
@@ -61,7 +64,7 @@ def test_firing_rises_with_the_programmed_conductance(tmp_path):
     assert trace.y_label == "Current (A)" and trace.y.max() > 20e-6
     events = waves["state1_train0_events"][0]
     assert events.y.sum() == c["Firing events"][trains]
-    assert "V_read = 1.5 V" in str(run.metadata["read_method"].value)  # the read is recorded
+    assert "Two-point ON-branch read" in str(run.metadata["read_method"].value)  # the read is recorded
 
 
 @pytest.mark.parametrize("values, parameter", [
@@ -85,7 +88,7 @@ def test_invalid_parameters_are_refused_before_any_output(values, parameter):
 def test_arbitrary_spike_train_gives_the_same_response_as_the_pulse_train(tmp_path):
     run, _ = run_procedure(SpikeTrainProcedure, tmp_path, {
         "spike_waveform": "arb", "trains": 2, "spike_amplitude_V": 1.4,
-        "target_conductances_S": "150e-6", "store_traces": False}, seed=4)
+        "target_conductances_S": "20e-6", "store_traces": False}, seed=4)
     assert np.all(run.columns["Firing probability"] >= 0.8)
     assert run.waveforms == {}
 
@@ -118,17 +121,3 @@ def test_calibration_ladder_goes_coarse_then_fine_and_stops_at_the_first_amplitu
     assert not calibrate_amplitude(lambda a: next(flip), start_v=1.6, stop_v=1.7, step_v=0.01, trains=2).found
 
 
-def test_the_read_at_1p5_V_sees_states_below_the_2_V_read_floor():
-    """A few SET pulses from a blank cell: the 1.5 V read (spike procedures) follows the PCM's own
-    conductance; the 2.0 V read shows the ~20 uS ON state of the switched amorphous layer instead."""
-    with runner.BenchSession.open("sim", seed=5) as session:
-        model = pyvisa_tspcm.get_bench(session.spec).model
-        common.reset_pulse(session.bench, 3.5, 50e-9)
-        common.set_pulse(session.bench, 2.1, 100e-9, count=4, period_s=1e-6)
-        truth = model.pcm_conductance_s()[0]
-        low = common.read_conductance(session.bench, voltage_v=1.5).conductance_S
-        high = common.read_conductance(session.bench, voltage_v=2.0).conductance_S
-        assert 3e-6 < truth < 8e-6, truth
-        assert low == pytest.approx(truth, rel=0.1)
-        assert high > 2.5 * truth
-        assert model.pcm_conductance_s()[0] == pytest.approx(truth, rel=0.02)  # neither read disturbed it

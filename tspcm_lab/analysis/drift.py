@@ -103,6 +103,28 @@ def endurance_window(cycle, r_low_ohm, r_high_ohm, min_window: float = 10.0) -> 
                      fit.slope, min_window, int(c.size))
 
 
+def threshold_window(cycle, window_v, min_window_v: float = 0.1) -> Endurance:
+    """Threshold window V_T(RESET) - V_T(SET) (V) per cycle and its evolution: the same summary as
+    :func:`endurance_window` (the slope in decades of window per decade of cycles, where positive)."""
+    if not (min_window_v >= 0 and math.isfinite(min_window_v)):
+        raise ValueError(f"min_window_v must be a finite voltage >= 0, got {min_window_v!r}")
+    c = np.asarray(cycle, dtype=float).ravel()
+    w = np.asarray(window_v, dtype=float).ravel()
+    if c.size != w.size:
+        raise ValueError("cycle and window_v must have the same length")
+    keep = np.isfinite(c) & np.isfinite(w)
+    c, w = c[keep], w[keep]
+    if c.size == 0:
+        return Endurance(*(math.nan,) * 5, min_window_v, 0)
+    order = np.argsort(c, kind="stable")
+    c, w = c[order], w[order]
+    fail = np.flatnonzero(w < min_window_v)
+    pos = (c >= 1) & (w > 0)
+    slope = linear_fit(np.log10(c[pos]), np.log10(w[pos])).slope if pos.sum() >= 2 else math.nan
+    return Endurance(float(w[0]), float(w[-1]), float(w.min()), float(c[fail[0]]) if fail.size else math.nan,
+                     slope, min_window_v, int(c.size))
+
+
 @dataclass(frozen=True)
 class Delay:
     """Switching delay t_d = t_d0 exp(-(V - Vth)/V0): t_d0 (s), V0 (V) and fit quality."""

@@ -312,16 +312,25 @@ def analyze_retention_run(run) -> RunAnalysis:
 # ---------------------------------------------------------------------------------------------- endurance
 @register_analysis("endurance")
 def analyze_endurance_run(run) -> RunAnalysis:
-    """Columns ``Cycle``, ``Resistance SET (Ohm)``, ``Resistance RESET (Ohm)``; parameter ``min_window`` (10)."""
-    c = columns(run, "endurance", ["Cycle", "Resistance SET (Ohm)", "Resistance RESET (Ohm)"])
-    mw = float_param(run, ("min_window",), 10.0)
-    e = drift.endurance_window(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"], mw)
-    method = "drift.endurance_window: R_RESET / R_SET per cycle"
-    text = f"window < {mw:g}"
+    """Columns ``Cycle`` and ``Threshold window (V)`` (parameter ``min_window_V``, 0.1 V); runs of the first
+    model's endurance (``Resistance SET/RESET (Ohm)``, parameter ``min_window``) are read as before."""
+    names = set(run.columns)
+    if "Threshold window (V)" in names:
+        c = columns(run, "endurance", ["Cycle", "Threshold window (V)"])
+        mw = float_param(run, ("min_window_V",), 0.1)
+        e = drift.threshold_window(c["Cycle"], c["Threshold window (V)"], mw)
+        method = "drift.threshold_window: V_T(RESET) - V_T(SET) per read cycle"
+        text, unit = f"window < {mw:g} V", "V"
+    else:
+        c = columns(run, "endurance", ["Cycle", "Resistance SET (Ohm)", "Resistance RESET (Ohm)"])
+        mw = float_param(run, ("min_window",), 10.0)
+        e = drift.endurance_window(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"], mw)
+        method = "drift.endurance_window: R_RESET / R_SET per cycle"
+        text, unit = f"window < {mw:g}", ""
     feats = [
-        Feature("window_first", e.first_window, "", method, ""),
-        Feature("window_last", e.last_window, "", method, ""),
-        Feature("window_min", e.min_window, "", method, ""),
+        Feature("window_first", e.first_window, unit, method, ""),
+        Feature("window_last", e.last_window, unit, method, ""),
+        Feature("window_min", e.min_window, unit, method, ""),
         Feature("failure_cycle", e.failure_cycle, "", method + ", first cycle below the criterion", text),
         Feature("window_slope_dec_per_dec", e.window_slope, "", method + ", log10 window vs log10 cycle", ""),
     ]
