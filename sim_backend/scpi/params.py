@@ -108,7 +108,12 @@ def split_params(text: str) -> list[str]:
 
 
 def mnemonic_forms(mixed: str) -> tuple[str, str]:
-    """Return (short, long) upper-case forms of a mixed-case mnemonic: ``"SOURce"`` -> SOUR, SOURCE."""
+    """Return (short, long) upper-case forms of a mixed-case mnemonic: ``"SOURce"`` -> SOUR, SOURCE.
+
+    A word written all in capitals (``"HOME_LARGE_READING"``, ``"PROT20"``) has one form only.
+    """
+    if mixed == mixed.upper():
+        return mixed, mixed
     short = ""
     for ch in mixed:
         if ch.isupper() or ch.isdigit():

@@ -43,6 +43,10 @@ class Toy(ScpiInstrument):
     def _get_name(self, p: Params):
         return f'"{self.name}"'
 
+    @scpi(":SYSTem:ERRor:COUNt", query=True)
+    def _err_count(self, p: Params):
+        return str(len(self.errors))
+
 
 @pytest.fixture
 def toy():
