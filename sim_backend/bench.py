@@ -320,6 +320,69 @@ class VirtualBench:
         """The last completed capture as (t_s from the trigger, current_a), or None."""
         return self._captures.get(name)
 
+    # --- current sourcing (issue 14) -------------------------------------------------------------------
+    # An SMU forcing a current with a voltage limit. Kept apart from the voltage-source internals above and
+    # expressed only through set_source/measure: on a passive load, a current source I limited to Vlim is a
+    # voltage source at sign(I) x Vlim whose current compliance is |I|. While that compliance acts, the
+    # source regulates (exactly I flows); when it does not, the load needs more than Vlim and the output
+    # sits at its voltage limit. I = 0 is a 0 V output that no load can push into its limit.
+
+    def set_current_source(self, name: str, *, enabled: bool, level_a: float, vlimit_v: float) -> None:
+        """A DC output forcing ``level_a`` (A) with voltage limit ``vlimit_v`` (V, > 0)."""
+        level_a, vlimit_v = float(level_a), float(vlimit_v)
+        if not (math.isfinite(level_a) and math.isfinite(vlimit_v) and vlimit_v > 0):
+            raise ValueError(f"level_a must be finite and vlimit_v > 0 V, got {level_a!r}, {vlimit_v!r}")
+        if level_a == 0.0:
+            self.set_source(name, enabled=enabled, level_v=0.0)
+            self.sources[name].ilimit_a = None
+        else:
+            self.set_source(name, enabled=enabled, level_v=math.copysign(vlimit_v, level_a), ilimit_a=abs(level_a))
+        self._forced_current[name] = level_a
+
+    def measure_current_source(self, name: str, duration_s: float) -> Measurement:
+        """:meth:`measure` for an output set by :meth:`set_current_source`: ``compliance`` is True when the
+        voltage limit is reached (the output no longer regulates its current)."""
+        m = self.measure(name, duration_s)
+        level = self._forced_current.get(name, 0.0)
+        src = self.sources.get(name)
+        if level == 0.0 or src is None or not src.enabled:
+            return Measurement(m.current_a, m.voltage_v, False)
+        return Measurement(m.current_a, m.voltage_v, not m.compliance)
+
+    def sweep_current(self, name: str, levels_a, *, delay_s: float, aperture_s: float, vlimit_v: float,
+                      stop_on_limit: bool = False) -> SweepResult:
+        """A staircase of forced currents, one reading per level (delay, then aperture), output on during
+        it and restored after; with ``stop_on_limit`` the arrays end at the first step at its voltage limit."""
+        levels = np.asarray(levels_a, dtype=float).ravel()
+        src = self.sources.setdefault(name, Source())
+        saved = (src.enabled, src.level_v, src.ilimit_a, self._forced_current.get(name))
+        cur, vol, lim = [], [], []
+        try:
+            for level in levels:
+                self.set_current_source(name, enabled=True, level_a=level, vlimit_v=vlimit_v)
+                if delay_s > 0:
+                    self.wait(delay_s)
+                m = self.measure_current_source(name, aperture_s)
+                cur.append(m.current_a)
+                vol.append(m.voltage_v)
+                lim.append(m.compliance)
+                if stop_on_limit and m.compliance:
+                    break
+        finally:
+            src.enabled, src.level_v, src.ilimit_a = saved[0], saved[1], saved[2]
+            if saved[3] is None:
+                self._forced_current.pop(name, None)
+            else:
+                self._forced_current[name] = saved[3]
+        return SweepResult(np.array(cur), np.array(vol), np.array(lim, dtype=bool))
+
+    @property
+    def _forced_current(self) -> dict[str, float]:
+        store = self.__dict__.get("_forced_current_a")
+        if store is None:
+            store = self.__dict__["_forced_current_a"] = {}
+        return store
+
 
 # --- specs ----------------------------------------------------------------------------------------
 def parse_spec(spec: str) -> BenchConfig:
