@@ -1,11 +1,12 @@
 """Keithley 2750 multimeter/switch system with a 7709 6x8 matrix card (switching only).
 
-Commands (Model 2750 user's manual, ROUTe subsystem), covering PyMeasure's ``Keithley2750`` driver
-and our ``Keithley2750Matrix`` extension:
+Commands: the rows of ``tables/keithley2750.toml`` (Model 2750 user's manual, 2750-900-01), covering
+PyMeasure's ``Keithley2750`` driver and our ``Keithley2750Matrix`` extension:
 ``:ROUTe:MULTiple:CLOSe <clist>`` / ``:ROUTe:MULTiple:CLOSe?``, ``:ROUTe:MULTiple:OPEN <clist>``,
 ``:ROUTe:CLOSe <clist>`` (opens every other channel first) / ``:ROUTe:CLOSe?``,
-``:ROUTe:OPEN <clist>|ALL``, ``:ROUTe:OPEN:ALL``. Both queries return every closed channel as
-``(@101,111)`` (``(@)`` when none), which is what PyMeasure's ``closed_channels`` parses.
+``:ROUTe:OPEN:ALL``, the state queries ``...:CLOSe:STATe? <clist>`` and the relay closure counts
+``:ROUTe:CLOSe:COUNt? <clist>``. Both list queries return every closed channel as ``(@101,111)``
+(``(@)`` when none), which is what PyMeasure's ``closed_channels`` parses.
 
 Channel numbers are the 7709's ``SCH``: slot S (1-5), crosspoint CH = (row - 1) x 8 + column for
 rows 1-6 and columns 1-8 (channels 1-48); 49 and 50 are the backplane isolation relays (accepted,
@@ -26,6 +27,7 @@ from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
 from .params import Params
+from .status import EventRegister
 
 ROWS, COLUMNS = 6, 8
 RELAY_SETTLE_S = 3e-3
@@ -45,6 +47,8 @@ class Keithley2750(ScpiInstrument):
     model = "Keithley 2750 + 7709"
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2750,4000001,A07  /A02"
     error_queue_size = 10
+    table_file = "keithley2750.toml"
+    save_slots = 5
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::16::INSTR", *,
                  bench_name: str | None = "matrix", cards: dict[int, str] | None = None,
@@ -55,6 +59,10 @@ class Keithley2750(ScpiInstrument):
         self.routed_slot = routed_slot
         self.link = BenchLink(bench, bench_name)
         self.closed: set[int] = set()
+        self.closures: dict[int, int] = {}  # relay closure counts (kept by the card, not *RST)
+        self.meas = EventRegister()
+        self.oper = EventRegister()
+        self.ques = EventRegister()
         super().__init__(resource_name)
 
     @property
@@ -63,6 +71,20 @@ class Keithley2750(ScpiInstrument):
 
     def _rst_state(self) -> None:
         self._set_closed(set())
+        self.scan_list: list[int] = []
+        self.elements = ["READ"]
+
+    def _status_extra(self) -> int:
+        stb = 1 if self.meas.summary else 0
+        if self.ques.summary:
+            stb |= 8
+        if self.oper.summary:
+            stb |= 128
+        return stb
+
+    def _clear_status_extra(self) -> None:
+        for reg in (self.meas, self.oper, self.ques):
+            reg.clear_event()
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
@@ -78,6 +100,8 @@ class Keithley2750(ScpiInstrument):
 
     def _set_closed(self, closed: set[int]) -> None:
         changed = closed != self.closed
+        for ch in closed - self.closed:
+            self.closures[ch] = self.closures.get(ch, 0) + 1
         self.closed = set(closed)
         crosspoints = set()
         for ch in self.closed:
@@ -109,12 +133,96 @@ class Keithley2750(ScpiInstrument):
     def _close(self, p: Params):
         self._set_closed(set(self._channels(p)))
 
-    @scpi(":ROUTe:OPEN")
-    def _open(self, p: Params):
-        if p.raw(0).strip().upper() == "ALL":
-            self._set_closed(set())
-            return
-        self._set_closed(self.closed - set(self._channels(p)))
+    @scpi(":ROUTe:CLOSe:STATe", query=True, args=(1, 1))
+    @scpi(":ROUTe:MULTiple:CLOSe:STATe", query=True, args=(1, 1))
+    def _get_states(self, p: Params):
+        return ",".join("1" if ch in self.closed else "0" for ch in self._channels(p))
+
+    @scpi(":ROUTe:CLOSe:COUNt", query=True, args=(1, 1))
+    def _get_counts(self, p: Params):
+        return ",".join(str(self.closures.get(ch, 0)) for ch in self._channels(p))
+
+    @scpi(":ROUTe:SCAN[:INTernal]")
+    def _set_scan(self, p: Params):
+        self.scan_list = self._channels(p)
+
+    @scpi(":ROUTe:SCAN[:INTernal]", query=True)
+    def _get_scan(self, p: Params):
+        return "(@" + ",".join(str(c) for c in self.scan_list) + ")"
+
+    def _check_scan_select(self, p: Params, value):
+        if value != "NONE":
+            raise ScpiError(-221, "a scan measures with the DMM, whose input is not wired on the bench")
+        return value
+
+    # ------------------------------------------------------------------ system, status, format
+    @scpi(":SYSTem:PRESet", args=(0, 0))
+    def _preset(self, p: Params):
+        self._full_rst()
+
+    @scpi(":SYSTem:CLEar", args=(0, 0))
+    def _syst_clear(self, p: Params):
+        self.errors.clear()
+
+    @scpi(":STATus:QUEue[:NEXT]", query=True)
+    def _queue_next(self, p: Params):
+        return self.format_error(*self.errors.pop())
+
+    @scpi(":STATus:QUEue:CLEar", args=(0, 0))
+    def _queue_clear(self, p: Params):
+        self.errors.clear()
+
+    @scpi(":SYSTem:VERSion", query=True)
+    def _version(self, p: Params):
+        return "1991.0"
+
+    @scpi(":SYSTem:LFRequency", query=True)
+    def _lfr(self, p: Params):
+        return "60"
+
+    @scpi(":SYSTem:CARD#:IDN", query=True)
+    def _card_idn(self, p: Params):
+        card = self.cards.get(p.sfx[0])
+        if card is None:
+            return "Empty Slot"
+        return "7709,6X8 MATRIX,0,0"
+
+    @scpi(":SYSTem:CARD#:VMAX", query=True)
+    def _card_vmax(self, p: Params):
+        return "300" if p.sfx[0] in self.cards else "0"
+
+    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle")
+    def _set_stat_enable(self, p: Params):
+        self._register(p).enable = p.integer(0, lo=0, hi=65535, name="enable mask")
+
+    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle", query=True)
+    def _get_stat_enable(self, p: Params):
+        return str(self._register(p).enable)
+
+    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}[:EVENt]", query=True)
+    def _get_stat_event(self, p: Params):
+        return str(self._register(p).read_event())
+
+    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}:CONDition", query=True)
+    def _get_stat_condition(self, p: Params):
+        return str(self._register(p).condition)
+
+    @scpi(":STATus:PRESet", args=(0, 0))
+    def _stat_preset(self, p: Params):
+        for reg in (self.meas, self.oper, self.ques):
+            reg.preset()
+
+    def _register(self, p: Params) -> EventRegister:
+        return {"MEAS": self.meas, "OPER": self.oper, "QUES": self.ques}[p.alt[0]]
+
+    @scpi(":FORMat:ELEMents", args=(1, 6))
+    def _set_elements(self, p: Params):
+        self.elements = [p.choice(i, ["READing", "CHANnel", "UNITs", "RNUMber", "TSTamp",
+                                      "LIMits"], "element") for i in range(len(p))]
+
+    @scpi(":FORMat:ELEMents", query=True)
+    def _get_elements(self, p: Params):
+        return ",".join(self.elements)
 
     @scpi(":ROUTe:OPEN:ALL", args=(0, 0))
     def _open_all(self, p: Params):
