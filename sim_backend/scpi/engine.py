@@ -38,7 +38,7 @@ from typing import Callable, ClassVar
 from . import errors as err
 from .errors import ErrorQueue, ScpiError, STANDARD_MESSAGES
 from .headers import Node, compile_pattern, match, split_typed
-from .params import Choice, Params, mnemonic_forms, split_params, split_units
+from .params import Choice, Params, format_number, split_params, split_units
 from .table import GENERIC_TYPES, Row, Table, get_value, load_table, set_value
 
 Reply = str | bytes | None
@@ -356,7 +356,8 @@ class ScpiInstrument:
         for part in parts:
             base = part.rstrip("0123456789")
             if not _MNEMONIC_CHARS.match(base or "?"):
-                code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else -102
+                code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else \
+                    -103 if "," in part else -102
                 raise ScpiError(code, f"bad mnemonic {part[:40]!r}")
             if len(base) > MAX_MNEMONIC:
                 raise ScpiError(-112, part[:40])
@@ -566,7 +567,7 @@ class ScpiInstrument:
         out = []
         for t, v in zip(types, values):
             if t == "NRf" or (t == "NR1" and abs(v) >= 1e30):
-                out.append((row.fmt or self.table.number) % v)
+                out.append(format_number(row.fmt or self.table.number, v))
             elif t == "NR1":
                 out.append((row.fmt or self.table.integer) % v)
             elif t == "bool":

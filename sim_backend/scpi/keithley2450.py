@@ -60,7 +60,7 @@ from .keithley2450_buffers import (ELEMENTS, OVERFLOW, SSTAT_LIMIT, SSTAT_OUTPUT
                                    TOTAL_CAPACITY, ReadingBuffer, check_buffer_name)
 from .keithley2450_trigger import (Block, Runner, Timer, TriggerModel, block_from_command,
                                    parse_event, template, timer_start_time)
-from .params import Choice, Params
+from .params import Choice, Params, format_number
 from .status import EventRegister
 
 V_SOURCE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
@@ -118,7 +118,7 @@ def _pick_range(value: float, ranges: tuple[float, ...]) -> float:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.6E}"
+    return format_number("%.6E", x)
 
 
 class ConfigList:
@@ -655,7 +655,7 @@ class Keithley2450(ScpiInstrument):
     def _set_trace_points(self, p: Params):
         name = self._buffer_arg(p, 1)
         buf = self.buffer(name)
-        n = p.integer(0, lo=1, hi=TOTAL_CAPACITY, name="buffer size")
+        n = p.integer(0, lo=1, hi=2 ** 31 - 1, name="buffer size")
         if n > self._capacity_left(excluding=name):
             raise ScpiError(-225, f"{n} readings: only {self._capacity_left(name)} left in memory")
         buf.resize(n)
@@ -667,7 +667,7 @@ class Keithley2450(ScpiInstrument):
     @scpi(":TRACe:MAKE", args=(2, 3))
     def _trace_make(self, p: Params):
         name = check_buffer_name(p.string(0, "buffer name", allow_bare=True))
-        size = p.integer(1, lo=10, hi=TOTAL_CAPACITY, name="buffer size")
+        size = p.integer(1, lo=10, hi=2 ** 31 - 1, name="buffer size")
         style = "STAN"
         if p.has(2):
             style = p.choice(2, ["STANdard", "COMPact", "FULL", "WRITable", "FULLWRITable"],

@@ -9,7 +9,7 @@ element    what                                              reply format (here)
 ========== ================================================= ==============================
 READing    the reading                                       NR3 ``-1.234567E-06``
 SOURce     source value (readback or programmed)             NR3
-RELative   s since the buffer's first reading                ``0.000000000``
+RELative   s since the buffer's first reading                ``0.408402`` (as 6-124 shows)
 SEConds    UTC seconds of the reading                        ``1735689600``
 FRACtional fraction of the second                            ``0.123456789``
 DATE       date                                              ``01/01/2025``
@@ -158,7 +158,7 @@ class ReadingBuffer:
                 elif e == "SOUR":
                     out.append(number(self.sources[k]))
                 elif e == "REL":
-                    out.append(f"{self.times[k] - t_first:.9f}")
+                    out.append(f"{self.times[k] - t_first:.6f}")
                 elif e == "SEC":
                     out.append(str(whole))
                 elif e == "FRAC":

@@ -335,7 +335,7 @@ class Runner:
                 for e in a["events"]:
                     m.latched.discard(e)
             m._waiting_at = n
-            seen = [self._event(e) if e not in m.latched else True for e in a["events"]]
+            seen = [self._event(e) for e in a["events"]]
             done = all(seen) if a["logic"] == "AND" else any(seen)
             if not done:
                 return "WAIT"

@@ -50,7 +50,7 @@ import numpy as np
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from .params import Choice, Params
+from .params import Choice, Params, format_number
 from .status import EventRegister
 
 R_OUT_OHM = 50.0
@@ -79,7 +79,7 @@ _APPLY_NAMES = {"ARB": "ARB", "DC": "DC", "NOIS": "NOIS", "PRBS": "PRBS", "PULS"
 
 
 def _nr3(x: float) -> str:
-    return f"{x:+.15E}"
+    return format_number("%+.15E", x)
 
 
 def _arb_blocks(n: int) -> int:
@@ -328,12 +328,12 @@ class Keysight33522B(ScpiInstrument):
         return top
 
     def _check_freq(self, p: Params, freq: float):
-        self._set_period(self._c(p), 1.0 / freq)
+        self._set_period(self._c(p), 1.0 / freq, freq)
         return freq
 
-    def _set_period(self, c: Channel, period: float) -> None:
-        """New period; a pulse width or edge that no longer fits is shortened (no error: the
-        guide says the instrument adjusts them to accommodate the period)."""
+    def _set_period(self, c: Channel, period: float, freq: float | None = None) -> None:
+        """New period (``freq``: the frequency as sent, kept exactly); a pulse width or edge that
+        no longer fits is shortened (no error: the guide says the instrument adjusts them)."""
         if c.func == "PULS":
             if c.pulse_hold == "DCYC":
                 c.pulse_width_s *= period / c.period_s
@@ -342,7 +342,7 @@ class Keysight33522B(ScpiInstrument):
             edge_max = max(EDGE_MIN_S, 0.625 * c.pulse_width_s)
             c.lead_s = min(c.lead_s, edge_max)
             c.trail_s = min(c.trail_s, edge_max)
-        c.freq_hz = 1.0 / period
+        c.freq_hz = 1.0 / period if freq is None else freq
         self._apply_output(c.number)
 
     def _ampl_min(self, p: Params) -> float:
@@ -525,7 +525,7 @@ class Keysight33522B(ScpiInstrument):
         self.s[f"ch{n}.autorange"] = True
         c.func = func
         if func != "ARB":
-            self._set_period(c, 1.0 / freq)
+            self._set_period(c, 1.0 / freq, freq)
         c.ampl_vpp, c.offset_v = ampl, offset
         c.output = True
         self._apply_output(n)

@@ -48,7 +48,7 @@ import numpy as np
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from .params import Params
+from .params import Params, format_number
 from .status import EventRegister
 
 MAX_SRATE = 2e9
@@ -62,7 +62,7 @@ _SOURCE = re.compile(r"^(CHAN|CHANNEL)([12])$|^(EXT|EXTERNAL)$|^(LINE)$|^(WGEN)$
 
 
 def _nr3(x: float) -> str:
-    return f"{x:+.6E}"
+    return format_number("%+.6E", x)
 
 
 def _source_name(token: str, allowed: tuple[str, ...]) -> str:
