@@ -39,7 +39,7 @@ from . import errors as err
 from .errors import ErrorQueue, ScpiError, STANDARD_MESSAGES
 from .headers import Node, compile_pattern, match, split_typed
 from .params import Choice, Params, format_number, split_params, split_units
-from .table import GENERIC_TYPES, Row, Table, get_value, load_table, set_value
+from .table import Row, Table, get_value, load_table, set_value
 
 Reply = str | bytes | None
 Handler = Callable[["ScpiInstrument", Params], Reply]

@@ -41,7 +41,6 @@ command makes, the state after a sweep (source back at the first point, output o
 
 from __future__ import annotations
 
-import calendar
 import math
 import struct
 import time as _time
@@ -60,8 +59,9 @@ from .keithley2450_buffers import (ELEMENTS, OVERFLOW, SSTAT_LIMIT, SSTAT_OUTPUT
                                    TOTAL_CAPACITY, ReadingBuffer, check_buffer_name)
 from .keithley2450_trigger import (Block, Runner, Timer, TriggerModel, block_from_command,
                                    parse_event, template, timer_start_time)
-from .params import Choice, Params, format_number
-from .status import EventRegister
+from . import status
+from .clock import Clock
+from .params import Params, format_number
 
 V_SOURCE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
 I_SOURCE_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -78,8 +78,6 @@ OVP_V = {"PROT2": 2.0, "PROT5": 5.0, "PROT10": 10.0, "PROT20": 20.0, "PROT40": 4
 #: regulation accuracy of the source (data sheet: 0.025 % of setting) and its noise (ppm rms)
 GAIN_ERROR_MAX = 2.5e-4
 REGULATION_NOISE = 2e-5
-#: Virtual time 0 on the instrument's clock (UTC), until ``:SYST:TIME`` sets it.
-EPOCH_S = calendar.timegm((2025, 1, 1, 0, 0, 0))
 #: Readings one ``:INIT`` of a sweep may take (emulator limit: a run finishes inside the command).
 MAX_SWEEP_READINGS = 1_000_000
 #: the limit flag is re-read this long when asked while stale (a monitor, not a reading)
@@ -154,7 +152,7 @@ class SweepList(ConfigList):
         return entry
 
 
-class Keithley2450(ScpiInstrument):
+class Keithley2450(status.StatusModel, ScpiInstrument):
     """Keithley 2450 SourceMeter wired to the bench terminal ``bench_name`` (default ``"smu"``)."""
 
     model = "Keithley 2450"
@@ -162,6 +160,7 @@ class Keithley2450(ScpiInstrument):
     error_queue_size = 32
     table_file = "keithley2450.toml"
     save_slots = 5
+    status_registers = ("OPER", "QUES", "MEAS")
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::18::INSTR", *,
                  bench_name: str | None = "smu", line_frequency_hz: float = 60.0):
@@ -173,10 +172,9 @@ class Keithley2450(ScpiInstrument):
         self.rng = rng
         self.gain_error = float(np.clip(rng.normal(0.0, GAIN_ERROR_MAX / 2.5), -GAIN_ERROR_MAX,
                                         GAIN_ERROR_MAX))
-        self.epoch_s = float(EPOCH_S)
-        self.oper = EventRegister()
-        self.ques = EventRegister()
-        self.meas2400 = EventRegister()
+        self.clock = Clock(lambda: self.link.now_s)
+        self._init_registers()
+        self.meas2400 = self.registers["MEAS"]
         self.oper_map: dict[int, tuple[int, int]] = {}
         self.ques_map: dict[int, tuple[int, int]] = {}
         self.eventlog: deque = deque(maxlen=1000)
@@ -214,7 +212,7 @@ class Keithley2450(ScpiInstrument):
         return f'{code},"{message};1;{self._stamp()}"'
 
     def _stamp(self) -> str:
-        t = self.epoch_s + self.link.now_s
+        t = self.clock.now_s
         return _time.strftime("%Y/%m/%d %H:%M:%S", _time.gmtime(t)) + f"{t % 1:.3f}"[1:]
 
     def _common_extra(self, header: str, query: bool, p: Params):
@@ -224,18 +222,6 @@ class Keithley2450(ScpiInstrument):
             p.choice(0, ["SCPI", "TSP", "SCPI2400"], "language")
             return None  # takes effect after a power cycle, which never happens here
         return super()._common_extra(header, query, p)
-
-    def _status_extra(self) -> int:
-        stb = 1 if (self.meas2400.event & self.meas2400.enable) else 0
-        if self.ques.summary:
-            stb |= 8
-        if self.oper.summary:
-            stb |= 128
-        return stb
-
-    def _clear_status_extra(self) -> None:
-        for reg in (self.oper, self.ques, self.meas2400):
-            reg.clear_event()
 
     def clock_s(self) -> float:
         return self.link.now_s
@@ -583,11 +569,11 @@ class Keithley2450(ScpiInstrument):
     def _reply(self, buf: ReadingBuffer, start: int, end: int, elements: list[str]):
         """Reading fields as ASCII, or as a binary block for FORMat REAL/SREal."""
         if self.data_format == "ASC":
-            return ",".join(buf.elements(start, end, elements, self.epoch_s, self._number))
+            return ",".join(buf.elements(start, end, elements, self.clock.epoch_s, self._number))
         allowed = {"READ", "REL", "SOUR"}
         if any(e not in allowed for e in elements or ["READ"]):
             raise ScpiError(-221, "with FORMat REAL/SREal only READing, RELative and SOURce")
-        values = [float(x) for x in buf.elements(start, end, elements, self.epoch_s, repr)]
+        values = [float(x) for x in buf.elements(start, end, elements, self.clock.epoch_s, repr)]
         code = ("<" if self.border == "SWAP" else ">") + ("d" if self.data_format == "REAL"
                                                           else "f")
         payload = struct.pack(f"{code[0]}{len(values)}{code[1]}", *values)
@@ -763,8 +749,7 @@ class Keithley2450(ScpiInstrument):
     # ------------------------------------------------------------------ status, system
     @scpi(":STATus:PRESet", args=(0, 0))
     def _stat_preset(self, p: Params):
-        for reg in (self.oper, self.ques, self.meas2400):
-            reg.preset()
+        status.preset_command()(self, p)
         self.oper_map.clear()
         self.ques_map.clear()
 
@@ -772,21 +757,14 @@ class Keithley2450(ScpiInstrument):
     def _stat_clear(self, p: Params):
         self._clear_status_extra()
 
-    @scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle")
-    def _set_stat_enable(self, p: Params):
-        self._register(p).enable = p.integer(0, lo=0, hi=65535, name="enable mask")
-
-    @scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle", query=True)
-    def _get_stat_enable(self, p: Params):
-        return str(self._register(p).enable)
-
-    @scpi(":STATus:{OPERation|QUEStionable|MEASurement}[:EVENt]", query=True)
-    def _get_stat_event(self, p: Params):
-        return str(self._register(p).read_event())
-
-    @scpi(":STATus:{OPERation|QUEStionable|MEASurement}:CONDition", query=True)
-    def _get_stat_condition(self, p: Params):
-        return str(self._register(p).condition)
+    _stat_enable = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle")(
+        status.enable_command())
+    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle", query=True)(
+        status.enable_query())
+    _stat_event = scpi(":STATus:{OPERation|QUEStionable|MEASurement}[:EVENt]", query=True)(
+        status.event_query())
+    _stat_condition = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:CONDition", query=True)(
+        status.condition_query())
 
     @scpi(":STATus:{OPERation|QUEStionable}:MAP", args=(2, 3))
     def _set_stat_map(self, p: Params):
@@ -801,12 +779,10 @@ class Keithley2450(ScpiInstrument):
         mapping = self.oper_map if p.alt[0] == "OPER" else self.ques_map
         return "{},{}".format(*mapping.get(bit, (0, 0)))
 
-    def _register(self, p: Params) -> EventRegister:
-        return {"OPER": self.oper, "QUES": self.ques, "MEAS": self.meas2400}[p.alt[0]]
-
     def trigger_event(self, code: int) -> None:
         """An instrument event (event number): mapped status bits follow it."""
-        for reg, mapping in ((self.oper, self.oper_map), (self.ques, self.ques_map)):
+        for reg, mapping in ((self.registers["OPER"], self.oper_map),
+                             (self.registers["QUES"], self.ques_map)):
             for bit, (set_event, clear_event) in mapping.items():
                 if code and code == set_event:
                     reg.set(1 << bit)
@@ -866,23 +842,17 @@ class Keithley2450(ScpiInstrument):
     @scpi(":SYSTem:TIME", args=(3, 6))
     def _set_time(self, p: Params):
         if len(p) == 6:
-            y = p.integer(0, lo=1970, hi=2037, name="year")
-            mo = p.integer(1, lo=1, hi=12, name="month")
-            d = p.integer(2, lo=1, hi=31, name="day")
-            h, mi, sec = (p.integer(i, lo=0, hi=hi, name=n)
-                          for i, hi, n in ((3, 23, "hour"), (4, 59, "minute"), (5, 59, "second")))
-        elif len(p) == 3:
-            tm = _time.gmtime(self.epoch_s + self.link.now_s)
-            y, mo, d = tm.tm_year, tm.tm_mon, tm.tm_mday
-            h, mi, sec = (p.integer(i, lo=0, hi=hi, name=n)
-                          for i, hi, n in ((0, 23, "hour"), (1, 59, "minute"), (2, 59, "second")))
-        else:
+            self.clock.set_date(p.integer(0, lo=1970, hi=2037, name="year"),
+                                p.integer(1, lo=1, hi=12, name="month"),
+                                p.integer(2, lo=1, hi=31, name="day"))
+            p = Params(p.tokens[3:], p.sfx, p.alt, p.query)
+        elif len(p) != 3:
             raise ScpiError(-109, "year, month, day, hour, minute, second (or hour, minute, second)")
-        self.epoch_s = calendar.timegm((y, mo, d, h, mi, sec)) - self.link.now_s
+        self.clock.set_from(p, "TIME")
 
     @scpi(":SYSTem:TIME", query=True, args=(0, 1))
     def _get_time(self, p: Params):
-        t = self.epoch_s + self.link.now_s
+        t = self.clock.now_s
         if p.has(0) and p.boolean(0, "as text"):
             return _time.strftime("%a %b %d %H:%M:%S %Y", _time.gmtime(t))
         return str(int(t))
@@ -1424,11 +1394,11 @@ class Keithley2450(ScpiInstrument):
     def _set_timer_seconds(self, p: Params):
         timer = self._timer(p)
         seconds = p.integer(0, lo=0, hi=2 ** 31 - 1, name="seconds")
-        timer.start_s = seconds - self.epoch_s + (timer.start_s % 1)
+        timer.start_s = seconds - self.clock.epoch_s + (timer.start_s % 1)
 
     @scpi(":TRIGger:TIMer#:STARt:SEConds", query=True)
     def _get_timer_seconds(self, p: Params):
-        return str(int(self._timer(p).start_s + self.epoch_s))
+        return str(int(self._timer(p).start_s + self.clock.epoch_s))
 
     @scpi(":TRIGger:TIMer#:STARt:FRACtional")
     def _set_timer_fraction(self, p: Params):

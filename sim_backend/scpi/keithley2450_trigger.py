@@ -89,6 +89,7 @@ class TriggerModel:
     latched: set = field(default_factory=set)
     last_measure_block: int = 0
     block_values: dict[int, list[float]] = field(default_factory=dict)  # last two readings per block
+    waiting_at: int | None = None  # the WAIT block the model entered (ENTer clears only on entry)
     sweep: dict | None = None    # set by a sweep command: INIT may take the fast path
 
     def set_block(self, n: int, block: Block) -> None:
@@ -331,15 +332,15 @@ class Runner:
             if self._event(a["event"]):
                 nxt = a["branch_block"]
         elif k == "WAIT":
-            if a["clear"] == "ENT" and m.pc != getattr(m, "_waiting_at", None):
+            if a["clear"] == "ENT" and m.waiting_at != n:
                 for e in a["events"]:
                     m.latched.discard(e)
-            m._waiting_at = n
+            m.waiting_at = n
             seen = [self._event(e) for e in a["events"]]
             done = all(seen) if a["logic"] == "AND" else any(seen)
             if not done:
                 return "WAIT"
-            m._waiting_at = None
+            m.waiting_at = None
         elif k == "LOG_EVENT":
             if a["event"].startswith("ABOR"):
                 return "ABORT"

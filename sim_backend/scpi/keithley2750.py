@@ -26,8 +26,8 @@ from __future__ import annotations
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
+from . import status
 from .params import Params
-from .status import EventRegister
 
 ROWS, COLUMNS = 6, 8
 RELAY_SETTLE_S = 3e-3
@@ -41,7 +41,7 @@ def crosspoint_of(channel: int) -> tuple[int, int, int] | None:
     return slot, (ch - 1) // COLUMNS + 1, (ch - 1) % COLUMNS + 1
 
 
-class Keithley2750(ScpiInstrument):
+class Keithley2750(status.StatusModel, ScpiInstrument):
     """Keithley 2750 with matrix cards; ``routed_slot`` is the card wired to the bench."""
 
     model = "Keithley 2750 + 7709"
@@ -49,6 +49,7 @@ class Keithley2750(ScpiInstrument):
     error_queue_size = 10
     table_file = "keithley2750.toml"
     save_slots = 5
+    status_registers = ("MEAS", "OPER", "QUES")
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::16::INSTR", *,
                  bench_name: str | None = "matrix", cards: dict[int, str] | None = None,
@@ -60,9 +61,7 @@ class Keithley2750(ScpiInstrument):
         self.link = BenchLink(bench, bench_name)
         self.closed: set[int] = set()
         self.closures: dict[int, int] = {}  # relay closure counts (kept by the card, not *RST)
-        self.meas = EventRegister()
-        self.oper = EventRegister()
-        self.ques = EventRegister()
+        self._init_registers()
         super().__init__(resource_name)
 
     @property
@@ -73,18 +72,6 @@ class Keithley2750(ScpiInstrument):
         self._set_closed(set())
         self.scan_list: list[int] = []
         self.elements = ["READ"]
-
-    def _status_extra(self) -> int:
-        stb = 1 if self.meas.summary else 0
-        if self.ques.summary:
-            stb |= 8
-        if self.oper.summary:
-            stb |= 128
-        return stb
-
-    def _clear_status_extra(self) -> None:
-        for reg in (self.meas, self.oper, self.ques):
-            reg.clear_event()
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
@@ -191,29 +178,15 @@ class Keithley2750(ScpiInstrument):
     def _card_vmax(self, p: Params):
         return "300" if p.sfx[0] in self.cards else "0"
 
-    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle")
-    def _set_stat_enable(self, p: Params):
-        self._register(p).enable = p.integer(0, lo=0, hi=65535, name="enable mask")
-
-    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle", query=True)
-    def _get_stat_enable(self, p: Params):
-        return str(self._register(p).enable)
-
-    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}[:EVENt]", query=True)
-    def _get_stat_event(self, p: Params):
-        return str(self._register(p).read_event())
-
-    @scpi(":STATus:{MEASurement|OPERation|QUEStionable}:CONDition", query=True)
-    def _get_stat_condition(self, p: Params):
-        return str(self._register(p).condition)
-
-    @scpi(":STATus:PRESet", args=(0, 0))
-    def _stat_preset(self, p: Params):
-        for reg in (self.meas, self.oper, self.ques):
-            reg.preset()
-
-    def _register(self, p: Params) -> EventRegister:
-        return {"MEAS": self.meas, "OPER": self.oper, "QUES": self.ques}[p.alt[0]]
+    _stat_enable = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle")(
+        status.enable_command())
+    _stat_enable_q = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle", query=True)(
+        status.enable_query())
+    _stat_event = scpi(":STATus:{MEASurement|OPERation|QUEStionable}[:EVENt]", query=True)(
+        status.event_query())
+    _stat_condition = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:CONDition",
+                           query=True)(status.condition_query())
+    _stat_preset = scpi(":STATus:PRESet", args=(0, 0))(status.preset_command())
 
     @scpi(":FORMat:ELEMents", args=(1, 6))
     def _set_elements(self, p: Params):

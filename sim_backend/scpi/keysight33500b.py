@@ -42,16 +42,14 @@ name (-221 here), the idle level between bursts, the 12-character arb-name limit
 
 from __future__ import annotations
 
-import calendar
-import time as _time
-
 import numpy as np
 
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
+from . import status
+from .clock import Clock
 from .params import Choice, Params, format_number
-from .status import EventRegister
 
 R_OUT_OHM = 50.0
 EMF_MAX_V = 10.0
@@ -70,7 +68,6 @@ ARB_MAX_POINTS = 1_000_000
 ARB_MEMORY_POINTS = 1_048_576
 ARB_BLOCK = 128
 BUILTIN_ARB = "INT:\\BUILTIN\\EXP_RISE.ARB"
-EPOCH_S = calendar.timegm((2025, 1, 1, 0, 0, 0))
 
 _FUNCS = Choice(["SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe",
                  "ARBitrary", "DC"])
@@ -123,7 +120,7 @@ class Channel:
         return sum(_arb_blocks(len(v)) for k, v in self.arbs.items() if not k.startswith("INT:"))
 
 
-class Keysight33522B(ScpiInstrument):
+class Keysight33522B(status.StatusModel, ScpiInstrument):
     """Keysight 33522B; ``bench_names`` maps channel number to the bench terminal (None: unwired)."""
 
     model = "Keysight 33522B"
@@ -131,6 +128,7 @@ class Keysight33522B(ScpiInstrument):
     error_queue_size = 20
     table_file = "keysight33500b.toml"
     save_slots = 5
+    status_int = "%+d"
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::10::INSTR", *,
                  bench_names: dict[int, str | None] | None = None):
@@ -138,9 +136,8 @@ class Keysight33522B(ScpiInstrument):
             bench_names = {1: "awg", 2: None}
         self.links = {ch: BenchLink(bench, bench_names.get(ch)) for ch in (1, 2)}
         self.free_running = {1: False, 2: False}
-        self.oper = EventRegister()
-        self.ques = EventRegister()
-        self.epoch_s = float(EPOCH_S)
+        self._init_registers()
+        self.clock = Clock(lambda: self.links[1].now_s)
         super().__init__(resource_name)
 
     def _rst_state(self) -> None:
@@ -152,16 +149,6 @@ class Keysight33522B(ScpiInstrument):
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{message}"'
-
-    def _status_extra(self) -> int:
-        stb = 8 if self.ques.summary else 0
-        if self.oper.summary:
-            stb |= 128
-        return stb
-
-    def _clear_status_extra(self) -> None:
-        self.oper.clear_event()
-        self.ques.clear_event()
 
     # ------------------------------------------------------------------ helpers
     def _c(self, p: Params, k: int = 0) -> Channel:
@@ -255,7 +242,8 @@ class Keysight33522B(ScpiInstrument):
         self.free_running[n] = c.output and c.func != "DC" and not (
             c.burst and c.trig_source in ("BUS", "EXT") and c.burst_ncyc < INF_COUNT)
         waiting = c.output and c.burst and c.trig_source in ("BUS", "EXT")
-        (self.oper.set if waiting else self.oper.clear)(32)  # bit 5: waiting for trigger
+        oper = self.registers["OPER"]
+        (oper.set if waiting else oper.clear)(32)  # bit 5: waiting for trigger
         if not c.output:
             link.set_source(enabled=False)
             return
@@ -768,47 +756,23 @@ class Keysight33522B(ScpiInstrument):
 
     @scpi(":SYSTem:{DATE|TIME}", args=(3, 3))
     def _set_clock(self, p: Params):
-        tm = list(_time.gmtime(self.epoch_s + self.links[1].now_s)[:6])
-        if p.alt[0] == "DATE":
-            tm[0:3] = [p.integer(0, lo=2000, hi=2099, name="year"),
-                       p.integer(1, lo=1, hi=12, name="month"),
-                       p.integer(2, lo=1, hi=31, name="day")]
-        else:
-            tm[3:6] = [p.integer(0, lo=0, hi=23, name="hour"),
-                       p.integer(1, lo=0, hi=59, name="minute"),
-                       int(p.number(2, lo=0, hi=59.999, name="second"))]
-        self.epoch_s = calendar.timegm(tuple(tm)) - self.links[1].now_s
+        self.clock.set_from(p, p.alt[0])
 
     @scpi(":SYSTem:{DATE|TIME}", query=True)
     def _get_clock(self, p: Params):
-        tm = _time.gmtime(self.epoch_s + self.links[1].now_s)
+        tm = self.clock.struct()
         if p.alt[0] == "DATE":
             return f"{tm.tm_year:+d},{tm.tm_mon:+d},{tm.tm_mday:+d}"
         return f"{tm.tm_hour:+d},{tm.tm_min:+d},{float(tm.tm_sec):+.3f}"
 
-    @scpi(":STATus:{OPERation|QUEStionable}:ENABle")
-    def _set_stat_enable(self, p: Params):
-        self._register(p).enable = p.integer(0, lo=0, hi=65535, name="enable mask")
-
-    @scpi(":STATus:{OPERation|QUEStionable}:ENABle", query=True)
-    def _get_stat_enable(self, p: Params):
-        return f"{self._register(p).enable:+d}"
-
-    @scpi(":STATus:{OPERation|QUEStionable}[:EVENt]", query=True)
-    def _get_stat_event(self, p: Params):
-        return f"{self._register(p).read_event():+d}"
-
-    @scpi(":STATus:{OPERation|QUEStionable}:CONDition", query=True)
-    def _get_stat_condition(self, p: Params):
-        return f"{self._register(p).condition:+d}"
-
-    @scpi(":STATus:PRESet", args=(0, 0))
-    def _stat_preset(self, p: Params):
-        self.oper.preset()
-        self.ques.preset()
-
-    def _register(self, p: Params) -> EventRegister:
-        return self.oper if p.alt[0] == "OPER" else self.ques
+    _stat_enable = scpi(":STATus:{OPERation|QUEStionable}:ENABle")(status.enable_command())
+    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable}:ENABle", query=True)(
+        status.enable_query())
+    _stat_event = scpi(":STATus:{OPERation|QUEStionable}[:EVENt]", query=True)(
+        status.event_query())
+    _stat_condition = scpi(":STATus:{OPERation|QUEStionable}:CONDition", query=True)(
+        status.condition_query())
+    _stat_preset = scpi(":STATus:PRESet", args=(0, 0))(status.preset_command())
 
 
 def _dedupe_knots(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

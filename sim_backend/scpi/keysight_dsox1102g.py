@@ -35,7 +35,6 @@ are set to the nearest legal value, as the programmer's guide says), the -230 co
 
 from __future__ import annotations
 
-import calendar
 import json
 import math
 import re
@@ -48,6 +47,7 @@ import numpy as np
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
+from .clock import Clock
 from .params import Params, format_number
 from .status import EventRegister
 
@@ -116,7 +116,7 @@ class KeysightDSOX1102G(ScpiInstrument):
         self.sense_ohm = float(sense_ohm)
         self.oper = EventRegister()
         self.aer = False
-        self.epoch_s = float(calendar.timegm((2025, 1, 1, 0, 0, 0)))
+        self.clock = Clock(lambda: self.link.now_s)
         super().__init__(resource_name)
 
     def _rst_state(self) -> None:
@@ -317,20 +317,11 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     @scpi(":SYSTem:{DATE|TIME}", args=(3, 3))
     def _set_clock(self, p: Params):
-        tm = list(_time.gmtime(self.epoch_s + self.link.now_s)[:6])
-        if p.alt[0] == "DATE":
-            tm[0:3] = [p.integer(0, lo=2000, hi=2099, name="year"),
-                       p.integer(1, lo=1, hi=12, name="month"),
-                       p.integer(2, lo=1, hi=31, name="day")]
-        else:
-            tm[3:6] = [p.integer(0, lo=0, hi=23, name="hour"),
-                       p.integer(1, lo=0, hi=59, name="minute"),
-                       p.integer(2, lo=0, hi=59, name="second")]
-        self.epoch_s = calendar.timegm(tuple(tm)) - self.link.now_s
+        self.clock.set_from(p, p.alt[0])
 
     @scpi(":SYSTem:{DATE|TIME}", query=True)
     def _get_clock(self, p: Params):
-        tm = _time.gmtime(self.epoch_s + self.link.now_s)
+        tm = self.clock.struct()
         if p.alt[0] == "DATE":
             return f'"{tm.tm_mday} {_time.strftime("%b", tm).upper()} {tm.tm_year}"'
         return f'"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"'

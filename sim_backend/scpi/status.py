@@ -52,3 +52,65 @@ class EventRegister:
 
     def clear_event(self) -> None:
         self.event = 0
+
+
+class StatusModel:
+    """Mixin: an instrument's operation, questionable (and measurement) registers and their
+    status-byte summaries (bit 0 measurement, bit 3 questionable, bit 7 operation).
+
+    ``status_registers`` names the registers (``OPER``, ``QUES``, ``MEAS``) as the short forms of
+    the ``:STATus:{...}`` header's alternatives, so the shared handlers below find them.
+    """
+
+    status_registers: tuple[str, ...] = ("OPER", "QUES")
+    status_int: str = "%d"
+
+    def _init_registers(self) -> None:
+        self.registers = {name: EventRegister() for name in self.status_registers}
+
+    def _status_extra(self) -> int:
+        regs = self.registers
+        stb = 1 if "MEAS" in regs and regs["MEAS"].summary else 0
+        if regs["QUES"].summary:
+            stb |= 8
+        if regs["OPER"].summary:
+            stb |= 128
+        return stb
+
+    def _clear_status_extra(self) -> None:
+        for reg in self.registers.values():
+            reg.clear_event()
+
+
+# Handlers for the :STATus rows; each model binds them to its own header with @scpi (a fresh
+# function per model, since @scpi records the header on the function).
+
+def enable_command():
+    def set_enable(self, p):
+        self.registers[p.alt[0]].enable = p.integer(0, lo=0, hi=65535, name="enable mask")
+    return set_enable
+
+
+def enable_query():
+    def get_enable(self, p):
+        return self.status_int % self.registers[p.alt[0]].enable
+    return get_enable
+
+
+def event_query():
+    def get_event(self, p):
+        return self.status_int % self.registers[p.alt[0]].read_event()
+    return get_event
+
+
+def condition_query():
+    def get_condition(self, p):
+        return self.status_int % self.registers[p.alt[0]].condition
+    return get_condition
+
+
+def preset_command():
+    def preset(self, p):
+        for reg in self.registers.values():
+            reg.preset()
+    return preset

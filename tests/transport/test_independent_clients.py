@@ -20,7 +20,9 @@ import pytest
 import pyvisa
 
 from sim_backend.scpi.table import snapshot_queries
-from sim_backend.visa import TspcmVisaLibrary, discard_bench, get_host
+from sim_backend.visa import discard_bench, get_host
+
+from .conftest import real_bench_access
 
 SMU, AWG, SCOPE, MATRIX = "GPIB0::18::INSTR", "GPIB0::10::INSTR", "GPIB0::7::INSTR", "GPIB0::16::INSTR"
 _seeds = itertools.count(7_800_001)
@@ -61,35 +63,21 @@ SWEEP_TO_BUFFER = """*RST
 @pytest.fixture(params=["py", "tspcm"])
 def station(request):
     """``open(resource) -> pyvisa resource`` on a fresh real bench, over TCP (@py) or @tspcm."""
-    spec = f"seed={next(_seeds)}"
-    host = get_host(spec)
-    server = None
-    if request.param == "py":
-        server = host.serve(base_port=0)
-        server.start()
-        rm = pyvisa.ResourceManager("@py")
-    else:
-        rm = pyvisa.ResourceManager(f"{spec}@tspcm")
-    opened = []
+    with real_bench_access(request.param, next(_seeds)) as (bench, visa_library, address):
+        rm = pyvisa.ResourceManager(visa_library)
+        opened = []
 
-    def open_(resource):
-        name = server.resource_string(resource) if server else resource
-        inst = rm.open_resource(name, read_termination="\n", write_termination="\n", timeout=5000)
-        opened.append(inst)
-        return inst
+        def open_(resource):
+            inst = rm.open_resource(address(resource), read_termination="\n",
+                                    write_termination="\n", timeout=5000)
+            opened.append(inst)
+            return inst
 
-    open_.kind = request.param
-    open_.bench = host.bench
-    yield open_
-    for inst in opened:
-        inst.close()
-    rm.close()
-    if server:
-        server.stop()
-    lib = TspcmVisaLibrary._registry.get((TspcmVisaLibrary, spec))
-    if lib is not None and lib.resource_manager is not None:
-        lib.resource_manager.close()
-    discard_bench(spec)
+        open_.bench = bench
+        yield open_
+        for inst in opened:
+            inst.close()
+        rm.close()
 
 
 def _errors(inst) -> list[str]:

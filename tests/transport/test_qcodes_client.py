@@ -18,7 +18,7 @@ qcodes = pytest.importorskip("qcodes")
 from qcodes.instrument_drivers.Keithley import Keithley2450  # noqa: E402
 from qcodes.instrument_drivers.Keysight import Keysight33522B  # noqa: E402
 
-from sim_backend.visa import TspcmVisaLibrary, discard_bench, get_host  # noqa: E402
+from .conftest import real_bench_access  # noqa: E402
 
 SMU, AWG = "GPIB0::18::INSTR", "GPIB0::10::INSTR"
 _seeds = itertools.count(7_900_001)
@@ -27,30 +27,14 @@ _names = itertools.count(1)
 
 @pytest.fixture(params=["py", "tspcm"])
 def drivers(request):
-    spec = f"seed={next(_seeds)}"
-    host = get_host(spec)
-    server = None
-    if request.param == "py":
-        server = host.serve(base_port=0)
-        server.start()
-        address = {r: server.resource_string(r) for r in (SMU, AWG)}
-        visalib = "@py"
-    else:
-        address = {SMU: SMU, AWG: AWG}
-        visalib = f"{spec}@tspcm"
     logging.getLogger("qcodes").setLevel(logging.CRITICAL)
-    n = next(_names)
-    smu = Keithley2450(f"smu{n}", address[SMU], visalib=visalib, terminator="\n")
-    awg = Keysight33522B(f"awg{n}", address[AWG], visalib=visalib, terminator="\n")
-    yield smu, awg
-    smu.close()
-    awg.close()
-    if server:
-        server.stop()
-    lib = TspcmVisaLibrary._registry.get((TspcmVisaLibrary, spec))
-    if lib is not None and lib.resource_manager is not None:
-        lib.resource_manager.close()
-    discard_bench(spec)
+    with real_bench_access(request.param, next(_seeds)) as (_, visa_library, address):
+        n = next(_names)
+        smu = Keithley2450(f"smu{n}", address(SMU), visalib=visa_library, terminator="\n")
+        awg = Keysight33522B(f"awg{n}", address(AWG), visalib=visa_library, terminator="\n")
+        yield smu, awg
+        smu.close()
+        awg.close()
 
 
 def _errors(inst) -> list[str]:
