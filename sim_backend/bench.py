@@ -49,9 +49,11 @@ class Source:
     """A DC output's state as the instrument set it."""
 
     enabled: bool = False
-    level_v: float = 0.0
-    ilimit_a: float | None = None
+    level_v: float = 0.0  # the source level: volts, or amperes for a current source
+    ilimit_a: float | None = None  # a voltage source's current limit
     r_series_ohm: float | None = None  # the instrument's own output resistance (None: 0)
+    mode: str = "voltage"  # "voltage" or "current"
+    vlimit_v: float | None = None  # a current source's voltage limit
 
 
 @dataclass
@@ -151,10 +153,18 @@ class VirtualBench:
         own = src.r_series_ohm if src.r_series_ohm is not None else self.wiring.smu_series_ohm
         return own + self.wiring.lead_ohm + self.wiring.sense_ohm
 
-    def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None) -> None:
-        """Set a DC output's state; ``None`` keeps a field as it was."""
+    def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None,
+                   mode: str | None = None, vlimit_v=None) -> None:
+        """Set a DC output's state; ``None`` keeps a field as it was. ``mode="current"``: ``level_v`` is in
+        amperes and ``vlimit_v`` the voltage limit (an SMU sourcing current)."""
         src = self.sources.setdefault(name, Source())
         src.enabled = bool(enabled)
+        if mode is not None:
+            if mode not in ("voltage", "current"):
+                raise ValueError(f"mode must be 'voltage' or 'current', got {mode!r}")
+            src.mode = mode
+        if vlimit_v is not None:
+            src.vlimit_v = float(vlimit_v)
         if level_v is not None:
             if not math.isfinite(float(level_v)):
                 raise ValueError(f"level_v must be a finite voltage, got {level_v!r}")
@@ -183,7 +193,9 @@ class VirtualBench:
         weights = {n: g / g_sum for n, g in conductances.items()}
         # equivalent source: the weighted sum of the outputs' voltages
         playing = [n for n in active if n in waveforms]
-        constant = sum(weights[n] * self.sources[n].level_v for n in active if n not in waveforms)
+        if any(self.sources.get(n, Source()).mode == "current" for n in active) and len(active) > 1:
+            raise ValueError("a current source cannot drive the cells together with another output")
+        constant = sum(weights[n] * self._equivalent(self.sources[n])[0] for n in active if n not in waveforms)
         if not playing:
             if constant == 0:
                 self.model.idle(duration_s)
@@ -196,13 +208,32 @@ class VirtualBench:
             t = np.unique(np.concatenate([waveforms[n].times_s for n in playing]))
             wave = Waveform(t, sum(weights[n] * waveforms[n].value_at(t) for n in playing) + constant)
         ilim = None
-        if len(active) == 1 and self.sources.get(active[0], Source()).ilimit_a:
-            ilim = self.sources[active[0]].ilimit_a / cells.size
+        if len(active) == 1 and self._equivalent(self.sources.get(active[0], Source()))[1]:
+            ilim = self._equivalent(self.sources[active[0]])[1] / cells.size
         resp = self.model.apply(
             wave, cells, r_series_ohm=r_eq, ilimit_a=ilim, c_cell_f=self.wiring.c_cell_f,
             windows_s=windows_s, sample_times_s=sample_times_s,
         )
         return resp, weights, r_eq
+
+    @staticmethod
+    def _equivalent(src: Source) -> tuple[float, float | None]:
+        """(volts, current limit) an output drives the passive cells with. A current source I limited to
+        Vlim is a voltage source at sign(I) x Vlim whose current limit is |I|: while that limit acts the
+        source regulates, otherwise it sits at its voltage limit; 0 A is 0 V, never at a limit."""
+        if src.mode != "current":
+            return src.level_v, src.ilimit_a
+        if src.level_v == 0.0:
+            return 0.0, None
+        return math.copysign(src.vlimit_v, src.level_v), abs(src.level_v)
+
+    def _limited(self, src: Source, clamped) -> np.ndarray:
+        """Whether the output was at its limit: a voltage source when its current clamp acted, a current
+        source when it did not (it could not push its current within its voltage limit)."""
+        clamped = np.asarray(clamped, dtype=bool)
+        if src.mode != "current":
+            return clamped
+        return ~clamped & (src.level_v != 0.0)
 
     def _source_current(self, name, resp, weights, r_eq, window_v=None):
         """Mean current (A) out of source ``name`` per window, from the summed cell current."""
@@ -233,10 +264,10 @@ class VirtualBench:
         if src is None or not src.enabled:
             return Measurement(0.0, 0.0, False)
         if resp is None:
-            return Measurement(0.0, src.level_v, False)
+            return Measurement(0.0, self._equivalent(src)[0], False)
         current = float(self._source_current(name, resp, weights, r_eq)[0])
         voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
-        return Measurement(current, voltage, bool(resp.window_compliance.any()))
+        return Measurement(current, voltage, bool(self._limited(src, resp.window_compliance.any())))
 
     def sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None) -> SweepResult:
         """A DC staircase from source ``name`` (output on during it), one reading per level: the mean
@@ -248,6 +279,8 @@ class VirtualBench:
             raise ValueError(f"aperture_s must be > 0 s and delay_s >= 0 s, got {aperture_s!r}, {delay_s!r}")
         step = delay_s + aperture_s
         src = self.sources.setdefault(name, Source())
+        if src.mode == "current":  # the current limit changes with every level: one step at a time
+            return self._sweep_steps(name, levels, delay_s, aperture_s)
         was_enabled, was_level, was_limit = src.enabled, src.level_v, src.ilimit_a
         src.enabled = False  # the staircase below replaces its DC level
         if ilimit_a is not None:
@@ -265,6 +298,21 @@ class VirtualBench:
         current = self._source_current(name, resp, weights, r_eq, window_v=levels)
         voltage = resp.window_source_v.mean(axis=0) if len(weights) == 1 else levels
         return SweepResult(current, voltage, resp.window_compliance.any(axis=0))
+
+    def _sweep_steps(self, name: str, levels: np.ndarray, delay_s: float, aperture_s: float) -> SweepResult:
+        src = self.sources[name]
+        saved = src.enabled, src.level_v
+        readings = []
+        try:
+            src.enabled = True
+            for level in levels:
+                src.level_v = float(level)
+                self.wait(delay_s)
+                readings.append(self.measure(name, aperture_s))
+        finally:
+            src.enabled, src.level_v = saved
+        return SweepResult(np.array([m.current_a for m in readings]), np.array([m.voltage_v for m in readings]),
+                           np.array([m.compliance for m in readings], dtype=bool))
 
     def play(self, name: str, times_s, volts_v, *, r_series_ohm: float = 50.0) -> None:
         """A piecewise-linear waveform from output ``name`` starting now; feeds armed captures."""
@@ -319,69 +367,6 @@ class VirtualBench:
     def capture(self, name: str):
         """The last completed capture as (t_s from the trigger, current_a), or None."""
         return self._captures.get(name)
-
-    # --- current sourcing (issue 14) -------------------------------------------------------------------
-    # An SMU forcing a current with a voltage limit. Kept apart from the voltage-source internals above and
-    # expressed only through set_source/measure: on a passive load, a current source I limited to Vlim is a
-    # voltage source at sign(I) x Vlim whose current compliance is |I|. While that compliance acts, the
-    # source regulates (exactly I flows); when it does not, the load needs more than Vlim and the output
-    # sits at its voltage limit. I = 0 is a 0 V output that no load can push into its limit.
-
-    def set_current_source(self, name: str, *, enabled: bool, level_a: float, vlimit_v: float) -> None:
-        """A DC output forcing ``level_a`` (A) with voltage limit ``vlimit_v`` (V, > 0)."""
-        level_a, vlimit_v = float(level_a), float(vlimit_v)
-        if not (math.isfinite(level_a) and math.isfinite(vlimit_v) and vlimit_v > 0):
-            raise ValueError(f"level_a must be finite and vlimit_v > 0 V, got {level_a!r}, {vlimit_v!r}")
-        if level_a == 0.0:
-            self.set_source(name, enabled=enabled, level_v=0.0)
-            self.sources[name].ilimit_a = None
-        else:
-            self.set_source(name, enabled=enabled, level_v=math.copysign(vlimit_v, level_a), ilimit_a=abs(level_a))
-        self._forced_current[name] = level_a
-
-    def measure_current_source(self, name: str, duration_s: float) -> Measurement:
-        """:meth:`measure` for an output set by :meth:`set_current_source`: ``compliance`` is True when the
-        voltage limit is reached (the output no longer regulates its current)."""
-        m = self.measure(name, duration_s)
-        level = self._forced_current.get(name, 0.0)
-        src = self.sources.get(name)
-        if level == 0.0 or src is None or not src.enabled:
-            return Measurement(m.current_a, m.voltage_v, False)
-        return Measurement(m.current_a, m.voltage_v, not m.compliance)
-
-    def sweep_current(self, name: str, levels_a, *, delay_s: float, aperture_s: float, vlimit_v: float,
-                      stop_on_limit: bool = False) -> SweepResult:
-        """A staircase of forced currents, one reading per level (delay, then aperture), output on during
-        it and restored after; with ``stop_on_limit`` the arrays end at the first step at its voltage limit."""
-        levels = np.asarray(levels_a, dtype=float).ravel()
-        src = self.sources.setdefault(name, Source())
-        saved = (src.enabled, src.level_v, src.ilimit_a, self._forced_current.get(name))
-        cur, vol, lim = [], [], []
-        try:
-            for level in levels:
-                self.set_current_source(name, enabled=True, level_a=level, vlimit_v=vlimit_v)
-                if delay_s > 0:
-                    self.wait(delay_s)
-                m = self.measure_current_source(name, aperture_s)
-                cur.append(m.current_a)
-                vol.append(m.voltage_v)
-                lim.append(m.compliance)
-                if stop_on_limit and m.compliance:
-                    break
-        finally:
-            src.enabled, src.level_v, src.ilimit_a = saved[0], saved[1], saved[2]
-            if saved[3] is None:
-                self._forced_current.pop(name, None)
-            else:
-                self._forced_current[name] = saved[3]
-        return SweepResult(np.array(cur), np.array(vol), np.array(lim, dtype=bool))
-
-    @property
-    def _forced_current(self) -> dict[str, float]:
-        store = self.__dict__.get("_forced_current_a")
-        if store is None:
-            store = self.__dict__["_forced_current_a"] = {}
-        return store
 
 
 # --- specs ----------------------------------------------------------------------------------------

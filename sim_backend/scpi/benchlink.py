@@ -8,8 +8,8 @@ physics shortcut, there is no physics at all).
 
 Bench calls used (names from the bench API):
 ``now_s``, ``set_source``, ``measure``, ``sweep``, ``play``, ``arm_capture``, ``capture``,
-``route``, ``wait``, and for an SMU forcing current ``set_current_source``,
-``measure_current_source``, ``sweep_current``.
+``route``, ``wait``. An SMU forcing current sets its output with ``mode="current"`` (level in A,
+``vlimit_v`` its voltage limit); ``compliance`` then means the voltage limit was reached.
 """
 
 from __future__ import annotations
@@ -58,39 +58,15 @@ class BenchLink:
         return float(self.bench.now_s)
 
     def set_source(self, *, enabled: bool, level_v: float | None = None,
-                   ilimit_a: float | None = None, r_series_ohm: float | None = None) -> None:
-        """A DC output's state (on/off, level, current limit, source resistance)."""
+                   ilimit_a: float | None = None, r_series_ohm: float | None = None,
+                   mode: str | None = None, vlimit_v: float | None = None) -> None:
+        """A DC output's state (on/off, level, current limit, source resistance); ``mode="current"``:
+        the level is in amperes and ``vlimit_v`` the voltage limit."""
         if self.bench is None:
             return
+        extra = {} if mode is None else {"mode": mode, "vlimit_v": vlimit_v}
         self.bench.set_source(self.name, enabled=enabled, level_v=level_v, ilimit_a=ilimit_a,
-                              r_series_ohm=r_series_ohm)
-
-    def set_current_source(self, *, enabled: bool, level_a: float, vlimit_v: float) -> None:
-        """A DC output forcing ``level_a`` with voltage limit ``vlimit_v`` (an SMU sourcing current)."""
-        if self.bench is None:
-            return
-        self.bench.set_current_source(self.name, enabled=enabled, level_a=level_a, vlimit_v=vlimit_v)
-
-    def measure_current_source(self, duration_s: float) -> Reading:
-        """Like :meth:`measure` for a current-forcing output: ``compliance`` = voltage limit reached."""
-        if self.bench is None:
-            self._clock_s += duration_s
-            return Reading(0.0, 0.0, False)
-        m = self.bench.measure_current_source(self.name, duration_s)
-        return Reading(float(m.current_a), float(m.voltage_v), bool(m.compliance))
-
-    def sweep_current(self, levels_a: np.ndarray, *, delay_s: float, aperture_s: float,
-                      vlimit_v: float, stop_on_limit: bool = False):
-        """A staircase of forced currents: arrays (current_a, voltage_v, voltage-limit reached)."""
-        n = len(levels_a)
-        if self.bench is None:
-            self._clock_s += n * (delay_s + aperture_s)
-            return np.asarray(levels_a, dtype=float) * 0, np.zeros(n), np.zeros(n, dtype=bool)
-        res = self.bench.sweep_current(self.name, np.asarray(levels_a, dtype=float),
-                                       delay_s=delay_s, aperture_s=aperture_s, vlimit_v=vlimit_v,
-                                       stop_on_limit=stop_on_limit)
-        return (np.asarray(res.current_a, dtype=float), np.asarray(res.voltage_v, dtype=float),
-                np.asarray(res.compliance, dtype=bool))
+                              r_series_ohm=r_series_ohm, **extra)
 
     @property
     def seed(self) -> int:

@@ -230,17 +230,17 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _apply_source(self) -> None:
         """Tell the bench what the output does now (off: high impedance, as wired)."""
         self.trip_stale = True
+        level = self._effective_level()
+        if self.source_func == "VOLT":
+            self.link.set_source(enabled=self.output, level_v=level, ilimit_a=self.ilimit_a,
+                                 mode="voltage")
+        else:
+            self.link.set_source(enabled=self.output, level_v=level, mode="current",
+                                 vlimit_v=min(self.vlimit_v, self._ovp_v()))
         if not self.output:
-            self.link.set_source(enabled=False)
             self.tripped = False
             self.trip_stale = False
             return
-        if self.source_func == "VOLT":
-            self.link.set_source(enabled=True, level_v=self._effective_level(),
-                                 ilimit_a=self.ilimit_a)
-        else:
-            self.link.set_current_source(enabled=True, level_a=self._effective_level(),
-                                         vlimit_v=min(self.vlimit_v, self._ovp_v()))
         self.pending_delay = True
 
     def _ovp_v(self) -> float:
@@ -267,8 +267,6 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         return self.source_delay[self.source_func]
 
     def _measure_once(self, duration_s: float) -> Reading:
-        if self.output and self.source_func == "CURR":
-            return self.link.measure_current_source(duration_s)
         r = self.link.measure(duration_s)
         if not self.output:
             return Reading(r.current_a, r.voltage_v, False)
@@ -1495,16 +1493,13 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         self.output = True
         delay, aperture = sw["delay_s"], self._aperture_s()
         t0 = self.link.now_s
-        if f == "CURR":
-            cur, vol, lim = self.link.sweep_current(
-                levels, delay_s=delay, aperture_s=aperture,
-                vlimit_v=min(self.vlimit_v, self._ovp_v()), stop_on_limit=sw["fail_abort"])
-        elif not sw["fail_abort"] or not self.link.connected:
+        ilimit = self.ilimit_a if f == "VOLT" else None
+        if not sw["fail_abort"] or not self.link.connected:
             cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture,
-                                            ilimit_a=self.ilimit_a)
+                                            ilimit_a=ilimit)
         elif self.link.sweep_supports("stop_on_compliance"):
             cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture,
-                                            ilimit_a=self.ilimit_a, stop_on_compliance=True)
+                                            ilimit_a=ilimit, stop_on_compliance=True)
         else:
             return self._sweep_points(f, levels, sw, buf)
         step = delay + aperture
