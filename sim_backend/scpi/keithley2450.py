@@ -6,8 +6,9 @@ engine from their row (range, *RST value, reply format); this module holds the b
 - sourcing: ``:SOUR:FUNC`` VOLT/CURR, levels against the source range (autorange or fixed),
   limits ``:SOUR:VOLT:ILIM``/``:SOUR:CURR:VLIM`` and ``...:TRIPped?`` (true only while the output
   is at its limit), overvoltage protection ``:SOUR:VOLT:PROT`` (clamps the output), source delay
-  and autodelay, readback, output on/off, terminals. A current source goes through the bench's
-  current-source calls: exactly 0 A is never limited, a sweep from 0 A runs to its last point;
+  and autodelay, readback, output on/off, terminals. A current source is the bench's current-source
+  mode (``set_source(mode="current")``): exactly 0 A is never limited, a sweep from 0 A runs to its
+  last point;
 - measuring: ``:SENS:FUNC`` CURR/VOLT/RES, NPLC, ranges (a fixed range that is exceeded reads
   9.9E+37), repeat filter, count, relative offset, units (OHM, WATT), math (mx+b, percent,
   reciprocal) and limit tests ``:CALC2:<f>:LIM<n>``. A reading in compliance is the instrument's
