@@ -629,13 +629,13 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
             raise ScpiError(-222, "arb values must lie in -1..1")
         return values
 
-    @scpi("[:SOURce#]:DATA:ARBitrary#:DAC", args=(2, ARB_MAX_POINTS + 2))
+    @scpi("[:SOURce#]:DATA:ARBitrary#:DAC", args=(2, 1 << 30))
     def _data_dac(self, p: Params):
         c = self._c(p)
         name = p.mnemonic(0, "arb name")
         self._store_arb(c, name, self._arb_values(p, dac=True))
 
-    @scpi("[:SOURce#]:DATA:ARBitrary#", args=(2, ARB_MAX_POINTS + 2))
+    @scpi("[:SOURce#]:DATA:ARBitrary#", args=(2, 1 << 30))
     def _data_float(self, p: Params):
         c = self._c(p)
         name = p.mnemonic(0, "arb name")
