@@ -2,7 +2,9 @@
 
 Each model parses the same SCPI as the real instrument, answers in its formats, keeps an error
 queue read by ``SYST:ERR?`` and refuses what the real one refuses; every physical action goes
-through the virtual bench (see :mod:`.benchlink`). The transports (PyVISA ``@tspcm``, TCP server)
+through the virtual bench (see :mod:`.benchlink`). The commands of each model are the rows of its
+command table (``tables/*.toml``, see :mod:`.table`); ``python -m sim_backend.scpi`` prints the
+tables' size and coverage. The transports (PyVISA ``@tspcm``, TCP server)
 call the :class:`VirtualInstrument` interface: ``handle(message)``, ``push_error(code, message)``,
 ``reset()``, ``resource_name``, ``model``.
 

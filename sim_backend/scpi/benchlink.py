@@ -8,7 +8,8 @@ physics shortcut, there is no physics at all).
 
 Bench calls used (names from the bench API):
 ``now_s``, ``set_source``, ``measure``, ``sweep``, ``play``, ``arm_capture``, ``capture``,
-``route``, ``wait``.
+``route``, ``wait``. An SMU forcing current sets its output with ``mode="current"`` (level in A,
+``vlimit_v`` its voltage limit); ``compliance`` then means the voltage limit was reached.
 """
 
 from __future__ import annotations
@@ -57,12 +58,21 @@ class BenchLink:
         return float(self.bench.now_s)
 
     def set_source(self, *, enabled: bool, level_v: float | None = None,
-                   ilimit_a: float | None = None, r_series_ohm: float | None = None) -> None:
-        """A DC output's state (on/off, level, current limit, source resistance)."""
+                   ilimit_a: float | None = None, r_series_ohm: float | None = None,
+                   mode: str | None = None, vlimit_v: float | None = None) -> None:
+        """A DC output's state (on/off, level, current limit, source resistance); ``mode="current"``:
+        the level is in amperes and ``vlimit_v`` the voltage limit."""
         if self.bench is None:
             return
+        extra = {} if mode is None else {"mode": mode, "vlimit_v": vlimit_v}
         self.bench.set_source(self.name, enabled=enabled, level_v=level_v, ilimit_a=ilimit_a,
-                              r_series_ohm=r_series_ohm)
+                              r_series_ohm=r_series_ohm, **extra)
+
+    @property
+    def seed(self) -> int:
+        """The bench's seed (0 for a disconnected instrument): instrument noise draws from it."""
+        config = getattr(self.bench, "config", None)
+        return int(getattr(config, "seed", 0) or 0)
 
     def wait(self, duration_s: float) -> None:
         """Let ``duration_s`` of virtual time pass with the DC outputs as they are."""

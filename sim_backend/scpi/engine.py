@@ -31,18 +31,26 @@ advances the bench's clock before the handler returns, so ``*WAI`` has nothing l
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Callable, ClassVar
 
 from . import errors as err
 from .errors import ErrorQueue, ScpiError, STANDARD_MESSAGES
 from .headers import Node, compile_pattern, match, split_typed
-from .params import Params, split_params, split_units
+from .params import Choice, Params, format_number, split_params, split_units
+from .table import Row, Table, get_value, load_table, set_value
 
 Reply = str | bytes | None
 Handler = Callable[["ScpiInstrument", Params], Reply]
 
 #: Longest program message the engine parses (characters); longer ones queue -363 and are dropped.
 MAX_MESSAGE_CHARS = 64 * 1024 * 1024
+#: Longest mnemonic (without its numeric suffix), IEEE 488.2 section 7.6.1.4: longer ones are -112.
+MAX_MNEMONIC = 12
+
+_MNEMONIC_CHARS = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")
+_MINMAXDEF = Choice(["MINimum", "MAXimum", "DEFault"])
 
 
 def scpi(pattern: str, *, query: bool = False, args: tuple[int, int] | None = None):
@@ -63,15 +71,34 @@ def scpi(pattern: str, *, query: bool = False, args: tuple[int, int] | None = No
 
 
 class _Command:
-    __slots__ = ("pattern", "nodes", "set", "set_args", "get", "get_args")
+    """One header: its set and query implementations (callables ``(instrument, Params)``)."""
+
+    __slots__ = ("pattern", "nodes", "set", "set_args", "get", "get_args", "row")
 
     def __init__(self, pattern: str, nodes: tuple[Node, ...]):
         self.pattern = pattern
         self.nodes = nodes
-        self.set: str | None = None
+        self.set: Callable | None = None
         self.set_args = (1, 1)
-        self.get: str | None = None
+        self.get: Callable | None = None
         self.get_args = (0, 0)
+        self.row: Row | None = None
+
+
+def _method(name: str) -> Callable:
+    return lambda inst, p: getattr(inst, name)(p)
+
+
+def _refusal(row: Row) -> Callable:
+    def refuse(inst, p):
+        raise ScpiError(row.error, row.refuse)
+    return refuse
+
+
+def _generic(row: Row, query: bool) -> Callable:
+    if query:
+        return lambda inst, p: inst._table_get(row, p)
+    return lambda inst, p: inst._table_set(row, p)
 
 
 class ScpiInstrument:
@@ -86,7 +113,16 @@ class ScpiInstrument:
     idn: ClassVar[str] = "TSPCM-LAB,SIMULATED,0,0"
     error_queue_size: ClassVar[int] = 10
     options: ClassVar[str] = "0"
+    #: command table file in ``tables/`` (None: the model declares handlers only, no table)
+    table_file: ClassVar[str | None] = None
+    table: ClassVar[Table | None] = None
+    #: ``*SAV``/``*RCL`` setup memories 0..save_slots-1 (0: no such commands)
+    save_slots: ClassVar[int] = 0
     _commands: ClassVar[list[_Command]] = []
+    _row_kinds: ClassVar[dict[str, str]] = {}
+    _generic_forms: ClassVar[dict[str, set[str]]] = {}
+    _untabled: ClassVar[list[str]] = []
+    _keyed_rows: ClassVar[list[Row]] = []
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -98,10 +134,66 @@ class ScpiInstrument:
                     if cmd is None:
                         cmd = by_pattern[pattern] = _Command(pattern, compile_pattern(pattern))
                     if query:
-                        cmd.get, cmd.get_args = name, args
+                        cmd.get, cmd.get_args = _method(name), args
                     else:
-                        cmd.set, cmd.set_args = name, args
+                        cmd.set, cmd.set_args = _method(name), args
+        cls.table = load_table(cls.table_file) if cls.table_file else None
+        cls._row_kinds, cls._untabled, cls._keyed_rows, cls._generic_forms = {}, [], [], {}
+        if cls.table is not None:
+            cls._attach_table(by_pattern)
         cls._commands = list(by_pattern.values())
+
+    @classmethod
+    def _attach_table(cls, by_pattern: dict[str, _Command]) -> None:
+        """Bind every table row to its handlers, or to the engine's table/refusal implementation.
+
+        ``_row_kinds`` records per row "table", "handler", "refused" or, when a declared form has
+        no implementation, "missing set"/"missing query" (reported by :func:`table.coverage`).
+        Handlers whose header is not in the table are listed in ``_untabled``.
+        """
+        tabled = set()
+        for row in cls.table.rows:
+            tabled.add(row.header)
+            cmd = by_pattern.get(row.header)
+            if cmd is None:
+                cmd = by_pattern[row.header] = _Command(row.header, row.nodes)
+            cmd.row = row
+            if row.key:
+                cls._keyed_rows.append(row)
+            if row.refuse:
+                if cmd.set is not None or cmd.get is not None:
+                    cls._row_kinds[row.header] = "refused but has a handler"
+                    continue
+                cmd.set, cmd.set_args = _refusal(row), (0, 1 << 30)
+                cmd.get, cmd.get_args = _refusal(row), (0, 1 << 30)
+                cls._row_kinds[row.header] = "refused"
+                continue
+            kind = "table"
+            if row.set:
+                if cmd.set is not None:
+                    kind = "handler"
+                elif row.generic_set:
+                    n = len(row.set_types)
+                    cmd.set, cmd.set_args = _generic(row, False), (n, n)
+                    cls._generic_forms.setdefault(row.header, set()).add("set")
+                else:
+                    cls._row_kinds[row.header] = "missing set"
+                    continue
+            if row.query:
+                if cmd.get is not None:
+                    kind = "handler"
+                elif row.generic_query:
+                    numeric = row.value_types[0] in ("NRf", "NR1")
+                    cmd.get, cmd.get_args = _generic(row, True), (0, 1 if numeric else 0)
+                    cls._generic_forms.setdefault(row.header, set()).add("query")
+                else:
+                    cls._row_kinds[row.header] = "missing query"
+                    continue
+            if cmd.set is not None and not row.set or cmd.get is not None and not row.query:
+                cls._row_kinds[row.header] = "handler form not in the table"
+                continue
+            cls._row_kinds[row.header] = kind
+        cls._untabled = sorted(p for p in by_pattern if p not in tabled)
 
     def __init__(self, resource_name: str = ""):
         self.resource_name = resource_name
@@ -110,8 +202,10 @@ class ScpiInstrument:
         self.ese = 0
         self.sre = 0
         self.n_messages = 0
+        self.s: dict = {}
+        self._saved: dict[int, dict] = {}
         self._lookup: dict[tuple[tuple[str, ...], bool], tuple | None] = {}
-        self._rst_state()
+        self._full_rst(power_on=True)
 
     # ------------------------------------------------------------------ interface to transports
     def handle(self, message: str | bytes) -> Reply:
@@ -153,7 +247,8 @@ class ScpiInstrument:
 
     def reset(self) -> None:
         """``*RST`` plus ``*CLS`` plus cleared enable registers: the state after power-on."""
-        self._rst_state()
+        self._full_rst()
+        self._saved.clear()
         self.errors.clear()
         self.esr = 0
         self.ese = 0
@@ -173,7 +268,50 @@ class ScpiInstrument:
         return f'{code},"{message}"'
 
     def _rst_state(self) -> None:
-        """Set every setting to its ``*RST`` value."""
+        """Reset what the table does not hold (containers, run state) before the table's values."""
+
+    def _after_rst(self) -> None:
+        """After ``*RST``/``*RCL`` set the table's values: push the new state to the bench."""
+
+    def _full_rst(self, power_on: bool = False) -> None:
+        self._rst_state()
+        self._apply_table_values(power_on)
+        self._after_rst()
+
+    def _apply_table_values(self, power_on: bool) -> None:
+        """Every keyed row to its ``*RST`` value (and, at power-on, its ``initial`` value)."""
+        for row in self._keyed_rows:
+            value = row.rst
+            if value is None:
+                if not power_on or row.initial is None:
+                    continue
+                value = row.initial
+            for alt in row.alternatives():
+                for sfx in row.suffix_values():
+                    v = row.lookup(value, alt, sfx)
+                    if isinstance(v, str) and v.startswith("@"):
+                        v = getattr(self, v[1:])(Params([], sfx, alt))
+                    set_value(self, row, alt, sfx, self._table_convert(row, v))
+
+    @staticmethod
+    def _table_convert(row: Row, value):
+        """A table value (``rst``/``initial``) in the type the engine stores for the row."""
+        types = row.value_types
+        if len(types) != 1:
+            return copy.deepcopy(value)
+        t = types[0]
+        if t == "bool":
+            return bool(value)
+        if t == "NRf":
+            return float(value)
+        if t == "NR1":
+            return int(value) if abs(value) < 1e30 else float(value)
+        if t in ("CHAR", "QCHAR"):
+            choices = row.choices if not isinstance(row.choices, dict) else None
+            if choices:
+                return Choice(choices).match(value) or value
+            return value
+        return value
 
     def _on_trigger(self) -> None:
         """``*TRG``: a bus trigger. Models that accept it override."""
@@ -208,11 +346,21 @@ class ScpiInstrument:
         if header.startswith(":*"):
             header = header[1:]  # ":*CLS" (sent by PyMeasure's Keithley2450.reset)
         if header.startswith("*"):
+            if not _MNEMONIC_CHARS.match(header[1:] or "?"):
+                raise ScpiError(-102, f"bad common command {header[:40]!r}")
             return self._common(header.upper(), query, data), path
         absolute = header.startswith(":")
         parts = header[1:].split(":") if absolute else header.split(":")
         if not header or any(not part for part in parts):
             raise ScpiError(-102, f"bad header {header[:40]!r}")
+        for part in parts:
+            base = part.rstrip("0123456789")
+            if not _MNEMONIC_CHARS.match(base or "?"):
+                code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else \
+                    -103 if "," in part else -102
+                raise ScpiError(code, f"bad mnemonic {part[:40]!r}")
+            if len(base) > MAX_MNEMONIC:
+                raise ScpiError(-112, part[:40])
         typed_parts = tuple(part.upper() for part in parts)
         full = typed_parts if absolute else path + typed_parts
         new_path = full[:-1]
@@ -225,16 +373,24 @@ class ScpiInstrument:
         if hit is None:
             raise ScpiError(-113, ":".join(full)[:60])
         cmd, sfx, alt = hit
+        row = cmd.row
+        if row is not None:
+            for i, value in enumerate(sfx):
+                lo, hi = row.suffix_range(i)
+                if not lo <= value <= hi:
+                    raise ScpiError(-114, f"{value} not in {lo}..{hi}")
         tokens = split_params(data) if data else []
         lo, hi = cmd.get_args if query else cmd.set_args
+        while len(tokens) > lo and tokens[-1] == "":
+            tokens.pop()  # empty trailing optional fields: the parameter's default
         if len(tokens) < lo:
             raise ScpiError(-109, cmd.pattern)
         if len(tokens) > hi:
             raise ScpiError(-108, cmd.pattern)
-        if any(t == "" for t in tokens):
+        if any(t == "" for t in tokens[:lo]):
             raise ScpiError(-102, "empty parameter")
-        handler = getattr(self, cmd.get if query else cmd.set)
-        reply = handler(Params(tokens, sfx, alt, query))
+        impl = cmd.get if query else cmd.set
+        reply = impl(self, Params(tokens, sfx, alt, query))
         return reply, new_path
 
     def _resolve(self, full: tuple[str, ...], query: bool):
@@ -266,7 +422,18 @@ class ScpiInstrument:
             return self.idn
         if header == "*RST" and not query:
             no_params()
-            self._rst_state()
+            self._full_rst()
+            return None
+        if header in ("*SAV", "*RCL") and not query and self.save_slots:
+            if len(tokens) != 1:
+                raise ScpiError(-109 if not tokens else -108, header)
+            slot = p.integer(0, lo=0, hi=self.save_slots - 1, name="setup memory")
+            if header == "*SAV":
+                self._saved[slot] = self._setup_values()
+            elif slot not in self._saved:
+                raise ScpiError(-221, f"setup memory {slot} is empty")
+            else:
+                self._restore_setup(self._saved[slot])
             return None
         if header == "*CLS" and not query:
             no_params()
@@ -329,21 +496,109 @@ class ScpiInstrument:
             stb |= 64
         return stb
 
+    # ------------------------------------------------------------------ table rows
+    def _table_limit(self, row: Row, which: str, p: Params):
+        value = row.lookup(getattr(row, which), p.alt, p.sfx)
+        if isinstance(value, str) and value.startswith("@"):
+            return getattr(self, value[1:])(p)
+        return value
+
+    def _table_parse(self, row: Row, t: str, p: Params, i: int):
+        name = row.header.rsplit(":", 1)[-1].strip("[]#").lower()
+        if t in ("NRf", "NR1"):
+            lo = self._table_limit(row, "min", p)
+            hi = self._table_limit(row, "max", p)
+            default = self._table_limit(row, "default", p)
+            if default is None:
+                default = row.lookup(row.rst, p.alt, p.sfx) if row.rst is not None else None
+                if isinstance(default, str):
+                    default = None
+            value = p.number(i, lo=lo, hi=hi, default=default, units=row.number_suffixes(p.alt, p.sfx),
+                             specials=row.specials or None, name=name)
+            if t == "NR1" and abs(value) < 1e30:
+                return int(round(value))
+            return value
+        if t == "bool":
+            return p.boolean(i, name)
+        choices = row.lookup(row.choices, p.alt, p.sfx) if row.choices is not None else None
+        if choices and isinstance(choices[0], list):
+            choices = choices[i]
+        if t == "CHAR":
+            return p.choice(i, choices, name)
+        if t == "QCHAR":
+            token = p.raw(i, name).strip()
+            if len(token) >= 2 and token[0] in "'\"" and token[-1] == token[0]:
+                token = token[1:-1]
+            return Params([token]).choice(0, choices, name)
+        text = p.string(i, name)
+        if row.maxlen is not None and len(text) > row.maxlen:
+            raise ScpiError(-224, f"{name}: longer than {row.maxlen} characters")
+        return text
+
+    def _table_set(self, row: Row, p: Params) -> None:
+        values = [self._table_parse(row, t, p, i) for i, t in enumerate(row.set_types)]
+        value = values[0] if len(values) == 1 else tuple(values)
+        if row.check:
+            adjusted = getattr(self, row.check)(p, value)
+            if adjusted is not None:
+                value = adjusted
+        set_value(self, row, p.alt, p.sfx, value)
+        if row.after:
+            getattr(self, row.after)(p)
+
+    def _table_get(self, row: Row, p: Params) -> str:
+        if p.has(0):
+            word = _MINMAXDEF.match(p.raw(0))
+            if word is None:
+                raise ScpiError(-224, f"{p.raw(0)[:40]!r}: expected MINimum, MAXimum or DEFault")
+            which = {"MIN": "min", "MAX": "max", "DEF": "default"}[word]
+            value = self._table_limit(row, which, p)
+            if value is None and which == "default":
+                value = row.lookup(row.rst, p.alt, p.sfx)
+            if value is None:
+                raise ScpiError(-224, f"{word} is not defined here")
+            return self.format_table_value(row, value)
+        return self.format_table_value(row, get_value(self, row, p.alt, p.sfx))
+
+    def format_table_value(self, row: Row, value) -> str:
+        """A row's value as the instrument replies it (types of the set form)."""
+        types = row.value_types
+        values = value if len(types) > 1 else (value,)
+        out = []
+        for t, v in zip(types, values):
+            if t == "NRf" or (t == "NR1" and abs(v) >= 1e30):
+                out.append(format_number(row.fmt or self.table.number, v))
+            elif t == "NR1":
+                out.append((row.fmt or self.table.integer) % v)
+            elif t == "bool":
+                out.append("1" if v else "0")
+            elif t == "CHAR":
+                out.append(str(v))
+            elif t == "QCHAR":
+                out.append(f'"{v}"')
+            else:
+                out.append('"' + str(v).replace('"', '""') + '"')
+        return ",".join(out)
+
+    def _setup_values(self) -> dict:
+        """Every table setting (``*SAV``): {(header, alternatives, suffixes): value}."""
+        saved = {}
+        for row in self._keyed_rows:
+            if row.rst is None:
+                continue  # not part of the setup (*RST leaves it)
+            for alt in row.alternatives():
+                for sfx in row.suffix_values():
+                    saved[(row.header, alt, sfx)] = copy.deepcopy(get_value(self, row, alt, sfx))
+        return saved
+
+    def _restore_setup(self, saved: dict) -> None:
+        rows = self.table.by_header()
+        for (header, alt, sfx), value in saved.items():
+            set_value(self, rows[header], alt, sfx, copy.deepcopy(value))
+        self._after_rst()
+
     # ------------------------------------------------------------------ SYSTem:ERRor shared by all
     @scpi(":SYSTem:ERRor[:NEXT]", query=True)
     def _syst_err(self, p: Params) -> str:
         code, message = self.errors.pop()
         return self.format_error(code, message)
-
-    @scpi(":SYSTem:ERRor:COUNt", query=True)
-    def _syst_err_count(self, p: Params) -> str:
-        return str(len(self.errors))
-
-    @scpi(":SYSTem:ERRor:ALL", query=True)
-    def _syst_err_all(self, p: Params) -> str:
-        if not len(self.errors):
-            return self.format_error(*self.errors.pop())
-        out = []
-        while len(self.errors):
-            out.append(self.format_error(*self.errors.pop()))
-        return ",".join(out)

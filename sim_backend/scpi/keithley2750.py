@@ -1,11 +1,12 @@
 """Keithley 2750 multimeter/switch system with a 7709 6x8 matrix card (switching only).
 
-Commands (Model 2750 user's manual, ROUTe subsystem), covering PyMeasure's ``Keithley2750`` driver
-and our ``Keithley2750Matrix`` extension:
+Commands: the rows of ``tables/keithley2750.toml`` (Model 2750 user's manual, 2750-900-01), covering
+PyMeasure's ``Keithley2750`` driver and our ``Keithley2750Matrix`` extension:
 ``:ROUTe:MULTiple:CLOSe <clist>`` / ``:ROUTe:MULTiple:CLOSe?``, ``:ROUTe:MULTiple:OPEN <clist>``,
 ``:ROUTe:CLOSe <clist>`` (opens every other channel first) / ``:ROUTe:CLOSe?``,
-``:ROUTe:OPEN <clist>|ALL``, ``:ROUTe:OPEN:ALL``. Both queries return every closed channel as
-``(@101,111)`` (``(@)`` when none), which is what PyMeasure's ``closed_channels`` parses.
+``:ROUTe:OPEN:ALL``, the state queries ``...:CLOSe:STATe? <clist>`` and the relay closure counts
+``:ROUTe:CLOSe:COUNt? <clist>``. Both list queries return every closed channel as ``(@101,111)``
+(``(@)`` when none), which is what PyMeasure's ``closed_channels`` parses.
 
 Channel numbers are the 7709's ``SCH``: slot S (1-5), crosspoint CH = (row - 1) x 8 + column for
 rows 1-6 and columns 1-8 (channels 1-48); 49 and 50 are the backplane isolation relays (accepted,
@@ -25,6 +26,7 @@ from __future__ import annotations
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
+from . import status
 from .params import Params
 
 ROWS, COLUMNS = 6, 8
@@ -39,12 +41,15 @@ def crosspoint_of(channel: int) -> tuple[int, int, int] | None:
     return slot, (ch - 1) // COLUMNS + 1, (ch - 1) % COLUMNS + 1
 
 
-class Keithley2750(ScpiInstrument):
+class Keithley2750(status.StatusModel, ScpiInstrument):
     """Keithley 2750 with matrix cards; ``routed_slot`` is the card wired to the bench."""
 
     model = "Keithley 2750 + 7709"
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2750,4000001,A07  /A02"
     error_queue_size = 10
+    table_file = "keithley2750.toml"
+    save_slots = 5
+    status_registers = ("MEAS", "OPER", "QUES")
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::16::INSTR", *,
                  bench_name: str | None = "matrix", cards: dict[int, str] | None = None,
@@ -55,6 +60,8 @@ class Keithley2750(ScpiInstrument):
         self.routed_slot = routed_slot
         self.link = BenchLink(bench, bench_name)
         self.closed: set[int] = set()
+        self.closures: dict[int, int] = {}  # relay closure counts (kept by the card, not *RST)
+        self._init_registers()
         super().__init__(resource_name)
 
     @property
@@ -63,6 +70,8 @@ class Keithley2750(ScpiInstrument):
 
     def _rst_state(self) -> None:
         self._set_closed(set())
+        self.scan_list: list[int] = []
+        self.elements = ["READ"]
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
@@ -78,6 +87,8 @@ class Keithley2750(ScpiInstrument):
 
     def _set_closed(self, closed: set[int]) -> None:
         changed = closed != self.closed
+        for ch in closed - self.closed:
+            self.closures[ch] = self.closures.get(ch, 0) + 1
         self.closed = set(closed)
         crosspoints = set()
         for ch in self.closed:
@@ -109,12 +120,82 @@ class Keithley2750(ScpiInstrument):
     def _close(self, p: Params):
         self._set_closed(set(self._channels(p)))
 
-    @scpi(":ROUTe:OPEN")
-    def _open(self, p: Params):
-        if p.raw(0).strip().upper() == "ALL":
-            self._set_closed(set())
-            return
-        self._set_closed(self.closed - set(self._channels(p)))
+    @scpi(":ROUTe:CLOSe:STATe", query=True, args=(1, 1))
+    @scpi(":ROUTe:MULTiple:CLOSe:STATe", query=True, args=(1, 1))
+    def _get_states(self, p: Params):
+        return ",".join("1" if ch in self.closed else "0" for ch in self._channels(p))
+
+    @scpi(":ROUTe:CLOSe:COUNt", query=True, args=(1, 1))
+    def _get_counts(self, p: Params):
+        return ",".join(str(self.closures.get(ch, 0)) for ch in self._channels(p))
+
+    @scpi(":ROUTe:SCAN[:INTernal]")
+    def _set_scan(self, p: Params):
+        self.scan_list = self._channels(p)
+
+    @scpi(":ROUTe:SCAN[:INTernal]", query=True)
+    def _get_scan(self, p: Params):
+        return "(@" + ",".join(str(c) for c in self.scan_list) + ")"
+
+    def _check_scan_select(self, p: Params, value):
+        if value != "NONE":
+            raise ScpiError(-221, "a scan measures with the DMM, whose input is not wired on the bench")
+        return value
+
+    # ------------------------------------------------------------------ system, status, format
+    @scpi(":SYSTem:PRESet", args=(0, 0))
+    def _preset(self, p: Params):
+        self._full_rst()
+
+    @scpi(":SYSTem:CLEar", args=(0, 0))
+    def _syst_clear(self, p: Params):
+        self.errors.clear()
+
+    @scpi(":STATus:QUEue[:NEXT]", query=True)
+    def _queue_next(self, p: Params):
+        return self.format_error(*self.errors.pop())
+
+    @scpi(":STATus:QUEue:CLEar", args=(0, 0))
+    def _queue_clear(self, p: Params):
+        self.errors.clear()
+
+    @scpi(":SYSTem:VERSion", query=True)
+    def _version(self, p: Params):
+        return "1991.0"
+
+    @scpi(":SYSTem:LFRequency", query=True)
+    def _lfr(self, p: Params):
+        return "60"
+
+    @scpi(":SYSTem:CARD#:IDN", query=True)
+    def _card_idn(self, p: Params):
+        card = self.cards.get(p.sfx[0])
+        if card is None:
+            return "Empty Slot"
+        return "7709,6X8 MATRIX,0,0"
+
+    @scpi(":SYSTem:CARD#:VMAX", query=True)
+    def _card_vmax(self, p: Params):
+        return "300" if p.sfx[0] in self.cards else "0"
+
+    _stat_enable = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle")(
+        status.enable_command())
+    _stat_enable_q = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle", query=True)(
+        status.enable_query())
+    _stat_event = scpi(":STATus:{MEASurement|OPERation|QUEStionable}[:EVENt]", query=True)(
+        status.event_query())
+    _stat_condition = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:CONDition",
+                           query=True)(status.condition_query())
+    _stat_preset = scpi(":STATus:PRESet", args=(0, 0))(status.preset_command())
+
+    @scpi(":FORMat:ELEMents", args=(1, 6))
+    def _set_elements(self, p: Params):
+        self.elements = [p.choice(i, ["READing", "CHANnel", "UNITs", "RNUMber", "TSTamp",
+                                      "LIMits"], "element") for i in range(len(p))]
+
+    @scpi(":FORMat:ELEMents", query=True)
+    def _get_elements(self, p: Params):
+        return ",".join(self.elements)
 
     @scpi(":ROUTe:OPEN:ALL", args=(0, 0))
     def _open_all(self, p: Params):

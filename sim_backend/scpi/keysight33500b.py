@@ -1,24 +1,24 @@
 """Keysight 33522B (33500B series, two channels) function/arbitrary waveform generator.
 
-Commands follow the 33500B series operating and service guide (SCPI chapter); they cover what
-PyMeasure's ``Agilent33500`` driver and its channel class send, plus the arbitrary-waveform commands
-our instruments layer uses:
-- ``[SOURce[1|2]:]FUNCtion`` SIN/SQU/TRI/RAMP/PULS/PRBS/NOIS/ARB/DC, ``FREQuency``,
-  ``VOLTage``/``VOLTage:OFFSet``/``:HIGH``/``:LOW``/``:UNIT``, ``PHASe``, square duty cycle, ramp
-  symmetry, pulse ``PERiod``/``WIDTh``/``DCYCle``/``HOLD``/``TRANsition[:BOTH|:LEADing|:TRAiling]``;
-- burst ``BURSt:STATe``/``MODE``/``NCYCles``/``INTernal:PERiod``/``PHASe``; ``TRIGger[1|2]:SOURce``
-  IMM/EXT/TIM/BUS, ``TRIGger[1|2]`` (force), ``TRIGger[1|2]:DELay``, ``*TRG``;
-- arbitrary waveforms: ``DATA:ARBitrary name, floats``, ``DATA:ARBitrary:DAC name, ints`` (also as
-  binary blocks), ``DATA:VOLatile:CLEar``/``CATalog?``, ``FUNCtion:ARBitrary name``,
-  ``FUNCtion:ARBitrary:SRATe``/``FILTer``/``ADVance``/``POINts?``;
-- ``OUTPut[1|2]`` on/off, ``OUTPut[1|2]:LOAD`` 1 Ohm..10 kOhm or INF, ``OUTPut:SYNC``,
-  ``OUTPut:TRIGger``, ``DISPlay:TEXT``, ``SYSTem:BEEPer``, ``PHASe:SYNChronize``.
+The commands are the rows of ``tables/keysight33500b.toml`` (written from the 33500 Series
+Operating and Service Guide, SCPI programming reference): plain settings are implemented by the
+engine from their row; this module holds the behaviour and the cross-setting checks.
 
 Limits enforced as the instrument does (values outside queue -222 and change nothing): amplitude and
-offset against the load (|offset| + Vpp/2 <= 10 V * R/(R + 50 Ohm): 5 V into 50 Ohm, 10 V open),
-1 mVpp minimum, pulse width >= 16 ns and <= period - 16 ns, edge times 8.4 ns..1 us and <= 0.625 x
-width, frequency 1 uHz..30 MHz (200 kHz for triangle/ramp). Changing the period so that the width no
-longer fits shortens the width (and edges) without an error, as the manual says the instrument does.
+offset against the load (|offset| + Vpp/2 <= 10 V * R/(R + 50 Ohm): 5 V into 50 Ohm, 10 V open) and
+against ``VOLT:LIM`` when on, 1 mVpp minimum, pulse width >= 16 ns and <= period - 16 ns, edge
+times 8.4 ns..1 us and <= 0.625 x width, frequency 1 uHz..30 MHz (200 kHz for triangle/ramp; sine
+and square bursts above 6 MHz only with an infinite count). Changing the period so that the width no
+longer fits shortens the width (and edges) without an error, as the guide says the instrument does.
+``APPLy:<function>`` sets function, frequency, amplitude and offset at once, and (as the guide
+says) sets the trigger source to IMMediate, turns burst, sweep and modulation off, turns voltage
+autoranging and the output on. ``BURSt:NCYCles INFinity`` and ``TRIG:COUN INF`` read back 9.9E+37.
+
+Arbitrary-waveform memory (issue 10): a waveform has 8 to 1,000,000 points (fewer: -222, more:
+-223 "Too much data"); each channel's volatile memory holds :data:`ARB_MEMORY_POINTS` points,
+allocated in blocks of 128 (a waveform that does not fit: -225 "Out of memory");
+``DATA:VOL:FREE?`` is what is left. A binary block whose length is not a whole number of samples
+(2 bytes DAC, 4 bytes float) is -161 "Invalid block data".
 
 Physics: the output is a 50 Ohm source. The programmed voltages assume the load set by
 ``OUTPut:LOAD``, so the EMF played into the bench is the programmed voltage x (R + 50)/R (x 1 for
@@ -29,79 +29,67 @@ by the burst's length and triggers an armed scope through the sync output). Betw
 the DC function, the output holds its idle level (the waveform's value at the start phase) through
 ``bench.set_source``; an output that is off is high impedance.
 
-Limitations, stated: a free-running output (burst off, or burst with ``TRIG:SOUR IMM``/``TIM``)
-cannot be played by the bench, which has no periodic-source call; such an output holds its idle
-level (``free_running`` is True). Two wired channels triggered together play one after the other.
-Not verified on hardware: reply digits (``%+.15E``), the error code for a duplicate arb name
-(-221 here), the idle level between bursts, the 12-character arb-name limit.
+Refused, with the row's reason (-221 and no change): modulation, sweep, frequency list, channel
+coupling/tracking/combining, gated output, non-Vpp amplitude units and angle units other than
+degrees, two-channel arbitrary waveforms and sequences: the bench plays none of them.
+
+Limitations, stated: a free-running output (burst off, or burst with ``TRIG:SOUR IMM``/``TIM``, or an
+infinite count) cannot be played by the bench, which has no periodic-source call; such an output
+holds its idle level (``free_running`` is True). Two wired channels triggered together play one after
+the other. Not verified on hardware: reply digits (``%+.15E``), the error code for a duplicate arb
+name (-221 here), the idle level between bursts, the 12-character arb-name limit.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from .params import Choice, Params
+from . import status
+from .clock import Clock
+from .params import Choice, Params, format_number
 
 R_OUT_OHM = 50.0
 EMF_MAX_V = 10.0
+INF_OHM = 9.9e37
+INF_COUNT = 9.9e37
 MIN_WIDTH_S = 16e-9
 EDGE_MIN_S = 8.4e-9
 EDGE_MAX_S = 1e-6
 SQUARE_EDGE_S = 8.4e-9
 FREQ_MAX_HZ = {"SIN": 30e6, "SQU": 30e6, "PULS": 30e6, "TRI": 200e3, "RAMP": 200e3,
                "ARB": 30e6, "PRBS": 30e6, "NOIS": 30e6, "DC": 30e6}
+BURST_FREQ_MAX_HZ = 6e6  # sine/square bursts above this only with an infinite count
 MAX_KNOTS_PER_PLAY = 200_000
-INF_OHM = 9.9e37
+ARB_MIN_POINTS = 8
+ARB_MAX_POINTS = 1_000_000
+ARB_MEMORY_POINTS = 1_048_576
+ARB_BLOCK = 128
+BUILTIN_ARB = "INT:\\BUILTIN\\EXP_RISE.ARB"
 
-_FUNCS = Choice(["SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARBitrary",
-                 "DC"])
+_FUNCS = Choice(["SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe",
+                 "ARBitrary", "DC"])
+_APPLY_NAMES = {"ARB": "ARB", "DC": "DC", "NOIS": "NOIS", "PRBS": "PRBS", "PULS": "PULS",
+                "RAMP": "RAMP", "SIN": "SIN", "SQU": "SQU", "TRI": "TRI"}
 
 
 def _nr3(x: float) -> str:
-    return f"{x:+.15E}"
+    return format_number("%+.15E", x)
+
+
+def _arb_blocks(n: int) -> int:
+    return -(-n // ARB_BLOCK) * ARB_BLOCK
 
 
 class Channel:
-    """Settings of one output channel (SI units; ``load_ohm`` is inf for INF)."""
+    """One output channel: a container the table's rows fill (SI units; INF load is 9.9e37)."""
 
     def __init__(self, number: int):
         self.number = number
-        self.func = "SIN"
-        self.freq_hz = 1e3
-        self.ampl_vpp = 0.1
-        self.offset_v = 0.0
-        self.unit = "VPP"
-        self.phase_deg = 0.0
-        self.square_dcyc = 50.0
-        self.ramp_symm = 100.0
-        self.pulse_width_s = 100e-6
-        self.lead_s = 10e-9
-        self.trail_s = 10e-9
-        self.pulse_hold = "WIDT"
-        self.burst = False
-        self.burst_mode = "TRIG"
-        self.burst_ncyc = 1
-        self.burst_period_s = 0.01
-        self.burst_phase_deg = 0.0
-        self.trig_source = "IMM"
-        self.trig_delay_s = 0.0
-        self.trig_slope = "POS"
-        self.trig_timer_s = 1e-3
-        self.output = False
-        self.load_ohm = 50.0
-        self.polarity = "NORM"
-        self.sync = True
-        self.arb_name = "INT:\\BUILTIN\\EXP_RISE.ARB"
-        self.arb_srate = 40e3
-        self.arb_filter = "NORM"
-        self.arb_adv = "SRAT"
-        self.arbs: dict[str, np.ndarray] = {}
-        self.arbs["INT:\\BUILTIN\\EXP_RISE.ARB"] = 1 - 2 * np.exp(-np.linspace(0, 5, 64))
+        self.arbs: dict[str, np.ndarray] = {BUILTIN_ARB: 1 - 2 * np.exp(-np.linspace(0, 5, 64))}
+        self.list_freqs: list[float] = []
 
     @property
     def period_s(self) -> float:
@@ -115,22 +103,32 @@ class Channel:
     def low_v(self) -> float:
         return self.offset_v - self.ampl_vpp / 2
 
+    @property
+    def infinite_load(self) -> bool:
+        return self.load_ohm >= INF_OHM
+
     def vmax_v(self, load_ohm: float | None = None) -> float:
         """Largest |voltage| at the load for the load setting (10 V EMF through 50 Ohm)."""
         r = self.load_ohm if load_ohm is None else load_ohm
-        return EMF_MAX_V if math.isinf(r) else EMF_MAX_V * r / (r + R_OUT_OHM)
+        return EMF_MAX_V if r >= INF_OHM else EMF_MAX_V * r / (r + R_OUT_OHM)
 
     def emf_factor(self) -> float:
         r = self.load_ohm
-        return 1.0 if math.isinf(r) else (r + R_OUT_OHM) / r
+        return 1.0 if r >= INF_OHM else (r + R_OUT_OHM) / r
+
+    def arb_used(self) -> int:
+        return sum(_arb_blocks(len(v)) for k, v in self.arbs.items() if not k.startswith("INT:"))
 
 
-class Keysight33522B(ScpiInstrument):
+class Keysight33522B(status.StatusModel, ScpiInstrument):
     """Keysight 33522B; ``bench_names`` maps channel number to the bench terminal (None: unwired)."""
 
     model = "Keysight 33522B"
     idn = "Keysight Technologies,33522B,MY57000001,4.00-1.19-2.00-58-00"
     error_queue_size = 20
+    table_file = "keysight33500b.toml"
+    save_slots = 5
+    status_int = "%+d"
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::10::INSTR", *,
                  bench_names: dict[int, str | None] | None = None):
@@ -138,13 +136,14 @@ class Keysight33522B(ScpiInstrument):
             bench_names = {1: "awg", 2: None}
         self.links = {ch: BenchLink(bench, bench_names.get(ch)) for ch in (1, 2)}
         self.free_running = {1: False, 2: False}
+        self._init_registers()
+        self.clock = Clock(lambda: self.links[1].now_s)
         super().__init__(resource_name)
 
     def _rst_state(self) -> None:
         self.ch = {1: Channel(1), 2: Channel(2)}
-        self.byte_order = "NORM"
-        self.display_text = ""
-        self.trig_out = False
+
+    def _after_rst(self) -> None:
         for n in (1, 2):
             self._apply_output(n)
 
@@ -153,23 +152,29 @@ class Keysight33522B(ScpiInstrument):
 
     # ------------------------------------------------------------------ helpers
     def _c(self, p: Params, k: int = 0) -> Channel:
-        n = p.sfx[k] if p.sfx else 1
-        if n not in (1, 2):
-            raise ScpiError(-113, f"channel {n}")
-        return self.ch[n]
+        return self.ch[p.sfx[k] if p.sfx else 1]
 
-    def _check_levels(self, c: Channel, ampl: float, offset: float, load: float | None = None) -> None:
+    def _check_levels(self, c: Channel, ampl: float, offset: float, load: float | None = None,
+                      func: str | None = None) -> None:
         vmax = c.vmax_v(load)
-        if c.func == "DC":
+        func = func or c.func
+        if func == "DC":
+            hi = lo = offset
             if abs(offset) > vmax + 1e-12:
                 raise ScpiError(-222, f"DC level {offset:g} V beyond +-{vmax:g} V for this load")
-            return
-        amin = 1e-3 * (vmax / 5.0)
-        if ampl < amin - 1e-15 or ampl > 2 * vmax + 1e-12:
-            raise ScpiError(-222, f"amplitude {ampl:g} Vpp outside [{amin:g}, {2 * vmax:g}]")
-        if abs(offset) + ampl / 2 > vmax + 1e-12:
-            raise ScpiError(-222, f"|offset| + amplitude/2 = {abs(offset) + ampl / 2:g} V "
-                                  f"beyond {vmax:g} V for this load")
+        else:
+            amin = 1e-3 * (vmax / 5.0)
+            if ampl < amin - 1e-15 or ampl > 2 * vmax + 1e-12:
+                raise ScpiError(-222, f"amplitude {ampl:g} Vpp outside [{amin:g}, {2 * vmax:g}]")
+            if abs(offset) + ampl / 2 > vmax + 1e-12:
+                raise ScpiError(-222, f"|offset| + amplitude/2 = {abs(offset) + ampl / 2:g} V "
+                                      f"beyond {vmax:g} V for this load")
+            hi, lo = offset + ampl / 2, offset - ampl / 2
+        if self.s[f"ch{c.number}.vlimit.state"]:
+            top, bottom = self.s[f"ch{c.number}.vlimit.high"], self.s[f"ch{c.number}.vlimit.low"]
+            if hi > top + 1e-12 or lo < bottom - 1e-12:
+                raise ScpiError(-221, f"levels {lo:g}..{hi:g} V beyond VOLT:LIM "
+                                      f"{bottom:g}..{top:g} V")
 
     def _check_pulse(self, c: Channel, width: float, lead: float, trail: float, period: float):
         if width < MIN_WIDTH_S or width > period - MIN_WIDTH_S:
@@ -235,17 +240,24 @@ class Keysight33522B(ScpiInstrument):
         c = self.ch[n]
         link = self.links[n]
         self.free_running[n] = c.output and c.func != "DC" and not (
-            c.burst and c.trig_source in ("BUS", "EXT"))
+            c.burst and c.trig_source in ("BUS", "EXT") and c.burst_ncyc < INF_COUNT)
+        waiting = c.output and c.burst and c.trig_source in ("BUS", "EXT")
+        oper = self.registers["OPER"]
+        (oper.set if waiting else oper.clear)(32)  # bit 5: waiting for trigger
         if not c.output:
             link.set_source(enabled=False)
             return
         link.set_source(enabled=True, level_v=self._idle_level_v(c) * c.emf_factor(),
                         r_series_ohm=R_OUT_OHM)
 
+    def _output_changed(self, p: Params) -> None:
+        self._apply_output(self._c(p).number)
+
     def _fire(self, n: int) -> None:
         """Play one triggered burst of channel ``n`` (N cycles after the trigger delay)."""
         c = self.ch[n]
-        if not (c.output and c.burst) or c.func in ("DC", "NOIS", "PRBS"):
+        if not (c.output and c.burst) or c.func in ("DC", "NOIS", "PRBS") \
+                or c.burst_ncyc >= INF_COUNT:
             return
         link = self.links[n]
         t1, v1 = self._one_cycle(c)
@@ -255,7 +267,7 @@ class Keysight33522B(ScpiInstrument):
         per_play = max(1, MAX_KNOTS_PER_PLAY // len(t1))
         if c.trig_delay_s > 0:
             link.wait(c.trig_delay_s)
-        remaining = c.burst_ncyc
+        remaining = int(c.burst_ncyc)
         while remaining > 0:
             k = min(per_play, remaining)
             offsets = (np.arange(k) * length)[:, None]
@@ -276,11 +288,16 @@ class Keysight33522B(ScpiInstrument):
             if self.ch[n].trig_source == "BUS":
                 self._fire(n)
 
-    # ------------------------------------------------------------------ function and levels
-    @scpi("[:SOURce#]:FUNCtion[:SHAPe]")
-    def _set_func(self, p: Params):
+    # ------------------------------------------------------------------ table hooks
+    def _refuse_unless(self, allowed, why: str):
+        def check(p: Params, value):
+            if value not in allowed:
+                raise ScpiError(-221, why)
+            return value
+        return check
+
+    def _check_func(self, p: Params, func):
         c = self._c(p)
-        func = p.choice(0, _FUNCS, "function")
         if c.burst and func in ("DC", "NOIS", "PRBS"):
             raise ScpiError(-221, f"{func} not allowed with burst on")
         if func != "DC" and func != c.func:
@@ -289,30 +306,22 @@ class Keysight33522B(ScpiInstrument):
                 raise ScpiError(-221, "offset too large for this function's amplitude")
         if c.freq_hz > FREQ_MAX_HZ[func]:
             c.freq_hz = FREQ_MAX_HZ[func]
-        c.func = func
-        self._apply_output(c.number)
+        return func
 
-    @scpi("[:SOURce#]:FUNCtion[:SHAPe]", query=True)
-    def _get_func(self, p: Params):
-        return self._c(p).func
-
-    @scpi("[:SOURce#]:FREQuency[:CW]")
-    def _set_freq(self, p: Params):
+    def _freq_max(self, p: Params) -> float:
         c = self._c(p)
-        f = p.number(0, lo=1e-6, hi=FREQ_MAX_HZ[c.func], default=1e3, units=("HZ",),
-                     name="frequency")
-        self._set_period(c, 1.0 / f)
+        top = FREQ_MAX_HZ[c.func]
+        if c.burst and c.func in ("SIN", "SQU") and c.burst_ncyc < INF_COUNT:
+            top = min(top, BURST_FREQ_MAX_HZ)
+        return top
 
-    @scpi("[:SOURce#]:FREQuency[:CW]", query=True, args=(0, 1))
-    def _get_freq(self, p: Params):
-        c = self._c(p)
-        if p.has(0):
-            return _nr3(p.number(0, lo=1e-6, hi=FREQ_MAX_HZ[c.func], default=1e3))
-        return _nr3(c.freq_hz)
+    def _check_freq(self, p: Params, freq: float):
+        self._set_period(self._c(p), 1.0 / freq, freq)
+        return freq
 
-    def _set_period(self, c: Channel, period: float) -> None:
-        """New period; a pulse width or edge that no longer fits is shortened (no error: the
-        manual says the instrument adjusts them to accommodate the period)."""
+    def _set_period(self, c: Channel, period: float, freq: float | None = None) -> None:
+        """New period (``freq``: the frequency as sent, kept exactly); a pulse width or edge that
+        no longer fits is shortened (no error: the guide says the instrument adjusts them)."""
         if c.func == "PULS":
             if c.pulse_hold == "DCYC":
                 c.pulse_width_s *= period / c.period_s
@@ -321,9 +330,125 @@ class Keysight33522B(ScpiInstrument):
             edge_max = max(EDGE_MIN_S, 0.625 * c.pulse_width_s)
             c.lead_s = min(c.lead_s, edge_max)
             c.trail_s = min(c.trail_s, edge_max)
-        c.freq_hz = 1.0 / period
+        c.freq_hz = 1.0 / period if freq is None else freq
         self._apply_output(c.number)
 
+    def _ampl_min(self, p: Params) -> float:
+        return 1e-3 * self._c(p).vmax_v() / 5
+
+    def _ampl_max(self, p: Params) -> float:
+        return 2 * self._c(p).vmax_v()
+
+    def _offset_max(self, p: Params) -> float:
+        return self._c(p).vmax_v()
+
+    def _offset_min(self, p: Params) -> float:
+        return -self._c(p).vmax_v()
+
+    def _check_offset(self, p: Params, offset: float):
+        c = self._c(p)
+        self._check_levels(c, c.ampl_vpp, offset)
+        return offset
+
+    def _check_width(self, p: Params, width: float):
+        c = self._c(p)
+        self._check_pulse(c, width, c.lead_s, c.trail_s, c.period_s)
+        return width
+
+    def _check_lead(self, p: Params, edge: float):
+        c = self._c(p)
+        self._check_pulse(c, c.pulse_width_s, edge, c.trail_s, c.period_s)
+        return edge
+
+    def _check_trail(self, p: Params, edge: float):
+        c = self._c(p)
+        self._check_pulse(c, c.pulse_width_s, c.lead_s, edge, c.period_s)
+        return edge
+
+    def _check_burst(self, p: Params, state: bool):
+        c = self._c(p)
+        if state and c.func in ("DC", "NOIS", "PRBS"):
+            raise ScpiError(-221, f"burst not available for {c.func}")
+        if state and c.func in ("SIN", "SQU") and c.freq_hz > BURST_FREQ_MAX_HZ \
+                and c.burst_ncyc < INF_COUNT:
+            raise ScpiError(-221, "sine/square bursts above 6 MHz need an infinite count")
+        return state
+
+    def _check_load(self, p: Params, load: float):
+        c = self._c(p)
+        # the physical output stays: the displayed (programmed) voltages follow the new load
+        old_factor = c.emf_factor()
+        new_factor = 1.0 if load >= INF_OHM else (load + R_OUT_OHM) / load
+        scale = old_factor / new_factor
+        c.ampl_vpp *= scale
+        c.offset_v *= scale
+        return load
+
+    def _check_vlimit(self, p: Params, field_name: str, value):
+        c = self._c(p)
+        key = f"ch{c.number}.vlimit."
+        saved = {k: self.s[key + k] for k in ("high", "low", "state")}
+        self.s[key + field_name] = value
+        try:
+            if self.s[key + "high"] <= self.s[key + "low"]:
+                raise ScpiError(-222, "VOLT:LIM:HIGH must exceed VOLT:LIM:LOW")
+            self._check_levels(c, c.ampl_vpp, c.offset_v)
+        finally:
+            for k, v in saved.items():
+                self.s[key + k] = v
+        return value
+
+    def _check_vlimit_high(self, p, value):
+        return self._check_vlimit(p, "high", value)
+
+    def _check_vlimit_low(self, p, value):
+        return self._check_vlimit(p, "low", value)
+
+    def _check_vlimit_state(self, p, value):
+        return self._check_vlimit(p, "state", value)
+
+    def _check_sweep_state(self, p, value):
+        return self._refuse_unless((False,), "frequency sweeps are not played by the bench")(p, value)
+
+    def _check_mod_state(self, p, value):
+        return self._refuse_unless((False,), "modulation is not played by the bench")(p, value)
+
+    def _check_off(self, p, value):
+        return self._refuse_unless((False,), "channel coupling is not emulated")(p, value)
+
+    def _check_freq_mode(self, p, value):
+        return self._refuse_unless(("CW", "FIX"), "frequency sweeps and lists are not played by "
+                                                  "the bench")(p, value)
+
+    def _check_unit(self, p, value):
+        return self._refuse_unless(("VPP",), "only Vpp amplitudes are emulated")(p, value)
+
+    def _check_track(self, p, value):
+        return self._refuse_unless(("OFF",), "channel tracking is not emulated")(p, value)
+
+    def _check_combine(self, p, value):
+        return self._refuse_unless(("NONE",), "combining channels is not emulated")(p, value)
+
+    def _check_output_mode(self, p, value):
+        return self._refuse_unless(("NORM",), "gated output needs a Trig In signal the bench "
+                                              "does not have")(p, value)
+
+    def _check_angle(self, p, value):
+        return self._refuse_unless(("DEG", "DEF"), "only degrees are emulated")(p, value)
+
+    def _sweep_span_changed(self, p: Params) -> None:
+        n = self._c(p).number
+        center, span = self.s[f"ch{n}.freq.center"], self.s[f"ch{n}.freq.span"]
+        self.s[f"ch{n}.freq.start"] = max(1e-6, center - span / 2)
+        self.s[f"ch{n}.freq.stop"] = center + span / 2
+
+    def _sweep_ends_changed(self, p: Params) -> None:
+        n = self._c(p).number
+        start, stop = self.s[f"ch{n}.freq.start"], self.s[f"ch{n}.freq.stop"]
+        self.s[f"ch{n}.freq.center"] = (start + stop) / 2
+        self.s[f"ch{n}.freq.span"] = stop - start
+
+    # ------------------------------------------------------------------ levels
     @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _set_ampl(self, p: Params):
         c = self._c(p)
@@ -333,27 +458,6 @@ class Keysight33522B(ScpiInstrument):
         self._check_levels(c, ampl, c.offset_v)
         c.ampl_vpp = ampl
         self._apply_output(c.number)
-
-    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", query=True, args=(0, 1))
-    def _get_ampl(self, p: Params):
-        c = self._c(p)
-        if p.has(0):
-            vmax = c.vmax_v()
-            return _nr3(p.number(0, lo=1e-3 * vmax / 5, hi=2 * vmax, default=0.1))
-        return _nr3(c.ampl_vpp)
-
-    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate]:OFFSet")
-    def _set_offset(self, p: Params):
-        c = self._c(p)
-        vmax = c.vmax_v()
-        off = p.number(0, lo=-vmax, hi=vmax, default=0.0, units=("V",), name="offset")
-        self._check_levels(c, c.ampl_vpp, off)
-        c.offset_v = off
-        self._apply_output(c.number)
-
-    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate]:OFFSet", query=True)
-    def _get_offset(self, p: Params):
-        return _nr3(self._c(p).offset_v)
 
     @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate]:{HIGH|LOW}")
     def _set_high_low(self, p: Params):
@@ -367,77 +471,75 @@ class Keysight33522B(ScpiInstrument):
         c.ampl_vpp, c.offset_v = hi - lo, (hi + lo) / 2
         self._apply_output(c.number)
 
-    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate]:{HIGH|LOW}", query=True)
+    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate]:{HIGH|LOW}", query=True, args=(0, 1))
     def _get_high_low(self, p: Params):
         c = self._c(p)
+        if p.has(0):
+            word = p.choice(0, ["MINimum", "MAXimum"], "limit")
+            vmax = c.vmax_v()
+            return _nr3(-vmax if word == "MIN" else vmax)
         return _nr3(c.high_v if p.alt[0] == "HIGH" else c.low_v)
 
-    @scpi("[:SOURce#]:VOLTage:UNIT")
-    def _set_unit(self, p: Params):
-        unit = p.choice(0, ["VPP", "VRMS", "DBM"], "amplitude unit")
-        if unit != "VPP":
-            raise ScpiError(-221, "only VPP amplitudes are emulated")
-        self._c(p).unit = unit
+    @scpi("[:SOURce#]:VOLTage:RANGe:AUTO")
+    def _set_autorange(self, p: Params):
+        word = p.raw(0).strip().upper()
+        state = True if word == "ONCE" else p.boolean(0, "autorange")
+        self.s[f"ch{self._c(p).number}.autorange"] = state and word != "ONCE"
 
-    @scpi("[:SOURce#]:VOLTage:UNIT", query=True)
-    def _get_unit(self, p: Params):
-        return self._c(p).unit
+    @scpi("[:SOURce#]:APPLy:{SINusoid|SQUare|TRIangle|RAMP|PULSe|PRBS|NOISe|ARBitrary|DC}",
+          args=(0, 3))
+    def _apply(self, p: Params):
+        c = self._c(p)
+        func = p.alt[0]
+        vals = {}
+        for i, (name, default) in enumerate((("freq", None), ("ampl", None), ("offset", None))):
+            if p.has(i) and p.raw(i).strip().upper() not in ("DEF", "DEFAULT"):
+                units = {"freq": ("HZ",), "ampl": ("VPP", "V"), "offset": ("V",)}[name]
+                vals[name] = p.number(i, units=units, name=name)
+        freq = vals.get("freq", c.freq_hz)
+        if func in ("DC", "NOIS"):
+            freq = c.freq_hz
+        if not 1e-6 <= freq <= FREQ_MAX_HZ[func]:
+            raise ScpiError(-222, f"frequency {freq:g} Hz outside [1e-6, {FREQ_MAX_HZ[func]:g}]")
+        ampl = vals.get("ampl", c.ampl_vpp)
+        offset = vals.get("offset", c.offset_v)
+        self._check_levels(c, ampl, offset, func=func)
+        n = c.number
+        c.burst = False
+        for mod in ("am", "fm", "pm", "fsk", "bpsk", "pwm", "sum"):
+            self.s[f"ch{n}.{mod}.state"] = False
+        self.s[f"ch{n}.sweep.state"] = False
+        c.trig_source = "IMM"
+        self.s[f"ch{n}.autorange"] = True
+        c.func = func
+        if func != "ARB":
+            self._set_period(c, 1.0 / freq, freq)
+        c.ampl_vpp, c.offset_v = ampl, offset
+        c.output = True
+        self._apply_output(n)
 
-    @scpi("[:SOURce#]:PHASe[:ADJust]")
-    def _set_phase(self, p: Params):
-        self._c(p).phase_deg = p.number(0, lo=-360.0, hi=360.0, default=0.0, units=("DEG",),
-                                        name="phase")
+    @scpi("[:SOURce#]:APPLy", query=True)
+    def _get_apply(self, p: Params):
+        c = self._c(p)
+        freq = c.arb_srate / len(c.arbs[c.arb_name]) if c.func == "ARB" else c.freq_hz
+        return f'"{_APPLY_NAMES[c.func]} {_nr3(freq)},{_nr3(c.ampl_vpp)},{_nr3(c.offset_v)}"'
 
-    @scpi("[:SOURce#]:PHASe[:ADJust]", query=True)
-    def _get_phase(self, p: Params):
-        return _nr3(self._c(p).phase_deg)
-
-    @scpi("[:SOURce#]:PHASe:SYNChronize", args=(0, 0))
-    def _phase_sync(self, p: Params):
-        """Both channels restart at their phase: nothing to do between bursts."""
-
-    @scpi("[:SOURce#]:FUNCtion:SQUare:DCYCle")
-    def _set_square_dcyc(self, p: Params):
-        self._c(p).square_dcyc = p.number(0, lo=0.01, hi=99.99, default=50.0, units=("PCT",),
-                                          name="duty cycle")
-
-    @scpi("[:SOURce#]:FUNCtion:SQUare:DCYCle", query=True)
-    def _get_square_dcyc(self, p: Params):
-        return _nr3(self._c(p).square_dcyc)
-
-    @scpi("[:SOURce#]:FUNCtion:RAMP:SYMMetry")
-    def _set_ramp_symm(self, p: Params):
-        self._c(p).ramp_symm = p.number(0, lo=0.0, hi=100.0, default=100.0, units=("PCT",),
-                                        name="symmetry")
-
-    @scpi("[:SOURce#]:FUNCtion:RAMP:SYMMetry", query=True)
-    def _get_ramp_symm(self, p: Params):
-        return _nr3(self._c(p).ramp_symm)
-
-    # ------------------------------------------------------------------ pulse
+    # ------------------------------------------------------------------ periods and duty cycles
     @scpi("[:SOURce#]:FUNCtion:PULSe:PERiod")
-    def _set_pulse_period(self, p: Params):
+    @scpi("[:SOURce#]:FUNCtion:SQUare:PERiod")
+    def _set_period_cmd(self, p: Params):
         c = self._c(p)
         period = p.number(0, lo=1.0 / FREQ_MAX_HZ["PULS"], hi=1e6, default=1e-3, units=("S",),
-                          name="pulse period")
+                          name="period")
         self._set_period(c, period)
 
-    @scpi("[:SOURce#]:FUNCtion:PULSe:PERiod", query=True)
-    def _get_pulse_period(self, p: Params):
+    @scpi("[:SOURce#]:FUNCtion:PULSe:PERiod", query=True, args=(0, 1))
+    @scpi("[:SOURce#]:FUNCtion:SQUare:PERiod", query=True, args=(0, 1))
+    def _get_period(self, p: Params):
+        if p.has(0):
+            word = p.choice(0, ["MINimum", "MAXimum"], "limit")
+            return _nr3(1.0 / FREQ_MAX_HZ["PULS"] if word == "MIN" else 1e6)
         return _nr3(self._c(p).period_s)
-
-    @scpi("[:SOURce#]:FUNCtion:PULSe:WIDTh")
-    def _set_pulse_width(self, p: Params):
-        c = self._c(p)
-        width = p.number(0, lo=MIN_WIDTH_S, hi=1e6, default=100e-6, units=("S",),
-                         name="pulse width")
-        self._check_pulse(c, width, c.lead_s, c.trail_s, c.period_s)
-        c.pulse_width_s = width
-        self._apply_output(c.number)
-
-    @scpi("[:SOURce#]:FUNCtion:PULSe:WIDTh", query=True)
-    def _get_pulse_width(self, p: Params):
-        return _nr3(self._c(p).pulse_width_s)
 
     @scpi("[:SOURce#]:FUNCtion:PULSe:DCYCle")
     def _set_pulse_dcyc(self, p: Params):
@@ -446,239 +548,105 @@ class Keysight33522B(ScpiInstrument):
         width = c.period_s * dcyc / 100
         self._check_pulse(c, width, c.lead_s, c.trail_s, c.period_s)
         c.pulse_width_s = width
+        self._apply_output(c.number)
 
     @scpi("[:SOURce#]:FUNCtion:PULSe:DCYCle", query=True)
     def _get_pulse_dcyc(self, p: Params):
         c = self._c(p)
         return _nr3(100 * c.pulse_width_s / c.period_s)
 
-    @scpi("[:SOURce#]:FUNCtion:PULSe:HOLD")
-    def _set_pulse_hold(self, p: Params):
-        self._c(p).pulse_hold = p.choice(0, ["WIDTh", "DCYCle"], "pulse hold")
-
-    @scpi("[:SOURce#]:FUNCtion:PULSe:HOLD", query=True)
-    def _get_pulse_hold(self, p: Params):
-        return self._c(p).pulse_hold
-
     @scpi("[:SOURce#]:FUNCtion:PULSe:TRANsition[:BOTH]")
-    @scpi("[:SOURce#]:FUNCtion:PULSe:TRANsition:{LEADing|TRAiling}")
     def _set_edges(self, p: Params):
         c = self._c(p)
         edge = p.number(0, lo=EDGE_MIN_S, hi=EDGE_MAX_S, default=10e-9, units=("S",),
                         name="edge time")
-        which = p.alt[0] if p.alt else "BOTH"
-        lead = edge if which in ("BOTH", "LEAD") else c.lead_s
-        trail = edge if which in ("BOTH", "TRA") else c.trail_s
-        self._check_pulse(c, c.pulse_width_s, lead, trail, c.period_s)
-        c.lead_s, c.trail_s = lead, trail
+        self._check_pulse(c, c.pulse_width_s, edge, edge, c.period_s)
+        c.lead_s = c.trail_s = edge
         self._apply_output(c.number)
 
-    @scpi("[:SOURce#]:FUNCtion:PULSe:TRANsition[:LEADing]", query=True)
-    def _get_lead(self, p: Params):
+    @scpi("[:SOURce#]:FUNCtion:PULSe:TRANsition[:BOTH]", query=True, args=(0, 1))
+    def _get_edges(self, p: Params):
+        if p.has(0):
+            word = p.choice(0, ["MINimum", "MAXimum"], "limit")
+            return _nr3(EDGE_MIN_S if word == "MIN" else EDGE_MAX_S)
         return _nr3(self._c(p).lead_s)
 
-    @scpi("[:SOURce#]:FUNCtion:PULSe:TRANsition:TRAiling", query=True)
-    def _get_trail(self, p: Params):
-        return _nr3(self._c(p).trail_s)
-
-    # ------------------------------------------------------------------ burst and trigger
-    @scpi("[:SOURce#]:BURSt:STATe")
-    def _set_burst(self, p: Params):
-        c = self._c(p)
-        state = p.boolean(0, "burst state")
-        if state and c.func in ("DC", "NOIS", "PRBS"):
-            raise ScpiError(-221, f"burst not available for {c.func}")
-        c.burst = state
-        self._apply_output(c.number)
-
-    @scpi("[:SOURce#]:BURSt:STATe", query=True)
-    def _get_burst(self, p: Params):
-        return "1" if self._c(p).burst else "0"
-
-    @scpi("[:SOURce#]:BURSt:MODE")
-    def _set_burst_mode(self, p: Params):
-        self._c(p).burst_mode = p.choice(0, ["TRIGgered", "GATed"], "burst mode")
-
-    @scpi("[:SOURce#]:BURSt:MODE", query=True)
-    def _get_burst_mode(self, p: Params):
-        return self._c(p).burst_mode
-
-    @scpi("[:SOURce#]:BURSt:NCYCles")
-    def _set_ncyc(self, p: Params):
-        self._c(p).burst_ncyc = p.integer(0, lo=1, hi=100_000_000, default=1,
-                                          name="burst cycles")
-
-    @scpi("[:SOURce#]:BURSt:NCYCles", query=True)
-    def _get_ncyc(self, p: Params):
-        return _nr3(self._c(p).burst_ncyc)
-
-    @scpi("[:SOURce#]:BURSt:INTernal:PERiod")
-    def _set_burst_period(self, p: Params):
-        self._c(p).burst_period_s = p.number(0, lo=1e-6, hi=8000.0, default=0.01, units=("S",),
-                                             name="burst period")
-
-    @scpi("[:SOURce#]:BURSt:INTernal:PERiod", query=True)
-    def _get_burst_period(self, p: Params):
-        return _nr3(self._c(p).burst_period_s)
-
-    @scpi("[:SOURce#]:BURSt:PHASe")
-    def _set_burst_phase(self, p: Params):
-        self._c(p).burst_phase_deg = p.number(0, lo=-360.0, hi=360.0, default=0.0,
-                                              units=("DEG",), name="burst phase")
-
-    @scpi("[:SOURce#]:BURSt:PHASe", query=True)
-    def _get_burst_phase(self, p: Params):
-        return _nr3(self._c(p).burst_phase_deg)
-
-    @scpi(":TRIGger#:SOURce")
-    def _set_trig_source(self, p: Params):
-        c = self._c(p)
-        c.trig_source = p.choice(0, ["IMMediate", "EXTernal", "TIMer", "BUS"], "trigger source")
-        self._apply_output(c.number)
-
-    @scpi(":TRIGger#:SOURce", query=True)
-    def _get_trig_source(self, p: Params):
-        return self._c(p).trig_source
-
+    # ------------------------------------------------------------------ trigger
     @scpi(":TRIGger#[:IMMediate]", args=(0, 0))
     def _trig_now(self, p: Params):
         self._fire(self._c(p).number)
 
-    @scpi(":TRIGger#:DELay")
-    def _set_trig_delay(self, p: Params):
-        self._c(p).trig_delay_s = p.number(0, lo=0.0, hi=1000.0, default=0.0, units=("S",),
-                                           name="trigger delay")
+    @scpi(":INITiate[:IMMediate]", args=(0, 0))
+    def _initiate(self, p: Params):
+        """Arms the trigger system: with INIT:CONT ON (the default) it is always armed."""
 
-    @scpi(":TRIGger#:DELay", query=True)
-    def _get_trig_delay(self, p: Params):
-        return _nr3(self._c(p).trig_delay_s)
-
-    @scpi(":TRIGger#:SLOPe")
-    def _set_trig_slope(self, p: Params):
-        self._c(p).trig_slope = p.choice(0, ["POSitive", "NEGative"], "trigger slope")
-
-    @scpi(":TRIGger#:SLOPe", query=True)
-    def _get_trig_slope(self, p: Params):
-        return self._c(p).trig_slope
-
-    @scpi(":TRIGger#:TIMer")
-    def _set_trig_timer(self, p: Params):
-        self._c(p).trig_timer_s = p.number(0, lo=1e-6, hi=8000.0, default=1e-3, units=("S",),
-                                           name="trigger timer")
-
-    @scpi(":TRIGger#:TIMer", query=True)
-    def _get_trig_timer(self, p: Params):
-        return _nr3(self._c(p).trig_timer_s)
-
-    # ------------------------------------------------------------------ output
-    @scpi(":OUTPut#[:STATe]")
-    def _set_output(self, p: Params):
-        c = self._c(p)
-        c.output = p.boolean(0, "output state")
-        self._apply_output(c.number)
-
-    @scpi(":OUTPut#[:STATe]", query=True)
-    def _get_output(self, p: Params):
-        return "1" if self._c(p).output else "0"
-
-    @scpi(":OUTPut#:LOAD")
-    def _set_load(self, p: Params):
-        c = self._c(p)
-        load = p.number(0, lo=1.0, hi=10e3, default=50.0, units=("OHM",),
-                        specials={"INFinity": math.inf}, name="load")
-        # the physical output stays: the displayed (programmed) voltages follow the new load
-        old_factor = c.emf_factor()
-        c.load_ohm = load
-        scale = old_factor / c.emf_factor()
-        c.ampl_vpp *= scale
-        c.offset_v *= scale
-        self._apply_output(c.number)
-
-    @scpi(":OUTPut#:LOAD", query=True)
-    def _get_load(self, p: Params):
-        r = self._c(p).load_ohm
-        return _nr3(INF_OHM if math.isinf(r) else r)
-
-    @scpi(":OUTPut#:POLarity")
-    def _set_polarity(self, p: Params):
-        c = self._c(p)
-        c.polarity = p.choice(0, ["NORMal", "INVerted"], "polarity")
-        self._apply_output(c.number)
-
-    @scpi(":OUTPut#:POLarity", query=True)
-    def _get_polarity(self, p: Params):
-        return self._c(p).polarity
-
-    @scpi(":OUTPut#:SYNC[:STATe]")
-    def _set_sync(self, p: Params):
-        self._c(p).sync = p.boolean(0, "sync state")
-
-    @scpi(":OUTPut#:SYNC[:STATe]", query=True)
-    def _get_sync(self, p: Params):
-        return "1" if self._c(p).sync else "0"
-
-    @scpi(":OUTPut:SYNC:SOURce")
-    def _set_sync_source(self, p: Params):
-        self.sync_source = p.choice(0, ["CH1", "CH2"], "sync source")
-
-    @scpi(":OUTPut:SYNC:SOURce", query=True)
-    def _get_sync_source(self, p: Params):
-        return getattr(self, "sync_source", "CH1")
-
-    @scpi(":OUTPut:TRIGger[:STATe]")
-    def _set_trig_out(self, p: Params):
-        self.trig_out = p.boolean(0, "trigger out state")
-
-    @scpi(":OUTPut:TRIGger[:STATe]", query=True)
-    def _get_trig_out(self, p: Params):
-        return "1" if self.trig_out else "0"
+    @scpi(":ABORt", args=(0, 0))
+    def _abort(self, p: Params):
+        """Stops a burst in progress: every burst has finished in virtual time already."""
 
     # ------------------------------------------------------------------ arbitrary waveforms
     def _store_arb(self, c: Channel, name: str, samples: np.ndarray) -> None:
         if len(name) > 12:
             raise ScpiError(-224, f"arb name {name!r} longer than 12 characters")
-        if not 8 <= len(samples) <= 1_000_000:
-            raise ScpiError(-222, f"{len(samples)} points; an arb has 8 to 1000000")
+        if len(samples) < ARB_MIN_POINTS:
+            raise ScpiError(-222, f"{len(samples)} points; an arb has at least {ARB_MIN_POINTS}")
+        if len(samples) > ARB_MAX_POINTS:
+            raise ScpiError(-223, f"{len(samples)} points; an arb has at most {ARB_MAX_POINTS}")
         if name.upper() in {k.upper() for k in c.arbs}:
             raise ScpiError(-221, f"arb {name!r} already in volatile memory")
+        free = ARB_MEMORY_POINTS - c.arb_used()
+        if _arb_blocks(len(samples)) > free:
+            raise ScpiError(-225, f"{len(samples)} points do not fit: {free} points free "
+                                  "(DATA:VOL:CLE frees them)")
         c.arbs[name] = samples
 
-    @scpi("[:SOURce#]:DATA:ARBitrary#:DAC", args=(2, 1_000_001))
+    def _binary(self, p: Params, itemsize: int, code: str) -> np.ndarray:
+        raw = p.block(1).encode("latin-1")
+        if len(raw) % itemsize:
+            raise ScpiError(-161, f"block of {len(raw)} bytes is not a whole number of "
+                                  f"{itemsize}-byte samples")
+        order = ">" if self.byte_order == "NORM" else "<"
+        return np.frombuffer(raw, dtype=np.dtype(order + code)).astype(float)
+
+    def _arb_values(self, p: Params, dac: bool) -> np.ndarray:
+        if p.sfx[1] != 1:
+            raise ScpiError(-221, "two-channel arbitrary waveforms are not emulated")
+        if len(p) == 2 and p.tokens[1].startswith("#"):
+            if dac:
+                values = self._binary(p, 2, "i2")
+            else:
+                values = self._binary(p, 4, "f4")
+        else:
+            if len(p) - 1 > ARB_MAX_POINTS:
+                raise ScpiError(-223, f"{len(p) - 1} points; an arb has at most {ARB_MAX_POINTS}")
+            values = np.asarray(p.numbers(1, lo=-32767 if dac else -1.0, hi=32767 if dac else 1.0,
+                                          name="DAC value" if dac else "arb value"))
+        if dac:
+            if np.any(np.abs(values) > 32767):
+                raise ScpiError(-222, "DAC values must lie in -32767..32767")
+            return values / 32767.0
+        if np.any(~np.isfinite(values)) or np.any(np.abs(values) > 1.0):
+            raise ScpiError(-222, "arb values must lie in -1..1")
+        return values
+
+    @scpi("[:SOURce#]:DATA:ARBitrary#:DAC", args=(2, 1 << 30))
     def _data_dac(self, p: Params):
         c = self._c(p)
         name = p.mnemonic(0, "arb name")
-        if len(p) == 2 and p.tokens[1].startswith("#"):
-            raw = p.block(1).encode("latin-1")
-            fmt = ">" if self.byte_order == "NORM" else "<"
-            values = np.frombuffer(raw[: len(raw) // 2 * 2], dtype=np.dtype(fmt + "i2"))
-            values = values.astype(float)
-            if np.any(np.abs(values) > 32767):
-                raise ScpiError(-222, "DAC values must lie in -32767..32767")
-        else:
-            values = np.asarray(p.numbers(1, lo=-32767, hi=32767, name="DAC value"))
-        self._store_arb(c, name, values / 32767.0)
+        self._store_arb(c, name, self._arb_values(p, dac=True))
 
-    @scpi("[:SOURce#]:DATA:ARBitrary#", args=(2, 1_000_001))
+    @scpi("[:SOURce#]:DATA:ARBitrary#", args=(2, 1 << 30))
     def _data_float(self, p: Params):
         c = self._c(p)
         name = p.mnemonic(0, "arb name")
-        if len(p) == 2 and p.tokens[1].startswith("#"):
-            raw = p.block(1).encode("latin-1")
-            fmt = ">" if self.byte_order == "NORM" else "<"
-            values = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.dtype(fmt + "f4"))
-            values = values.astype(float)
-            if np.any(~np.isfinite(values)) or np.any(np.abs(values) > 1.0):
-                raise ScpiError(-222, "arb values must lie in -1..1")
-        else:
-            values = np.asarray(p.numbers(1, lo=-1.0, hi=1.0, name="arb value"))
-        self._store_arb(c, name, values)
+        self._store_arb(c, name, self._arb_values(p, dac=False))
 
     @scpi("[:SOURce#]:DATA:VOLatile:CLEar", args=(0, 0))
     def _data_clear(self, p: Params):
         c = self._c(p)
         c.arbs = {k: v for k, v in c.arbs.items() if k.startswith("INT:")}
         if c.arb_name not in c.arbs:
-            c.arb_name = "INT:\\BUILTIN\\EXP_RISE.ARB"
+            c.arb_name = BUILTIN_ARB
 
     @scpi("[:SOURce#]:DATA:VOLatile:CATalog", query=True)
     def _data_catalog(self, p: Params):
@@ -687,8 +655,29 @@ class Keysight33522B(ScpiInstrument):
 
     @scpi("[:SOURce#]:DATA:VOLatile:FREE", query=True)
     def _data_free(self, p: Params):
-        used = sum(len(v) for k, v in self._c(p).arbs.items() if not k.startswith("INT:"))
-        return str(max(0, 1_000_000 - used))
+        return f"{ARB_MEMORY_POINTS - self._c(p).arb_used():+d}"
+
+    def _arb_named(self, c: Channel, p: Params) -> np.ndarray:
+        if not p.has(0):
+            return c.arbs[c.arb_name]
+        name = p.string(0, "arb name", allow_bare=True)
+        match = {k.upper(): k for k in c.arbs}.get(name.upper())
+        if match is None:
+            raise ScpiError(-224, f"arb {name!r} not in volatile memory")
+        return c.arbs[match]
+
+    @scpi("[:SOURce#]:DATA:ATTRibute:{AVERage|CFACtor|POINts|PTPeak}", query=True, args=(0, 1))
+    def _data_attribute(self, p: Params):
+        samples = self._arb_named(self._c(p), p)
+        which = p.alt[0]
+        if which == "POIN":
+            return f"{len(samples):+d}"
+        if which == "AVER":
+            return _nr3(float(np.mean(samples)))
+        if which == "PTP":
+            return _nr3(float(np.ptp(samples)))
+        rms = float(np.sqrt(np.mean(samples ** 2)))
+        return _nr3(float(np.max(np.abs(samples))) / rms if rms else 0.0)
 
     @scpi("[:SOURce#]:FUNCtion:ARBitrary")
     def _set_arb(self, p: Params):
@@ -704,60 +693,86 @@ class Keysight33522B(ScpiInstrument):
     def _get_arb(self, p: Params):
         return f'"{self._c(p).arb_name}"'
 
-    @scpi("[:SOURce#]:FUNCtion:ARBitrary:SRATe")
-    def _set_srate(self, p: Params):
-        self._c(p).arb_srate = p.number(0, lo=1e-6, hi=250e6, default=40e3, units=("SA/S", "HZ"),
-                                        name="sample rate")
-
-    @scpi("[:SOURce#]:FUNCtion:ARBitrary:SRATe", query=True)
-    def _get_srate(self, p: Params):
-        return _nr3(self._c(p).arb_srate)
-
-    @scpi("[:SOURce#]:FUNCtion:ARBitrary:FILTer")
-    def _set_arb_filter(self, p: Params):
-        self._c(p).arb_filter = p.choice(0, ["NORMal", "STEP", "OFF"], "arb filter")
-
-    @scpi("[:SOURce#]:FUNCtion:ARBitrary:FILTer", query=True)
-    def _get_arb_filter(self, p: Params):
-        return self._c(p).arb_filter
-
-    @scpi("[:SOURce#]:FUNCtion:ARBitrary:ADVance")
-    def _set_arb_adv(self, p: Params):
-        self._c(p).arb_adv = p.choice(0, ["TRIGger", "SRATe"], "arb advance")
-
-    @scpi("[:SOURce#]:FUNCtion:ARBitrary:ADVance", query=True)
-    def _get_arb_adv(self, p: Params):
-        return self._c(p).arb_adv
-
     @scpi("[:SOURce#]:FUNCtion:ARBitrary:POINts", query=True)
     def _get_arb_points(self, p: Params):
         c = self._c(p)
         return str(len(c.arbs[c.arb_name]))
 
-    @scpi(":FORMat:BORDer")
-    def _set_border(self, p: Params):
-        self.byte_order = p.choice(0, ["NORMal", "SWAPped"], "byte order")
+    @scpi("[:SOURce#]:FUNCtion:ARBitrary:{FREQuency|PERiod}")
+    def _set_arb_rate(self, p: Params):
+        c = self._c(p)
+        n = len(c.arbs[c.arb_name])
+        units = ("HZ",) if p.alt[0] == "FREQ" else ("S",)
+        value = p.number(0, lo=1e-6 if p.alt[0] == "FREQ" else n / 250e6,
+                         hi=250e6 / n if p.alt[0] == "FREQ" else 1e6 * n, units=units,
+                         name="arb " + p.alt[0].lower())
+        c.arb_srate = n * value if p.alt[0] == "FREQ" else n / value
 
-    @scpi(":FORMat:BORDer", query=True)
-    def _get_border(self, p: Params):
-        return self.byte_order
+    @scpi("[:SOURce#]:FUNCtion:ARBitrary:{FREQuency|PERiod}", query=True)
+    def _get_arb_rate(self, p: Params):
+        c = self._c(p)
+        n = len(c.arbs[c.arb_name])
+        return _nr3(c.arb_srate / n if p.alt[0] == "FREQ" else n / c.arb_srate)
 
-    # ------------------------------------------------------------------ display and system
-    @scpi(":DISPlay:TEXT[:DATA]")
-    def _set_text(self, p: Params):
-        self.display_text = p.string(0, "display text")
+    @scpi("[:SOURce#]:FUNCtion:ARBitrary:PTPeak")
+    def _set_arb_ptp(self, p: Params):
+        self._set_ampl(p)
 
-    @scpi(":DISPlay:TEXT[:DATA]", query=True)
-    def _get_text(self, p: Params):
-        return '"' + self.display_text.replace('"', '""') + '"'
+    @scpi("[:SOURce#]:FUNCtion:ARBitrary:PTPeak", query=True)
+    def _get_arb_ptp(self, p: Params):
+        return _nr3(self._c(p).ampl_vpp)
 
+    @scpi("[:SOURce#]:FUNCtion:ARBitrary:SYNChronize", args=(0, 0))
+    @scpi("[:SOURce#]:PHASe:SYNChronize", args=(0, 0))
+    @scpi("[:SOURce#]:PHASe:REFerence", args=(0, 0))
+    def _phase_sync(self, p: Params):
+        """Both channels restart at their phase: nothing to do between bursts."""
+
+    @scpi("[:SOURce#]:LIST:FREQuency", args=(1, 128))
+    def _set_list(self, p: Params):
+        self._c(p).list_freqs = p.numbers(0, lo=1e-6, hi=30e6, name="list frequency")
+
+    @scpi("[:SOURce#]:LIST:FREQuency", query=True)
+    def _get_list(self, p: Params):
+        freqs = self._c(p).list_freqs
+        return ",".join(_nr3(f) for f in freqs) if freqs else _nr3(1e3)
+
+    @scpi("[:SOURce#]:LIST:FREQuency:POINts", query=True)
+    def _get_list_points(self, p: Params):
+        return f"{max(1, len(self._c(p).list_freqs)):+d}"
+
+    # ------------------------------------------------------------------ display, status, system
     @scpi(":DISPlay:TEXT:CLEar", args=(0, 0))
     def _clear_text(self, p: Params):
-        self.display_text = ""
+        self.s["display.text"] = ""
 
     @scpi(":SYSTem:BEEPer[:IMMediate]", args=(0, 0))
     def _beep(self, p: Params):
         """A beep has no physical effect on the bench."""
+
+    @scpi(":SYSTem:VERSion", query=True)
+    def _get_version(self, p: Params):
+        return "1999.0"
+
+    @scpi(":SYSTem:{DATE|TIME}", args=(3, 3))
+    def _set_clock(self, p: Params):
+        self.clock.set_from(p, p.alt[0])
+
+    @scpi(":SYSTem:{DATE|TIME}", query=True)
+    def _get_clock(self, p: Params):
+        tm = self.clock.struct()
+        if p.alt[0] == "DATE":
+            return f"{tm.tm_year:+d},{tm.tm_mon:+d},{tm.tm_mday:+d}"
+        return f"{tm.tm_hour:+d},{tm.tm_min:+d},{float(tm.tm_sec):+.3f}"
+
+    _stat_enable = scpi(":STATus:{OPERation|QUEStionable}:ENABle")(status.enable_command())
+    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable}:ENABle", query=True)(
+        status.enable_query())
+    _stat_event = scpi(":STATus:{OPERation|QUEStionable}[:EVENt]", query=True)(
+        status.event_query())
+    _stat_condition = scpi(":STATus:{OPERation|QUEStionable}:CONDition", query=True)(
+        status.condition_query())
+    _stat_preset = scpi(":STATus:PRESet", args=(0, 0))(status.preset_command())
 
 
 def _dedupe_knots(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

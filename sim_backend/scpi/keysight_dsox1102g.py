@@ -1,6 +1,7 @@
 """Keysight InfiniiVision DSOX1102G oscilloscope (1000 X-Series programmer's guide commands).
 
-Emulated: ``:TIMebase:SCALe|RANGe|POSition|REFerence|MODE`` and the ``:TIMebase?`` summary;
+The commands are the rows of ``tables/keysight_dsox1102g.toml``: plain settings are implemented by
+the engine from their row; this module holds acquisition, scaling and waveform transfer. Emulated: ``:TIMebase:SCALe|RANGe|POSition|REFerence|MODE`` and the ``:TIMebase?`` summary;
 ``:CHANnel<n>:SCALe|RANGe|OFFSet|COUPling|PROBe|BWLimit|DISPlay|INVert|LABel|UNITs|IMPedance`` and
 the ``:CHANnel<n>?`` summary; ``:TRIGger:MODE``, ``:TRIGger[:EDGE]:SOURce|LEVel|SLOPe|COUPling``,
 ``:TRIGger:SWEep``, ``:TRIGger:HOLDoff``, ``:TRIGger:FORCe``; ``:RUN``, ``:STOP``, ``:SINGle``,
@@ -34,9 +35,11 @@ are set to the nearest legal value, as the programmer's guide says), the -230 co
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import struct
+import time as _time
 import zlib
 
 import numpy as np
@@ -44,7 +47,9 @@ import numpy as np
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from .params import Params
+from .clock import Clock
+from .params import Params, format_number
+from .status import EventRegister
 
 MAX_SRATE = 2e9
 MAX_POINTS = 62500
@@ -57,7 +62,7 @@ _SOURCE = re.compile(r"^(CHAN|CHANNEL)([12])$|^(EXT|EXTERNAL)$|^(LINE)$|^(WGEN)$
 
 
 def _nr3(x: float) -> str:
-    return f"{x:+.6E}"
+    return format_number("%+.6E", x)
 
 
 def _source_name(token: str, allowed: tuple[str, ...]) -> str:
@@ -88,18 +93,10 @@ def _block(payload: bytes) -> bytes:
 
 
 class ScopeChannel:
+    """One input channel: a container the table's rows fill (scale in V/div as displayed)."""
+
     def __init__(self, number: int):
         self.number = number
-        self.scale_v = 1.0  # V/div as displayed (with the probe factor)
-        self.offset_v = 0.0
-        self.coupling = "DC"
-        self.probe = 10.0
-        self.bwlimit = False
-        self.display = number == 1
-        self.invert = False
-        self.label = str(number)
-        self.units = "VOLT"
-        self.skew_s = 0.0
 
 
 class KeysightDSOX1102G(ScpiInstrument):
@@ -108,6 +105,8 @@ class KeysightDSOX1102G(ScpiInstrument):
     model = "Keysight DSOX1102G"
     idn = "KEYSIGHT TECHNOLOGIES,DSO-X 1102G,CN57000001,01.20.2019061038"
     error_queue_size = 30
+    table_file = "keysight_dsox1102g.toml"
+    save_slots = 10
 
     def __init__(self, bench=None, resource_name: str = "GPIB0::7::INSTR", *,
                  bench_name: str | None = "scope", sense_ohm: float = 50.0):
@@ -115,36 +114,22 @@ class KeysightDSOX1102G(ScpiInstrument):
             raise ValueError(f"sense_ohm must be > 0 Ohm, got {sense_ohm!r}")
         self.link = BenchLink(bench, bench_name)
         self.sense_ohm = float(sense_ohm)
+        self.oper = EventRegister()
+        self.aer = False
+        self.clock = Clock(lambda: self.link.now_s)
         super().__init__(resource_name)
 
     def _rst_state(self) -> None:
-        self.tb_scale_s = 100e-6
-        self.tb_position_s = 0.0
-        self.tb_reference = "CENT"
-        self.tb_mode = "MAIN"
         self.chan = {1: ScopeChannel(1), 2: ScopeChannel(2)}
-        self.trig_mode = "EDGE"
-        self.trig_source = "CHAN1"
         self.trig_level = {"CHAN1": 0.0, "CHAN2": 0.0, "EXT": 0.0}
-        self.trig_slope = "POS"
-        self.trig_sweep = "AUTO"
-        self.trig_coupling = "DC"
-        self.trig_holdoff_s = 40e-9
-        self.acq_type = "NORM"
-        self.acq_mode = "RTIM"
-        self.acq_count = 8
-        self.wav_source = "CHAN1"
-        self.wav_format = "BYTE"
-        self.wav_points = 1000
-        self.wav_points_mode = "NORM"
-        self.wav_byteorder = "MSBF"
-        self.wav_unsigned = True
         self.run_state = "RUN"
         self.armed = False
         self.record = None  # (xorigin_s, dt_s, input volts of channel 1) of the last acquisition
         self.record_settings = None
         self._last_capture = None
         self.ter = False
+
+    def _after_rst(self) -> None:
         self._arm()
 
     def format_error(self, code: int, message: str) -> str:
@@ -170,6 +155,8 @@ class KeysightDSOX1102G(ScpiInstrument):
                               pretrigger_s=-self._xorigin_s(),
                               trigger=trigger or self._bench_trigger())
         self.armed = True
+        self.aer = True
+        self.oper.set(8)
         self.record_settings = (self._xorigin_s(), self.record_s / n, n)
 
     def _poll(self) -> None:
@@ -261,10 +248,83 @@ class KeysightDSOX1102G(ScpiInstrument):
         value, self.ter = self.ter, False
         return "+1" if value else "+0"
 
+    def _update_oper(self) -> None:
+        self._poll()
+        (self.oper.set if (self.armed or self.run_state == "RUN") else self.oper.clear)(8)
+
     @scpi(":OPERegister:CONDition", query=True)
     def _oper_cond(self, p: Params):
-        self._poll()
-        return f"+{8 if (self.armed or self.run_state == 'RUN') else 0}"
+        self._update_oper()
+        return f"{self.oper.condition:+d}"
+
+    @scpi(":OPERegister[:EVENt]", query=True)
+    def _oper_event(self, p: Params):
+        self._update_oper()
+        return f"{self.oper.read_event():+d}"
+
+    @scpi(":AER", query=True)
+    def _aer(self, p: Params):
+        """Arm event register: 1 once the scope has been armed since the last read."""
+        value, self.aer = self.aer, False
+        return "+1" if value else "+0"
+
+    @scpi(":OVLRegister", query=True)
+    def _ovl(self, p: Params):
+        """Overload register: the 1 MOhm inputs are never overloaded on the bench."""
+        return "+0"
+
+    @scpi(":CDISplay", args=(0, 0))
+    def _cdisplay(self, p: Params):
+        """Clears the screen's persistence: nothing on the bench."""
+
+    @scpi(":{BLANk|VIEW}", args=(1, 1))
+    def _blank_view(self, p: Params):
+        source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "FUNC", "MATH", "FFT"))
+        if source.startswith("CHAN"):
+            self.chan[int(source[-1])].display = p.alt[0] == "VIEW"
+
+    @scpi(":STATus", query=True, args=(1, 1))
+    def _status(self, p: Params):
+        source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "FUNC", "MATH", "FFT"))
+        on = self.chan[int(source[-1])].display if source.startswith("CHAN") else False
+        return "1" if on else "0"
+
+    @scpi(":SERial", query=True)
+    def _serial(self, p: Params):
+        return '"' + self.idn.split(",")[2] + '"'
+
+    @scpi(":CHANnel#:PROBe:STYPe", query=True)
+    def _probe_type(self, p: Params):
+        return "SING"
+
+    @scpi(":CHANnel#:PROTection", query=True)
+    def _protection(self, p: Params):
+        return "NORM"
+
+    @scpi(":TRIGger:LEVel:ASETup", args=(0, 0))
+    def _trig_level_auto(self, p: Params):
+        """Sets the level to the 50 % point of the signal: 0 V on the bench's idle cell."""
+        if self.trig_source in self.trig_level:
+            self.trig_level[self.trig_source] = 0.0
+
+    @scpi(":WAVeform:SEGMented:{COUNt|TTAG}", query=True)
+    def _wav_segments(self, p: Params):
+        return "+0" if p.alt[0] == "COUN" else "+0.0E+00"
+
+    @scpi(":DISPlay:CLEar", args=(0, 0))
+    def _display_clear(self, p: Params):
+        """Clears waveforms from the screen: nothing on the bench."""
+
+    @scpi(":SYSTem:{DATE|TIME}", args=(3, 3))
+    def _set_clock(self, p: Params):
+        self.clock.set_from(p, p.alt[0])
+
+    @scpi(":SYSTem:{DATE|TIME}", query=True)
+    def _get_clock(self, p: Params):
+        tm = self.clock.struct()
+        if p.alt[0] == "DATE":
+            return f'"{tm.tm_mday} {_time.strftime("%b", tm).upper()} {tm.tm_year}"'
+        return f'"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"'
 
     @scpi(":RSTate", query=True)
     def _rstate(self, p: Params):
@@ -272,15 +332,6 @@ class KeysightDSOX1102G(ScpiInstrument):
         return self.run_state
 
     # ------------------------------------------------------------------ timebase
-    @scpi(":TIMebase[:MAIN]:SCALe")
-    def _set_tb_scale(self, p: Params):
-        self.tb_scale_s = p.number(0, lo=5e-9, hi=50.0, units=("S",), name="timebase scale")
-        self._rearm()
-
-    @scpi(":TIMebase[:MAIN]:SCALe", query=True)
-    def _get_tb_scale(self, p: Params):
-        return _nr3(self.tb_scale_s)
-
     @scpi(":TIMebase[:MAIN]:RANGe")
     def _set_tb_range(self, p: Params):
         self.tb_scale_s = p.number(0, lo=50e-9, hi=500.0, units=("S",),
@@ -291,50 +342,46 @@ class KeysightDSOX1102G(ScpiInstrument):
     def _get_tb_range(self, p: Params):
         return _nr3(self.record_s)
 
-    @scpi(":TIMebase[:MAIN]:POSition")
     @scpi(":TIMebase:DELay")
     def _set_tb_position(self, p: Params):
         self.tb_position_s = p.number(0, lo=-500.0, hi=500.0, units=("S",),
                                       name="timebase position")
         self._rearm()
 
-    @scpi(":TIMebase[:MAIN]:POSition", query=True)
     @scpi(":TIMebase:DELay", query=True)
     def _get_tb_position(self, p: Params):
         return _nr3(self.tb_position_s)
-
-    @scpi(":TIMebase:REFerence")
-    def _set_tb_reference(self, p: Params):
-        self.tb_reference = p.choice(0, ["LEFT", "CENTer", "RIGHt"], "timebase reference")
-        self._rearm()
-
-    @scpi(":TIMebase:REFerence", query=True)
-    def _get_tb_reference(self, p: Params):
-        return self.tb_reference
-
-    @scpi(":TIMebase:MODE")
-    def _set_tb_mode(self, p: Params):
-        self.tb_mode = p.choice(0, ["MAIN", "WINDow", "XY", "ROLL"], "timebase mode")
-
-    @scpi(":TIMebase:MODE", query=True)
-    def _get_tb_mode(self, p: Params):
-        return self.tb_mode
 
     @scpi(":TIMebase", query=True)
     def _get_timebase(self, p: Params):
         return (f":TIM:MODE {self.tb_mode};REF {self.tb_reference};"
                 f"MAIN:RANG {self.record_s:+.2E};POS {self.tb_position_s:+.1E}")
 
-    def _rearm(self) -> None:
+    def _rearm(self, p: Params | None = None) -> None:
         if self.armed:
             self._arm()
 
     # ------------------------------------------------------------------ channels
     def _ch(self, p: Params) -> ScopeChannel:
-        n = p.sfx[0]
-        if n not in self.chan:
-            raise ScpiError(-113, f"channel {n}")
-        return self.chan[n]
+        return self.chan[p.sfx[0]]
+
+    def _check_impedance(self, p: Params, value):
+        if value != "ONEM":
+            raise ScpiError(-221, "the 1000 X-Series inputs are 1 MOhm only")
+        return value
+
+    def _check_trig_mode(self, p: Params, value):
+        if value != "EDGE":
+            raise ScpiError(-221, f"trigger mode {value} is not emulated (EDGE only)")
+        return value
+
+    def _wav_points_max(self, p: Params) -> int:
+        return MAX_POINTS if self.wav_points_mode == "NORM" else 1_000_000
+    def _ch_scale_min(self, p: Params) -> float:
+        return 1e-3 * self._ch(p).probe
+
+    def _ch_scale_max(self, p: Params) -> float:
+        return 10.0 * self._ch(p).probe
 
     def _offset_limit(self, c: ScopeChannel) -> float:
         return (2.0 if c.scale_v / c.probe <= 0.2 else 40.0) * c.probe
@@ -346,10 +393,6 @@ class KeysightDSOX1102G(ScpiInstrument):
                              name="channel scale")
         lim = self._offset_limit(c)
         c.offset_v = max(-lim, min(lim, c.offset_v))
-
-    @scpi(":CHANnel#:SCALe", query=True)
-    def _get_ch_scale(self, p: Params):
-        return _nr3(self._ch(p).scale_v)
 
     @scpi(":CHANnel#:RANGe")
     def _set_ch_range(self, p: Params):
@@ -367,18 +410,6 @@ class KeysightDSOX1102G(ScpiInstrument):
         lim = self._offset_limit(c)
         c.offset_v = p.number(0, lo=-lim, hi=lim, units=("V",), name="offset", clip=True)
 
-    @scpi(":CHANnel#:OFFSet", query=True)
-    def _get_ch_offset(self, p: Params):
-        return _nr3(self._ch(p).offset_v)
-
-    @scpi(":CHANnel#:COUPling")
-    def _set_ch_coupling(self, p: Params):
-        self._ch(p).coupling = p.choice(0, ["AC", "DC"], "coupling")
-
-    @scpi(":CHANnel#:COUPling", query=True)
-    def _get_ch_coupling(self, p: Params):
-        return self._ch(p).coupling
-
     @scpi(":CHANnel#:PROBe")
     def _set_ch_probe(self, p: Params):
         c = self._ch(p)
@@ -392,24 +423,6 @@ class KeysightDSOX1102G(ScpiInstrument):
     def _get_ch_probe(self, p: Params):
         return _nr3(self._ch(p).probe)
 
-    @scpi(":CHANnel#:PROBe:SKEW")
-    def _set_ch_skew(self, p: Params):
-        self._ch(p).skew_s = p.number(0, lo=-100e-9, hi=100e-9, units=("S",), name="skew")
-
-    @scpi(":CHANnel#:PROBe:SKEW", query=True)
-    def _get_ch_skew(self, p: Params):
-        return _nr3(self._ch(p).skew_s)
-
-    @scpi(":CHANnel#:{BWLimit|DISPlay|INVert}")
-    def _set_ch_flag(self, p: Params):
-        attr = {"BWL": "bwlimit", "DISP": "display", "INV": "invert"}[p.alt[0]]
-        setattr(self._ch(p), attr, p.boolean(0))
-
-    @scpi(":CHANnel#:{BWLimit|DISPlay|INVert}", query=True)
-    def _get_ch_flag(self, p: Params):
-        attr = {"BWL": "bwlimit", "DISP": "display", "INV": "invert"}[p.alt[0]]
-        return "1" if getattr(self._ch(p), attr) else "0"
-
     @scpi(":CHANnel#:LABel")
     def _set_ch_label(self, p: Params):
         self._ch(p).label = p.string(0, "label").upper()[:10]
@@ -417,23 +430,6 @@ class KeysightDSOX1102G(ScpiInstrument):
     @scpi(":CHANnel#:LABel", query=True)
     def _get_ch_label(self, p: Params):
         return f'"{self._ch(p).label}"'
-
-    @scpi(":CHANnel#:UNITs")
-    def _set_ch_units(self, p: Params):
-        self._ch(p).units = p.choice(0, ["VOLT", "AMPere"], "units")
-
-    @scpi(":CHANnel#:UNITs", query=True)
-    def _get_ch_units(self, p: Params):
-        return self._ch(p).units
-
-    @scpi(":CHANnel#:IMPedance")
-    def _set_ch_impedance(self, p: Params):
-        if p.choice(0, ["ONEMeg", "FIFTy"], "impedance") != "ONEM":
-            raise ScpiError(-221, "the 1000 X-Series inputs are 1 MOhm only")
-
-    @scpi(":CHANnel#:IMPedance", query=True)
-    def _get_ch_impedance(self, p: Params):
-        return "ONEM"
 
     @scpi(":CHANnel#", query=True)
     def _get_channel(self, p: Params):
@@ -444,18 +440,6 @@ class KeysightDSOX1102G(ScpiInstrument):
                 f"PROB:SKEW {c.skew_s:+.2E};STYP SING")
 
     # ------------------------------------------------------------------ trigger
-    @scpi(":TRIGger:MODE")
-    def _set_trig_mode(self, p: Params):
-        mode = p.choice(0, ["EDGE", "GLITch", "PATTern", "SHOLd", "TRANsition", "TV", "SBUS1"],
-                        "trigger mode")
-        if mode != "EDGE":
-            raise ScpiError(-221, f"trigger mode {mode} is not emulated (EDGE only)")
-        self.trig_mode = mode
-
-    @scpi(":TRIGger:MODE", query=True)
-    def _get_trig_mode(self, p: Params):
-        return self.trig_mode
-
     @scpi(":TRIGger[:EDGE]:SOURce")
     def _set_trig_source(self, p: Params):
         self.trig_source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "EXT", "LINE", "WGEN"))
@@ -483,39 +467,6 @@ class KeysightDSOX1102G(ScpiInstrument):
             (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
         return _nr3(self.trig_level[source])
 
-    @scpi(":TRIGger[:EDGE]:SLOPe")
-    def _set_trig_slope(self, p: Params):
-        self.trig_slope = p.choice(0, ["POSitive", "NEGative", "EITHer", "ALTernate"],
-                                   "trigger slope")
-
-    @scpi(":TRIGger[:EDGE]:SLOPe", query=True)
-    def _get_trig_slope(self, p: Params):
-        return self.trig_slope
-
-    @scpi(":TRIGger[:EDGE]:COUPling")
-    def _set_trig_coupling(self, p: Params):
-        self.trig_coupling = p.choice(0, ["AC", "DC", "LFReject"], "trigger coupling")
-
-    @scpi(":TRIGger[:EDGE]:COUPling", query=True)
-    def _get_trig_coupling(self, p: Params):
-        return self.trig_coupling
-
-    @scpi(":TRIGger:SWEep")
-    def _set_trig_sweep(self, p: Params):
-        self.trig_sweep = p.choice(0, ["AUTO", "NORMal"], "trigger sweep")
-
-    @scpi(":TRIGger:SWEep", query=True)
-    def _get_trig_sweep(self, p: Params):
-        return self.trig_sweep
-
-    @scpi(":TRIGger:HOLDoff")
-    def _set_trig_holdoff(self, p: Params):
-        self.trig_holdoff_s = p.number(0, lo=40e-9, hi=10.0, units=("S",), name="holdoff")
-
-    @scpi(":TRIGger:HOLDoff", query=True)
-    def _get_trig_holdoff(self, p: Params):
-        return _nr3(self.trig_holdoff_s)
-
     @scpi(":TRIGger:FORCe", args=(0, 0))
     def _trig_force(self, p: Params):
         if self.armed:
@@ -524,31 +475,6 @@ class KeysightDSOX1102G(ScpiInstrument):
             self._poll()
 
     # ------------------------------------------------------------------ acquire
-    @scpi(":ACQuire:TYPE")
-    def _set_acq_type(self, p: Params):
-        self.acq_type = p.choice(0, ["NORMal", "AVERage", "HRESolution", "PEAK"],
-                                 "acquisition type")
-
-    @scpi(":ACQuire:TYPE", query=True)
-    def _get_acq_type(self, p: Params):
-        return self.acq_type
-
-    @scpi(":ACQuire:MODE")
-    def _set_acq_mode(self, p: Params):
-        self.acq_mode = p.choice(0, ["RTIMe", "SEGMented"], "acquisition mode")
-
-    @scpi(":ACQuire:MODE", query=True)
-    def _get_acq_mode(self, p: Params):
-        return self.acq_mode
-
-    @scpi(":ACQuire:COUNt")
-    def _set_acq_count(self, p: Params):
-        self.acq_count = p.integer(0, lo=2, hi=65536, name="average count")
-
-    @scpi(":ACQuire:COUNt", query=True)
-    def _get_acq_count(self, p: Params):
-        return f"+{self.acq_count}"
-
     @scpi(":ACQuire:POINts", query=True)
     def _get_acq_points(self, p: Params):
         return f"+{self._acq_points()}"
@@ -567,14 +493,6 @@ class KeysightDSOX1102G(ScpiInstrument):
     def _get_wav_source(self, p: Params):
         return self.wav_source
 
-    @scpi(":WAVeform:FORMat")
-    def _set_wav_format(self, p: Params):
-        self.wav_format = p.choice(0, ["WORD", "BYTE", "ASCii"], "waveform format")
-
-    @scpi(":WAVeform:FORMat", query=True)
-    def _get_wav_format(self, p: Params):
-        return self.wav_format
-
     @scpi(":WAVeform:POINts")
     def _set_wav_points(self, p: Params):
         top = MAX_POINTS if self.wav_points_mode == "NORM" else 1_000_000
@@ -583,30 +501,6 @@ class KeysightDSOX1102G(ScpiInstrument):
     @scpi(":WAVeform:POINts", query=True)
     def _get_wav_points(self, p: Params):
         return f"+{self._out_points()}"
-
-    @scpi(":WAVeform:POINts:MODE")
-    def _set_wav_points_mode(self, p: Params):
-        self.wav_points_mode = p.choice(0, ["NORMal", "MAXimum", "RAW"], "points mode")
-
-    @scpi(":WAVeform:POINts:MODE", query=True)
-    def _get_wav_points_mode(self, p: Params):
-        return self.wav_points_mode
-
-    @scpi(":WAVeform:BYTeorder")
-    def _set_wav_byteorder(self, p: Params):
-        self.wav_byteorder = p.choice(0, ["LSBFirst", "MSBFirst"], "byte order")
-
-    @scpi(":WAVeform:BYTeorder", query=True)
-    def _get_wav_byteorder(self, p: Params):
-        return self.wav_byteorder
-
-    @scpi(":WAVeform:UNSigned")
-    def _set_wav_unsigned(self, p: Params):
-        self.wav_unsigned = p.boolean(0)
-
-    @scpi(":WAVeform:UNSigned", query=True)
-    def _get_wav_unsigned(self, p: Params):
-        return "1" if self.wav_unsigned else "0"
 
     def _out_points(self) -> int:
         n_acq = self.record_settings[2] if self.record is None else len(self.record[2])
@@ -688,50 +582,28 @@ class KeysightDSOX1102G(ScpiInstrument):
         return {"NORM": "NORM", "PEAK": "PEAK", "AVER": "AVER", "HRES": "HRES"}[self.acq_type]
 
     # ------------------------------------------------------------------ system, display
-    _SETUP_KEYS = ("tb_scale_s", "tb_position_s", "tb_reference", "tb_mode", "trig_mode",
-                   "trig_source", "trig_slope", "trig_sweep", "acq_type", "acq_mode", "acq_count",
-                   "wav_source", "wav_format", "wav_points", "wav_points_mode")
-
     @scpi(":SYSTem:SETup", query=True)
     def _get_setup(self, p: Params):
-        items = [f"{k}={getattr(self, k)}" for k in self._SETUP_KEYS]
-        for n, c in self.chan.items():
-            items += [f"ch{n}.{k}={getattr(c, k)}" for k in ("scale_v", "offset_v", "coupling",
-                                                             "probe", "display", "invert")]
-        return _block(";".join(items).encode("ascii"))
+        """Every table setting, as JSON text in a definite block (opaque to the client)."""
+        items = [[h, list(a), list(n), v] for (h, a, n), v in self._setup_values().items()]
+        return _block(json.dumps(items, separators=(",", ":")).encode("ascii"))
 
     @scpi(":SYSTem:SETup")
     def _set_setup(self, p: Params):
-        text = p.block(0)
-        values: dict[str, str] = {}
-        for item in text.split(";"):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ScpiError(-160, "setup block not from this instrument")
-            values[key.strip()] = value.strip()
-        new = {}
+        rows = self.table.by_header()
         try:
-            for key, value in values.items():
-                target, attr = (self, key)
-                if key.startswith("ch") and "." in key:
-                    n, attr = key[2:].split(".", 1)
-                    target = self.chan[int(n)]
-                if not hasattr(target, attr) or (target is self and attr not in self._SETUP_KEYS):
-                    raise ValueError(key)
-                old = getattr(target, attr)
-                if isinstance(old, bool):
-                    conv = value == "True"
-                elif isinstance(old, (int, float)):
-                    conv = type(old)(float(value))
-                    if not math.isfinite(conv):
-                        raise ValueError(key)
-                else:
-                    conv = value
-                new[(id(target), attr)] = (target, attr, conv)
-        except (ValueError, KeyError):
-            raise ScpiError(-160, "setup block not from this instrument") from None
-        for target, attr, conv in new.values():
-            setattr(target, attr, conv)
+            items = json.loads(p.block(0))
+            restored = {}
+            for header, alt, sfx, value in items:
+                row = rows[header]
+                if not row.key or row.rst is None or not isinstance(value, (bool, int, float, str)):
+                    raise ValueError(header)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ValueError(header)
+                restored[(header, tuple(alt), tuple(sfx))] = self._table_convert(row, value)
+        except (ValueError, KeyError, TypeError):
+            raise ScpiError(-161, "setup block not from this instrument") from None
+        self._restore_setup(restored)
 
     @scpi(":SYSTem:PRESet", args=(0, 0))
     def _preset(self, p: Params):

@@ -17,8 +17,10 @@ Parameter forms understood:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
 from .errors import ScpiError
@@ -107,8 +109,27 @@ def split_params(text: str) -> list[str]:
     return [t.strip() for t in _split_top_level(text, ",")]
 
 
+_PRINTF_E = re.compile(r"%([+]?)\.(\d+)E$")
+
+
+def format_number(fmt: str, x: float) -> str:
+    """``fmt % x`` for a printf format; an ``%.<n>E`` format rounds the shortest decimal that
+    reads back as ``x`` (so 9.9e37 prints 9.900...E+37, as an instrument does, not 9.8999...)."""
+    m = _PRINTF_E.match(fmt)
+    if m is None or not math.isfinite(x) or x == 0:
+        return fmt % x
+    text = format(Decimal(repr(float(x))), f"{m.group(1)}.{m.group(2)}E")
+    mantissa, exponent = text.split("E")
+    return f"{mantissa}E{int(exponent):+03d}"
+
+
 def mnemonic_forms(mixed: str) -> tuple[str, str]:
-    """Return (short, long) upper-case forms of a mixed-case mnemonic: ``"SOURce"`` -> SOUR, SOURCE."""
+    """Return (short, long) upper-case forms of a mixed-case mnemonic: ``"SOURce"`` -> SOUR, SOURCE.
+
+    A word written all in capitals (``"HOME_LARGE_READING"``, ``"PROT20"``) has one form only.
+    """
+    if mixed == mixed.upper():
+        return mixed, mixed
     short = ""
     for ch in mixed:
         if ch.isupper() or ch.isdigit():
@@ -148,12 +169,28 @@ def parse_number(token: str, *, units: Iterable[str] = (), name: str = "value") 
                 return float(int(m2.group(2), base))
             except ValueError:
                 raise ScpiError(-120, f"{name}: bad non-decimal number") from None
-        raise ScpiError(-104, f"{name}: expected a number, got {token[:40]!r}")
+        tok = token.strip()
+        if _NUMERIC_START.match(tok):
+            head = re.match(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", tok)
+            rest = tok[head.end():] if head else tok
+            if head and rest[:1].isspace() and _NUMERIC_START.match(rest):
+                raise ScpiError(-103, f"{name}: parameters must be separated by commas")
+            if head and rest.strip()[:1].isalpha() and len(rest.strip()) > _MAX_CHAR_DATA:
+                raise ScpiError(-134, f"{name}: suffix too long")
+            raise ScpiError(-121, f"{name}: invalid character in number {tok[:40]!r}")
+        raise wrong_type(token, name, "a number")
+    mantissa = re.sub(r"[eE].*", "", m.group(1))
+    if sum(ch.isdigit() for ch in mantissa) > _MAX_DIGITS:
+        raise ScpiError(-124, f"{name}: more than {_MAX_DIGITS} digits")
     value = float(m.group(1).replace(" ", ""))
+    if value in (float("inf"), float("-inf")):
+        raise ScpiError(-123, f"{name}: exponent too large")
     suffix = m.group(2).upper()
     if not suffix:
         return value
     units = [u.upper() for u in units]
+    if len(suffix) > _MAX_CHAR_DATA:
+        raise ScpiError(-134, f"{name}: suffix too long")
     if not units:
         raise ScpiError(-138, f"{name}: no unit suffix allowed")
     if suffix in _SPECIAL_UNITS and _SPECIAL_UNITS[suffix][0] in units:
@@ -164,6 +201,30 @@ def parse_number(token: str, *, units: Iterable[str] = (), name: str = "value") 
             if prefix in _PREFIX:
                 return value * _PREFIX[prefix]
     raise ScpiError(-131, f"{name}: invalid suffix {m.group(2)!r}, allowed {', '.join(units)}")
+
+
+_NUMERIC_START = re.compile(r"\s*[+-]?[0-9.]")
+_MAX_DIGITS = 255
+_MAX_CHAR_DATA = 12
+
+
+def wrong_type(token: str, name: str, expected: str) -> ScpiError:
+    """The SCPI-99 error for a parameter of the wrong data type (-128, -148, -158, -168, -178...)."""
+    tok = token.strip()
+    c = tok[:1]
+    if c in "'\"":
+        return ScpiError(-158, f"{name}: string data not allowed, expected {expected}")
+    if c == "#" and tok[1:2].isdigit():
+        return ScpiError(-168, f"{name}: block data not allowed, expected {expected}")
+    if c == "(":
+        return ScpiError(-178, f"{name}: expression data not allowed, expected {expected}")
+    if _NUMERIC_START.match(tok) or (c == "#" and tok[1:2].upper() in ("H", "Q", "B")):
+        return ScpiError(-128, f"{name}: numeric data not allowed, expected {expected}")
+    if _MNEMONIC.match(tok):
+        if len(tok) > _MAX_CHAR_DATA:
+            return ScpiError(-144, f"{name}: character data too long")
+        return ScpiError(-148, f"{name}: character data not allowed, expected {expected}")
+    return ScpiError(-141, f"{name}: invalid character data {tok[:40]!r}")
 
 
 _MINMAXDEF = Choice(["MINimum", "MAXimum", "DEFault"])
@@ -219,9 +280,9 @@ class Params:
                         return val
             if word is not None:
                 raise ScpiError(-224, f"{name}: {tok} not allowed here")
-            raise ScpiError(-104, f"{name}: expected a number, got {tok[:40]!r}")
-        if tok[:1] in "'\"(":
-            raise ScpiError(-104, f"{name}: expected a number, got {tok[:40]!r}")
+            raise wrong_type(tok, name, "a number")
+        if tok.strip()[:1] in "'\"(":
+            raise wrong_type(tok, name, "a number")
         value = parse_number(tok, units=units, name=name)
         if value != value:  # NaN
             raise ScpiError(-222, f"{name}: not a number")
@@ -245,6 +306,8 @@ class Params:
             return word == "ON"
         if tok[:1].isalpha():
             raise ScpiError(-224, f"{name}: expected ON, OFF, 1 or 0, got {tok[:40]!r}")
+        if not _NUMERIC_START.match(tok):
+            raise wrong_type(tok, name, "ON, OFF, 1 or 0")
         return round(parse_number(tok, name=name)) != 0
 
     def choice(self, i: int, options: Choice | Sequence[str], name: str = "value") -> str:
@@ -255,7 +318,9 @@ class Params:
         word = options.match(tok)
         if word is None:
             if not _MNEMONIC.match(tok.strip()):
-                raise ScpiError(-104, f"{name}: expected one of {', '.join(options.mnemonics)}")
+                raise wrong_type(tok, name, "one of " + ", ".join(options.mnemonics))
+            if len(tok.strip()) > max(_MAX_CHAR_DATA, *(len(m) for m in options.mnemonics)):
+                raise ScpiError(-144, f"{name}: character data too long")
             raise ScpiError(-224, f"{name}: {tok[:40]!r} not one of {', '.join(options.mnemonics)}")
         return word
 
@@ -267,7 +332,9 @@ class Params:
             return tok[1:-1].replace(q + q, q)
         if allow_bare and _MNEMONIC.match(tok):
             return tok
-        raise ScpiError(-104, f"{name}: expected a quoted string")
+        if tok[:1] in "'\"":
+            raise ScpiError(-151, f"{name}: invalid string data")
+        raise wrong_type(tok, name, "a quoted string")
 
     def mnemonic(self, i: int, name: str = "name") -> str:
         """Free character data such as an arbitrary-waveform name."""
@@ -311,7 +378,7 @@ class Params:
         """The payload of an arbitrary block parameter (as the str the transport delivered)."""
         tok = self.raw(i, name)
         if not tok.startswith("#") or len(tok) < 2 or not tok[1].isdigit():
-            raise ScpiError(-104, f"{name}: expected an arbitrary block")
+            raise wrong_type(tok, name, "an arbitrary block")
         if tok[1] == "0":
             return tok[2:]
         ndig = int(tok[1])

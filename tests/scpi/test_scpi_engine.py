@@ -43,6 +43,10 @@ class Toy(ScpiInstrument):
     def _get_name(self, p: Params):
         return f'"{self.name}"'
 
+    @scpi(":SYSTem:ERRor:COUNt", query=True)
+    def _err_count(self, p: Params):
+        return str(len(self.errors))
+
 
 @pytest.fixture
 def toy():
@@ -116,13 +120,22 @@ def test_error_in_compound_skips_only_that_unit(toy):
 @pytest.mark.parametrize("message, code", [
     (":VOLT", -109),            # missing parameter
     (":VOLT 1,2", -108),        # parameter not allowed
-    (":VOLT ON", -104),         # data type: character data where a number belongs
-    (":VOLT 'x'", -104),        # data type: string
+    (":VOLT ON", -148),         # character data where a number belongs
+    (":VOLT 'x'", -158),        # string data where a number belongs
+    (":VOLT #15hello", -168),   # block data where a number belongs
+    (":VOLT (1+2)", -178),      # expression data
+    (":VOLT 1.2.3", -121),      # invalid character in number
+    (":VOLT 1e99999", -123),    # exponent too large
+    (":VOLT 1 2", -103),        # parameters separated by a blank, not a comma
+    (":VOLT 1 VOLTSANDMOREVOLTS", -134),  # suffix too long
+    (":VOLT " + "1" * 300, -124),         # too many digits
+    (":VOLTAGEVOLTAGEX 1", -112),         # mnemonic longer than 12 characters
+    (":SOUR:VOLT\x01 1", -101),           # invalid character
     (":VOLT 1 mX", -131),       # invalid suffix
     (":VOLT 1 A", -131),        # a current unit on a voltage
     (":VOLT 11", -222),         # out of range
     (":VOLT -1e3", -222),
-    (":VOLT UP", -104),
+    (":VOLT UP", -148),
     (":SYST:NAME 'abc", -151),  # unterminated string
     (":VOLT:", -102),           # empty mnemonic
     ("*ESE 300", -222),
@@ -261,7 +274,7 @@ def test_each_model_error_format(inst, empty):
 
 def test_never_evaluates_text(toy):
     toy.handle(":VOLT __import__('os').getcwd()")
-    assert err(toy) == -104
+    assert err(toy) == -141
     toy.handle(":VOLT 1e3*0")
-    assert err(toy) == -104
+    assert err(toy) == -121
     assert toy.level["VOLT"] == 0.0

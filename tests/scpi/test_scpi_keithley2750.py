@@ -40,7 +40,7 @@ def test_route_close_opens_others_and_ranges(matrix):
     assert matrix.handle(":ROUT:MULT:CLOS?") == "(@101,102,103,104)"
     matrix.handle(":ROUT:CLOS (@110)")
     assert matrix.handle(":ROUT:CLOS?") == "(@110)"
-    matrix.handle(":ROUT:OPEN ALL")
+    matrix.handle(":ROUT:OPEN:ALL")
     assert matrix.handle(":ROUT:CLOS?") == "(@)"
     assert queue_empty(matrix)
 
