@@ -330,7 +330,7 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
                 w_v[j, w] += (v_a + i_src * r_s) * dt
             w_n[j, w] += v_a * dt
             if comp:
-                w_c[j, w] = 1.0
+                w_c[j, w] += dt
 
         # --- threshold switch and the amorphous part's switching --------------------------------------
         event = False
@@ -466,6 +466,7 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
         w_i[j, k] /= dur
         w_v[j, k] /= dur
         w_n[j, k] /= dur
+        w_c[j, k] = 1.0 if w_c[j, k] > 0.5 * dur else 0.0  # limited for most of the reading, not a transient
         t_k = t_start + win[k, 1]
         if t_k > noise_t:
             rho = math.exp(-(t_k - noise_t) / NOISE_TAU_S)

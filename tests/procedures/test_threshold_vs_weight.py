@@ -15,7 +15,7 @@ def test_threshold_falls_as_conductance_rises(tmp_path):
     with runner.BenchSession.open("sim", seed=51) as session:
         model = pyvisa_tspcm.get_bench(session.spec).model
         procedure = runner.build_procedure(ThresholdVsWeightProcedure, {
-            "states": 3, "target_min_S": 0.8e-6, "target_max_S": 30e-6, "repeats": 6}, session)
+            "states": 3, "target_min_S": 1.2e-6, "target_max_S": 30e-6, "repeats": 6}, session)
         runner.validate(procedure)
         outcome = runner.execute(procedure, session, tmp_path / "tvw.h5", seed=51)
         assert outcome.status == "completed", outcome.message
@@ -25,7 +25,7 @@ def test_threshold_falls_as_conductance_rises(tmp_path):
     g, vth = c["Conductance (S)"], c["Threshold (V)"]
     first, last = c["State"] == 0, c["State"] == c["State"].max()
     assert np.all(c["Converged"] == 1) and np.all(np.diff(g[c["Repeat"] == 0]) > 0)
-    assert g[last].mean() > 20 * g[first].mean()
+    assert g[last].mean() > 10 * g[first].mean()
     # more crystalline: lower threshold (the DC switching voltage), by the voltage division's i_th / G
     assert vth[first].mean() - vth[last].mean() > 0.025, vth
     assert vth[-1] == pytest.approx(threshold_model_last, abs=0.05)  # the model's own cell threshold
