@@ -112,6 +112,8 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
                                     default=common.RESET_WIDTH_S)
     store_traces = BooleanParameter("Store captured traces", default=False)
+    stall_epochs = IntegerParameter("Raise a cell's amplitude after this many slow epochs (0 = never)",
+                                    minimum=0, maximum=10_000, default=10)
 
     def target(self) -> np.ndarray:
         return load_pattern(self.pattern)
@@ -192,6 +194,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
         for cell in cells:
             amp_map[cell] = amplitudes[cell]
         last_prob = {cell: math.nan for cell in cells}
+        slow = {cell: 0 for cell in cells}  # epochs in a row in which the cell fired on fewer than half its spikes
 
         def learned(cell) -> bool:
             firing = (not self.require_firing) or last_prob[cell] >= self.criterion_probability
@@ -207,6 +210,15 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
                 self.connect(cell)
                 response = self.fire(replace(base, amplitude_V=amplitudes[cell]))
                 prob[cell] = last_prob[cell] = response.probability
+                slow[cell] = slow[cell] + 1 if response.probability < 0.5 else 0
+                if self.stall_epochs and slow[cell] >= self.stall_epochs:
+                    # the cell's calibration landed on its rare-firing tail, where a firing barely heats the
+                    # PCM: a step up, as at the bench
+                    raised = min(amplitudes[cell] + 2 * self.calibration_step_V, self.highest_spike_amplitude_V())
+                    log.warning("cell %s fired on fewer than half its spikes for %d epochs at %.3f V: from now on "
+                                "%.3f V", cell, slow[cell], amplitudes[cell], raised)
+                    amplitudes[cell] = amp_map[cell] = raised
+                    slow[cell] = 0
                 if self.store_traces:
                     emit_trace(self, f"stage{stage}_epoch{epoch}_r{cell[0]}c{cell[1]}", response)
             if self.should_stop():
