@@ -169,7 +169,7 @@ def test_reopening_a_run_restores_its_parameters_and_curve(qtbot, open_window, t
     path = make_run(folder / "a.h5", spike_train(), 7, {"trains": 2, "spike_amplitude_V": 1.5,
                                                        "spike_width_s": 2e-7, "store_traces": False})
     window = open_window(spike_train(), seed=8)
-    assert window.inputs.trains.value() == 5 and window.inputs.spike_amplitude_V.value() == pytest.approx(1.4)
+    assert window.inputs.trains.value() == 5 and window.inputs.spike_amplitude_V.value() == pytest.approx(1.6)
 
     # the Open dialog's preview reads the run file
     from tspcm_lab.gui.dialogs import RunFileDialog
