@@ -1,37 +1,34 @@
 """delay-recovery: the threshold switch's switching delay against overdrive, and its threshold recovery.
 
 Both parts are set relative to the cell's threshold, because the delay and the recovery are functions of
-the overdrive V - Vth and devices differ by more than the interesting overdrives (Vth +-5 % from device to
-device, ~1.0 V on the simulated cells; t_d = t_d0 exp(-(V - Vth)/V0) with t_d0 ~100 ns and V0 ~0.1 V, so
-50 mV shift the delay 1.6x). The threshold is measured first (``threshold_V = 0``, the default): after the
-cell is programmed to ``initial_conductance_S`` (a mostly crystalline PCM, so the threshold is the
-switch's, and a firing carries more than ``fire_current_A`` even at the probe's ~0.8-1.0 V: at
-100 uS a 0.83 V probe carried ~19-22 uA), the median of ``threshold_ramps`` SMU ramps
-under 10 uA compliance (common.measure_threshold: device voltage before the current jump); or it is
-given. It is recorded in every row (``Threshold (V)``).
+the overdrive V - Vth, and cells differ (device-to-device spread) by more than the interesting overdrives:
+with t_d = t_d0 exp(-(V - Vth)/V0) and V0 ~0.1 V, 50 mV shift the delay 1.6x. The threshold is measured
+first (``threshold_V = 0``, the default): after the cell is programmed to ``initial_conductance_S`` (a
+crystalline PCM, so the threshold is the switch's own), the median of ``threshold_ramps`` SMU ramps under
+10 uA compliance (common.measure_threshold: device voltage before the current jump); or it is given. It is
+recorded in every row (``Threshold (V)``). Its error sets t_d0's: 10 mV is 10 % of t_d0 at V0 = 0.1 V.
 
 Part 1, delay: single pulses from the pulse generator at Vth + each overdrive of ``delay_overdrives_V``
 (``delay_repeats`` each, ``delay_gap_s`` apart so the threshold has recovered), the cell current
-captured by the scope on the generator's sync; the delay is the time from the pulse's leading edge
-(half rise) to the current rising through ``fire_current_A`` (interpolated between samples). A pulse
-that does not fire within its width gives a NaN delay. Expected: ln t_d falling linearly with the
-amplitude.
+captured by the scope on the generator's sync; the delay is the time from the moment the pulse's leading
+edge passes Vth (the edge is linear: at Vth/amplitude of it) to the current rising through
+``fire_current_A`` (interpolated between samples). A pulse that does not fire within its width gives a NaN
+delay. A switch's delay is a Poisson waiting time, exponentially distributed about its mean, so one pulse
+says little: the analysis fits the mean against the overdrive by maximum likelihood over all repeats.
 
 Part 2, recovery: paired pulses uploaded as one arbitrary waveform: a conditioning pulse
 (Vth + ``conditioning_overdrive_V``) that fires the cell, an interval (from its trailing edge), then a
-probe at ``probe_fraction`` x Vth (or ``probe_amplitude_V`` when set), below the recovered threshold.
-Just after turn-off the threshold is near the hold voltage and recovers towards Vth (tau ~300 ns on the
-simulated cell), so the probe fires at short intervals and not at long ones: the probe's firing probability (over ``recovery_repeats`` pairs
-whose conditioning pulse fired) against the interval gives the recovery time. 0.9 x Vth: the probe
-stays below a fully recovered threshold by > 3 sigma of its cycle-to-cycle spread (3 %), and above the
-hold voltage (~0.6 V) by enough that it fires for the first ~250 ns. (With a fixed 1.1 V probe, as
-before, a 100 ns delay at threshold let the probe fire after full recovery on most devices.)
+probe at each of ``probe_fractions`` x Vth (or at ``probe_amplitude_V`` when set), below the recovered
+threshold. Just after turn-off the threshold is low and recovers towards Vth, so a probe fires at short
+intervals and not at long ones: its firing probability (over ``recovery_repeats`` pairs whose
+conditioning pulse fired) falls through 1/2 where the recovering threshold passes it. One probe level
+gives that crossing only; several give the recovery itself, since the crossing interval t_f of the probe at
+f x Vth is tau ln((1 - V_start/Vth)/(1 - f)) (analysis: drift.recovery_from_probes).
 
 Rows (docs/analysis.md): delay rows ``Voltage (V)`` (the amplitude applied), ``Delay (s)``, ``Repeat``,
 ``Overdrive (V)``; recovery rows ``Interval (s)``, ``Firing probability``, ``Probe delay (s)``, ``Pairs``,
-``Voltage (V)`` (the probe amplitude); NaN in the other part's columns; ``Threshold (V)`` in all. The
-analysis's t_d0 is the delay at the smallest amplitude with a delay (its ``vth_V`` parameter is not set
-here: the threshold is measured during the run).
+``Voltage (V)`` (the probe amplitude), ``Probe fraction``; NaN in the other part's columns;
+``Threshold (V)`` in all (the analysis's reference for t_d0 and the probe fractions).
 """
 
 from __future__ import annotations
@@ -73,17 +70,17 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
 
     name = "delay-recovery"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
-    KEY_PARAMETERS = ("delay_overdrives_V", "recovery_intervals_s", "probe_fraction", "threshold_V")
+    KEY_PARAMETERS = ("delay_overdrives_V", "recovery_intervals_s", "probe_fractions", "threshold_V")
     BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage"),
                     "probe_amplitude_V": ("pulse", "voltage"), "threshold_stop_V": ("smu", "voltage")}
     DATA_COLUMNS = ["Voltage (V)", "Delay (s)", "Repeat", "Overdrive (V)", "Interval (s)", "Firing probability",
-                    "Probe delay (s)", "Pairs", "Threshold (V)", "Time (s)"]
+                    "Probe delay (s)", "Pairs", "Probe fraction", "Threshold (V)", "Time (s)"]
 
     initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
                                            minimum=0.0, maximum=1e-2, default=150e-6)
     # the threshold
     threshold_V = FloatParameter("Cell threshold (0 = measure)", units="V", minimum=0.0, maximum=10.0, default=0.0)
-    threshold_ramps = IntegerParameter("Threshold ramps (median)", minimum=1, maximum=100, default=3)
+    threshold_ramps = IntegerParameter("Threshold ramps (median)", minimum=1, maximum=100, default=7)
     threshold_stop_V = FloatParameter("Threshold ramp stop", units="V", minimum=0.1, maximum=10.0, default=2.5)
     threshold_step_V = FloatParameter("Threshold ramp step", units="V", minimum=0.001, maximum=0.5, default=0.01)
     # part 1
@@ -91,7 +88,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
     delay_overdrives_V = Parameter("Delay pulse overdrives above Vth (V, comma-separated)",
                                    default="0.05, 0.1, 0.15, 0.2, 0.25, 0.3")
     delay_width_s = FloatParameter("Delay pulse width", units="s", minimum=16e-9, maximum=1e-3, default=1e-6)
-    delay_repeats = IntegerParameter("Pulses per amplitude", minimum=1, maximum=10_000, default=5)
+    delay_repeats = IntegerParameter("Pulses per amplitude", minimum=1, maximum=10_000, default=20)
     delay_gap_s = FloatParameter("Wait between delay pulses", units="s", minimum=0.0, maximum=10.0, default=10e-6)
     # part 2
     measure_recovery = BooleanParameter("Measure threshold recovery", default=True)
@@ -99,13 +96,14 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                                               maximum=5.0, default=0.5)
     conditioning_width_s = FloatParameter("Conditioning pulse width", units="s", minimum=8e-9, maximum=1e-3,
                                           default=100e-9)
-    probe_fraction = FloatParameter("Probe amplitude / Vth", minimum=0.05, maximum=0.99, default=0.9)
-    probe_amplitude_V = FloatParameter("Probe amplitude (0 = probe_fraction x Vth)", units="V", minimum=0.0,
+    probe_fractions = Parameter("Probe amplitudes / Vth (comma-separated)", default="0.6, 0.75, 0.9")
+    probe_amplitude_V = FloatParameter("Probe amplitude (0 = probe_fractions x Vth)", units="V", minimum=0.0,
                                        maximum=10.0, default=0.0)
     probe_width_s = FloatParameter("Probe pulse width", units="s", minimum=8e-9, maximum=1e-3, default=200e-9)
     recovery_intervals_s = Parameter("Pulse intervals (s, comma-separated)",
-                                     default="40e-9, 100e-9, 200e-9, 400e-9, 800e-9, 1.6e-6, 3.2e-6")
-    recovery_repeats = IntegerParameter("Pairs per interval", minimum=1, maximum=10_000, default=8)
+                                     default="40e-9, 70e-9, 100e-9, 150e-9, 200e-9, 300e-9, 400e-9, 600e-9, "
+                                             "800e-9, 1.1e-6, 1.6e-6, 3.2e-6")
+    recovery_repeats = IntegerParameter("Pairs per interval", minimum=1, maximum=10_000, default=12)
     recovery_gap_s = FloatParameter("Wait between pairs", units="s", minimum=0.0, maximum=10.0, default=10e-6)
     # capture
     fire_current_A = FloatParameter("Firing current threshold", units="A", minimum=1e-7, maximum=1e-2,
@@ -123,6 +121,9 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
     def overdrives(self) -> list[float]:
         return parse_values(self.delay_overdrives_V, "delay_overdrives_V", "V", -1.0, 5.0)
 
+    def fractions(self) -> list[float]:
+        return parse_values(self.probe_fractions, "probe_fractions", "x Vth", 0.05, 0.99)
+
     def intervals(self) -> list[float]:
         return parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s", self.arb_sample_interval_s, 1e-3)
 
@@ -132,7 +133,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         if self.initial_conductance_S and self.initial_conductance_S < 1e-7:
             raise ParameterError("initial_conductance_S", "must be 0 (no programming) or from 1e-07 S to 0.01 S")
         if 0 < self.probe_amplitude_V < 0.1:
-            raise ParameterError("probe_amplitude_V", f"must be 0 (probe_fraction x Vth) or from 0.1 V to 10 V, got "
+            raise ParameterError("probe_amplitude_V", f"must be 0 (probe_fractions x Vth) or from 0.1 V to 10 V, got "
                                  f"{self.probe_amplitude_V:g} V")
         if self.probe_amplitude_V and self.threshold_V and self.probe_amplitude_V >= self.threshold_V:
             raise ParameterError("probe_amplitude_V", f"must be below threshold_V ({self.threshold_V:g} V): the probe "
@@ -144,6 +145,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
             raise ParameterError("threshold_step_V", f"must be below threshold_stop_V ({self.threshold_stop_V:g} V)")
         self.overdrives()
         self.intervals()
+        self.fractions()
         if self.fire_current_A >= self.scope_full_scale_A:
             raise ParameterError("fire_current_A", f"must be below scope_full_scale_A ({self.scope_full_scale_A:g} A)")
         for key in ("conditioning_width_s", "probe_width_s"):
@@ -203,7 +205,8 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                                       sample_interval_s=self.capture_interval_s,
                                       full_scale_current_A=self.scope_full_scale_A,
                                       tail_s=0.0, configure=(k == 0))
-                delay = float(response.delay_s[0])
+                # from the moment the leading edge passes the threshold (onsets are at half rise)
+                delay = float(response.delay_s[0]) - edge * (min(self.vth / amplitude, 1.0) - 0.5)
                 if not delay < self.delay_width_s - edge / 2:
                     delay = math.nan  # no firing while the pulse was at its top: no delay at this amplitude
                 self.emit("results", {"Voltage (V)": amplitude, "Delay (s)": delay, "Repeat": k,
@@ -220,14 +223,13 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
     def conditioning_amplitude_V(self) -> float:
         return round(self.vth + self.conditioning_overdrive_V, 6)
 
-    @property
-    def probe_V(self) -> float:
-        """The probe amplitude (V): probe_amplitude_V, or probe_fraction x Vth."""
+    def probe_levels_V(self) -> list[float]:
+        """The probe amplitudes (V): probe_amplitude_V, or each of probe_fractions x Vth."""
         if self.probe_amplitude_V > 0:
-            return float(self.probe_amplitude_V)
-        return round(self.probe_fraction * self.vth, 6)
+            return [float(self.probe_amplitude_V)]
+        return [round(f * self.vth, 6) for f in self.fractions()]
 
-    def pair_samples(self, interval_s: float) -> tuple[np.ndarray, float, float]:
+    def pair_samples(self, interval_s: float, probe_V: float) -> tuple[np.ndarray, float, float]:
         """(samples, probe start time, interval used) of one conditioning + probe pair on the arb grid."""
         dt = self.arb_sample_interval_s
         lead = 2
@@ -236,58 +238,67 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         n2 = max(int(round(self.probe_width_s / dt)), 1)
         tail = max(n2, 8)
         samples = np.concatenate([np.zeros(lead), np.full(n1, self.conditioning_amplitude_V), np.zeros(gap),
-                                  np.full(n2, self.probe_V), np.zeros(tail)])
+                                  np.full(n2, probe_V), np.zeros(tail)])
         return samples, (lead + n1 + gap) * dt, gap * dt
 
     def measure_recovery_curve(self, clock, progress) -> bool:
         dt = self.arb_sample_interval_s
-        for j, interval in enumerate(self.intervals()):
-            samples, t_probe, used = self.pair_samples(interval)
-            duration = samples.size * dt
-            train = SpikeTrain(self.conditioning_amplitude_V, self.conditioning_width_s, duration, 1, "arb",
-                               arb_sample_interval_s=dt)
-            self.bench.pulse.configure_spike_train(samples, dt, count=1, name="PAIR")
-            fired_probe, delays = [], []
-            t_start = clock.now_s()
-            for k in range(self.recovery_repeats):
-                if self.should_stop():
+        for probe_V in self.probe_levels_V():
+            for j, interval in enumerate(self.intervals()):
+                if not self.measure_pairs(clock, probe_V, j, interval, dt):
                     return False
-                response = fire_train(self.bench, train, fire_current_A=self.fire_current_A,
-                                      sample_interval_s=self.capture_interval_s,
-                                      full_scale_current_A=self.scope_full_scale_A, tail_s=0.0, configure=False)
-                t, i = response.t_s, response.current_A
-                t_cross = crossings_s(t, i, self.fire_current_A)[1]
-                cond = np.count_nonzero(t_cross < t_probe)
-                probe = first_after_s(t_cross, [t_probe], duration - t_probe)[0]
-                if self.store_traces:
-                    emit_trace(self, f"pair_{j}_{k}", response)
-                if cond > 0:  # only pairs whose conditioning pulse fired say anything about recovery
-                    fired_probe.append(math.isfinite(probe))
-                    if math.isfinite(probe):
-                        delays.append(probe)
-                if self.recovery_gap_s > 0:
-                    clock.wait(self.recovery_gap_s, self.should_stop)
-            probability = float(np.mean(fired_probe)) if fired_probe else math.nan
-            if not fired_probe:
-                log.warning("interval %.3g s: the conditioning pulse never fired (%d pairs); raise "
-                            "conditioning_overdrive_V", used, self.recovery_repeats)
-            self.emit("results", {"Interval (s)": used, "Firing probability": probability,
-                                  "Probe delay (s)": float(np.mean(delays)) if delays else math.nan,
-                                  "Pairs": len(fired_probe), "Voltage (V)": self.probe_V,
-                                  "Threshold (V)": self.vth, "Time (s)": t_start})
-            progress()
+                progress()
+        return True
+
+    def measure_pairs(self, clock, probe_V: float, j: int, interval: float, dt: float) -> bool:
+        """``recovery_repeats`` pairs at one interval and probe level; one row."""
+        samples, t_probe, used = self.pair_samples(interval, probe_V)
+        duration = samples.size * dt
+        train = SpikeTrain(self.conditioning_amplitude_V, self.conditioning_width_s, duration, 1, "arb",
+                           arb_sample_interval_s=dt)
+        self.bench.pulse.configure_spike_train(samples, dt, count=1, name="PAIR")
+        fired_probe, delays = [], []
+        t_start = clock.now_s()
+        for k in range(self.recovery_repeats):
+            if self.should_stop():
+                return False
+            response = fire_train(self.bench, train, fire_current_A=self.fire_current_A,
+                                  sample_interval_s=self.capture_interval_s,
+                                  full_scale_current_A=self.scope_full_scale_A, tail_s=0.0, configure=False)
+            t, i = response.t_s, response.current_A
+            t_cross = crossings_s(t, i, self.fire_current_A)[1]
+            cond = np.count_nonzero(t_cross < t_probe)
+            probe = first_after_s(t_cross, [t_probe], duration - t_probe)[0]
+            if self.store_traces:
+                emit_trace(self, f"pair_{probe_V:.3f}V_{j}_{k}", response)
+            if cond > 0:  # only pairs whose conditioning pulse fired say anything about recovery
+                fired_probe.append(math.isfinite(probe))
+                if math.isfinite(probe):
+                    delays.append(probe)
+            if self.recovery_gap_s > 0:
+                clock.wait(self.recovery_gap_s, self.should_stop)
+        probability = float(np.mean(fired_probe)) if fired_probe else math.nan
+        if not fired_probe:
+            log.warning("interval %.3g s: the conditioning pulse never fired (%d pairs); raise "
+                        "conditioning_overdrive_V", used, self.recovery_repeats)
+        self.emit("results", {"Interval (s)": used, "Firing probability": probability,
+                              "Probe delay (s)": float(np.mean(delays)) if delays else math.nan,
+                              "Pairs": len(fired_probe), "Voltage (V)": probe_V,
+                              "Probe fraction": round(probe_V / self.vth, 6),
+                              "Threshold (V)": self.vth, "Time (s)": t_start})
         return True
 
     def check_amplitudes(self) -> None:
         """Every amplitude of the run within the pulse generator's bench limit, now that Vth is known."""
         limit, where = role_limit(self.bench, "pulse", "voltage")
         top = self.vth + max(self.overdrives() + [self.conditioning_overdrive_V])
-        if limit is not None and max(top, self.probe_V) > limit:
+        probes = self.probe_levels_V() if self.measure_recovery else [0.0]
+        if limit is not None and max(top, *probes) > limit:
             raise RuntimeError(f"Vth {self.vth:.3f} V + the largest overdrive = {top:.3f} V exceeds the pulse "
                                f"generator's bench limit {limit:g} V ({where}); nothing was applied")
-        if self.probe_V >= self.vth:
+        if self.measure_recovery and max(probes) >= self.vth:
             log.warning("the probe (%.3f V) is not below the measured threshold (%.3f V): it will fire at every "
-                        "interval; lower probe_amplitude_V or set it to 0 (probe_fraction x Vth)", self.probe_V,
+                        "interval; lower probe_amplitude_V or set it to 0 (probe_fractions x Vth)", max(probes),
                         self.vth)
 
     def execute(self) -> None:
@@ -303,7 +314,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
             return  # stopped
         self.check_amplitudes()
         steps = (len(self.overdrives()) if self.measure_delay else 0)
-        steps += (len(self.intervals()) if self.measure_recovery else 0)
+        steps += (len(self.intervals()) * len(self.probe_levels_V()) if self.measure_recovery else 0)
         done = [0]
 
         def progress():

@@ -37,16 +37,22 @@ def test_delay_falls_with_overdrive_and_the_threshold_recovers(tmp_path):
     assert np.median(td[od == od.max()]) < 0.5 * np.nanmedian(td[od == od.min()])
     rec = ~delay_rows
     interval, prob = c["Interval (s)"][rec], c["Firing probability"][rec]
-    assert np.allclose(c["Voltage (V)"][rec], 0.9 * vth[0])  # the probe, relative to the threshold
-    assert np.all(np.diff(interval) > 0) and np.all(c["Pairs"][rec] > 0)
-    assert prob[0] >= 0.75 and prob[-1] <= 0.25, prob  # fires before recovery, not after
-    assert spearmanr(interval, prob).statistic < -0.5
+    fraction = c["Probe fraction"][rec]
+    assert sorted(set(fraction)) == [0.6, 0.75, 0.9]
+    assert np.allclose(c["Voltage (V)"][rec], fraction * vth[0], atol=1e-6)  # the probes, relative to Vth
+    for f_probe in (0.6, 0.75, 0.9):
+        sel = fraction == f_probe
+        assert np.all(np.diff(interval[sel]) > 0) and np.all(c["Pairs"][rec][sel] > 0)
+        assert prob[sel][0] >= 0.75 and prob[sel][-1] <= 0.25, prob[sel]  # fires before recovery, not after
+    # a higher probe needs a more recovered threshold to stop firing: a later crossing
+    half = [interval[(fraction == f_probe) & (prob < 0.5)].min() for f_probe in (0.6, 0.75, 0.9)]
+    assert half[0] <= half[1] <= half[2] and half[0] < half[2]  # (on this coarse grid of intervals)
     f = {x.name: x.value for x in get_analysis("delay-recovery")(run).features}
     assert f["v0_V"] > 0 and 1e-7 < f["recovery_tau_s"] < 2e-6, f  # the model's tau: 300 ns
 
 
 @pytest.mark.parametrize("values, parameter", [
-    ({"probe_fraction": 1.2}, "probe_fraction"),                  # not below the threshold
+    ({"probe_fractions": "0.5, 1.2"}, "probe_fractions"),                  # not below the threshold
     ({"delay_overdrives_V": "0.1, lots"}, "delay_overdrives_V"),
     ({"threshold_V": 4.8}, "conditioning_overdrive_V"),           # 4.8 V + 0.5 V above the 5 V pulse limit
     ({"threshold_stop_V": 4.8}, "threshold_stop_V"),              # a threshold found there would be too

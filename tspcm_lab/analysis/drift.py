@@ -8,14 +8,24 @@ Units: time and delays in s, resistance in Ohm, voltages in V.
 - **Endurance** (:func:`endurance_window`): window = R_high / R_low per read cycle; reported: first, last and
   smallest window, the cycle at which it first falls below ``min_window`` (default 10, NaN if never), and
   the slope of log10(window) against log10(cycle) over cycles >= 1 (decades of window per decade of cycles).
-- **Delay versus overdrive** (:func:`delay_vs_overdrive`): ln t_d = ln t_d0 - (V - Vth)/V0, a straight line of
-  ln t_d against the overdrive V - Vth: V0 = -1/slope (V), t_d0 = exp(intercept) (s, the delay at V = Vth),
-  the standard error of V0 by error propagation (se_slope / slope^2).
+- **Delay versus overdrive** (:func:`delay_vs_overdrive`): mean delay t_d = t_d0 exp(-(V - Vth)/V0). A
+  threshold switch's delay is a stochastic (Poisson) waiting time, exponentially distributed about that
+  mean, so ln t_d of single pulses scatters by ~1.3 and is biased (E ln t = ln mean - 0.58); the fit is the
+  maximum-likelihood one for exponential delays with a log-linear mean (a gamma GLM with log link, solved
+  by iteratively reweighted least squares), which stays unbiased for any spread about a log-linear mean.
+  V0 = -1/slope (V), t_d0 = exp(intercept) (s, the mean delay at V = Vth), the standard error of V0 from
+  the fit's covariance scaled by the estimated dispersion.
 - **Recovery** (:func:`recovery_time`): paired pulses at interval dt; the second pulse's response y (firing
   probability, or its threshold) relaxes as y(dt) = y_inf + (y_0 - y_inf) exp(-dt / tau). The headline
   recovery time is the fitted tau (s, with its standard error); ``t_recover_s`` is the model-free interval
   where the recovered fraction (y - y_first) / (y_last - y_first) first reaches 1 - 1/e, linearly
   interpolated in log(dt) between measured intervals.
+- **Recovery from several probe levels** (:func:`recovery_from_probes`): a firing probability against the
+  interval is a step (the probe fires until the recovering threshold passes it), not an exponential, so one
+  probe level gives the crossing time, not tau. With probes at fractions f of the recovered threshold Vth,
+  the threshold Vth - (Vth - V_start) exp(-t/tau) passes f Vth at t_f = tau ln((1 - V_start/Vth)/(1 - f)):
+  ln(1 - f) is a straight line in t_f with slope -1/tau and intercept ln(1 - V_start/Vth). t_f is where
+  the probability falls through 1/2 (log-interpolated).
 """
 
 from __future__ import annotations
@@ -138,17 +148,35 @@ class Delay:
 
 
 def delay_vs_overdrive(voltage_V, delay_s, vth_V: float) -> Delay:
-    """Fit ln t_d against V - Vth over points with t_d > 0 (see module doc)."""
+    """Fit the mean delay t_d0 exp(-(V - Vth)/V0) to single delays t_d > 0 (see module doc)."""
     vth_V = float(vth_V)
     if not math.isfinite(vth_V):
         raise ValueError(f"vth_V must be a finite voltage, got {vth_V!r}")
     v, td = finite_pairs(voltage_V, delay_s)
     keep = td > 0
-    fit: LinearFit = linear_fit(v[keep] - vth_V, np.log(td[keep]))
-    if not (math.isfinite(fit.slope) and fit.slope < 0):
+    x, t = v[keep] - vth_V, td[keep]
+    fit: LinearFit = linear_fit(x, np.log(t))
+    if not (math.isfinite(fit.slope) and np.unique(x).size >= 2):
         return Delay(math.nan, math.nan, math.nan, vth_V, fit.r2, fit.n)
-    v0 = -1.0 / fit.slope
-    return Delay(math.exp(fit.intercept), v0, fit.slope_stderr / fit.slope**2, vth_V, fit.r2, fit.n)
+    X = np.column_stack([np.ones_like(x), x])
+    beta = np.array([fit.intercept + 0.5772, fit.slope])  # E ln t of an exponential: ln mean - Euler's gamma
+    for _ in range(100):  # IRLS of the gamma GLM, log link: working response eta + (t - mu)/mu, unit weights
+        eta = X @ beta
+        z = eta + t / np.exp(eta) - 1.0
+        new, *_ = np.linalg.lstsq(X, z, rcond=None)
+        done = np.max(np.abs(new - beta)) < 1e-10
+        beta = new
+        if done:
+            break
+    mu = np.exp(X @ beta)
+    dof = max(t.size - 2, 1)
+    dispersion = float(np.sum(((t - mu) / mu) ** 2) / dof)
+    cov = dispersion * np.linalg.inv(X.T @ X)
+    slope = float(beta[1])
+    if not slope < 0:
+        return Delay(math.nan, math.nan, math.nan, vth_V, fit.r2, fit.n)
+    r2 = r_squared(np.log(t), np.log(mu))
+    return Delay(math.exp(beta[0]), -1.0 / slope, math.sqrt(cov[1, 1]) / slope**2, vth_V, r2, int(t.size))
 
 
 @dataclass(frozen=True)
@@ -218,3 +246,48 @@ def recovery_time(interval_s, response) -> Recovery:
         tau, y_inf, y0 = x0
     y_inf, y0 = off + span * y_inf, off + span * y0
     return Recovery(tau, se, y0, y_inf, t_model_free, r_squared(y, model(t, tau, y_inf, y0)), int(t.size))
+
+
+@dataclass(frozen=True)
+class ProbeRecovery:
+    """Threshold recovery from probes at several fractions of Vth: tau (s), the threshold at turn-off."""
+
+    tau_s: float
+    tau_stderr_s: float
+    v_start_fraction: float  #: V_start / Vth, the threshold right after turn-off relative to the recovered one
+    crossing_s: tuple[float, ...]  #: per fraction, the interval where the firing probability falls through 1/2
+    fractions: tuple[float, ...]
+    r2: float
+
+
+def probability_crossing_s(interval_s, probability, level: float = 0.5) -> float:
+    """Interval (s) where a falling firing probability first drops through ``level`` (log-interpolated);
+    NaN when it never starts above or never drops below it."""
+    t, p = finite_pairs(interval_s, probability)
+    order = np.argsort(t)
+    t, p = t[order], p[order]
+    below = np.flatnonzero(p < level)
+    if t.size < 2 or below.size == 0 or below[0] == 0 or t[0] <= 0:
+        return math.nan
+    k = int(below[0])
+    t0, t1, p0, p1 = t[k - 1], t[k], p[k - 1], p[k]
+    return float(math.exp(math.log(t0) + (p0 - level) / (p0 - p1) * (math.log(t1) - math.log(t0))))
+
+
+def recovery_from_probes(fraction, interval_s, probability) -> ProbeRecovery:
+    """Fit ln(1 - f) = ln(1 - V_start/Vth) - t_f/tau over the probe fractions' crossings (module doc)."""
+    f = np.asarray(fraction, dtype=float)
+    t = np.asarray(interval_s, dtype=float)
+    p = np.asarray(probability, dtype=float)
+    levels = sorted({float(x) for x in f[np.isfinite(f)]})
+    crossings = [probability_crossing_s(t[f == lv], p[f == lv]) for lv in levels]
+    ok = [(lv, c) for lv, c in zip(levels, crossings) if math.isfinite(c) and 0 < lv < 1]
+    if len(ok) < 2:
+        raise ValueError(f"need the probability's 1/2 crossing at 2 or more probe fractions, got {len(ok)} "
+                         f"(fractions {levels}, crossings {crossings})")
+    fit = linear_fit([c for _, c in ok], [math.log(1 - lv) for lv, _ in ok])
+    if not (math.isfinite(fit.slope) and fit.slope < 0):
+        return ProbeRecovery(math.nan, math.nan, math.nan, tuple(crossings), tuple(levels), fit.r2)
+    tau = -1.0 / fit.slope
+    se = fit.slope_stderr / fit.slope**2 if math.isfinite(fit.slope_stderr) else math.nan
+    return ProbeRecovery(tau, se, 1.0 - math.exp(fit.intercept), tuple(crossings), tuple(levels), fit.r2)

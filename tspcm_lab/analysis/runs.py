@@ -99,6 +99,11 @@ def analyze_iv_run(run) -> RunAnalysis:
         Feature("vth_mean_V", s_th.mean, "V", method, crit_text),
         Feature("vth_sigma_V", s_th.sigma, "V", method + ", sample sigma over cycles", crit_text),
         Feature("vth_cv", s_th.cv, "", method + ", sigma/|mean|", crit_text),
+        Feature("vth_median_V", float(np.nanmedian(vth)) if np.isfinite(vth).any() else math.nan, "V",
+                method + ", median over cycles (robust to a first cycle that SETs or forms the cell)", crit_text),
+        Feature("vth_trigger_mean_V", _mean([r.vth_V for r in per_crit["current"] if r.polarity == pol]), "V",
+                method + ", trigger-level crossing (not the switching voltage: it moves with the series "
+                "resistance and the state)", _CRITERION_TEXT["current"].format(level=level)),
         Feature("vhold_mean_V", s_ho.mean, "V", method, crit_text),
         Feature("vhold_sigma_V", s_ho.sigma, "V", method + ", sample sigma over cycles", crit_text),
         Feature("vhold_cv", s_ho.cv, "", method + ", sigma/|mean|", crit_text),
@@ -340,32 +345,48 @@ def analyze_endurance_run(run) -> RunAnalysis:
 # ---------------------------------------------------------------------------------------------- delay-recovery
 @register_analysis("delay-recovery")
 def analyze_delay_recovery_run(run) -> RunAnalysis:
-    """Delay rows: ``Voltage (V)``, ``Delay (s)``; recovery rows: ``Interval (s)``, ``Firing probability``.
+    """Delay rows: ``Voltage (V)``, ``Delay (s)``; recovery rows: ``Interval (s)``, ``Firing probability``,
+    optional ``Probe fraction`` (probe amplitude / Vth; two or more fractions give tau from the crossings).
 
-    Parameter read: ``vth_V`` (default: the smallest voltage with a measured delay; only t_d0 depends on it).
+    Parameter read: ``vth_V`` (default: the run's ``Threshold (V)`` column, else the smallest voltage with a
+    measured delay; only t_d0 depends on it).
     """
-    c = columns(run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"])
+    c = columns(run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"],
+                ["Probe fraction", "Threshold (V)"])
     d_rows = np.isfinite(c["Delay (s)"]) & ~np.isfinite(c["Interval (s)"])
     r_rows = np.isfinite(c["Interval (s)"])
     v, td = c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows]
     vth = float_param(run, ("vth_V",), None)
     vth_src = "parameter vth_V"
+    if vth is None and "Threshold (V)" in c and np.isfinite(c["Threshold (V)"]).any():
+        vth = float(np.nanmedian(c["Threshold (V)"]))
+        vth_src = "the run's measured threshold"
     if vth is None:
         vth = float(v[td > 0].min()) if np.any(td > 0) else math.nan
         vth_src = "smallest voltage with a delay"
     feats = []
     if np.count_nonzero(td > 0) >= 2 and math.isfinite(vth):
         d = drift.delay_vs_overdrive(v, td, vth)
-        m = "drift.delay_vs_overdrive: ln t_d = ln t_d0 - (V - Vth)/V0"
+        m = "drift.delay_vs_overdrive: mean t_d = t_d0 exp(-(V - Vth)/V0), exponential-delay likelihood"
         feats += [Feature("td0_s", d.td0_s, "s", m, f"Vth = {vth:g} V from {vth_src}"),
-                  Feature("v0_V", d.v0_V, "V", m, "least squares"),
-                  Feature("v0_stderr_V", d.v0_stderr_V, "V", m, "error propagation")]
-    if np.count_nonzero(r_rows) >= 4:
+                  Feature("v0_V", d.v0_V, "V", m, "maximum likelihood"),
+                  Feature("v0_stderr_V", d.v0_stderr_V, "V", m, "covariance x dispersion")]
+    fractions = c["Probe fraction"][r_rows] if "Probe fraction" in c else None
+    if fractions is not None and np.unique(fractions[np.isfinite(fractions)]).size >= 2:
+        r = drift.recovery_from_probes(fractions, c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
+        m = "drift.recovery_from_probes: ln(1 - f) = ln(1 - V_start/Vth) - t_f/tau"
+        feats += [Feature("recovery_tau_s", r.tau_s, "s", m, "slope over the probe fractions' 1/2 crossings"),
+                  Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "least squares"),
+                  Feature("recovery_start_V", r.v_start_fraction * vth, "V", m,
+                          f"threshold just after turn-off, x Vth = {vth:g} V"),
+                  Feature("t_recover_s", r.crossing_s[-1], "s", "interval where the highest probe's firing "
+                          "probability falls through 1/2", f"probe at {r.fractions[-1]:g} x Vth")]
+    elif np.count_nonzero(r_rows) >= 4:
         r = drift.recovery_time(c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
         m = "drift.recovery_time: y = y_inf + (y0 - y_inf) exp(-dt/tau)"
-        feats += [Feature("recovery_tau_s", r.tau_s, "s", m, "fitted tau"),
+        feats += [Feature("recovery_tau_s", r.tau_s, "s", m, "fitted tau (one probe level)"),
                   Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "sqrt of covariance"),
                   Feature("t_recover_s", r.t_recover_s, "s", "interval where recovery reaches 1 - 1/e",
                           "model-free, log-interpolated")]
-    return RunAnalysis("delay-recovery", feats, {}, "drift.delay_vs_overdrive, drift.recovery_time",
+    return RunAnalysis("delay-recovery", feats, {}, "drift.delay_vs_overdrive, drift.recovery_from_probes",
                        f"Vth from {vth_src}", {"vth_V": vth})
