@@ -549,13 +549,17 @@ def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: in
 
     Ctrl-C / SIGTERM (or ``stop_event``) ask the procedure to stop at its next ``should_stop()``; each
     further Ctrl-C repeats the request, the third gives up waiting: every output is turned off from here
-    and the file is left as it is (it reads ``interrupted``). Never raises for what happens inside the run.
+    and the file is left as it is (it reads ``interrupted``). Never raises for what happens inside the run;
+    raises FileExistsError, before anything is applied, when ``path`` exists (a run never writes into, or
+    is mistaken for, an earlier run's file).
     """
     from tspcm_lab.store import open_run
     from tspcm_lab.store.pymeasure_glue import HDF5Results
 
     progress = progress or Progress()
     path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} already exists: a run writes a new file (runner.unique_path gives one)")
     procedure.bench = session.bench
     results = HDF5Results(procedure, path, bench=session.snapshot(), seed=seed, title=title)
     worker = _worker_class()(results, last=last)

@@ -103,3 +103,22 @@ def test_bad_parameters_are_refused_before_any_output(values, parameter, fragmen
             procedure.validate()
         assert err.value.parameter == parameter and fragment in str(err.value), str(err.value)
         assert sim.model.t_s == t0 and not any(s.enabled for s in sim.sources.values())
+
+
+def test_savings_shrink_as_forgetting_grows_and_a_full_reset_leaves_the_least(tmp_path):
+    """A partial RESET re-melts a dome bounded by crystalline material, which regrows without incubation
+    (savings); a larger forgetting pulse melts more, a full RESET all of it. Mean over three seeds."""
+    mean = {}
+    for amp in (2.0, 2.15, 2.6):
+        savings = []
+        for seed in (0, 1, 2):
+            with runner.BenchSession.open("sim", seed=seed) as session:
+                procedure = runner.build_procedure(LearningLoopProcedure, {"forget_amplitude_V": amp}, session)
+                runner.validate(procedure)
+                outcome = runner.execute(procedure, session, tmp_path / f"l_{amp}_{seed}.h5", seed=seed)
+            assert outcome.status == "completed", outcome.message
+            f = {x.name: x.value for x in get_analysis("learning-loop")(open_run(outcome.path)).features}
+            savings.append(f["savings"])
+        mean[amp] = float(np.mean(savings))
+    assert mean[2.0] > mean[2.15] > mean[2.6], mean
+    assert mean[2.0] > 0.5 and mean[2.6] < 0.3, mean

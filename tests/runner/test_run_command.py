@@ -158,3 +158,20 @@ def test_procedures_lists_parameters_units_defaults_and_ranges(capsys, plugin_si
     entry = next(e for e in json.loads(out) if e["name"] == "smu-steps")
     compliance = next(p for p in entry["parameters"] if p["key"] == "compliance_A")
     assert (compliance["units"], compliance["default"], compliance["maximum"]) == ("A", 1e-5, 1e-3)
+
+
+def test_execute_into_an_existing_file_is_refused_and_the_file_kept(tmp_path):
+    """A script that runs twice into one file name: the second run is refused before anything is applied,
+    and the first run's file is untouched (before, the file was opened for reading: the second run's rows
+    were dropped and its outcome pointed at the first run)."""
+    from procedures.iv_sweep import IVSweepProcedure
+    from tspcm_lab import runner
+
+    path = tmp_path / "iv.h5"
+    with runner.BenchSession.open("sim", seed=1) as session:
+        first = runner.execute(runner.build_procedure(IVSweepProcedure, {"cycles": 1}, session), session, path, seed=1)
+        assert first.status == "completed"
+        before = path.read_bytes()
+        with pytest.raises(FileExistsError, match="already exists"):
+            runner.execute(runner.build_procedure(IVSweepProcedure, {"cycles": 2}, session), session, path, seed=1)
+    assert path.read_bytes() == before and sorted(set(open_run(path).columns["Cycle"])) == [0]
