@@ -35,6 +35,18 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
     KEY_PARAMETERS = ("cycles", "read_every", "set_amplitude_V", "reset_amplitude_V")
     DATA_COLUMNS = ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)",
                     "Conductance SET (S)"]
+    VIEWS = (
+        {"title": "SET and RESET resistance vs cycle", "x": "Cycle", "y": ["Resistance SET (Ohm)",
+                                                                        "Resistance RESET (Ohm)"],
+         "log_x": True, "log_y": True, "style": "both"},
+        {"title": "Window vs cycle", "x": "Cycle", "y": "Window", "log_x": True, "log_y": True, "style": "both",
+         "hlines": ["min_window"], "features": ["window_first", "window_last", "window_min", "failure_cycle"]},
+    )
+
+    PARAMETER_GROUPS = (
+        ("Pulses", ("set_width_s", "set_pulses", "set_interval_s", "reset_width_s"), True),
+    )
+
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=10_000_000, default=100)
     read_every = IntegerParameter("Read every k cycles", minimum=1, maximum=10_000_000, default=10)

@@ -69,6 +69,18 @@ class IVSweepProcedure(TspcmProcedure):
     BENCH_LIMITS = {"stop_voltage_V": ("smu", "voltage"), "compliance_A": ("smu", "current")}
     DATA_COLUMNS = ["Cycle", "Point", "Direction", "Voltage (V)", "Voltage readback (V)", "Current (A)",
                     "Cycle Vth (V)", "Cycle Vhold (V)"]
+    #: the window's views and parameter groups (plain data, read by tspcm_lab.gui; see gui/viewspec.py)
+    VIEWS = (
+        {"title": "I-V per cycle (log |I|)", "x": "Voltage (V)", "y": "Current (A)", "series": "Cycle",
+         "log_y": True, "abs_y": True, "marks": "auto"},
+        {"title": "Thresholds per cycle", "x": "Cycle", "y": ["Cycle Vth (V)", "Cycle Vhold (V)"],
+         "style": "both", "features": ["vth_mean_V", "vth_sigma_V", "vhold_mean_V"]},
+    )
+    PARAMETER_GROUPS = (
+        ("Threshold extraction", ("series_resistance_ohm", "threshold_criterion", "current_criterion_A",
+                                  "min_jump_decades"), True),
+        ("Timing and storage", ("nplc", "delay_s", "off_time_s", "rest_s", "save_sweeps"), True),
+    )
 
     mode = ListParameter("Mode", choices=["dc", "pulsed"], default="dc")
     polarity = ListParameter("Polarity", choices=["positive", "negative", "both"], default="positive")

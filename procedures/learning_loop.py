@@ -60,6 +60,16 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
                     "calibration_stop_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["Stage", "Train", "Pulse", "Firing probability", "Conductance (S)", "Firing events",
                     "Spike amplitude (V)", "Time (s)"]
+    VIEWS = (
+        {"title": "Learning curve: firing probability vs pulses", "x": "Pulse", "y": "Firing probability",
+         "series": "Stage", "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True,
+         "events": "Stage", "style": "both", "hlines": ["criterion_probability"],
+         "features": ["pulses_first", "pulses_retrain", "savings"]},
+        {"title": "Conductance during learning", "x": "Pulse", "y": "Conductance (S)", "series": "Stage",
+         "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True, "events": "Stage",
+         "log_y": True, "style": "both"},
+        {"title": "Scope traces", "kind": "traces", "threshold_parameter": "fire_current_A"},
+    )
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     # short trains: the criterion is met within a few trains (a RESET cell learns to fire within tens of firings)

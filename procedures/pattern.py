@@ -94,6 +94,15 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
                     "calibration_stop_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["Stage", "Epoch", "Row", "Column", "Conductance (S)", "Target", "Firing probability",
                     "Spike amplitude (V)", "Accuracy", "Time (s)"]
+    VIEWS = (
+        {"title": "Conductance map (click a cell: its history)", "kind": "map", "row": "Row", "column": "Column",
+         "value": "Conductance (S)", "frame": ["Stage", "Epoch"], "target_parameter": "pattern",
+         "threshold_parameter": "read_threshold_S"},
+        {"title": "Accuracy per epoch", "x": "Epoch", "y": "Accuracy", "series": "Stage",
+         "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True, "events": "Stage",
+         "style": "both", "hlines": ["accuracy_criterion"],
+         "features": ["epochs_first", "epochs_retrain", "savings", "final_accuracy"]},
+    )
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     pattern = Parameter("Pattern (1/0 rows separated by /, or a file)", default=DEFAULT_PATTERN)

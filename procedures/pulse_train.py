@@ -37,6 +37,19 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
                       "reset_amplitude_V")
     DATA_COLUMNS = ["Cycle", "Phase", "Pulse", "Conductance (S)", "Amplitude (V)", "Read current (A)",
                     "Read voltage (V)", "Time (s)"]
+    VIEWS = (
+        {"title": "Conductance vs pulse (NeuroSim fit)", "x": "Pulse", "y": "Conductance (S)",
+         "series": ["Cycle", "Phase"], "color_by": "Phase", "labels": {"1": "potentiation", "-1": "depression"},
+         "x_cumulative": True, "style": "both", "fit": "neurosim",
+         "features": ["p_a_pulses", "d_a_pulses", "p_dynamic_range", "asymmetry"]},
+        {"title": "Read current", "x": "Time (s)", "y": "Read current (A)", "series": "Phase",
+         "labels": {"1": "potentiation", "-1": "depression"}, "style": "points"},
+    )
+    PARAMETER_GROUPS = (
+        ("Pulse shapes", ("set_amplitude_step_V", "set_width_s", "reset_amplitude_step_V", "reset_width_s",
+                          "interval_s", "initial_reset", "initial_reset_amplitude_V", "initial_reset_width_s"),
+         True),
+    )
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=1000, default=2)
     potentiation_pulses = IntegerParameter("Potentiation pulses", minimum=1, maximum=10000, default=20)

@@ -44,6 +44,16 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
     KEY_PARAMETERS = ("states", "target_min_S", "target_max_S", "duration_s")
     DATA_COLUMNS = ["State", "Target (S)", "Time (s)", "Resistance (Ohm)", "Conductance (S)", "Read current (A)",
                     "Read voltage (V)"]
+    VIEWS = (
+        {"title": "Drift: resistance vs time (log-log)", "x": "Time (s)", "y": "Resistance (Ohm)", "series": "State",
+         "log_x": True, "log_y": True, "style": "both", "features": ["nu_state0", "nu_state1", "nu_state2"]},
+        {"title": "Conductance vs time", "x": "Time (s)", "y": "Conductance (S)", "series": "State",
+         "log_x": True, "style": "both"},
+    )
+    PARAMETER_GROUPS = (
+        ("Program and verify", ("tolerance", "max_pulses", "set_amplitude_V", "set_width_s", "reset_amplitude_V",
+                                "reset_width_s"), True),
+    )
 
     states = IntegerParameter("States", minimum=1, maximum=100, default=3)
     target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
