@@ -40,7 +40,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure, role_limit
+from procedures.base import ParameterError, TspcmProcedure, duration_text, role_limit
 from procedures.spike_train import (ARB_MIN_INTERVAL_S, FIRE_CURRENT_A, ProgramParametersMixin, SpikeTrain,
                                     crossings_s, emit_trace, fire_train, first_after_s)
 
@@ -316,6 +316,18 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
             log.warning("the probe (%.3f V) is not below the measured threshold (%.3f V): it will fire at every "
                         "interval; lower probe_amplitude_V or set it to 0 (probe_fractions x Vth)", max(probes),
                         self.vth)
+
+    def estimate(self) -> list[tuple[str, str]]:
+        out = []
+        if self.measure_delay:
+            n = len(self.overdrives())
+            out.append(("Delay pulses", f"{n} amplitudes x {self.delay_repeats} = {n * self.delay_repeats}"))
+        if self.measure_recovery:
+            n = len(self.intervals())
+            out.append(("Pulse pairs", f"{n} intervals x {self.recovery_repeats} = {n * self.recovery_repeats}"))
+        if self.threshold_V == 0:
+            out.append(("First", f"the threshold: median of {self.threshold_ramps} DC ramps"))
+        return out
 
     def execute(self) -> None:
         clock = common.bench_clock(self.bench)

@@ -18,7 +18,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
 def read_cycles(cycles: int, read_every: int) -> np.ndarray:
@@ -78,6 +78,14 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
         return common.measure_threshold(
             self.bench, stop_voltage_v=self.ramp_stop_V, step_v=self.ramp_step_V, compliance_a=self.ramp_compliance_A,
             series_resistance_ohm=self.read_settings()["series_resistance_ohm"]).threshold_V
+
+    def estimate(self) -> list[tuple[str, str]]:
+        reads = read_cycles(self.cycles, self.read_every).size
+        pulses = self.cycles * (self.set_pulses + 1)
+        least = self.cycles * self.set_pulses * (self.set_width_s + self.set_interval_s) + reads * self.read_nplc / 50
+        return [("Cycles", f"{self.cycles} ({pulses} pulses)"),
+                ("Rows", f"{reads} (two threshold staircases and a read at each)"),
+                ("Time at least", duration_text(least))]
 
     def execute(self) -> None:
         marks = set(read_cycles(self.cycles, self.read_every).tolist())

@@ -25,7 +25,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 from procedures.threshold_vs_weight import target_ladder
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
             raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")
         if self.first_read_s >= self.duration_s:
             raise ParameterError("first_read_s", f"must be below duration_s ({self.duration_s:g} s)")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        return [("Reads (rows)", f"{self.states} states x {self.reads} = {self.states * self.reads}"),
+                ("Time at least", f"{duration_text(self.states * self.duration_s)} of waiting "
+                                  f"(virtual on the simulated bench)")]
 
     def execute(self) -> None:
         from tspcm_lab.analysis import drift

@@ -28,7 +28,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter, Parameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 log = logging.getLogger(__name__)
 
@@ -602,6 +602,14 @@ class SpikeTrainProcedure(SpikeParametersMixin, ProgramParametersMixin,
     def check_relations(self) -> None:
         self.check_spike_parameters()
         parse_conductances(self.target_conductances_S, "target_conductances_S")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        states = len(parse_conductances(self.target_conductances_S, "target_conductances_S")) or 1
+        trains = states * self.trains
+        least = trains * (self.spikes_per_train * self.spike_period_s + self.train_interval_s)
+        return [("Trains (rows)", f"{states} states x {self.trains} = {trains}"),
+                ("Spikes", str(trains * self.spikes_per_train)),
+                ("Time at least", duration_text(least))]
 
     def execute(self) -> None:
         targets = parse_conductances(self.target_conductances_S, "target_conductances_S") or [math.nan]

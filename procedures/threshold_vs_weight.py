@@ -29,7 +29,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
 def target_ladder(g_min: float, g_max: float, states: int, spacing: str = "log") -> np.ndarray:
@@ -107,6 +107,11 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
         if self.ramp_stop_V / self.ramp_step_V > 2400:
             raise ParameterError("ramp_step_V", f"gives more than 2400 points; allowed: >= "
                                  f"{self.ramp_stop_V / 2400:.3g} V for ramp_stop_V = {self.ramp_stop_V:g} V")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        method = "pulse ladder" if self.threshold_method == "pulse" else "DC ramp"
+        return [("Thresholds (rows)", f"{self.states} states x {self.repeats} = {self.states * self.repeats}"),
+                ("Each", f"program and verify (up to {self.max_pulses} pulses), then a {method}")]
 
     def execute(self) -> None:
         targets = target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)

@@ -121,7 +121,7 @@ class Section(QtWidgets.QWidget):
         self.button.toggled.connect(self.set_open)
         self.body = QtWidgets.QWidget(self)
         self.form = QtWidgets.QFormLayout(self.body)
-        self.form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapAllRows)  # label above its field
         self.form.setContentsMargins(8, 0, 0, 4)
         self.form.setVerticalSpacing(3)
         box = QtWidgets.QVBoxLayout(self)

@@ -187,7 +187,7 @@ class XYView(BaseView):
         self.color_by = spec.get("color_by")
         self.labels = {str(k): v for k, v in (spec.get("labels") or {}).items()}
         self.log_x, self.log_y = bool(spec.get("log_x")), bool(spec.get("log_y"))
-        self.abs_y = bool(spec.get("abs_y")) or self.log_y
+        self.abs_y = bool(spec.get("abs_y"))
         style = spec.get("style", "lines")
         self.lines, self.points = style in ("lines", "both"), style in ("points", "both")
         ylabel = self.ys[0] if len(self.ys) == 1 else (
@@ -246,6 +246,9 @@ class XYView(BaseView):
 
     def draw(self, run, frame: pd.DataFrame, current: bool) -> None:
         self.clear(run)
+        if current:  # the legend describes the current run
+            self.legend.clear()
+            self._legend_keys.clear()
         if not len(frame) or self.x not in frame:
             return
         items = self.items.setdefault(id(run), [])
@@ -259,18 +262,21 @@ class XYView(BaseView):
         colors = series_colors(distinct, many) if self.series else {}
         multi_y = len(self.ys) > 1
         x_all = frame[self.x].to_numpy(dtype=float)
-        offset, last_key_events, event_lines = 0.0, None, []
+        offset, last_key_events, event_lines = None, None, []
         for (key, idx), ck in zip(groups, color_keys):
             x = x_all[idx]
-            if self.spec.get("x_cumulative") and len(idx):
-                x = x - np.nanmin(x) + offset
-                offset = np.nanmax(x) + 1 if np.isfinite(x).any() else offset
+            if self.spec.get("x_cumulative") and len(idx) and np.isfinite(x).any():
+                if offset is not None:  # the first series keeps its x; the next ones follow it
+                    x = x - np.nanmin(x) + offset
+                offset = np.nanmax(x) + 1
             events_col = self.spec.get("events")
             if events_col and len(idx):
                 value = frame[events_col].to_numpy(dtype=float)[idx[0]]
                 if last_key_events is not None and value != last_key_events and np.isfinite(x).any():
-                    event_lines.append((np.nanmin(x) - 0.5, f"{column_name(events_col).lower()} "
-                                                            f"{_label_value(value)} starts"))
+                    name = self.labels.get(_label_value(value)) if events_col == self.color_by else None
+                    event_lines.append((np.nanmin(x) - 0.5, f"{name or column_name(events_col).lower() + ' '}"
+                                                            f"{'' if name else _label_value(value)} after forgetting"
+                                        if name else f"{column_name(events_col).lower()} {_label_value(value)}"))
                 last_key_events = value
             for j, y_col in enumerate(self.ys):
                 if y_col not in frame:
@@ -300,6 +306,7 @@ class XYView(BaseView):
                                        symbol="o" if self.points else None, symbolSize=5,
                                        symbolBrush=pg.mkBrush(color) if self.points else None,
                                        symbolPen=None, skipFiniteCheck=False)
+                item.series_label = label
                 self.plot.plot_item.addItem(item)
                 items.append(item)
                 legend_key = label
@@ -310,8 +317,8 @@ class XYView(BaseView):
         for x_pos, text in event_lines:
             line = pg.InfiniteLine(pos=math.log10(x_pos) if self.log_x and x_pos > 0 else x_pos, angle=90,
                                    pen=pg.mkPen("#606060", width=1, style=QtCore.Qt.PenStyle.DashLine),
-                                   label=text, labelOpts={"position": 0.95, "color": "#404040",
-                                                          "anchors": [(0, 0), (0, 0)]})
+                                   label=text, labelOpts={"position": 0.12, "color": "#404040", "rotateAxis": (1, 0),
+                                                          "anchors": [(0, 1), (0, 1)]})
             self.plot.plot_item.addItem(line, ignoreBounds=True)
             items.append(line)
         self._draw_hlines(run, items)
@@ -375,7 +382,7 @@ class XYView(BaseView):
         from tspcm_lab.analysis.plasticity import neurosim_conductance
 
         values = run.analysis.as_dict()
-        offset = 0.0
+        offset = None
         phase_col = self.color_by
         for key, idx in groups:
             x = frame[self.x].to_numpy(dtype=float)[idx]
@@ -386,8 +393,8 @@ class XYView(BaseView):
             phase = key[self.series.index(phase_col)] if phase_col in self.series else 1.0
             prefix = "p_" if phase > 0 else "d_"
             a, gmin, gmax = (values.get(prefix + n, math.nan) for n in ("a_pulses", "gmin_S", "gmax_S"))
-            start = offset if self.spec.get("x_cumulative") else x0
-            offset = offset + span + 1
+            start = offset if self.spec.get("x_cumulative") and offset is not None else x0
+            offset = start + span + 1
             if not all(math.isfinite(v) for v in (a, gmin, gmax)) or span <= 0:
                 continue
             p = np.linspace(0, span, 100)
@@ -410,9 +417,8 @@ class MapView(BaseView):
         self.row, self.col, self.value = spec["row"], spec["column"], spec["value"]
         self.frame_cols = as_list(spec.get("frame"))
         self.units = column_units(self.value)
-        self.layout_widget = pg.GraphicsLayoutWidget(self)
-        self.layout_widget.setBackground("w")
-        self.map_plot = self.layout_widget.addPlot(row=0, col=0)
+        self.map_widget = pg.PlotWidget(self, background="w")
+        self.map_plot = self.map_widget.getPlotItem()
         self.map_plot.setAspectLocked(True)
         self.map_plot.invertY(True)
         self.map_plot.hideButtons()
@@ -425,26 +431,29 @@ class MapView(BaseView):
         self.colorbar = pg.ColorBarItem(values=(-6, -4), colorMap=self.cmap, label=f"log10 {self.value}",
                                         interactive=False, width=12)
         self.colorbar.setImageItem(self.image, insert_in=self.map_plot)
-        self.history = self.layout_widget.addPlot(row=0, col=1)
+        self.history_widget = pg.PlotWidget(self, background="w", axisItems={"left": LogAxis("left", self.units)})
+        self.history = self.history_widget.getPlotItem()
         self.history.setLogMode(y=True)
         self.history.showGrid(x=True, y=True, alpha=0.25)
-        self.history.setLabel("left", self.value)
+        self.history.setLabel("left", column_name(self.value))
         self.history.getAxis("left").enableAutoSIPrefix(False)
         self.history.setLabel("bottom", "epoch (cumulative)")
         self.history.setTitle("click a cell", size="9pt")
-        self.layout_widget.ci.layout.setColumnStretchFactor(0, 3)
-        self.layout_widget.ci.layout.setColumnStretchFactor(1, 2)
         self.texts: list = []
         self.outlines: list = []
         self.run = None
         self.frame: pd.DataFrame | None = None
         self.selected: tuple[int, int] | None = None
         self.shown_key = None
-        self.maps: dict = {}
+        self.shown_map: np.ndarray | None = None
+        self.drawn = 0
         self.image.mouseClickEvent = self._clicked
+        plots = QtWidgets.QHBoxLayout()
+        plots.addWidget(self.map_widget, 3)
+        plots.addWidget(self.history_widget, 2)
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.layout_widget, 1)
+        box.addLayout(plots, 1)
         box.addWidget(self.caption)
         self.caption.hide()
 
@@ -452,6 +461,8 @@ class MapView(BaseView):
         if self.run is run:
             self.run = None
             self.frame = None
+            self.drawn = 0
+            self.shown_key = None
             self.image.clear()
             for item in self.texts + self.outlines:
                 self.map_plot.removeItem(item)
@@ -461,26 +472,37 @@ class MapView(BaseView):
     def draw(self, run, frame: pd.DataFrame, current: bool) -> None:
         if not current:
             return
+        if run is not self.run:
+            self.clear(self.run)
+            self.drawn = 0
         self.run, self.frame = run, frame
         if not len(frame):
             return
-        groups = split_series(frame, self.frame_cols)
-        key, idx = groups[-1]
         rows = frame[self.row].to_numpy(dtype=float)
         cols = frame[self.col].to_numpy(dtype=float)
+        values = frame[self.value].to_numpy(dtype=float)
         shape = (int(np.nanmax(rows)) + 1, int(np.nanmax(cols)) + 1)
-        g = np.full(shape, np.nan)
-        r, c = rows[idx].astype(int), cols[idx].astype(int)
-        g[r, c] = frame[self.value].to_numpy(dtype=float)[idx]
-        finite = frame[self.value].to_numpy(dtype=float)
-        finite = finite[np.isfinite(finite) & (finite > 0)]
+        target = self._target(shape)
+        # a frame is drawn once whole (every cell read); each new one in turn, so none is skipped
+        groups = [(k, i) for k, i in split_series(frame, self.frame_cols) if len(i) >= shape[0] * shape[1]]
+        if not groups:
+            return
+        finite = values[np.isfinite(values) & (values > 0)]
         lo, hi = (np.log10(finite.min()), np.log10(finite.max())) if finite.size else (-6, -4)
         if hi - lo < 0.5:
             lo, hi = lo - 0.25, hi + 0.25
-        logg = np.log10(np.clip(g, 10 ** lo, None))
-        self.image.setImage(logg.T, levels=(lo, hi), autoLevels=False)
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
         self.colorbar.setLevels((lo, hi))
+        for key, idx in groups[min(self.drawn, len(groups) - 1):]:
+            g = np.full(shape, np.nan)
+            g[rows[idx].astype(int), cols[idx].astype(int)] = values[idx]
+            logg = np.log10(np.clip(g, 10 ** lo, None))
+            self.image.setImage(logg.T, levels=(lo, hi), autoLevels=False)
+            if key != self.shown_key:
+                self.shown_key = key
+                self.shown_map = g
+                self.frame_shown.emit(key)
+        self.drawn = len(groups)
         for item in self.texts + self.outlines:
             self.map_plot.removeItem(item)
         self.texts, self.outlines = [], []
@@ -494,7 +516,6 @@ class MapView(BaseView):
             text.setPos(j + 0.5, i + 0.5)
             self.map_plot.addItem(text)
             self.texts.append(text)
-        target = self._target(shape)
         if target is not None:
             for (i, j), on in np.ndenumerate(target):
                 if on:
@@ -502,6 +523,9 @@ class MapView(BaseView):
                     rect.setPen(pg.mkPen("#ff4040", width=2))
                     self.map_plot.addItem(rect)
                     self.outlines.append(rect)
+        self.map_plot.setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.02)
+        if self.selected is None and target is not None and target.any():
+            self.selected = tuple(int(v) for v in np.argwhere(target)[0])
         labels = ", ".join(f"{column_name(c).lower()} {_label_value(v)}" for c, v in zip(self.frame_cols, key))
         threshold = parameter_value(run.results, self.spec.get("threshold_parameter", "")) \
             if self.spec.get("threshold_parameter") else None
@@ -511,9 +535,6 @@ class MapView(BaseView):
             learned = f"; accuracy {acc:.0%} at {format_si(threshold, self.units)}"
         self.live_text = f"map after {labels}{learned}; red outline: target cells"
         self._caption()
-        if key != self.shown_key:
-            self.shown_key = key
-            self.frame_shown.emit(key)
         if self.selected is not None:
             self.show_history(*self.selected)
 
@@ -559,7 +580,7 @@ class MapView(BaseView):
         if isinstance(threshold, (int, float)) and threshold > 0:
             self.history.addItem(pg.InfiniteLine(pos=math.log10(threshold), angle=0,
                                                  pen=pg.mkPen("#b00000", style=QtCore.Qt.PenStyle.DashLine)))
-        self.history.setTitle(f"cell row {row}, column {col}", size="9pt")
+        self.history.setTitle(f"history of cell ({row}, {col}); click another", size="9pt")
 
 
 class TracesView(BaseView):

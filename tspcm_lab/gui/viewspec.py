@@ -33,7 +33,7 @@ with the events detected at ``threshold_parameter``.
 
 Parameter groups: ``(title, keys, folded)``; every class of the procedure's MRO may declare its own
 (a mixin groups its parameters), the most derived declaration of a key wins; keys in no group are
-the main "Measurement" group, shown first. Folded groups start closed.
+the main "Measurement" group, shown first, as are the ``KEY_PARAMETERS``. Folded groups start closed.
 """
 
 from __future__ import annotations
@@ -114,8 +114,12 @@ def parameter_groups(procedure_class: type, keys: list[str]) -> list[tuple[str, 
                 order.append(title)
             for key in members:
                 assigned.setdefault(key, title)
+    key_parameters = set(getattr(procedure_class, "KEY_PARAMETERS", ()) or ())
     groups: dict[str, list[str]] = {MAIN_GROUP: []}
     for key in keys:
-        groups.setdefault(assigned.get(key, MAIN_GROUP), []).append(key)
+        title = assigned.get(key, MAIN_GROUP)
+        if key in key_parameters and folded.get(title):  # a key parameter is never folded away
+            title = MAIN_GROUP
+        groups.setdefault(title, []).append(key)
     titles = [MAIN_GROUP] + [t for t in order if not folded[t]] + [t for t in order if folded[t]]
     return [(t, groups[t], folded.get(t, False)) for t in dict.fromkeys(titles) if groups.get(t)]
