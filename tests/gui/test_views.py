@@ -43,11 +43,7 @@ def run_to_end(qtbot, window):
 def curves(window, view: XYView, experiment):
     """The data items the view draws for a run: [(legend label, x, y)]."""
     run = next(c for c in experiment.curve_list if getattr(c, "wdg", None) is window.views)
-    out = []
-    for item in view.items[id(run)]:
-        if getattr(item, "series_label", None) is not None and item.xData is not None:
-            out.append((item.series_label, np.asarray(item.xData), np.asarray(item.yData)))
-    return out
+    return [(item.series_label, np.asarray(item.xData), np.asarray(item.yData)) for item in view.data_items(run)]
 
 
 def test_every_procedure_opens_with_its_declared_views_and_grouped_parameters(qtbot, open_window):

@@ -55,11 +55,12 @@ def _label_value(value: Any) -> str:
 
 
 def series_colors(keys: list, many: bool) -> dict:
-    """Colour per distinct colour key: the palette for a few, a colour map for many."""
+    """Colour per distinct colour key: the palette for a few, a colour map for many (its scale
+    steps in powers of two, so that the colours of a growing run do not change at every new series)."""
     if len(keys) <= len(PALETTE) and not many:
         return {k: pg.mkColor(PALETTE[i]) for i, k in enumerate(keys)}
     cmap = pg.colormap.get("viridis")
-    n = max(len(keys) - 1, 1)
+    n = 2 ** math.ceil(math.log2(max(len(keys), 2))) - 1
     return {k: cmap.map(0.9 * i / n, mode="qcolor") for i, k in enumerate(keys)}
 
 
@@ -71,14 +72,18 @@ def split_series(frame: pd.DataFrame, columns: list[str]) -> list[tuple[tuple, n
         return [((), np.arange(n))]
     values = frame[columns].to_numpy(dtype=float)
     values = np.where(np.isnan(values), -1e300, values)
+    change = np.flatnonzero(np.any(values[1:] != values[:-1], axis=1)) + 1
+    starts = np.concatenate([[0], change])
+    if len({tuple(values[s]) for s in starts}) == starts.size:  # each series in one block of rows (usual)
+        bounds = np.concatenate([starts, [n]])
+        return [(tuple(float(v) if v != -1e300 else math.nan for v in values[a]), np.arange(a, b))
+                for a, b in zip(bounds[:-1], bounds[1:])]
     keys, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
-    order = np.argsort(first, kind="stable")
-    out = []
-    for k in order:
-        key = tuple(float(v) if v != -1e300 else math.nan for v in keys[k])
-        out.append((key, np.flatnonzero(inverse == k)))
-    return out
+    rows = np.argsort(inverse, kind="stable")
+    pieces = np.split(rows, np.cumsum(np.bincount(inverse, minlength=len(keys)))[:-1])
+    return [(tuple(float(v) if v != -1e300 else math.nan for v in keys[k]), pieces[k])
+            for k in np.argsort(first, kind="stable")]
 
 
 class BaseView(QtWidgets.QWidget):
@@ -198,8 +203,9 @@ class XYView(BaseView):
         self.plot = CoordinatePlot(self.x, ylabel, self.log_x, self.log_y, self)
         self.legend = self.plot.plot_item.addLegend(offset=(-5, 5), labelTextSize="8pt", verSpacing=-6)
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        self.items: dict[int, list] = {}  # id(run) -> items
-        self._legend_keys: set = set()
+        self.items: dict[int, dict] = {}  # id(run) -> {"data": {key: (item, signature)}, "extra", "marks"}
+        self._latest_sample = pg.PlotDataItem([], [])
+        self._latest_label = None
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
@@ -208,12 +214,23 @@ class XYView(BaseView):
         self.caption.hide()
 
     # ------------------------------------------------------------------ drawing
+    # Items are kept and updated in place (a redraw of a growing run touches only the series that grew,
+    # and the marks and lines only when they change): adding items to a plot costs far more than
+    # setting their data, and the window redraws a running run every REFRESH_MS.
     def clear(self, run) -> None:
-        for item in self.items.pop(id(run), []):
-            self.plot.plot_item.removeItem(item)
+        state = self.items.pop(id(run), None)
+        if state is not None:
+            for item, _sig in state["data"].values():
+                self.plot.plot_item.removeItem(item)
+            for item in state["extra"][1] + state.get("marks", []):
+                self.plot.plot_item.removeItem(item)
         if not self.items:
             self.legend.clear()
-            self._legend_keys.clear()
+            self._legend_shown = None
+
+    def data_items(self, run) -> list:
+        state = self.items.get(id(run))
+        return [item for item, _sig in state["data"].values()] if state else []
 
     def mark_columns(self, frame: pd.DataFrame, groups) -> list[str]:
         marks = self.spec.get("marks")
@@ -221,15 +238,14 @@ class XYView(BaseView):
             return list(marks or [])
         units = column_units(self.x)
         out = []
+        recent = groups[-8:]  # the series the marks are drawn for
         for column in self.columns:
             if column in (self.x, *self.ys, *self.series) or column_units(column) != units or not units:
                 continue
             values = frame[column].to_numpy(dtype=float)
-            if not np.isfinite(values).any():
-                continue
-            constant = all(np.nanmin(values[idx]) == np.nanmax(values[idx]) for _, idx in groups
-                           if np.isfinite(values[idx]).any())
-            if constant:
+            chunks = [values[idx] for _, idx in recent]
+            chunks = [c[np.isfinite(c)] for c in chunks]
+            if any(c.size for c in chunks) and all(c.min() == c.max() for c in chunks if c.size):
                 out.append(column)
         return out
 
@@ -245,112 +261,147 @@ class XYView(BaseView):
         return ", ".join(f"{column_name(c).lower()} {_label_value(v)}" for c, v in zip(self.series, key))
 
     def draw(self, run, frame: pd.DataFrame, current: bool) -> None:
-        self.clear(run)
-        if current:  # the legend describes the current run
-            self.legend.clear()
-            self._legend_keys.clear()
         if not len(frame) or self.x not in frame:
+            self.clear(run)
             return
-        items = self.items.setdefault(id(run), [])
+        state = self.items.setdefault(id(run), {"data": {}, "extra": (None, [])})
         groups = split_series(frame, self.series)[-MAX_SERIES:]
-        color_keys = []
-        for key, _ in groups:
-            ck = key[self.series.index(self.color_by)] if self.color_by in self.series else key
-            color_keys.append(ck)
+        color_keys = [key[self.series.index(self.color_by)] if self.color_by in self.series else key
+                      for key, _ in groups]
         distinct = list(dict.fromkeys(color_keys))
         many = len(distinct) > len(PALETTE)
         colors = series_colors(distinct, many) if self.series else {}
         multi_y = len(self.ys) > 1
         x_all = frame[self.x].to_numpy(dtype=float)
-        offset, last_key_events, event_lines = None, None, []
+        y_all = {y: frame[y].to_numpy(dtype=float) for y in self.ys if y in frame}
+        events_col = self.spec.get("events")
+        event_values = frame[events_col].to_numpy(dtype=float) if events_col else None
+        offset, last_event, events, wanted, legend = None, None, [], set(), []
         for (key, idx), ck in zip(groups, color_keys):
             x = x_all[idx]
             if self.spec.get("x_cumulative") and len(idx) and np.isfinite(x).any():
                 if offset is not None:  # the first series keeps its x; the next ones follow it
                     x = x - np.nanmin(x) + offset
                 offset = np.nanmax(x) + 1
-            events_col = self.spec.get("events")
-            if events_col and len(idx):
-                value = frame[events_col].to_numpy(dtype=float)[idx[0]]
-                if last_key_events is not None and value != last_key_events and np.isfinite(x).any():
+            if event_values is not None and len(idx):
+                value = event_values[idx[0]]
+                if last_event is not None and value != last_event and np.isfinite(x).any():
                     name = self.labels.get(_label_value(value)) if events_col == self.color_by else None
-                    event_lines.append((np.nanmin(x) - 0.5, f"{name or column_name(events_col).lower() + ' '}"
-                                                            f"{'' if name else _label_value(value)} after forgetting"
-                                        if name else f"{column_name(events_col).lower()} {_label_value(value)}"))
-                last_key_events = value
-            for j, y_col in enumerate(self.ys):
-                if y_col not in frame:
-                    continue
-                y = frame[y_col].to_numpy(dtype=float)[idx]
+                    events.append((float(np.nanmin(x) - 0.5), f"{name} after forgetting" if name else
+                                   f"{column_name(events_col).lower()} {_label_value(value)}"))
+                last_event = value
+            x_use = np.where(x > 0, x, np.nan) if self.log_x else x
+            for j, y_col in enumerate(y_all):
+                y = y_all[y_col][idx]
                 if self.abs_y:
                     y = np.abs(y)
                 if self.log_y:
                     y = np.where(y > 0, y, np.nan)
-                if self.log_x:
-                    x_use = np.where(x > 0, x, np.nan)
-                else:
-                    x_use = x
                 if multi_y:
                     color = pg.mkColor(PALETTE[j % len(PALETTE)])
                     label = column_name(y_col)
                     if self.series and len(groups) > 1:
                         color.setAlpha(255 if ck == color_keys[-1] else 120)
                 else:
-                    color = colors.get(ck, run.color) if self.series else run.color
+                    color = QtGui.QColor(colors.get(ck, run.color) if self.series else run.color)
                     label = self.series_label(key)
                 if not current:
                     color = QtGui.QColor(color)
                     color.setAlpha(110)
-                pen = pg.mkPen(color, width=1.5 if len(idx) < 2000 else 1) if self.lines else None
-                item = pg.PlotDataItem(x_use, y, pen=pen, connect="finite",
-                                       symbol="o" if self.points else None, symbolSize=5,
-                                       symbolBrush=pg.mkBrush(color) if self.points else None,
-                                       symbolPen=None, skipFiniteCheck=False)
-                item.series_label = label
-                self.plot.plot_item.addItem(item)
-                items.append(item)
-                legend_key = label
-                if current and label and legend_key not in self._legend_keys and (
-                        not many or ck in (color_keys[0], color_keys[-1])):
-                    self._legend_keys.add(legend_key)
-                    self.legend.addItem(item, label)
-        for x_pos, text in event_lines:
-            line = pg.InfiniteLine(pos=math.log10(x_pos) if self.log_x and x_pos > 0 else x_pos, angle=90,
-                                   pen=pg.mkPen("#606060", width=1, style=QtCore.Qt.PenStyle.DashLine),
-                                   label=text, labelOpts={"position": 0.12, "color": "#404040", "rotateAxis": (1, 0),
-                                                          "anchors": [(0, 1), (0, 1)]})
-            self.plot.plot_item.addItem(line, ignoreBounds=True)
-            items.append(line)
-        self._draw_hlines(run, items)
-        marks_text = self._draw_marks(run, frame, groups, color_keys, colors, items, current)
-        self._draw_fit(run, frame, groups, items)
+                item_key = (key, y_col)
+                wanted.add(item_key)
+                item = self._set_series(state, item_key, x_use, y, color, label, len(idx))
+                if current and label and label not in [name for name, _ in legend] and (
+                        not many or ck == color_keys[0]):
+                    legend.append((label, item))
+        for item_key in [k for k in state["data"] if k not in wanted]:
+            self.plot.plot_item.removeItem(state["data"].pop(item_key)[0])
+        marks, readout = self._marks(run, frame, groups, color_keys, colors)
+        self._set_marks(state, marks)
+        extras = (tuple(events), self._hlines(run), self._fit(run, frame, groups))
+        if extras != state["extra"][0]:
+            for item in state["extra"][1]:
+                self.plot.plot_item.removeItem(item)
+            state["extra"] = (extras, self._make_extras(*extras))
         if current:
-            self.live_text = marks_text
+            latest = None
+            if many and groups:  # many series: the first one and the latest (its entry follows the run)
+                latest = (self.series_label(groups[-1][0]) + " (latest)", colors.get(color_keys[-1], run.color))
+            self._set_legend(legend, marks, bool(extras[2]), latest)
+            self.live_text = readout
             self._caption()
 
-    def _draw_hlines(self, run, items) -> None:
+    def _set_series(self, state, item_key, x, y, color, label, n):
+        """Create or update the item of one series (data set only when it changed)."""
+        if len(x) > 1:  # repeated points (a per-cycle value on every row) drawn once
+            keep = np.ones(len(x), dtype=bool)
+            keep[1:] = (x[1:] != x[:-1]) | (y[1:] != y[:-1])
+            x, y = x[keep], y[keep]
+        signature = (len(x), color.rgba(), float(np.nansum(y[-3:])) if len(y) else 0.0)
+        found = state["data"].get(item_key)
+        if found is not None and found[1] == signature:
+            return found[0]
+        pen = pg.mkPen(color, width=1.5 if n < 2000 else 1) if self.lines else None
+        brush = pg.mkBrush(color) if self.points else None
+        if found is None:
+            item = pg.PlotDataItem(x, y, pen=pen, connect="finite", symbol="o" if self.points else None,
+                                   symbolSize=5, symbolBrush=brush, symbolPen=None)
+            item.setDownsampling(auto=True, method="peak")
+            item.series_label = label
+            self.plot.plot_item.addItem(item)
+        else:
+            item = found[0]
+            item.setData(x, y, pen=pen, symbolBrush=brush, symbol="o" if self.points else None, symbolSize=5,
+                         symbolPen=None, connect="finite")
+        state["data"][item_key] = (item, signature)
+        return item
+
+    def _set_legend(self, legend, marks, fit: bool, latest=None) -> None:
+        """Rebuild the legend only when its entries change (an entry costs a few ms to make); the
+        "latest" entry of a run with many series is updated in place."""
+        mark_kinds = list(dict.fromkeys((name, style) for _pos, _color, style, name in marks))
+        keys = (tuple(label for label, _ in legend) + tuple(mark_kinds) + (("NeuroSim fit",) if fit else ())
+                + ((True,) if latest else ()))
+        if latest is not None:
+            self._latest_sample.setPen(pg.mkPen(latest[1], width=1.5))
+        if keys == getattr(self, "_legend_shown", None):
+            if latest is not None and self._latest_label is not None:
+                self._latest_label.setText(latest[0])
+            return
+        self._legend_shown = keys
+        self.legend.clear()
+        for label, item in legend:
+            self.legend.addItem(item, label)
+        self._latest_label = None
+        if latest is not None:
+            self.legend.addItem(self._latest_sample, latest[0])
+            self._latest_label = self.legend.items[-1][1]
+        styles = {0: "dashed", 1: "dotted", 2: "dash-dot"}
+        for name, style in mark_kinds:
+            sample = pg.PlotDataItem([], [], pen=pg.mkPen("#404040", style=MARK_STYLES[style]))
+            self.legend.addItem(sample, f"{name} ({styles[style]})")
+        if fit:
+            self.legend.addItem(pg.PlotDataItem([], [], pen=pg.mkPen("k", width=1.5)), "NeuroSim fit")
+
+    def _hlines(self, run) -> tuple:
+        out = []
         for key in as_list(self.spec.get("hlines")):
             value = parameter_value(run.results, key)
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                continue
-            pos = math.log10(value) if self.log_y and value > 0 else value
-            label = f"{key} = {format_si(value, column_units(self.ys[0]) if key.endswith(('_S', '_V', '_A')) else '')}"
-            line = pg.InfiniteLine(pos=pos, angle=0, pen=pg.mkPen("#b00000", width=1,
-                                                                 style=QtCore.Qt.PenStyle.DashLine),
-                                   label=label, labelOpts={"position": 0.02, "color": "#b00000",
-                                                           "anchors": [(0, 1), (0, 1)]})
-            self.plot.plot_item.addItem(line, ignoreBounds=True)
-            items.append(line)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                units = column_units(self.ys[0]) if key.endswith(("_S", "_V", "_A")) else ""
+                out.append((float(value), f"{key} = {format_si(value, units)}"))
+        return tuple(out)
 
-    def _draw_marks(self, run, frame, groups, color_keys, colors, items, current) -> str:
+    def _marks(self, run, frame, groups, color_keys, colors) -> tuple[list, str]:
+        """[(x, rgba, style index, name)] of the marks of the latest series, and the readout."""
         marks = [m for m in self.mark_columns(frame, groups) if m in frame]
         if not marks:
-            return ""
+            return [], ""
         values = {m: frame[m].to_numpy(dtype=float) for m in marks}
-        readout = ""
-        shown = groups[-12:]  # the latest series (a line per mark per series)
+        out, readout = [], ""
+        shown = groups[-8:]  # the latest series (a line per mark per series)
         for (key, idx), ck in zip(shown, color_keys[-len(shown):]):
-            color = colors.get(ck, run.color)
+            color = QtGui.QColor(colors.get(ck, run.color))
             parts = []
             for n, mark in enumerate(marks):
                 v = values[mark][idx]
@@ -359,52 +410,73 @@ class XYView(BaseView):
                     continue
                 pos = float(v[0])
                 parts.append(f"{column_name(mark)} = {format_si(pos, column_units(mark))}")
-                if self.log_x and pos <= 0:
-                    continue
-                line = pg.InfiniteLine(pos=math.log10(pos) if self.log_x else pos, angle=90,
-                                       pen=pg.mkPen(color, width=1, style=MARK_STYLES[n % len(MARK_STYLES)]))
-                self.plot.plot_item.addItem(line, ignoreBounds=True)
-                items.append(line)
+                if not (self.log_x and pos <= 0):
+                    out.append((pos, color.rgba(), n % len(MARK_STYLES), column_name(mark)))
             readout = f"{self.series_label(key)}: " + ", ".join(parts) if parts else readout
-        if current:
-            for n, mark in enumerate(marks):
-                label = f"{column_name(mark)} (dashed)" if n == 0 else f"{column_name(mark)} (dotted)" if n == 1 \
-                    else f"{column_name(mark)} (dash-dot)"
-                if label not in self._legend_keys:
-                    sample = pg.PlotDataItem([], [], pen=pg.mkPen("#404040", style=MARK_STYLES[n % len(MARK_STYLES)]))
-                    self._legend_keys.add(label)
-                    self.legend.addItem(sample, label)
-        return readout
+        return out, readout
 
-    def _draw_fit(self, run, frame, groups, items) -> None:
+    def _fit(self, run, frame, groups) -> tuple:
+        """(start x, span, a, gmin, gmax, phase) of the NeuroSim fit of each series."""
         if self.spec.get("fit") != "neurosim" or run.analysis is None:
-            return
-        from tspcm_lab.analysis.plasticity import neurosim_conductance
-
+            return ()
         values = run.analysis.as_dict()
-        offset = None
+        offset, out = None, []
         phase_col = self.color_by
+        x_all = frame[self.x].to_numpy(dtype=float)
         for key, idx in groups:
-            x = frame[self.x].to_numpy(dtype=float)[idx]
+            x = x_all[idx]
             if not len(idx) or not np.isfinite(x).any():
                 continue
-            x0 = np.nanmin(x)
-            span = np.nanmax(x) - x0
+            x0 = float(np.nanmin(x))
+            span = float(np.nanmax(x)) - x0
             phase = key[self.series.index(phase_col)] if phase_col in self.series else 1.0
             prefix = "p_" if phase > 0 else "d_"
             a, gmin, gmax = (values.get(prefix + n, math.nan) for n in ("a_pulses", "gmin_S", "gmax_S"))
             start = offset if self.spec.get("x_cumulative") and offset is not None else x0
             offset = start + span + 1
-            if not all(math.isfinite(v) for v in (a, gmin, gmax)) or span <= 0:
-                continue
-            p = np.linspace(0, span, 100)
-            g = neurosim_conductance(p, a, gmin, gmax, span, 1 if phase > 0 else -1)
-            item = pg.PlotDataItem(start + p, g, pen=pg.mkPen("k", width=1.5))
-            self.plot.plot_item.addItem(item)
-            items.append(item)
-        if "NeuroSim fit" not in self._legend_keys:
-            self._legend_keys.add("NeuroSim fit")
-            self.legend.addItem(pg.PlotDataItem([], [], pen=pg.mkPen("k", width=1.5)), "NeuroSim fit")
+            if all(math.isfinite(v) for v in (a, gmin, gmax)) and span > 0:
+                out.append((start, span, a, gmin, gmax, 1 if phase > 0 else -1))
+        return tuple(out)
+
+    def _set_marks(self, state, marks) -> None:
+        """The mark lines, moved and recoloured in place (a new series moves them all)."""
+        lines = state.setdefault("marks", [])
+        while len(lines) > len(marks):
+            self.plot.plot_item.removeItem(lines.pop())
+        for n, (pos, rgba, style, _name) in enumerate(marks):
+            pen = pg.mkPen(QtGui.QColor.fromRgba(rgba), width=1, style=MARK_STYLES[style])
+            x = math.log10(pos) if self.log_x else pos
+            if n < len(lines):
+                if lines[n].value() != x or lines[n].pen.color().rgba() != rgba or lines[n].pen.style() != pen.style():
+                    lines[n].setPos(x)
+                    lines[n].setPen(pen)
+            else:
+                line = pg.InfiniteLine(pos=x, angle=90, pen=pen)
+                self.plot.plot_item.addItem(line, ignoreBounds=True)
+                lines.append(line)
+
+    def _make_extras(self, events, hlines, fits) -> list:
+        items = []
+        for x_pos, text in events:
+            items.append(pg.InfiniteLine(
+                pos=math.log10(x_pos) if self.log_x and x_pos > 0 else x_pos, angle=90,
+                pen=pg.mkPen("#606060", width=1, style=QtCore.Qt.PenStyle.DashLine), label=text,
+                labelOpts={"position": 0.12, "color": "#404040", "rotateAxis": (1, 0), "anchors": [(0, 1), (0, 1)]}))
+        for value, text in hlines:
+            items.append(pg.InfiniteLine(
+                pos=math.log10(value) if self.log_y and value > 0 else value, angle=0,
+                pen=pg.mkPen("#b00000", width=1, style=QtCore.Qt.PenStyle.DashLine), label=text,
+                labelOpts={"position": 0.02, "color": "#b00000", "anchors": [(0, 1), (0, 1)]}))
+        if fits:
+            from tspcm_lab.analysis.plasticity import neurosim_conductance
+
+            for start, span, a, gmin, gmax, phase in fits:
+                p = np.linspace(0, span, 100)
+                items.append(pg.PlotDataItem(start + p, neurosim_conductance(p, a, gmin, gmax, span, phase),
+                                             pen=pg.mkPen("k", width=1.5)))
+        for item in items:
+            self.plot.plot_item.addItem(item, ignoreBounds=isinstance(item, pg.InfiniteLine))
+        return items
 
 
 class MapView(BaseView):
