@@ -18,7 +18,6 @@ from gui_procedures import SmuHold
 from tspcm_lab import cli, plugins
 from tspcm_lab.gui.inputs import QuantityInput
 from tspcm_lab.gui.views import MapView, XYView
-from tspcm_lab.gui.viewspec import views_of
 from tspcm_lab.si import format_si
 from tspcm_lab.store import open_run
 
@@ -44,28 +43,6 @@ def curves(window, view: XYView, experiment):
     """The data items the view draws for a run: [(legend label, x, y)]."""
     run = next(c for c in experiment.curve_list if getattr(c, "wdg", None) is window.views)
     return [(item.series_label, np.asarray(item.xData), np.asarray(item.yData)) for item in view.data_items(run)]
-
-
-def test_every_procedure_opens_with_its_declared_views_and_grouped_parameters(qtbot, open_window):
-    from tspcm_lab.gui.window import RunWindow
-
-    window = open_window(SmuHold, seed=20)
-    for name in plugins.names():
-        cls = plugins.load_procedure(name)
-        other = RunWindow(cls, window.session, close_bench=False, history=0)
-        qtbot.addWidget(other)
-        try:
-            declared = [v["title"] for v in cls.VIEWS]
-            assert [d.title() for d in other.views.docks] == declared, name
-            assert views_of(cls) and all(d.isVisibleTo(other) for d in other.views.docks)
-            sections = other.inputs.sections
-            assert list(sections)[0] == "Measurement"
-            folded = [t for t, s in sections.items() if not s.is_open]
-            assert folded, f"{name}: nothing folded"
-            for key in cls.KEY_PARAMETERS:  # the parameters `tspcm runs` shows are never folded away
-                assert other.inputs.section_of[key].is_open, (name, key)
-        finally:
-            other.shut_down()
 
 
 def test_a_pulse_train_shows_its_two_phases_as_two_series_with_the_fit(qtbot, open_window):

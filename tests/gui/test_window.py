@@ -248,7 +248,9 @@ def test_closing_the_window_aborts_the_run_and_shuts_the_bench_down(qtbot, open_
 
 def test_every_registered_procedure_gets_a_window_whose_inputs_keep_its_defaults(qtbot, open_window):
     """The input widgets must not round or clamp a default (a 20 ns width read back as 0 would be a
-    different measurement); the plot opens on two of the procedure's columns."""
+    different measurement); the plot opens on two of the procedure's columns; the window opens with
+    the views the procedure declares (a dock each) and its parameters grouped, the rarely changed
+    ones folded and the key parameters in view."""
     from tspcm_lab.gui.window import RunWindow
 
     window = open_window(SmuHold, seed=13)
@@ -259,6 +261,12 @@ def test_every_registered_procedure_gets_a_window_whose_inputs_keep_its_defaults
         try:
             frame = other.plot_widget.plot_frame
             assert frame.x_axis in cls.DATA_COLUMNS and frame.y_axis in cls.DATA_COLUMNS, name
+            assert [d.title() for d in other.views.docks] == [v["title"] for v in cls.VIEWS], name
+            assert all(d.isVisibleTo(other) for d in other.views.docks), name
+            sections = other.inputs.sections
+            assert list(sections)[0] == "Measurement" and any(not s.is_open for s in sections.values()), name
+            for key in cls.KEY_PARAMETERS:  # the parameters `tspcm runs` shows are never folded away
+                assert other.inputs.section_of[key].is_open, (name, key)
             made, defaults = other.make_procedure(), cls()
             for key in defaults._parameters:
                 expected, got = getattr(defaults, key), getattr(made, key)

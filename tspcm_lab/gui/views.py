@@ -308,6 +308,8 @@ class XYView(BaseView):
                 if not current:
                     color = QtGui.QColor(color)
                     color.setAlpha(110)
+                if not (np.isfinite(x_use) & np.isfinite(y)).any():
+                    continue  # rows of another kind (delay rows in a recovery plot): nothing to draw
                 item_key = (key, y_col)
                 wanted.add(item_key)
                 item = self._set_series(state, item_key, x_use, y, color, label, len(idx))
@@ -520,12 +522,16 @@ class MapView(BaseView):
         self.shown_map: np.ndarray | None = None
         self.drawn = 0
         self.image.mouseClickEvent = self._clicked
-        plots = QtWidgets.QHBoxLayout()
-        plots.addWidget(self.map_widget, 3)
-        plots.addWidget(self.history_widget, 2)
+        self.history_widget.setMinimumWidth(180)
+        self.map_widget.setMinimumWidth(220)
+        plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal, self)
+        plots.addWidget(self.map_widget)
+        plots.addWidget(self.history_widget)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 2)
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addLayout(plots, 1)
+        box.addWidget(plots, 1)
         box.addWidget(self.caption)
         self.caption.hide()
 
@@ -652,7 +658,7 @@ class MapView(BaseView):
         if isinstance(threshold, (int, float)) and threshold > 0:
             self.history.addItem(pg.InfiniteLine(pos=math.log10(threshold), angle=0,
                                                  pen=pg.mkPen("#b00000", style=QtCore.Qt.PenStyle.DashLine)))
-        self.history.setTitle(f"history of cell ({row}, {col}); click another", size="9pt")
+        self.history.setTitle(f"cell ({row}, {col})", size="9pt")
 
 
 class TracesView(BaseView):
@@ -789,7 +795,7 @@ class ViewsWidget(TabWidget, QtWidgets.QWidget):
         for n, spec in enumerate(self.specs):
             kind = spec.get("kind", "xy")
             view = MapView(spec) if kind == "map" else TracesView(spec) if kind == "traces" else XYView(spec, columns)
-            dock = Dock(spec["title"], size=(400, 300), closable=False)
+            dock = Dock(spec["title"], size=(700 if kind == "map" else 400, 300), closable=False)
             dock.addWidget(view)
             # two docks side by side, a third below them
             if previous is None:

@@ -260,6 +260,7 @@ class RunWindow(ManagedWindowBase):
         left.setMinimumWidth(290)
         left.setMaximumWidth(400)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [330], QtCore.Qt.Orientation.Horizontal)
         # centre: the views (and any two columns, the log) above; the runs and their analysis below
         self.tabs = QtWidgets.QTabWidget(self)
         for widget in self.widget_list:
