@@ -39,7 +39,7 @@ class QuantityInput(QtWidgets.QLineEdit):
         self.error = ""  #: why the text cannot be used ("" when it can)
         self.setProperty("invalid", False)
         self.setStyleSheet(INVALID_STYLE)
-        self.textEdited.connect(self._edited)
+        self.textChanged.connect(self._edited)  # typed, pasted or set: checked and marked alike
         self.set_parameter(parameter)
 
     @property

@@ -49,7 +49,7 @@ from tspcm_lab.gui.inputs import InputsPanel
 from tspcm_lab.gui.live import LiveResults
 from tspcm_lab.gui.manager import RunManager
 from tspcm_lab.gui.views import ViewsWidget
-from tspcm_lab.si import format_si
+from tspcm_lab.si import format_parameter, format_si
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +136,22 @@ class RunSequencer(SequencerWidget):
 
 
 class RunBrowserItem(BrowserItem):
-    """A browser row; "Finished" reads "Completed", and the final status comes from the run file."""
+    """A browser row; "Finished" reads "Completed", the final status comes from the run file, and the
+    key parameters read with SI prefixes ("30 µS", not "3e-05 S")."""
 
     status_label = {**BrowserItem.status_label, Procedure.FINISHED: "Completed"}
+
+    def __init__(self, results, color, displays=(), parent=None):
+        objects = results.procedure.parameter_objects()
+        self._shown = [format_parameter(objects[k].value, getattr(objects[k], "units", None) or "")
+                       if k in objects else None for k in displays]
+        super().__init__(results, color, parent)
+
+    def setText(self, column, text):  # noqa: N802 - Qt's spelling
+        index = column - 4  # PyMeasure's browser fills the key parameters from column 4 on
+        if 0 <= index < len(self._shown) and self._shown[index] is not None:
+            text = self._shown[index]
+        super().setText(column, text)
 
     def set_file_status(self, status: str) -> None:
         self.setText(3, status.capitalize())
@@ -465,7 +478,7 @@ class RunWindow(ManagedWindowBase):
         else:
             curve_list = curve[:]
         color = next((c.color for c in curve_list if hasattr(c, "color")), pg.intColor(0))
-        return Experiment(results, curve_list, RunBrowserItem(results, color))
+        return Experiment(results, curve_list, RunBrowserItem(results, color, self.displays))
 
     def running_files(self) -> set[str]:
         """Run files this window is writing now (never to be opened here until closed)."""
