@@ -1,10 +1,17 @@
-"""The measurement window: PyMeasure's ManagedWindow on one open bench, writing HDF5 run files.
+"""The measurement window: PyMeasure's ManagedWindowBase on one open bench, writing HDF5 run files.
 
     session = BenchSession.open("sim", seed=42)
     window = RunWindow(IVSweepProcedure, session, output_dir="runs")
     window.show()              # Queue runs the procedure; Abort stops it; closing shuts the bench down
 
-What differs from a stock ``ManagedWindow``:
+What differs from a stock ``ManagedWindow`` (see docs/gui.md for the whole window):
+
+- **The procedure's own views** (:mod:`tspcm_lab.gui.views`, declared as plain data in ``VIEWS``), an
+  **analysis panel** (:mod:`tspcm_lab.gui.analysis`, the extractors of ``tspcm analyze``), grouped
+  parameters typed with SI prefixes (:mod:`tspcm_lab.gui.inputs`), the sequencer and the estimates in
+  the left dock; the window sizes itself to the screen.
+- **Queue states**: after an abort with nothing waiting the window is idle again; waiting runs are held
+  with a "Resume (n waiting)" button. Closing mid-run asks first.
 
 - **One bench for the whole session**, opened before the window; every queued procedure gets it as
   ``procedure.bench``. Closing the window aborts a running procedure, waits for its shutdown and
