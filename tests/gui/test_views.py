@@ -205,3 +205,27 @@ def test_estimates_follow_the_parameters_typed(qtbot, open_window):
     qtbot.waitUntil(lambda: "cycles" in window.estimates.text() and "out of range" in window.estimates.text(),
                     timeout=5000)
     assert not math.isnan(window.views.views[0].plot.plot_item.vb.viewRange()[0][0])
+
+
+def test_a_run_analysed_by_tspcm_analyze_shows_its_stored_analysis_in_the_preview_and_panel(qtbot, open_window,
+                                                                                           tmp_path, capsys):
+    from test_window import make_run
+
+    from tspcm_lab.gui.dialogs import RunFileDialog
+
+    path = make_run(tmp_path / "iv.h5", plugins.load_procedure("iv-sweep"), 28, {"cycles": 2})
+    assert cli.main(["analyze", str(path), "--workers", "1", "--quiet"]) == 0  # writes /analysis back
+    capsys.readouterr()
+    stored = open_run(path).analysis["iv-sweep"]["values"]["vth_mean_V"]
+    window = open_window(plugins.load_procedure("iv-sweep"), seed=29)
+    dialog = RunFileDialog(window.procedure_class, widget_list=window.widget_list, parent=window)
+    dialog.update_preview(str(path))
+    rows = {dialog.preview_metadata.topLevelItem(i).text(0): dialog.preview_metadata.topLevelItem(i).text(1)
+            for i in range(dialog.preview_metadata.topLevelItemCount())}
+    dialog.close()
+    assert rows["analysis: vth_mean_V"] == format_si(stored, "V") and "stored" in rows["Analysis"]
+    (experiment,) = window.open_runs([str(path)])
+    with qtbot.waitSignal(window.analysis_panel.updated, timeout=RUN_TIMEOUT_MS):
+        window.browser.setCurrentItem(experiment.browser_item)
+    assert window.analysis_panel.result.source == "stored"
+    assert window.analysis_panel.shown_value("vth_mean_V") == (stored, format_si(stored, "V"))
