@@ -78,6 +78,9 @@ def test_a_pattern_run_updates_the_array_map_after_every_epoch(qtbot, spy, tmp_p
     try:
         type_into(qtbot, window.inputs.spike_amplitude_V, "1.8 V")  # no calibration: a short run
         type_into(qtbot, window.inputs.max_epochs, "3")
+        frame = window.plot_widget.plot_frame  # "All columns": Epoch against Accuracy, no "(x0.001)" scale
+        assert (frame.x_axis, frame.y_axis) == ("Epoch", "Accuracy")
+        assert not frame.plot.getAxis("left").autoSIPrefix and not frame.plot.getAxis("bottom").autoSIPrefix
         view = next(v for v in window.views.views if isinstance(v, MapView))
         shown = []
         view.frame_shown.connect(lambda key: shown.append(tuple(int(k) for k in key)))

@@ -198,6 +198,8 @@ class RunWindow(ManagedWindowBase):
         self.views = ViewsWidget(procedure_class, "Views")
         self.plot_widget = PlotWidget("All columns", procedure_class.DATA_COLUMNS, self.x_axis, self.y_axis)
         self.plot_widget.setMinimumSize(100, 150)
+        for signal in (self.plot_widget.plot_frame.x_axis_changed, self.plot_widget.plot_frame.y_axis_changed):
+            signal.connect(self._plain_unitless_axes)
         for label in (self.plot_widget.columns_x_label, self.plot_widget.columns_y_label):
             label.setMaximumWidth(60)
         displays = [k for k in getattr(procedure_class, "KEY_PARAMETERS", ()) if hasattr(procedure_class, k)]
@@ -205,6 +207,7 @@ class RunWindow(ManagedWindowBase):
                          inputs=parameter_keys(procedure_class), displays=displays, enable_file_input=False,
                          inputs_in_scrollarea=True, parent=parent)
         self.browser_widget.browser.measured_quantities.update([self.x_axis, self.y_axis])
+        self._plain_unitless_axes()
         logging.getLogger().addHandler(self.log_widget.handler)
         self.browser.header().resizeSection(1, 230)  # run file names are <time>_<procedure>.h5
         self.setWindowTitle(f"tspcm gui - {self.name} on {self.bench_text()}")
@@ -212,6 +215,14 @@ class RunWindow(ManagedWindowBase):
         self.fit_to_screen()
         if history > 0:
             self.load_history(history)
+
+    def _plain_unitless_axes(self, _column: str = "") -> None:
+        """A column without a unit ("Accuracy", "Cycle") is not scaled to "(x0.001)" in "All columns"."""
+        from tspcm_lab.gui.viewspec import column_units
+
+        frame = self.plot_widget.plot_frame
+        for side, column in (("bottom", frame.x_axis), ("left", frame.y_axis)):
+            frame.plot.getAxis(side).enableAutoSIPrefix(bool(column_units(column)))
 
     # ------------------------------------------------------------------ layout
     def _setup_ui(self):
