@@ -36,17 +36,15 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
     DATA_COLUMNS = ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)",
                     "Conductance SET (S)"]
     VIEWS = (
-        {"title": "SET and RESET resistance vs cycle", "x": "Cycle", "y": ["Resistance SET (Ohm)",
-                                                                        "Resistance RESET (Ohm)"],
-         "log_x": True, "log_y": True, "style": "both"},
-        {"title": "Window vs cycle", "x": "Cycle", "y": "Window", "log_x": True, "log_y": True, "style": "both",
-         "hlines": ["min_window"], "features": ["window_first", "window_last", "window_min", "failure_cycle"]},
+        {"title": "SET and RESET thresholds vs cycle", "x": "Cycle", "y": ["Threshold SET (V)", "Threshold RESET (V)"],
+         "style": "both"},
+        {"title": "Threshold window vs cycle", "x": "Cycle", "y": "Threshold window (V)", "style": "both", "hlines": ["min_window_V"],
+         "features": ["window_first", "window_last", "window_min", "failure_cycle"]},
     )
-
     PARAMETER_GROUPS = (
         ("Pulses", ("set_width_s", "set_pulses", "set_interval_s", "reset_width_s"), True),
+        ("Threshold staircase", ("ramp_stop_V", "ramp_step_V", "ramp_compliance_A"), True),
     )
-
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=10_000_000, default=100)
     read_every = IntegerParameter("Read every k cycles", minimum=1, maximum=10_000_000, default=10)

@@ -479,9 +479,7 @@ class SpikeCalibrationMixin:
 
     PARAMETER_GROUPS = (
         ("Spikes", ("spike_amplitude_V",), False),
-        ("Amplitude calibration", ("calibration_start_V", "calibration_stop_V", "calibration_step_V",
-                                   "calibration_coarse_steps", "calibration_spikes", "calibration_min_fires",
-                                   "calibration_margin_V", "calibration_confirm_spikes"), True),
+        ("Amplitude calibration", "*", True),
     )
 
     spike_amplitude_V = FloatParameter("Spike amplitude (0 = calibrate on the device)", units="V", minimum=0.0,

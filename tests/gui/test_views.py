@@ -232,3 +232,22 @@ def test_a_run_analysed_by_tspcm_analyze_shows_its_stored_analysis_in_the_previe
         window.browser.setCurrentItem(experiment.browser_item)
     assert window.analysis_panel.result.source == "stored"
     assert window.analysis_panel.shown_value("vth_mean_V") == (stored, format_si(stored, "V"))
+
+
+def test_every_declared_view_and_group_names_the_procedures_own_columns_and_parameters():
+    """A renamed column or parameter makes a view drop silently in the window; this says which."""
+    from tspcm_lab.gui.viewspec import as_list
+
+    for name in plugins.names():
+        cls = plugins.load_procedure(name)
+        columns, keys = set(cls.DATA_COLUMNS), set(cls().parameter_objects())
+        for view in cls.VIEWS:
+            named = [view.get("x"), view.get("color_by"), view.get("events"), view.get("row"), view.get("column"),
+                     view.get("value"), *as_list(view.get("y")), *as_list(view.get("series")),
+                     *as_list(view.get("frame")), *([] if view.get("marks") == "auto" else as_list(view.get("marks")))]
+            assert {c for c in named if c} <= columns, (name, view["title"])
+            params = [view.get("threshold_parameter"), view.get("target_parameter"), *as_list(view.get("hlines"))]
+            assert {p for p in params if p} <= keys, (name, view["title"])
+        for klass in cls.__mro__:
+            for title, members, _folded in vars(klass).get("PARAMETER_GROUPS", ()):
+                assert members == "*" or set(members) <= keys, (name, klass.__name__, title)

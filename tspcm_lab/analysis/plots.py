@@ -188,25 +188,28 @@ def drift_figure(state, time_s, resistance_ohm, fits: dict, title="Drift") -> Fi
     return fig
 
 
-def endurance_figure(cycle, r_set_ohm, r_reset_ohm, min_window: float, result=None, title="Endurance") -> Figure:
-    """SET and RESET resistance, and their ratio (the window), against cycle on log axes; the failure
-    criterion as a line."""
+def endurance_figure(cycle, set_state, reset_state, window, min_window: float, result=None, *,
+                     quantity="Threshold (V)", window_label="Threshold window V_T(RESET) - V_T(SET) (V)",
+                     log_y=False, title="Endurance") -> Figure:
+    """The SET and RESET states and the window against cycle (log cycle axis, the first cycle drawn at
+    1), the failure criterion as a line: thresholds and their difference (V) for the two-state
+    threshold window, or resistances and their ratio (log axes)."""
     fig, (ax1, ax2) = _fig(ncols=2)
-    c, r1, r2 = (np.asarray(a, dtype=float) for a in (cycle, r_set_ohm, r_reset_ohm))
+    c, s1, s2, w = (np.asarray(a, dtype=float) for a in (cycle, set_state, reset_state, window))
     x = np.maximum(c, 1)
-    ax1.loglog(x, r1, "o-", ms=3, lw=1, label="SET")
-    ax1.loglog(x, r2, "s-", ms=3, lw=1, label="RESET")
-    ax1.set(xlabel="Cycle", ylabel="Resistance (Ohm)", title="Resistance states")
+    plot = ax1.loglog if log_y else ax1.semilogx
+    plot(x, s1, "o-", ms=3, lw=1, label="after SET")
+    plot(x, s2, "s-", ms=3, lw=1, label="after RESET")
+    ax1.set(xlabel="Cycle", ylabel=quantity, title="States")
     ax1.legend(fontsize=8)
-    window = r2 / r1
-    ax2.loglog(x, window, "o-", ms=3, lw=1, color="C2")
+    (ax2.loglog if log_y else ax2.semilogx)(x, w, "o-", ms=3, lw=1, color="C2")
     if math.isfinite(min_window):
         ax2.axhline(min_window, color="C3", ls=":", lw=1, label=f"failure below {min_window:g}")
         ax2.legend(fontsize=8)
     text = ""
     if result is not None:
         text = f"window {result.first_window:.3g} -> {result.last_window:.3g}, min {result.min_window:.3g}"
-    ax2.set(xlabel="Cycle", ylabel="Window R_RESET / R_SET")
+    ax2.set(xlabel="Cycle", ylabel=window_label)
     ax2.set_title("Window" + (f"\n{text}" if text else ""), fontsize=9)
     fig.suptitle(title, fontsize=10)
     return fig
@@ -323,14 +326,23 @@ def _retention_run(run):
 
 
 def _endurance_run(run):
+    """The threshold window (runs of the v2 cell), or the resistance window (runs of the first model)."""
     from tspcm_lab.analysis import drift
     from tspcm_lab.analysis.runs import columns, float_param
 
+    title = f"Endurance: {run.path.name}"
+    if "Threshold window (V)" in run.columns:
+        c = columns(run, "endurance", ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)"])
+        mw = float_param(run, ("min_window_V",), 0.1)
+        e = drift.threshold_window(c["Cycle"], c["Threshold window (V)"], mw)
+        return [endurance_figure(c["Cycle"], c["Threshold SET (V)"], c["Threshold RESET (V)"],
+                                 c["Threshold window (V)"], mw, e, title=title)]
     c = columns(run, "endurance", ["Cycle", "Resistance SET (Ohm)", "Resistance RESET (Ohm)"])
     mw = float_param(run, ("min_window",), 10.0)
     e = drift.endurance_window(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"], mw)
-    return [endurance_figure(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"], mw, e,
-                             title=f"Endurance: {run.path.name}")]
+    return [endurance_figure(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"],
+                             c["Resistance RESET (Ohm)"] / c["Resistance SET (Ohm)"], mw, e, quantity="Resistance (Ohm)",
+                             window_label="Window R_RESET / R_SET", log_y=True, title=title)]
 
 
 def _delay_recovery_run(run):

@@ -31,8 +31,9 @@ one shown live), ``target_parameter`` (a 1/0 pattern outlined), ``threshold_para
 cell plots its history. A ``traces`` view shows the run's stored scope traces (``y_label`` a current)
 with the events detected at ``threshold_parameter``.
 
-Parameter groups: ``(title, keys, folded)``; every class of the procedure's MRO may declare its own
-(a mixin groups its parameters), the most derived declaration of a key wins; keys in no group are
+Parameter groups: ``(title, keys, folded)``, keys ``"*"`` for every parameter the declaring class
+itself declares; every class of the procedure's MRO may declare its own (a mixin groups its
+parameters), the first declaration of a key met from the most derived class on wins; keys in no group are
 the main "Measurement" group, shown first, as are the ``KEY_PARAMETERS``. Folded groups start closed.
 """
 
@@ -109,6 +110,8 @@ def parameter_groups(procedure_class: type, keys: list[str]) -> list[tuple[str, 
     order: list[str] = []
     for klass in procedure_class.__mro__:
         for title, members, fold in vars(klass).get("PARAMETER_GROUPS", ()) or ():
+            if members == "*":  # every parameter this class itself declares
+                members = [name for name, value in vars(klass).items() if hasattr(value, "is_set")]
             if title not in folded:
                 folded[title] = bool(fold)
                 order.append(title)
