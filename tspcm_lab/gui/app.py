@@ -195,8 +195,9 @@ def _other_simulated_bench(procedure_class: type, session, options: GuiOptions):
 def settle_memory() -> None:
     """Collect once, then exempt everything made so far from the garbage collector's full passes
     (``gc.freeze``): a full pass over the startup objects (Qt, pyqtgraph, pandas, the bench) took
-    ~170 ms, an event loop blocked for that long while a run streams in. Objects made later are
-    still collected."""
+    ~170 ms, and one over what a first run loads (the simulated model's compiled kernels) ~200 ms --
+    an event loop blocked that long while a run streams in. Called when the window is up and after
+    each run; objects made later are still collected."""
     import gc
 
     gc.collect()

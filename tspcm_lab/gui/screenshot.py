@@ -24,11 +24,10 @@ SIZES = ("1366x768", "1920x1080")
 #: procedure -> (bench, parameters typed into the window, the analysis feature the panel should show)
 RUNS: dict[str, tuple[str, dict[str, str]]] = {
     "iv-sweep": ("sim", {"polarity": "both", "cycles": "4", "compliance_A": "10 uA"}),
-    "pulse-train": ("sim", {"cycles": "2", "potentiation_pulses": "30", "depression_pulses": "20"}),
-    "threshold-vs-weight": ("sim", {"states": "5", "target_min_S": "30 uS", "target_max_S": "130 uS"}),
-    "spike-train": ("sim", {"target_conductances_S": "15e-6, 40e-6, 150e-6", "trains": "4",
-                            "spike_amplitude_V": "1.4 V"}),
-    "learning-loop": ("sim", {"max_trains": "200"}),
+    "pulse-train": ("sim", {"cycles": "2"}),
+    "threshold-vs-weight": ("sim", {"states": "5", "repeats": "2"}),
+    "spike-train": ("sim", {"target_conductances_S": "1e-6, 3e-6, 20e-6", "trains": "4", "spike_amplitude_V": "1.3 V"}),
+    "learning-loop": ("sim", {}),
     "delay-recovery": ("sim", {"delay_repeats": "4", "recovery_repeats": "4"}),
     "retention": ("sim", {"states": "3", "reads": "16"}),
     "endurance": ("sim", {"cycles": "100", "read_every": "5"}),

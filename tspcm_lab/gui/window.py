@@ -710,6 +710,9 @@ class RunWindow(ManagedWindowBase):
         (log.warning if status != "completed" or problems else log.info)("run ended: %s", text)
         self.statusBar().showMessage(text)
         self._buttons()
+        from tspcm_lab.gui.app import settle_memory
+
+        settle_memory()  # what the run left (its garbage, the model's kernels loaded on first use) out of the next run
         if not self.browser.selectedItems() or self.views.current is None or \
                 self.views.current.results is experiment.results:
             self.analysis_panel.show_run(experiment.results, force=True)
