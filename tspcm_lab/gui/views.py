@@ -325,6 +325,9 @@ class XYView(BaseView):
             for item in state["extra"][1]:
                 self.plot.plot_item.removeItem(item)
             state["extra"] = (extras, self._make_extras(*extras))
+        if current and not wanted:  # rows, but nothing to draw: say so rather than show an empty frame
+            readout = (f"no finite values of {', '.join(self.ys)} in the {len(frame)} rows so far "
+                       f"(NaN: e.g. a read below its range)")
         if current:
             latest = None
             if many and groups:  # many series: the first one and the latest (its entry follows the run)
