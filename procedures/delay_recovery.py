@@ -79,13 +79,13 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         {"title": "Switching delay vs pulse amplitude", "x": "Voltage (V)", "y": "Delay (s)", "log_y": True,
          "style": "points", "features": ["v0_V", "td0_s"]},
         {"title": "Threshold recovery vs interval", "x": "Interval (s)", "y": "Firing probability", "log_x": True,
-         "style": "both", "features": ["recovery_tau_s", "t_recover_s"]},
+         "series": "Probe fraction", "labels": {}, "style": "both", "features": ["recovery_tau_s", "t_recover_s"]},
     )
 
     PARAMETER_GROUPS = (
         ("Threshold", ("threshold_V", "threshold_ramps", "threshold_stop_V", "threshold_step_V"), False),
         ("Delay", ("measure_delay", "delay_overdrives_V", "delay_width_s", "delay_repeats", "delay_gap_s"), False),
-        ("Recovery", ("measure_recovery", "conditioning_overdrive_V", "conditioning_width_s", "probe_fraction",
+        ("Recovery", ("measure_recovery", "conditioning_overdrive_V", "conditioning_width_s", "probe_fractions",
                       "probe_amplitude_V", "probe_width_s", "recovery_intervals_s", "recovery_repeats",
                       "recovery_gap_s"), False),
         ("Scope", ("fire_current_A", "capture_interval_s", "scope_full_scale_A", "arb_sample_interval_s",
