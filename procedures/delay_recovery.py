@@ -323,8 +323,9 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
             n = len(self.overdrives())
             out.append(("Delay pulses", f"{n} amplitudes x {self.delay_repeats} = {n * self.delay_repeats}"))
         if self.measure_recovery:
-            n = len(self.intervals())
-            out.append(("Pulse pairs", f"{n} intervals x {self.recovery_repeats} = {n * self.recovery_repeats}"))
+            n, probes = len(self.intervals()), 1 if self.probe_amplitude_V > 0 else len(self.fractions())
+            out.append(("Pulse pairs", f"{n} intervals x {probes} probe levels x {self.recovery_repeats} = "
+                                       f"{n * probes * self.recovery_repeats}"))
         if self.threshold_V == 0:
             out.append(("First", f"the threshold: median of {self.threshold_ramps} DC ramps"))
         return out
