@@ -68,14 +68,22 @@ def parse_quantity(value: object, unit: str) -> float:
     raise UnitError(f"{value!r} is not in {unit}; expected {allowed}")
 
 
-def format_quantity(value: float, unit: str) -> str:
-    """Format an SI value with an engineering prefix, e.g. 1e-4, "A" -> "100 uA"."""
+def format_quantity(value: float, unit: str, *, digits: int = 6, micro: str = "u") -> str:
+    """Format an SI value with an engineering prefix, e.g. 1e-4, "A" -> "100 uA" (``digits``
+    significant digits; ``micro="µ"`` spells micro as µ)."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     exponent = int(math.floor(math.log10(abs(value)) / 3) * 3)
     exponent = max(-15, min(9, exponent))
-    prefix = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}[exponent]
-    return f"{value / 10 ** exponent:g} {prefix}{unit}"
+    scaled = float(f"{value / 10 ** exponent:.{digits}g}")
+    if abs(scaled) >= 1000 and exponent < 9:  # 999.99996 rounds up to the next prefix
+        exponent += 3
+        scaled = float(f"{value / 10 ** exponent:.{digits}g}")
+    prefix = {-15: "f", -12: "p", -9: "n", -6: micro, -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}[exponent]
+    text = f"{scaled:.{digits}g}"
+    if "e" in text:  # 100 with 2 digits: "1e+02"
+        text = f"{scaled:.0f}"
+    return f"{text} {prefix}{unit}"
 
 
 def _example_prefix(unit: str) -> str:

@@ -96,7 +96,7 @@ def _teach_pint_ohm() -> None:
 
 _teach_pint_ohm()
 
-__all__ = ["TspcmProcedure", "ParameterError", "describe_range", "role_limit"]
+__all__ = ["TspcmProcedure", "ParameterError", "describe_range", "duration_text", "role_limit"]
 
 #: kinds of bench limit a parameter can be checked against (see ``TspcmProcedure.BENCH_LIMITS``)
 LIMIT_KINDS = ("voltage", "current")
@@ -115,6 +115,20 @@ class ParameterError(ValueError):
 def _fmt(value: Any, units: str | None = None) -> str:
     text = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
     return f"{text} {units}" if units else text
+
+
+def duration_text(seconds: float) -> str:
+    """"850 ms", "42 s", "3.5 min", "2.8 h", "4.2 days" (for estimates)."""
+    s = float(seconds)
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    if s < 120:
+        return f"{s:.3g} s"
+    if s < 7200:
+        return f"{s / 60:.3g} min"
+    if s < 172800:
+        return f"{s / 3600:.3g} h"
+    return f"{s / 86400:.3g} days"
 
 
 def describe_range(parameter: Parameter) -> str:
@@ -267,6 +281,28 @@ class TspcmProcedure(Procedure):
         """emit('progress', percent) for ``done`` of ``total`` steps."""
         if total > 0:
             self.emit("progress", min(100.0, 100.0 * float(done) / float(total)))
+
+    # ------------------------------------------------------------------ estimates (the window shows them)
+    def get_estimates(self):
+        """PyMeasure's estimates: :meth:`estimate` as [(label, text)], updated as parameters are typed."""
+        try:
+            return [(str(k), str(v)) for k, v in self.estimate()]
+        except Exception as exc:  # noqa: BLE001 - an estimate must never stop anything
+            return [("Estimate", f"not available ({type(exc).__name__}: {exc})")]
+
+    def estimate(self) -> list[tuple[str, str]]:
+        """Override: what a run with these parameters will do, e.g. ``[("Points", "5 x 251")]``, and
+        the time it must take at least (waits, integration times; virtual on the simulated bench)."""
+        return []
+
+    def report_phase(self, start: float, end: float, fraction: float) -> None:
+        """emit('progress') at ``fraction`` (0..1) of a phase spanning ``start``..``end`` (fractions of
+        the whole run), for steps not known in advance (a calibration, training to a criterion).
+        Never goes back: progress only rises within a run."""
+        fraction = min(1.0, max(0.0, float(fraction))) if math.isfinite(fraction) else 0.0
+        percent = 100.0 * (start + (end - start) * fraction)
+        self._progress_reached = max(getattr(self, "_progress_reached", 0.0), percent)
+        self.emit("progress", self._progress_reached)
 
     @classmethod
     def parameter_table(cls) -> list[dict]:

@@ -194,6 +194,8 @@ class ConductanceReadMixin:
     """
 
     READ_METHOD = READ_METHOD_TEXT
+    #: folded in the window: rarely changed (see tspcm_lab/gui/viewspec.py)
+    PARAMETER_GROUPS = (("Conductance read", "*", True),)  # "*": every parameter this class declares
 
     read_fire_voltage_V = FloatParameter("Read firing voltage", units="V", minimum=0.1, maximum=10.0,
                                          default=READ_FIRE_VOLTAGE_V)

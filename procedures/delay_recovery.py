@@ -40,7 +40,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure, role_limit
+from procedures.base import ParameterError, TspcmProcedure, duration_text, role_limit
 from procedures.spike_train import (ARB_MIN_INTERVAL_S, FIRE_CURRENT_A, ProgramParametersMixin, SpikeTrain,
                                     crossings_s, emit_trace, fire_train, first_after_s)
 
@@ -75,6 +75,22 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                     "probe_amplitude_V": ("pulse", "voltage"), "threshold_stop_V": ("smu", "voltage")}
     DATA_COLUMNS = ["Voltage (V)", "Delay (s)", "Repeat", "Overdrive (V)", "Interval (s)", "Firing probability",
                     "Probe delay (s)", "Pairs", "Probe fraction", "Threshold (V)", "Time (s)"]
+    VIEWS = (
+        {"title": "Switching delay vs pulse amplitude", "x": "Voltage (V)", "y": "Delay (s)", "log_y": True,
+         "style": "points", "features": ["v0_V", "td0_s"]},
+        {"title": "Threshold recovery vs interval", "x": "Interval (s)", "y": "Firing probability", "log_x": True,
+         "series": "Probe fraction", "labels": {}, "style": "both", "features": ["recovery_tau_s", "t_recover_s"]},
+    )
+
+    PARAMETER_GROUPS = (
+        ("Threshold", ("threshold_V", "threshold_ramps", "threshold_stop_V", "threshold_step_V"), False),
+        ("Delay", ("measure_delay", "delay_overdrives_V", "delay_width_s", "delay_repeats", "delay_gap_s"), False),
+        ("Recovery", ("measure_recovery", "conditioning_overdrive_V", "conditioning_width_s", "probe_fractions",
+                      "probe_amplitude_V", "probe_width_s", "recovery_intervals_s", "recovery_repeats",
+                      "recovery_gap_s"), False),
+        ("Scope", ("fire_current_A", "capture_interval_s", "scope_full_scale_A", "arb_sample_interval_s",
+                   "store_traces"), True),
+    )
 
     initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
                                            minimum=0.0, maximum=1e-2, default=150e-6)
@@ -300,6 +316,19 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
             log.warning("the probe (%.3f V) is not below the measured threshold (%.3f V): it will fire at every "
                         "interval; lower probe_amplitude_V or set it to 0 (probe_fractions x Vth)", max(probes),
                         self.vth)
+
+    def estimate(self) -> list[tuple[str, str]]:
+        out = []
+        if self.measure_delay:
+            n = len(self.overdrives())
+            out.append(("Delay pulses", f"{n} amplitudes x {self.delay_repeats} = {n * self.delay_repeats}"))
+        if self.measure_recovery:
+            n, probes = len(self.intervals()), 1 if self.probe_amplitude_V > 0 else len(self.fractions())
+            out.append(("Pulse pairs", f"{n} intervals x {probes} probe levels x {self.recovery_repeats} = "
+                                       f"{n * probes * self.recovery_repeats}"))
+        if self.threshold_V == 0:
+            out.append(("First", f"the threshold: median of {self.threshold_ramps} DC ramps"))
+        return out
 
     def execute(self) -> None:
         clock = common.bench_clock(self.bench)

@@ -18,7 +18,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
 def read_cycles(cycles: int, read_every: int) -> np.ndarray:
@@ -35,6 +35,16 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
     KEY_PARAMETERS = ("cycles", "read_every", "set_amplitude_V", "reset_amplitude_V")
     DATA_COLUMNS = ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)",
                     "Conductance SET (S)"]
+    VIEWS = (
+        {"title": "SET and RESET thresholds vs cycle", "x": "Cycle", "y": ["Threshold SET (V)", "Threshold RESET (V)"],
+         "style": "both"},
+        {"title": "Threshold window vs cycle", "x": "Cycle", "y": "Threshold window (V)", "style": "both", "hlines": ["min_window_V"],
+         "features": ["window_first", "window_last", "window_min", "failure_cycle"]},
+    )
+    PARAMETER_GROUPS = (
+        ("Pulses", ("set_width_s", "set_pulses", "set_interval_s", "reset_width_s"), True),
+        ("Threshold staircase", ("ramp_stop_V", "ramp_step_V", "ramp_compliance_A"), True),
+    )
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=10_000_000, default=100)
     read_every = IntegerParameter("Read every k cycles", minimum=1, maximum=10_000_000, default=10)
@@ -66,6 +76,14 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
         return common.measure_threshold(
             self.bench, stop_voltage_v=self.ramp_stop_V, step_v=self.ramp_step_V, compliance_a=self.ramp_compliance_A,
             series_resistance_ohm=self.read_settings()["series_resistance_ohm"]).threshold_V
+
+    def estimate(self) -> list[tuple[str, str]]:
+        reads = read_cycles(self.cycles, self.read_every).size
+        pulses = self.cycles * (self.set_pulses + 1)
+        least = self.cycles * self.set_pulses * (self.set_width_s + self.set_interval_s) + reads * self.read_nplc / 50
+        return [("Cycles", f"{self.cycles} ({pulses} pulses)"),
+                ("Rows", f"{reads} (two threshold staircases and a read at each)"),
+                ("Time at least", duration_text(least))]
 
     def execute(self) -> None:
         marks = set(read_cycles(self.cycles, self.read_every).tolist())

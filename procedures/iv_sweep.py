@@ -32,7 +32,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
 def cycle_levels(stop_v: float, step_v: float, polarity: str, start_v: float = 0.0) -> np.ndarray:
@@ -69,6 +69,18 @@ class IVSweepProcedure(TspcmProcedure):
     BENCH_LIMITS = {"stop_voltage_V": ("smu", "voltage"), "compliance_A": ("smu", "current")}
     DATA_COLUMNS = ["Cycle", "Point", "Direction", "Voltage (V)", "Voltage readback (V)", "Current (A)",
                     "Cycle Vth (V)", "Cycle Vhold (V)"]
+    #: the window's views and parameter groups (plain data, read by tspcm_lab.gui; see gui/viewspec.py)
+    VIEWS = (
+        {"title": "I-V per cycle (log |I|)", "x": "Voltage (V)", "y": "Current (A)", "series": "Cycle",
+         "log_y": True, "abs_y": True, "marks": "auto"},
+        {"title": "Thresholds per cycle", "x": "Cycle", "y": ["Cycle Vth (V)", "Cycle Vhold (V)"],
+         "style": "both", "features": ["vth_mean_V", "vth_sigma_V", "vhold_mean_V"]},
+    )
+    PARAMETER_GROUPS = (
+        ("Threshold extraction", ("series_resistance_ohm", "threshold_criterion", "current_criterion_A",
+                                  "min_jump_decades"), True),
+        ("Timing and storage", ("nplc", "delay_s", "off_time_s", "rest_s", "save_sweeps"), True),
+    )
 
     mode = ListParameter("Mode", choices=["dc", "pulsed"], default="dc")
     polarity = ListParameter("Polarity", choices=["positive", "negative", "both"], default="positive")
@@ -102,6 +114,13 @@ class IVSweepProcedure(TspcmProcedure):
                                  f"{self._min_step():.3g} V for this stop voltage and mode")
         if self.compliance_A <= self.current_criterion_A and self.threshold_criterion == "current":
             raise ParameterError("current_criterion_A", f"must be below compliance_A ({self.compliance_A:g} A)")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        points = cycle_levels(self.stop_voltage_V, self.step_V, self.polarity).size
+        per_point = self.nplc / 50.0 + (self.off_time_s if self.mode == "pulsed" else self.delay_s)
+        least = self.cycles * points * per_point + max(self.cycles - 1, 0) * self.rest_s
+        return [("Points", f"{self.cycles} cycles x {points} = {self.cycles * points}"),
+                ("Time at least", f"{duration_text(least)} (integration, delays, rests)")]
 
     def _min_step(self) -> float:
         factor = {"positive": 2, "negative": 2, "both": 4}[self.polarity] * (2 if self.mode == "pulsed" else 1)

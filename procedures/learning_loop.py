@@ -32,13 +32,17 @@ from dataclasses import replace
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
                                     emit_trace)
 
 log = logging.getLogger(__name__)
 
 STAGE_FIRST, STAGE_RETRAIN = 0, 1
+
+
+#: share of the progress bar for the amplitude calibration (the training's length is unknown ahead)
+CALIBRATION_SHARE = 0.2
 
 
 def savings(n_first: float, n_retrain: float) -> float:
@@ -60,6 +64,15 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
                     "calibration_stop_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["Stage", "Train", "Pulse", "Firing probability", "Conductance (S)", "Firing events",
                     "Spike amplitude (V)", "Time (s)"]
+    VIEWS = (
+        {"title": "Learning curve: firing probability vs pulses", "x": "Pulse", "y": "Firing probability",
+         "series": "Stage", "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True,
+         "events": "Stage", "style": "both", "hlines": ["criterion_probability"],
+         "features": ["pulses_first", "pulses_retrain", "savings"]},
+        {"title": "Conductance during learning", "x": "Pulse", "y": "Conductance (S)", "series": "Stage",
+         "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True, "events": "Stage",
+         "log_y": True, "style": "both"},
+    )
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     # short trains: the criterion is met within a few trains (a RESET cell learns to fire within tens of firings)
@@ -102,9 +115,10 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
                               "Conductance (S)": g, "Firing events": events,
                               "Spike amplitude (V)": self.amplitude_V, "Time (s)": t_s})
 
-    def train_to_criterion(self, stage: int, clock, progress_base: int) -> float | None:
+    def train_to_criterion(self, stage: int, clock, phase: tuple[float, float]) -> float | None:
         """Trains until the criterion; returns the pulses to criterion (NaN: not reached) or None
-        when asked to stop."""
+        when asked to stop. Progress over ``phase`` (start, end): the trains used of max_trains, or
+        the firing probability reached of the criterion, whichever is further."""
         train = replace(self.spike_train(), amplitude_V=self.amplitude_V)
         g0 = self.read().conductance_S
         self._row(stage, 0, 0, math.nan, g0, math.nan, clock.now_s())
@@ -119,7 +133,7 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
             self._row(stage, k, pulses, response.probability, g, response.events, t_start)
             if self.store_traces:
                 emit_trace(self, f"stage{stage}_train{k}", response)
-            self.report_progress(progress_base + k, 2 * self.max_trains)
+            self.report_phase(*phase, max(k / self.max_trains, response.probability / self.criterion_probability))
             if response.probability >= self.criterion_probability:
                 log.info("stage %d: criterion (firing probability %.2f >= %.2f) after %d trains, %d pulses; "
                          "G %.3g S -> %.3g S", stage, response.probability, self.criterion_probability, k,
@@ -140,6 +154,15 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
     def full_reset(self) -> None:
         common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
 
+    def estimate(self) -> list[tuple[str, str]]:
+        out = [("Trains", f"up to {self.max_trains} per training, two trainings (each ends at the criterion)"),
+               ("Spikes per train", str(self.spikes_per_train))]
+        if self.calibrating:
+            out.append(("First", "the spike amplitude is calibrated on the device"))
+        if self.forget_mode == "wait":
+            out.append(("Forgetting", f"waits {duration_text(self.forget_wait_s)}"))
+        return out
+
     def execute(self) -> None:
         clock = common.bench_clock(self.bench)
         self.amplitude_V = self.spike_amplitude_V
@@ -152,6 +175,7 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
             if not calibration.confirmed:
                 raise RuntimeError(self.calibration_failed_text())
             self.amplitude_V = calibration.operating_V
+            self.report_phase(0.0, CALIBRATION_SHARE, 1.0)
             if self.initial_reset:
                 self.full_reset()  # the calibration's few firings leave a trace: start training blank
         if self.initial_conductance_S > 0:
@@ -161,13 +185,14 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
             if not result.converged:
                 log.warning("initial state: %.3g S read, target %.3g S not reached", result.conductance_S,
                             self.initial_conductance_S)
-        n_first = self.train_to_criterion(STAGE_FIRST, clock, 0)
+        first = CALIBRATION_SHARE if self.calibrating else 0.0
+        n_first = self.train_to_criterion(STAGE_FIRST, clock, (first, first + (1 - first) * 0.6))
         if n_first is None or self.should_stop():
             return
         self.forget(clock)
         if self.should_stop():
             return
-        n_retrain = self.train_to_criterion(STAGE_RETRAIN, clock, self.max_trains)
+        n_retrain = self.train_to_criterion(STAGE_RETRAIN, clock, (first + (1 - first) * 0.6, 1.0))
         if n_retrain is None:
             return
         self.report_progress(1, 1)

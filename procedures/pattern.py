@@ -43,7 +43,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 from procedures.learning_loop import savings
 from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
                                     emit_trace)
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: default target: the two diagonals of a 4 x 4 array (an "X"), 8 target and 8 non-target cells
 DEFAULT_PATTERN = "1001/0110/0110/1001"
+#: share of the progress bar for the per-cell amplitude calibration
+CALIBRATION_SHARE = 0.3
 #: a pattern file is read only if it is this small (bytes): it holds one short text pattern
 MAX_PATTERN_FILE_BYTES = 4096
 
@@ -94,6 +96,15 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
                     "calibration_stop_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["Stage", "Epoch", "Row", "Column", "Conductance (S)", "Target", "Firing probability",
                     "Spike amplitude (V)", "Accuracy", "Time (s)"]
+    VIEWS = (
+        {"title": "Conductance map (click a cell: its history)", "kind": "map", "row": "Row", "column": "Column",
+         "value": "Conductance (S)", "frame": ["Stage", "Epoch"], "target_parameter": "pattern",
+         "threshold_parameter": "read_threshold_S"},
+        {"title": "Accuracy per epoch", "x": "Epoch", "y": "Accuracy", "series": "Stage",
+         "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True, "events": "Stage",
+         "style": "both", "hlines": ["accuracy_criterion"],
+         "features": ["epochs_first", "epochs_retrain", "savings", "final_accuracy"]},
+    )
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     pattern = Parameter("Pattern (1/0 rows separated by /, or a file)", default=DEFAULT_PATTERN)
@@ -171,7 +182,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
     def calibrate_cells(self, cells) -> dict | None:
         """{cell: spike amplitude (V)} from one ladder per cell; None if asked to stop."""
         amplitudes = {}
-        for cell in cells:
+        for n, cell in enumerate(cells):
             def play(amplitude_V: float, spikes: int, cell=cell) -> int:
                 self.connect(cell)
                 return int(np.count_nonzero(self.fire(self.calibration_train(amplitude_V, spikes)).fired))
@@ -182,10 +193,13 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
             if not result.confirmed:
                 raise RuntimeError(f"cell ({cell[0]}, {cell[1]}): {self.calibration_failed_text()}")
             amplitudes[cell] = result.operating_V
+            self.report_phase(0.0, CALIBRATION_SHARE, (n + 1) / len(cells))
         return amplitudes
 
-    def train(self, stage: int, target: np.ndarray, amplitudes: dict, clock, progress_base: int) -> float | None:
-        """Epochs until the criterion; the epochs to criterion (NaN: not reached) or None if stopped."""
+    def train(self, stage: int, target: np.ndarray, amplitudes: dict, clock, phase: tuple[float, float]) -> float | None:
+        """Epochs until the criterion; the epochs to criterion (NaN: not reached) or None if stopped.
+        Progress over ``phase`` (start, end): the epochs used of max_epochs, or the target cells
+        learned, whichever is further."""
         cells = [tuple(int(x) for x in c) for c in np.argwhere(target)]
         g_map = self.read_map(target.shape)
         self.emit_start_map(stage, g_map)
@@ -230,14 +244,23 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
                 self.emit("results", {"Stage": stage, "Epoch": epoch, "Row": r, "Column": c, "Conductance (S)": g,
                                       "Target": int(target[r, c]), "Firing probability": prob[r, c],
                                       "Spike amplitude (V)": amp_map[r, c], "Accuracy": acc, "Time (s)": t_map})
-            self.report_progress(progress_base + epoch, 2 * self.max_epochs)
             done = [learned(cell) for cell in cells]
+            self.report_phase(*phase, max(epoch / self.max_epochs, sum(done) / len(cells)))
             log.info("stage %d epoch %d: accuracy %.3f, %d of %d target cells learned", stage, epoch, acc,
                      sum(done), len(cells))
             if acc >= self.accuracy_criterion - 1e-12 and all(done):
                 return float(epoch)
         log.warning("stage %d: criterion not reached in %d epochs", stage, self.max_epochs)
         return math.nan
+
+    def estimate(self) -> list[tuple[str, str]]:
+        target = self.target()
+        out = [("Array", f"{target.shape[0]} x {target.shape[1]} cells, {int(target.sum())} to learn"),
+               ("Epochs", f"up to {self.max_epochs} per training, two trainings (each ends at the criterion)"),
+               ("Rows", f"{target.size} per epoch (the conductance map)")]
+        if self.calibrating:
+            out.append(("First", f"the spike amplitude is calibrated on each of the {int(target.sum())} cells"))
+        return out
 
     def execute(self) -> None:
         target = self.target()
@@ -252,11 +275,12 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
             self.reset_cells(cells, self.reset_amplitude_V, self.reset_width_s)  # blank again
         else:
             amplitudes = {cell: self.spike_amplitude_V for cell in cells}
-        e_first = self.train(0, target, amplitudes, clock, 0)
+        first = CALIBRATION_SHARE if self.calibrating else 0.0
+        e_first = self.train(0, target, amplitudes, clock, (first, first + (1 - first) * 0.6))
         if e_first is None or self.should_stop():
             return
         self.reset_cells(cells, self.forget_amplitude_V, self.forget_width_s)
-        e_retrain = self.train(1, target, amplitudes, clock, self.max_epochs)
+        e_retrain = self.train(1, target, amplitudes, clock, (first + (1 - first) * 0.6, 1.0))
         if e_retrain is None:
             return
         self.report_progress(1, 1)

@@ -23,7 +23,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 POTENTIATION, DEPRESSION = 1, -1
 
@@ -37,6 +37,19 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
                       "reset_amplitude_V")
     DATA_COLUMNS = ["Cycle", "Phase", "Pulse", "Conductance (S)", "Amplitude (V)", "Read current (A)",
                     "Read voltage (V)", "Time (s)"]
+    VIEWS = (
+        {"title": "Conductance vs pulse (NeuroSim fit)", "x": "Pulse", "y": "Conductance (S)",
+         "series": ["Cycle", "Phase"], "color_by": "Phase", "labels": {"1": "potentiation", "-1": "depression"},
+         "x_cumulative": True, "style": "both", "fit": "neurosim",
+         "features": ["p_a_pulses", "d_a_pulses", "p_dynamic_range", "asymmetry"]},
+        {"title": "Read current", "x": "Time (s)", "y": "Read current (A)", "series": "Phase",
+         "labels": {"1": "potentiation", "-1": "depression"}, "style": "points"},
+    )
+    PARAMETER_GROUPS = (
+        ("Pulse shapes", ("set_amplitude_step_V", "set_width_s", "reset_amplitude_step_V", "reset_width_s",
+                          "interval_s", "initial_reset", "initial_reset_amplitude_V", "initial_reset_width_s"),
+         True),
+    )
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=1000, default=2)
     potentiation_pulses = IntegerParameter("Potentiation pulses", minimum=1, maximum=10000, default=20)
@@ -70,6 +83,15 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
         else:
             n, a, step = self.depression_pulses, self.reset_amplitude_V, self.reset_amplitude_step_V
         return a + step * np.arange(n)
+
+    def estimate(self) -> list[tuple[str, str]]:
+        def reads(n: int) -> int:
+            return 0 if n == 0 else 1 + -(-n // self.read_every)
+        n_reads = self.cycles * (reads(self.potentiation_pulses) + reads(self.depression_pulses))
+        pulses = self.cycles * (self.potentiation_pulses + self.depression_pulses)
+        least = n_reads * self.read_nplc / 50.0 + pulses * self.interval_s
+        return [("Pulses", f"{pulses} ({self.cycles} cycles)"), ("Reads (rows)", str(n_reads)),
+                ("Time at least", f"{duration_text(least)} (read integration, pulse intervals)")]
 
     def check_relations(self) -> None:
         for phase, key in ((POTENTIATION, "set_amplitude_step_V"), (DEPRESSION, "reset_amplitude_step_V")):

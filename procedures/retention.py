@@ -25,7 +25,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 from procedures.threshold_vs_weight import target_ladder
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,16 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
     KEY_PARAMETERS = ("states", "target_min_S", "target_max_S", "duration_s")
     DATA_COLUMNS = ["State", "Target (S)", "Time (s)", "Resistance (Ohm)", "Conductance (S)", "Read current (A)",
                     "Read voltage (V)"]
+    VIEWS = (
+        {"title": "Drift: resistance vs time (log-log)", "x": "Time (s)", "y": "Resistance (Ohm)", "series": "State",
+         "log_x": True, "log_y": True, "style": "both", "features": ["nu_state0", "nu_state1", "nu_state2"]},
+        {"title": "Conductance vs time", "x": "Time (s)", "y": "Conductance (S)", "series": "State",
+         "log_x": True, "style": "both"},
+    )
+    PARAMETER_GROUPS = (
+        ("Program and verify", ("tolerance", "max_pulses", "set_amplitude_V", "set_width_s", "reset_amplitude_V",
+                                "reset_width_s"), True),
+    )
 
     states = IntegerParameter("States", minimum=1, maximum=100, default=3)
     target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
@@ -72,6 +82,11 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
             raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")
         if self.first_read_s >= self.duration_s:
             raise ParameterError("first_read_s", f"must be below duration_s ({self.duration_s:g} s)")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        return [("Reads (rows)", f"{self.states} states x {self.reads} = {self.states * self.reads}"),
+                ("Time at least", f"{duration_text(self.states * self.duration_s)} of waiting "
+                                  f"(virtual on the simulated bench)")]
 
     def execute(self) -> None:
         from tspcm_lab.analysis import drift

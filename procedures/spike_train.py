@@ -28,7 +28,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter, Parameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,12 @@ class SpikeParametersMixin:
     """The spike train and its capture, shared by spike-train, learning-loop and pattern.
     Defaults: near-threshold spikes that fire a partly crystalline cell on the simulated bench."""
 
+    PARAMETER_GROUPS = (
+        ("Spikes", ("spike_amplitude_V", "spike_width_s", "spike_period_s", "spikes_per_train"), False),
+        ("Waveform and scope", ("spike_waveform", "arb_sample_interval_s", "fire_current_A", "capture_interval_s",
+                                "scope_full_scale_A"), True),
+    )
+
     spike_amplitude_V = FloatParameter("Spike amplitude", units="V", minimum=0.1, maximum=10.0, default=1.6)
     # 200 ns: a RESET-side cell's switching delay is long (the voltage division keeps its overdrive small)
     spike_width_s = FloatParameter("Spike width", units="s", minimum=16e-9, maximum=1e-3, default=200e-9)
@@ -316,6 +322,9 @@ class SpikeParametersMixin:
 
 class ProgramParametersMixin:
     """Program-and-verify to a target conductance (common.program_to_target)."""
+
+    PARAMETER_GROUPS = (("Program and verify", ("program_tolerance", "program_max_pulses", "set_amplitude_V",
+                                                "set_width_s", "reset_amplitude_V", "reset_width_s"), True),)
 
     program_tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.2)
     program_max_pulses = IntegerParameter("Program max pulses", minimum=1, maximum=10_000, default=120)
@@ -468,6 +477,11 @@ class SpikeCalibrationMixin:
     firing at the tail's amplitude does not heat the PCM into its crystallization window, hence the
     margin. docs/procedures.md gives the figures over many simulated devices (a script makes them)."""
 
+    PARAMETER_GROUPS = (
+        ("Spikes", ("spike_amplitude_V",), False),
+        ("Amplitude calibration", "*", True),
+    )
+
     spike_amplitude_V = FloatParameter("Spike amplitude (0 = calibrate on the device)", units="V", minimum=0.0,
                                        maximum=10.0, default=0.0)
     calibration_start_V = FloatParameter("Calibration first amplitude", units="V", minimum=0.1, maximum=10.0,
@@ -568,6 +582,14 @@ class SpikeTrainProcedure(SpikeParametersMixin, ProgramParametersMixin,
                     "reset_amplitude_V": ("pulse", "voltage")}
     DATA_COLUMNS = ["State", "Train", "Conductance (S)", "Firing probability", "Firing events",
                     "Firing rate (Hz)", "Mean delay (s)", "Spikes", "Time (s)"]
+    VIEWS = (
+        {"title": "Firing probability vs conductance", "x": "Conductance (S)", "y": "Firing probability",
+         "series": "State", "log_x": True, "style": "points",
+         "features": ["firing_probability_mean", "probability_spearman_rho"]},
+        {"title": "Scope traces with detected events", "kind": "traces", "threshold_parameter": "fire_current_A"},
+        {"title": "Firing rate vs conductance", "x": "Conductance (S)", "y": "Firing rate (Hz)", "series": "State",
+         "log_x": True, "style": "points"},
+    )
 
     trains = IntegerParameter("Trains per state", minimum=1, maximum=100_000, default=5)
     target_conductances_S = Parameter("Target conductances (S, comma-separated, empty = as found)", default="")
@@ -578,6 +600,14 @@ class SpikeTrainProcedure(SpikeParametersMixin, ProgramParametersMixin,
     def check_relations(self) -> None:
         self.check_spike_parameters()
         parse_conductances(self.target_conductances_S, "target_conductances_S")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        states = len(parse_conductances(self.target_conductances_S, "target_conductances_S")) or 1
+        trains = states * self.trains
+        least = trains * (self.spikes_per_train * self.spike_period_s + self.train_interval_s)
+        return [("Trains (rows)", f"{states} states x {self.trains} = {trains}"),
+                ("Spikes", str(trains * self.spikes_per_train)),
+                ("Time at least", duration_text(least))]
 
     def execute(self) -> None:
         targets = parse_conductances(self.target_conductances_S, "target_conductances_S") or [math.nan]

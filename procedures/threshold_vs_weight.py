@@ -29,7 +29,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
 from procedures import common
-from procedures.base import ParameterError, TspcmProcedure
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
 def target_ladder(g_min: float, g_max: float, states: int, spacing: str = "log") -> np.ndarray:
@@ -49,6 +49,20 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
     KEY_PARAMETERS = ("states", "target_min_S", "target_max_S", "threshold_method")
     DATA_COLUMNS = ["State", "Target (S)", "Conductance (S)", "Threshold (V)", "Repeat", "Converged",
                     "Program pulses", "DC threshold (V)", "Conductance after (S)"]
+    VIEWS = (
+        {"title": "Threshold vs conductance", "x": "Conductance (S)", "y": ["Threshold (V)", "DC threshold (V)"],
+         "log_x": True, "style": "points",
+         "features": ["threshold_slope_V_per_decade", "threshold_spearman_rho"]},
+        {"title": "Programmed vs target", "x": "Target (S)", "y": ["Conductance (S)", "Conductance after (S)"],
+         "log_x": True, "log_y": True, "style": "points"},
+    )
+    PARAMETER_GROUPS = (
+        ("Threshold measurement", ("threshold_method", "pulse_start_V", "pulse_stop_V", "pulse_step_V",
+                                   "pulse_width_s", "fire_current_A", "record_dc_threshold", "ramp_stop_V",
+                                   "ramp_step_V", "ramp_compliance_A", "ramp_nplc"), True),
+        ("Program and verify", ("tolerance", "max_pulses", "set_amplitude_V", "set_width_s", "reset_amplitude_V",
+                                "reset_width_s"), True),
+    )
 
     states = IntegerParameter("States", minimum=1, maximum=100, default=5)
     target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
@@ -93,6 +107,11 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
         if self.ramp_stop_V / self.ramp_step_V > 2400:
             raise ParameterError("ramp_step_V", f"gives more than 2400 points; allowed: >= "
                                  f"{self.ramp_stop_V / 2400:.3g} V for ramp_stop_V = {self.ramp_stop_V:g} V")
+
+    def estimate(self) -> list[tuple[str, str]]:
+        method = "pulse ladder" if self.threshold_method == "pulse" else "DC ramp"
+        return [("Thresholds (rows)", f"{self.states} states x {self.repeats} = {self.states * self.repeats}"),
+                ("Each", f"program and verify (up to {self.max_pulses} pulses), then a {method}")]
 
     def execute(self) -> None:
         targets = target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)

@@ -9,7 +9,9 @@ piece (say, the GUI) does not take the whole CLI down.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import re
 import sys
 
 from tspcm_lab import __version__
@@ -38,12 +40,52 @@ class CliError(Exception):
         self.code = code
 
 
+def plain(text: str) -> str:
+    """Help text as a terminal shows it: the reStructuredText markup of our docstrings dropped
+    (``tspcm run`` and `tspcm run` both read tspcm run)."""
+    return re.sub(r"``(.+?)``|`([^`]+)`", lambda m: m[1] or m[2], text or "")
+
+
+def did_you_mean(word: str, choices) -> str:
+    """"; did you mean 'run'?" for the closest of ``choices``, or ""."""
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+class PlainFormatter(argparse.HelpFormatter):
+    """argparse's formatter on plain text (see :func:`plain`)."""
+
+    def _format_text(self, text):
+        return super()._format_text(plain(text))
+
+    def _expand_help(self, action):
+        return plain(super()._expand_help(action))
+
+
+class PlainParser(argparse.ArgumentParser):
+    """Every parser of the CLI: plain help text, and "did you mean" for a mistyped option."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", PlainFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        match = re.match(r"unrecognized arguments: (\S+)", message)
+        if match:
+            options = [o for action in self._actions for o in action.option_strings]
+            message += did_you_mean(match[1].split("=")[0], options)
+        super().error(message)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or (``only``) one whose only subcommand is that command, so that running one
     command imports one module. A module that fails to import leaves its command reporting why."""
-    parser = argparse.ArgumentParser(prog="tspcm", description=__doc__.splitlines()[0])
+    parser = PlainParser(prog="tspcm", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tspcm-lab {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=PlainParser)
+    parser.commands = subparsers.choices  # {name: its parser}, to point a mistyped option at the right one
     for name, module in COMMANDS.items():
         if only is not None and name != only:
             continue
@@ -65,8 +107,15 @@ def _unavailable(name: str, exc: Exception):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
+    if chosen is not None and chosen not in COMMANDS and argv and argv[0] == chosen:
+        print(f"tspcm: error: unknown command '{chosen}'{did_you_mean(chosen, COMMANDS)} "
+              f"(tspcm --help lists the commands)", file=sys.stderr)
+        return 2
     parser = build_parser(chosen if chosen in COMMANDS else None)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's own parser, which knows its options
+        parser.commands.get(getattr(args, "command", None), parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -85,8 +85,11 @@ def find(name: str) -> ProcedureEntry:
     found = registered()
     entries = found.get(name)
     if not entries:
+        from tspcm_lab.cli import did_you_mean
+
         known = ", ".join(found) or "none (is the package installed? pip install -e .)"
-        raise ProcedureLookupError(f"no procedure named {name!r}; installed procedures: {known}")
+        raise ProcedureLookupError(f"no procedure named {name!r}{did_you_mean(name, found)} "
+                                   f"(installed procedures: {known})")
     if len({e.value for e in entries}) > 1:
         claims = "; ".join(f"{e.value} ({e.distribution or 'unknown package'})" for e in entries)
         raise ProcedureLookupError(f"procedure name {name!r} is registered by more than one package: {claims}; "

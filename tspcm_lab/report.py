@@ -1,10 +1,14 @@
 """A self-contained HTML report of a batch of analysed runs: one file, figures embedded as base64 PNG.
 
 Contents: the files that failed (by name, with the reason); per procedure, the statistics of every feature
-over the runs (n, mean, sigma, min, max); Vth distributions (per cycle pooled over all I-V runs, and the
-per-run means); and the standard figures (:mod:`tspcm_lab.analysis.plots`) of the first few runs of each
-procedure: I-V with Vth/Vhold marked, plasticity with the NeuroSim fit, threshold or firing versus
-conductance, the pattern's conductance map after every epoch.
+over the runs (n, mean, sigma -- a dash for one run --, min, max, with SI prefixes); Vth distributions
+(per cycle pooled over all I-V runs, and the per-run means, at each run's own criterion); and for the
+first few runs of each procedure its title, date, status, seed, bench and key parameters and its figures
+at page width (:mod:`tspcm_lab.analysis.plots`, every procedure has one): I-V with Vth/Vhold found with
+the run's own settings, plasticity with the NeuroSim fit, threshold or firing versus conductance, the
+learning curve with the forgetting and the savings, the pattern's accuracy and maps after every epoch,
+drift on log-log axes, the endurance window against cycle, delay against amplitude and the recovery.
+Each figure is an ``<img class="figure" data-procedure="...">`` (the browser test counts them).
 """
 
 from __future__ import annotations
@@ -18,30 +22,52 @@ import pandas as pd
 
 from tspcm_lab.analysis.features import ANALYSIS_VERSION
 
-_CSS = """body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:13px}
-td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}td.l{text-align:left}
-img{max-width:100%;margin:4px}.err{color:#a00}h2{border-bottom:1px solid #888}"""
+_CSS = """body{font-family:sans-serif;margin:2em auto;max-width:1100px;padding:0 1em}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#eee}td.l{text-align:left}img.figure{width:100%;height:auto;display:block;margin:6px 0}
+.err{color:#a00}h2{border-bottom:1px solid #888}.meta{color:#333;font-size:13px;margin:2px 0 6px 0}"""
 
 
-def _img(fig) -> str:
+def _img(fig, procedure: str = "", alt: str = "figure") -> str:
     from tspcm_lab.analysis.plots import to_png_base64
 
-    return f'<img alt="figure" src="data:image/png;base64,{to_png_base64(fig)}">'
+    return (f'<img class="figure" data-procedure="{html.escape(procedure)}" alt="{html.escape(alt)}" '
+            f'src="data:image/png;base64,{to_png_base64(fig)}">')
+
+
+def _units(series) -> str:
+    units = series.iloc[0] if len(series) else ""
+    return "" if not isinstance(units, str) else units
 
 
 def _stats_table(rows: pd.DataFrame) -> str:
-    out = ["<table><tr><th>feature</th><th>units</th><th>n</th><th>mean</th><th>sigma</th><th>min</th>"
+    """Per feature over the runs: n, mean, sigma (a dash for one run), min, max, with SI prefixes."""
+    from tspcm_lab.si import MISSING, format_si
+
+    out = ["<table><tr><th>feature</th><th>n</th><th>mean</th><th>sigma</th><th>min</th>"
            "<th>max</th><th>criterion</th></tr>"]
     for feat, g in rows.groupby("feature", sort=True):
         v = g["value"].to_numpy(dtype=float)
         v = v[np.isfinite(v)]
-        cells = [f"{x:.4g}" if v.size else "" for x in
-                 ((v.mean(), v.std(ddof=1) if v.size > 1 else np.nan, v.min(), v.max()) if v.size else (0,) * 4)]
-        out.append(f"<tr><td class=l>{html.escape(feat)}</td><td class=l>{html.escape(str(g['units'].iloc[0]))}"
-                   f"</td><td>{v.size}</td>" + "".join(f"<td>{c}</td>" for c in cells)
+        units = _units(g["units"])
+        stats = (v.mean(), v.std(ddof=1) if v.size > 1 else np.nan, v.min(), v.max()) if v.size else (np.nan,) * 4
+        cells = [format_si(x, units) if np.isfinite(x) else MISSING for x in stats]
+        out.append(f"<tr><td class=l>{html.escape(feat)}</td><td>{v.size}</td>"
+                   + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                    + f"<td class=l>{html.escape(str(g['criterion'].iloc[0]))}</td></tr>")
     out.append("</table>")
     return "\n".join(out)
+
+
+def _run_meta(run) -> str:
+    """Title, seed, date, bench and key parameters of a run (one line, SI prefixes)."""
+    bench = run.bench.get("bench", "")
+    bench = bench.get("name", "") if isinstance(bench, dict) else bench
+    parts = [f"<b>{html.escape(run.title or run.procedure)}</b>", f"started {html.escape(run.start_time[:19])}",
+             f"status {html.escape(run.status)}", f"seed {run.seed}" if run.seed is not None else "",
+             f"bench: {html.escape(str(bench))}" if bench else "",
+             f"key parameters: {html.escape(run.key_parameter_text())}"]
+    return "<p class=meta>" + " &middot; ".join(p for p in parts if p) + "</p>"
 
 
 def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=(), max_per_procedure: int = 3,
@@ -80,30 +106,34 @@ def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=()
             vals = open_run(p).analysis.get("iv-sweep", {}).get("values", {})
         except Exception:
             continue
+        crit = str(open_run(p).analysis.get("iv-sweep", {}).get("threshold_criterion", "jump"))
         pol = np.asarray(vals.get("polarity", []))
-        vth = np.asarray(vals.get("vth_V_jump", []), dtype=float)
+        vth = np.asarray(vals.get(f"vth_V_{crit}", vals.get("vth_V_jump", [])), dtype=float)
         if vth.size and pol.size == vth.size:
             per_cycle.append(vth[pol > 0] if np.any(pol > 0) else vth)
     if iv_paths:
         parts.append("<h2>Threshold distributions</h2>")
         if per_cycle:
             parts.append(_img(plots.distribution_figure(np.concatenate(per_cycle), "Vth (V)",
-                                                        "Vth per cycle, all I-V runs")))
+                                                        "Vth per cycle, all I-V runs"), "iv-sweep", "Vth per cycle"))
         means = table.query("feature == 'vth_mean_V'")["value"]
         if len(means) > 1:
-            parts.append(_img(plots.distribution_figure(means, "mean Vth per run (V)", "Vth device-to-device")))
+            parts.append(_img(plots.distribution_figure(means, "mean Vth per run (V)", "Vth device-to-device"),
+                              "iv-sweep", "Vth per run"))
 
     for proc, rows in table.groupby("procedure", sort=True):
         parts.append(f"<h2>{html.escape(proc)} ({rows['path'].nunique()} runs)</h2>")
         parts.append(_stats_table(rows))
         for p in sorted(rows["path"].unique())[:max_per_procedure]:
             try:
-                figs = plots.plot_run(open_run(p))
+                run = open_run(p)
+                meta = _run_meta(run)
+                figs = plots.plot_run(run)
             except Exception as exc:  # a figure must not sink the report
                 parts.append(f"<p class=err>{html.escape(p)}: no figure ({html.escape(str(exc))})</p>")
                 continue
-            if figs:
-                parts.append(f"<h3>{html.escape(Path(p).name)}</h3>" + "".join(_img(f) for f in figs))
+            parts.append(f"<h3>{html.escape(Path(p).name)}</h3>" + meta
+                         + "".join(_img(f, str(proc), f"{proc}: {Path(p).name}") for f in figs))
     parts.append("</body></html>")
     path = out_dir / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")

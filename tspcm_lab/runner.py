@@ -190,7 +190,10 @@ def resolve_key(objects: Mapping[str, Any], name: str) -> str:
     for key, parameter in objects.items():
         if _norm(key) == wanted or _norm(parameter.name) == wanted:
             return key
-    raise ParameterInputError(name, f"no such parameter; parameters: {', '.join(objects)}")
+    from tspcm_lab.cli import did_you_mean
+
+    hint = did_you_mean(name, objects)
+    raise ParameterInputError(name, f"no such parameter{hint} (parameters: {', '.join(objects)})")
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:

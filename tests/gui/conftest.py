@@ -42,7 +42,8 @@ def open_window(qtbot, spy, tmp_path):
 
     yield make
     for window in windows:
-        window.close()  # shut_down(): abort, wait, outputs off, bench closed
+        window.shut_down()  # abort, wait, outputs off, bench closed (closing mid-run would ask first)
+        window.close()
         root.removeHandler(window.log_widget.handler)
     root.setLevel(level)
 

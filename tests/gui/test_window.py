@@ -35,6 +35,13 @@ def click_queue(qtbot, window):
     qtbot.mouseClick(window.queue_button, QtCore.Qt.MouseButton.LeftButton)
 
 
+def plot_curve(experiment):
+    """The run's curve in the "All columns" plot (any two columns)."""
+    from pymeasure.display.curves import ResultsCurve
+
+    return next(c for c in experiment.curve_list if isinstance(c, ResultsCurve))
+
+
 def spike_train():
     return plugins.load_procedure("spike-train")
 
@@ -81,7 +88,7 @@ def test_queued_run_completes_into_a_run_file_listed_in_the_browser(qtbot, open_
     assert window.browser.topLevelItemCount() == 1
     item = window.browser.topLevelItem(0)
     assert (item.text(1), item.text(3)) == (os.path.basename(path), "Completed")
-    curve = experiment.curve_list[0]
+    curve = plot_curve(experiment)
     np.testing.assert_allclose(curve.xData, columns["Voltage (V)"])
     np.testing.assert_allclose(curve.yData, columns["Current (A)"])
     assert "completed" in window.statusBar().currentMessage()
@@ -93,7 +100,7 @@ def test_abort_turns_the_output_off_and_the_file_reads_aborted(qtbot, open_windo
     window.inputs.hold.setChecked(True)  # after 4 readings the SMU stays on until stopped
     click_queue(qtbot, window)
     experiment = window.manager.experiments[0]
-    curve = experiment.curve_list[0]
+    curve = plot_curve(experiment)
     # the live plot shows the streamed rows while the run is still going
     qtbot.waitUntil(lambda: curve.xData is not None and len(curve.xData) == 4, timeout=RUN_TIMEOUT_MS)
     assert window.manager.is_running() and experiment.results.live
@@ -105,7 +112,8 @@ def test_abort_turns_the_output_off_and_the_file_reads_aborted(qtbot, open_windo
     run = open_run(experiment.data_filename)
     assert (run.status, run.n_rows) == ("aborted", 4)  # the rows so far are kept
     assert window.browser.topLevelItem(0).text(3) == "Aborted"
-    assert window.abort_button.text() == "Resume"  # PyMeasure's queue is paused after an abort
+    # nothing else was queued: the window is back to idle, the next Queue runs at once (no hidden pause)
+    assert window.abort_button.text() == "Abort" and not window.abort_button.isEnabled() and not window.paused
 
 
 def test_failure_is_reported_after_outputs_are_off(qtbot, open_window, spy):
@@ -189,7 +197,7 @@ def test_reopening_a_run_restores_its_parameters_and_curve(qtbot, open_window, t
     assert (procedure.trains, procedure.spike_amplitude_V) == (2, pytest.approx(1.5))
     item = window.browser.topLevelItem(0)
     assert (item.text(1), item.text(3)) == ("a.h5", "Completed")
-    assert len(experiment.curve_list[0].xData) == 2
+    assert len(plot_curve(experiment).xData) == 2
 
     # opened twice, or a run of another procedure: refused with a reason
     assert window.open_runs([str(path)]) == []
@@ -225,7 +233,14 @@ def test_closing_the_window_aborts_the_run_and_shuts_the_bench_down(qtbot, open_
     experiment = window.manager.experiments[0]
     qtbot.waitUntil(lambda: len(experiment.results.data) == 2, timeout=RUN_TIMEOUT_MS)
     assert ask(spy, 12, SMU, ":OUTP?") == "1"
+    window.close()  # mid-run: the window asks first, and the run goes on meanwhile
+    assert window.isVisible() and window.close_box.isVisible() and window.manager.is_running()
+    assert ask(spy, 12, SMU, ":OUTP?") == "1"
+    qtbot.mouseClick(window.close_no, QtCore.Qt.MouseButton.LeftButton)  # "Keep running"
+    assert window.isVisible() and window.manager.is_running()
     window.close()
+    qtbot.mouseClick(window.close_yes, QtCore.Qt.MouseButton.LeftButton)  # "Abort run and close"
+    assert not window.isVisible()
     assert ask(spy, 12, SMU, ":OUTP?") == "0" and ask(spy, 12, AWG, "OUTP1?") == "0"
     assert window.session.bench.closed
     assert open_run(experiment.data_filename).status == "aborted"
@@ -233,7 +248,9 @@ def test_closing_the_window_aborts_the_run_and_shuts_the_bench_down(qtbot, open_
 
 def test_every_registered_procedure_gets_a_window_whose_inputs_keep_its_defaults(qtbot, open_window):
     """The input widgets must not round or clamp a default (a 20 ns width read back as 0 would be a
-    different measurement); the plot opens on two of the procedure's columns."""
+    different measurement); the plot opens on two of the procedure's columns; the window opens with
+    the views the procedure declares (a dock each) and its parameters grouped, the rarely changed
+    ones folded and the key parameters in view."""
     from tspcm_lab.gui.window import RunWindow
 
     window = open_window(SmuHold, seed=13)
@@ -244,6 +261,12 @@ def test_every_registered_procedure_gets_a_window_whose_inputs_keep_its_defaults
         try:
             frame = other.plot_widget.plot_frame
             assert frame.x_axis in cls.DATA_COLUMNS and frame.y_axis in cls.DATA_COLUMNS, name
+            assert [d.title() for d in other.views.docks] == [v["title"] for v in cls.VIEWS], name
+            assert all(d.isVisibleTo(other) for d in other.views.docks), name
+            sections = other.inputs.sections
+            assert list(sections)[0] == "Measurement" and any(not s.is_open for s in sections.values()), name
+            for key in cls.KEY_PARAMETERS:  # the parameters `tspcm runs` shows are never folded away
+                assert other.inputs.section_of[key].is_open, (name, key)
             made, defaults = other.make_procedure(), cls()
             for key in defaults._parameters:
                 expected, got = getattr(defaults, key), getattr(made, key)

@@ -122,3 +122,30 @@ def test_savings_shrink_as_forgetting_grows_and_a_full_reset_leaves_the_least(tm
         mean[amp] = float(np.mean(savings))
     assert mean[2.0] > mean[2.15] > mean[2.6], mean
     assert mean[2.0] > 0.5 and mean[2.6] < 0.3, mean
+
+
+def test_progress_follows_the_calibration_and_the_learning_not_the_maximum_trains(tmp_path):
+    """The window's progress bar: it moves during the calibration (its share), then with the trains or
+    the firing probability toward the criterion, never back, and ends at 100 % -- a run that learns in
+    a few trains is not stuck low because max_trains allows 200 each training."""
+    seen = []
+
+    class Record(runner.Progress):
+        def update(self, percent):
+            seen.append(percent)
+
+    session = runner.BenchSession.open("sim", seed=42)
+    try:
+        procedure = runner.build_procedure(LearningLoopProcedure, {"max_trains": 200}, session)
+        runner.validate(procedure)
+        outcome = runner.execute(procedure, session, tmp_path / "ll.h5", seed=42, progress=Record())
+    finally:
+        session.close()
+    assert outcome.status == "completed"
+    from procedures.learning_loop import CALIBRATION_SHARE
+
+    assert [p for p in seen if p > 0][0] == pytest.approx(100 * CALIBRATION_SHARE)  # the calibration counted
+    assert all(b >= a for a, b in zip(seen, seen[1:])) and seen[-1] == 100
+    trains = open_run(tmp_path / "ll.h5").columns["Train"]
+    assert trains.max() < 100  # learned well before the 200 trains allowed ...
+    assert np.median(seen) > 30  # ... and the bar showed it (counted against 2 x 200 it stays near 20 %)

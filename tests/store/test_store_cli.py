@@ -59,7 +59,7 @@ def test_runs_lists_procedure_status_and_key_parameters(tmp_path, headless, caps
     table = list_runs(tmp_path)
     assert list(table["status"]) == ["unreadable", "completed", "failed"]  # unreadable: no start time
     assert table.loc[1, "procedure"] == "tiny-sweep" and table.loc[1, "n_rows"] == 3
-    assert table.loc[1, "parameters"] == "Stop Voltage=0.25 V, Points=3"  # KEY_PARAMETERS
+    assert table.loc[1, "parameters"] == "Stop Voltage=250 mV, Points=3"  # KEY_PARAMETERS, SI prefixes
     assert main(["runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "tiny-sweep" in out and "failed" in out and "junk.h5: not a readable HDF5 file" in out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 
 import matplotlib
 
@@ -19,9 +20,12 @@ from matplotlib.figure import Figure  # noqa: E402
 from tspcm_lab.analysis import intrinsic, plasticity, switching  # noqa: E402
 
 
-def _fig(w=5.5, h=3.8):
-    fig = Figure(figsize=(w, h), dpi=90, layout="constrained")
-    return fig, fig.add_subplot()
+def _fig(w=7.5, h=3.9, ncols=1):
+    """A figure sized to the report's page width (~1000 px at 130 dpi)."""
+    fig = Figure(figsize=(w, h), dpi=130, layout="constrained")
+    if ncols == 1:
+        return fig, fig.add_subplot()
+    return fig, fig.subplots(1, ncols)
 
 
 def to_png_base64(fig: Figure) -> str:
@@ -137,15 +141,119 @@ def distribution_figure(values, xlabel="Vth (V)", title="Distribution") -> Figur
     return fig
 
 
+def learning_figure(stage, pulse, probability, criterion, counts=(math.nan, math.nan), savings=math.nan,
+                    x_label="Pulses", y_label="Firing probability", title="Learning") -> Figure:
+    """The learning curve: the response against pulses (or epochs) of the first training, then of the
+    retraining after the forgetting (marked), the criterion as a line, counts and savings in the title."""
+    fig, ax = _fig()
+    stage, pulse, y = (np.asarray(a, dtype=float) for a in (stage, pulse, probability))
+    offset = 0.0
+    for s, name, color in ((0, "first training", "C0"), (1, "retraining", "C3")):
+        sel = (stage == s) & np.isfinite(y)
+        if not sel.any():
+            continue
+        x = pulse[sel] - np.nanmin(pulse[stage == s]) + offset
+        if s == 1:
+            ax.axvline(offset - 0.5, color="0.4", ls="--", lw=1)
+            ax.annotate("forgetting", (offset - 0.5, 0.02), xycoords=("data", "axes fraction"), rotation=90,
+                        fontsize=8, ha="right", va="bottom", color="0.3")
+        ax.plot(x, y[sel], "o-", ms=3, lw=1, color=color, label=name)
+        offset = float(np.nanmax(x)) + 1
+    if math.isfinite(criterion):
+        ax.axhline(criterion, color="C3", ls=":", lw=1, label=f"criterion {criterion:g}")
+    n0, n1 = counts
+    parts = [f"to criterion: {n0:.0f} first, {n1:.0f} after forgetting" if all(map(math.isfinite, counts)) else ""]
+    if math.isfinite(savings):
+        parts.append(f"savings {100 * savings:.0f} %")
+    ax.set(xlabel=x_label + " (cumulative)", ylabel=y_label)
+    ax.set_title(title + ("\n" + ", ".join(p for p in parts if p) if any(parts) else ""), fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def drift_figure(state, time_s, resistance_ohm, fits: dict, title="Drift") -> Figure:
+    """R against t on log-log axes per state, with the fitted R0 t^nu and nu in the legend."""
+    fig, ax = _fig()
+    state, t, r = (np.asarray(a, dtype=float) for a in (state, time_s, resistance_ohm))
+    for k, s in enumerate(sorted(np.unique(state[np.isfinite(state)]))):
+        sel = (state == s) & (t > 0) & (r > 0)
+        fit = fits.get(s)
+        label = f"state {s:g}" + (f": nu = {fit.nu:.4f}" if fit is not None and math.isfinite(fit.nu) else "")
+        ax.loglog(t[sel], r[sel], "o", ms=3, color=f"C{k}", label=label)
+        if fit is not None and math.isfinite(fit.nu) and sel.any():
+            tt = np.logspace(np.log10(t[sel].min()), np.log10(t[sel].max()), 50)
+            ax.loglog(tt, fit.r0_ohm * tt ** fit.nu, "-", lw=1, color=f"C{k}")
+    ax.set(xlabel="Time since programming (s)", ylabel="Resistance (Ohm)", title=title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def endurance_figure(cycle, set_state, reset_state, window, min_window: float, result=None, *,
+                     quantity="Threshold (V)", window_label="Threshold window V_T(RESET) - V_T(SET) (V)",
+                     log_y=False, title="Endurance") -> Figure:
+    """The SET and RESET states and the window against cycle (log cycle axis, the first cycle drawn at
+    1), the failure criterion as a line: thresholds and their difference (V) for the two-state
+    threshold window, or resistances and their ratio (log axes)."""
+    fig, (ax1, ax2) = _fig(ncols=2)
+    c, s1, s2, w = (np.asarray(a, dtype=float) for a in (cycle, set_state, reset_state, window))
+    x = np.maximum(c, 1)
+    plot = ax1.loglog if log_y else ax1.semilogx
+    plot(x, s1, "o-", ms=3, lw=1, label="after SET")
+    plot(x, s2, "s-", ms=3, lw=1, label="after RESET")
+    ax1.set(xlabel="Cycle", ylabel=quantity, title="States")
+    ax1.legend(fontsize=8)
+    (ax2.loglog if log_y else ax2.semilogx)(x, w, "o-", ms=3, lw=1, color="C2")
+    if math.isfinite(min_window):
+        ax2.axhline(min_window, color="C3", ls=":", lw=1, label=f"failure below {min_window:g}")
+        ax2.legend(fontsize=8)
+    text = ""
+    if result is not None:
+        text = f"window {result.first_window:.3g} -> {result.last_window:.3g}, min {result.min_window:.3g}"
+    ax2.set(xlabel="Cycle", ylabel=window_label)
+    ax2.set_title("Window" + (f"\n{text}" if text else ""), fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def delay_recovery_figure(voltage_V, delay_s, interval_s, probability, delay=None, recovery=None,
+                          title="Delay and recovery") -> Figure:
+    """Left: switching delay against pulse amplitude (log delay) with t_d0 exp(-(V - Vth)/V0).
+    Right: firing probability of the second pulse against the interval, with the fitted recovery."""
+    fig, (ax1, ax2) = _fig(ncols=2)
+    v, td = np.asarray(voltage_V, dtype=float), np.asarray(delay_s, dtype=float)
+    sel = np.isfinite(v) & (td > 0)
+    ax1.semilogy(v[sel], td[sel], "o", ms=3)
+    if delay is not None and math.isfinite(delay.v0_V) and sel.any():
+        vv = np.linspace(v[sel].min(), v[sel].max(), 50)
+        ax1.semilogy(vv, delay.td0_s * np.exp(-(vv - delay.vth_V) / delay.v0_V), "k-", lw=1,
+                     label=f"V0 = {1e3 * delay.v0_V:.0f} mV, Vth = {delay.vth_V:.3f} V")
+        ax1.legend(fontsize=8)
+    ax1.set(xlabel="Pulse amplitude (V)", ylabel="Switching delay (s)", title="Delay vs amplitude")
+    dt, y = np.asarray(interval_s, dtype=float), np.asarray(probability, dtype=float)
+    sel = np.isfinite(dt) & np.isfinite(y) & (dt > 0)
+    ax2.semilogx(dt[sel], y[sel], "o", ms=3, color="C1")
+    if recovery is not None and math.isfinite(recovery.tau_s) and sel.any():
+        tt = np.logspace(np.log10(dt[sel].min()), np.log10(dt[sel].max()), 80)
+        ax2.semilogx(tt, recovery.y_inf + (recovery.y0 - recovery.y_inf) * np.exp(-tt / recovery.tau_s), "k-",
+                     lw=1, label=f"tau = {1e9 * recovery.tau_s:.0f} ns")
+        ax2.legend(fontsize=8)
+    ax2.set(xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)",
+            title="Threshold recovery")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 # --------------------------------------------------------------------------------- figures of run files
 def _iv_run(run):
-    from tspcm_lab.analysis.runs import columns, float_param
+    """I-V with Vth/Vhold extracted with the run's own settings (criterion, minimum jump, compliance,
+    series resistance), as ``tspcm analyze`` does."""
+    from tspcm_lab.analysis.runs import columns, iv_options
 
     c = columns(run, "iv-sweep", ["Cycle", "Voltage (V)", "Current (A)"])
-    r_s = float_param(run, ("series_resistance_ohm", "series_resistance"), 0.0)
-    res = switching.analyze_sweep(c["Voltage (V)"], c["Current (A)"], c["Cycle"], series_resistance_ohm=r_s)
+    kw, crit = iv_options(run)
+    res = switching.analyze_sweep(c["Voltage (V)"], c["Current (A)"], c["Cycle"], criterion=crit, **kw)
     return [iv_figure(c["Voltage (V)"], c["Current (A)"], res, c["Cycle"], title=f"I-V: {run.path.name}",
-                      series_resistance_ohm=r_s)]
+                      series_resistance_ohm=kw["series_resistance_ohm"])]
 
 
 def _pulse_run(run):
@@ -182,13 +290,82 @@ def _pattern_run(run):
     target = learning.parse_pattern(str(param(run, ("pattern",), "")))
     stage, epoch, maps = pattern_maps(c, target.shape)
     thr = float_param(run, ("read_threshold_S",), None)
+    thr = learning.default_threshold(maps) if thr is None else thr
     acc = learning.accuracy_per_epoch(maps, target, thr)
-    return [pattern_figure(maps, stage, epoch, acc, target)]
+    from tspcm_lab.analysis.runs import analyze_pattern_run
+
+    f = {x.name: x.value for x in analyze_pattern_run(run).features}
+    return [_pattern_learning(run, acc, stage, epoch, f), pattern_figure(maps, stage, epoch, acc, target)]
+
+
+def _learning_run(run):
+    from tspcm_lab.analysis.runs import analyze_learning_loop_run, columns, float_param
+
+    c = columns(run, "learning-loop", ["Stage", "Pulse", "Firing probability"])
+    f = {x.name: x.value for x in analyze_learning_loop_run(run).features}
+    return [learning_figure(c["Stage"], c["Pulse"], c["Firing probability"],
+                            float_param(run, ("criterion_probability",), 0.9),
+                            (f["pulses_first"], f["pulses_retrain"]), f["savings"], title=run.path.name)]
+
+
+def _pattern_learning(run, acc, stage, epoch, f):
+    from tspcm_lab.analysis.runs import float_param
+
+    return learning_figure(stage, epoch, acc, float_param(run, ("accuracy_criterion",), 1.0),
+                           (f["epochs_first"], f["epochs_retrain"]), f["savings"], x_label="Epochs",
+                           y_label="Pattern accuracy", title=f"{run.path.name}: accuracy per epoch")
+
+
+def _retention_run(run):
+    from tspcm_lab.analysis import drift
+    from tspcm_lab.analysis.runs import columns
+
+    c = columns(run, "retention", ["State", "Time (s)", "Resistance (Ohm)"])
+    fits = drift.drift_per_state(c["State"], c["Time (s)"], c["Resistance (Ohm)"])
+    return [drift_figure(c["State"], c["Time (s)"], c["Resistance (Ohm)"], fits, title=f"Drift: {run.path.name}")]
+
+
+def _endurance_run(run):
+    """The threshold window (runs of the v2 cell), or the resistance window (runs of the first model)."""
+    from tspcm_lab.analysis import drift
+    from tspcm_lab.analysis.runs import columns, float_param
+
+    title = f"Endurance: {run.path.name}"
+    if "Threshold window (V)" in run.columns:
+        c = columns(run, "endurance", ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)"])
+        mw = float_param(run, ("min_window_V",), 0.1)
+        e = drift.threshold_window(c["Cycle"], c["Threshold window (V)"], mw)
+        return [endurance_figure(c["Cycle"], c["Threshold SET (V)"], c["Threshold RESET (V)"],
+                                 c["Threshold window (V)"], mw, e, title=title)]
+    c = columns(run, "endurance", ["Cycle", "Resistance SET (Ohm)", "Resistance RESET (Ohm)"])
+    mw = float_param(run, ("min_window",), 10.0)
+    e = drift.endurance_window(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"], mw)
+    return [endurance_figure(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"],
+                             c["Resistance RESET (Ohm)"] / c["Resistance SET (Ohm)"], mw, e, quantity="Resistance (Ohm)",
+                             window_label="Window R_RESET / R_SET", log_y=True, title=title)]
+
+
+def _delay_recovery_run(run):
+    from tspcm_lab.analysis import drift
+    from tspcm_lab.analysis.runs import analyze_delay_recovery_run, columns
+
+    c = columns(run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"])
+    vth = analyze_delay_recovery_run(run).settings.get("vth_V", math.nan)
+    d_rows = np.isfinite(c["Delay (s)"]) & ~np.isfinite(c["Interval (s)"])
+    r_rows = np.isfinite(c["Interval (s)"])
+    delay = recovery = None
+    if np.count_nonzero(c["Delay (s)"][d_rows] > 0) >= 2 and math.isfinite(vth):
+        delay = drift.delay_vs_overdrive(c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows], vth)
+    if np.count_nonzero(r_rows) >= 4:
+        recovery = drift.recovery_time(c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
+    return [delay_recovery_figure(c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows], c["Interval (s)"][r_rows],
+                                  c["Firing probability"][r_rows], delay, recovery, title=run.path.name)]
 
 
 #: procedure short name -> function(run) -> [Figure, ...]
 RUN_PLOTTERS = {"iv-sweep": _iv_run, "pulse-train": _pulse_run, "threshold-vs-weight": _tvw_run,
-                "spike-train": _spike_run, "pattern": _pattern_run}
+                "spike-train": _spike_run, "pattern": _pattern_run, "learning-loop": _learning_run,
+                "retention": _retention_run, "endurance": _endurance_run, "delay-recovery": _delay_recovery_run}
 
 
 def plot_run(run) -> list[Figure]:

@@ -64,6 +64,18 @@ _CRITERION_TEXT = {
 }
 
 
+def iv_options(run) -> tuple[dict, str]:
+    """(keyword arguments of ``switching.analyze_sweep``, criterion) from the run's own parameters:
+    series resistance, compliance, current criterion, minimum jump (the figures use the same)."""
+    r_s = float_param(run, ("series_resistance_ohm", "series_resistance"), 0.0)
+    compliance = float_param(run, ("compliance_A", "compliance"), None)
+    crit = str(param(run, ("threshold_criterion",), "jump"))
+    level = float_param(run, ("current_criterion_A",), 1e-6)
+    jump = float_param(run, ("min_jump_decades",), 1.0)
+    return dict(series_resistance_ohm=r_s, compliance_A=compliance, current_criterion_A=level,
+                min_jump_decades=jump), crit
+
+
 @register_analysis("iv-sweep")
 def analyze_iv_run(run) -> RunAnalysis:
     """Columns ``Cycle``, ``Voltage (V)`` (applied), ``Current (A)``; optional ``Device``.
@@ -74,13 +86,8 @@ def analyze_iv_run(run) -> RunAnalysis:
     positive-polarity branches (the negative ones when the sweep has no positive branch).
     """
     c = columns(run, "iv-sweep", ["Cycle", "Voltage (V)", "Current (A)"], ["Device"])
-    r_s = float_param(run, ("series_resistance_ohm", "series_resistance"), 0.0)
-    compliance = float_param(run, ("compliance_A", "compliance"), None)
-    crit = str(param(run, ("threshold_criterion",), "jump"))
-    level = float_param(run, ("current_criterion_A",), 1e-6)
-    jump = float_param(run, ("min_jump_decades",), 1.0)
-    kw = dict(series_resistance_ohm=r_s, compliance_A=compliance, current_criterion_A=level,
-              min_jump_decades=jump)
+    kw, crit = iv_options(run)
+    r_s, level, jump = kw["series_resistance_ohm"], kw["current_criterion_A"], kw["min_jump_decades"]
     per_crit = {k: switching.analyze_sweep(c["Voltage (V)"], c["Current (A)"], c["Cycle"], criterion=k, **kw)
                 for k in switching.CRITERIA}
     if crit not in per_crit:

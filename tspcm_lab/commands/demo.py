@@ -16,31 +16,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from tspcm_lab.keyfigures import KEY_FIGURES, figures  # noqa: F401  (KEY_FIGURES: what the summary shows)
+
 HELP = "run every procedure on the simulated bench, analyse the runs and print what they show"
 #: the demo campaign, shipped with the package's data
 DEMO_CAMPAIGN = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "demo.toml"
-
-#: procedure -> [(feature, label, format)], the figures the summary shows
-KEY_FIGURES: dict[str, list[tuple[str, str, str]]] = {
-    "iv-sweep": [("vth_mean_V", "Vth", "{:.3f} V"), ("vhold_mean_V", "Vhold", "{:.3f} V"),
-                 ("n_cycles", "cycles", "{:.0f}")],
-    "pulse-train": [("p_a_pulses", "NeuroSim A (potentiation)", "{:.3g} pulses"),
-                    ("d_a_pulses", "A (depression)", "{:.3g} pulses"),
-                    ("p_dynamic_range", "Gmax/Gmin", "{:.3g}")],
-    "spike-train": [("firing_probability_mean", "mean firing probability", "{:.2f}"),
-                    ("probability_spearman_rho", "rho(probability, G)", "{:+.2f}")],
-    "threshold-vs-weight": [("threshold_slope_V_per_decade", "dVth/dlog10 G", "{:+.3f} V/decade"),
-                            ("threshold_spearman_rho", "rho(Vth, G)", "{:+.2f}")],
-    "learning-loop": [("pulses_first", "pulses to criterion", "{:.0f}"),
-                      ("pulses_retrain", "after forgetting", "{:.0f}"), ("savings", "savings", "{:.0%}")],
-    "pattern": [("epochs_first", "epochs to criterion", "{:.0f}"), ("epochs_retrain", "after forgetting", "{:.0f}"),
-                ("savings", "savings", "{:.0%}"), ("final_accuracy", "final accuracy", "{:.0%}")],
-    "retention": [("nu_*", "drift nu", "{:.3f}")],
-    "endurance": [("window_first", "threshold window first", "{:.3f} V"), ("window_last", "last", "{:.3f} V"),
-                  ("window_min", "min", "{:.3f} V")],
-    "delay-recovery": [("v0_V", "delay V0", "{:.3f} V"), ("td0_s", "t_d0", "{:.3g} s"),
-                       ("recovery_tau_s", "recovery tau", "{:.3g} s")],
-}
 
 #: procedure -> (check on {feature: value}, what it shows): the behaviour each run must show
 CHECKS: dict[str, tuple] = {
@@ -70,28 +50,15 @@ def register(subparsers) -> None:
     p.set_defaults(func=run, bench=None, sim=False, sim_options="")  # the campaign's simulated benches
 
 
-def _figures(procedure: str, features: dict[str, float]) -> str:
-    parts = []
-    for feature, label, fmt in KEY_FIGURES.get(procedure, []):
-        if feature.endswith("*"):
-            matches = sorted(k for k in features if k.startswith(feature[:-1]) and "_ci_" not in k)
-            values = [features[k] for k in matches if math.isfinite(features[k])]
-            if values:
-                parts.append(f"{label} " + ", ".join(fmt.format(v) for v in values))
-            continue
-        value = features.get(feature)
-        if value is not None and math.isfinite(value):
-            parts.append(f"{label} {fmt.format(value)}")
-    return "; ".join(parts) or "no features"
-
-
 def summarize(result, table) -> list[str]:
     """One line per run: the key figures and whether the behaviour shows."""
     lines = []
-    by_path = {}
+    by_path, units = {}, {}
     if table is not None and len(table):
         for path, rows in table.groupby("path"):
             by_path[Path(path).name] = {r.feature: float(r.value) for r in rows.itertuples()}
+            units[Path(path).name] = {r.feature: str(r.units) if isinstance(r.units, str) else ""
+                                      for r in rows.itertuples()}
     width = max((len(r.procedure) for r in result.records), default=10)
     for record in result.records:
         head = f"  {record.procedure:<{width}}  "
@@ -105,7 +72,7 @@ def summarize(result, table) -> list[str]:
         if features is None:
             lines.append(head + "completed, but not analysed (see above)")
             continue
-        text = _figures(record.procedure, features)
+        text = figures(record.procedure, features, units.get(record.file))
         check = CHECKS.get(record.procedure)
         if check is not None:
             try:

@@ -232,6 +232,22 @@ def run(args) -> int:
             report_off_problems(session.close())
 
 
+def print_key_figures(outcomes) -> None:
+    """What each completed run measured, from the same extractors as ``tspcm analyze`` (e.g.
+    "Vth 1.781 V; Vhold 1.025 V; cycles 3"); an aborted or failed run has none."""
+    from tspcm_lab.keyfigures import figures, run_features
+
+    for outcome in outcomes:
+        if outcome.status != "completed":
+            continue
+        try:
+            procedure, values, units, _source = run_features(outcome.path)
+        except Exception as exc:  # noqa: BLE001 - the run is kept; only its summary line is missing
+            print(f"{Path(outcome.path).name}: no key figures ({type(exc).__name__}: {exc})", flush=True)
+            continue
+        print(f"{procedure}: {figures(procedure, values, units)}", flush=True)
+
+
 def _run_points(args, cls, name, values, points, paths, session) -> int:
     from tspcm_lab.cli import CliError
 
@@ -263,6 +279,7 @@ def _run_points(args, cls, name, values, points, paths, session) -> int:
             if len(points) > index + 1:
                 say(f"sequence stopped after point {index + 1} of {len(points)} ({outcome.status})")
             break
+    print_key_figures(outcomes)
     for outcome in outcomes:
         print(outcome.path, flush=True)
     ok = len(outcomes) == len(points) and all(o.exit_code == 0 for o in outcomes)

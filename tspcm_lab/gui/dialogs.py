@@ -56,8 +56,21 @@ class RunFileDialog(ResultsDialog):
                 ("Seed", "" if run.seed is None else str(run.seed)), ("Rows", str(run.n_rows))]
         rows += [(record.label or key, f"{record.value} {record.units}".strip())
                  for key, record in run.metadata.items()]
+        rows += analysis_rows(run)
         for name, value in rows:
             self.preview_metadata.addTopLevelItem(QtWidgets.QTreeWidgetItem([name, str(value)]))
+
+
+def analysis_rows(run) -> list[tuple[str, str]]:
+    """("analysis: feature", value with SI prefix) of the run's stored /analysis (tspcm analyze)."""
+    from tspcm_lab.gui.analysis import _stored
+    from tspcm_lab.si import format_si
+
+    stored = run.analysis.get(run.procedure)
+    if not stored:
+        return [("Analysis", "none stored (tspcm analyze writes it; the window's panel computes it)")]
+    result = _stored(str(run.path), run.procedure, stored)
+    return [("Analysis", result.note)] + [(f"analysis: {f.name}", format_si(f.value, f.units)) for f in result.features]
 
 
 def _axes(plot_widget) -> list[str]:

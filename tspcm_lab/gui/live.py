@@ -18,12 +18,18 @@ and closing it.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from tspcm_lab.store.pymeasure_glue import HDF5Results
+
+
+#: scope traces kept in memory while a run writes (the views show the latest; the file keeps them all)
+MAX_LIVE_WAVEFORMS = 60
 
 
 class LiveResults(HDF5Results):
@@ -43,6 +49,7 @@ class LiveResults(HDF5Results):
         self._live_rows: list[Mapping[str, Any]] = []  #: rows emitted since the last `data`
         self._live_pieces: list[pd.DataFrame] = []
         self._live_frame: pd.DataFrame | None = None
+        self._live_waveforms: dict[str, list] = {}  #: name -> [Waveform] emitted so far (latest kept)
 
     @property
     def live(self) -> bool:
@@ -70,6 +77,7 @@ class LiveResults(HDF5Results):
                 return
             self._live = False
             self._live_rows, self._live_pieces, self._live_frame = [], [], None
+            self._live_waveforms = {}
             self._run = None  # read the finished file afresh
             self._pieces, self._rows_read, self._data = [], 0, None
 
@@ -85,6 +93,30 @@ class LiveResults(HDF5Results):
             if self._live:
                 self._flush_live_rows()
                 self._live_pieces.append(pd.DataFrame({k: list(v) for k, v in record.items()}))
+
+    def add_live_waveform(self, record: Mapping[str, Any]) -> None:
+        """One ``emit('waveform', {...})`` record (a scope trace), kept as the reader's Waveform; the
+        latest MAX_LIVE_WAVEFORMS only (the file has them all)."""
+        from tspcm_lab.store.reader import Waveform
+        from tspcm_lab.gui.viewspec import column_units
+
+        y = np.asarray(record.get("y", ()), dtype=float)
+        x = record.get("x")
+        y_label, x_label = str(record.get("y_label", "")), str(record.get("x_label", "Time (s)"))
+        wave = Waveform(name=str(record.get("name", "")), y=y, t0=float(record.get("t0", 0.0) or 0.0),
+                        dt=float(record["dt"]) if x is None and record.get("dt") else math.nan, row=0,
+                        y_label=y_label, y_units=column_units(y_label), x_label=x_label,
+                        x_units=column_units(x_label),
+                        x_values=None if x is None else np.asarray(x, dtype=float))
+        with self._live_lock:
+            if self._live:
+                self._live_waveforms.setdefault(wave.name, []).append(wave)
+                while len(self._live_waveforms) > MAX_LIVE_WAVEFORMS:
+                    self._live_waveforms.pop(next(iter(self._live_waveforms)))
+
+    def live_waveforms(self) -> dict[str, list]:
+        with self._live_lock:
+            return {name: list(waves) for name, waves in self._live_waveforms.items()}
 
     def _flush_live_rows(self) -> None:
         if self._live_rows:

@@ -84,6 +84,12 @@ class GuiWorker(HDF5Worker):
         if add is not None:
             add(record)
 
+    def emit(self, topic, record) -> None:
+        super().emit(topic, record)
+        add = getattr(self.results, "add_live_waveform", None)
+        if topic == "waveform" and add is not None and isinstance(record, dict):
+            add(record)
+
     def handle_batch_record(self, record) -> None:
         whole = (self._is_dictionary_of_sequences(record)
                  and len({len(value) for value in record.values()}) <= 1)

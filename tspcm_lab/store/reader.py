@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
+from tspcm_lab.si import format_parameter
 from tspcm_lab.store import layout
 from tspcm_lab.store.errors import NotARunError, RunBusyError, RunFileError
 from tspcm_lab.store.layout import INTERRUPTED, RUNNING
@@ -412,7 +413,7 @@ class Run:
         for key in keys:
             record = self.parameters.get(key)
             if record is not None:
-                parts.append(f"{record.label or key}={record.value}{' ' + record.units if record.units else ''}")
+                parts.append(f"{record.label or key}={format_parameter(record.value, record.units)}")
         return ", ".join(parts)
 
     def __repr__(self) -> str:
