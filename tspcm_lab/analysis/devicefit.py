@@ -59,6 +59,7 @@ class Fitted:
     method: str
     n_cells: int = 1
     spread: float | None = None  #: sample sigma of the per-cell values (>= 2 cells)
+    bound: str = ""  #: "upper": the measurement can only exceed the parameter (the interval is the bound's)
 
 
 @dataclass
@@ -236,6 +237,9 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
                           f"PCM), least over the cycles after the first (a PCM not yet fully crystalline only "
                           f"adds: an upper bound), minus pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm",
                           one_cell_halfwidth=hw, transform=lambda v: v - r_cryst_ohm)
+        f.bound = "upper"
+        f.method += ("; an upper bound: the PCM's residual amorphous part after the DC SET adds to the slope "
+                     "and the iv-sweep cannot separate it (the interval is the bound's)")
         if not f.value > 0:
             raise FitError(f"iv-sweep runs: the on-branch resistance {f.value + r_cryst_ohm:g} Ohm is not above "
                            f"pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm: check series_resistance_ohm of the runs or "
@@ -387,6 +391,8 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
             else:
                 parts.append('interval = "none: the analysis gives no standard error for one run"')
             parts.append(f"n_cells = {f.n_cells}")
+            if f.bound:
+                parts.append(f"bound = {_toml_str(f.bound)}")
             if f.spread is not None:
                 parts.append(f"spread = {f.spread!r}")
             lines.append(f"{f.name.split('.', 1)[1]} = {{ {', '.join(parts)} }}")
