@@ -203,3 +203,5 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     # a cell label per run, or a refusal
     r = tspcm("fit", str(iv), str(dr), "--cells", "A", "-o", "no3.toml", cwd=tmp_path)
     assert r.returncode == 2 and "--cells" in r.stderr and not (tmp_path / "no3.toml").exists()
+    r = tspcm("fit", str(d), "--cells", "A", "-o", "no4.toml", cwd=tmp_path)  # a folder's order is not the user's
+    assert r.returncode == 2 and "not folders" in r.stderr and not (tmp_path / "no4.toml").exists()

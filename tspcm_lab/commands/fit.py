@@ -18,8 +18,8 @@ def register(subparsers) -> None:
                     "`tspcm run NAME --sim-options device=FILE`. See docs/fitting.md.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run files (.h5) or folders")
     p.add_argument("--output", "-o", required=True, metavar="FILE", help="device file to write (.toml)")
-    p.add_argument("--cells", metavar="LABELS", help="comma-separated cell label per run, in order (runs with "
-                   "the same label are one cell; default: every run file is its own cell)")
+    p.add_argument("--cells", metavar="LABELS", help="comma-separated cell label per run file, in the order given "
+                   "(runs with the same label are one cell; default: every run file is its own cell)")
     p.add_argument("--base", metavar="FILE", help="device file of values known otherwise (e.g. the cell's "
                    "pcm.r_cryst_ohm); copied into the output where the fit sets nothing")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
@@ -38,10 +38,17 @@ def run(args) -> int:
         raise CliError(f"--output must end in .toml, got {args.output!r}", 2)
     if out.exists() and not args.force:
         raise CliError(f"{out} exists; pass --force to overwrite it", 2)
-    try:
-        files = [Path(p) for p in find_run_files(args.runs)]
-    except FileNotFoundError as exc:
-        raise CliError(str(exc), 2) from None
+    if args.cells:  # one label per run, in the order given: run files, not folders (whose order is ours)
+        files = [Path(p) for p in args.runs]
+        bad = [str(p) for p in files if not p.is_file()]
+        if bad:
+            raise CliError(f"with --cells, give run files (one label each), not folders or missing paths: "
+                           f"{', '.join(bad)}", 2)
+    else:
+        try:
+            files = [Path(p) for p in find_run_files(args.runs)]
+        except FileNotFoundError as exc:
+            raise CliError(str(exc), 2) from None
     if not files:
         raise CliError("no .h5/.hdf5 run files under " + ", ".join(args.runs), 2)
     cells = [c.strip() for c in args.cells.split(",")] if args.cells else None
