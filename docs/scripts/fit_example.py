@@ -40,6 +40,8 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="fit_example_"))
     work.mkdir(parents=True, exist_ok=True)
+    for old in [*work.glob("cell*.h5"), work / "check_iv.h5"]:  # our own outputs of a previous run
+        old.unlink(missing_ok=True)
     true_file = work / "lab_cell.toml"
     sections: dict[str, list[str]] = {}
     for name, v in TRUE.items():

@@ -183,6 +183,15 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     assert "ts.vth_v" in r.stdout and (tmp_path / "my.toml").exists()
     DeviceParams.load(tmp_path / "my.toml")
 
+    # --base: a value known otherwise (the PCM's crystalline resistance) is used by the extraction and kept
+    (tmp_path / "base.toml").write_text('[pcm]\nr_cryst_ohm = { value = 800.0, unit = "Ohm", basis = "measured", '
+                                        'source = "TLM, die 3" }\n')
+    r = tspcm("fit", str(iv), "--base", "base.toml", "-o", "based.toml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    based, plain = DeviceParams.load(tmp_path / "based.toml"), DeviceParams.load(tmp_path / "my.toml")
+    assert based["pcm.r_cryst_ohm"] == 800.0 and based.provenance["pcm.r_cryst_ohm"]["basis"] == "measured"
+    assert based["ts.r_on_ohm"] == pytest.approx(plain["ts.r_on_ohm"] - 300.0)
+
     # wrong procedure: named, with the procedures the fit uses; no file
     wrong = tmp_path / "wrong.h5"
     shutil.copy(iv, wrong)

@@ -103,8 +103,8 @@ def _mean_interval(values) -> tuple[float, tuple[float, float] | None, float | N
     return m, (m - h, m + h), s
 
 
-def _cycle_interval(x) -> tuple[float, float] | None:
-    """95 % interval of the mean of per-cycle values (one cell)."""
+def _cycle_interval(x) -> float | None:
+    """Half-width of the 95 % interval of the mean of per-cycle values (one cell)."""
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     if x.size < 2:
@@ -114,8 +114,8 @@ def _cycle_interval(x) -> tuple[float, float] | None:
 
 
 def _with_resolution(halfwidth, runs) -> float | None:
-    """An iv-sweep reads Vth and Vhold on its voltage staircase: a systematic error of up to one step,
-    added in quadrature to a statistical half-width (for one cell; over cells it is in their spread)."""
+    """An iv-sweep reads Vth and Vhold on its voltage staircase: a systematic error of up to one step, the
+    same sign on every cell, added in quadrature to a statistical half-width."""
     step = _step(runs)
     return halfwidth if step is None else math.hypot(halfwidth or 0.0, step)
 
