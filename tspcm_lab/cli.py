@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "import": "tspcm_lab.commands.store_import",
     "sim": "tspcm_lab.commands.sim",
     "analyze": "tspcm_lab.commands.analyze",
+    "fit": "tspcm_lab.commands.fit",
     "run": "tspcm_lab.commands.run",
     "procedures": "tspcm_lab.commands.procedures",
     "campaign": "tspcm_lab.commands.campaign",

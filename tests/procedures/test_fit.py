@@ -1,0 +1,216 @@
+"""tspcm fit round trip: runs simulated on a cell with known NON-default parameters (two cells: two seeds)
+are fitted back; every parameter the runs identify lies within its reported 95 % interval, the written file
+loads and drives the simulated bench. Bad input is refused with what is missing, and no file is written."""
+
+import shutil
+import subprocess
+import sys
+
+import h5py
+import pytest
+
+import pyvisa_tspcm
+from procedures.delay_recovery import DelayRecoveryProcedure
+from procedures.iv_sweep import IVSweepProcedure
+from procedures.retention import RetentionProcedure
+from sim_backend.params import DeviceParams
+from tspcm_lab import runner
+from tspcm_lab.analysis.devicefit import fit_runs, render
+
+#: three non-default devices (the defaults: Vth 1.2 V, Vhold 0.5 V, R_on 5 kOhm, t_d0 100 ns, V0 0.1 V,
+#: tau_rec 300 ns, nu 0.1)
+DEVICES = {
+    "slow-high": {"ts.vth_v": 1.35, "ts.vhold_v": 0.6, "ts.r_on_ohm": 7000.0, "ts.t_d0_s": 2e-7,
+                  "ts.v0_delay_v": 0.08, "ts.tau_recovery_s": 6e-7, "pcm.nu_drift": 0.07},
+    "fast-low": {"ts.vth_v": 1.1, "ts.vhold_v": 0.45, "ts.r_on_ohm": 5500.0, "ts.t_d0_s": 5e-8,
+                 "ts.v0_delay_v": 0.12, "ts.tau_recovery_s": 2e-7, "pcm.nu_drift": 0.09},
+    "resistive": {"ts.vth_v": 1.25, "ts.vhold_v": 0.55, "ts.r_on_ohm": 8000.0, "ts.t_d0_s": 3e-7,
+                  "ts.v0_delay_v": 0.1, "ts.tau_recovery_s": 5e-7, "pcm.nu_drift": 0.05},
+}
+TRUE = DEVICES["slow-high"]
+#: measured, not fixed here: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at
+#: 0.2-0.35 V overdrive stay at 40-70 ns, 2-4x the delay law's (RC charging of the cell through its PCM, not
+#: the law), so V0 comes out ~0.15-0.19 V for 0.1 V: test_known_bias_of_the_delay_law shows it (xfail).
+#: Its nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond the fit's statistical interval; at nu = 0.07
+#: 1.5 % low, within it (test_known_bias_of_the_drift_exponent, xfail)
+KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s", "pcm.nu_drift"}}
+RUNS = [(IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
+        (DelayRecoveryProcedure, {}),
+        (RetentionProcedure, {"states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4,
+                              "reads": 25})]
+
+
+#: the delay-recovery procedure's default pulse intervals, 40 ns .. 3.2 us, span a 300 ns recovery
+RECOVERY_INTERVALS_S = [40e-9, 70e-9, 100e-9, 150e-9, 200e-9, 300e-9, 400e-9, 600e-9, 800e-9, 1.1e-6, 1.6e-6, 3.2e-6]
+
+
+def settings(cls, true):
+    """What an engineer sets for a cell of known order of magnitude: pulse intervals spanning its recovery, a
+    firing current a third of the lowest probe's (0.6 Vth) on-state current, the switch's on-resistance (from
+    the iv-sweep) for the conductance reads."""
+    if cls is DelayRecoveryProcedure:
+        k = true["ts.tau_recovery_s"] / 3e-7
+        i_on = (0.6 * true["ts.vth_v"] - true["ts.vhold_v"]) / (true["ts.r_on_ohm"] + 500.0)
+        return {"recovery_intervals_s": ", ".join(f"{t * k:.3g}" for t in RECOVERY_INTERVALS_S),
+                "fire_current_A": min(2e-5, i_on / 3), "read_ts_on_resistance_ohm": true["ts.r_on_ohm"]}
+    if cls is RetentionProcedure:
+        return {"read_ts_on_resistance_ohm": true["ts.r_on_ohm"]}
+    return {}
+
+
+def device_file(path, values):
+    sections = {}
+    for name, v in values.items():
+        sec, key = name.split(".")
+        sections.setdefault(sec, []).append(f"{key} = {v!r}")
+    path.write_text("".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items()))
+    return path
+
+
+def simulate(cls, values, path, seed, device):
+    with runner.BenchSession.open("sim", seed=seed, sim_options=f"device={device}") as session:
+        model = pyvisa_tspcm.get_bench(session.spec).model
+        procedure = runner.build_procedure(cls, values, session)
+        runner.validate(procedure)
+        outcome = runner.execute(procedure, session, path, seed=seed)
+        assert outcome.status == "completed", outcome.message
+        return outcome.path, float(model.state.vth_device_v[0])
+
+
+@pytest.fixture(scope="module", params=list(DEVICES))
+def cells(request, tmp_path_factory):
+    """Two cells (seeds 11, 12) of a non-default device, each measured by iv-sweep, delay-recovery, retention."""
+    d = tmp_path_factory.mktemp("fit")
+    true = DEVICES[request.param]
+    device = device_file(d / "true.toml", true)
+    out = {}
+    for seed in (11, 12):
+        out[seed] = [simulate(cls, {**values, **settings(cls, true)}, d / f"{cls.name}_{seed}.h5", seed, device)
+                     for cls, values in RUNS]
+    return d, out, true
+
+
+def fit_two_cells(runs):
+    return fit_runs([p for seed in (11, 12) for p, _ in runs[seed]], cells=["A"] * 3 + ["B"] * 3)
+
+
+def biased(true):
+    return next((v for k, v in KNOWN_BIASED.items() if DEVICES[k] is true), set())
+
+
+def test_two_cells_are_fitted_back_within_their_intervals(cells, tmp_path):
+    d, runs, TRUE = cells
+    res = fit_two_cells(runs)
+    assert set(res.params) == set(TRUE) | {"ts.vth_d2d_rel"}
+    for name, true in TRUE.items():
+        if name in biased(TRUE):
+            continue
+        f = res.params[name]
+        assert f.n_cells == 2 and f.interval is not None, name
+        if f.bound == "upper":  # R_on: the PCM's residual amorphous part only adds (docs/fitting.md)
+            assert true <= f.interval[1], (name, true, f)
+        else:
+            assert f.interval[0] <= true <= f.interval[1], (name, true, f)
+        if name != "ts.t_d0_s":  # t_d0 moves by exp(dVth/V0) with the run's threshold: interval only
+            assert f.value == pytest.approx(true, rel=0.3 if f.bound else 0.2), (name, f.value)
+    # the device-to-device spread is the cells' own: their drawn thresholds' spread lies in its interval
+    drawn = [vth for seed in (11, 12) for _, vth in runs[seed][:1]]
+    lo, hi = res.params["ts.vth_d2d_rel"].interval
+    assert lo <= abs(drawn[0] - drawn[1]) / 2 ** 0.5 / (sum(drawn) / 2) <= hi
+    # the written file is a device file: it loads with the fitted values and drives the simulated bench
+    out = tmp_path / "mydevice.toml"
+    out.write_text(render(res))
+    params = DeviceParams.load(out)
+    for name in TRUE:
+        assert params[name] == res.params[name].value
+        assert params.provenance[name]["basis"] == "fitted"
+        assert "iv-sweep" in params.provenance[name]["source"] or name not in ("ts.vth_v", "ts.vhold_v")
+    path, vth = simulate(IVSweepProcedure, {"cycles": 2, "compliance_A": 100e-6}, tmp_path / "iv.h5", 5, out)
+    assert vth == pytest.approx(res.params["ts.vth_v"].value, rel=0.25)  # drawn around the fitted ts.vth_v
+
+
+def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_values(cells):
+    """One cell: Vth is its own drawn threshold, and Vhold, V0, nu (no device-to-device spread in the
+    model) the configured ones. The one-run intervals of R_on and tau_rec come from the spread over cycles and
+    the fit's standard error, which do not cover the method's bias (docs/fitting.md): checked at 20 %."""
+    d, runs, TRUE = cells
+    for seed in (11, 12):
+        res = fit_runs([p for p, _ in runs[seed]])
+        vth = runs[seed][0][1]
+        checks = {"ts.vth_v": vth, "ts.vhold_v": TRUE["ts.vhold_v"], "ts.v0_delay_v": TRUE["ts.v0_delay_v"],
+                  "pcm.nu_drift": TRUE["pcm.nu_drift"]}
+        for name, true in checks.items():
+            if name in biased(TRUE):
+                continue
+            lo, hi = res.params[name].interval
+            assert lo <= true <= hi, (seed, name, true, res.params[name])
+        assert TRUE["ts.r_on_ohm"] <= res.params["ts.r_on_ohm"].interval[1]
+        assert res.params["ts.r_on_ohm"].value == pytest.approx(TRUE["ts.r_on_ohm"], rel=0.3)
+        assert res.params["ts.tau_recovery_s"].value == pytest.approx(TRUE["ts.tau_recovery_s"], rel=0.2)
+        assert res.params["ts.t_d0_s"].interval is None  # no standard error from one run: said, not invented
+        assert any("ts.vth_d2d_rel" in t for t in res.not_identified)
+
+
+@pytest.mark.xfail(strict=True, reason="delays near the cell's RC charging time bias the delay law (KNOWN_BIASED)")
+def test_known_bias_of_the_delay_law(cells):
+    d, runs, true = cells
+    if not biased(true):
+        pytest.skip("no known bias on this device")
+    res = fit_two_cells(runs)
+    assert res.params["ts.v0_delay_v"].value == pytest.approx(true["ts.v0_delay_v"], rel=0.2)
+
+
+@pytest.mark.xfail(strict=True, reason="nu = 0.05 measured 6 % low, outside its interval (KNOWN_BIASED)")
+def test_known_bias_of_the_drift_exponent(cells):
+    d, runs, true = cells
+    if "pcm.nu_drift" not in biased(true):
+        pytest.skip("no known bias on this device")
+    lo, hi = fit_two_cells(runs).params["pcm.nu_drift"].interval
+    assert lo <= true["pcm.nu_drift"] <= hi
+
+
+def tspcm(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tspcm_lab", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
+    d, runs, true = cells
+    if true is not DEVICES["slow-high"]:
+        pytest.skip("the command line is checked on one device")
+    iv, dr, ret = (p for p, _ in runs[11])
+    r = tspcm("fit", str(iv), str(dr), str(ret), "-o", "my.toml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ts.vth_v" in r.stdout and (tmp_path / "my.toml").exists()
+    DeviceParams.load(tmp_path / "my.toml")
+
+    # --base: a value known otherwise (the PCM's crystalline resistance) is used by the extraction and kept
+    (tmp_path / "base.toml").write_text('[pcm]\nr_cryst_ohm = { value = 800.0, unit = "Ohm", basis = "measured", '
+                                        'source = "TLM, die 3" }\n')
+    r = tspcm("fit", str(iv), "--base", "base.toml", "-o", "based.toml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    based, plain = DeviceParams.load(tmp_path / "based.toml"), DeviceParams.load(tmp_path / "my.toml")
+    assert based["pcm.r_cryst_ohm"] == 800.0 and based.provenance["pcm.r_cryst_ohm"]["basis"] == "measured"
+    assert based["ts.r_on_ohm"] == pytest.approx(plain["ts.r_on_ohm"] - 300.0)
+
+    # wrong procedure: named, with the procedures the fit uses; no file
+    wrong = tmp_path / "wrong.h5"
+    shutil.copy(iv, wrong)
+    with h5py.File(wrong, "a") as h5:
+        h5.attrs["procedure"] = "learning-loop"
+    r = tspcm("fit", str(iv), str(wrong), "-o", "no1.toml", cwd=tmp_path)
+    assert r.returncode == 2 and "learning-loop" in r.stderr and "iv-sweep" in r.stderr
+    assert not (tmp_path / "no1.toml").exists()
+
+    # nothing identifiable: retention of SET-side states only (the crystalline series part hides the drift)
+    set_side, _ = simulate(RetentionProcedure, {"states": 2, "target_min_S": 1e-4, "target_max_S": 2e-4,
+                                                "duration_s": 100.0, "reads": 5}, tmp_path / "set.h5", 3,
+                           d / "true.toml")
+    r = tspcm("fit", str(set_side), "-o", "no2.toml", cwd=tmp_path)
+    assert r.returncode == 2 and "nothing identifiable" in r.stderr and "pcm.nu_drift" in r.stderr
+    assert not (tmp_path / "no2.toml").exists()
+
+    # a cell label per run, or a refusal
+    r = tspcm("fit", str(iv), str(dr), "--cells", "A", "-o", "no3.toml", cwd=tmp_path)
+    assert r.returncode == 2 and "--cells" in r.stderr and not (tmp_path / "no3.toml").exists()
+    r = tspcm("fit", str(d), "--cells", "A", "-o", "no4.toml", cwd=tmp_path)  # a folder's order is not the user's
+    assert r.returncode == 2 and "not folders" in r.stderr and not (tmp_path / "no4.toml").exists()

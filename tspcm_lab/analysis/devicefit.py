@@ -1,0 +1,448 @@
+"""Direct extraction of device parameters from run files: the inverse of the simulated bench.
+
+Each run is analysed by its procedure's registered analysis (tspcm_lab.analysis.runs); the features that
+measure a model parameter directly are mapped onto it (docs/fitting.md lists the mapping):
+
+==============  ==========================================  ======================================
+procedure       feature(s)                                   device parameter
+==============  ==========================================  ======================================
+iv-sweep        vth_median_V (per cell)                      ts.vth_v, ts.vth_d2d_rel (>= 2 cells)
+iv-sweep        vhold_mean_V                                 ts.vhold_v
+iv-sweep        r_on_mean_ohm minus pcm.r_cryst_ohm          ts.r_on_ohm
+delay-recovery  td0_s, v0_V (+ v0_stderr_V)                  ts.t_d0_s, ts.v0_delay_v
+delay-recovery  recovery_tau_s (+ recovery_tau_stderr_s)     ts.tau_recovery_s
+retention       nu_state<k> (+ 95 % interval) of RESET-side  pcm.nu_drift
+                states (R(1 s) >= 100 x pcm.r_cryst_ohm)
+==============  ==========================================  ======================================
+
+pulse-train (NeuroSim A), endurance (threshold window) and threshold-vs-weight measure curves that depend
+on several model parameters at once: their features are recorded in the device file's header, but no
+parameter is set from them (that needs the model-in-the-loop fit, not built yet).
+
+Intervals are 95 %: over cells, mean +- t(n-1) s / sqrt(n) (several cells); within one cell, the
+analysis' own standard error (x 1.96) or the spread over cycles. A parameter with no standard error in its
+analysis and a single run gets no interval (said so in the file).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+#: procedures whose runs the direct extraction reads (parameters or recorded features)
+USED = ("iv-sweep", "delay-recovery", "retention", "pulse-train", "endurance", "threshold-vs-weight")
+#: RESET-side retention states: R(1 s) at least this many times pcm.r_cryst_ohm, where the amorphous part
+#: carries (almost) all the resistance and the measured drift exponent is the model's nu
+RESET_SIDE_FACTOR = 100.0
+
+
+class FitError(ValueError):
+    """The runs cannot give a device file; the message names what is missing."""
+
+
+@dataclass
+class Fitted:
+    """One fitted parameter: value (SI), 95 % interval (or None), the runs it came from, how."""
+
+    name: str
+    value: float
+    unit: str
+    interval: tuple[float, float] | None
+    runs: list[str]
+    method: str
+    n_cells: int = 1
+    spread: float | None = None  #: sample sigma of the per-cell values (>= 2 cells)
+    bound: str = ""  #: "upper": the measurement can only exceed the parameter (the interval is the bound's)
+
+
+@dataclass
+class FitResult:
+    params: dict[str, Fitted] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)  #: measured, not a parameter (for the header)
+    not_identified: list[str] = field(default_factory=list)  #: "name: why"
+    runs: list[str] = field(default_factory=list)  #: "id (procedure, cell)"
+
+
+@dataclass
+class _Run:
+    id: str
+    cell: str
+    procedure: str
+    features: dict
+    arrays: dict
+    step_V: float | None = None  #: an iv-sweep's voltage step: the resolution of its Vth and Vhold
+
+
+def run_id(run) -> str:
+    """A run's id in a device file: its file name and start time (the file can be found from both)."""
+    start = str(run.attrs.get("start_time", ""))
+    return f"{run.path.name}@{start}" if start else run.path.name
+
+
+def _t95(n: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1))
+
+
+def _mean_interval(values) -> tuple[float, tuple[float, float] | None, float | None]:
+    """(mean, 95 % interval of the mean, sample sigma) over per-cell values; no interval for one."""
+    v = np.asarray(values, dtype=float)
+    m = float(v.mean())
+    if v.size < 2:
+        return m, None, None
+    s = float(v.std(ddof=1))
+    h = _t95(v.size) * s / math.sqrt(v.size)
+    return m, (m - h, m + h), s
+
+
+def _cycle_interval(x) -> float | None:
+    """Half-width of the 95 % interval of the mean of per-cycle values (one cell)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return None
+    h = _t95(x.size) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return h
+
+
+def _with_resolution(halfwidth, runs) -> float | None:
+    """An iv-sweep reads Vth and Vhold on its voltage staircase: a systematic error of up to one step, the
+    same sign on every cell, added in quadrature to a statistical half-width."""
+    step = _step(runs)
+    return halfwidth if step is None else math.hypot(halfwidth or 0.0, step)
+
+
+def _step(runs) -> float | None:
+    steps = [r.step_V for r in runs if r.step_V is not None and math.isfinite(r.step_V)]
+    return max(steps) if steps else None
+
+
+def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None) -> list[_Run]:
+    """Open and analyse each run; refuse (FitError) a run the extraction cannot use."""
+    from tspcm_lab.analysis.registry import get_analysis
+    from tspcm_lab.store import open_run
+
+    if cells is not None and len(cells) != len(paths):
+        raise FitError(f"--cells gives {len(cells)} label(s) for {len(paths)} run(s): one label per run")
+    out = []
+    for i, p in enumerate(paths):
+        try:
+            run = open_run(p)
+        except Exception as exc:  # not a run file, unreadable
+            raise FitError(f"{p}: not a readable run file ({exc})") from None
+        if run.procedure not in USED:
+            raise FitError(f"{p}: a {run.procedure or 'unknown'} run; the fit uses runs of "
+                           f"{', '.join(USED)} (remove it or run one of those)")
+        try:
+            analysis = get_analysis(run.procedure)(run)
+        except Exception as exc:
+            raise FitError(f"{p}: its {run.procedure} analysis failed: {exc}") from None
+        feats = {f.name: f.value for f in analysis.features}
+        cell = cells[i] if cells is not None else run_id(run)
+        step = run.parameters.get("step_V")
+        step = float(step.value) if step is not None and isinstance(step.value, (int, float)) else None
+        out.append(_Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step))
+    return out
+
+
+def _finite(x) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _per_cell(runs: list[_Run], key: str) -> dict[str, list[float]]:
+    cells: dict[str, list[float]] = {}
+    for r in runs:
+        v = r.features.get(key)
+        if _finite(v):
+            cells.setdefault(r.cell, []).append(float(v))
+    return cells
+
+
+def _across_cells(name, unit, runs, key, method, *, one_cell_halfwidth=None, transform=lambda v: v,
+                  resolution=None):
+    """Fitted from per-cell means of feature ``key`` (cells from several runs each averaged)."""
+    cells = _per_cell(runs, key)
+    used = [r.id for r in runs if _finite(r.features.get(key))]
+    per_cell = [transform(float(np.mean(v))) for v in cells.values()]
+    m, interval, spread = _mean_interval(per_cell)
+    if interval is not None and resolution:
+        h = math.hypot((interval[1] - interval[0]) / 2, resolution)
+        interval = (m - h, m + h)
+        method += f"; the sweep's step {resolution:g} {unit} added in quadrature"
+    if interval is None and one_cell_halfwidth is not None and math.isfinite(one_cell_halfwidth):
+        interval = (m - one_cell_halfwidth, m + one_cell_halfwidth)
+        method += "; one cell: interval from its cycles' spread (and the sweep's step) or the fit's standard error x 1.96; the device-to-device spread is not in it"
+    elif interval is not None:
+        method += f"; mean over {len(per_cell)} cells, interval mean +- t s/sqrt(n)"
+    return Fitted(name, m, unit, interval, used, method, len(per_cell), spread)
+
+
+def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
+    """Direct extraction from analysed runs; FitError when nothing is identifiable."""
+    res = FitResult(runs=[f"{r.id} ({r.procedure}, cell {r.cell})" for r in runs])
+    by = {p: [r for r in runs if r.procedure == p] for p in USED}
+
+    # ---- iv-sweep: threshold, hold, on-resistance
+    iv = by["iv-sweep"]
+    if iv:
+        usable = [r for r in iv if _finite(r.features.get("vth_median_V"))]
+        if not usable:
+            raise FitError("iv-sweep runs: no threshold found in any cycle (no switching step >= "
+                           "min_jump_decades): sweep further or raise the compliance")
+        # one cell's interval: the median threshold's spread over the cycles after the first (which SETs)
+        vth_cycles = [np.asarray(r.arrays.get("vth_V_jump", ([], ""))[0], float)[1:] for r in usable]
+        hw = _with_resolution(_cycle_interval(np.concatenate(vth_cycles)), usable) if len(usable) == 1 else None
+        f = _across_cells("ts.vth_v", "V", usable, "vth_median_V",
+                          "iv-sweep vth_median_V: median threshold over cycles (largest log-current step); the "
+                          "first cycle SETs a RESET cell, the later ones see the switch alone",
+                          one_cell_halfwidth=hw, resolution=_step(usable))
+        res.params[f.name] = f
+        if f.n_cells >= 2 and f.spread is not None:
+            from scipy import stats
+
+            n, s = f.n_cells, f.spread
+            lo = s * math.sqrt((n - 1) / stats.chi2.ppf(0.975, n - 1)) / f.value
+            hi = s * math.sqrt((n - 1) / stats.chi2.ppf(0.025, n - 1)) / f.value
+            res.params["ts.vth_d2d_rel"] = Fitted(
+                "ts.vth_d2d_rel", s / f.value, "1", (lo, min(hi, 0.5)), f.runs,
+                f"sample sigma / mean of the {n} cells' median thresholds, chi-square interval", n, None)
+        else:
+            res.not_identified.append("ts.vth_d2d_rel: one cell; the device-to-device spread needs iv-sweeps "
+                                      "of two or more cells (--cells labels the runs' cells)")
+        hw = _cycle_interval(np.concatenate([np.asarray(r.arrays.get("vhold_V_jump", ([], ""))[0], float)
+                                             for r in usable]))
+        hw = _with_resolution(hw, usable) if len(usable) == 1 else None
+        res.params["ts.vhold_v"] = _across_cells(
+            "ts.vhold_v", "V", usable, "vhold_mean_V",
+            "iv-sweep vhold_mean_V: hold voltage where the down branch leaves the on state",
+            one_cell_halfwidth=hw, resolution=_step(usable))
+        # the stack's on-branch slope is r_on + R_pcm >= r_on + r_cryst: a PCM still crystallizing over the
+        # first cycles only adds, so each run's least value over its cycles (after the first) is its estimate
+        for r in usable:
+            per = np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
+            per = per[np.isfinite(per)]
+            r.features["r_on_least_ohm"] = float(per.min()) if per.size else r.features.get("r_on_mean_ohm")
+        ron = [np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:] for r in usable]
+        hw = _cycle_interval(np.concatenate(ron)[-3:]) if len(usable) == 1 else None
+        f = _across_cells("ts.r_on_ohm", "Ohm", usable, "r_on_least_ohm",
+                          f"iv-sweep per-cycle r_on_ohm (the on branch's slope: the switch in series with the "
+                          f"PCM), least over the cycles after the first (a PCM not yet fully crystalline only "
+                          f"adds: an upper bound), minus pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm",
+                          one_cell_halfwidth=hw, transform=lambda v: v - r_cryst_ohm)
+        f.bound = "upper"
+        f.method += ("; an upper bound: the PCM's residual amorphous part after the DC SET adds to the slope "
+                     "and the iv-sweep cannot separate it (the interval is the bound's)")
+        if not f.value > 0:
+            raise FitError(f"iv-sweep runs: the on-branch resistance {f.value + r_cryst_ohm:g} Ohm is not above "
+                           f"pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm: check series_resistance_ohm of the runs or "
+                           f"give the cell's own r_cryst_ohm with --base")
+        res.params[f.name] = f
+    else:
+        res.not_identified.append("ts.vth_v, ts.vhold_v, ts.r_on_ohm: no iv-sweep run")
+
+    # ---- delay-recovery: delay law and recovery
+    dr = by["delay-recovery"]
+    if dr:
+        if not any(_finite(r.features.get("td0_s")) for r in dr):
+            res.not_identified.append("ts.t_d0_s, ts.v0_delay_v: the delay-recovery runs measured fewer than "
+                                      "two delays (raise the pulse amplitudes above threshold)")
+        else:
+            hw = None
+            one = [r for r in dr if _finite(r.features.get("v0_stderr_V"))]
+            if len(one) == 1:
+                hw = 1.96 * one[0].features["v0_stderr_V"]
+            res.params["ts.v0_delay_v"] = _across_cells(
+                "ts.v0_delay_v", "V", dr, "v0_V",
+                "delay-recovery v0_V: mean delay t_d = t_d0 exp(-(V - Vth)/V0), exponential-delay likelihood",
+                one_cell_halfwidth=hw)
+            # t_d0 is positive and spread on a log scale: averaged in log over cells
+            cells = _per_cell(dr, "td0_s")
+            logs = [float(np.mean(np.log(v))) for v in cells.values()]
+            m, interval, _ = _mean_interval(logs)
+            res.params["ts.t_d0_s"] = Fitted(
+                "ts.t_d0_s", math.exp(m), "s", None if interval is None else (math.exp(interval[0]),
+                                                                           math.exp(interval[1])),
+                [r.id for r in dr if _finite(r.features.get("td0_s"))],
+                "delay-recovery td0_s: the delay law's value at the run's measured threshold"
+                + ("; geometric mean over cells, interval from the log spread" if interval else
+                   "; one cell: the analysis gives no standard error, so no interval (measure two or more cells)"),
+                len(logs))
+        if not any(_finite(r.features.get("recovery_tau_s")) for r in dr):
+            res.not_identified.append("ts.tau_recovery_s: the delay-recovery runs have no recovery rows")
+        else:
+            one = [r for r in dr if _finite(r.features.get("recovery_tau_stderr_s"))]
+            hw = 1.96 * one[0].features["recovery_tau_stderr_s"] if len(one) == 1 else None
+            res.params["ts.tau_recovery_s"] = _across_cells(
+                "ts.tau_recovery_s", "s", dr, "recovery_tau_s",
+                "delay-recovery recovery_tau_s: threshold recovery after turn-off, from the probes' 1/2 "
+                "crossings", one_cell_halfwidth=hw)
+    else:
+        res.not_identified.append("ts.t_d0_s, ts.v0_delay_v, ts.tau_recovery_s: no delay-recovery run")
+
+    # ---- retention: drift exponent of RESET-side states, inverse-variance weighted
+    ret = by["retention"]
+    if ret:
+        nus, hws, used = [], [], []
+        for r in ret:
+            for k, v in r.features.items():
+                mt = re.fullmatch(r"nu_(state.+)", k)
+                if not mt or not _finite(v):
+                    continue
+                s = mt.group(1)
+                r0, lo, hi = (r.features.get(f"r0_ohm_{s}"), r.features.get(f"nu_ci_low_{s}"),
+                              r.features.get(f"nu_ci_high_{s}"))
+                if not (_finite(r0) and r0 >= RESET_SIDE_FACTOR * r_cryst_ohm and _finite(lo) and _finite(hi)):
+                    continue
+                # measured nu_eff = nu R_a / (R_a + R_c): corrected for the crystalline series part
+                nus.append(float(v) * r0 / (r0 - r_cryst_ohm))
+                hws.append(max((hi - lo) / 2, 1e-12))
+                if r.id not in used:
+                    used.append(r.id)
+        if not nus:
+            res.not_identified.append(
+                f"pcm.nu_drift: no retention state on the RESET side (R(1 s) >= {RESET_SIDE_FACTOR:g} x "
+                f"pcm.r_cryst_ohm = {RESET_SIDE_FACTOR * r_cryst_ohm:g} Ohm), where the measured drift is the "
+                f"amorphous phase's own: program lower conductances")
+        else:
+            w = 1 / np.square(hws)
+            m = float(np.sum(w * nus) / np.sum(w))
+            hw = float(1 / math.sqrt(np.sum(w)))
+            if len(nus) > 1:  # states that disagree beyond their intervals widen it (Birge ratio)
+                chi2 = float(np.sum(w * np.square(np.asarray(nus) - m))) / (len(nus) - 1)
+                hw *= max(1.0, math.sqrt(chi2))
+            res.params["pcm.nu_drift"] = Fitted(
+                "pcm.nu_drift", m, "1", (max(m - hw, 0.0), m + hw), used,
+                f"retention nu per state (log R against log t) x R/(R - pcm.r_cryst_ohm), inverse-variance mean of {len(nus)} RESET-side "
+                f"state(s) (R(1 s) >= {RESET_SIDE_FACTOR:g} x pcm.r_cryst_ohm), 95 % interval widened by the "
+                f"states' disagreement", len(used))
+    # ---- curve features: recorded, no parameter set directly
+    for r in by["pulse-train"]:
+        for k in ("p_a_pulses", "d_a_pulses", "p_gmin_S", "p_gmax_S"):
+            if _finite(r.features.get(k)):
+                res.features.append(f"{r.id}: pulse-train {k} = {r.features[k]:.4g}")
+    for r in by["endurance"]:
+        for k in ("window_first", "window_last", "failure_cycle"):
+            if _finite(r.features.get(k)):
+                res.features.append(f"{r.id}: endurance {k} = {r.features[k]:.4g}")
+    for r in by["threshold-vs-weight"]:
+        for k in ("threshold_slope_V_per_decade", "threshold_spearman_rho"):
+            if _finite(r.features.get(k)):
+                res.features.append(f"{r.id}: threshold-vs-weight {k} = {r.features[k]:.4g}")
+    if any(by[p] for p in ("pulse-train", "endurance", "threshold-vs-weight")):
+        res.not_identified.append("pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
+                                  "runs): curves of several parameters at once; their features are recorded above, "
+                                  "the model-in-the-loop fit that sets parameters from them is not built yet")
+    if not res.params:
+        raise FitError("nothing identifiable in these runs: " + "; ".join(res.not_identified)
+                       + ". Direct extraction needs an iv-sweep, a delay-recovery or a retention run "
+                       "(RESET-side states).")
+    return res
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def render(res: FitResult, command: str = "", base: str | Path | None = None) -> str:
+    """The device file's text (sim_backend.params format; extra keys interval, n_cells, spread). The
+    entries of a ``base`` device file that the fit does not set are copied with their own provenance."""
+    base_entries = {}
+    if base is not None:
+        from sim_backend.params import _read
+
+        values, prov = _read(Path(base), require_all=False)
+        base_entries = {n: (v, prov[n]) for n, v in values.items() if n not in res.params}
+    lines = ["# Device file written by `tspcm fit` (direct extraction from run files; docs/fitting.md).",
+             "# Every value: basis = \"fitted\", source = the runs it came from and how; interval = 95 %.",
+             "# Parameters not listed keep the defaults of data/device_params.toml.",
+             ]
+    if command:
+        lines.append(f"# command: {command}")
+    lines.append("# runs:")
+    lines += [f"#   {r}" for r in res.runs]
+    if res.not_identified:
+        lines.append("# not identified by these runs (defaults kept):")
+        lines += [f"#   {t}" for t in res.not_identified]
+    if res.features:
+        lines.append("# measured curve features (no parameter set from them):")
+        lines += [f"#   {t}" for t in res.features]
+    for section in ("ts", "pcm"):
+        items = [f for n, f in res.params.items() if n.startswith(section + ".")]
+        kept = {n: e for n, e in base_entries.items() if n.startswith(section + ".")}
+        if not items and not kept:
+            continue
+        lines += ["", f"[{section}]"]
+        for n, (v, prov) in kept.items():
+            lines.append(f"{n.split('.', 1)[1]} = {{ value = {v!r}, unit = {_toml_str(prov['unit'])}, "
+                         f"basis = {_toml_str(prov['basis'])}, source = {_toml_str(prov['source'])} }}")
+        for f in items:
+            parts = [f"value = {f.value!r}", f"unit = {_toml_str(f.unit)}", 'basis = "fitted"',
+                     f"source = {_toml_str(f.method + '; runs: ' + ', '.join(f.runs))}"]
+            if f.interval is not None:
+                parts.append(f"interval = [{f.interval[0]!r}, {f.interval[1]!r}]")
+            else:
+                parts.append('interval = "none: the analysis gives no standard error for one run"')
+            parts.append(f"n_cells = {f.n_cells}")
+            if f.bound:
+                parts.append(f"bound = {_toml_str(f.bound)}")
+            if f.spread is not None:
+                parts.append(f"spread = {f.spread!r}")
+            lines.append(f"{f.name.split('.', 1)[1]} = {{ {', '.join(parts)} }}")
+    return "\n".join(lines) + "\n"
+
+
+def _clip(res: FitResult) -> None:
+    """Intervals within each parameter's allowed range (a t interval over two cells can reach below 0)."""
+    from sim_backend.params import SCHEMA
+
+    for f in res.params.values():
+        if f.interval is not None:
+            spec = SCHEMA[f.name]
+            lo = max(f.interval[0], spec.low)
+            f.interval = (lo if lo > 0 or not spec.low_open else f.value * 1e-3, min(f.interval[1], spec.high))
+
+
+def write_device_file(res: FitResult, path: str | Path, base: str | Path | None = None, command: str = "") -> Path:
+    """Write the device file only once it loads (ranges and consistency, on top of ``base``); FitError else."""
+    from sim_backend.params import DeviceParams, ParameterError
+
+    path = Path(path)
+    _clip(res)
+    text = render(res, command, base)
+    fd, tmp = tempfile.mkstemp(suffix=".toml", dir=path.parent if path.parent.exists() else None)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        try:
+            DeviceParams.load(tmp)
+        except ParameterError as exc:
+            raise FitError(f"the fitted values are not a valid device: {exc}") from None
+        if not path.parent.exists():
+            raise FitError(f"cannot write {path}: folder {path.parent} does not exist")
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def fit_runs(paths, cells=None, base=None) -> FitResult:
+    """Analyse ``paths`` and extract; ``base`` is a device file whose pcm.r_cryst_ohm the extraction uses."""
+    from sim_backend.params import DeviceParams, ParameterError
+
+    if not paths:
+        raise FitError("no run files given")
+    try:
+        r_cryst = DeviceParams.load(base)["pcm.r_cryst_ohm"]
+    except ParameterError as exc:
+        raise FitError(f"--base: {exc}") from None
+    return extract(load_runs(paths, cells), r_cryst)
