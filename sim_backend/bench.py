@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from sim_backend.jit import njit
 from sim_backend.model import CellArray
 from sim_backend.params import DeviceParams, ParameterError
 from sim_backend.waveform import Waveform
@@ -35,16 +36,27 @@ SOURCE_BUS, SENSE_BUS, MATRIX_HALF = 1, 2, 4  # 7709 wiring of array benches (se
 SCOPE_BANDWIDTH_HZ = 100e6  # the DSOX1102G's analog bandwidth (70 or 100 MHz models)
 
 
+@njit
+def _first_order_lowpass(x, alpha):
+    """y[0] = x[0]; y[n] = alpha x[n] + (1 - alpha) y[n-1], with the operations in the order of
+    ``scipy.signal.lfilter([alpha], [1, alpha - 1], x, zi=[(1 - alpha) x[0]])`` (direct form II transposed),
+    so the result is that one to the last bit; compiled, so scipy.signal (~1 s to import) is not needed."""
+    a1 = alpha - 1.0
+    y = np.empty_like(x)
+    z = (1.0 - alpha) * x[0]
+    for n in range(x.size):
+        y[n] = z + alpha * x[n]
+        z = x[n] * 0.0 - y[n] * a1
+    return y
+
+
 def scope_bandwidth(current_a: np.ndarray, dt_s: float, bandwidth_hz: float = SCOPE_BANDWIDTH_HZ) -> np.ndarray:
     """The sampled cell current as the scope's front end passes it: a first-order low-pass of the given
     bandwidth (a displacement spike of a few fC is smeared to microamperes, as on the real scope)."""
     if current_a.size < 2 or not dt_s > 0:
         return current_a.copy()
     alpha = 1.0 - np.exp(-2 * np.pi * bandwidth_hz * dt_s)
-    from scipy.signal import lfilter
-
-    out, _ = lfilter([alpha], [1.0, alpha - 1.0], current_a, zi=[(1.0 - alpha) * current_a[0]])
-    return out
+    return _first_order_lowpass(np.ascontiguousarray(current_a, dtype=np.float64), float(alpha))
 
 
 class BenchSpecError(ValueError):
