@@ -287,6 +287,9 @@ class VirtualBench:
             return Measurement(0.0, 0.0, False)
         if resp is None:
             return Measurement(0.0, src.level_v, False)
+        if len(weights) == 1 and resp.cells.size == 1:  # one output, one cell: the one window as it is
+            return Measurement(float(resp.window_current_a[0, 0]), float(resp.window_source_v[0, 0]),
+                               bool(resp.window_compliance[0, 0]))
         current = float(self._source_current(name, resp, weights, r_eq)[0])
         voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
         return Measurement(current, voltage, bool(resp.window_compliance.any()))
