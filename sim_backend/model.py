@@ -31,7 +31,6 @@ from sim_backend.waveform import Waveform, WaveformError
 
 _CELL_ZERO = np.zeros(1, np.int64)  # the one cell of a one-cell model (read-only arguments of the kernel)
 _NO_SAMPLES = np.zeros(0)
-_NO_SAMPLE_ROWS = np.zeros((1, 0))
 PARALLEL_MIN_CELLS = 64  # below this, one thread (thread start-up costs more than it saves)
 C_MIN_F = 1e-16  # the top electrode always has some capacitance: its pad, at least
 
@@ -356,12 +355,15 @@ class CellArray:
             raise ModelError(f"c_node_f must be a capacitance within [0, 1e-06] F, got {c_node_f!r}")
         T = waveform.duration_s
         idx = _CELL_ZERO
-        w_i, w_v, w_n, w_c = np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1))
-        fires, t_peak, steps = np.zeros(1, np.int64), np.zeros(1), np.zeros(1, np.int64)
-        with np.errstate(over="ignore"):
-            kn.run_serial(self.S, self.rng, idx, self.key, self.p, waveform.times_s, waveform.volts_v,
-                          np.array([T]), mode, r_s, lim, max(cap, C_MIN_F), np.array([[0.0, T]]), _NO_SAMPLES,
-                          self.ambient_k, self.t_s, w_i, w_v, w_n, w_c, _NO_SAMPLE_ROWS, fires, t_peak, steps)
+        w, counts, t_peak = np.zeros((4, 1, 1)), np.zeros((2, 1), np.int64), np.zeros(1)
+        if JIT_DISABLED:
+            with np.errstate(over="ignore"):  # (compiled code does not consult numpy's error state)
+                kn.run_one(self.S, self.rng, self.key, self.p, waveform.times_s, waveform.volts_v, mode, r_s, lim,
+                           max(cap, C_MIN_F), self.ambient_k, self.t_s, w, counts, t_peak)
+        else:
+            kn.run_one(self.S, self.rng, self.key, self.p, waveform.times_s, waveform.volts_v, mode, r_s, lim,
+                       max(cap, C_MIN_F), self.ambient_k, self.t_s, w, counts, t_peak)
+        fires, steps = counts[0], counts[1]
         if steps[0] > kn.MAX_STEPS:
             raise ModelError(
                 f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "
@@ -371,8 +373,8 @@ class CellArray:
         if t_peak[0] > p[P_T_DAMAGE] or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]:
             self._check_ageing(idx, t_peak)
         self.t_s += T
-        return Response(cells=idx.copy(), duration_s=T, window_current_a=w_i, window_source_v=w_v,
-                        window_node_v=w_n, window_compliance=w_c > 0, sample_t_s=_NO_SAMPLES.copy(),
+        return Response(cells=idx.copy(), duration_s=T, window_current_a=w[0], window_source_v=w[1],
+                        window_node_v=w[2], window_compliance=w[3] > 0, sample_t_s=_NO_SAMPLES.copy(),
                         sample_current_a=np.zeros((1, 0)), fires=fires, peak_temperature_k=t_peak, steps=steps)
 
     def _run(self, waveform: Waveform, idx, *, mode, r_s, lim, cap, windows, samples) -> Response:
