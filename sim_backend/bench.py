@@ -83,6 +83,9 @@ class Source:
     vlimit_v: float | None = None  # a current source's voltage limit
 
 
+_NO_SOURCE = Source()  # what an output never set looks like (read only: a default for lookups)
+
+
 @dataclass
 class Measurement:
     current_a: float
@@ -217,7 +220,7 @@ class VirtualBench:
         Returns (response or None, per-source Thevenin weights, equivalent resistance) so that callers
         can turn the cell current into each source's current.
         """
-        active = [n for n, s in self.sources.items() if s.enabled] + [n for n in waveforms if not self.sources.get(n, Source()).enabled]
+        active = [n for n, s in self.sources.items() if s.enabled] + [n for n in waveforms if not self.sources.get(n, _NO_SOURCE).enabled]
         active = list(dict.fromkeys(active))
         cells = self.selected_cells()
         if not active or cells.size == 0:
@@ -241,8 +244,8 @@ class VirtualBench:
         else:  # several outputs playing at once: sum on the union of their knots
             t = np.unique(np.concatenate([waveforms[n].times_s for n in playing]))
             wave = Waveform(t, sum(weights[n] * waveforms[n].value_at(t) for n in playing) + constant)
-        lead = self.sources.get(active[0], Source()) if len(active) == 1 else None
-        current_mode = any(self.sources.get(n, Source()).mode == "current" for n in active)
+        lead = self.sources.get(active[0], _NO_SOURCE) if len(active) == 1 else None
+        current_mode = any(self.sources.get(n, _NO_SOURCE).mode == "current" for n in active)
         if current_mode and len(active) > 1:
             raise ValueError("a current source cannot drive the cells together with another output")
         limit = None
