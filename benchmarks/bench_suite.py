@@ -2,12 +2,12 @@
 
 Issue 12, must-show 6: ``pytest -q`` at least 2x faster than before, on the same machine, in the same run.
 The baseline (default 4f70652, before the compiled model) is checked out as a git worktree (default
-/tmp/tspcm-base) with its own virtualenv, made by its own ``.ci/setup`` (so its numba cache, if any, is
+/tmp/base) with its own virtualenv, made by its own ``.ci/setup`` (so its numba cache, if any, is
 warm as its setup leaves it); then the two suites run one after the other, baseline first, each as
 ``pytest -q`` with ``QT_QPA_PLATFORM=offscreen``. Prints wall and CPU (children's user + system) times,
 pass/fail summaries and the ratios.
 
-Run: ``.venv/bin/python benchmarks/bench_suite.py [--base 4f70652] [--base-dir /tmp/tspcm-base]``
+Run: ``.venv/bin/python benchmarks/bench_suite.py [--base 4f70652] [--base-dir /tmp/base]``
 (several minutes of CPU; the machine should be otherwise idle for a fair ratio).
 """
 
@@ -48,7 +48,7 @@ def timed_suite(checkout: Path) -> tuple[float, float, str, int]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="4f70652", help="baseline commit (default 4f70652)")
-    ap.add_argument("--base-dir", default="/tmp/tspcm-base", type=Path, help="where to check it out")
+    ap.add_argument("--base-dir", default="/tmp/base", type=Path, help="where to check it out")
     args = ap.parse_args()
     ensure_worktree(args.base, args.base_dir)
     subprocess.run(["bash", str(ROOT / ".ci" / "setup")], cwd=ROOT, check=True)
