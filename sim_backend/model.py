@@ -292,19 +292,7 @@ class CellArray:
                 and self._is_cell_zero(selection)):
             return self._apply_one(waveform, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v)
         idx = self.cells(selection)
-        r_s = float(r_series_ohm)
-        if not np.isfinite(r_s) or r_s <= 0:
-            raise ModelError(f"r_series_ohm must be a finite resistance > 0 Ohm, got {r_series_ohm!r}")
-        if source not in ("voltage", "current"):
-            raise ModelError(f"source must be 'voltage' or 'current', got {source!r}")
-        limit = ilimit_a if source == "voltage" else vlimit_v
-        name = "ilimit_a" if source == "voltage" else "vlimit_v"
-        lim = 0.0 if limit is None else float(limit)
-        if limit is not None and (not np.isfinite(lim) or lim <= 0):
-            raise ModelError(f"{name} must be finite and > 0, got {limit!r}")
-        cap = float(c_node_f)
-        if not np.isfinite(cap) or cap < 0 or cap > 1e-6:
-            raise ModelError(f"c_node_f must be a capacitance within [0, 1e-06] F, got {c_node_f!r}")
+        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
         T = waveform.duration_s
         windows = np.array([[0.0, T]]) if windows_s is None else np.asarray(windows_s, float).reshape(-1, 2)
         if (~np.isfinite(windows)).any() or (windows[:, 1] <= windows[:, 0]).any() or (windows < 0).any() \
@@ -315,13 +303,32 @@ class CellArray:
         samples = np.zeros(0) if sample_times_s is None else np.asarray(sample_times_s, float).ravel()
         if samples.size and ((~np.isfinite(samples)).any() or (np.diff(samples) < 0).any()):
             raise ModelError("sample_times_s must be finite and sorted")
-        mode = kn.MODE_VOLTAGE if source == "voltage" else kn.MODE_CURRENT
         resp = self._run(waveform, idx, mode=mode, r_s=r_s, lim=lim, cap=cap, windows=windows, samples=samples)
         others = np.setdiff1d(np.arange(self.n), idx, assume_unique=True)
         if others.size:
             self._idle_cells(others, T)
         self.t_s += T
         return resp
+
+    @staticmethod
+    def _drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f) -> tuple[int, float, float, float]:
+        """The kernel's (mode, path resistance, limit (0: none), node capacitance) for a drive, checked."""
+        r_s = float(r_series_ohm)
+        if not math.isfinite(r_s) or r_s <= 0:
+            raise ModelError(f"r_series_ohm must be a finite resistance > 0 Ohm, got {r_series_ohm!r}")
+        if source == "voltage":
+            limit, name, mode = ilimit_a, "ilimit_a", kn.MODE_VOLTAGE
+        elif source == "current":
+            limit, name, mode = vlimit_v, "vlimit_v", kn.MODE_CURRENT
+        else:
+            raise ModelError(f"source must be 'voltage' or 'current', got {source!r}")
+        lim = 0.0 if limit is None else float(limit)
+        if limit is not None and (not math.isfinite(lim) or lim <= 0):
+            raise ModelError(f"{name} must be finite and > 0, got {limit!r}")
+        cap = float(c_node_f)
+        if not math.isfinite(cap) or cap < 0 or cap > 1e-6:
+            raise ModelError(f"c_node_f must be a capacitance within [0, 1e-06] F, got {c_node_f!r}")
+        return mode, r_s, lim, cap
 
     @staticmethod
     def _is_cell_zero(selection) -> bool:
@@ -338,21 +345,7 @@ class CellArray:
         or one ramp), one window over all of it, no samples. The same checks and the same kernel call as
         the general path (whose breakpoint bookkeeping reduces to the single breakpoint at the end), with
         scalars instead of one-element array operations: identical results, a fraction of the overhead."""
-        r_s = float(r_series_ohm)
-        if not math.isfinite(r_s) or r_s <= 0:
-            raise ModelError(f"r_series_ohm must be a finite resistance > 0 Ohm, got {r_series_ohm!r}")
-        if source == "voltage":
-            limit, name, mode = ilimit_a, "ilimit_a", kn.MODE_VOLTAGE
-        elif source == "current":
-            limit, name, mode = vlimit_v, "vlimit_v", kn.MODE_CURRENT
-        else:
-            raise ModelError(f"source must be 'voltage' or 'current', got {source!r}")
-        lim = 0.0 if limit is None else float(limit)
-        if limit is not None and (not math.isfinite(lim) or lim <= 0):
-            raise ModelError(f"{name} must be finite and > 0, got {limit!r}")
-        cap = float(c_node_f)
-        if not math.isfinite(cap) or cap < 0 or cap > 1e-6:
-            raise ModelError(f"c_node_f must be a capacitance within [0, 1e-06] F, got {c_node_f!r}")
+        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
         T = waveform.duration_s
         idx = _CELL_ZERO
         w, counts, t_peak = np.zeros((4, 1, 1)), np.zeros((2, 1), np.int64), np.zeros(1)

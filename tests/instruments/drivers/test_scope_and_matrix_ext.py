@@ -50,17 +50,23 @@ def test_dsox_run_bit_and_waveform_read():
     assert preamble["points"] == 3
 
 
+#: what read_waveform_volts("channel1", 100) sends before :waveform:data? in WORD format (3-point preamble)
+WORD_READ_SETUP = [
+    (":waveform:source CHAN1", None),
+    (":waveform:points:mode RAW", None),
+    (":waveform:points 100", None),
+    (":waveform:format WORD", None),
+    (":WAVeform:UNSigned 1", None),
+    (":WAVeform:BYTeorder MSBF", None),
+    (":waveform:preamble?", "+1,+0,+3,+1,+1.0E-09,-1.0E-09,+0,+1.0E-04,+2.0E-02,+32768"),
+]
+
+
 def test_dsox_waveform_read_is_binary_words_by_default():
     # codes 32768 (0 V), 32868 (+100 codes), 0x0A0A (a newline byte twice: read by count, not to a terminator)
     codes = np.array([32768, 32868, 0x0A0A], dtype=">u2").tobytes()
     with expected_protocol(KeysightDSOX1102GTrig, [
-        (":waveform:source CHAN1", None),
-        (":waveform:points:mode RAW", None),
-        (":waveform:points 100", None),
-        (":waveform:format WORD", None),
-        (":WAVeform:UNSigned 1", None),
-        (":WAVeform:BYTeorder MSBF", None),
-        (":waveform:preamble?", "+1,+0,+3,+1,+1.0E-09,-1.0E-09,+0,+1.0E-04,+2.0E-02,+32768"),
+        *WORD_READ_SETUP,
         (":waveform:data?", b"#8%08d" % len(codes) + codes + b"\n"),
     ]) as scope:
         t_s, volts, preamble = scope.read_waveform_volts("channel1", 100)
@@ -87,13 +93,7 @@ def test_dsox_waveform_read_in_bytes():
 
 def test_dsox_waveform_read_refuses_a_reply_that_is_not_a_block():
     with expected_protocol(KeysightDSOX1102GTrig, [
-        (":waveform:source CHAN1", None),
-        (":waveform:points:mode RAW", None),
-        (":waveform:points 100", None),
-        (":waveform:format WORD", None),
-        (":WAVeform:UNSigned 1", None),
-        (":WAVeform:BYTeorder MSBF", None),
-        (":waveform:preamble?", "+1,+0,+3,+1,+1.0E-09,-1.0E-09,+0,+1.0E-04,+2.0E-02,+32768"),
+        *WORD_READ_SETUP,
         (":waveform:data?", b"1.0,2.0\n"),
     ]) as scope:
         with pytest.raises(ValueError, match="definite-length block"):
