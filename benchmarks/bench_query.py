@@ -4,6 +4,8 @@ Measured in one run, on this machine:
 
 - **echo**: a bare TCP echo round trip (raw socket client, echo server in its own process): the baseline;
 - **pyvisa-py echo**: a pyvisa-py ``query`` against that echo server (what pyvisa-py itself costs);
+- **pyvisa-py in-proc**: a pyvisa-py ``query(":READ?")`` against a trivial server in a thread of this
+  process that answers every line with a fixed reading: the in-process baseline of issue 12;
 - **@tspcm**: ``Keithley2450("GPIB0::18::INSTR", visa_library="@tspcm").current`` (in-process bench);
 - **TCP**: the same driver through pyvisa-py to ``tspcm sim serve`` running in its own process;
 - **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share);
@@ -12,7 +14,8 @@ Measured in one run, on this machine:
 
 Goals (issue 3): in-process at most 50 us per query; TCP within 2x of the bare echo round trip. The
 TCP path includes pyvisa-py and the driver, so its ratio to the pyvisa-py echo is printed too (that
-one isolates what the server and the instrument model add).
+one isolates what the server and the instrument model add). Issue 12: @tspcm within 4x of the pyvisa-py
+in-process query, TCP within 2x of the pyvisa-py echo (the same client against a trivial echo server).
 
 Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5] [--probe]``. Uses the
 emulated Keithley 2450 (``sim_backend.bench``); ``--probe`` (or a missing bench) uses the transport
@@ -50,6 +53,33 @@ while True:
     conn, _ = srv.accept()
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 """
+
+
+def start_inproc_server() -> tuple[int, "threading.Thread"]:
+    """A trivial SCPI server in a thread of this process: every line gets one fixed reading back."""
+    import threading
+
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = b""
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+            while b"\n" in buf:
+                _, buf = buf.split(b"\n", 1)
+                conn.sendall(b"+1.234567E-05\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return srv.getsockname()[1], thread
 
 
 def per_query_us(candidates: dict, queries: int, repeats: int) -> dict[str, float]:
@@ -185,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         rm = pyvisa.ResourceManager("@py")
         echo_res = rm.open_resource(f"TCPIP::127.0.0.1::{echo_port}::SOCKET", read_termination="\n",
                                     write_termination="\n")
+        inproc_port, _ = start_inproc_server()
+        inproc_res = rm.open_resource(f"TCPIP::127.0.0.1::{inproc_port}::SOCKET", read_termination="\n",
+                                      write_termination="\n")
         smu_local = Keithley2450(SMU, visa_library="seed=1@tspcm")
         setup_smu(smu_local, probe)
         smu_tcp = Keithley2450(f"TCPIP::127.0.0.1::{sim_port}::SOCKET", visa_library="@py",
@@ -198,12 +231,14 @@ def main(argv: list[str] | None = None) -> int:
             "model handle()": lambda: smu_model.handle(":READ?"),
             "raw socket TCP": lambda: round_trip(sim_sock),
             "pyvisa-py echo": lambda: echo_res.query(":READ?"),
+            "pyvisa-py in-proc": lambda: inproc_res.query(":READ?"),
             "@tspcm": lambda: smu_local.current,
             "TCP": lambda: smu_tcp.current,
         }, args.queries, args.repeats)
         sock.close()
         sim_sock.close()
         echo_res.close()
+        inproc_res.close()
         smu_tcp.adapter.close()
     finally:
         for proc in procs:
@@ -223,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     tcp_ratio = results["TCP"] / echo_us
     print(f"\ngoal in-process <= 50 us:        {results['@tspcm']:.1f} us  {'met' if inproc_ok else 'MISSED'}")
     print(f"goal TCP <= 2 x bare echo:        {tcp_ratio:.2f} x  {'met' if tcp_ratio <= 2 else 'MISSED'}")
-    print(f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x")
+    print(f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x"
+          f"  (issue 12 goal <= 2 x)")
+    print(f"@tspcm / pyvisa-py in-process query:          {results['@tspcm'] / results['pyvisa-py in-proc']:.2f} x"
+          f"  (issue 12 goal <= 4 x)")
     print(f"raw socket TCP / echo (server and model only): {results['raw socket TCP'] / echo_us:.2f} x")
     model_us = results["model handle()"]
     print(f"transport + driver cost without the model: @tspcm {results['@tspcm'] - model_us:.1f} us, "

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from sim_backend.jit import njit
 from sim_backend.model import CellArray
 from sim_backend.params import DeviceParams, ParameterError
 from sim_backend.waveform import Waveform
@@ -35,16 +36,27 @@ SOURCE_BUS, SENSE_BUS, MATRIX_HALF = 1, 2, 4  # 7709 wiring of array benches (se
 SCOPE_BANDWIDTH_HZ = 100e6  # the DSOX1102G's analog bandwidth (70 or 100 MHz models)
 
 
+@njit
+def _first_order_lowpass(x, alpha):
+    """y[0] = x[0]; y[n] = alpha x[n] + (1 - alpha) y[n-1], with the operations in the order of
+    ``scipy.signal.lfilter([alpha], [1, alpha - 1], x, zi=[(1 - alpha) x[0]])`` (direct form II transposed),
+    so the result is that one to the last bit; compiled, so scipy.signal (~1 s to import) is not needed."""
+    a1 = alpha - 1.0
+    y = np.empty_like(x)
+    z = (1.0 - alpha) * x[0]
+    for n in range(x.size):
+        y[n] = z + alpha * x[n]
+        z = x[n] * 0.0 - y[n] * a1
+    return y
+
+
 def scope_bandwidth(current_a: np.ndarray, dt_s: float, bandwidth_hz: float = SCOPE_BANDWIDTH_HZ) -> np.ndarray:
     """The sampled cell current as the scope's front end passes it: a first-order low-pass of the given
     bandwidth (a displacement spike of a few fC is smeared to microamperes, as on the real scope)."""
     if current_a.size < 2 or not dt_s > 0:
         return current_a.copy()
     alpha = 1.0 - np.exp(-2 * np.pi * bandwidth_hz * dt_s)
-    from scipy.signal import lfilter
-
-    out, _ = lfilter([alpha], [1.0, alpha - 1.0], current_a, zi=[(1.0 - alpha) * current_a[0]])
-    return out
+    return _first_order_lowpass(np.ascontiguousarray(current_a, dtype=np.float64), float(alpha))
 
 
 class BenchSpecError(ValueError):
@@ -69,6 +81,9 @@ class Source:
     r_series_ohm: float | None = None  # the instrument's own output resistance (None: 0)
     mode: str = "voltage"  # "voltage" or "current"
     vlimit_v: float | None = None  # a current source's voltage limit
+
+
+_NO_SOURCE = Source()  # what an output never set looks like (read only: a default for lookups)
 
 
 @dataclass
@@ -205,7 +220,7 @@ class VirtualBench:
         Returns (response or None, per-source Thevenin weights, equivalent resistance) so that callers
         can turn the cell current into each source's current.
         """
-        active = [n for n, s in self.sources.items() if s.enabled] + [n for n in waveforms if not self.sources.get(n, Source()).enabled]
+        active = [n for n, s in self.sources.items() if s.enabled] + [n for n in waveforms if not self.sources.get(n, _NO_SOURCE).enabled]
         active = list(dict.fromkeys(active))
         cells = self.selected_cells()
         if not active or cells.size == 0:
@@ -229,8 +244,8 @@ class VirtualBench:
         else:  # several outputs playing at once: sum on the union of their knots
             t = np.unique(np.concatenate([waveforms[n].times_s for n in playing]))
             wave = Waveform(t, sum(weights[n] * waveforms[n].value_at(t) for n in playing) + constant)
-        lead = self.sources.get(active[0], Source()) if len(active) == 1 else None
-        current_mode = any(self.sources.get(n, Source()).mode == "current" for n in active)
+        lead = self.sources.get(active[0], _NO_SOURCE) if len(active) == 1 else None
+        current_mode = any(self.sources.get(n, _NO_SOURCE).mode == "current" for n in active)
         if current_mode and len(active) > 1:
             raise ValueError("a current source cannot drive the cells together with another output")
         limit = None
@@ -275,6 +290,9 @@ class VirtualBench:
             return Measurement(0.0, 0.0, False)
         if resp is None:
             return Measurement(0.0, src.level_v, False)
+        if len(weights) == 1 and resp.cells.size == 1:  # one output, one cell: the one window as it is
+            return Measurement(float(resp.window_current_a[0, 0]), float(resp.window_source_v[0, 0]),
+                               bool(resp.window_compliance[0, 0]))
         current = float(self._source_current(name, resp, weights, r_eq)[0])
         voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
         return Measurement(current, voltage, bool(resp.window_compliance.any()))

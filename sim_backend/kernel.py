@@ -501,6 +501,25 @@ def run_serial(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, sa
                                                  cap, win, samp, amb, t_start, w_i, w_v, w_n, w_c, smp)
 
 
+@njit
+def run_one(S, rng, seed, p, kt, kv, mode, r_s, lim, cap, amb, t_start, w, counts, t_peak):
+    """:func:`run_cell` for cell 0 through the whole waveform, one window over all of it and no samples (an
+    SMU reading): the breakpoint and window arrays are made here, so that the call from Python passes few
+    arguments. ``w`` (4, 1, 1): window current, source voltage, node voltage, compliance time; ``counts``
+    (2, 1): fires, steps; ``t_peak`` (1,)."""
+    t_end = kt[kt.size - 1]
+    bps = np.empty(1)
+    bps[0] = t_end
+    win = np.empty((1, 2))
+    win[0, 0] = 0.0
+    win[0, 1] = t_end
+    fires, peak, steps = run_cell(S, rng, 0, 0, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, np.empty(0), amb,
+                                  t_start, w[0], w[1], w[2], w[3], np.empty((1, 0)))
+    counts[0, 0] = fires
+    counts[1, 0] = steps
+    t_peak[0] = peak
+
+
 @njit(parallel=True)
 def run_parallel(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
                  w_i, w_v, w_n, w_c, smp, fires, t_peak, steps):

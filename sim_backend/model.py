@@ -17,6 +17,7 @@ A hotter pulse melts a dome that quenches amorphous (depression) unless the trai
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from sim_backend.jit import DISABLED as JIT_DISABLED
 from sim_backend.params import DeviceParams
 from sim_backend.waveform import Waveform, WaveformError
 
+_CELL_ZERO = np.zeros(1, np.int64)  # the one cell of a one-cell model (read-only arguments of the kernel)
+_NO_SAMPLES = np.zeros(0)
 PARALLEL_MIN_CELLS = 64  # below this, one thread (thread start-up costs more than it saves)
 C_MIN_F = 1e-16  # the top electrode always has some capacitance: its pad, at least
 
@@ -285,20 +288,11 @@ class CellArray:
         """
         if not isinstance(waveform, Waveform):
             raise WaveformError("waveform must be a sim_backend.waveform.Waveform")
+        if (self.n == 1 and windows_s is None and sample_times_s is None and waveform.times_s.size == 2
+                and self._is_cell_zero(selection)):
+            return self._apply_one(waveform, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v)
         idx = self.cells(selection)
-        r_s = float(r_series_ohm)
-        if not np.isfinite(r_s) or r_s <= 0:
-            raise ModelError(f"r_series_ohm must be a finite resistance > 0 Ohm, got {r_series_ohm!r}")
-        if source not in ("voltage", "current"):
-            raise ModelError(f"source must be 'voltage' or 'current', got {source!r}")
-        limit = ilimit_a if source == "voltage" else vlimit_v
-        name = "ilimit_a" if source == "voltage" else "vlimit_v"
-        lim = 0.0 if limit is None else float(limit)
-        if limit is not None and (not np.isfinite(lim) or lim <= 0):
-            raise ModelError(f"{name} must be finite and > 0, got {limit!r}")
-        cap = float(c_node_f)
-        if not np.isfinite(cap) or cap < 0 or cap > 1e-6:
-            raise ModelError(f"c_node_f must be a capacitance within [0, 1e-06] F, got {c_node_f!r}")
+        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
         T = waveform.duration_s
         windows = np.array([[0.0, T]]) if windows_s is None else np.asarray(windows_s, float).reshape(-1, 2)
         if (~np.isfinite(windows)).any() or (windows[:, 1] <= windows[:, 0]).any() or (windows < 0).any() \
@@ -309,13 +303,72 @@ class CellArray:
         samples = np.zeros(0) if sample_times_s is None else np.asarray(sample_times_s, float).ravel()
         if samples.size and ((~np.isfinite(samples)).any() or (np.diff(samples) < 0).any()):
             raise ModelError("sample_times_s must be finite and sorted")
-        mode = kn.MODE_VOLTAGE if source == "voltage" else kn.MODE_CURRENT
         resp = self._run(waveform, idx, mode=mode, r_s=r_s, lim=lim, cap=cap, windows=windows, samples=samples)
         others = np.setdiff1d(np.arange(self.n), idx, assume_unique=True)
         if others.size:
             self._idle_cells(others, T)
         self.t_s += T
         return resp
+
+    @staticmethod
+    def _drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f) -> tuple[int, float, float, float]:
+        """The kernel's (mode, path resistance, limit (0: none), node capacitance) for a drive, checked."""
+        r_s = float(r_series_ohm)
+        if not math.isfinite(r_s) or r_s <= 0:
+            raise ModelError(f"r_series_ohm must be a finite resistance > 0 Ohm, got {r_series_ohm!r}")
+        if source == "voltage":
+            limit, name, mode = ilimit_a, "ilimit_a", kn.MODE_VOLTAGE
+        elif source == "current":
+            limit, name, mode = vlimit_v, "vlimit_v", kn.MODE_CURRENT
+        else:
+            raise ModelError(f"source must be 'voltage' or 'current', got {source!r}")
+        lim = 0.0 if limit is None else float(limit)
+        if limit is not None and (not math.isfinite(lim) or lim <= 0):
+            raise ModelError(f"{name} must be finite and > 0, got {limit!r}")
+        cap = float(c_node_f)
+        if not math.isfinite(cap) or cap < 0 or cap > 1e-6:
+            raise ModelError(f"c_node_f must be a capacitance within [0, 1e-06] F, got {c_node_f!r}")
+        return mode, r_s, lim, cap
+
+    @staticmethod
+    def _is_cell_zero(selection) -> bool:
+        """True for the selections that mean cell 0 of a one-cell model (None, 0, [0]); anything else
+        (including bad selections, which must raise as usual) takes the general path."""
+        if selection is None:
+            return True
+        if isinstance(selection, np.ndarray):
+            return selection.dtype.kind in "iu" and selection.size == 1 and selection.ndim <= 1 and selection.item() == 0
+        return type(selection) is int and selection == 0
+
+    def _apply_one(self, waveform: Waveform, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v) -> Response:
+        """:meth:`apply` for the commonest call, an SMU reading: one cell, a two-knot waveform (a DC level
+        or one ramp), one window over all of it, no samples. The same checks and the same kernel call as
+        the general path (whose breakpoint bookkeeping reduces to the single breakpoint at the end), with
+        scalars instead of one-element array operations: identical results, a fraction of the overhead."""
+        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
+        T = waveform.duration_s
+        idx = _CELL_ZERO
+        w, counts, t_peak = np.zeros((4, 1, 1)), np.zeros((2, 1), np.int64), np.zeros(1)
+        if JIT_DISABLED:
+            with np.errstate(over="ignore"):  # (compiled code does not consult numpy's error state)
+                kn.run_one(self.S, self.rng, self.key, self.p, waveform.times_s, waveform.volts_v, mode, r_s, lim,
+                           max(cap, C_MIN_F), self.ambient_k, self.t_s, w, counts, t_peak)
+        else:
+            kn.run_one(self.S, self.rng, self.key, self.p, waveform.times_s, waveform.volts_v, mode, r_s, lim,
+                       max(cap, C_MIN_F), self.ambient_k, self.t_s, w, counts, t_peak)
+        fires, steps = counts[0], counts[1]
+        if steps[0] > kn.MAX_STEPS:
+            raise ModelError(
+                f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "
+                "please report it with the seed and stimulus")
+        self.fire_count[0] += fires[0]
+        S, p = self.S, self.p
+        if t_peak[0] > p[P_T_DAMAGE] or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]:
+            self._check_ageing(idx, t_peak)
+        self.t_s += T
+        return Response(cells=idx.copy(), duration_s=T, window_current_a=w[0], window_source_v=w[1],
+                        window_node_v=w[2], window_compliance=w[3] > 0, sample_t_s=_NO_SAMPLES.copy(),
+                        sample_current_a=np.zeros((1, 0)), fires=fires, peak_temperature_k=t_peak, steps=steps)
 
     def _run(self, waveform: Waveform, idx, *, mode, r_s, lim, cap, windows, samples) -> Response:
         kt, kv = waveform.times_s, waveform.volts_v

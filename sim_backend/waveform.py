@@ -8,6 +8,7 @@ from the start of the waveform, volts at the source terminal.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ class WaveformError(ValueError):
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
     value = float(value)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         allowed = ">= 0 s" if allow_zero else "> 0 s"
         raise WaveformError(f"{name} must be a finite duration {allowed}, got {value!r}")
     return value
@@ -73,8 +74,15 @@ class Waveform:
     @classmethod
     def dc(cls, level_v: float, duration_s: float) -> "Waveform":
         duration_s = _positive("duration_s", duration_s)
-        level = float(_finite_volts("level_v", level_v))
-        return cls(np.array([0.0, duration_s]), np.array([level, level]))
+        level = float(level_v) if isinstance(level_v, (float, int)) else float(_finite_volts("level_v", level_v))
+        if not math.isfinite(level):
+            raise WaveformError("level_v must be finite voltages (V); got NaN or infinity")
+        # both knots are valid by construction: skip __post_init__'s array checks (a DC level is built for
+        # every SMU reading)
+        wave = object.__new__(cls)
+        object.__setattr__(wave, "times_s", np.array([0.0, duration_s]))
+        object.__setattr__(wave, "volts_v", np.array([level, level]))
+        return wave
 
     @classmethod
     def staircase(cls, levels_v, step_s: float) -> "Waveform":

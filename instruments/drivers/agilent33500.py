@@ -18,12 +18,28 @@ import numpy as np
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent import Agilent33500
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500Channel
-from pymeasure.instruments.validators import strict_discrete_set
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 #: full-scale DAC code of the 33500 series (16 bit, symmetric)
 DAC_FULL_SCALE = 32767
 #: arbitrary waveform length limits (points) without the memory option
 ARB_POINTS = (8, 65536)
+#: burst count limits of the 33500B series (BURSt:NCYCles, Operating and Service Guide)
+BURST_CYCLES = (1, 100_000_000)
+
+
+def _burst_ncycles_control(command_prefix: str):
+    """``burst_ncycles`` validated as a range: PyMeasure's passes ``range(1, 100000)`` to ``strict_range``,
+    whose min()/max() walk the whole range on every set (~5 ms a set)."""
+    return Instrument.control(
+        f"{command_prefix}BURS:NCYC?", f"{command_prefix}BURS:NCYC %d",
+        f"""Control the number of cycles output when a burst is triggered (int, {BURST_CYCLES[0]} to
+        {BURST_CYCLES[1]:,}).""",
+        validator=strict_range,
+        values=BURST_CYCLES,
+        cast=lambda v: int(float(v)),
+        dynamic=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,8 @@ def scale_to_dac(samples_v: Sequence[float], full_scale: int) -> ArbScaling:
 
 class Agilent33500ExtChannel(Agilent33500Channel):
     """A 33500 channel with per-channel trigger source and sampled-voltage arb upload."""
+
+    burst_ncycles = _burst_ncycles_control("SOUR{ch}:")
 
     trigger_source = Instrument.control(
         "TRIG{ch}:SOUR?", "TRIG{ch}:SOUR %s",
@@ -99,6 +117,8 @@ class Agilent33500ExtChannel(Agilent33500Channel):
 
 class Agilent33500Ext(Agilent33500):
     """33500B-series function/arbitrary waveform generator (two channels) with the extensions."""
+
+    burst_ncycles = _burst_ncycles_control("")
 
     ch_1 = Instrument.ChannelCreator(Agilent33500ExtChannel, 1)
     ch_2 = Instrument.ChannelCreator(Agilent33500ExtChannel, 2)

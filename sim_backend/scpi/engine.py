@@ -101,6 +101,28 @@ def _generic(row: Row, query: bool) -> Callable:
     return lambda inst, p: inst._table_set(row, p)
 
 
+
+#: header text -> (absolute, upper-cased mnemonics) of the headers already checked (a reading's ":READ?"
+#: is checked once, not on every query)
+_HEADERS: dict[str, tuple[bool, tuple[str, ...]]] = {}
+
+
+def _parse_header(header: str) -> tuple[bool, tuple[str, ...]]:
+    """(absolute, mnemonics upper-cased) of a program header without its '?', or ScpiError -101..-112."""
+    absolute = header.startswith(":")
+    parts = header[1:].split(":") if absolute else header.split(":")
+    if not header or any(not part for part in parts):
+        raise ScpiError(-102, f"bad header {header[:40]!r}")
+    for part in parts:
+        base = part.rstrip("0123456789")
+        if not _MNEMONIC_CHARS.match(base or "?"):
+            code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else \
+                -103 if "," in part else -102
+            raise ScpiError(code, f"bad mnemonic {part[:40]!r}")
+        if len(base) > MAX_MNEMONIC:
+            raise ScpiError(-112, part[:40])
+    return absolute, tuple(part.upper() for part in parts)
+
 class ScpiInstrument:
     """Base of every virtual instrument (the ``VirtualInstrument`` interface of the transports).
 
@@ -349,19 +371,12 @@ class ScpiInstrument:
             if not _MNEMONIC_CHARS.match(header[1:] or "?"):
                 raise ScpiError(-102, f"bad common command {header[:40]!r}")
             return self._common(header.upper(), query, data), path
-        absolute = header.startswith(":")
-        parts = header[1:].split(":") if absolute else header.split(":")
-        if not header or any(not part for part in parts):
-            raise ScpiError(-102, f"bad header {header[:40]!r}")
-        for part in parts:
-            base = part.rstrip("0123456789")
-            if not _MNEMONIC_CHARS.match(base or "?"):
-                code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else \
-                    -103 if "," in part else -102
-                raise ScpiError(code, f"bad mnemonic {part[:40]!r}")
-            if len(base) > MAX_MNEMONIC:
-                raise ScpiError(-112, part[:40])
-        typed_parts = tuple(part.upper() for part in parts)
+        parsed = _HEADERS.get(header)
+        if parsed is None:
+            parsed = _parse_header(header)
+            if len(_HEADERS) < 4096:
+                _HEADERS[header] = parsed
+        absolute, typed_parts = parsed
         full = typed_parts if absolute else path + typed_parts
         new_path = full[:-1]
         key = (full, query)

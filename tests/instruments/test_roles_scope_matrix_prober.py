@@ -36,9 +36,11 @@ def test_scope_arm_and_fetch_current():
         (":waveform:source CHAN1", None),
         (":waveform:points:mode RAW", None),
         (":waveform:points 1000", None),
-        (":waveform:format ASC", None),
-        (":waveform:preamble?", "+4,+0,+3,+1,+1.0E-08,-1.0E-06,+0,+1.0E-03,+0.0E+00,+128"),
-        (":waveform:data?", "#800000029 0.000E+00,5.000E-02,1.000E-02"),
+        (":waveform:format WORD", None),  # binary by default: 2 bytes a point
+        (":WAVeform:UNSigned 1", None),
+        (":WAVeform:BYTeorder MSBF", None),
+        (":waveform:preamble?", "+1,+0,+3,+1,+1.0E-08,-1.0E-06,+0,+1.0E-03,+0.0E+00,+32768"),
+        (":waveform:data?", b"#800000006" + np.array([32768, 32818, 32778], ">u2").tobytes() + b"\n"),
     ]) as driver:
         scope = DSOX1102GScope(driver, sense_resistance_ohm=50.0, channel=1)
         scope.arm(10e-6, 10e-9, pretrigger_s=1e-6, full_scale_current_a=1e-3)

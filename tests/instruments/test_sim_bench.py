@@ -148,6 +148,27 @@ def test_role_script_through_tspcm(tspcm_spec):
         check_script_result(role_script(bench))
 
 
+def test_scope_record_reads_the_same_in_words_bytes_and_ascii(tspcm_spec, tcp_bench):
+    """The role reads binary WORD blocks (through PyMeasure, PyVISA and the virtual scope's SCPI); the
+    same record as ASCII text gives the same volts to its 7 printed digits, as BYTE to half a byte code."""
+    _xfail_unless_scope_waits_for_trigger()
+    spec = tspcm_spec()
+    config, _server = tcp_bench(spec)
+    for cfg in (sim_config(spec), config):
+        with Bench.open(cfg) as bench:
+            result = role_script(bench)
+            driver = bench.scope.driver
+            t_w, v_w, pre_w = driver.read_waveform_volts("channel1", result["t_s"].size)
+            t_a, v_a, _ = driver.read_waveform_volts("channel1", result["t_s"].size, fmt="ascii")
+            t_b, v_b, pre_b = driver.read_waveform_volts("channel1", result["t_s"].size, fmt="byte")
+        assert pre_w["format"] == "WORD" and pre_b["format"] == "BYTE"
+        np.testing.assert_array_equal(v_w / 50.0, result["i_a"])  # what the role returned
+        np.testing.assert_array_equal(t_w, t_a)
+        np.testing.assert_allclose(v_a, v_w, rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(v_b, v_w, rtol=0, atol=pre_b["yincrement"] / 2 + pre_w["yincrement"])
+        assert np.ptp(v_w) > 100 * pre_w["yincrement"]  # a record with spikes, not a flat line
+
+
 def test_same_role_script_through_tspcm_and_tcp(tspcm_spec, tcp_bench):
     _xfail_unless_scope_waits_for_trigger()
     spec = tspcm_spec(seed=4_099_001)

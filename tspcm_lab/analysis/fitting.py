@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,9 @@ class LinearFit:
         """Two-sided Student-t interval on the slope (n - 2 degrees of freedom)."""
         if self.n < 3 or not math.isfinite(self.slope_stderr):
             return (math.nan, math.nan)
+        from scipy import stats  # here, not at the top: scipy.stats costs ~0.5 s to import, and a procedure
+        # that extracts a threshold from its sweep (iv-sweep) needs only the fit, not the interval
+
         t = stats.t.ppf(0.5 + level / 2, self.n - 2)
         return (self.slope - t * self.slope_stderr, self.slope + t * self.slope_stderr)
 

@@ -85,3 +85,20 @@ def test_81160a_user_waveform_keeps_absolute_levels():
     ]) as gen:
         scaling = gen.ch_1.upload_user_volts([0, 2, 0, 0], 1e-6)
     assert scaling.offset_v == 1.0
+
+
+def test_33500_burst_count_is_validated_as_a_range():
+    """The 33500B's whole burst-count range (1 to 1e8) is accepted, and nothing outside it is sent."""
+    with expected_protocol(Agilent33500Ext, [
+        ("SOUR1:BURS:NCYC 100000000", None),
+        ("SOUR2:BURS:NCYC 5", None),
+        ("SOUR2:BURS:NCYC?", "+5.000000000000000E+00"),
+        ("BURS:NCYC 1", None),
+    ]) as awg:
+        awg.ch_1.burst_ncycles = 100_000_000  # upstream's range(1, 100000) refuses 100000 and above
+        awg.ch_2.burst_ncycles = 5
+        assert awg.ch_2.burst_ncycles == 5
+        awg.burst_ncycles = 1
+        for bad in (0, 100_000_001, -3):
+            with pytest.raises(ValueError, match="not in range"):
+                awg.ch_1.burst_ncycles = bad
