@@ -32,7 +32,8 @@ from sim_backend.waveform import Waveform, WaveformError
 _CELL_ZERO = np.zeros(1, np.int64)  # the one cell of a one-cell model (read-only arguments of the kernel)
 _NO_SAMPLES = np.zeros(0)
 PARALLEL_MIN_CELLS = 64  # below this, one thread (thread start-up costs more than it saves)
-C_MIN_F = 1e-16  # the top electrode always has some capacitance: its pad, at least
+C_MIN_F = 1e-15  # the top electrode always has some capacitance: its pad, ~1 fF at least (below ~1e-16 F the
+# node's time constant with the series resistance, ~1e-13 s, made the stepper take > 5e7 steps for 0.1 ms)
 
 
 class ModelError(ValueError):

@@ -238,3 +238,11 @@ def test_bad_requests_and_parameters_are_refused_with_name_and_range(tmp_path):
     bad.write_text("[pcm]\nno_such_thing = 1\n")
     with pytest.raises(ParameterError, match="unknown device parameter 'pcm.no_such_thing'"):
         DeviceParams.load(bad)
+
+
+def test_a_cell_driven_without_a_probe_capacitance_steps_in_bounded_time():
+    """No node capacitance given: the model's pad minimum applies and a DC level resolves in a few hundred
+    steps (with 1e-16 F it took more than 5e7 and raised)."""
+    m = CellArray(shape=1, seed=1)
+    r = m.apply(Waveform.dc(0.2, 1e-4), r_series_ohm=1050, ilimit_a=1e-4)
+    assert r.steps[0] < 10_000, r.steps
