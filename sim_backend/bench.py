@@ -402,9 +402,9 @@ def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
             if not 4 <= cfg.chuck_temperature_k <= 700:
                 raise ValueError
         elif key in ("smu_series_ohm", "sense_ohm", "lead_ohm"):
-            setattr(cfg.wiring, key, float(value))
+            setattr(cfg.wiring, key, _finite(value, 0.0))
         elif key.split(".")[0] in ("ts", "pcm") and "." in key:
-            cfg.device_overrides[key] = float(value)  # checked by DeviceParams.load
+            cfg.device_overrides[key] = _finite(value)  # ranges checked by DeviceParams.load
         else:
             raise BenchSpecError(
                 f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_probe_f (F, 0..1e-6), chuck_temperature_k (K, 4..700), smu_series_ohm, sense_ohm, lead_ohm, or a device parameter such as pcm.heat_coupling"
@@ -413,6 +413,14 @@ def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
         raise
     except (TypeError, ValueError):
         raise BenchSpecError(f"{where}: bad value {value!r} for {key!r}") from None
+
+
+def _finite(value, minimum: float | None = None) -> float:
+    """A finite float (at least ``minimum``); ValueError otherwise ("1e400" reads as infinity)."""
+    number = float(value)
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ValueError(f"{value!r} is not a finite number" + (f" >= {minimum:g}" if minimum is not None else ""))
+    return number
 
 
 def _apply_file(cfg: BenchConfig, path: Path) -> None:

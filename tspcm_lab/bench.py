@@ -46,6 +46,12 @@ _ROLE_KEYS: dict[str, set[str]] = {
     "prober": {"velocity_percent"},
 }
 _BENCH_KEYS = {"name", "description", "visa_library"}
+#: largest value a bench file may give (SI units). Above these a value is a typing error, not a
+#: setting: 3 kV and 50 A are the reach of the largest source-measure units of the supported families
+#: (Keithley 2657A, 2651A); an hour is far beyond any single exchange with an instrument (a longer
+#: timeout only keeps a hung instrument from being noticed).
+QUANTITY_MAXIMA: dict[str, float] = {"timeout": 3600.0, "max_voltage": 3000.0, "max_compliance_current": 50.0,
+                                     "series_resistance": 1e12, "sense_resistance": 1e12}
 
 
 class BenchConfigError(ValueError):
@@ -269,10 +275,14 @@ def _parse_role(role: str, table: dict, default_library: str,
         except UnitError as exc:
             bad(key, str(exc))
             return
+        most = QUANTITY_MAXIMA[key]
         if positive and not value > 0:
             bad(key, f"must be > 0 {unit}, got {table[key]!r}")
         elif not positive and value < 0:
             bad(key, f"must be >= 0 {unit}, got {table[key]!r}")
+        elif value > most:
+            bad(key, f"{table[key]!r} is beyond {most:g} {unit}, the largest this software accepts; allowed: "
+                     f"{'> 0' if positive else '0'} to {most:g} {unit}")
         else:
             values[attribute or key] = value
 
