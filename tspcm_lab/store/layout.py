@@ -18,7 +18,7 @@ from pathlib import Path
 #: Root attribute ``format``: how a reader recognises a run file.
 FORMAT_NAME = "tspcm-run"
 #: Root attribute ``format_version``: "major.minor"; readers refuse a newer major version.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 FORMAT_MAJOR = 1
 
 #: HDF5 library version bounds: 1.10 format objects, the oldest that allows SWMR, so that the Debian

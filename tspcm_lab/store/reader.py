@@ -20,6 +20,7 @@ import numpy as np
 
 from tspcm_lab.si import format_parameter
 from tspcm_lab.store import layout
+from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest
 from tspcm_lab.store.errors import CorruptRunError, NotARunError, RunBusyError, RunFileError
 from tspcm_lab.store.layout import INTERRUPTED, RUNNING
 from tspcm_lab.store.liveness import writer_alive
@@ -208,6 +209,10 @@ class Run:
                 read_parameters(h5["metadata"]) if "metadata" in h5 else {})
         with reading(self.path, "/bench"):
             self.bench: dict[str, Any] = read_tree(h5["bench"]) if "bench" in h5 else {}
+        stored = self.attrs.get(DIGEST_ATTR)
+        if stored is not None and stored != metadata_digest(self.attrs, self.parameters, self.metadata, self.bench):
+            raise CorruptRunError(f"{self.path}: its metadata (root attributes, /parameters, /metadata or /bench) "
+                                  f"is damaged: checksum {DIGEST_ATTR} does not match")
         self._column_info: list[tuple[str, str, str]] = []
         datasets: list[h5py.Dataset] = []
         with reading(self.path, "/data"):

@@ -38,6 +38,7 @@ import h5py
 import numpy as np
 
 from tspcm_lab.store import layout, superblock
+from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest, read_metadata, write_digest
 from tspcm_lab.store.errors import NotARunError, RunBusyError, RunFileError
 from tspcm_lab.store.layout import INTERRUPTED, LIBVER, RUNNING
 from tspcm_lab.store.liveness import writer_alive
@@ -300,11 +301,11 @@ def repair_run(path: str | Path, backup: bool = True) -> RepairResult:
                                f"{attrs.get('writer_host')}); not repairing")
         if clean and status_before != RUNNING:
             problems, checked_with = verify(path)
-            if not problems:
+            if not problems and not _damaged_metadata(h5):
                 return RepairResult(path, status_before, status_before, _n_rows(h5),
                                     checked_with=checked_with)
         fresh = path.with_name(f".{path.name}.repair-{os.getpid()}")
-        lost: list[str] = []
+        lost: list[str] = _damaged_metadata(h5)
         try:
             with h5py.File(fresh, "w", libver=LIBVER) as out:
                 _copy_group(h5, out, lost)
@@ -334,7 +335,20 @@ def _finish(h5: h5py.File, status_before: str, heartbeat: float | None, lost: li
     h5.attrs["repaired_time"] = layout.utc_now_iso()
     if lost:
         h5.attrs["repair_lost"] = np.array(lost, dtype=h5py.string_dtype())
+    write_digest(h5)
     return status
+
+
+def _damaged_metadata(h5: h5py.File) -> list[str]:
+    """["metadata: ..."] when the file's metadata checksum does not match (a damaged text), else []."""
+    try:
+        attrs, parameters, metadata, bench = read_metadata(h5)
+    except Exception:  # noqa: BLE001 - named object by object during the copy
+        return []
+    stored = attrs.get(DIGEST_ATTR)
+    if stored is None or stored == metadata_digest(attrs, parameters, metadata, bench):
+        return []
+    return [f"metadata: checksum {DIGEST_ATTR} does not match (a text attribute is damaged; copied as found)"]
 
 
 def _replace(path: Path, fresh: Path, backup: bool) -> Path | None:

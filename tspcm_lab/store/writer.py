@@ -41,6 +41,7 @@ import h5py
 import numpy as np
 
 from tspcm_lab.store import layout, space
+from tspcm_lab.store.digest import write_digest
 from tspcm_lab.store.errors import DiskFullError, RunWriteError
 from tspcm_lab.store.layout import (
     ABORTED, COMPLETED, FAILED, FINAL_STATUSES, INTERRUPTED, LIBVER, RUNNING, parse_label, unique_keys)
@@ -106,6 +107,10 @@ class RunWriter:
     thread appends while the flush thread writes.
     """
 
+    #: check the room left before each flush (off only to exercise the fallback for a write that fails
+    #: anyway, in tests/store/test_disk_full.py and checks/disk_full.py)
+    check_room = True
+
     def __init__(self, path: Path, h5: h5py.File, flush_interval_s: float | None,
                  max_buffer_rows: int):
         self.path = path
@@ -120,8 +125,6 @@ class RunWriter:
         #: why the writer accepts nothing more (disk full, a failed write); raised by every later call
         self.failure: RunWriteError | None = None
         self._detached = False  # a write failed: the file was taken away from HDF5 (see _detach)
-        #: check the room left before each flush (switched off only to test the detach path)
-        self._check_room = True
         self._late_attrs: dict[str, Any] = {}
         self._late_metadata: list[ParameterRecord] = []
         self._unknown_columns: set[str] = set()
@@ -351,6 +354,7 @@ class RunWriter:
                 self._define_columns([])
             try:
                 self._apply_late(self._h5)
+                write_digest(self._h5)
                 self._h5.flush()
                 self._h5.swmr_mode = True
             except Exception as exc:
@@ -496,7 +500,7 @@ class RunWriter:
                 self._define_columns([])
             if pending or self._live_requested:
                 self.go_live()
-        if self._check_room and pending:
+        if self.check_room and pending:
             self._ensure_room()
         try:
             self._write_pending()
@@ -758,6 +762,7 @@ class RunWriter:
                 h5.attrs["n_rows"] = rows
                 if error:
                     h5.attrs["error"] = str(error)[:ERROR_TEXT_CHARS]
+                write_digest(h5)
         if flush_error is not None:
             raise flush_error
 
