@@ -4,8 +4,8 @@
 
 For each procedure, ``--kills`` times: start ``tspcm run <procedure>`` on the simulated bench (a run long
 enough not to end by itself), read the run file with a SWMR reader in this process every ~0.2 s while
-it is written, and at a random moment (uniform over ``--window`` seconds after the start, so some kills
-land before the file exists or before it goes live) send SIGKILL right after a read. Then:
+it is written, and at a random moment (uniform over a window after the start, so some kills land before
+the file exists or before it goes live) send SIGKILL right after a read. Then:
 
 1. ``tspcm repair FILE`` (the real command, in its own process) must exit 0;
 2. a process that never imports tspcm_lab opens the file with plain ``h5py.File(path, "r")``, reads every
@@ -44,6 +44,9 @@ RUNS = {
     "retention": ["--sim", "--set", "states=50", "--set", "reads=5000"],
     "pattern": ["--bench", "sim-4x4", "--set", "max_epochs=200"],
 }
+#: kill moments are uniform over 0.3 s .. this (s): the pattern run calibrates its spike amplitude for
+#: ~15 s before its first row
+WINDOW_S = {"endurance": 15.0, "retention": 15.0, "pattern": 30.0}
 
 #: reads a run file with h5py only (no tspcm_lab), every dataset in full; prints status and columns
 PLAIN_READ = r"""
@@ -89,23 +92,31 @@ def _snapshot(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path) -> KillResult:
-    """One kill of a real `tspcm run` at ``moment_s`` seconds after its start, then the checks."""
+def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path, after_rows: int = 0,
+                    timeout_s: float = 300.0, run_args: list[str] | None = None) -> KillResult:
+    """One kill of a real `tspcm run` at ``moment_s`` seconds after its start (or, with ``after_rows``,
+    after the reader first saw that many rows), then the checks. ``run_args`` replace ``RUNS[procedure]``."""
     result = KillResult(procedure, moment_s)
     path = folder / f"{procedure}-{seed}.h5"
-    cmd = [str(TSPCM), "run", procedure, "--seed", str(seed), "-o", str(path)] + RUNS[procedure]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    start = time.monotonic()
+    cmd = [str(TSPCM), "run", procedure, "--seed", str(seed), "-o", str(path)] + (run_args or RUNS[procedure])
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    start = time.monotonic() if not after_rows else None
+    give_up = time.monotonic() + timeout_s
     seen: dict[str, np.ndarray] | None = None
     try:
-        while time.monotonic() - start < moment_s:
+        while start is None or time.monotonic() - start < moment_s:
             if proc.poll() is not None:
                 result.problems.append(f"the run ended by itself (exit {proc.returncode}) before the kill")
+                return result
+            if time.monotonic() > give_up:
+                result.problems.append(f"no {after_rows} rows within {timeout_s:.0f} s")
                 return result
             snap = _snapshot(path) if path.exists() else None
             if snap is not None:
                 seen = snap
-            time.sleep(min(0.2, max(0.0, moment_s - (time.monotonic() - start))))
+                if start is None and min((len(v) for v in snap.values()), default=0) >= after_rows:
+                    start = time.monotonic()
+            time.sleep(0.2 if start is None else min(0.2, max(0.0, moment_s - (time.monotonic() - start))))
         proc.send_signal(signal.SIGKILL)  # right after the last read: what the reader saw is the floor
     finally:
         proc.kill()
@@ -148,7 +159,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20, help="kills per procedure (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments (default 1)")
-    parser.add_argument("--window", type=float, default=15.0, help="kill moments uniform over 0.3 s .. this (s)")
+    parser.add_argument("--window", type=float, help="kill moments uniform over 0.3 s .. this (s); default "
+                        + ", ".join(f"{k} {v:g} s" for k, v in WINDOW_S.items()))
     parser.add_argument("--procedures", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--keep", metavar="DIR", help="keep the run files in DIR")
     args = parser.parse_args(argv)
@@ -160,7 +172,7 @@ def main(argv=None) -> int:
     for procedure in args.procedures:
         results = []
         for k in range(args.kills):
-            moment = round(rng.uniform(0.3, args.window), 2)
+            moment = round(rng.uniform(0.3, args.window or WINDOW_S[procedure]), 2)
             r = kill_and_repair(procedure, moment, 1000 + k, folder)
             results.append(r)
             state = "FAIL " + "; ".join(r.problems) if r.problems else "ok"

@@ -64,7 +64,7 @@ DEFAULT_BASE_PORT = 5025
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 #: Unfinished messages of all connections together (bytes): 1000 clients each sending a long line
 #: without a terminator must not take the memory of the machine.
-DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024
 #: Connections served at once; past it, the one idle the longest is closed for a new client.
 DEFAULT_MAX_CLIENTS = 1024
 #: A connection that sends nothing (and has nothing to receive) for this long is closed (s).

@@ -96,7 +96,7 @@ def run_resources(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from sim_backend.server import LOOPBACK_HOSTS, SimServer, serve
+    from sim_backend.server import DEFAULT_MAX_BUFFERED_BYTES, LOOPBACK_HOSTS, SimServer, serve
 
     bench, plan = _open(args.bench, args.fault)
     _check_port(args.port, len(bench.instruments))
@@ -112,7 +112,7 @@ def run_serve(args: argparse.Namespace) -> int:
     server = SimServer(bench, host=args.host, base_port=args.port, faults=plan,
                        max_message_bytes=args.max_message_bytes, max_clients=args.max_clients,
                        idle_timeout_s=args.idle_timeout or None,
-                       max_buffered_bytes=max(args.max_message_bytes, 64 * 1024 * 1024))
+                       max_buffered_bytes=max(args.max_message_bytes, DEFAULT_MAX_BUFFERED_BYTES))
 
     def announce(ports: dict[str, int]) -> None:
         label = args.bench or "default"

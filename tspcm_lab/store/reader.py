@@ -58,10 +58,21 @@ def reading(path: Path, what: str) -> Iterator[None]:
         raise CorruptRunError(f"{path}: {what} is damaged ({_reason(str(exc))})") from None
 
 
+def damage_reason(exc: BaseException, ds: h5py.Dataset | None = None) -> str:
+    """The reason a read failed, in words: HDF5 reports a failed Fletcher-32 check only as a failed
+    filter."""
+    text = _reason(str(exc))
+    if ds is not None and "filter returned failure" in text and ds.fletcher32:
+        return "its Fletcher-32 checksum does not match: the stored bytes were changed"
+    return text
+
+
 def read_dataset(path: Path, ds: h5py.Dataset, selection=()) -> np.ndarray:
     """``ds[selection]`` (all of it by default); a damaged chunk raises `CorruptRunError` naming it."""
-    with reading(path, ds.name):
+    try:
         return ds[selection]
+    except DAMAGE_ERRORS as exc:
+        raise CorruptRunError(f"{path}: {ds.name} is damaged ({damage_reason(exc, ds)})") from None
 
 
 @contextmanager
@@ -93,7 +104,7 @@ def open_h5(path: str | Path) -> Iterator[tuple[h5py.File, bool]]:
                 continue
             if _is_lock_error(text):
                 raise RunBusyError(f"{path}: locked by another process that is creating it") from None
-            if "already open for write" in text:
+            if "already open for write" in text or "not already open for swmr writing" in text.lower():
                 raise NotARunError(f"{path}: left open for write by a writer that stopped before it "
                                    f"went live; run 'tspcm repair {path}'") from None
             raise NotARunError(f"{path}: not a readable HDF5 file ({_reason(text)})") from None

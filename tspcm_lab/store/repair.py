@@ -42,7 +42,7 @@ from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest, read_metadata, 
 from tspcm_lab.store.errors import NotARunError, RunBusyError, RunFileError
 from tspcm_lab.store.layout import INTERRUPTED, LIBVER, RUNNING
 from tspcm_lab.store.liveness import writer_alive
-from tspcm_lab.store.reader import _check_format, _reason
+from tspcm_lab.store.reader import _check_format, _reason, damage_reason
 from tspcm_lab.store.tree import py_value
 
 #: elements read at a time when a dataset is read or copied in full
@@ -252,7 +252,7 @@ def _copy_dataset(ds: h5py.Dataset, group: h5py.Group, name: str, lost: list[str
                 try:
                     out[first:last] = ds[first:last]
                 except Exception as exc:  # noqa: BLE001
-                    lost.append(f"{where} rows {first}-{last - 1}: {_reason(str(exc))}")
+                    lost.append(f"{where} rows {first}-{last - 1}: {damage_reason(exc, ds)}")
     _copy_attrs(ds, out, lost)
 
 
