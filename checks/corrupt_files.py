@@ -25,9 +25,7 @@ silently different, a command failed on a good file, or a bad file went unnamed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import random
 import shutil
 import signal

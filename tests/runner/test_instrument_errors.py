@@ -4,9 +4,9 @@ the SMU, a device error; or any on an instrument the procedure does not even use
 that instrument. A query error (-4xx) is only recorded."""
 
 import threading
-import time
 
 import pytest
+from conftest import wait_for_rows
 
 from sim_backend.faults import PushError
 from tspcm_lab import plugins, runner
@@ -23,14 +23,7 @@ def _run_with_error_pushed(tmp_path, target, code, seed, points=4000):
         runner.validate(procedure)
 
         def push():  # mid-run: once the file holds rows, as an instrument would raise it
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if open_run(path).n_rows > 0:
-                        break
-                except Exception:  # not there yet
-                    pass
-                time.sleep(0.02)
+            wait_for_rows(path)
             pyvisa_tspcm.get_faults(session.spec).add(target, PushError(code, "Injected"))
 
         pusher = threading.Thread(target=push, daemon=True)

@@ -5,10 +5,10 @@ rows kept, exit code 1, no traceback."""
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for_rows
 
 from tspcm_lab.store import open_run
 
@@ -22,14 +22,7 @@ def _interrupt_through_a_dead_pipe(path: Path, stderr) -> int:
                             "--set", "read_every=1", "-o", str(path)], stdout=reader.stdin, stderr=stderr)
     reader.stdin.close()
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if open_run(path).n_rows > 0:
-                    break
-            except Exception:  # not there yet
-                pass
-            time.sleep(0.1)
+        wait_for_rows(path, run)
         reader.kill()  # tee goes first
         reader.wait()
         run.send_signal(signal.SIGINT)

@@ -24,7 +24,7 @@ def test_too_little_room_to_start_writes_nothing(tmp_path):
 
 
 def test_disk_full_mid_run_ends_failed_with_the_rows_kept(tmp_path):
-    result = run_level(700 * 1024, tmp_path)
+    result = run_level(3 * 1024 * 1024, tmp_path)
     assert result.problems == [], result.problems
     assert result.code == 1 and result.file and result.status == "failed" and result.rows > 0
     assert result.outputs and not any(v is True or v == "1" for v in result.outputs.values())
@@ -39,7 +39,7 @@ def test_a_write_that_fails_anyway_does_not_crash_and_repair_ends_the_file(tmp_p
     disk between the check and the write): before, this ended in a segfault."""
     from tspcm_lab.store import repair_run
 
-    result = run_level(600 * 1024, tmp_path, check_room=False)
+    result = run_level(2 * 1024 * 1024, tmp_path, check_room=False)
     assert result.problems == [], result.problems
     assert result.code == 1 and result.rows > 0 and "disk full" in result.message
     path = next(tmp_path.glob("*-unchecked.h5"))

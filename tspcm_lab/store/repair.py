@@ -135,44 +135,54 @@ def _read_all(ds: h5py.Dataset) -> None:
         ds[start:min(n, start + step)]
 
 
+def _attributes(obj, problems: list[str]) -> Iterator[tuple[str, object]]:
+    """(name, value) of every attribute of ``obj`` that reads; the others are named in ``problems``."""
+    try:
+        names = list(obj.attrs.keys())
+    except Exception as exc:  # noqa: BLE001 - any HDF5 error is a finding
+        problems.append(f"{obj.name} attributes: {_reason(str(exc))}")
+        return
+    for name in names:
+        try:
+            value = obj.attrs[name]
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"{obj.name} attribute {name}: {_reason(str(exc))}")
+            continue
+        yield name, value
+
+
+def _members(group: h5py.Group, problems: list[str]) -> Iterator[tuple[str, str, object]]:
+    """(path, name, object) of every member of ``group`` that opens; the others are named in ``problems``."""
+    try:
+        names = list(group.keys())
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"{group.name}: members unreadable: {_reason(str(exc))}")
+        return
+    for name in names:
+        where = f"{group.name.rstrip('/')}/{name}"
+        try:
+            obj = group[name]
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"{where}: {_reason(str(exc))}")
+            continue
+        yield where, name, obj
+
+
 def unreadable_objects(h5: h5py.File) -> list[str]:
     """Every object and attribute of an open file that cannot be read in full: ["/data/x: reason", ...]."""
     problems: list[str] = []
 
-    def check_attrs(obj) -> None:
-        try:
-            names = list(obj.attrs.keys())
-        except Exception as exc:  # noqa: BLE001 - any HDF5 error is a finding
-            problems.append(f"{obj.name} attributes: {_reason(str(exc))}")
+    def walk(obj) -> None:
+        for _ in _attributes(obj, problems):
+            pass
+        if isinstance(obj, h5py.Group):
+            for _, _, member in _members(obj, problems):
+                walk(member)
             return
-        for name in names:
-            try:
-                obj.attrs[name]
-            except Exception as exc:  # noqa: BLE001
-                problems.append(f"{obj.name} attribute {name}: {_reason(str(exc))}")
-
-    def walk(group: h5py.Group) -> None:
-        check_attrs(group)
         try:
-            names = list(group.keys())
+            _read_all(obj)
         except Exception as exc:  # noqa: BLE001
-            problems.append(f"{group.name}: members unreadable: {_reason(str(exc))}")
-            return
-        for name in names:
-            where = f"{group.name.rstrip('/')}/{name}"
-            try:
-                obj = group[name]
-            except Exception as exc:  # noqa: BLE001
-                problems.append(f"{where}: {_reason(str(exc))}")
-                continue
-            if isinstance(obj, h5py.Group):
-                walk(obj)
-                continue
-            check_attrs(obj)
-            try:
-                _read_all(obj)
-            except Exception as exc:  # noqa: BLE001
-                problems.append(f"{where}: {_reason(str(exc))}")
+            problems.append(f"{obj.name}: {damage_reason(exc, obj)}")
 
     walk(h5)
     return problems
@@ -204,14 +214,8 @@ def verify(path: str | Path) -> tuple[list[str], str]:
 
 # ---------------------------------------------------------------------------------------------- copying
 def _copy_attrs(src, dst, lost: list[str]) -> None:
-    try:
-        names = list(src.attrs.keys())
-    except Exception as exc:  # noqa: BLE001
-        lost.append(f"{src.name} attributes: {_reason(str(exc))}")
-        return
-    for name in names:
+    for name, value in _attributes(src, lost):
         try:
-            value = src.attrs[name]
             if isinstance(value, h5py.Empty):
                 dst.attrs[name] = value
             else:
@@ -258,18 +262,7 @@ def _copy_dataset(ds: h5py.Dataset, group: h5py.Group, name: str, lost: list[str
 
 def _copy_group(src: h5py.Group, dst: h5py.Group, lost: list[str]) -> None:
     _copy_attrs(src, dst, lost)
-    try:
-        names = list(src.keys())
-    except Exception as exc:  # noqa: BLE001
-        lost.append(f"{src.name}: members unreadable: {_reason(str(exc))}")
-        return
-    for name in names:
-        where = f"{src.name.rstrip('/')}/{name}"
-        try:
-            obj = src[name]
-        except Exception as exc:  # noqa: BLE001
-            lost.append(f"{where}: {_reason(str(exc))}")
-            continue
+    for where, name, obj in _members(src, lost):
         try:
             if isinstance(obj, h5py.Group):
                 _copy_group(obj, dst.create_group(name), lost)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: where HDF5 looks for the superblock: 0, then 512, 1024, 2048 ... (after a user block)
