@@ -5,7 +5,8 @@ variable-length strings live: a flipped bit there changes a text (a resource nam
 without any error. So the writer stores ``metadata_crc32``, the CRC-32 of the metadata exactly as the
 reader reads it back, and the reader recomputes it: a mismatch is a damaged file, not a different run.
 The writer updates it whenever it writes metadata (before going live, and at close); `tspcm repair`
-after its copy.
+after its copy. A program that edits the metadata of a run on purpose (h5py in ``"a"`` mode) calls
+`write_digest` afterwards, or the run reads as damaged.
 """
 
 from __future__ import annotations

@@ -223,7 +223,9 @@ class Run:
         stored = self.attrs.get(DIGEST_ATTR)
         if stored is not None and stored != metadata_digest(self.attrs, self.parameters, self.metadata, self.bench):
             raise CorruptRunError(f"{self.path}: its metadata (root attributes, /parameters, /metadata or /bench) "
-                                  f"is damaged: checksum {DIGEST_ATTR} does not match")
+                                  f"is damaged: checksum {DIGEST_ATTR} does not match (changed since it was "
+                                  f"written; a program that edits them must update it: "
+                                  f"tspcm_lab.store.digest.write_digest)")
         self._column_info: list[tuple[str, str, str]] = []
         datasets: list[h5py.Dataset] = []
         with reading(self.path, "/data"):
