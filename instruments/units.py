@@ -57,6 +57,8 @@ def parse_quantity(value: object, unit: str) -> float:
     if not match:
         raise UnitError(f"cannot read {value!r}; expected {allowed}")
     number = float(match["number"])
+    if not math.isfinite(number):  # "1e400 V" reads as infinity: no limit at all
+        raise UnitError(f"{value!r} is not a finite number; expected {allowed}")
     written = match["unit"]
     if not written:
         raise UnitError(f"{value!r} has no unit; expected {allowed}")
@@ -64,7 +66,10 @@ def parse_quantity(value: object, unit: str) -> float:
         if written.endswith(spelling):
             prefix = written[: -len(spelling)]
             if prefix in PREFIXES:
-                return number * PREFIXES[prefix]
+                scaled = number * PREFIXES[prefix]
+                if not math.isfinite(scaled):
+                    raise UnitError(f"{value!r} is not a finite number; expected {allowed}")
+                return scaled
     raise UnitError(f"{value!r} is not in {unit}; expected {allowed}")
 
 

@@ -55,6 +55,10 @@ Conventions:
   through ``bench.all_off()``; problems it meets are logged as errors (they reach the run file's /log)
   and kept in ``shutdown_problems``. It never raises (a raising shutdown would leave the PyMeasure
   worker's recorder running).
+- Every instrument's error queue is polled during the run (``report_progress`` does it, at most every
+  ``ERROR_POLL_INTERVAL_S``) and once more in ``shutdown()``: each error goes to the run file's /log;
+  an error on which the instrument would not go on (`is_fatal_error`: command, execution and device
+  errors; query errors -4xx are only logged) stops the run as failed, naming the instrument.
 - ``READ_METHOD`` and the bench's series resistances are recorded in the run file as PyMeasure
   metadata (``/metadata/read_method``).
 """
@@ -64,8 +68,10 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from instruments.safety import InstrumentError
 from pymeasure.experiment import Metadata, Procedure
 from pymeasure.experiment.parameters import (
     BooleanParameter,
@@ -100,6 +106,15 @@ __all__ = ["TspcmProcedure", "ParameterError", "describe_range", "duration_text"
 
 #: kinds of bench limit a parameter can be checked against (see ``TspcmProcedure.BENCH_LIMITS``)
 LIMIT_KINDS = ("voltage", "current")
+#: wall time between two polls of every instrument's error queue during a run (s)
+ERROR_POLL_INTERVAL_S = 1.0
+
+
+def is_fatal_error(code: int) -> bool:
+    """True for an error on which an instrument does not carry out what was asked (SCPI command -1xx,
+    execution -2xx and device -3xx errors, and the models' own positive codes): the data of the run
+    from then on cannot be trusted. Query errors (-4xx: a reply lost or asked for twice) are not."""
+    return code != 0 and not -499 <= code <= -400
 
 
 class ParameterError(ValueError):
@@ -184,6 +199,7 @@ class TspcmProcedure(Procedure):
         self.bench: Bench | None = kwargs.pop("bench", None)
         #: what shutdown() could not confirm off ([] when all is well)
         self.shutdown_problems: list[str] = []
+        self._next_error_poll = 0.0
         super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ validation
@@ -265,9 +281,18 @@ class TspcmProcedure(Procedure):
             raise RuntimeError(f"{self.name}: no bench attached (set procedure.bench before running)")
 
     def shutdown(self) -> None:
-        """Every output off through the bench's one shutdown path; never raises."""
+        """The instruments' last errors into the run's log (a fatal one fails a run that was going to
+        complete), then every output off through the bench's one shutdown path; never raises."""
         if self.bench is None:
             return
+        try:
+            self.check_instruments(force=True)
+        except InstrumentError as exc:
+            if self.status == Procedure.RUNNING:
+                self.status = Procedure.FAILED
+                self.emit("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - shutdown must go on to all_off()
+            log.warning("shutdown: polling the error queues failed: %s", exc)
         try:
             problems = list(self.bench.all_off())
         except Exception as exc:  # noqa: BLE001 - all_off() should not raise; be sure anyway
@@ -278,9 +303,32 @@ class TspcmProcedure(Procedure):
 
     # ------------------------------------------------------------------ helpers for execute()
     def report_progress(self, done: float, total: float) -> None:
-        """emit('progress', percent) for ``done`` of ``total`` steps."""
+        """emit('progress', percent) for ``done`` of ``total`` steps, and poll the instruments' error
+        queues (`check_instruments`)."""
         if total > 0:
             self.emit("progress", min(100.0, 100.0 * float(done) / float(total)))
+        self.check_instruments()
+
+    def check_instruments(self, force: bool = False) -> None:
+        """Read every instrument's error queue (at most every ``ERROR_POLL_INTERVAL_S`` unless
+        ``force``): each error is logged into the run's /log; raise InstrumentError for a fatal one
+        (`is_fatal_error`), naming the instrument."""
+        now = time.monotonic()
+        if self.bench is None or (not force and now < self._next_error_poll):
+            return
+        self._next_error_poll = now + ERROR_POLL_INTERVAL_S
+        fatal = []
+        for role, code, message in self.bench.poll_errors():
+            resource = getattr(self.bench.roles.get(role), "resource", "")
+            text = f"{role} ({resource}) reported error {code}, \"{message}\""
+            if is_fatal_error(code):
+                log.error("%s", text)
+                fatal.append(text)
+            else:
+                log.warning("%s", text)
+        if fatal:
+            raise InstrumentError(f"{'; '.join(fatal)}: the run stops, the instrument did not do what was "
+                                  f"asked")
 
     # ------------------------------------------------------------------ estimates (the window shows them)
     def get_estimates(self):

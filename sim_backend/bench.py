@@ -12,11 +12,16 @@ each one's current is computed from the node voltage.
 Arrays: with more than one cell, a cell is driven only when its (row, column) crosspoint is closed on
 the switch matrix; selected cells are driven in parallel, each through its own path resistance, and an
 instrument sees the sum of their currents (its compliance limit shared equally among them).
+
+Threads: the calls below take ``model_lock`` (the model and the virtual clock are shared by every
+instrument), and only they: an instrument answering ``*IDN?`` never waits for another's long sweep.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,11 +123,23 @@ class BenchConfig:
     chuck_temperature_k: float = 300.0
 
 
+def _locked(method):
+    """Run a VirtualBench method under the bench's ``model_lock``."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.model_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class VirtualBench:
     """Device model + wiring + switch state + clock, with the virtual instruments attached."""
 
     def __init__(self, config: BenchConfig | None = None, with_instruments: bool = True):
         self.config = config or BenchConfig()
+        self.model_lock = threading.RLock()
         params = DeviceParams.load(self.config.device_file, self.config.device_overrides)
         self.model = CellArray(params, self.config.shape, seed=self.config.seed,
                                ambient_k=self.config.chuck_temperature_k)
@@ -140,8 +157,10 @@ class VirtualBench:
     # --- state --------------------------------------------------------------------------------------
     @property
     def now_s(self) -> float:
-        return self.model.t_s
+        with self.model_lock:
+            return self.model.t_s
 
+    @_locked
     def set_chuck_temperature(self, temperature_k: float) -> None:
         """The prober chuck's temperature (K), as a thermal chuck controller sets it: the cells' kinetics
         (crystallization, drift) and conduction follow it from now on."""
@@ -149,15 +168,17 @@ class VirtualBench:
 
     def reset(self) -> None:
         """As freshly built: same seed, time 0, outputs off, switches open, instruments reset."""
-        self.model.set_ambient(self.config.chuck_temperature_k)
-        self.model.reset()
-        self.sources.clear()
-        self.closed.clear()
-        self._armed.clear()
-        self._captures.clear()
-        for inst in self.instruments.values():
+        with self.model_lock:
+            self.model.set_ambient(self.config.chuck_temperature_k)
+            self.model.reset()
+            self.sources.clear()
+            self.closed.clear()
+            self._armed.clear()
+            self._captures.clear()
+        for inst in self.instruments.values():  # outside the model lock: an instrument locks itself first
             inst.reset()
 
+    @_locked
     def snapshot(self) -> dict:
         """The bench as plain data: wiring, switch state, outputs, and the device model."""
         return {
@@ -168,6 +189,7 @@ class VirtualBench:
             "device": self.model.snapshot(),
         }
 
+    @_locked
     def selected_cells(self) -> np.ndarray:
         """Flat indices of the cells the instruments reach now (crossbar: closed rows x closed columns)."""
         if self.model.n == 1:
@@ -178,6 +200,7 @@ class VirtualBench:
         sense_cols = sorted(c - 1 - MATRIX_HALF for r, c in self.closed if r == SENSE_BUS and MATRIX_HALF < c <= MATRIX_HALF + cols)
         return np.array([r * cols + c for r in src_rows for c in sense_cols], dtype=np.int64)
 
+    @_locked
     def route(self, closed) -> None:
         """Crosspoints (matrix row, matrix column), 1-based, that the 7709 matrix card now closes.
 
@@ -192,6 +215,7 @@ class VirtualBench:
         own = src.r_series_ohm if src.r_series_ohm is not None else self.wiring.smu_series_ohm
         return own + self.wiring.lead_ohm + self.wiring.sense_ohm
 
+    @_locked
     def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None,
                    mode: str | None = None, vlimit_v=None) -> None:
         """Set a DC output's state; ``None`` keeps a field as it was. ``mode="current"``: ``level_v`` is in
@@ -271,6 +295,7 @@ class VirtualBench:
         v_src = self.sources[name].level_v if window_v is None else window_v
         return (v_src - v_node) / self._path_ohm(name)
 
+    @_locked
     def wait(self, duration_s: float) -> None:
         """Virtual time passes with the DC outputs as they are."""
         duration_s = float(duration_s)
@@ -278,6 +303,7 @@ class VirtualBench:
             return
         self._drive({}, duration_s)
 
+    @_locked
     def measure(self, name: str, duration_s: float) -> Measurement:
         """Integrate source ``name``'s current over ``duration_s`` (advances the clock)."""
         duration_s = float(duration_s)
@@ -297,6 +323,7 @@ class VirtualBench:
         voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
         return Measurement(current, voltage, bool(resp.window_compliance.any()))
 
+    @_locked
     def sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None) -> SweepResult:
         """A DC staircase from source ``name`` (output on during it), one reading per level: the mean
         over the last ``aperture_s`` of each ``delay_s + aperture_s`` step."""
@@ -325,6 +352,7 @@ class VirtualBench:
         voltage = resp.window_source_v.mean(axis=0) if len(weights) == 1 else levels
         return SweepResult(current, voltage, resp.window_compliance.any(axis=0))
 
+    @_locked
     def play(self, name: str, times_s, volts_v, *, r_series_ohm: float = 50.0) -> None:
         """A piecewise-linear waveform from output ``name`` starting now; feeds armed captures."""
         src = self.sources.setdefault(name, Source())
@@ -352,6 +380,7 @@ class VirtualBench:
                 self._captures[scope_name] = (samples.copy(), scope_bandwidth(current, float(samples[1] - samples[0]) if samples.size > 1 else cap.dt_s))
                 del self._armed[scope_name]
 
+    @_locked
     def arm_capture(self, name: str, *, record_s: float, dt_s: float, pretrigger_s: float = 0.0, trigger: str = "awg_sync") -> None:
         """Arm a single acquisition: ``awg_sync`` waits for the next ``play``; ``immediate`` triggers at
         the next measurement or wait (free-running record of the DC state)."""
@@ -375,6 +404,7 @@ class VirtualBench:
             current = np.zeros(n) if resp is None else resp.sample_current_a.sum(axis=0)
             self._captures[name] = (samples - cap.pretrigger_s, scope_bandwidth(current, cap.dt_s))
 
+    @_locked
     def capture(self, name: str):
         """The last completed capture as (t_s from the trigger, current_a), or None."""
         return self._captures.get(name)
@@ -420,9 +450,9 @@ def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
             if not 4 <= cfg.chuck_temperature_k <= 700:
                 raise ValueError
         elif key in ("smu_series_ohm", "sense_ohm", "lead_ohm"):
-            setattr(cfg.wiring, key, float(value))
+            setattr(cfg.wiring, key, _finite(value, 0.0))
         elif key.split(".")[0] in ("ts", "pcm") and "." in key:
-            cfg.device_overrides[key] = float(value)  # checked by DeviceParams.load
+            cfg.device_overrides[key] = _finite(value)  # ranges checked by DeviceParams.load
         else:
             raise BenchSpecError(
                 f"{where}: unknown key {key!r}; allowed: seed, array (RxC), device (file), c_probe_f (F, 0..1e-6), chuck_temperature_k (K, 4..700), smu_series_ohm, sense_ohm, lead_ohm, or a device parameter such as pcm.heat_coupling"
@@ -431,6 +461,14 @@ def _apply_option(cfg: BenchConfig, key: str, value, where: str) -> None:
         raise
     except (TypeError, ValueError):
         raise BenchSpecError(f"{where}: bad value {value!r} for {key!r}") from None
+
+
+def _finite(value, minimum: float | None = None) -> float:
+    """A finite float (at least ``minimum``); ValueError otherwise ("1e400" reads as infinity)."""
+    number = float(value)
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ValueError(f"{value!r} is not a finite number" + (f" >= {minimum:g}" if minimum is not None else ""))
+    return number
 
 
 def _apply_file(cfg: BenchConfig, path: Path) -> None:

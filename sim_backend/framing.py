@@ -137,12 +137,12 @@ class MessageFramer:
                 self._in_quote = byte
             elif byte == _HASH and i + 1 < size and buf[i + 1] in _DIGITS and buf[i + 1] != 0x30:
                 digits = buf[i + 1] - 0x30
+                header = bytes(buf[i + 2 : min(size, i + 2 + digits)])
+                if header and not header.isdigit():
+                    i += 1  # not a block header after all ("#9" then a newline): the instrument complains
+                    continue
                 if i + 2 + digits > size:
                     break  # header not complete yet: rescan from the '#' when more arrives
-                header = bytes(buf[i + 2 : i + 2 + digits])
-                if not header.isdigit():
-                    i += 1  # not a block header after all; the instrument will complain
-                    continue
                 length = int(header)
                 if limit is not None and length > limit:
                     raise MessageTooLong(f"binary block of {length} bytes exceeds max_message_bytes={limit}")

@@ -15,15 +15,21 @@ Received text is only ever parsed by the instrument's SCPI engine, never evaluat
 
 Robustness: the server binds to loopback unless told otherwise; an unfinished message longer than
 ``max_message_bytes`` closes that connection (and queues ``-363,"Input buffer overrun"`` in the
-instrument) while the others carry on; a client that does not read its replies blocks only its own
-connection (the server stops reading its commands: no unbounded send buffer); garbage bytes reach the
-instrument as text it rejects (an error-queue entry); a disconnect mid-command just ends that
-connection, the unfinished message is dropped; at most ``max_clients`` connections at once.
+instrument) while the others carry on, and so does one that would take the unfinished messages of all
+connections together past ``max_buffered_bytes``; a client that does not read its replies blocks only
+its own connection (the server stops reading its commands: no unbounded send buffer); garbage bytes
+reach the instrument as text it rejects (an error-queue entry); a disconnect mid-command just ends that
+connection, the unfinished message is dropped. A connection silent for ``idle_timeout_s`` is closed.
+Idle clients cannot lock others out: when ``max_clients`` connections are open (or the process runs out
+of file descriptors) a new client still gets in, and the connection idle the longest is closed instead.
 
 Concurrency: one thread accepts on every port, one thread serves each connection (a blocking
-recv/handle/send loop: the lowest round-trip time in CPython); commands to the bench run one at a time
-under the bench lock (pass the ``@tspcm`` host's lock when both ways in share one bench), so virtual
-time stays ordered across clients.
+recv/handle/send loop: the lowest round-trip time in CPython). No lock is held across the bench: each
+instrument serializes its own commands (its own lock), and the bench locks its device model and clock
+only while a command acts on them, so virtual time stays ordered across clients while an instrument that
+does not touch the model (``*IDN?``, a setting, its error queue) answers at once even during another
+instrument's long sweep. The server also shortens the interpreter's thread switch interval, so such an
+answer does not wait for a computing thread to hand over the GIL.
 
 Faults (:mod:`sim_backend.faults`): :attr:`SimServer.faults` delays replies (wall time), closes the
 socket at the N-th command, or ignores commands (the client's read times out).
@@ -32,12 +38,20 @@ socket at the N-th command, or ignores commands (the client's read times out).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import selectors
 import signal
 import socket
+import sys
 import threading
+import time
 from typing import Any, Callable
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 from sim_backend.faults import DROP, IGNORE, FaultPlan, serving_order
 from sim_backend.framing import MessageFramer, MessageTooLong
@@ -48,17 +62,41 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_BASE_PORT = 5025
 #: Longest unfinished message kept per connection (bytes): an arbitrary waveform of 1 M points in ASCII fits.
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-DEFAULT_MAX_CLIENTS = 32
+#: Unfinished messages of all connections together (bytes): 1000 clients each sending a long line
+#: without a terminator must not take the memory of the machine.
+DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024
+#: Connections served at once; past it, the one idle the longest is closed for a new client.
+DEFAULT_MAX_CLIENTS = 1024
+#: A connection that sends nothing (and has nothing to receive) for this long is closed (s).
+DEFAULT_IDLE_TIMEOUT_S = 600.0
+#: The interpreter's thread switch interval while serving (s): how long a thread answering a query may
+#: wait for one that computes (the default, 5 ms, would let a long sweep delay every answer by it).
+SWITCH_INTERVAL_S = 0.0005
 RECV_BYTES = 65536
+#: file descriptors the server asks for (up to the hard limit): one per connection
+WANTED_FILES = 65536
 INPUT_OVERRUN = (-363, "Input buffer overrun")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+class _Connection:
+    """What the server knows about one client connection."""
+
+    __slots__ = ("sock", "thread", "last_active", "busy", "pending")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.thread: threading.Thread | None = None
+        self.last_active = time.monotonic()
+        self.busy = False  # a command of it is being handled
+        self.pending = 0  # bytes of its unfinished message
 
 
 class SimServer:
     """Serve every instrument of ``bench`` on its own TCP port (see the module doc).
 
-    ``faults``: a :class:`FaultPlan` (a new empty one by default); ``lock``: the lock serializing
-    commands to the bench (a new one by default). Use as a context manager, or ``start()``/``stop()``::
+    ``faults``: a :class:`FaultPlan` (a new empty one by default). Use as a context manager, or
+    ``start()``/``stop()``::
 
         with SimServer(bench, base_port=0) as server:
             server.ports  # {resource name: port}
@@ -70,9 +108,10 @@ class SimServer:
         host: str = DEFAULT_HOST,
         base_port: int = DEFAULT_BASE_PORT,
         faults: FaultPlan | None = None,
-        lock: Any = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         max_clients: int = DEFAULT_MAX_CLIENTS,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
     ):
         if not 0 <= int(base_port) <= 65535:
             raise ValueError(f"base_port must be in [0, 65535], got {base_port!r}")
@@ -82,38 +121,49 @@ class SimServer:
             raise ValueError(f"max_message_bytes must be >= 64, got {max_message_bytes!r}")
         if max_clients < 1:
             raise ValueError(f"max_clients must be >= 1, got {max_clients!r}")
+        if idle_timeout_s is not None and not 0 < idle_timeout_s <= 86400:
+            raise ValueError(f"idle_timeout_s must be in (0, 86400] s or None, got {idle_timeout_s!r}")
+        if max_buffered_bytes < max_message_bytes:
+            raise ValueError(f"max_buffered_bytes must be >= max_message_bytes ({max_message_bytes}), "
+                             f"got {max_buffered_bytes!r}")
         self.bench = bench
         self.host = host
         self.base_port = int(base_port)
         self.faults = faults if faults is not None else FaultPlan(bench.instruments)
-        self.lock = lock if lock is not None else threading.RLock()
         self.max_message_bytes = int(max_message_bytes)
         self.max_clients = int(max_clients)
+        self.idle_timeout_s = idle_timeout_s
+        self.max_buffered_bytes = int(max_buffered_bytes)
         self.ports: dict[str, int] = {}
         self.listeners: dict[str, socket.socket] = {}
-        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._connections: dict[socket.socket, _Connection] = {}
         self._connections_lock = threading.Lock()
+        self._buffered = 0  # bytes of unfinished messages over all connections
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._acceptor: threading.Thread | None = None
+        self._switch_interval: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------
 
     def start(self) -> dict[str, int]:
         """Listen on every port and start accepting; returns ``{resource name: port}`` in serving order."""
         try:
-            for index, resource in enumerate(serving_order(self.bench.instruments)):
+            for index, resource_name in enumerate(serving_order(self.bench.instruments)):
                 port = self.base_port + index if self.base_port else 0
                 family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
                 listener = socket.socket(family, socket.SOCK_STREAM)
                 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                self.listeners[resource] = listener
+                self.listeners[resource_name] = listener
                 listener.bind((self.host, port))
-                listener.listen(16)
-                self.ports[resource] = listener.getsockname()[1]
+                listener.listen(128)
+                self.ports[resource_name] = listener.getsockname()[1]
         except BaseException:
             self._close_listeners()
             raise
+        _raise_file_limit()
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True, name="tspcm-sim-accept")
         self._acceptor.start()
         return dict(self.ports)
@@ -127,15 +177,19 @@ class SimServer:
             self._acceptor.join(timeout_s)
         self._close_listeners()
         with self._connections_lock:
-            connections = list(self._connections.items())
-        for conn, _ in connections:
+            connections = list(self._connections.values())
+        for connection in connections:
             with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv or send
-        for _, thread in connections:
-            thread.join(timeout_s)
+                connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv or send
+        for connection in connections:
+            if connection.thread is not None:
+                connection.thread.join(timeout_s)
         for sock in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 sock.close()
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
 
     def __enter__(self) -> "SimServer":
         self.start()
@@ -150,12 +204,12 @@ class SimServer:
         with self._connections_lock:
             return len(self._connections)
 
-    def resource_string(self, resource: str) -> str:
-        """The VISA resource string a client uses for ``resource``."""
+    def resource_string(self, resource_name: str) -> str:
+        """The VISA resource string a client uses for ``resource_name``."""
         host = self.host if self.host not in ("", "0.0.0.0", "::") else DEFAULT_HOST
         if ":" in host:
             host = f"[{host}]"
-        return f"TCPIP::{host}::{self.ports[resource]}::SOCKET"
+        return f"TCPIP::{host}::{self.ports[resource_name]}::SOCKET"
 
     def _close_listeners(self) -> None:
         for listener in self.listeners.values():
@@ -167,60 +221,86 @@ class SimServer:
     def _accept_loop(self) -> None:
         with selectors.DefaultSelector() as selector:
             selector.register(self._wake_r, selectors.EVENT_READ, None)
-            for resource, listener in self.listeners.items():
-                selector.register(listener, selectors.EVENT_READ, resource)
+            for resource_name, listener in self.listeners.items():
+                selector.register(listener, selectors.EVENT_READ, resource_name)
             while not self._stopping.is_set():
                 for key, _ in selector.select():
                     if key.data is None or self._stopping.is_set():
                         return
                     try:
                         conn, _ = key.fileobj.accept()
-                    except OSError:
+                    except OSError as exc:
+                        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                            # out of descriptors: make room by closing the connection idle the longest
+                            if not self._evict_idlest():
+                                time.sleep(0.05)
                         continue
                     self._admit(conn, key.data)
 
-    def _admit(self, conn: socket.socket, resource: str) -> None:
+    def _admit(self, conn: socket.socket, resource_name: str) -> None:
         with self._connections_lock:
-            if len(self._connections) >= self.max_clients:
-                log.warning("%s: refusing a client, already %d connections", resource, self.max_clients)
-                conn.close()
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            thread = threading.Thread(target=self._serve_connection, args=(conn, resource), daemon=True,
-                                      name=f"tspcm-sim {resource}")
-            self._connections[conn] = thread
-        thread.start()
+            full = len(self._connections) >= self.max_clients
+        if full and not self._evict_idlest():
+            log.warning("%s: refusing a client: %d connections, all busy", resource_name, self.max_clients)
+            conn.close()
+            return
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.settimeout(self.idle_timeout_s)
+        connection = _Connection(conn)
+        connection.thread = threading.Thread(target=self._serve_connection, args=(connection, resource_name),
+                                             daemon=True, name=f"tspcm-sim {resource_name}")
+        with self._connections_lock:
+            self._connections[conn] = connection
+        connection.thread.start()
+
+    def _evict_idlest(self) -> bool:
+        """Close the connection idle the longest (not one busy with a command); False if none."""
+        with self._connections_lock:
+            idle = [c for c in self._connections.values() if not c.busy]
+            victim = min(idle, key=lambda c: c.last_active, default=None)
+        if victim is None:
+            return False
+        log.info("closing the connection idle the longest (%.0f s) to admit a new client",
+                 time.monotonic() - victim.last_active)
+        with contextlib.suppress(OSError):
+            victim.sock.shutdown(socket.SHUT_RDWR)
+        return True
 
     # -- one connection -----------------------------------------------------------------------------
 
-    def _serve_connection(self, conn: socket.socket, resource: str) -> None:
-        instrument = self.bench.instruments[resource]
+    def _serve_connection(self, connection: _Connection, resource_name: str) -> None:
+        conn = connection.sock
+        instrument = self.bench.instruments[resource_name]
         framer = MessageFramer(self.max_message_bytes)
-        faults, lock, stopping = self.faults, self.lock, self._stopping
+        faults, stopping = self.faults, self._stopping
         try:
             while not stopping.is_set():
                 data = conn.recv(RECV_BYTES)
                 if not data:
                     return  # the client closed; an unfinished message is dropped
+                connection.last_active = time.monotonic()
                 try:
                     messages = framer.feed(data)
+                    self._account(connection, framer.pending_bytes)
                 except MessageTooLong as exc:
-                    log.warning("%s: closing a connection: %s", resource, exc)
-                    with lock:
-                        instrument.push_error(*INPUT_OVERRUN)
+                    log.warning("%s: closing a connection: %s", resource_name, exc)
+                    instrument.push_error(*INPUT_OVERRUN)
                     return
                 for message in messages:
-                    verdict = faults.before_command(resource)
+                    verdict = faults.before_command(resource_name)
                     if verdict.action == DROP:
                         return
                     if verdict.action == IGNORE:
                         continue
+                    connection.busy = True
                     try:
-                        with lock:
-                            reply = instrument.handle(message)
+                        reply = instrument.handle(message)
                     except Exception:  # a bug in an instrument model must not take the server down
-                        log.exception("%s: instrument failed on %r", resource, message[:200])
+                        log.exception("%s: instrument failed on %r", resource_name, message[:200])
                         continue
+                    finally:
+                        connection.busy = False
+                        connection.last_active = time.monotonic()
                     if reply is None:
                         continue
                     if verdict.delay_s and stopping.wait(verdict.delay_s):
@@ -229,13 +309,41 @@ class SimServer:
                         conn.sendall(reply + b"\n")
                     else:
                         conn.sendall(reply.encode("latin-1", "replace") + b"\n")
+                    connection.last_active = time.monotonic()
+        except TimeoutError:
+            log.info("%s: closing a connection idle for %s s", resource_name, self.idle_timeout_s)
         except OSError:
-            pass  # reset by the client, or shut down by stop()
+            pass  # reset by the client, or shut down by stop() or to admit another client
         finally:
+            self._account(connection, 0)
             with self._connections_lock:
                 self._connections.pop(conn, None)
             with contextlib.suppress(OSError):
                 conn.close()
+
+    def _account(self, connection: _Connection, pending: int) -> None:
+        """Keep the total of unfinished messages within ``max_buffered_bytes``: MessageTooLong for the
+        connection that would take it past."""
+        with self._connections_lock:
+            total = self._buffered - connection.pending + pending
+            if pending > connection.pending and total > self.max_buffered_bytes:
+                self._buffered -= connection.pending
+                connection.pending = 0
+                raise MessageTooLong(f"unfinished messages of all connections would exceed "
+                                     f"max_buffered_bytes={self.max_buffered_bytes}")
+            self._buffered = total
+            connection.pending = pending
+
+
+def _raise_file_limit() -> None:
+    """Ask for more file descriptors (one per connection), up to the hard limit."""
+    if resource is None:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = WANTED_FILES if hard == resource.RLIM_INFINITY else min(WANTED_FILES, hard)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def serve(

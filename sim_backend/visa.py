@@ -78,22 +78,34 @@ class _Reply:
         self.ready_at = ready_at
 
 
-class BenchHost:
-    """A bench, its fault plan, one lock for its commands and each instrument's output queue.
+class _Port:
+    """One instrument's way out: its output queue, and the condition a read waits on (the instrument's
+    own lock, so a read or write to one instrument never waits for another)."""
 
-    All commands to the bench go through :meth:`execute` under ``lock``, so virtual time stays ordered
-    even when several threads drive the bench.
+    def __init__(self, lock: Any):
+        self.ready = threading.Condition(lock)
+        self.queue: deque[_Reply] = deque()
+
+
+class BenchHost:
+    """A bench, its fault plan and each instrument's output queue.
+
+    Commands to an instrument go through :meth:`execute` under that instrument's lock (an instrument of
+    ``sim_backend.scpi`` has one; others get one here); the bench itself locks its device model and
+    clock (``lock``), so virtual time stays ordered when several threads drive the bench, and an
+    instrument that does not touch the model (``*IDN?``, settings, its error queue) answers at once even
+    while another one runs a long sweep.
     """
 
     def __init__(self, spec: str):
         self.spec = spec
         self.bench, self.faults = open_bench_with_faults(spec)
-        self.lock = threading.RLock()
-        self.reply_ready = threading.Condition(self.lock)
+        #: the lock of the device model and the virtual clock (for callers that advance time directly)
+        self.lock = getattr(self.bench, "model_lock", None) or threading.RLock()
         self.instruments: dict[str, Any] = self.bench.instruments
         self._normal_names = {normal_resource_name(name): name for name in self.instruments}
-        self.outputs: dict[str, deque[_Reply]] = {name: deque() for name in self.instruments}
-        self.dead_sessions: set[int] = set()
+        self.ports = {name: _Port(getattr(inst, "lock", None) or threading.RLock())
+                      for name, inst in self.instruments.items()}
 
     def resource_names(self) -> list[str]:
         return serving_order(self.instruments)
@@ -105,20 +117,20 @@ class BenchHost:
         return self._normal_names.get(normal_resource_name(resource_name))
 
     def serve(self, **kwargs: Any):
-        """A :class:`~sim_backend.server.SimServer` (not started) on this same bench, sharing its lock
-        and fault plan, so in-process ``@tspcm`` users and TCP clients drive one bench in one order."""
+        """A :class:`~sim_backend.server.SimServer` (not started) on this same bench, sharing its fault
+        plan, so in-process ``@tspcm`` users and TCP clients drive one bench."""
         from sim_backend.server import SimServer
 
-        return SimServer(self.bench, faults=self.faults, lock=self.lock, **kwargs)
+        return SimServer(self.bench, faults=self.faults, **kwargs)
 
     def reset(self) -> None:
         """``bench.reset()``, faults cleared, queued replies dropped."""
-        with self.lock:
-            self.bench.reset()
-            self.faults.clear()
-            for queue in self.outputs.values():
-                queue.clear()
-            self.reply_ready.notify_all()
+        self.bench.reset()
+        self.faults.clear()
+        for port in self.ports.values():
+            with port.ready:
+                port.queue.clear()
+                port.ready.notify_all()
 
     def execute(self, resource: str, message: str) -> str:
         """Hand one program message to ``resource``; returns the fault verdict's action.
@@ -130,9 +142,10 @@ class BenchHost:
         verdict = self.faults.before_command(resource)
         if verdict.action != "pass":
             return verdict.action
-        with self.lock:
+        port = self.ports[resource]
+        with port.ready:
             instrument = self.instruments[resource]
-            queue = self.outputs[resource]
+            queue = port.queue
             if queue:
                 queue.clear()
                 note = getattr(instrument, "note_query_interrupted", None)
@@ -141,7 +154,6 @@ class BenchHost:
             reply = instrument.handle(message)
             if reply is not None:
                 data = reply + b"\n" if isinstance(reply, bytes) else reply.encode("latin-1", "replace") + b"\n"
-                queue = self.outputs[resource]
                 ready_at = 0.0
                 if verdict.delay_s:
                     ready_at = time.monotonic() + verdict.delay_s
@@ -151,7 +163,7 @@ class BenchHost:
                     ready_at = queue[-1].ready_at  # keep replies in order behind a delayed one
                 queue.append(_Reply(data, ready_at))
                 if ready_at:
-                    self.reply_ready.notify_all()
+                    port.ready.notify_all()
         return "pass"
 
 
@@ -337,10 +349,11 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
     def read(self, session, count: int):
         sess = self._session(session)
         host = self.host
-        queue = host.outputs[sess.resource]
+        port = host.ports[sess.resource]
+        queue = port.queue
         timeout_s = sess.timeout_s()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        with host.lock:
+        with port.ready:
             while True:
                 now = time.monotonic()
                 if queue and queue[0].ready_at <= now:
@@ -359,7 +372,7 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
                 if queue:
                     until_ready = queue[0].ready_at - now
                     wait_s = until_ready if wait_s is None else min(wait_s, until_ready)
-                host.reply_ready.wait(wait_s)
+                port.ready.wait(wait_s)
                 if not sess.alive or host.faults.is_dropped(sess.resource):
                     sess.alive = False
                     return b"", self.handle_return_value(session, StatusCode.error_connection_lost)
@@ -388,8 +401,9 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
     def clear(self, session) -> StatusCode:
         """Device clear: the instrument's unread replies and the session's unfinished message go."""
         sess = self._session(session)
-        with self.host.lock:
-            self.host.outputs[sess.resource].clear()
+        port = self.host.ports[sess.resource]
+        with port.ready:
+            port.queue.clear()
         sess.framer.clear()
         return self.handle_return_value(session, StatusCode.success)
 
@@ -398,10 +412,10 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
         sess = self._session(session)
         discard = constants.BufferOperation.discard_read_buffer | constants.BufferOperation.discard_receive_buffer
         if int(mask) & int(discard):
-            with self.host.lock:
-                queue = self.host.outputs[sess.resource]
-                if queue and queue[0].offset:
-                    queue.popleft()
+            port = self.host.ports[sess.resource]
+            with port.ready:
+                if port.queue and port.queue[0].offset:
+                    port.queue.popleft()
         return self.handle_return_value(session, StatusCode.success)
 
     def assert_trigger(self, session, protocol) -> StatusCode:
@@ -413,11 +427,12 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
     def read_stb(self, session):
         """Serial poll: the instrument's ``status_byte()`` if it has one, with MAV from the output queue."""
         sess = self._session(session)
-        with self.host.lock:
+        port = self.host.ports[sess.resource]
+        with port.ready:
             instrument = self.host.instruments[sess.resource]
             poll = getattr(instrument, "status_byte", None)
             stb = int(poll()) if callable(poll) else 0
-            if self.host.outputs[sess.resource]:
+            if port.queue:
                 stb |= _MAV
         return stb, self.handle_return_value(session, StatusCode.success)
 

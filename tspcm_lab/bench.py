@@ -46,6 +46,12 @@ _ROLE_KEYS: dict[str, set[str]] = {
     "prober": {"velocity_percent"},
 }
 _BENCH_KEYS = {"name", "description", "visa_library"}
+#: largest value a bench file may give (SI units). Above these a value is a typing error, not a
+#: setting: 3 kV and 50 A are the reach of the largest source-measure units of the supported families
+#: (Keithley 2657A, 2651A); an hour is far beyond any single exchange with an instrument (a longer
+#: timeout only keeps a hung instrument from being noticed).
+QUANTITY_MAXIMA: dict[str, float] = {"timeout": 3600.0, "max_voltage": 3000.0, "max_compliance_current": 50.0,
+                                     "series_resistance": 1e12, "sense_resistance": 1e12}
 
 
 class BenchConfigError(ValueError):
@@ -269,10 +275,14 @@ def _parse_role(role: str, table: dict, default_library: str,
         except UnitError as exc:
             bad(key, str(exc))
             return
+        most = QUANTITY_MAXIMA[key]
         if positive and not value > 0:
             bad(key, f"must be > 0 {unit}, got {table[key]!r}")
         elif not positive and value < 0:
             bad(key, f"must be >= 0 {unit}, got {table[key]!r}")
+        elif value > most:
+            bad(key, f"{table[key]!r} is beyond {most:g} {unit}, the largest this software accepts; allowed: "
+                     f"{'> 0' if positive else '0'} to {most:g} {unit}")
         else:
             values[attribute or key] = value
 
@@ -484,20 +494,65 @@ class Bench:
 
     def all_off(self) -> list[str]:
         """THE shutdown path: every role's ``off()``, sources first, each attempted even if
-        another failed (a lost connection to one instrument does not spare the others).
+        another failed (a lost connection to one instrument does not spare the others). A role whose
+        ``off()`` failed is reconnected once (a new connection, its identity checked) and ``off()`` is
+        tried again, so a dropped connection does not leave an output on unconfirmed.
         Returns the problems met; never raises."""
         problems: list[str] = []
         for name in OFF_ORDER:
             role = self.roles.get(name)
             if role is None:
                 continue
-            try:
-                problems.extend(role.off())
-            except Exception as exc:  # noqa: BLE001 - off() should not raise; be sure anyway
-                problems.append(f"{name}: off() raised {type(exc).__name__}: {exc}")
+            failed = self._off(name, role)
+            if failed:
+                failed = self._off_after_reconnect(name, failed)
+            problems.extend(failed)
         for problem in problems:
             log.error("shutdown: %s", problem)
         return problems
+
+    @staticmethod
+    def _off(name: str, role: Any) -> list[str]:
+        try:
+            return list(role.off())
+        except Exception as exc:  # noqa: BLE001 - off() should not raise; be sure anyway
+            return [f"{name}: off() raised {type(exc).__name__}: {exc}"]
+
+    def _off_after_reconnect(self, name: str, failed: list[str]) -> list[str]:
+        """Open role ``name`` anew and run its ``off()`` once more; the problems that remain."""
+        config = self.config.roles[name]
+        try:
+            driver = open_driver(config)
+            role = build_role(config, driver, outputs_on=self.outputs_on)
+            identity = role.identity
+        except Exception as exc:  # noqa: BLE001 - still unreachable: the first problems stand
+            return failed + [f"{name}: reconnecting to {config.resource} failed: {type(exc).__name__}: {exc}"]
+        if not DRIVERS[config.driver].identity_matches(identity):
+            role.close()
+            return failed + [f"{name}: after reconnecting, {config.resource} answered {identity!r}; not "
+                             f"sending it anything"]
+        self.roles[name].close()
+        self._set_role(name, role)
+        again = self._off(name, role)
+        if not again:
+            log.warning("shutdown: %s: the connection had failed (%s); reconnected and confirmed the output "
+                        "off", name, failed[0])
+        return again
+
+    def _set_role(self, name: str, role: Any) -> None:
+        self.roles[name] = role
+        setattr(self, name, role)
+
+    def poll_errors(self) -> list[tuple[str, int, str]]:
+        """Read and empty every instrument's error queue: [(role, code, message)]. A role that cannot be
+        asked (a lost connection) is left out: its next command fails on its own."""
+        found: list[tuple[str, int, str]] = []
+        for name, role in self.roles.items():
+            try:
+                found.extend((name, code, message) for code, message in role.error_queue())
+            except Exception as exc:  # noqa: BLE001
+                log.debug("%s: error queue not read: %s", name, exc)
+        return found
 
     def snapshot(self) -> dict:
         """The bench as plain data for the run file: the config and every role's snapshot."""

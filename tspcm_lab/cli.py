@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
+import os
 import re
 import sys
 
@@ -105,7 +107,56 @@ def _unavailable(name: str, exc: Exception):
     return run
 
 
+class PipeSafeStream:
+    """A text stream (stdout, stderr) that outlives its reader: once the other end of a pipe is gone
+    (``tspcm run ... 2>&1 | tee log`` and tee is stopped by the same Ctrl-C), writes are dropped and the
+    descriptor is pointed at /dev/null, instead of raising BrokenPipeError out of whatever was being
+    reported (a run must still stop cleanly and close its file)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self.stream.write(text)
+            except OSError as exc:
+                self._lost(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except OSError as exc:
+                self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        if not isinstance(exc, BrokenPipeError) and exc.errno not in (errno.EPIPE, errno.EINVAL):
+            raise exc
+        self.broken = True
+        try:  # the interpreter flushes the real stream once more at exit: let that succeed quietly
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if isinstance(s, PipeSafeStream) else PipeSafeStream(s) for s in streams)
+    try:
+        return _run_command(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run_command(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     if chosen is not None and chosen not in COMMANDS and argv and argv[0] == chosen:

@@ -351,10 +351,15 @@ class BenchSession:
                 seed = int(given[-1]) if given else new_seed()
             spec = simulated_spec(existing_spec, seed, sim_options)
             config = config.with_visa_library(f"{spec}@tspcm")
-            if fresh:
-                import pyvisa_tspcm
+            import pyvisa_tspcm
 
+            if fresh:
                 pyvisa_tspcm.discard_bench(spec)
+            try:  # build the bench now: a bad option is the user's input (exit 2), not an instrument's fault
+                pyvisa_tspcm.get_host(spec)
+            except ValueError as exc:
+                given = f"simulated bench options {sim_options!r}" if sim_options else f"bench {config.path}"
+                raise ValueError(f"{given}: {' '.join(str(exc).split())}") from None
         elif sim_options and strict_options:
             raise ValueError(f"simulated bench options ({sim_options!r}) need a simulated bench (--sim), "
                              f"not {config.path}")
@@ -523,7 +528,11 @@ def describe_failure(exc: BaseException | None) -> str:
             driver = getattr(owner, "driver_name", "") or ""
             where = f"{role} ({driver + ' at ' if driver else ''}{owner.resource}): "
         tb = tb.tb_next
+    from tspcm_lab.store.errors import RunFileError
+
     text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, RunFileError):  # the store's errors say what happened in words already
+        return text
     return f"{where}{type(exc).__name__}: {text}"
 
 
@@ -621,6 +630,8 @@ def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: in
         outcome.status = "failed"
         outcome.message = (describe_failure(worker.exception) if worker.exception is not None
                            else f"run file {path} unreadable: {type(exc).__name__}: {exc}")
+    if outcome.status == "running":  # the worker is done but could not end the file (a failed write)
+        outcome.status = "failed"
     if outcome.status == "failed" and not outcome.message:
         outcome.message = describe_failure(worker.exception)
     elif outcome.status == "aborted":

@@ -27,12 +27,18 @@ unchanged. Nothing is ever evaluated: parameters go through :mod:`.params`.
 Everything is synchronous in virtual time: an operation that takes time on the real instrument
 advances the bench's clock before the handler returns, so ``*WAI`` has nothing left to wait for and
 ``*OPC?`` answers 1.
+
+Thread safety: each instrument has its own lock (``handle``, ``push_error``, ``reset``, ``status_byte``
+take it), so transports need no lock of their own and two instruments never wait for each other,
+except where both act on the device model (the bench locks its model itself).
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import re
+import threading
 from typing import Callable, ClassVar
 
 from . import errors as err
@@ -40,6 +46,8 @@ from .errors import ErrorQueue, ScpiError, STANDARD_MESSAGES
 from .headers import Node, compile_pattern, match, split_typed
 from .params import Choice, Params, format_number, split_params, split_units
 from .table import Row, Table, get_value, load_table, set_value
+
+log = logging.getLogger(__name__)
 
 Reply = str | bytes | None
 Handler = Callable[["ScpiInstrument", Params], Reply]
@@ -219,6 +227,7 @@ class ScpiInstrument:
 
     def __init__(self, resource_name: str = ""):
         self.resource_name = resource_name
+        self.lock = threading.RLock()
         self.errors = ErrorQueue(self.error_queue_size)
         self.esr = err.ESR_PON
         self.ese = 0
@@ -232,6 +241,10 @@ class ScpiInstrument:
     # ------------------------------------------------------------------ interface to transports
     def handle(self, message: str | bytes) -> Reply:
         """Execute one program message; return the reply (without termination) or None."""
+        with self.lock:
+            return self._handle(message)
+
+    def _handle(self, message: str | bytes) -> Reply:
         if isinstance(message, (bytes, bytearray)):
             message = bytes(message).decode("latin-1")
         self.n_messages += 1
@@ -244,6 +257,10 @@ class ScpiInstrument:
         except ScpiError as e:
             self._queue(e)
             return None
+        except Exception:  # noqa: BLE001 - a lexer gap must not escape to the transport
+            log.exception("%s: could not split %r", self.resource_name, message[:200])
+            self.push_error(-100, "message not understood")
+            return None
         replies: list[str | bytes] = []
         path: tuple[str, ...] = ()
         for unit in units:
@@ -255,6 +272,10 @@ class ScpiInstrument:
             except ScpiError as e:
                 self._queue(e)
                 continue
+            except Exception:  # noqa: BLE001 - as a real instrument: an error in the queue, the session goes on
+                log.exception("%s: a handler failed on %r", self.resource_name, unit[:200])
+                self.push_error(-100, "command not understood")
+                continue
             if reply is not None:
                 replies.append(reply)
         if not replies:
@@ -265,16 +286,18 @@ class ScpiInstrument:
 
     def push_error(self, code: int, message: str | None = None) -> None:
         """Queue an error as the instrument would (fault injection uses this too)."""
-        self._queue(ScpiError(code, message))
+        with self.lock:
+            self._queue(ScpiError(code, message))
 
     def reset(self) -> None:
         """``*RST`` plus ``*CLS`` plus cleared enable registers: the state after power-on."""
-        self._full_rst()
-        self._saved.clear()
-        self.errors.clear()
-        self.esr = 0
-        self.ese = 0
-        self.sre = 0
+        with self.lock:
+            self._full_rst()
+            self._saved.clear()
+            self.errors.clear()
+            self.esr = 0
+            self.ese = 0
+            self.sre = 0
 
     def note_query_interrupted(self) -> None:
         """For transports: a new message arrived before the previous reply was read (-410)."""
@@ -502,6 +525,10 @@ class ScpiInstrument:
 
     def status_byte(self) -> int:
         """IEEE 488.2 status byte: EAV (bit 2), ESB (bit 5), MSS (bit 6) plus model bits."""
+        with self.lock:
+            return self._status_byte()
+
+    def _status_byte(self) -> int:
         stb = self._status_extra() & 0b10001011
         if len(self.errors):
             stb |= 4

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .params import mnemonic_forms
 
-_TYPED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*?)(\d*)$")
+_TYPED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*?)(\d*)$", re.ASCII)
 
 
 @dataclass(frozen=True)

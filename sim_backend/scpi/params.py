@@ -26,15 +26,20 @@ from typing import Iterable, Mapping, Sequence
 from .errors import ScpiError
 
 _SPECIAL = re.compile(r"""['"();#,]""")
-_NUMBER = re.compile(
-    r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$")
-_NONDECIMAL = re.compile(r"\s*#([HhQqBb])([0-9A-Fa-f]+)\s*$")
+_NUMBER = re.compile(  # ASCII only: a real instrument does not read "٣" as 3
+    r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$", re.ASCII)
+_NONDECIMAL = re.compile(r"\s*#([HhQqBb])([0-9A-Fa-f]+)\s*$", re.ASCII)
 _MNEMONIC = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")
 
 #: SI prefixes as SCPI-99 spells them (section 7.7.3): note MA = mega, M = milli.
 _PREFIX = {"": 1.0, "EX": 1e18, "PE": 1e15, "T": 1e12, "G": 1e9, "MA": 1e6, "K": 1e3,
            "M": 1e-3, "U": 1e-6, "N": 1e-9, "P": 1e-12, "F": 1e-15, "A": 1e-18}
 _SPECIAL_UNITS = {"MHZ": ("HZ", 1e6), "MOHM": ("OHM", 1e6)}
+
+
+def is_ascii_digits(text: str) -> bool:
+    """True for a non-empty run of the ASCII digits 0-9 only (``str.isdigit`` also accepts "²", "٣")."""
+    return text.isascii() and text.isdigit()
 
 
 def _skip_block(text: str, i: int) -> int:
@@ -45,10 +50,10 @@ def _skip_block(text: str, i: int) -> int:
     c = text[i + 1]
     if c == "0":
         return n  # indefinite-length block: runs to the end of the message
-    if c.isdigit():
+    if is_ascii_digits(c):
         ndig = int(c)
         digits = text[i + 2:i + 2 + ndig]
-        if len(digits) != ndig or not digits.isdigit():
+        if len(digits) != ndig or not is_ascii_digits(digits):
             raise ScpiError(-160, "bad block header")
         end = i + 2 + ndig + int(digits)
         if end > n:
@@ -361,14 +366,14 @@ class Params:
             part = part.strip()
             if ":" in part:
                 a, _, b = part.partition(":")
-                if not (a.strip().isdigit() and b.strip().isdigit()):
+                if not (is_ascii_digits(a.strip()) and is_ascii_digits(b.strip())):
                     raise ScpiError(-102, f"{name}: bad range {part!r}")
                 lo, hi = int(a), int(b)
                 step = 1 if hi >= lo else -1
                 if abs(hi - lo) > 100000:
                     raise ScpiError(-222, f"{name}: range {part!r} too long")
                 channels.extend(range(lo, hi + step, step))
-            elif part.isdigit():
+            elif is_ascii_digits(part):
                 channels.append(int(part))
             else:
                 raise ScpiError(-102, f"{name}: bad channel {part!r}")
@@ -377,7 +382,7 @@ class Params:
     def block(self, i: int, name: str = "block") -> str:
         """The payload of an arbitrary block parameter (as the str the transport delivered)."""
         tok = self.raw(i, name)
-        if not tok.startswith("#") or len(tok) < 2 or not tok[1].isdigit():
+        if not tok.startswith("#") or len(tok) < 2 or not is_ascii_digits(tok[1]):
             raise wrong_type(tok, name, "an arbitrary block")
         if tok[1] == "0":
             return tok[2:]

@@ -17,14 +17,18 @@ from tspcm_lab.bench import Bench, ShutdownError, load_bench_config
 LIMITS = Limits(max_voltage_v=3.0, max_current_a=1e-3)
 
 
-def make_bench(smu_driver, pulse_driver, matrix_driver):
+#: the built-in simulated bench with no instrument where the SMU should be: reconnecting to it fails
+UNREACHABLE_SMU = load_bench_config("sim").with_resources({"smu": "GPIB0::30::INSTR"})
+
+
+def make_bench(smu_driver, pulse_driver, matrix_driver, config=UNREACHABLE_SMU):
     roles = {
         "smu": Keithley2450SMU(smu_driver, limits=LIMITS, resource="GPIB0::18::INSTR"),
         "pulse": Agilent33500Pulse(pulse_driver, limits=LIMITS, resource="GPIB0::10::INSTR"),
         "matrix": Keithley2750MatrixRole(matrix_driver, row_channels=[101], col_channels=[113],
                                          resource="GPIB0::16::INSTR"),
     }
-    bench = Bench(load_bench_config("sim"), roles)
+    bench = Bench(config, roles)
     roles["matrix"].outputs_on = bench.outputs_on
     return bench
 
@@ -48,7 +52,29 @@ def test_lost_connection_to_one_instrument_spares_the_others():
         bench = make_bench(dead, awg, matrix)
         problems = bench.all_off()
         bench.close()
-    assert len(problems) == 2 and all(p.startswith("smu (GPIB0::18::INSTR)") for p in problems)
+    assert len(problems) == 3 and all(p.startswith("smu (GPIB0::18::INSTR)") for p in problems[:2])
+    assert problems[2].startswith("smu: reconnecting to GPIB0::30::INSTR failed")
+
+
+def test_a_dropped_connection_is_reopened_once_to_confirm_the_output_off(caplog):
+    """The connection in use is dead, the instrument is not: all_off() opens a new connection (here to
+    the simulated 2450 the bench file names), checks its identity and turns the output off through it."""
+    import pyvisa_tspcm
+
+    pyvisa_tspcm.discard_bench("")
+    sim_smu = pyvisa_tspcm.get_bench("").instruments["GPIB0::18::INSTR"]
+    sim_smu.handle(":SOUR:VOLT:LEV 1;:OUTP ON")
+    assert sim_smu.handle(":OUTP?") == "1"
+    dead = Keithley2450Native(ProtocolAdapter([]))
+    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
+            expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
+        bench = make_bench(dead, awg, matrix, config=load_bench_config("sim"))
+        bench.smu.output_is_on = True
+        assert bench.all_off() == []
+        assert bench.smu.driver is not dead and bench.roles["smu"] is bench.smu
+        bench.close()
+    assert sim_smu.handle(":OUTP?") == "0"
+    assert "reconnected and confirmed the output off" in caplog.text
 
 
 def test_context_manager_turns_off_on_exception_and_notes_problems():

@@ -16,6 +16,7 @@ from procedures.retention import RetentionProcedure
 from sim_backend.params import DeviceParams
 from tspcm_lab import runner
 from tspcm_lab.analysis.devicefit import fit_runs, render
+from tspcm_lab.store.digest import write_digest
 
 #: three non-default devices (the defaults: Vth 1.2 V, Vhold 0.5 V, R_on 5 kOhm, t_d0 100 ns, V0 0.1 V,
 #: tau_rec 300 ns, nu 0.1)
@@ -197,6 +198,7 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     shutil.copy(iv, wrong)
     with h5py.File(wrong, "a") as h5:
         h5.attrs["procedure"] = "learning-loop"
+        write_digest(h5)  # an edit of the metadata on purpose: sealed again, else it reads as damaged
     r = tspcm("fit", str(iv), str(wrong), "-o", "no1.toml", cwd=tmp_path)
     assert r.returncode == 2 and "learning-loop" in r.stderr and "iv-sweep" in r.stderr
     assert not (tmp_path / "no1.toml").exists()

@@ -7,6 +7,7 @@ directory on sys.path (importlib.metadata finds it like an installed package's).
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,21 @@ def child_env(plugin_site) -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(plugin_site), str(HERE), str(ROOT), env.get("PYTHONPATH", "")])
     env.pop("COLUMNS", None)
     return env
+
+
+def wait_for_rows(path, process=None, deadline_s=60.0):
+    """Poll the live run file until it holds rows (the run is then mid-way); fail if the child ends."""
+    from tspcm_lab.store import open_run
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the run ended before it could be interrupted: {process.communicate()}")
+        if Path(path).exists():
+            try:
+                if open_run(path).n_rows > 0:
+                    return
+            except Exception:  # not live yet
+                pass
+        time.sleep(0.05)
+    pytest.fail("no rows appeared in the run file")

@@ -4,7 +4,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -12,23 +11,7 @@ import pytest
 from tspcm_lab import cli
 from tspcm_lab.store import open_run
 
-from conftest import HERE
-
-
-def wait_for_rows(path, process, deadline_s=60.0):
-    """Poll the live run file until it holds rows (the run is then mid-way); fail if the child ends."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            pytest.fail(f"the run ended before it could be interrupted: {process.communicate()}")
-        if path.exists():
-            try:
-                if open_run(path).n_rows > 0:
-                    return
-            except Exception:  # not live yet
-                pass
-        time.sleep(0.05)
-    pytest.fail("no rows appeared in the run file")
+from conftest import HERE, wait_for_rows
 
 
 def test_ctrl_c_aborts_cleanly_keeps_the_rows_and_turns_every_output_off(child_env, tmp_path):

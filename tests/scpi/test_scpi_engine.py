@@ -278,3 +278,47 @@ def test_never_evaluates_text(toy):
     toy.handle(":VOLT 1e3*0")
     assert err(toy) == -121
     assert toy.level["VOLT"] == 0.0
+
+
+# --------------------------------------------------------------------- malformed input never raises
+REAL_MODELS = (Keithley2450, Keysight33522B, KeysightDSOX1102G, Keithley2750)
+
+
+@pytest.mark.parametrize("message", [
+    "DATA:ARB dac,#²12ab",  # '#' + a digit that is not ASCII: str.isdigit() says yes, int() says no
+    "DATA:ARB dac,#1²",
+    "DATA:ARB dac,#٣12abc",  # an Arabic-Indic three: int() would read it as 3
+    ":SOUR:VOLT ٣",
+    ":SOUR٢:VOLT 1",
+    ":ROUT:CLOS (@1²:3)",
+    "#9",
+    "*ESE #H٣",
+])
+@pytest.mark.parametrize("model", REAL_MODELS, ids=lambda m: m.__name__)
+def test_malformed_numbers_and_blocks_are_scpi_errors_and_the_session_goes_on(model, message):
+    inst = model(None)
+    assert inst.handle(message) is None
+    code = int(inst.handle("SYST:ERR?").split(",")[0])
+    assert -199 <= code <= -100 or -299 <= code <= -200, code  # a command or execution error
+    assert inst.handle("*IDN?") == inst.idn
+
+
+def test_random_messages_never_raise_and_every_instrument_still_answers():
+    """2000 seeded random messages per instrument from SCPI pieces, blocks, quotes, non-ASCII digits
+    and stray bytes: the engine turns every one into a reply or an error-queue entry."""
+    import random
+
+    rng = random.Random(10)
+    atoms = ["#", "#9", "#1", "#2", "#0", "#H", "#Q", "#B", "²", "٣", ";", ",", ":", "*", "?", "'", '"', "(",
+             ")", "@", " ", "\x00", "\xff", "1", "9", "e", "-", ".", "1e400", "nan", "MIN", "MAX", "ON",
+             "#15hello", "(@101)", "*IDN?", "SYST:ERR?"]
+    for model in REAL_MODELS:
+        inst = model(None)
+        headers = [c.pattern.replace("[", "").replace("]", "").replace("{", "").replace("}", "")
+                   .split("|")[0].replace("#", "1") for c in inst._commands]
+        for _ in range(2000):
+            parts = [rng.choice(headers) + rng.choice(["?", " "])] if rng.random() < 0.7 else []
+            parts += [rng.choice(atoms) for _ in range(rng.randrange(1, 8))]
+            inst.handle("".join(parts))  # must not raise
+        inst.handle("*CLS")
+        assert inst.handle("*IDN?") == inst.idn

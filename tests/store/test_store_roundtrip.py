@@ -100,7 +100,8 @@ def test_reader_gets_bench_log_waveform_progress(sweep_file):
     assert run.attrs["start_time"].endswith("+00:00") and run.attrs["end_time"] > run.attrs["start_time"]
 
 
-def test_reopen_restores_procedure_and_data(sweep_file):
+def test_reopen_restores_procedure_and_data(sweep_file, monkeypatch):
+    monkeypatch.setenv("TSPCM_ALLOWED_PROCEDURES", "store_procedures:TinySweep")  # not an entry point
     results = HDF5Results.load(sweep_file)
     assert isinstance(results.procedure, TinySweep)
     assert results.procedure.start_voltage == -0.5 and results.procedure.points == 21

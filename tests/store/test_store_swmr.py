@@ -92,7 +92,7 @@ def test_kill_9_keeps_flushed_rows_and_repair_makes_it_plain_readable(tmp_path, 
     assert "nothing to repair" in capsys.readouterr().out
 
 
-def test_repair_without_h5clear_copies_the_file(tmp_path):
+def test_repair_keeps_the_original_and_refuses_to_touch_a_good_file(tmp_path, capsys):
     path = tmp_path / "crash2.h5"
     proc = _start(path, "crash")
     try:
@@ -101,8 +101,15 @@ def test_repair_without_h5clear_copies_the_file(tmp_path):
         proc.wait(timeout=30)
     finally:
         proc.kill()
-    result = repair_run(path, use_h5clear=False)
-    assert result.flag_cleared and result.status == "interrupted" and result.n_rows == 250
+    before = path.read_bytes()
+    result = repair_run(path, backup=False)
+    assert result.rebuilt and result.ok and result.status == "interrupted" and result.n_rows == 250
+    assert result.backup is None and not list(tmp_path.glob("*.bak*"))
     with h5py.File(path, "r") as f:
         assert f["data/current_A"].shape == (250,)
         assert f["parameters/amplitude"].attrs["units"] == "V"
+        assert f["data/current_A"].fletcher32  # the checksums survive the copy
+    again = repair_run(path)
+    assert not again.rebuilt and again.backup is None and "nothing to repair" in str(again)
+    assert before != path.read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left

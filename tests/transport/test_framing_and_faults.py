@@ -115,3 +115,12 @@ def test_fault_plan_stop_answering_latency_and_push_error():
         plan.add("dmm", Latency(1))
     with pytest.raises(TypeError, match="fault must be"):
         plan.add("smu", "drop")
+
+
+def test_a_block_header_without_its_digits_is_text_and_the_next_message_is_answered():
+    """'#9' then a newline: not a block (its length digits are missing), so the newline ends the message
+    and '*OPC?' after it is answered (the framer used to wait for nine more digits forever)."""
+    framer = MessageFramer(1024)
+    assert framer.feed(b"#9\n*OPC?\n") == ["#9", "*OPC?"]
+    assert framer.feed(b"DATA #9") == [] and framer.feed(b"12\n*OPC?\n") == ["DATA #912", "*OPC?"]
+    assert framer.feed(b"DATA #211ab\ncdefghij\n") == ["DATA #211ab\ncdefghij"]  # a real block keeps its newline

@@ -211,18 +211,55 @@ def test_binds_loopback_by_default_and_only_the_address_asked():
         running.stop()
 
 
-def test_connections_beyond_max_clients_are_closed():
+def test_at_max_clients_a_new_client_gets_in_and_the_idlest_connection_goes():
     with SimServer(ProbeBench(""), base_port=0, max_clients=2) as server:
         first, second = _connect(server), _connect(server, AWG)
         for sock in (first, second):
             sock.sendall(b"*IDN?\n")
             assert _read_line(sock).startswith(b"TSPCM-TEST")  # both admitted
+        second.sendall(b"*IDN?\n")
+        assert _read_line(second).startswith(b"TSPCM-TEST,Probe AWG")  # first is now the idlest
         with _connect(server) as third:
-            assert third.recv(10) == b""  # closed at once
+            third.sendall(b"*IDN?\n")
+            assert _read_line(third).startswith(b"TSPCM-TEST,Probe SMU")  # never locked out
+            assert first.recv(10) == b""  # closed to make room
         second.sendall(b"*IDN?\n")
         assert _read_line(second).startswith(b"TSPCM-TEST,Probe AWG")
         first.close()
         second.close()
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout():
+    with SimServer(ProbeBench(""), base_port=0, idle_timeout_s=1.0) as server:
+        with _connect(server) as idle, _connect(server) as busy:
+            end = time.monotonic() + 2.0
+            while time.monotonic() < end:
+                busy.sendall(b"*OPC?\n")  # keeps talking: stays open
+                assert _read_line(busy) == b"1\n"
+                time.sleep(0.05)
+            assert idle.recv(10) == b""
+            busy.sendall(b"*OPC?\n")
+            assert _read_line(busy) == b"1\n"
+            assert server.connection_count == 1
+
+
+def test_unfinished_messages_of_all_connections_are_bounded():
+    """Each connection may hold up to max_message_bytes of an unfinished line, all of them together
+    max_buffered_bytes: the one that would pass it is closed (-363), the others carry on."""
+    with SimServer(ProbeBench(""), base_port=0, max_message_bytes=4096, max_buffered_bytes=8192) as server:
+        socks = [_connect(server) for _ in range(3)]
+        for sock in socks[:2]:
+            sock.sendall(b"X" * 3000)  # 6000 bytes held
+        deadline = time.monotonic() + 10
+        while server._buffered < 6000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        socks[2].sendall(b"Y" * 3000)  # would make 9000
+        assert socks[2].recv(10) == b""
+        for sock in socks[:2]:
+            sock.sendall(b"\n*OPC?\n")
+            assert _read_line(sock) == b"1\n"
+            sock.close()
+        assert server.bench.instruments[SMU].errors[:1] == [(-363, "Input buffer overrun")]
 
 
 def test_one_bench_through_tspcm_and_tcp_at_once(probe_spec):
@@ -320,3 +357,29 @@ def test_serve_command_reports_a_busy_port(probe_specs, sim_cli, capsys):
 def test_bad_command_line_values_are_named(probe_specs, sim_cli, capsys, argv, message):
     assert sim_cli(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_malformed_blocks_over_tcp_and_tspcm_give_errors_and_answers():
+    """The real SMU emulator, reached by a raw socket and by @tspcm: '#9' + newline and '#' + a
+    non-ASCII digit become SCPI errors, and the session goes on."""
+    import pyvisa_tspcm
+    from sim_backend.bench import open_bench
+
+    bench = open_bench("")
+    with SimServer(bench, base_port=0) as server, _connect(server) as sock:
+        sock.sendall(b"#9\n*OPC?\n")
+        assert _read_line(sock) == b"1\n"
+        sock.sendall(":SOUR:VOLT #\u00b2\n*OPC?\n".encode("latin-1"))
+        assert _read_line(sock) == b"1\n"
+        sock.sendall(b"SYST:ERR?\n")
+        assert int(_read_line(sock).split(b",")[0]) in range(-199, -99)
+    spec = "seed=424242"
+    try:
+        smu = pyvisa.ResourceManager(f"{spec}@tspcm").open_resource(SMU, read_termination="\n",
+                                                                    write_termination="\n")
+        smu.write_raw(b":SOUR:VOLT #\xb212\n")  # used to raise ValueError out of the client's write
+        smu.write("#9")
+        assert smu.query("*OPC?") == "1"
+        assert int(smu.query("SYST:ERR?").split(",")[0]) in range(-199, -99)
+    finally:
+        pyvisa_tspcm.discard_bench(spec)

@@ -3,7 +3,9 @@
 Each file is opened with the store's reader, analysed by the function registered for its procedure, the
 result written back under ``/analysis/<procedure>`` (replacing an earlier one, so re-running never
 duplicates) and turned into rows of the tidy summary table (:data:`SUMMARY_COLUMNS`, one row per run and
-feature). A file that cannot be analysed is reported by name with the reason and does not stop the others.
+feature). A file that cannot be analysed is reported by name with the reason and does not stop the others;
+locally, files are analysed in child processes (`tspcm_lab.isolated`), so even a damaged file on which the
+HDF5 library hangs or crashes costs only that file.
 Results are sorted by path and feature, so serial, pool and cluster runs give identical tables.
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import pandas as pd
 from tspcm_lab.analysis.features import ANALYSIS_VERSION, RunAnalysis
 
 SUMMARY_COLUMNS = ["path", "run_id", "procedure", "feature", "value", "units", "method", "criterion", "version"]
-RUN_SUFFIXES = (".h5", ".hdf5")
+#: longest time one file's analysis may take before it counts as hung (s), plus 1 s per 5 MB
+ANALYZE_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -49,16 +51,9 @@ def find_run_files(paths) -> list[str]:
 
     Returns sorted, de-duplicated absolute paths. A path that does not exist is an error naming it.
     """
-    out = set()
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.update(str(f.resolve()) for f in p.rglob("*") if f.suffix.lower() in RUN_SUFFIXES and f.is_file())
-        elif p.exists():
-            out.add(str(p.resolve()))
-        else:
-            raise FileNotFoundError(f"{p}: no such file or folder")
-    return sorted(out)
+    from tspcm_lab.store.reader import find_run_files as find
+
+    return sorted({str(Path(p).resolve()) for p in find(paths, recursive=True)})
 
 
 def _message(path: str, exc: BaseException) -> str:
@@ -123,6 +118,17 @@ def _analyze_chunk(paths: list[str], write: bool) -> list[FileResult]:
     return [analyze_run_file(p, write) for p in paths]
 
 
+def _analyze_job(job: tuple[str, bool]) -> FileResult:
+    return analyze_run_file(*job)
+
+
+def _timeout_s(job: tuple[str, bool]) -> float:
+    try:
+        return ANALYZE_TIMEOUT_S + os.path.getsize(job[0]) / 5e6
+    except OSError:
+        return ANALYZE_TIMEOUT_S
+
+
 class Progress:
     """tqdm on a terminal, otherwise a plain line every ~5 % of the files (and at the end)."""
 
@@ -162,9 +168,10 @@ def analyze_paths(paths, *, workers: int = 1, dask_address: str | None = None, w
                   progress: bool = True, stream=None) -> BatchResult:
     """Analyse every run file under ``paths``.
 
-    ``workers`` > 1 uses a local process pool of that size; ``dask_address`` (e.g. "tcp://127.0.0.1:8786")
-    sends the files to that Dask distributed scheduler instead. Files are sent in chunks so that the
-    per-task overhead stays small next to a file's few milliseconds.
+    ``workers`` child processes analyse the files (`tspcm_lab.isolated`: one that hangs or crashes on a
+    file costs that file only); ``dask_address`` (e.g. "tcp://127.0.0.1:8786") sends the files to that
+    Dask distributed scheduler instead, in chunks so that the per-task overhead stays small next to a
+    file's few milliseconds.
     """
     if int(workers) < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
@@ -174,16 +181,13 @@ def analyze_paths(paths, *, workers: int = 1, dask_address: str | None = None, w
     try:
         if dask_address:
             results = _run_dask(files, dask_address, write, bar)
-        elif workers > 1 and len(files) > 1:
-            size = max(1, min(64, math.ceil(len(files) / (workers * 8))))
-            with ProcessPoolExecutor(max_workers=int(workers)) as pool:
-                for chunk in pool.map(_analyze_chunk, _chunks(files, size), [write] * math.ceil(len(files) / size)):
-                    for r in chunk:
-                        bar.update(r)
-                        results.append(r)
         else:
-            for f in files:
-                r = analyze_run_file(f, write)
+            from tspcm_lab.isolated import Failed, map_isolated
+
+            jobs = [(f, write) for f in files]
+            for index, r in map_isolated(_analyze_job, jobs, timeout_s=_timeout_s, workers=int(workers)):
+                if isinstance(r, Failed):
+                    r = FileResult(files[index], error=r.reason)
                 bar.update(r)
                 results.append(r)
     finally:
@@ -198,9 +202,15 @@ def _run_dask(files: list[str], address: str, write: bool, bar: Progress) -> lis
     with Client(address, set_as_default=False) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         size = max(1, min(64, math.ceil(len(files) / (n_workers * 8))))
-        futures = [client.submit(_analyze_chunk, chunk, write, pure=False) for chunk in _chunks(files, size)]
-        for fut in as_completed(futures, loop=client.loop):
-            for r in fut.result():
+        chunks = _chunks(files, size)
+        futures = {client.submit(_analyze_chunk, chunk, write, pure=False): chunk for chunk in chunks}
+        for fut in as_completed(list(futures), loop=client.loop):
+            try:
+                chunk_results = fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by a file it crashed on
+                chunk_results = [FileResult(p, error=f"the Dask task for it failed: {_message(p, exc)}")
+                                 for p in futures[fut]]
+            for r in chunk_results:
                 bar.update(r)
                 results.append(r)
     return results

@@ -102,7 +102,9 @@ class ConsoleProgress(runner.Progress):
             line += f" ({outcome.message})" if outcome.status != "failed" else ""
         print(line, flush=True)
         if outcome.status == "failed":
-            say(f"run failed: {outcome.message.rstrip('.')}; the rows so far are kept in {outcome.path}")
+            kept = (f"the rows so far are kept in {outcome.path}" if outcome.path.exists()
+                    else "no run file was written")
+            say(f"run failed: {outcome.message.rstrip('.')}; {kept}")
         report_off_problems(outcome.off_problems)
         if outcome.status in ("failed", "aborted", "interrupted"):
             say("every output is off" if not outcome.off_problems else "every other output is off")
@@ -281,6 +283,7 @@ def _run_points(args, cls, name, values, points, paths, session) -> int:
             break
     print_key_figures(outcomes)
     for outcome in outcomes:
-        print(outcome.path, flush=True)
+        if outcome.path.exists():
+            print(outcome.path, flush=True)
     ok = len(outcomes) == len(points) and all(o.exit_code == 0 for o in outcomes)
     return runner.EXIT_OK if ok else runner.EXIT_FAILED

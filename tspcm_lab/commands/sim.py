@@ -2,7 +2,7 @@
 
     tspcm sim resources [--bench SPEC] [--port N]
         each VISA resource (for ``visa_library="<SPEC>@tspcm"``), the model it emulates and its TCP port
-    tspcm sim serve [--bench FILE|SPEC] [--port N] [--host 127.0.0.1] [--fault F ...]
+    tspcm sim serve [--bench FILE|SPEC] [--port N] [--host 127.0.0.1] [--fault F ...] [--idle-timeout S]
         serve every virtual instrument as a raw SCPI socket (one port each, from N); prints the port map,
         stops cleanly on Ctrl+C / SIGTERM
 
@@ -41,7 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="inject a fault, e.g. smu:latency=0.2, smu:drop=5, awg:hang, smu:error=-350,Overflow")
     srv.add_argument("--max-message-bytes", type=int, default=16 * 1024 * 1024,
                      help="longest accepted message in bytes; longer closes that connection (default 16 MiB)")
-    srv.add_argument("--max-clients", type=int, default=32, help="connections served at once (default 32)")
+    srv.add_argument("--max-clients", type=int, default=1024,
+                     help="connections served at once (default 1024); past it a new client still gets in and "
+                          "the connection idle the longest is closed")
+    srv.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
+                     help="close a connection silent for this long (default 600 s; 0 = never)")
     srv.set_defaults(func=run_serve)
 
 
@@ -92,7 +96,7 @@ def run_resources(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from sim_backend.server import LOOPBACK_HOSTS, SimServer, serve
+    from sim_backend.server import DEFAULT_MAX_BUFFERED_BYTES, LOOPBACK_HOSTS, SimServer, serve
 
     bench, plan = _open(args.bench, args.fault)
     _check_port(args.port, len(bench.instruments))
@@ -100,11 +104,15 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--max-message-bytes must be >= 64, got {args.max_message_bytes}", 2)
     if args.max_clients < 1:
         raise CliError(f"--max-clients must be >= 1, got {args.max_clients}", 2)
+    if not (args.idle_timeout == 0 or 0 < args.idle_timeout <= 86400):
+        raise CliError(f"--idle-timeout must be 0 (never) or from 0 to 86400 s, got {args.idle_timeout}", 2)
     if args.host not in LOOPBACK_HOSTS:
         print(f"tspcm sim serve: warning: binding {args.host}: anyone who can reach this address can "
               "drive the bench", file=sys.stderr)
     server = SimServer(bench, host=args.host, base_port=args.port, faults=plan,
-                       max_message_bytes=args.max_message_bytes, max_clients=args.max_clients)
+                       max_message_bytes=args.max_message_bytes, max_clients=args.max_clients,
+                       idle_timeout_s=args.idle_timeout or None,
+                       max_buffered_bytes=max(args.max_message_bytes, DEFAULT_MAX_BUFFERED_BYTES))
 
     def announce(ports: dict[str, int]) -> None:
         label = args.bench or "default"

@@ -3,6 +3,11 @@ seed and file (``--long``: rows, key parameters, bench, path and what went wrong
 
 The key result is what ``tspcm analyze`` found (its stored ``/analysis``), or, for a run not analysed
 yet, the same extractors run now. Values carry SI prefixes ("Vth 1.781 V", "30 µS").
+
+Each file is read in a child process (`tspcm_lab.isolated`): a damaged file that makes the HDF5 library
+hang or crash is listed as ``unreadable`` with the reason, and the others are listed as usual.
+Exit code 0 when the list was made (unreadable files are part of it), 1 when a file named on its own
+cannot be read, 2 when a path does not exist.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from pathlib import Path
 
 #: column widths of the short table (longer text is cut with "…")
 WIDTHS = {"start": 16, "procedure": 19, "status": 11, "result": 38, "title": 20, "seed": 5}
+#: longest time reading one file (summary and key result) may take before it counts as hung (s), plus
+#: 1 s per 5 MB
+READ_TIMEOUT_S = 60.0
 
 
 def register(subparsers) -> None:
@@ -26,29 +34,44 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    import pandas as pd
-
-    from tspcm_lab.cli import CliError
-    from tspcm_lab.store import RunFileError, list_runs, open_run
-
-    missing = [p for p in args.paths if not Path(p).exists()]
-    if missing:
-        raise CliError(f"{missing[0]}: no such file or folder", 2)
-    frames = []
+def read_timeout_s(path: str) -> float:
     try:
-        for path in map(Path, args.paths):
-            if path.is_dir():
-                frames.append(list_runs(path, recursive=args.recursive))
-            else:
-                frames.append(pd.DataFrame([open_run(path).summary()]))
-    except RunFileError as exc:
-        raise CliError(str(exc)) from None
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if table.empty:
+        return READ_TIMEOUT_S + Path(path).stat().st_size / 5e6
+    except OSError:
+        return READ_TIMEOUT_S
+
+
+def listing(path: str) -> tuple[dict, dict]:
+    """(summary, table row) of one file; runs in a child process."""
+    from tspcm_lab.store.reader import summarize
+
+    summary = summarize(path)
+    return summary, describe(summary)
+
+
+def run(args) -> int:
+    from tspcm_lab.cli import CliError
+    from tspcm_lab.isolated import Failed, map_isolated
+    from tspcm_lab.store.reader import find_run_files, unreadable_row
+
+    try:
+        files = find_run_files(args.paths, recursive=args.recursive)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), 2) from None
+    if not files:
         print("no run files found")
         return 0
-    rows = [describe(row) for row in table.to_dict("records")]
+    found: list[tuple[dict, dict]] = [({}, {})] * len(files)
+    for index, result in map_isolated(listing, files, timeout_s=read_timeout_s):
+        if isinstance(result, Failed):
+            summary = unreadable_row(files[index], f"{files[index]}: {result.reason}")
+            result = summary, describe(summary)
+        found[index] = result
+    single = len(args.paths) == 1 and not Path(args.paths[0]).is_dir()
+    if single and found[0][0]["status"] == "unreadable":
+        raise CliError(found[0][0]["error"])
+    found.sort(key=lambda item: (item[0]["start_time"], item[0]["path"]))
+    rows = [row for _, row in found]
     print("\n".join(format_long(rows) if args.long else format_table(rows)))
     if not args.long:
         for row in rows:

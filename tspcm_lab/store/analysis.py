@@ -123,5 +123,5 @@ def _write_group(h5: h5py.File, name: str, values: Mapping[str, Any], units: Map
     for setting, value in settings.items():
         group.attrs[setting] = "" if value is None else value
     for feature, value in values.items():
-        ds = group.create_dataset(hdf5_name(feature), data=_value(value))
+        ds = layout.create_small_dataset(group, hdf5_name(feature), _value(value))
         ds.attrs["units"] = units.get(feature, "")

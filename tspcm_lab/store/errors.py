@@ -11,3 +11,17 @@ class NotARunError(RunFileError):
 
 class RunBusyError(RunFileError):
     """The run file is held by a live writer in a way that forbids the requested operation."""
+
+
+class CorruptRunError(RunFileError):
+    """A run file whose structure opens but one of whose objects cannot be read (a checksum that does
+    not match, a truncated or overwritten page); the message names the object."""
+
+
+class RunWriteError(RunFileError):
+    """Writing a run file failed; what was flushed before stays readable (see the message)."""
+
+
+class DiskFullError(RunWriteError):
+    """No room left for the run file (a full disk, a quota, a file size limit); the message starts
+    with "disk full"."""

@@ -18,7 +18,7 @@ from pathlib import Path
 #: Root attribute ``format``: how a reader recognises a run file.
 FORMAT_NAME = "tspcm-run"
 #: Root attribute ``format_version``: "major.minor"; readers refuse a newer major version.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 FORMAT_MAJOR = 1
 
 #: HDF5 library version bounds: 1.10 format objects, the oldest that allows SWMR, so that the Debian
@@ -49,6 +49,10 @@ WAVEFORM_UNITS_BYTES = 32
 #: A writer on another host whose heartbeat is older than this is taken as dead (s). The writer updates
 #: the heartbeat at least every ``flush_interval_s`` (1 s by default).
 HEARTBEAT_STALE_S = 15.0
+
+#: Largest value stored in a dataset's object header (compact layout) rather than in a separate block:
+#: the header carries a checksum, so a damaged parameter value reads as an error, not as another number.
+COMPACT_BYTES = 16384
 
 _LABEL_RE = re.compile(r"^(?P<name>.*?)\s*\((?P<units>[^()]*)\)\s*$")
 
@@ -97,6 +101,27 @@ def unique_keys(labels: list[str]) -> list[str]:
         seen.add(key)
         keys.append(key)
     return keys
+
+
+def create_small_dataset(group, name: str, data):
+    """``group.create_dataset(name, data=data)``, in compact layout (inside the object header, under
+    its checksum) when the value is small enough (`COMPACT_BYTES`). h5py's ``create_dataset`` ignores a
+    layout for scalars, so the dataset is made with the low-level API and written through h5py."""
+    import h5py
+    import numpy as np
+
+    if isinstance(data, h5py.Empty):
+        return group.create_dataset(name, data=data)
+    array = np.asarray(data)
+    if array.nbytes > COMPACT_BYTES:
+        return group.create_dataset(name, data=array)
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.COMPACT)
+    space = h5py.h5s.create(h5py.h5s.SCALAR) if array.shape == () else h5py.h5s.create_simple(array.shape)
+    dtype = h5py.h5t.py_create(array.dtype, logical=True)
+    ds = h5py.Dataset(h5py.h5d.create(group.id, name.encode("utf-8"), dtype, space, dcpl=dcpl))
+    ds[()] = array
+    return ds
 
 
 def hdf5_name(key: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import h5py
 import numpy as np
 
-from tspcm_lab.store.layout import hdf5_name
+from tspcm_lab.store.layout import create_small_dataset, hdf5_name
 from tspcm_lab.store.tree import py_value
 
 
@@ -106,7 +106,7 @@ def _dataset_value(value: Any) -> Any:
 def write_parameters(group: h5py.Group, records: list[ParameterRecord]) -> None:
     """Write one dataset per record under `group` (``/parameters``)."""
     for order, record in enumerate(records):
-        ds = group.create_dataset(hdf5_name(record.key), data=_dataset_value(record.value))
+        ds = create_small_dataset(group, hdf5_name(record.key), _dataset_value(record.value))
         ds.attrs["label"] = record.label or record.key
         ds.attrs["units"] = record.units or ""
         ds.attrs["type"] = record.kind
@@ -121,7 +121,8 @@ def write_parameters(group: h5py.Group, records: list[ParameterRecord]) -> None:
 def read_parameters(group: h5py.Group) -> dict[str, ParameterRecord]:
     """Read back the records of `write_parameters`, in their original order."""
     records = []
-    for key, ds in group.items():
+    for key in group:
+        ds = group[key]  # not group.items(): it hides a damaged member as None
         if not isinstance(ds, h5py.Dataset):
             continue
         attrs = {name: py_value(value) for name, value in ds.attrs.items()}

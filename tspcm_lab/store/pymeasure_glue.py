@@ -8,8 +8,9 @@
   ``emit('waveform', {...})`` (see `RunWriter.add_waveform` for the keys), ``emit('progress', %)``,
   the run's warnings and errors and its final status into the file.
 - `restore_procedure`: rebuild the procedure of a stored run with its parameters. The stored class
-  path is imported only when it is importable (never eval, never pickle); otherwise a stand-in
-  procedure class is built from the stored parameter records.
+  path is imported only when it is a registered procedure or allow-listed (never eval, never pickle,
+  never an arbitrary module a file names); otherwise a stand-in procedure class is built from the
+  stored parameter records.
 
 Headless use::
 
@@ -64,9 +65,27 @@ class StoredProcedure(Procedure):
             f"{type(self).__name__} was rebuilt from a run file; import its procedure to run it")
 
 
+#: environment variable with more class paths ("module:QualName", comma-separated) that run files and
+#: CSV headers may name for import, besides the registered procedures
+ALLOW_ENV = "TSPCM_ALLOWED_PROCEDURES"
+
+
+def allowed_procedure_classes() -> set[str]:
+    """Class paths a file's metadata may have imported: every registered procedure (entry points of
+    ``tspcm_lab.procedures``) and those listed in ``$TSPCM_ALLOWED_PROCEDURES``. A file is data from
+    anywhere; importing a module it names would run that module's code."""
+    from tspcm_lab.plugins import registered
+
+    allowed = {entry.value for entries in registered().values() for entry in entries}
+    allowed.update(p.strip() for p in os.environ.get(ALLOW_ENV, "").split(",") if p.strip())
+    return allowed
+
+
 def import_procedure_class(class_path: str) -> type[Procedure] | None:
-    """The class named "module:QualName" if that module imports here and the name is a PyMeasure
-    procedure class, else None. Modules named ``__main__`` and local classes are never matched."""
+    """The class named "module:QualName" if it is allowed (`allowed_procedure_classes`), its module
+    imports here and the name is a PyMeasure procedure class, else None. Nothing else is ever imported."""
+    if class_path not in allowed_procedure_classes():
+        return None
     module_name, _, qualname = class_path.partition(":")
     if not module_name or not qualname or module_name == "__main__" or "<" in qualname:
         return None

@@ -20,7 +20,8 @@ import numpy as np
 
 from tspcm_lab.si import format_parameter
 from tspcm_lab.store import layout
-from tspcm_lab.store.errors import NotARunError, RunBusyError, RunFileError
+from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest
+from tspcm_lab.store.errors import CorruptRunError, NotARunError, RunBusyError, RunFileError
 from tspcm_lab.store.layout import INTERRUPTED, RUNNING
 from tspcm_lab.store.liveness import writer_alive
 from tspcm_lab.store.params import ParameterRecord, read_parameters
@@ -38,6 +39,40 @@ def _reason(text: str) -> str:
 
 def _is_lock_error(text: str) -> bool:
     return "unable to lock file" in text.lower()
+
+
+#: what HDF5 raises for a damaged object (a failed checksum, an address past the end, a bad header)
+DAMAGE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError,
+                 UnicodeDecodeError, OverflowError)
+
+
+@contextmanager
+def reading(path: Path, what: str) -> Iterator[None]:
+    """Turn any HDF5 failure inside the block into `CorruptRunError` naming the file and ``what``
+    (an object path such as /data/current_A)."""
+    try:
+        yield
+    except RunFileError:
+        raise
+    except DAMAGE_ERRORS as exc:
+        raise CorruptRunError(f"{path}: {what} is damaged ({_reason(str(exc))})") from None
+
+
+def damage_reason(exc: BaseException, ds: h5py.Dataset | None = None) -> str:
+    """The reason a read failed, in words: HDF5 reports a failed Fletcher-32 check only as a failed
+    filter."""
+    text = _reason(str(exc))
+    if ds is not None and "filter returned failure" in text and ds.fletcher32:
+        return "its Fletcher-32 checksum does not match: the stored bytes were changed"
+    return text
+
+
+def read_dataset(path: Path, ds: h5py.Dataset, selection=()) -> np.ndarray:
+    """``ds[selection]`` (all of it by default); a damaged chunk raises `CorruptRunError` naming it."""
+    try:
+        return ds[selection]
+    except DAMAGE_ERRORS as exc:
+        raise CorruptRunError(f"{path}: {ds.name} is damaged ({damage_reason(exc, ds)})") from None
 
 
 @contextmanager
@@ -69,15 +104,19 @@ def open_h5(path: str | Path) -> Iterator[tuple[h5py.File, bool]]:
                 continue
             if _is_lock_error(text):
                 raise RunBusyError(f"{path}: locked by another process that is creating it") from None
-            if "already open for write" in text:
+            if "already open for write" in text or "not already open for swmr writing" in text.lower():
                 raise NotARunError(f"{path}: left open for write by a writer that stopped before it "
                                    f"went live; run 'tspcm repair {path}'") from None
             raise NotARunError(f"{path}: not a readable HDF5 file ({_reason(text)})") from None
     try:
-        _check_format(path, h5)
-        yield h5, consistent
+        with reading(path, "the file's structure"):
+            _check_format(path, h5)
+            yield h5, consistent
     finally:
-        h5.close()
+        try:
+            h5.close()
+        except DAMAGE_ERRORS:  # closing a damaged read-only file: nothing to lose
+            pass
 
 
 def attr(obj, name: str, default: Any = None) -> Any:
@@ -164,28 +203,40 @@ class Run:
             run.consistent = consistent
             n = min((ds.shape[0] for ds in datasets), default=0)
             # whole datasets read with [()] (h5py's fast path); a column caught ahead mid-flush is cut to n
-            run._rows = {label: ds[()] if ds.shape[0] == n else ds[:n]
+            run._rows = {label: read_dataset(run.path, ds, () if ds.shape[0] == n else slice(0, n))
                          for (_, label, _), ds in zip(run._column_info, datasets)}
         return run
 
     def _read_static(self, h5: h5py.File) -> list[h5py.Dataset]:
         """Read attributes, parameters, metadata, bench and the column index; returns the open column
         datasets (in column order) for a caller that reads the rows in the same session."""
-        self.attrs: dict[str, Any] = {name: py_value(value) for name, value in h5.attrs.items()}
-        self.parameters: dict[str, ParameterRecord] = (
-            read_parameters(h5["parameters"]) if "parameters" in h5 else {})
-        self.metadata: dict[str, ParameterRecord] = (
-            read_parameters(h5["metadata"]) if "metadata" in h5 else {})
-        self.bench: dict[str, Any] = read_tree(h5["bench"]) if "bench" in h5 else {}
+        with reading(self.path, "the root attributes"):
+            self.attrs: dict[str, Any] = {name: py_value(value) for name, value in h5.attrs.items()}
+        with reading(self.path, "/parameters"):
+            self.parameters: dict[str, ParameterRecord] = (
+                read_parameters(h5["parameters"]) if "parameters" in h5 else {})
+        with reading(self.path, "/metadata"):
+            self.metadata: dict[str, ParameterRecord] = (
+                read_parameters(h5["metadata"]) if "metadata" in h5 else {})
+        with reading(self.path, "/bench"):
+            self.bench: dict[str, Any] = read_tree(h5["bench"]) if "bench" in h5 else {}
+        stored = self.attrs.get(DIGEST_ATTR)
+        if stored is not None and stored != metadata_digest(self.attrs, self.parameters, self.metadata, self.bench):
+            raise CorruptRunError(f"{self.path}: its metadata (root attributes, /parameters, /metadata or /bench) "
+                                  f"is damaged: checksum {DIGEST_ATTR} does not match (changed since it was "
+                                  f"written; a program that edits them must update it: "
+                                  f"tspcm_lab.store.digest.write_digest)")
         self._column_info: list[tuple[str, str, str]] = []
         datasets: list[h5py.Dataset] = []
-        if "data" in h5:
-            items = [(py_value(attr(ds, "order", 0)), key, ds) for key, ds in h5["data"].items()
-                     if isinstance(ds, h5py.Dataset)]
-            for _, key, ds in sorted(items, key=lambda item: item[0]):
-                self._column_info.append((key, str(py_value(attr(ds, "label", key))),
-                                          str(py_value(attr(ds, "units", "")))))
-                datasets.append(ds)
+        with reading(self.path, "/data"):
+            if "data" in h5:
+                data = h5["data"]  # members by name: .items() would hide a damaged one as None
+                items = [(py_value(attr(ds, "order", 0)), key, ds) for key, ds in
+                         ((key, data[key]) for key in data) if isinstance(ds, h5py.Dataset)]
+                for _, key, ds in sorted(items, key=lambda item: item[0]):
+                    self._column_info.append((key, str(py_value(attr(ds, "label", key))),
+                                              str(py_value(attr(ds, "units", "")))))
+                    datasets.append(ds)
         return datasets
 
     # --------------------------------------------------------------- identity
@@ -289,7 +340,8 @@ class Run:
             n = self._n_rows(h5)
             stop = n if stop is None else min(stop, n)
             start = min(start, stop)
-            return {label: h5["data"][key][start:stop] for key, label, _ in self._column_info}
+            return {label: read_dataset(self.path, h5["data"][key], slice(start, stop))
+                    for key, label, _ in self._column_info}
 
     @property
     def columns(self) -> dict[str, np.ndarray]:
@@ -333,12 +385,12 @@ class Run:
             n = wf["name"].shape[0]  # written last: every index entry below n is complete
             if n == 0:
                 return out
-            index = {name: wf[name][:n] for name in
+            index = {name: read_dataset(self.path, wf[name], slice(0, n)) for name in
                      ("name", "start", "count", "t0", "dt", "row", "y_label", "y_units", "x_label",
                       "x_units")}
             n_samples = wf["y"].shape[0]
-            y_all = wf["y"][:n_samples]
-            x_all = wf["x"][: wf["x"].shape[0]]
+            y_all = read_dataset(self.path, wf["y"], slice(0, n_samples))
+            x_all = read_dataset(self.path, wf["x"], slice(0, wf["x"].shape[0]))
         text = {k: [v.decode("utf-8", errors="replace") for v in index[k]]
                 for k in ("name", "y_label", "y_units", "x_label", "x_units")}
         for i in range(n):
@@ -363,7 +415,8 @@ class Run:
                 return []
             lg = h5["log"]
             n = lg["time"].shape[0]
-            columns = {name: lg[name][:n] for name in ("time", "level", "levelname", "message")}
+            columns = {name: read_dataset(self.path, lg[name], slice(0, n))
+                       for name in ("time", "level", "levelname", "message")}
         n = min(len(v) for v in columns.values())
         return [{"time": float(columns["time"][i]), "level": int(columns["level"][i]),
                  "levelname": columns["levelname"][i].decode("utf-8", errors="replace"),
@@ -377,13 +430,16 @@ class Run:
         with open_h5(self.path) as (h5, _):
             if "analysis" not in h5:
                 return out
-            for name, group in h5["analysis"].items():
+            analysis = h5["analysis"]
+            for name in analysis:
+                group = analysis[name]  # not .items(): it hides a damaged member as None
                 if not isinstance(group, h5py.Group):
                     continue
                 entry = {k: py_value(v) for k, v in group.attrs.items()}
                 entry["values"] = {}
                 entry["units"] = {}
-                for key, ds in group.items():
+                for key in group:
+                    ds = group[key]
                     if isinstance(ds, h5py.Dataset):
                         entry["values"][key] = py_value(ds[()])
                         entry["units"][key] = str(py_value(ds.attrs.get("units", "")))
@@ -435,6 +491,40 @@ def read_run(path: str | Path) -> Run:
 RUN_SUFFIXES = (".h5", ".hdf5")
 
 
+def summarize(path: str | Path) -> dict[str, Any]:
+    """`Run.summary` of one file; a file that cannot be read gives status ``unreadable`` and the
+    reason in ``error`` (never raises for a damaged file)."""
+    try:
+        return open_run(path).summary()
+    except RunFileError as exc:
+        return unreadable_row(path, str(exc))
+    except DAMAGE_ERRORS as exc:  # anything HDF5 raised that the reader did not name
+        return unreadable_row(path, f"{path}: damaged ({_reason(str(exc))})")
+
+
+def unreadable_row(path: str | Path, error: str) -> dict[str, Any]:
+    """The `list_runs` row of a file that cannot be read."""
+    return {"procedure": "", "status": "unreadable", "title": "", "start_time": "", "n_rows": 0,
+            "parameters": "", "path": str(path), "error": error}
+
+
+def find_run_files(paths, recursive: bool = True) -> list[str]:
+    """The run files named by ``paths``: files as given, folders searched for .h5/.hdf5 (with
+    ``recursive``, their subfolders too), in the order given (each folder's files sorted), each once.
+    FileNotFoundError names a path that does not exist."""
+    out: dict[str, None] = {}
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = p.rglob("*") if recursive else p.glob("*")
+            out.update(dict.fromkeys(str(f) for f in sorted(found)
+                                     if f.suffix.lower() in RUN_SUFFIXES and f.is_file()))
+        elif p.exists():
+            out[str(p)] = None
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    return list(out)
+
+
 def list_runs(folder: str | Path, recursive: bool = False):
     """A pandas DataFrame with one row per file ending in .h5/.hdf5 under `folder`: procedure,
     status, title, start_time, n_rows, parameters (key parameters as text), path and error (the
@@ -450,11 +540,7 @@ def list_runs(folder: str | Path, recursive: bool = False):
     for path in sorted(folder.glob(pattern)):
         if path.suffix.lower() not in RUN_SUFFIXES or not path.is_file():
             continue
-        try:
-            rows.append(open_run(path).summary())
-        except RunFileError as exc:
-            rows.append({"procedure": "", "status": "unreadable", "title": "", "start_time": "",
-                         "n_rows": 0, "parameters": "", "path": str(path), "error": str(exc)})
+        rows.append(summarize(path))
     columns = ["procedure", "status", "title", "start_time", "n_rows", "parameters", "path", "error"]
     frame = pd.DataFrame(rows, columns=columns)
     if len(frame):

@@ -79,7 +79,8 @@ def read_tree(group: h5py.Group) -> dict[str, Any]:
             except ValueError:
                 pass
         out[name] = value
-    for name, item in group.items():
+    for name in group:
+        item = group[name]  # not group.items(): it hides a damaged member as None
         if isinstance(item, h5py.Group):
             out[name] = read_tree(item)
     return out

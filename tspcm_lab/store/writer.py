@@ -16,6 +16,13 @@ How it stays crash safe and readable while it writes (details in docs/file-forma
   most the rows since the last flush.
 - Root attributes that change (``status``, ``end_time``, values set after going live) are written at
   `close`, after the SWMR session ends: SWMR does not allow creating or changing attributes.
+- Every streamed dataset carries a Fletcher-32 checksum per chunk, so a damaged page reads as an error
+  naming the dataset, never as silently wrong numbers.
+- A full disk never reaches HDF5: before each flush the writer checks that the flush plus a reserve to
+  end the run fit in the room left (`tspcm_lab.store.space`); if not it refuses the rows with
+  `DiskFullError` ("disk full: ..."), the procedure stops, and `close` ends the file ``failed`` with
+  every row flushed before readable. Should a write fail anyway (another process filled the disk in
+  between), the file is detached from HDF5 so that nothing crashes, and is left for ``tspcm repair``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from typing import Any, Mapping, Sequence
 import h5py
 import numpy as np
 
-from tspcm_lab.store import layout
+from tspcm_lab.store import layout, space
+from tspcm_lab.store.digest import write_digest
+from tspcm_lab.store.errors import DiskFullError, RunWriteError
 from tspcm_lab.store.layout import (
     ABORTED, COMPLETED, FAILED, FINAL_STATUSES, INTERRUPTED, LIBVER, RUNNING, parse_label, unique_keys)
 from tspcm_lab.store.params import ParameterRecord, from_mapping, from_procedure, write_parameters
@@ -48,6 +57,9 @@ _STR = {
     "wf_label": h5py.string_dtype("utf-8", layout.WAVEFORM_LABEL_BYTES),
     "wf_units": h5py.string_dtype("utf-8", layout.WAVEFORM_UNITS_BYTES),
 }
+
+#: longest error text kept in the root attribute ``error`` (characters)
+ERROR_TEXT_CHARS = 16384
 
 #: waveform index datasets under /waveforms: name -> (dtype, units, description)
 WAVEFORM_INDEX = {
@@ -95,6 +107,10 @@ class RunWriter:
     thread appends while the flush thread writes.
     """
 
+    #: check the room left before each flush (off only to exercise the fallback for a write that fails
+    #: anyway, in tests/store/test_disk_full.py and checks/disk_full.py)
+    check_room = True
+
     def __init__(self, path: Path, h5: h5py.File, flush_interval_s: float | None,
                  max_buffer_rows: int):
         self.path = path
@@ -106,7 +122,9 @@ class RunWriter:
         self._live_requested = False
         self._closed = False
         self._status = RUNNING
-        self._error: BaseException | None = None  # raised by the flush thread, re-raised to the caller
+        #: why the writer accepts nothing more (disk full, a failed write); raised by every later call
+        self.failure: RunWriteError | None = None
+        self._detached = False  # a write failed: the file was taken away from HDF5 (see _detach)
         self._late_attrs: dict[str, Any] = {}
         self._late_metadata: list[ParameterRecord] = []
         self._unknown_columns: set[str] = set()
@@ -168,6 +186,10 @@ class RunWriter:
         if max_buffer_rows < 1:
             raise ValueError(f"max_buffer_rows must be >= 1, got {max_buffer_rows!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
+        room, needed = space.room_bytes(path), space.CREATE_BYTES + space.CLOSE_RESERVE_BYTES
+        if room < needed:
+            raise DiskFullError(f"disk full: {path} not created: {space.describe_bytes(max(room, 0))} free "
+                                f"there, a run file needs at least {space.describe_bytes(needed)}")
         records: list[ParameterRecord] = []
         if procedure is not None:
             records = from_procedure(procedure)
@@ -214,8 +236,12 @@ class RunWriter:
             if columns:
                 writer._define_columns(columns)
             h5.flush()
-        except BaseException:
-            h5.close()
+        except BaseException as exc:
+            # a half-made file holds nothing yet and would only be unreadable: it goes
+            _detach(h5)
+            path.unlink(missing_ok=True)
+            if space.means_no_room(exc):
+                raise DiskFullError(f"disk full: {path} could not be created ({_reason(exc)})") from None
             raise
         writer._live_requested = live
         if live and writer._labels is not None:
@@ -262,7 +288,7 @@ class RunWriter:
         if fillvalue is None and kind == "f":
             fillvalue = np.nan
         ds = group.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(chunk,), dtype=dtype,
-                                  fillvalue=fillvalue)
+                                  fillvalue=fillvalue, fletcher32=True)
         if units is not None:
             ds.attrs["units"] = units
         if description:
@@ -323,11 +349,16 @@ class RunWriter:
             self._check_open()
             if self._live:
                 return
+            self._check_failure()
             if self._labels is None:
                 self._define_columns([])
-            self._apply_late(self._h5)
-            self._h5.flush()
-            self._h5.swmr_mode = True
+            try:
+                self._apply_late(self._h5)
+                write_digest(self._h5)
+                self._h5.flush()
+                self._h5.swmr_mode = True
+            except Exception as exc:
+                self._fail(exc)
             self._live = True
             self._live_requested = True
 
@@ -336,6 +367,8 @@ class RunWriter:
         """Append one row {label: scalar}. Missing columns get NaN; labels that are not columns are
         dropped (one warning per label in the run's log), as PyMeasure's CSV does."""
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             if self._labels is None:
                 self._check_open()
                 self._define_columns(list(row))
@@ -360,6 +393,8 @@ class RunWriter:
             raise ValueError(f"append_columns: columns must have equal lengths, got {lengths}")
         n = next(iter(lengths.values()), 0)
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             if self._labels is None:
                 self._check_open()
                 self._define_columns(list(arrays))
@@ -456,9 +491,7 @@ class RunWriter:
             self._flush_locked()
 
     def _flush_locked(self, final: bool = False) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise RuntimeError(f"writing {self.path} failed in the flush thread: {error}") from error
+        self._check_failure()
         pending = self._buffered_rows or self._waveforms or self._logs
         if not self._live:
             if self._labels is None:  # columns not known yet: wait for the first append
@@ -467,6 +500,15 @@ class RunWriter:
                 self._define_columns([])
             if pending or self._live_requested:
                 self.go_live()
+        if self.check_room and pending:
+            self._ensure_room()
+        try:
+            self._write_pending()
+        except Exception as exc:
+            self._fail(exc)
+        self._next_flush = time.monotonic() + (self._flush_interval_s or math.inf)
+
+    def _write_pending(self) -> None:
         if self._buffered_rows:
             self._seal_rows()
             start = self._rows_written
@@ -489,7 +531,55 @@ class RunWriter:
             self._progress = None
         self._ds_heartbeat[()] = time.time()
         self._ds_heartbeat.flush()
-        self._next_flush = time.monotonic() + (self._flush_interval_s or math.inf)
+
+    # ------------------------------------------------------------------ room and failures
+    def _pending_bytes(self) -> int:
+        """Upper bound of the bytes the next flush writes (see `space.append_bytes`)."""
+        need = 0
+        if self._buffered_rows:
+            for dtype in self._dtypes:
+                need += space.append_bytes(self._rows_written, self._buffered_rows, layout.COLUMN_CHUNK,
+                                           dtype.itemsize)
+        if self._waveforms:
+            samples = sum(record[1].size for record in self._waveforms)
+            for ds in (self._wf_y, self._wf_x):
+                need += space.append_bytes(ds.shape[0], samples, layout.WAVEFORM_CHUNK, 8)
+            for ds in self._wf_index.values():
+                need += space.append_bytes(ds.shape[0], len(self._waveforms), ds.chunks[0], ds.dtype.itemsize)
+        if self._logs:
+            for ds in self._log_ds.values():
+                need += space.append_bytes(ds.shape[0], len(self._logs), ds.chunks[0], ds.dtype.itemsize)
+        return need
+
+    def _ensure_room(self) -> None:
+        """Refuse the flush (DiskFullError) unless it and the reserve to end the run fit."""
+        need = self._pending_bytes()
+        room = space.room_bytes(self.path)
+        if room >= need + space.CLOSE_RESERVE_BYTES:
+            return
+        self.failure = DiskFullError(
+            f"disk full: {space.describe_bytes(max(room, 0))} left for {self.path}, the next "
+            f"{self._buffered_rows} rows need up to {space.describe_bytes(need)} and "
+            f"{space.describe_bytes(space.CLOSE_RESERVE_BYTES)} is kept to end the run; "
+            f"the {self._rows_written} rows written before are kept")
+        raise self.failure
+
+    def _check_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _fail(self, exc: BaseException) -> None:
+        """A write failed inside HDF5: its state for this file can no longer be trusted (closing it
+        normally would try the failed writes again and has crashed the process). Detach the file and
+        refuse everything from now on; the rows flushed before stay readable (SWMR) and ``tspcm
+        repair`` makes the file plain readable again."""
+        _detach(self._h5)
+        self._detached = True
+        what = "disk full" if space.means_no_room(exc) else "writing failed"
+        cls = DiskFullError if space.means_no_room(exc) else RunWriteError
+        self.failure = cls(f"{what}: {self.path}: {_reason(exc)}; the {self._rows_written} rows written "
+                           f"before are kept (run 'tspcm repair {self.path}' to end the file)")
+        raise self.failure from None
 
     def _seal_rows(self) -> None:
         """Turn the rows appended one by one into one array piece per column (keeps the order of
@@ -618,8 +708,10 @@ class RunWriter:
                     continue
                 try:
                     self._flush_locked()
-                except Exception as exc:  # keep it for the caller: the next append/flush/close raises
-                    self._error = exc
+                except RunWriteError:  # kept in self.failure: the next append/flush/close raises it
+                    return
+                except Exception as exc:  # noqa: BLE001 - anything else is kept for the caller too
+                    self.failure = RunWriteError(f"writing {self.path} failed in the flush thread: {exc}")
                     return
 
     # ------------------------------------------------------------------ closing
@@ -629,7 +721,10 @@ class RunWriter:
 
     def close(self, status: str = COMPLETED, error: str | None = None) -> None:
         """Flush, end the SWMR session and write the final ``status`` (completed, aborted, failed or
-        interrupted), ``end_time``, ``n_rows`` and, for a failure, the ``error`` text."""
+        interrupted), ``end_time``, ``n_rows`` and, for a failure, the ``error`` text.
+
+        After a refused or failed write (`failure`) the status is ``failed`` with that reason; the rows
+        that did not fit are dropped. Raises the write error after closing, for the caller to report."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"close: status must be one of {FINAL_STATUSES}, got {status!r}")
         self._stop_event.set()
@@ -639,16 +734,25 @@ class RunWriter:
             if self._closed:
                 return
             flush_error: BaseException | None = None
-            try:
-                self._flush_locked(final=True)
-            except Exception as exc:
-                flush_error = exc
+            if self.failure is None:
+                try:
+                    self._flush_locked(final=True)
+                except Exception as exc:
+                    flush_error = exc
+            else:
+                flush_error = self.failure
+            if flush_error is not None:
                 status = FAILED
-                error = f"{error + chr(10) if error else ''}writing the last rows failed: {exc}"
-            finally:
-                self._closed = True
-                rows = self._rows_written
-                self._h5.close()
+                reason = str(flush_error)
+                if not isinstance(flush_error, RunWriteError):
+                    reason = f"writing the last rows failed: {reason}"
+                error = f"{reason}{chr(10) + error if error and error != reason else ''}"
+            self._closed = True
+            rows = self._rows_written
+            self._status = status
+            if self._detached:  # nothing more may go through HDF5 for this file
+                raise flush_error
+            self._h5.close()
             # SWMR forbids attribute changes: write the final state in a short non-SWMR session.
             # locking=False: a reader that keeps the file open (SWMR) must not block the end of the run
             with h5py.File(self.path, "r+", libver=LIBVER, locking=False) as h5:
@@ -657,8 +761,8 @@ class RunWriter:
                 h5.attrs["end_time"] = layout.utc_now_iso()
                 h5.attrs["n_rows"] = rows
                 if error:
-                    h5.attrs["error"] = str(error)
-            self._status = status
+                    h5.attrs["error"] = str(error)[:ERROR_TEXT_CHARS]
+                write_digest(h5)
         if flush_error is not None:
             raise flush_error
 
@@ -678,6 +782,34 @@ class RunWriter:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("live" if self._live else "open")
         return f"<RunWriter {self.path} {state} rows={self._rows_appended}>"
+
+
+def _detach(h5: h5py.File) -> None:
+    """Close ``h5`` without letting HDF5 write to the file any more: its file descriptor is pointed at
+    /dev/null first, so whatever HDF5 still flushes goes nowhere and the close succeeds. The file on
+    disk keeps exactly what was written before."""
+    try:
+        fd = h5.id.get_vfd_handle()
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    except Exception:  # noqa: BLE001 - not a sec2 file or already closed: nothing to redirect
+        pass
+    try:
+        h5.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful part of an HDF5 error message ("File too large", "No space left on device")."""
+    text = " ".join(str(exc).split())
+    for marker in ("error message = '", 'error message = "'):
+        if marker in text:
+            return text.split(marker, 1)[1].split(marker[-1], 1)[0]
+    return text or type(exc).__name__
 
 
 def _close_at_exit(ref: "weakref.ref[RunWriter]") -> None:
