@@ -16,9 +16,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 #: what differs between any two runs of the same procedure: wall-clock times, the writer's process, and
-#: the flag that says which path ran
+#: the flag that says which path ran (and the metadata checksum, which covers those)
 WALL_CLOCK = {"@start_time", "@end_time", "@writer_pid", "@writer_process_start", "run/heartbeat",
-              "bench/simulation/device@compiled"}
+              "bench/simulation/device@compiled", "@metadata_crc32"}
 
 
 def _env(no_jit: bool) -> dict:
