@@ -37,7 +37,8 @@ def _run_with_error_pushed(tmp_path, target, code, seed, points=40_000):
 
 @pytest.mark.parametrize("target, role", [("smu", "smu (GPIB0::18::INSTR)"), ("awg", "pulse (GPIB0::10::INSTR)")])
 def test_a_device_error_mid_run_fails_the_run_and_is_in_the_log(plugin_site, tmp_path, target, role):
-    # enough points that the error lands mid-run on the compiled bench (~2e4 readings a second)
+    # enough points that the error lands mid-run on the compiled bench (~2e4 readings a second; rows
+    # appear in the file at its first flush, so the pusher sees them only after that)
     outcome, run = _run_with_error_pushed(tmp_path, target, -350, seed=61)
     assert (outcome.status, run.status) == ("failed", "failed"), outcome.message
     assert 0 < run.n_rows < 40_000  # stopped, rows kept
@@ -48,7 +49,7 @@ def test_a_device_error_mid_run_fails_the_run_and_is_in_the_log(plugin_site, tmp
 
 
 def test_a_query_error_mid_run_is_recorded_and_the_run_completes(plugin_site, tmp_path):
-    outcome, run = _run_with_error_pushed(tmp_path, "smu", -420, seed=62, points=15_000)
-    assert (outcome.status, run.status, run.n_rows) == ("completed", "completed", 15_000), outcome.message
+    outcome, run = _run_with_error_pushed(tmp_path, "smu", -420, seed=62, points=60_000)
+    assert (outcome.status, run.status, run.n_rows) == ("completed", "completed", 60_000), outcome.message
     assert any(r["levelname"] == "WARNING" and "smu (GPIB0::18::INSTR) reported error -420" in r["message"]
                for r in run.log)
