@@ -91,6 +91,17 @@ def _snapshot(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
+def _closed_before_the_kill(path: Path) -> bool:
+    """The writer closed the file (a final status, flags cleared) in the instant before the kill."""
+    from tspcm_lab.store import open_run
+
+    try:
+        run = open_run(path)
+        return run.consistent and run.status in ("completed", "failed", "aborted")
+    except Exception:  # noqa: BLE001 - not readable as it is: repair's business
+        return False
+
+
 def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path, after_rows: int = 0,
                     timeout_s: float = 300.0, run_args: list[str] | None = None) -> KillResult:
     """One kill of a real `tspcm run` at ``moment_s`` seconds after its start (or, with ``after_rows``,
@@ -123,6 +134,9 @@ def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path, af
     result.file = path.exists()
     result.rows_seen = min((len(v) for v in seen.values()), default=0) if seen else 0
     if not result.file:
+        return result
+    if _closed_before_the_kill(path):
+        result.problems.append("the run ended by itself (exit 0) before the kill: its file was closed")
         return result
     repair = subprocess.run([str(TSPCM), "repair", str(path)], capture_output=True, text=True, timeout=600)
     result.repair = (repair.stdout + repair.stderr).strip().splitlines()[-1] if (repair.stdout + repair.stderr).strip() else ""

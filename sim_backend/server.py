@@ -82,13 +82,14 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 class _Connection:
     """What the server knows about one client connection."""
 
-    __slots__ = ("sock", "thread", "last_active", "busy", "pending")
+    __slots__ = ("sock", "thread", "last_active", "busy", "closing", "pending")
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.thread: threading.Thread | None = None
         self.last_active = time.monotonic()
         self.busy = False  # a command of it is being handled
+        self.closing = False  # closed to make room: its thread is ending
         self.pending = 0  # bytes of its unfinished message
 
 
@@ -239,7 +240,7 @@ class SimServer:
 
     def _admit(self, conn: socket.socket, resource_name: str) -> None:
         with self._connections_lock:
-            full = len(self._connections) >= self.max_clients
+            full = sum(not c.closing for c in self._connections.values()) >= self.max_clients
         if full and not self._evict_idlest():
             log.warning("%s: refusing a client: %d connections, all busy", resource_name, self.max_clients)
             conn.close()
@@ -256,8 +257,10 @@ class SimServer:
     def _evict_idlest(self) -> bool:
         """Close the connection idle the longest (not one busy with a command); False if none."""
         with self._connections_lock:
-            idle = [c for c in self._connections.values() if not c.busy]
+            idle = [c for c in self._connections.values() if not (c.busy or c.closing)]
             victim = min(idle, key=lambda c: c.last_active, default=None)
+            if victim is not None:
+                victim.closing = True
         if victim is None:
             return False
         log.info("closing the connection idle the longest (%.0f s) to admit a new client",

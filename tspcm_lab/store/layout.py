@@ -103,23 +103,33 @@ def unique_keys(labels: list[str]) -> list[str]:
     return keys
 
 
+_COMPACT_DCPL = None
+
+
 def create_small_dataset(group, name: str, data):
     """``group.create_dataset(name, data=data)``, in compact layout (inside the object header, under
     its checksum) when the value is small enough (`COMPACT_BYTES`). h5py's ``create_dataset`` ignores a
-    layout for scalars, so the dataset is made with the low-level API and written through h5py."""
+    layout for scalars, so the dataset is made with the low-level API (numbers written directly, text
+    through h5py)."""
     import h5py
     import numpy as np
 
+    global _COMPACT_DCPL
     if isinstance(data, h5py.Empty):
         return group.create_dataset(name, data=data)
     array = np.asarray(data)
     if array.nbytes > COMPACT_BYTES:
         return group.create_dataset(name, data=array)
-    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-    dcpl.set_layout(h5py.h5d.COMPACT)
+    if _COMPACT_DCPL is None:
+        _COMPACT_DCPL = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        _COMPACT_DCPL.set_layout(h5py.h5d.COMPACT)
     space = h5py.h5s.create(h5py.h5s.SCALAR) if array.shape == () else h5py.h5s.create_simple(array.shape)
-    dtype = h5py.h5t.py_create(array.dtype, logical=True)
-    ds = h5py.Dataset(h5py.h5d.create(group.id, name.encode("utf-8"), dtype, space, dcpl=dcpl))
+    dsid = h5py.h5d.create(group.id, name.encode("utf-8"), h5py.h5t.py_create(array.dtype, logical=True),
+                           space, dcpl=_COMPACT_DCPL)
+    if array.dtype.kind in "iuf":
+        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(array))
+        return h5py.Dataset(dsid)
+    ds = h5py.Dataset(dsid)
     ds[()] = array
     return ds
 
