@@ -101,16 +101,21 @@ def endurance_window(cycle, r_low_ohm, r_high_ohm, min_window: float = 10.0) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         w = hi / lo
     keep = np.isfinite(c) & np.isfinite(w) & (w > 0)
-    c, w = c[keep], w[keep]
+    return _window_summary(c[keep], w[keep], min_window)
+
+
+def _window_summary(c: np.ndarray, w: np.ndarray, min_window: float) -> Endurance:
+    """First, last and smallest window over finite (cycle, window) pairs, the first cycle below
+    ``min_window``, and the log-log slope over cycles >= 1 with a positive window."""
     if c.size == 0:
         return Endurance(*(math.nan,) * 5, min_window, 0)
     order = np.argsort(c, kind="stable")
     c, w = c[order], w[order]
     fail = np.flatnonzero(w < min_window)
-    pos = c >= 1
-    fit = linear_fit(np.log10(c[pos]), np.log10(w[pos]))
+    pos = (c >= 1) & (w > 0)
+    slope = linear_fit(np.log10(c[pos]), np.log10(w[pos])).slope
     return Endurance(float(w[0]), float(w[-1]), float(w.min()), float(c[fail[0]]) if fail.size else math.nan,
-                     fit.slope, min_window, int(c.size))
+                     slope, min_window, int(c.size))
 
 
 def threshold_window(cycle, window_v, min_window_v: float = 0.1) -> Endurance:
@@ -123,16 +128,7 @@ def threshold_window(cycle, window_v, min_window_v: float = 0.1) -> Endurance:
     if c.size != w.size:
         raise ValueError("cycle and window_v must have the same length")
     keep = np.isfinite(c) & np.isfinite(w)
-    c, w = c[keep], w[keep]
-    if c.size == 0:
-        return Endurance(*(math.nan,) * 5, min_window_v, 0)
-    order = np.argsort(c, kind="stable")
-    c, w = c[order], w[order]
-    fail = np.flatnonzero(w < min_window_v)
-    pos = (c >= 1) & (w > 0)
-    slope = linear_fit(np.log10(c[pos]), np.log10(w[pos])).slope if pos.sum() >= 2 else math.nan
-    return Endurance(float(w[0]), float(w[-1]), float(w.min()), float(c[fail[0]]) if fail.size else math.nan,
-                     slope, min_window_v, int(c.size))
+    return _window_summary(c[keep], w[keep], min_window_v)
 
 
 @dataclass(frozen=True)
