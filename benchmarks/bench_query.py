@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if probe:
         print(f"NOTE: not using the emulated Keithley 2450 ({why_not});")
         print("      measuring with the transport tests' probe instrument instead (its READ? is trivial).")
-        sys.path.insert(0, str(ROOT / "tests"))
+        sys.path.insert(0, str(ROOT))
         from sim_backend.faults import set_bench_factory
-        from transport.probe_bench import open_probe_bench
+        from tests.helpers.probe_bench import open_probe_bench
 
         set_bench_factory(open_probe_bench)
         serve_cmd = [sys.executable, str(ROOT / "tests" / "transport" / "serve_probe.py"), "serve", "--port", "0"]

@@ -19,6 +19,7 @@ bench, as two drivers on one GPIB bus share the instruments). To start clean, ei
     pyvisa_tspcm.reset_bench("seed=42")   # bench.reset(), faults cleared, unread replies dropped
     rm.visalib.reset()                    # the same, from a ResourceManager
     pyvisa_tspcm.discard_bench("seed=42") # forget it: the next open builds a brand-new bench
+    pyvisa_tspcm.close_bench("seed=42")   # close its ResourceManagers (and their resources), then discard
 
 Timing. Everything runs in the caller's thread; an instrument answers a query at once, so a read with
 no reply pending and no fault that could make one arrive raises ``VI_ERROR_TMO`` immediately instead
@@ -41,6 +42,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Any
 
@@ -169,6 +171,8 @@ class BenchHost:
 
 _HOSTS: dict[str, BenchHost] = {}
 _HOSTS_LOCK = threading.Lock()
+#: every @tspcm library object PyVISA made (PyVISA keeps one per library path), for close_bench
+_LIBRARIES: weakref.WeakSet[TspcmVisaLibrary] = weakref.WeakSet()
 
 
 def get_host(spec: str = "") -> BenchHost:
@@ -203,6 +207,17 @@ def discard_bench(spec: str | None = None) -> None:
             _HOSTS.clear()
         else:
             _HOSTS.pop(normalize_spec(spec), None)
+
+
+def close_bench(spec: str = "") -> None:
+    """Be done with the bench of ``spec``: close every PyVISA ``ResourceManager`` opened on
+    ``"<spec>@tspcm"`` (which closes the resources it opened), then :func:`discard_bench` it. What a test
+    fixture or a script calls at the end so that nothing of that bench is left for the next user."""
+    key = normalize_spec(spec)
+    for library in list(_LIBRARIES):
+        if library.spec == key and library.resource_manager is not None:
+            library.resource_manager.close()
+    discard_bench(key)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
@@ -258,6 +273,7 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
     def _init(self) -> None:
         self.sessions = {}
         self.spec = normalize_spec(str(self.library_path))
+        _LIBRARIES.add(self)
         get_host(self.spec)  # build the bench now, so a bad spec fails at ResourceManager(...)
 
     @property

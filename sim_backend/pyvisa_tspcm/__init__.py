@@ -19,6 +19,7 @@ from sim_backend.faults import (
 from sim_backend.visa import (
     WRAPPER_CLASS,
     TspcmVisaLibrary,
+    close_bench,
     discard_bench,
     get_bench,
     get_faults,
@@ -28,5 +29,6 @@ from sim_backend.visa import (
 
 __all__ = [
     "WRAPPER_CLASS", "TspcmVisaLibrary", "get_bench", "get_faults", "get_host", "reset_bench",
-    "discard_bench", "set_bench_factory", "Latency", "DropConnection", "StopAnswering", "PushError",
+    "discard_bench", "close_bench", "set_bench_factory", "Latency", "DropConnection", "StopAnswering",
+    "PushError",
 ]

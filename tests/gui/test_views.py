@@ -14,12 +14,14 @@ import pandas as pd
 import pytest
 from pymeasure.display.Qt import QtCore
 
-from gui_procedures import SmuHold
 from tspcm_lab import cli, plugins
 from tspcm_lab.gui.inputs import QuantityInput
 from tspcm_lab.gui.views import MapView, XYView
 from tspcm_lab.si import format_si
 from tspcm_lab.store import open_run
+
+from tests.helpers.gui_procedures import SmuHold
+from tests.helpers.runs import make_run
 
 RUN_TIMEOUT_MS = 120_000  # a deadline for a stuck run, not a speed requirement
 
@@ -212,8 +214,6 @@ def test_estimates_follow_the_parameters_typed(qtbot, open_window):
 
 def test_a_run_analysed_by_tspcm_analyze_shows_its_stored_analysis_in_the_preview_and_panel(qtbot, open_window,
                                                                                            tmp_path, capsys):
-    from test_window import make_run
-
     from tspcm_lab.gui.dialogs import RunFileDialog
 
     path = make_run(tmp_path / "iv.h5", plugins.load_procedure("iv-sweep"), 28, {"cycles": 2})

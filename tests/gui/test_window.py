@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 from pymeasure.display.Qt import QtCore
 
-from gui_procedures import SmuHold
-from tspcm_lab import plugins, runner
+from tspcm_lab import plugins
 from tspcm_lab.store import open_run
+
+from tests.helpers.gui_procedures import SmuHold
+from tests.helpers.runs import make_run
 
 SMU = "GPIB0::18::INSTR"
 AWG = "GPIB0::10::INSTR"
@@ -156,19 +158,6 @@ def test_invalid_parameter_is_refused_before_anything_is_enabled(qtbot, open_win
     window.inputs.target_conductances_S.setText("1e-5, banana")
     click_queue(qtbot, window)
     assert "target_conductances_S" in window.refusal_text and len(window.manager.experiments.queue) == 0
-
-
-def make_run(path, procedure_class, seed, values):
-    """A run file written by the headless runner (as `tspcm run` would)."""
-    session = runner.BenchSession.open("sim", seed=seed)
-    try:
-        procedure = runner.build_procedure(procedure_class, values, session)
-        runner.validate(procedure)
-        outcome = runner.execute(procedure, session, path, seed=seed, title="earlier run")
-    finally:
-        session.close()
-    assert outcome.status == "completed"
-    return path
 
 
 def test_reopening_a_run_restores_its_parameters_and_curve(qtbot, open_window, tmp_path):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from helpers_bench_cli import run_bench_cli
 from tspcm_lab.cli import CliError
+
+from tests.helpers.bench_cli import run_bench_cli
 
 
 def test_invalid_file_exits_2_and_connects_nothing(tmp_path, capsys):

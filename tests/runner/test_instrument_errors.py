@@ -6,7 +6,7 @@ that instrument. A query error (-4xx) is only recorded."""
 import threading
 
 import pytest
-from conftest import wait_for_rows
+from tests.helpers.runs import wait_for_rows
 
 from sim_backend.faults import PushError
 from tspcm_lab import plugins, runner

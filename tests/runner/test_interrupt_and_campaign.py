@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,13 +12,15 @@ import pytest
 from tspcm_lab import cli
 from tspcm_lab.store import open_run
 
-from conftest import HERE, wait_for_rows
+from tests.helpers.runs import wait_for_rows
+
+RUN_CHILD = Path(__file__).with_name("run_child.py")
 
 
 def test_ctrl_c_aborts_cleanly_keeps_the_rows_and_turns_every_output_off(child_env, tmp_path):
     path = tmp_path / "long.h5"
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "run_child.py"), "run", "smu-steps", "--sim", "--seed", "31",
+        [sys.executable, str(RUN_CHILD), "run", "smu-steps", "--sim", "--seed", "31",
          "--set", "points=1000000", "--set", "with_pulse=true", "-o", str(path)],
         env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -104,7 +107,7 @@ def test_ctrl_c_stops_a_campaign_and_its_index_says_so(child_env, tmp_path):
     file.write_text(CAMPAIGN.replace("points = 5,", "points = 1000000,"))
     folder = tmp_path / "out"
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "run_child.py"), "campaign", str(file), "--sim", "--seed", "42", "-o", str(folder)],
+        [sys.executable, str(RUN_CHILD), "campaign", str(file), "--sim", "--seed", "42", "-o", str(folder)],
         env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_rows(folder / "01_smu-steps.h5", process)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import wait_for_rows
+from tests.helpers.runs import wait_for_rows
 
 from tspcm_lab.store import open_run
 

@@ -8,7 +8,7 @@ import pytest
 from tspcm_lab import cli, plugins
 from tspcm_lab.store import open_run
 
-from conftest import write_dist_info
+from tests.helpers.plugins import write_dist_info
 
 LAB_MODULE = '''
 from pymeasure.experiment import IntegerParameter, Procedure

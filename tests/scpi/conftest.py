@@ -7,25 +7,10 @@ virtual-time bookkeeping. Tests of physical behaviour use the real virtual bench
 from __future__ import annotations
 
 import logging
-import warnings
 
 import pytest
 
-from sim_backend.scpi import (Keithley2450, Keithley2750, Keysight33522B, KeysightDSOX1102G,
-                              VirtualAdapter)
-
-
-def driver(cls, instrument):
-    """A PyMeasure driver of class ``cls`` talking to ``instrument`` through a VirtualAdapter."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # DSOX1102G's SCPIUnknownMixin notice
-        return cls(VirtualAdapter(instrument))
-
-
-def queue_empty(instrument) -> bool:
-    """True when the instrument's next SYST:ERR? reports no error."""
-    reply = instrument.handle("SYST:ERR?")
-    return reply.split(",")[0].lstrip("+") == "0"
+from sim_backend.scpi import Keithley2450, Keithley2750, Keysight33522B, KeysightDSOX1102G
 
 
 @pytest.fixture

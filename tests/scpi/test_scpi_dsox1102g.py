@@ -8,7 +8,7 @@ from pymeasure.instruments.keysight import KeysightDSOX1102G as PmDSOX
 
 from instruments.drivers.keysight_dsox1102g import KeysightDSOX1102GTrig
 
-from .conftest import driver, queue_empty
+from tests.helpers.scpi import driver, queue_empty
 
 
 def test_pymeasure_driver_operations_leave_queue_empty(scope):

@@ -8,7 +8,7 @@ from pymeasure.instruments.keithley import Keithley2450 as PmKeithley2450
 
 from instruments.drivers.keithley2450 import Keithley2450Native
 
-from .conftest import driver, queue_empty
+from tests.helpers.scpi import driver, queue_empty
 
 
 def test_pymeasure_driver_operations_leave_queue_empty(smu):

@@ -8,7 +8,7 @@ from pymeasure.instruments.keithley import Keithley2750 as PmKeithley2750
 from instruments.drivers.keithley2750 import Keithley2750Matrix, crosspoint
 from sim_backend.scpi.keithley2750 import RELAY_SETTLE_S, crosspoint_of
 
-from .conftest import driver, queue_empty
+from tests.helpers.scpi import driver, queue_empty
 
 
 def test_pymeasure_driver_close_open(matrix):

@@ -8,7 +8,7 @@ from pymeasure.instruments.agilent import Agilent33500
 
 from instruments.drivers.agilent33500 import Agilent33500Ext
 
-from .conftest import driver, queue_empty
+from tests.helpers.scpi import driver, queue_empty
 
 
 def test_pymeasure_channel_and_instrument_operations(awg):

@@ -9,7 +9,7 @@ import pytest
 from sim_backend.bench import open_bench
 from sim_backend.scpi import Keithley2450, Keysight33522B
 
-from .conftest import queue_empty
+from tests.helpers.scpi import queue_empty
 
 
 def _code(inst) -> int:

@@ -6,7 +6,6 @@ to open at all until the superblock is fixed."""
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -15,9 +14,7 @@ import pytest
 from tspcm_lab.store import open_run, repair_run
 from tspcm_lab.store.errors import NotARunError
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "checks"))
-from crash_campaign import kill_and_repair  # noqa: E402
+from checks.crash_campaign import kill_and_repair
 
 
 #: the pattern run with a given spike amplitude: no ~15 s calibration before its first row

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 from pymeasure.experiment import Results, Worker
-from store_procedures import TinySweep
+from tests.helpers.store_procedures import TinySweep
 
 from tspcm_lab.cli import main
 from tspcm_lab.store import NotARunError, RunWriter, list_runs, open_run, write_analysis
@@ -74,7 +74,7 @@ def test_import_of_pymeasure_csv_round_trips(tmp_path, capsys):
         worker.join(60)
     assert main(["import", str(csv), "--output", str(tmp_path / "old.h5")]) == 0
     run = open_run(tmp_path / "old.h5")
-    assert run.status == "imported" and run.procedure_class == "store_procedures:TinySweep"
+    assert run.status == "imported" and run.procedure_class == "tests.helpers.store_procedures:TinySweep"
     p = run.parameters
     assert (p["start_voltage"].value, p["start_voltage"].units) == (0.1, "V")
     assert (p["resistance"].value, p["resistance"].units) == (500.0, "ohm")

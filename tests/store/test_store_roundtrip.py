@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from store_procedures import TinySweep
+from tests.helpers.runs import run_headless
+from tests.helpers.store_procedures import TinySweep
 
 from tspcm_lab.store import HDF5Results, RunWriter, open_run, restore_procedure
 
@@ -36,8 +37,6 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def sweep_file(tmp_path_factory):
-    from conftest import run_headless
-
     path = tmp_path_factory.mktemp("rt") / "sweep.h5"
     procedure = TinySweep(start_voltage=-0.5, stop_voltage=0.5, points=21, resistance=2000.0)
     bench = {"smu": {"identity": "KEITHLEY INSTRUMENTS,MODEL 2450,0,1.7", "resource": "GPIB0::18::INSTR",
@@ -96,12 +95,12 @@ def test_reader_gets_bench_log_waveform_progress(sweep_file):
     for name in ("version_tspcm_lab", "version_pymeasure", "version_pyvisa", "version_numpy",
                  "version_h5py", "version_python"):
         assert run.attrs[name], name
-    assert run.attrs["procedure_class"] == "store_procedures:TinySweep"
+    assert run.attrs["procedure_class"] == "tests.helpers.store_procedures:TinySweep"
     assert run.attrs["start_time"].endswith("+00:00") and run.attrs["end_time"] > run.attrs["start_time"]
 
 
 def test_reopen_restores_procedure_and_data(sweep_file, monkeypatch):
-    monkeypatch.setenv("TSPCM_ALLOWED_PROCEDURES", "store_procedures:TinySweep")  # not an entry point
+    monkeypatch.setenv("TSPCM_ALLOWED_PROCEDURES", "tests.helpers.store_procedures:TinySweep")  # not an entry point
     results = HDF5Results.load(sweep_file)
     assert isinstance(results.procedure, TinySweep)
     assert results.procedure.start_voltage == -0.5 and results.procedure.points == 21

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 import pytest
@@ -10,17 +9,11 @@ import pytest
 from sim_backend.faults import set_bench_factory
 from sim_backend.server import SimServer
 from sim_backend import visa
-from sim_backend.visa import TspcmVisaLibrary, discard_bench, get_host
+from sim_backend.visa import close_bench
 
-from .probe_bench import ProbeBench, open_probe_bench
+from tests.helpers.probe_bench import ProbeBench, open_probe_bench
 
 _seeds = itertools.count(7_000_001)
-
-
-def _close_library(spec: str) -> None:
-    lib = TspcmVisaLibrary._registry.get((TspcmVisaLibrary, spec or "default"))
-    if lib is not None and lib.resource_manager is not None:
-        lib.resource_manager.close()
 
 
 @pytest.fixture
@@ -42,8 +35,7 @@ def probe_specs():
     yield make
     set_bench_factory(previous)
     for spec in made + ([] if default_in_use else [""]):
-        _close_library(spec)
-        discard_bench(spec)
+        close_bench(spec)
 
 
 @pytest.fixture
@@ -67,25 +59,3 @@ def py_rm():
     rm = pyvisa.ResourceManager("@py")
     yield rm
     rm.close()
-
-
-@contextlib.contextmanager
-def real_bench_access(kind: str, seed: int):
-    """A fresh real bench (device model and all four instruments) reached over TCP with pyvisa-py
-    (``kind="py"``) or in-process (``"tspcm"``): yields ``(bench, visa_library, address)`` where
-    ``address(resource)`` is the VISA resource string a client opens. Discarded afterwards."""
-    spec = f"seed={seed}"
-    host = get_host(spec)
-    server = None
-    try:
-        if kind == "py":
-            server = host.serve(base_port=0)
-            server.start()
-            yield host.bench, "@py", server.resource_string
-        else:
-            yield host.bench, f"{spec}@tspcm", lambda resource: resource
-    finally:
-        if server is not None:
-            server.stop()
-        _close_library(spec)
-        discard_bench(spec)

@@ -7,11 +7,12 @@ The real CLI (``tspcm_lab.cli.main``), with the bench factory pointed at the tes
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for transport.probe_bench
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder holding the package tests
 
 from sim_backend.faults import set_bench_factory  # noqa: E402
-from transport.probe_bench import open_probe_bench  # noqa: E402
 from tspcm_lab import cli  # noqa: E402
+
+from tests.helpers.probe_bench import open_probe_bench  # noqa: E402
 
 if __name__ == "__main__":
     set_bench_factory(open_probe_bench)

@@ -18,7 +18,7 @@ from sim_backend.faults import (
 )
 from sim_backend.framing import MessageFramer, MessageTooLong
 
-from .probe_bench import ProbeBench
+from tests.helpers.probe_bench import ProbeBench
 
 
 def test_framer_splits_on_newline_and_crlf_and_drops_empty_messages():

@@ -22,7 +22,7 @@ import pyvisa
 from sim_backend.scpi.table import snapshot_queries
 from sim_backend.visa import discard_bench, get_host
 
-from .conftest import real_bench_access
+from tests.helpers.benches import real_bench_access
 
 SMU, AWG, SCOPE, MATRIX = "GPIB0::18::INSTR", "GPIB0::10::INSTR", "GPIB0::7::INSTR", "GPIB0::16::INSTR"
 _seeds = itertools.count(7_800_001)

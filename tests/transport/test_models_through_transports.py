@@ -13,16 +13,15 @@ import warnings
 
 import pytest
 
-scpi = pytest.importorskip("sim_backend.scpi", reason="the emulated models are not there yet")
+import pyvisa
+from pymeasure.instruments.agilent import Agilent33500
+from pymeasure.instruments.keithley import Keithley2450, Keithley2750
+from pymeasure.instruments.keysight import KeysightDSOX1102G
 
-import pyvisa  # noqa: E402
-from pymeasure.instruments.agilent import Agilent33500  # noqa: E402
-from pymeasure.instruments.keithley import Keithley2450, Keithley2750  # noqa: E402
-from pymeasure.instruments.keysight import KeysightDSOX1102G  # noqa: E402
-
-from sim_backend.faults import set_bench_factory  # noqa: E402
-from sim_backend.server import SimServer  # noqa: E402
-from sim_backend.visa import TspcmVisaLibrary, discard_bench  # noqa: E402
+from sim_backend import scpi
+from sim_backend.faults import set_bench_factory
+from sim_backend.server import SimServer
+from sim_backend.visa import close_bench
 
 SMU, AWG, SCOPE, MATRIX = "GPIB0::18::INSTR", "GPIB0::10::INSTR", "GPIB0::7::INSTR", "GPIB0::16::INSTR"
 _seeds = itertools.count(7_500_001)
@@ -66,10 +65,7 @@ def connect(request):
 
         yield make
         set_bench_factory(previous)
-        lib = TspcmVisaLibrary._registry.get((TspcmVisaLibrary, spec))
-        if lib is not None and lib.resource_manager is not None:
-            lib.resource_manager.close()
-        discard_bench(spec)
+        close_bench(spec)
     else:
         server = SimServer(DisconnectedBench(), base_port=0)
         ports = server.start()
@@ -173,4 +169,4 @@ def test_gpib_message_exchange_errors_through_tspcm():
         rm.close()
     finally:
         set_bench_factory(previous)
-        discard_bench(spec)
+        close_bench(spec)

@@ -14,11 +14,10 @@ import re
 import numpy as np
 import pytest
 
-qcodes = pytest.importorskip("qcodes")
-from qcodes.instrument_drivers.Keithley import Keithley2450  # noqa: E402
-from qcodes.instrument_drivers.Keysight import Keysight33522B  # noqa: E402
+from qcodes.instrument_drivers.Keithley import Keithley2450
+from qcodes.instrument_drivers.Keysight import Keysight33522B
 
-from .conftest import real_bench_access  # noqa: E402
+from tests.helpers.benches import real_bench_access
 
 SMU, AWG = "GPIB0::18::INSTR", "GPIB0::10::INSTR"
 _seeds = itertools.count(7_900_001)

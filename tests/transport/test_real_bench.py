@@ -13,15 +13,14 @@ import time
 
 import pytest
 
-bench_module = pytest.importorskip("sim_backend.bench", reason="the virtual bench is not there yet")
+import pyvisa
+from pymeasure.instruments.keithley import Keithley2450
+from pyvisa.constants import StatusCode
 
-import pyvisa  # noqa: E402
-from pymeasure.instruments.keithley import Keithley2450  # noqa: E402
-from pyvisa.constants import StatusCode  # noqa: E402
-
-import pyvisa_tspcm  # noqa: E402
-from sim_backend.server import SimServer  # noqa: E402
-from sim_backend.visa import TspcmVisaLibrary, discard_bench  # noqa: E402
+import pyvisa_tspcm
+from sim_backend.bench import open_bench
+from sim_backend.server import SimServer
+from sim_backend.visa import close_bench
 
 SMU, AWG, SCOPE, MATRIX = "GPIB0::18::INSTR", "GPIB0::10::INSTR", "GPIB0::7::INSTR", "GPIB0::16::INSTR"
 _seeds = itertools.count(7_700_001)
@@ -51,10 +50,7 @@ def real_spec():
 
     yield make
     for spec in made:
-        lib = TspcmVisaLibrary._registry.get((TspcmVisaLibrary, spec))
-        if lib is not None and lib.resource_manager is not None:
-            lib.resource_manager.close()
-        discard_bench(spec)
+        close_bench(spec)
 
 
 def read_current(smu: Keithley2450) -> float:
@@ -80,7 +76,7 @@ def test_same_seed_same_reading_through_tspcm_and_tcp(real_spec):
     spec = real_spec()
     local = Keithley2450(SMU, visa_library=f"{spec}@tspcm")
     in_process = read_current(local)
-    with SimServer(bench_module.open_bench(spec), base_port=0) as server:
+    with SimServer(open_bench(spec), base_port=0) as server:
         remote = Keithley2450(server.resource_string(SMU), visa_library="@py",
                               read_termination="\n", write_termination="\n")
         over_tcp = read_current(remote)

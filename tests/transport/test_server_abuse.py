@@ -4,16 +4,13 @@ adds less than 200 MB to the server's memory (the server at rest alone now takes
 of it the JIT compiler of the device model: see checks/server_abuse.py, which also measures floods,
 eviction and timeouts)."""
 
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "checks"))
-from server_abuse import (SCOPE, Server, latencies_ms, open_idle, query, raise_file_limit,  # noqa: E402
+from checks.server_abuse import (SCOPE, Server, latencies_ms, open_idle, query, raise_file_limit,
                           start_sweep, sweep_running)
 
 BOUND_MS = 10.0  #: the issue's bound for *IDN? during another instrument's long operation

@@ -18,7 +18,7 @@ import pyvisa
 from sim_backend.faults import DropConnection, Latency, StopAnswering
 from sim_backend.server import SimServer
 
-from .probe_bench import ProbeBench
+from tests.helpers.probe_bench import ProbeBench
 
 SMU = "GPIB0::18::INSTR"
 AWG = "GPIB0::10::INSTR"
