@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "data" / "device_params.toml"
+import tspcm_data
+
+DEFAULTS_FILE = tspcm_data.path("device_params.toml")  # data/device_params.toml in the source tree
 
 
 class ParameterError(ValueError):

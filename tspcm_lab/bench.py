@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+import tspcm_data
 from instruments.registry import DRIVERS, driver_names_for
 from instruments.roles import ROLE_NAMES
 from instruments.safety import Limits
@@ -32,7 +33,7 @@ from instruments.units import UnitError, parse_quantity
 log = logging.getLogger(__name__)
 
 #: where the built-in bench files live (``sim``, ``sim-tcp``)
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "benches"
+BUILTIN_DIR = tspcm_data.path("benches")  # data/benches in the source tree
 #: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import tspcm_data
 from tspcm_lab.keyfigures import KEY_FIGURES, figures  # noqa: F401  (KEY_FIGURES: what the summary shows)
 
 HELP = "run every procedure on the simulated bench, analyse the runs and print what they show"
 #: the demo campaign, shipped with the package's data
-DEMO_CAMPAIGN = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "demo.toml"
+DEMO_CAMPAIGN = tspcm_data.path("campaigns", "demo.toml")  # data/campaigns/demo.toml in the source tree
 
 #: procedure -> (check on {feature: value}, what it shows): the behaviour each run must show
 CHECKS: dict[str, tuple] = {
