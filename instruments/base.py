@@ -14,6 +14,9 @@ from .safety import InstrumentError, Limits
 
 log = logging.getLogger(__name__)
 
+#: one step of an instrument's way to its safe state: (what it does, the call that does it)
+OffStep = tuple[str, Callable[[], Any]]
+
 
 class RoleBase:
     """Base of every role implementation.
@@ -58,7 +61,7 @@ class RoleBase:
             raise InstrumentError(f"{self.role} ({self.resource}) reported after {context}: {listed}")
 
     # ----------------------------------------------------------------- shutdown path
-    def _off_steps(self) -> list[tuple[str, Callable[[], Any]]]:
+    def _off_steps(self) -> list[OffStep]:
         """The commands that bring this instrument to its safe state, in order."""
         return []
 
@@ -90,7 +93,7 @@ class RoleBase:
             log.warning("%s (%s): closing the connection failed: %s", self.role, self.resource, exc)
 
     # ----------------------------------------------------------------- snapshot
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """Identity, resource and present settings (as programmed through this role), plain data."""
         try:
             identity = self.identity
@@ -133,7 +136,7 @@ class OutputRoleBase(RoleBase):
             self.output_is_on = False
             self.settings["output"] = False
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         snap = super().snapshot()
         snap["channel"] = self.channel
         snap["output_is_on"] = self.output_is_on

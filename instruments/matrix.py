@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .base import RoleBase
+from .base import OffStep, RoleBase
 from .safety import SafetyError
 
 
@@ -94,7 +94,7 @@ class Keithley2750MatrixRole(RoleBase):
             raise SafetyError(f"matrix: {what} refused while source outputs are on ({', '.join(on)}); "
                               "turn them off first; nothing was sent")
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return [("open all channels (:ROUTe:OPEN:ALL)", self.driver.open_all)]
 
     def _after_off(self, ok: bool) -> None:
@@ -102,7 +102,7 @@ class Keithley2750MatrixRole(RoleBase):
             self._connected = []
             self.settings["connected_cells"] = []
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         snap = super().snapshot()
         snap.update(rows=self.rows, cols=self.cols, row_channels=self.row_channels,
                     col_channels=self.col_channels, cell_channels=self.cell_channels)

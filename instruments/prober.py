@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import RoleBase
+from .base import OffStep, RoleBase
 
 
 class VeloxProber(RoleBase):
@@ -50,7 +50,7 @@ class VeloxProber(RoleBase):
         """Velox reports an error with every reply (raised by the driver), it keeps no queue."""
         return []
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return [("move chuck to separation (MoveChuckSeparation)",
                  lambda: self.driver.chuck.move_separation(self.velocity_percent))]
 

@@ -8,18 +8,22 @@ generator's 50 Ohm.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .base import OutputRoleBase
+from .base import OffStep, OutputRoleBase
 from .safety import Limits, SafetyError
+
+if TYPE_CHECKING:
+    from .drivers.agilent33500 import ArbScaling
 
 
 class PulseBase(OutputRoleBase):
     """Model-independent pulse-generator logic and safety checks."""
 
     role = "pulse"
+    limits: Limits  # never None for a pulse generator (checked in __init__)
     #: fastest edge (s) and shortest width (s) the model produces
     MIN_EDGE_S = 8.4e-9
     MAX_EDGE_S = 1e-6
@@ -39,7 +43,7 @@ class PulseBase(OutputRoleBase):
         self._configured = False
 
     @property
-    def _ch(self):
+    def _ch(self) -> Any:
         return getattr(self.driver, f"ch_{self.channel}")
 
     # ------------------------------------------------------------------ waveforms
@@ -132,7 +136,7 @@ class PulseBase(OutputRoleBase):
         if self._ch.output:
             raise SafetyError(f"pulse: channel {self.channel} still reports its output on after OUTP{self.channel} 0")
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return [(f"output {self.channel} off", self._off_and_confirm)]
 
 
@@ -142,10 +146,12 @@ class PulseBase(OutputRoleBase):
         return int(count)
 
     # ------------------------------------------------------------------ model hooks
-    def _do_configure_pulse_train(self, high_v, low_v, width_s, period_s, count, edge_s) -> None:
+    def _do_configure_pulse_train(self, high_v: float, low_v: float, width_s: float, period_s: float, count: int,
+                                  edge_s: float) -> None:
         raise NotImplementedError
 
-    def _do_configure_arb(self, samples_v, sample_interval_s, count, name):
+    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int,
+                          name: str) -> ArbScaling:
         raise NotImplementedError
 
     def _do_trigger(self) -> None:
@@ -165,7 +171,8 @@ class Agilent33500Pulse(PulseBase):
         d.sync_source = f"CH{self.channel}"
         d.sync_enabled = True
 
-    def _do_configure_pulse_train(self, high_v, low_v, width_s, period_s, count, edge_s) -> None:
+    def _do_configure_pulse_train(self, high_v: float, low_v: float, width_s: float, period_s: float, count: int,
+                                  edge_s: float) -> None:
         """Programs levels and timing in an order that is valid from any previous state.
 
         The 33500 refuses a high level at or below the low level, a width above period - 16 ns and
@@ -190,11 +197,12 @@ class Agilent33500Pulse(PulseBase):
         self._setup_burst(count)
         self._raise_on_errors("configuring the pulse train")
 
-    def _do_configure_arb(self, samples_v, sample_interval_s, count, name):
+    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int,
+                          name: str) -> ArbScaling:
         ch = self._ch
         ch.output_load = "INF"
         ch.offset = 0.0  # any amplitude up to the limit then fits, whatever the old offset was
-        scaling = ch.upload_arb_volts(name, samples_v, sample_interval_s)
+        scaling: ArbScaling = ch.upload_arb_volts(name, samples_v, sample_interval_s)
         self._setup_burst(count)
         self._raise_on_errors("uploading the spike train")
         return scaling
@@ -221,7 +229,8 @@ class Keysight81160APulse(PulseBase):
         ch.trigger_mode = "MAN"
         ch.trigger_count = count
 
-    def _do_configure_pulse_train(self, high_v, low_v, width_s, period_s, count, edge_s) -> None:
+    def _do_configure_pulse_train(self, high_v: float, low_v: float, width_s: float, period_s: float, count: int,
+                                  edge_s: float) -> None:
         ch = self._ch
         ch.output_load = self.HIGH_Z_LOAD_OHM
         ch.shape = "PULS"
@@ -233,10 +242,11 @@ class Keysight81160APulse(PulseBase):
         self._setup_burst(count)
         self._raise_on_errors("configuring the pulse train")
 
-    def _do_configure_arb(self, samples_v, sample_interval_s, count, name):
+    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int,
+                          name: str) -> ArbScaling:
         ch = self._ch
         ch.output_load = self.HIGH_Z_LOAD_OHM
-        scaling = ch.upload_user_volts(samples_v, sample_interval_s)
+        scaling: ArbScaling = ch.upload_user_volts(samples_v, sample_interval_s)
         self._setup_burst(count)
         self._raise_on_errors("uploading the spike train")
         return scaling

@@ -18,7 +18,7 @@ The protocols are deliberately not ``runtime_checkable``: an ``isinstance`` chec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class Capture:
     t_s: np.ndarray  #: time of each sample relative to the trigger (s)
     current_a: np.ndarray  #: cell current, scope volts divided by the sense resistance (A)
     sense_resistance_ohm: float
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class Role(Protocol):
@@ -58,7 +58,7 @@ class Role(Protocol):
 
     def off(self) -> list[str]: ...
 
-    def snapshot(self) -> dict: ...
+    def snapshot(self) -> dict[str, Any]: ...
 
 
 class SMU(Role, Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 class SafetyError(RuntimeError):
@@ -68,7 +69,7 @@ class Limits:
             raise SafetyError(f"compliance voltage must be > 0 V, got {value_v:g} V; nothing was sent")
         return self.check_voltage(value_v, "compliance voltage")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

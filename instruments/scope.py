@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from .base import RoleBase
+from .base import OffStep, RoleBase
 from .roles import Capture
 
 #: where :TIMebase:REFerence LEFT sits, as a fraction of the record from its left edge
@@ -114,5 +114,5 @@ class DSOX1102GScope(RoleBase):
                        sense_resistance_ohm=self.sense_resistance_ohm,
                        meta={"xincrement_s": preamble["xincrement"], "points": int(volts.size)})
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return []  # a scope has no output to turn off

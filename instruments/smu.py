@@ -8,11 +8,11 @@ first command of a request is written, and a sweep leaves the output as it found
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .base import OutputRoleBase
+from .base import OffStep, OutputRoleBase
 from .roles import SweepResult
 from .safety import Limits, SafetyError
 
@@ -24,6 +24,7 @@ class SmuBase(OutputRoleBase):
     """Model-independent SMU logic; subclasses implement the ``_do_*`` hooks for one model."""
 
     role = "smu"
+    limits: Limits  # never None for an SMU (checked in __init__)
     NPLC_RANGE: tuple[float, float] = (0.01, 10.0)
     MAX_SWEEP_POINTS = 2500
 
@@ -120,7 +121,7 @@ class SmuBase(OutputRoleBase):
         return self._run_sweep(lambda: self._do_sweep_linear(levels[0], levels[-1], int(points), delay_s),
                                levels, delay_s)
 
-    def _check_sweep(self, levels_v: Sequence[float], delay_s: float) -> np.ndarray:
+    def _check_sweep(self, levels_v: Sequence[float] | np.ndarray, delay_s: float) -> np.ndarray:
         self._require_mode("voltage", "sweep_voltage")
         levels = np.asarray(levels_v, dtype=float).ravel()
         if not 1 <= levels.size <= self.MAX_SWEEP_POINTS:
@@ -131,7 +132,7 @@ class SmuBase(OutputRoleBase):
             raise ValueError(f"delay_s must be >= 0 s, got {delay_s!r}")
         return levels
 
-    def _run_sweep(self, run, levels: np.ndarray, delay_s: float) -> SweepResult:
+    def _run_sweep(self, run: Callable[[], tuple[Any, Any]], levels: np.ndarray, delay_s: float) -> SweepResult:
         was_on = self.output_is_on
         self.output_is_on = True  # the instrument's sweep turns the source on
         with self._timeout_at_least(self._sweep_duration_s(levels.size, delay_s) * 2 + 10):
@@ -150,7 +151,7 @@ class SmuBase(OutputRoleBase):
     @contextlib.contextmanager
     def _timeout_at_least(self, seconds: float) -> Iterator[None]:
         """Raise the VISA timeout for a long blocking operation (a sweep ends with one query)."""
-        connection = getattr(getattr(self.driver, "adapter", None), "connection", None)
+        connection: Any = getattr(getattr(self.driver, "adapter", None), "connection", None)
         old = getattr(connection, "timeout", None)
         if not isinstance(old, (int, float)) or old >= seconds * 1000:
             yield
@@ -240,37 +241,37 @@ class Keithley2450SMU(SmuBase):
         self.driver.write("OUTPUT ON" if on else "OUTPUT OFF")
 
     def _do_measure_current(self) -> float:
-        return self.driver.current
+        return float(self.driver.current)
 
     def _do_measure_voltage(self) -> float:
         # :READ? returns the *measured* function: the voltage when sourcing current, but the current
         # when sourcing voltage; then the source readback element is the voltage at the terminals
         if self._mode == "current":
-            return self.driver.voltage
+            return float(self.driver.voltage)
         return float(self.driver.ask(':READ? "defbuffer1", SOUR'))
 
-    def _do_sweep_list(self, levels_v, delay_s):
+    def _do_sweep_list(self, levels_v: np.ndarray, delay_s: float) -> tuple[Any, Any]:
         d = self.driver
         d.clear_buffer()
         d.set_voltage_list(levels_v.tolist())
         d.sweep_voltage_list(start_index=1, delay_s=delay_s, count=1, fail_abort=False)
         return self._run_native(len(levels_v))
 
-    def _do_sweep_linear(self, start_v, stop_v, points, delay_s):
+    def _do_sweep_linear(self, start_v: float, stop_v: float, points: int, delay_s: float) -> tuple[Any, Any]:
         d = self.driver
         d.clear_buffer()
         d.sweep_voltage_linear(start_v, stop_v, points, delay_s=delay_s, count=1, range_type="BEST",
                                fail_abort=False, dual=False)
         return self._run_native(points)
 
-    def _run_native(self, points: int):
+    def _run_native(self, points: int) -> tuple[Any, Any]:
         d = self.driver
         d.initiate()
         d.wait()
         readings, sources = d.buffer_readings(points)
         return sources, readings
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return [("abort the trigger model (:ABOR)", self.driver.abort),
                 ("output off (OUTPUT OFF)", lambda: self.driver.write("OUTPUT OFF"))]
 
@@ -309,12 +310,12 @@ class Keithley2400SMU(SmuBase):
         self.driver.source_enabled = bool(on)
 
     def _do_measure_current(self) -> float:
-        return self.driver.current
+        return float(self.driver.current)
 
     def _do_measure_voltage(self) -> float:
-        return self.driver.voltage
+        return float(self.driver.voltage)
 
-    def _do_sweep_list(self, levels_v, delay_s):
+    def _do_sweep_list(self, levels_v: np.ndarray, delay_s: float) -> tuple[Any, Any]:
         d = self.driver
         d.source_voltage_mode = "LIST"
         d.set_voltage_list(levels_v.tolist())
@@ -329,7 +330,7 @@ class Keithley2400SMU(SmuBase):
             d.sweep_points = 1
         return voltage_v, current_a
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return [("abort the trigger model (:ABORT)", self.driver.reset_trigger),
                 ("output off (OUTPUT 0)", lambda: setattr(self.driver, "source_enabled", False))]
 
@@ -339,14 +340,14 @@ class Keithley2600SMU(SmuBase):
 
     NPLC_RANGE = (0.001, 25.0)
 
-    def __init__(self, driver: Any, *, channel: str = "a", **kwargs) -> None:
+    def __init__(self, driver: Any, *, channel: str = "a", **kwargs: Any) -> None:
         channel = str(channel).lower()
         if channel not in ("a", "b"):
             raise ValueError(f"channel must be 'a' or 'b' for a 2600, got {channel!r}")
         super().__init__(driver, channel=channel, **kwargs)
 
     @property
-    def _ch(self):
+    def _ch(self) -> Any:
         return self.driver.ChA if self.channel == "a" else self.driver.ChB
 
     @property
@@ -381,19 +382,20 @@ class Keithley2600SMU(SmuBase):
         self._ch.source_output = "ON" if on else "OFF"
 
     def _do_measure_current(self) -> float:
-        return self._ch.current
+        return float(self._ch.current)
 
     def _do_measure_voltage(self) -> float:
-        return self._ch.voltage
+        return float(self._ch.voltage)
 
-    def _do_sweep_list(self, levels_v, delay_s):
+    def _do_sweep_list(self, levels_v: np.ndarray, delay_s: float) -> tuple[Any, Any]:
         d = self.driver
         d.configure_voltage_list_sweep(self.channel, levels_v.tolist(), delay_s=delay_s)
         if not self.settings.get("output"):
             self._ch.source_output = "ON"  # the trigger model sources only with the output on
-        return d.run_sweep(self.channel, len(levels_v))
+        voltage_v, current_a = d.run_sweep(self.channel, len(levels_v))
+        return voltage_v, current_a
 
-    def _off_steps(self):
+    def _off_steps(self) -> list[OffStep]:
         return [(f"abort ({self._smu}.abort())", lambda: self.driver.abort(self.channel)),
                 (f"output off ({self._smu}.source.output=0)",
                  lambda: setattr(self._ch, "source_output", "OFF"))]

@@ -12,7 +12,7 @@ amplitude ``[SOURce[1|2]:]VOLTage`` around ``VOLTage:OFFSet``; ``DATA:ARBitrary:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -28,7 +28,7 @@ ARB_POINTS = (8, 65536)
 BURST_CYCLES = (1, 100_000_000)
 
 
-def _burst_ncycles_control(command_prefix: str):
+def _burst_ncycles_control(command_prefix: str) -> Any:
     """``burst_ncycles`` validated as a range: PyMeasure's passes ``range(1, 100000)`` to ``strict_range``,
     whose min()/max() walk the whole range on every set (~5 ms a set)."""
     return Instrument.control(
@@ -51,7 +51,7 @@ class ArbScaling:
     offset_v: float
 
 
-def scale_to_dac(samples_v: Sequence[float], full_scale: int) -> ArbScaling:
+def scale_to_dac(samples_v: Sequence[float] | np.ndarray, full_scale: int) -> ArbScaling:
     """DAC codes, peak-to-peak amplitude (V) and offset (V) reproducing ``samples_v`` (V).
 
     The waveform's extremes map to -full_scale and +full_scale, so the DAC's full resolution is
@@ -87,7 +87,7 @@ class Agilent33500ExtChannel(Agilent33500Channel):
         cast=int,
     )
 
-    def upload_arb_volts(self, name: str, samples_v: Sequence[float],
+    def upload_arb_volts(self, name: str, samples_v: Sequence[float] | np.ndarray,
                          sample_interval_s: float) -> ArbScaling:
         """Upload sampled voltages (V) as arbitrary waveform ``name`` and select it for playing.
 
@@ -148,6 +148,7 @@ class Agilent33521AExt(Agilent33500Ext):
 
     ch_2 = None
 
-    def __init__(self, adapter, name="Agilent 33521A Function/Arbitrary Waveform generator", **kwargs):
+    def __init__(self, adapter: Any, name: str = "Agilent 33521A Function/Arbitrary Waveform generator",
+                 **kwargs: Any) -> None:
         super().__init__(adapter, name=name, **kwargs)
 

@@ -31,7 +31,7 @@ class Keysight81160AExtChannel(Keysight81160AChannel):
         """Control which user waveform the USER shape plays (str, e.g. 'VOLATILE').""",
     )
 
-    def upload_user_volts(self, samples_v: Sequence[float], sample_interval_s: float) -> ArbScaling:
+    def upload_user_volts(self, samples_v: Sequence[float] | np.ndarray, sample_interval_s: float) -> ArbScaling:
         """Upload sampled voltages (V) to volatile memory and select them as the USER waveform."""
         samples = np.asarray(samples_v, dtype=float)
         if not USER_POINTS[0] <= samples.size <= USER_POINTS[1]:

@@ -12,6 +12,8 @@ Waveforms are read as binary WORD blocks by default (``:WAVeform:FORMat WORD``, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight import KeysightDSOX1102G
@@ -126,7 +128,7 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
         return data
 
     def read_waveform_volts(self, source: str = "channel1", points: int = 1000,
-                            fmt: str = "word") -> tuple[np.ndarray, np.ndarray, dict]:
+                            fmt: str = "word") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Read the acquired record of ``source`` as (t_s relative to trigger, volts, preamble).
 
         Uses the raw acquisition record (``:WAVeform:POINts:MODE RAW``) so a stopped single capture returns
