@@ -94,7 +94,7 @@ def one_cell_cases(repeats: int) -> None:
         ("SMU reading (DC)", Waveform.dc(0.2, 0.01 / 60), dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=1e-3),
          kn.MODE_VOLTAGE, ex.R_SMU_OHM, 1e-3, None, 200),
     ]
-    print("one cell: CellArray.apply vs the compiled reference loop (best of %d)" % repeats)
+    print(f"one cell: CellArray.apply vs the compiled reference loop (best of {repeats})")
     for name, wave, kwargs, mode, r_s, lim, windows, calls in cases:
         m = CellArray(shape=1, seed=3)
         m.set_state(u=0.6)

@@ -31,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,8 +58,6 @@ while True:
 
 def start_inproc_server() -> tuple[int, "threading.Thread"]:
     """A trivial SCPI server in a thread of this process: every line gets one fixed reading back."""
-    import threading
-
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0))

@@ -14,6 +14,14 @@ SMU = "GPIB0::18::INSTR"
 AWG = "GPIB0::10::INSTR"
 
 
+def pytest_report_header(config):
+    """Which copy of the package the tests run against: the checkout (editable install) or an installed
+    wheel (.ci/wheel runs the tests from outside the checkout)."""
+    import tspcm_lab
+
+    return f"tspcm_lab {tspcm_lab.__version__} from {os.path.dirname(tspcm_lab.__file__)}"
+
+
 @pytest.fixture
 def spy():
     """Every simulated bench built during the test records the commands its SMU and AWG receive (the

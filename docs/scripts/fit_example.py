@@ -61,7 +61,7 @@ def main() -> None:
             runs.append(last if last.endswith(".h5") else out)
             cells.append(cell)
     names = [Path(r).name for r in runs]
-    fit_out = sh([*tspcm, "fit", *names, "--cells", ",".join(cells), "-o", "mydevice.toml", "--force"], work, shown)
+    sh([*tspcm, "fit", *names, "--cells", ",".join(cells), "-o", "mydevice.toml", "--force"], work, shown)
     sh([*tspcm, "run", "iv-sweep", "--seed", "5", "--sim-options", "device=mydevice.toml", "--set", "cycles=3",
         "--set", "compliance_A=100e-6", "-o", "check_iv.h5"], work, shown)
     check = sh([*tspcm, "analyze", "check_iv.h5", "--no-write"], work, [])

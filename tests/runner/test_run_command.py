@@ -149,7 +149,7 @@ def test_unknown_procedure_and_existing_output_are_usage_errors(capsys, plugin_s
 def test_procedures_lists_parameters_units_defaults_and_ranges(capsys, plugin_site):
     code, out, _ = run_cli(capsys, "procedures", "smu-steps")
     assert code == 0
-    line = next(l for l in out.splitlines() if l.strip().startswith("level_V"))
+    line = next(text for text in out.splitlines() if text.strip().startswith("level_V"))
     assert "Level" in line and "default 0.3 V" in line and "allowed 0 .. 2 V" in line
     assert "roles: smu" in out and "columns: Step, Voltage (V), Current (A)" in out
     code, out, _ = run_cli(capsys, "procedures", "--json")
