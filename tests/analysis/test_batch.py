@@ -11,6 +11,8 @@ from tspcm_lab.analysis.batch import SUMMARY_COLUMNS, analyze_paths, read_summar
 from tspcm_lab.analysis.examples import PROCEDURES
 from tspcm_lab.cli import main
 
+pytestmark = pytest.mark.slow
+
 N_BATCH = 500  # as in conftest.batch_folder
 
 

@@ -4,6 +4,7 @@ import base64
 import re
 
 import numpy as np
+import pytest
 
 from tspcm_lab.analysis import plots, switching
 from tspcm_lab.analysis.synthetic import staircase, ts_iv
@@ -34,6 +35,7 @@ def test_every_procedure_gives_a_figure(example_runs):
         assert figs and all(f.axes for f in figs), proc
 
 
+@pytest.mark.slow
 def test_cli_report_is_one_self_contained_file(example_runs, tmp_path):
     folder = example_runs["iv-sweep"].parent
     assert main(["analyze", str(folder), "--workers", "1", "--quiet", "--report", str(tmp_path / "rep")]) == 0

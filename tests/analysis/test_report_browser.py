@@ -37,6 +37,7 @@ def browser(tmp_path):
         driver.quit()
 
 
+@pytest.mark.slow
 def test_the_report_opens_in_chromium_with_every_figure_and_no_console_error(browser, tmp_path):
     files = [write_example_run(tmp_path / f"{name}.h5", name, seed=3) for name in PROCEDURES]
     report = write_report(files, tmp_path / "report")

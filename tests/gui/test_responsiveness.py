@@ -22,6 +22,7 @@ MAX_BLOCKED_S = 0.100
 TICK_MS = 10
 
 
+@pytest.mark.slow
 def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, open_window):
     window = open_window(plugins.load_procedure("iv-sweep"), seed=31)
     window.inputs.cycles.setText("1")  # a first run loads what a session loads once (the model's kernels)

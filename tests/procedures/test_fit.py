@@ -18,6 +18,8 @@ from tspcm_lab import runner
 from tspcm_lab.analysis.devicefit import fit_runs, render
 from tspcm_lab.store.digest import write_digest
 
+pytestmark = pytest.mark.slow
+
 #: three non-default devices (the defaults: Vth 1.2 V, Vhold 0.5 V, R_on 5 kOhm, t_d0 100 ns, V0 0.1 V,
 #: tau_rec 300 ns, nu 0.1)
 DEVICES = {

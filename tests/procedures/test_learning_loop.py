@@ -105,6 +105,7 @@ def test_bad_parameters_are_refused_before_any_output(values, parameter, fragmen
         assert sim.model.t_s == t0 and not any(s.enabled for s in sim.sources.values())
 
 
+@pytest.mark.slow
 def test_savings_shrink_as_forgetting_grows_and_a_full_reset_leaves_the_least(tmp_path):
     """A partial RESET re-melts a dome bounded by crystalline material, which regrows without incubation
     (savings); a larger forgetting pulse melts more, a full RESET all of it. Mean over three seeds."""

@@ -20,6 +20,7 @@ def cell_map(c, rows):
     return g
 
 
+@pytest.mark.slow
 def test_pattern_is_memorized_forgotten_and_relearned_in_fewer_epochs(tmp_path):
     with runner.BenchSession.open("sim-4x4", seed=3) as session:
         procedure = runner.build_procedure(PatternProcedure, {}, session)

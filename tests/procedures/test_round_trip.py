@@ -41,6 +41,7 @@ def test_iv_sweep_gives_back_the_switch_threshold_hold_and_on_resistance(tmp_pat
     assert f["vth_mean_V"] > f["vth_median_V"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_delay_recovery_gives_back_the_delay_law_and_the_recovery_time(tmp_path, seed):
     f, model = run_and_analyse(DelayRecoveryProcedure, {}, tmp_path, seed)

@@ -4,10 +4,13 @@
 import json
 
 import pandas as pd
+import pytest
 
 from tspcm_lab import cli, plugins
 from tspcm_lab.commands.demo import CHECKS, KEY_FIGURES
 from tspcm_lab.store import open_run
+
+pytestmark = pytest.mark.slow
 
 OURS = ["iv-sweep", "pulse-train", "threshold-vs-weight", "spike-train", "learning-loop", "delay-recovery",
         "retention", "endurance", "pattern"]

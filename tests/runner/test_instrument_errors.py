@@ -48,6 +48,7 @@ def test_a_device_error_mid_run_fails_the_run_and_is_in_the_log(plugin_site, tmp
     assert not outcome.off_problems  # every output confirmed off
 
 
+@pytest.mark.slow
 def test_a_query_error_mid_run_is_recorded_and_the_run_completes(plugin_site, tmp_path):
     outcome, run = _run_with_error_pushed(tmp_path, "smu", -420, seed=62, points=60_000)
     assert (outcome.status, run.status, run.n_rows) == ("completed", "completed", 60_000), outcome.message

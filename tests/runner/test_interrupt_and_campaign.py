@@ -17,6 +17,7 @@ from tests.helpers.runs import wait_for_rows
 RUN_CHILD = Path(__file__).with_name("run_child.py")
 
 
+@pytest.mark.slow
 def test_ctrl_c_aborts_cleanly_keeps_the_rows_and_turns_every_output_off(child_env, tmp_path):
     path = tmp_path / "long.h5"
     process = subprocess.Popen(
@@ -102,6 +103,7 @@ def test_python_m_tspcm_lab_prints_errors_as_one_line(child_env):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_campaign_and_its_index_says_so(child_env, tmp_path):
     file = tmp_path / "long.toml"
     file.write_text(CAMPAIGN.replace("points = 5,", "points = 1000000,"))

@@ -12,6 +12,8 @@ from tests.helpers.runs import wait_for_rows
 
 from tspcm_lab.store import open_run
 
+pytestmark = pytest.mark.slow
+
 TSPCM = Path(sys.executable).with_name("tspcm")
 
 

@@ -5,11 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim_backend.demo import parameter_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_model_demo_finds_every_behaviour_in_range(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sim_backend.demo", "--markdown", str(tmp_path / "m.md")],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -14,6 +14,8 @@ import h5py
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 #: what differs between any two runs of the same procedure: wall-clock times, the writer's process, and
 #: the flag that says which path ran (and the metadata checksum, which covers those)

@@ -14,6 +14,8 @@ from tspcm_lab.cli import main
 from tspcm_lab.store import open_run
 from tspcm_lab.store.superblock import read_superblock
 
+pytestmark = pytest.mark.slow
+
 CHILD = Path(__file__).with_name("writer_child.py")
 GOOD = ("iv-sweep", "pulse-train", "learning-loop")
 

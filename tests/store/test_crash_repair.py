@@ -21,6 +21,7 @@ from checks.crash_campaign import kill_and_repair
 FAST = {"pattern": ["--bench", "sim-4x4", "--set", "spike_amplitude_V=1.9"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("procedure", ["endurance", "retention", "pattern"])
 def test_kill_9_mid_run_then_repair_keeps_every_row_seen(procedure, tmp_path):
     moment = random.Random(procedure).uniform(0.0, 0.8)  # after the first flushed row

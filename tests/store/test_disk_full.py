@@ -4,8 +4,11 @@ simulated output off. Three levels of checks/disk_full.py (which runs ten)."""
 
 
 import h5py
+import pytest
 
 from checks.disk_full import run_level
+
+pytestmark = pytest.mark.slow
 
 
 def test_too_little_room_to_start_writes_nothing(tmp_path):

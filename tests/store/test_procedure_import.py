@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tspcm_lab.store import RunWriter, restore_procedure
 
 ZEN = "Beautiful is better than ugly"
@@ -21,6 +23,7 @@ def test_a_csv_header_naming_a_module_does_not_import_it(tmp_path):
     assert "procedure this:X" in out.stdout  # recorded as it was, not imported
 
 
+@pytest.mark.slow
 def test_reopening_a_run_that_names_a_module_does_not_import_it(tmp_path):
     path = tmp_path / "run.h5"
     with RunWriter.create(path, parameters={"width_s": (1e-6, "s")}, columns=["Step"],

@@ -46,6 +46,7 @@ def sweep_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_other_process_reads_everything_without_tspcm_lab(sweep_file):
     out = subprocess.run([sys.executable, "-c", READ_WITHOUT_TSPCM, str(sweep_file)],
                          capture_output=True, text=True, timeout=60, check=True)

@@ -107,6 +107,7 @@ def _burst_infinite(ch):
     ch.burst_ncycles(3)
 
 
+@pytest.mark.slow
 def test_qcodes_drivers_everyday_features(drivers):
     smu, awg = drivers
     features = {

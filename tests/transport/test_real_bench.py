@@ -117,6 +117,7 @@ def test_fault_option_in_the_library_path_of_the_real_bench(real_spec):
     assert info.value.error_code == StatusCode.error_connection_lost
 
 
+@pytest.mark.slow
 def test_tspcm_sim_serve_real_bench_subprocess():
     proc = subprocess.Popen([sys.executable, "-c", SIM_CLI, "sim", "serve", "--port", "0", "--bench", "seed=5"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

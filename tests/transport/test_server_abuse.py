@@ -30,6 +30,7 @@ def _within_bound(measure) -> list[float]:
     return maxima
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
 def test_1000_idle_clients_no_lockout_and_the_scope_answers_during_a_long_sweep():
     try:
