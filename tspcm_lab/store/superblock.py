@@ -49,12 +49,14 @@ def lookup3(data: bytes, initval: int = 0) -> int:
         a = (a + int.from_bytes(data[i:i + 4], "little")) & m
         b = (b + int.from_bytes(data[i + 4:i + 8], "little")) & m
         c = (c + int.from_bytes(data[i + 8:i + 12], "little")) & m
+        # fmt: off
         a = (a - c) & m; a ^= _rot(c, 4); c = (c + b) & m  # noqa: E702 - the reference's layout
         b = (b - a) & m; b ^= _rot(a, 6); a = (a + c) & m  # noqa: E702
         c = (c - b) & m; c ^= _rot(b, 8); b = (b + a) & m  # noqa: E702
         a = (a - c) & m; a ^= _rot(c, 16); c = (c + b) & m  # noqa: E702
         b = (b - a) & m; b ^= _rot(a, 19); a = (a + c) & m  # noqa: E702
         c = (c - b) & m; c ^= _rot(b, 4); b = (b + a) & m  # noqa: E702
+        # fmt: on
         i += 12
         length -= 12
     if length == 0:
@@ -63,6 +65,7 @@ def lookup3(data: bytes, initval: int = 0) -> int:
     a = (a + int.from_bytes(tail[0:4], "little")) & m
     b = (b + int.from_bytes(tail[4:8], "little")) & m
     c = (c + int.from_bytes(tail[8:12], "little")) & m
+    # fmt: off
     c ^= b; c = (c - _rot(b, 14)) & m  # noqa: E702
     a ^= c; a = (a - _rot(c, 11)) & m  # noqa: E702
     b ^= a; b = (b - _rot(a, 25)) & m  # noqa: E702
@@ -70,6 +73,7 @@ def lookup3(data: bytes, initval: int = 0) -> int:
     a ^= c; a = (a - _rot(c, 4)) & m  # noqa: E702
     b ^= a; b = (b - _rot(a, 14)) & m  # noqa: E702
     c ^= b; c = (c - _rot(b, 24)) & m  # noqa: E702
+    # fmt: on
     return c
 
 
