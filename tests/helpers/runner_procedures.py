@@ -2,7 +2,7 @@
 ``points`` voltages on the simulated cell (read-level, below threshold) and reads the current each time.
 
 It reaches the runner the way every procedure does: through an entry point (the tests install a
-dist-info for it on sys.path, see conftest.py).
+dist-info for it on sys.path, see tests/runner/conftest.py).
 """
 
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
