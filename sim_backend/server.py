@@ -340,6 +340,8 @@ class SimServer:
     def _account(self, connection: _Connection, pending: int) -> None:
         """Keep the total of unfinished messages within ``max_buffered_bytes``: MessageTooLong for the
         connection that would take it past."""
+        if pending == connection.pending:  # nothing changed (whole lines in, nothing left over): no lock
+            return
         with self._connections_lock:
             total = self._buffered - connection.pending + pending
             if pending > connection.pending and total > self.max_buffered_bytes:
