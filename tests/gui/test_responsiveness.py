@@ -41,13 +41,24 @@ print(json.dumps(ticks))
 """ % (TICK_MS / 1e3)
 
 
-def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, open_window):
+#: where the simulated bench runs: in its own process, as ``tspcm gui`` has it; benchmarks/bench_gui.py also
+#: asks (BENCH_GUI_BASELINE=1) for the same run with the bench in the GUI's process, the baseline it
+#: compares with in the same run
+BENCH_PLACES = ["own process"] + (["in-process"] if os.environ.get("BENCH_GUI_BASELINE") else [])
+
+
+@pytest.mark.parametrize("place", BENCH_PLACES)
+def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, open_window, place):
     from procedures.common import bench_clock
     from sim_backend import visa
     from tspcm_lab.served import ServedClock
 
-    window = open_window(plugins.load_procedure("iv-sweep"), seed=31, own_process=True)
+    window = open_window(plugins.load_procedure("iv-sweep"), seed=31, own_process=place == "own process")
     session = window.session
+    hosts_before = set(visa._HOSTS)
+    if place == "in-process":
+        _follow_the_run(qtbot, window, place)
+        return
     # the bench is another process, reached over TCP by pyvisa-py; its virtual clock too
     assert session.served is not None and session.served.pid != os.getpid()
     assert session.served.process.poll() is None
@@ -56,7 +67,14 @@ def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, op
         assert type(connection.visalib).__name__ != "TspcmVisaLibrary"
         assert connection.resource_name.startswith("TCPIP0::127.0.0.1::")
     assert isinstance(bench_clock(session.bench), ServedClock)
-    hosts_before = set(visa._HOSTS)
+    stored = _follow_the_run(qtbot, window, place)
+    # no simulated bench was built in this process for the runs: the model ran in the bench's process
+    assert set(visa._HOSTS) == hosts_before and session.spec not in visa._HOSTS
+    assert stored.bench["simulation"]["process"].startswith("own")
+
+
+def _follow_the_run(qtbot, window, place: str):
+    """Run 1e5 points in ``window``, check the views followed, print the figures; returns the run file."""
     window.inputs.cycles.setText("1")  # a first run loads what a session loads once (the model's kernels)
     with qtbot.waitSignal(window.manager.finished, timeout=300_000):
         qtbot.mouseClick(window.queue_button, QtCore.Qt.MouseButton.LeftButton)
@@ -110,9 +128,6 @@ def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, op
     path = blocker.args[0].data_filename
     stored = open_run(path)
     assert stored.n_rows == 100_050
-    # no simulated bench was built in this process for the runs: the model ran in the bench's process
-    assert set(visa._HOSTS) == hosts_before and session.spec not in visa._HOSTS
-    assert stored.bench["simulation"]["process"].startswith("own")
     run = next(c for c in blocker.args[0].curve_list if getattr(c, "wdg", None) is views)
     t = np.asarray(ticks)
     t = t[t[:, 0] >= running[0]]
@@ -124,7 +139,7 @@ def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, op
     b = b[(b >= running[0]) & (b <= end)]
     baseline = np.diff(b) - TICK_MS / 1e3
 
-    text = (f"{len(late)} ticks over {end - running[0]:.1f} s of run; lateness (ms): median "
+    text = (f"bench {place}: {len(late)} ticks over {end - running[0]:.1f} s of run; lateness (ms): median "
             f"{1e3 * np.median(late):.1f}, 99th percentile {1e3 * np.percentile(late, 99):.1f}, max "
             f"{1e3 * late.max():.0f} (the GUI thread's own work in that gap: {1e3 * own[worst]:.0f} ms, the "
             f"whole process's {1e3 * process[worst]:.0f} ms; "
@@ -150,3 +165,4 @@ def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, op
     print(text)
     print(f"BENCH gui: {text}; bound {1e3 * MAX_BLOCKED_S:.0f} ms: "
           f"{'met' if late.max() < MAX_BLOCKED_S else 'NOT met'}")
+    return stored
