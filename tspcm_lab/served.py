@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import socket
 import subprocess
 import sys
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from procedures.common import Clock, StopCheck
+
+log = logging.getLogger(__name__)
 
 #: the control endpoint's name in the server's port map (sim_backend.control.CONTROL_RESOURCE; not
 #: imported, so this process never loads the simulated bench)
@@ -80,9 +83,10 @@ class ServedBench:
             if process.returncode == 2:  # the spec was refused: the user's input
                 raise ValueError(message.split("error: ", 1)[-1])
             raise RuntimeError(f"the simulated bench process did not start: {message}")
-        # nothing more is read from its output: let it go nowhere instead of filling a pipe
-        threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
-        threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
+        # its output is read on, so that no pipe fills: what it says on stderr (the model's warnings, e.g.
+        # a cell over-heated) goes to this process's log, as it would have in-process
+        threading.Thread(target=_drain, args=(process.stdout, None), daemon=True).start()
+        threading.Thread(target=_drain, args=(process.stderr, log.warning), daemon=True).start()
         return cls(spec, process, resources)
 
     def bench_config(self, config):
@@ -171,7 +175,8 @@ class ServedClock(Clock):
         return True
 
 
-def _drain(stream: Any) -> None:
+def _drain(stream: Any, say: Callable[..., None] | None) -> None:
     with contextlib.suppress(OSError, ValueError):
-        for _ in stream:
-            pass
+        for line in stream:
+            if say is not None and line.strip():
+                say("simulated bench: %s", line.rstrip())
