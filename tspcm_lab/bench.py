@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from instruments.benchlike import LIMIT_KINDS
+from instruments.clock import Clock, WallClock, visa_clock
 from instruments.registry import DRIVERS, driver_names_for
 from instruments.roles import ROLE_NAMES
 from instruments.safety import Limits
@@ -487,6 +489,46 @@ class Bench:
                 bench.close()
                 raise BenchOpenError({"all_off": "; ".join(off_problems)})
         return bench
+
+    # ------------------------------------------------------------------ what procedures read (BenchLike)
+    @property
+    def path(self) -> str:
+        """The bench file this bench was opened from (for messages)."""
+        return self.config.path
+
+    @property
+    def clock(self) -> Clock:
+        """The clock of the VISA library behind the roles when it offers one (the in-process simulated
+        bench's virtual time), else the wall clock."""
+        for role in self.roles.values():
+            clock = visa_clock(getattr(role, "driver", None))
+            if clock is not None:
+                return clock
+        return WallClock()
+
+    def limit(self, role: str, kind: str) -> tuple[float | None, str]:
+        """(limit, where) of one role from the bench *file* (no instrument is queried): ``kind``
+        "voltage" -> max_voltage (V), "current" -> max_compliance_current (A); None when not set."""
+        config = self.config.roles.get(role)
+        if kind not in LIMIT_KINDS:
+            raise ValueError(f"kind must be one of {LIMIT_KINDS}, got {kind!r}")
+        if config is None:
+            return None, f"{self.config.path}: no [{role}]"
+        if kind == "voltage":
+            return config.max_voltage_v, f"[{role}] max_voltage in {self.config.path}"
+        return config.max_compliance_current_a, f"[{role}] max_compliance_current in {self.config.path}"
+
+    def series_resistance_ohm(self, role: str = "smu") -> float:
+        """Series resistance between ``role``'s output and the cell (Ohm): the bench file's
+        ``series_resistance`` of that role, which states the whole path (series resistor, output
+        impedance and the scope's sense resistor: 1050 Ohm SMU, 100 Ohm AWG on the simulated bench)."""
+        config = self.config.roles.get(role)
+        return float(config.series_resistance_ohm or 0.0) if config is not None else 0.0
+
+    def sense_resistance_ohm(self) -> float:
+        """The scope's sense resistor at the bottom electrode (Ohm), 0 when the bench has no scope."""
+        scope = self.config.roles.get("scope")
+        return float(scope.sense_resistance_ohm or 0.0) if scope is not None else 0.0
 
     def outputs_on(self) -> list[str]:
         """Roles whose output is (or may be) on."""

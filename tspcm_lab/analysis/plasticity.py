@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from tspcm_lab.analysis.fitting import best_linear_on_grid, r_squared
+from procedures.library.fitting import best_linear_on_grid, r_squared
 
 POTENTIATION = +1
 DEPRESSION = -1
