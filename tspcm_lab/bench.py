@@ -228,6 +228,7 @@ def parse_bench_config(data: dict, path: str = "<bench>") -> BenchConfig:
 
 def _parse_role(role: str, table: dict, default_library: str,
                 problems: list[tuple[str, str]]) -> RoleConfig | None:
+    """One role's table -> RoleConfig; every problem appended to ``problems`` (None when there was one)."""
     start = len(problems)
 
     def bad(key: str, message: str) -> None:
@@ -237,10 +238,30 @@ def _parse_role(role: str, table: dict, default_library: str,
     for key in table:
         if key not in allowed:
             bad(key, f"unknown key; allowed in [{role}]: {', '.join(sorted(allowed))}")
-
     driver = table.get("driver")
+    info = _role_driver(role, driver, bad)
+    resource = table.get("resource")
+    _check_resource(resource, bad)
+    values: dict[str, Any] = _role_strings(table, default_library, bad)
+    _role_quantities(role, table, values, bad)
+    if info is not None:
+        _role_channel(info, driver, table, values, bad)
+    if role == "matrix":
+        _parse_matrix(table, values, bad)
+    if role == "prober" and "velocity_percent" in table:
+        velocity = table["velocity_percent"]
+        if isinstance(velocity, bool) or not isinstance(velocity, (int, float)) or not 0.1 <= velocity <= 100:
+            bad("velocity_percent", f"must be a number from 0.1 to 100, got {velocity!r}")
+        else:
+            values["velocity_percent"] = float(velocity)
+    if len(problems) > start:
+        return None
+    return RoleConfig(role=role, driver=driver, resource=resource, **values)
+
+
+def _role_driver(role: str, driver: Any, bad) -> Any:
+    """The registry entry of the role's ``driver`` (None, with a problem, when it cannot play the role)."""
     choices = ", ".join(driver_names_for(role))
-    info = None
     if driver is None:
         bad("driver", f"missing; allowed for [{role}]: {choices}")
     elif not isinstance(driver, str) or driver not in DRIVERS:
@@ -248,15 +269,20 @@ def _parse_role(role: str, table: dict, default_library: str,
     elif DRIVERS[driver].role != role:
         bad("driver", f"{driver!r} is a {DRIVERS[driver].role} driver, not a {role}; allowed for [{role}]: {choices}")
     else:
-        info = DRIVERS[driver]
+        return DRIVERS[driver]
+    return None
 
-    resource = table.get("resource")
+
+def _check_resource(resource: Any, bad) -> None:
     if resource is None:
         bad("resource", "missing; the VISA resource string, e.g. 'GPIB0::18::INSTR' or "
                         "'TCPIP::192.168.0.5::5025::SOCKET'")
     elif not isinstance(resource, str) or not resource.strip() or any(ch.isspace() for ch in resource):
         bad("resource", f"{resource!r} is not a VISA resource string (no spaces), e.g. 'GPIB0::18::INSTR'")
 
+
+def _role_strings(table: dict, default_library: str, bad) -> dict[str, Any]:
+    """The VISA library and terminations (strings), the bench's library by default."""
     values: dict[str, Any] = {}
     for key in ("visa_library", "read_termination", "write_termination"):
         if key in table:
@@ -265,18 +291,37 @@ def _parse_role(role: str, table: dict, default_library: str,
             else:
                 bad(key, f"must be a string, got {table[key]!r}")
     values.setdefault("visa_library", default_library)
+    return values
 
-    def quantity(key: str, unit: str, *, positive: bool = True, required: str = "",
-                 attribute: str | None = None) -> None:
+
+#: role -> (key, unit, positive, attribute, what to write when it is missing ("" = optional))
+_ROLE_QUANTITIES: dict[str, tuple[tuple[str, str, bool, str, str], ...]] = {
+    "smu": (("max_voltage", "V", True, "max_voltage_v",
+             "every output needs its safety limit, e.g. max_voltage = '5 V'"),
+            ("series_resistance", "ohm", False, "series_resistance_ohm", ""),
+            ("max_compliance_current", "A", True, "max_compliance_current_a",
+             "the largest compliance current allowed, e.g. max_compliance_current = '10 mA'")),
+    "pulse": (("max_voltage", "V", True, "max_voltage_v",
+               "every output needs its safety limit, e.g. max_voltage = '5 V'"),
+              ("series_resistance", "ohm", False, "series_resistance_ohm", "")),
+    "scope": (("sense_resistance", "ohm", True, "sense_resistance_ohm",
+               "the resistor through which the scope sees the cell current, e.g. sense_resistance = '50 ohm'"),),
+}
+
+
+def _role_quantities(role: str, table: dict, values: dict[str, Any], bad) -> None:
+    """The role's quantities with units (timeout, limits, resistances), each within QUANTITY_MAXIMA."""
+    for key, unit, positive, attribute, required in (("timeout", "s", True, "timeout_s", ""),
+                                                     *_ROLE_QUANTITIES.get(role, ())):
         if key not in table:
             if required:
                 bad(key, f"missing; {required}")
-            return
+            continue
         try:
             value = parse_quantity(table[key], unit)
         except UnitError as exc:
             bad(key, str(exc))
-            return
+            continue
         most = QUANTITY_MAXIMA[key]
         if positive and not value > 0:
             bad(key, f"must be > 0 {unit}, got {table[key]!r}")
@@ -286,46 +331,22 @@ def _parse_role(role: str, table: dict, default_library: str,
             bad(key, f"{table[key]!r} is beyond {most:g} {unit}, the largest this software accepts; allowed: "
                      f"{'> 0' if positive else '0'} to {most:g} {unit}")
         else:
-            values[attribute or key] = value
+            values[attribute] = value
 
-    quantity("timeout", "s", attribute="timeout_s")
-    if role in ("smu", "pulse"):
-        quantity("max_voltage", "V", attribute="max_voltage_v",
-                 required="every output needs its safety limit, e.g. max_voltage = '5 V'")
-        quantity("series_resistance", "ohm", positive=False, attribute="series_resistance_ohm")
-    if role == "smu":
-        quantity("max_compliance_current", "A", attribute="max_compliance_current_a",
-                 required="the largest compliance current allowed, e.g. max_compliance_current = '10 mA'")
-    if role == "scope":
-        quantity("sense_resistance", "ohm", attribute="sense_resistance_ohm",
-                 required="the resistor through which the scope sees the cell current, "
-                          "e.g. sense_resistance = '50 ohm'")
 
-    if info is not None:
-        if "channel" in table:
-            channel = table["channel"]
-            if info.channels == (None,):
-                bad("channel", f"{driver} has no channels; remove the key")
-            elif channel not in info.channels or isinstance(channel, bool):
-                bad("channel", f"{channel!r} is not a channel of {driver}; allowed: "
-                               f"{', '.join(repr(c) for c in info.channels)}")
-            else:
-                values["channel"] = channel
-        else:
-            values["channel"] = info.default_channel
-
-    if role == "matrix":
-        _parse_matrix(table, values, bad)
-    if role == "prober" and "velocity_percent" in table:
-        velocity = table["velocity_percent"]
-        if isinstance(velocity, bool) or not isinstance(velocity, (int, float)) or not 0.1 <= velocity <= 100:
-            bad("velocity_percent", f"must be a number from 0.1 to 100, got {velocity!r}")
-        else:
-            values["velocity_percent"] = float(velocity)
-
-    if len(problems) > start:
-        return None
-    return RoleConfig(role=role, driver=driver, resource=resource, **values)
+def _role_channel(info: Any, driver: str, table: dict, values: dict[str, Any], bad) -> None:
+    """The instrument channel the role uses (the driver's default when not given)."""
+    if "channel" not in table:
+        values["channel"] = info.default_channel
+        return
+    channel = table["channel"]
+    if info.channels == (None,):
+        bad("channel", f"{driver} has no channels; remove the key")
+    elif channel not in info.channels or isinstance(channel, bool):
+        bad("channel", f"{channel!r} is not a channel of {driver}; allowed: "
+                       f"{', '.join(repr(c) for c in info.channels)}")
+    else:
+        values["channel"] = channel
 
 
 def _parse_matrix(table: dict, values: dict, bad) -> None:
