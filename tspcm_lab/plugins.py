@@ -33,6 +33,10 @@ class ProcedureLookupError(LookupError):
     """A procedure name that is unknown, registered twice, or whose class cannot be loaded."""
 
 
+class UnknownProcedureError(ProcedureLookupError):
+    """No procedure is registered under the name (nothing is installed that provides it)."""
+
+
 @dataclass(frozen=True)
 class ProcedureEntry:
     """One registered procedure (nothing imported yet)."""
@@ -88,7 +92,7 @@ def find(name: str) -> ProcedureEntry:
         from tspcm_lab.cli import did_you_mean
 
         known = ", ".join(found) or "none (is the package installed? pip install -e .)"
-        raise ProcedureLookupError(f"no procedure named {name!r}{did_you_mean(name, found)} "
+        raise UnknownProcedureError(f"no procedure named {name!r}{did_you_mean(name, found)} "
                                    f"(installed procedures: {known})")
     if len({e.value for e in entries}) > 1:
         claims = "; ".join(f"{e.value} ({e.distribution or 'unknown package'})" for e in entries)

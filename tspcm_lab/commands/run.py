@@ -197,7 +197,7 @@ def open_session(args, require=()) -> runner.BenchSession:
 
 
 def describe_point(point: dict) -> str:
-    return ", ".join(f"{k}={runner._fmt(v)}" for k, v in point.items())
+    return ", ".join(f"{k}={runner.format_number(v)}" for k, v in point.items())
 
 
 # ------------------------------------------------------------------------------------------------ command
