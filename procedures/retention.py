@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
@@ -35,7 +35,8 @@ def read_times(first_s: float, duration_s: float, reads: int) -> np.ndarray:
     return np.geomspace(first_s, duration_s, reads)
 
 
-class RetentionProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixin, TspcmProcedure):
+class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin,
+                       TspcmProcedure):
     """Log-spaced reads of programmed states over a duration; drift exponent per state."""
 
     name = "retention"
@@ -49,12 +50,10 @@ class RetentionProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixin, T
         {"title": "Conductance vs time", "x": "Time (s)", "y": "Conductance (S)", "series": "State",
          "log_x": True, "style": "both"},
     )
+    # fewer states than threshold-vs-weight (each takes duration_s), up to 30 uS
     states = IntegerParameter("States", minimum=1, maximum=100, default=3)
-    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=1e-6)
     target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
                                   default=30e-6)
-    spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
     duration_s = FloatParameter("Duration per state", units="s", minimum=1e-3, maximum=1e8, default=1e4)
     first_read_s = FloatParameter("First read after programming", units="s", minimum=1e-4, maximum=1e6,
                                   default=1.0)
@@ -63,8 +62,7 @@ class RetentionProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixin, T
     BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage")}
 
     def check_relations(self) -> None:
-        if self.target_max_S < self.target_min_S:
-            raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")
+        self.check_targets()
         if self.first_read_s >= self.duration_s:
             raise ParameterError("first_read_s", f"must be below duration_s ({self.duration_s:g} s)")
 
@@ -75,7 +73,7 @@ class RetentionProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixin, T
 
     def execute(self) -> None:
         clock = self.bench.clock
-        targets = lib.target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)
+        targets = self.targets()
         times = read_times(self.first_read_s, self.duration_s, self.reads)
         for state, target in enumerate(targets):
             if self.should_stop():

@@ -32,7 +32,8 @@ from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
-class ThresholdVsWeightProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixin, TspcmProcedure):
+class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin,
+                                 TspcmProcedure):
     """Program a ladder of PCM states and measure the cell threshold at each."""
 
     name = "threshold-vs-weight"
@@ -53,12 +54,6 @@ class ThresholdVsWeightProcedure(lib.ProgramParametersMixin, lib.ConductanceRead
                                    "ramp_step_V", "ramp_compliance_A", "ramp_nplc"), True),
     )
 
-    states = IntegerParameter("States", minimum=1, maximum=100, default=5)
-    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=1e-6)
-    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=100e-6)
-    spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
     repeats = IntegerParameter("Threshold measurements per state", minimum=1, maximum=100, default=1)
     initial_reset = BooleanParameter("Full RESET before the first state", default=True)
     threshold_method = ListParameter("Threshold method", choices=["dc", "pulse"], default="dc")
@@ -78,8 +73,7 @@ class ThresholdVsWeightProcedure(lib.ProgramParametersMixin, lib.ConductanceRead
                     "ramp_compliance_A": ("smu", "current")}
 
     def check_relations(self) -> None:
-        if self.target_max_S < self.target_min_S:
-            raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")
+        self.check_targets()
         if self.pulse_stop_V <= self.pulse_start_V:
             raise ParameterError("pulse_stop_V", f"must be above pulse_start_V ({self.pulse_start_V:g} V)")
         if self.ramp_step_V >= self.ramp_stop_V:
@@ -94,7 +88,7 @@ class ThresholdVsWeightProcedure(lib.ProgramParametersMixin, lib.ConductanceRead
                 ("Each", f"program and verify (up to {self.program_max_pulses} pulses), then a {method}")]
 
     def execute(self) -> None:
-        targets = lib.target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)
+        targets = self.targets()
         if self.initial_reset:
             lib.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
         total = targets.size * self.repeats

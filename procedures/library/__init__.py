@@ -30,7 +30,8 @@ from procedures.library.errors import ParameterError
 from procedures.library.events import (count_firing_events, crossings_s, events_per_window, first_after_s,
                                        first_event_delays_s, firing_times_s, rising_edges)
 from procedures.library.learning import parse_pattern, savings, savings_or_nan
-from procedures.library.program import ProgramParametersMixin, ProgramResult, program_to_target, target_ladder
+from procedures.library.program import (ProgramParametersMixin, ProgramResult, TargetLadderMixin, program_to_target,
+                                        target_ladder)
 from procedures.library.pulses import (RESET_AMPLITUDE_V, RESET_WIDTH_S, SET_AMPLITUDE_V, SET_WIDTH_S,
                                        apply_pulses, reset_pulse, set_pulse)
 from procedures.library.read import (READ_COMPLIANCE_A, READ_FIRE_COMPLIANCE_A, READ_FIRE_VOLTAGE_V,
@@ -51,7 +52,7 @@ __all__ = [
     "emit_calibration", "Drift", "drift_exponent", "ParameterError",
     "count_firing_events", "crossings_s", "events_per_window", "first_after_s", "first_event_delays_s",
     "firing_times_s", "rising_edges", "parse_pattern", "savings", "savings_or_nan",
-    "ProgramParametersMixin", "ProgramResult", "program_to_target", "target_ladder",
+    "ProgramParametersMixin", "ProgramResult", "TargetLadderMixin", "program_to_target", "target_ladder",
     "RESET_AMPLITUDE_V", "RESET_WIDTH_S", "SET_AMPLITUDE_V", "SET_WIDTH_S", "apply_pulses", "reset_pulse",
     "set_pulse", "READ_COMPLIANCE_A", "READ_FIRE_COMPLIANCE_A", "READ_FIRE_VOLTAGE_V", "READ_HIGH_VOLTAGE_V",
     "READ_LOW_VOLTAGE_V", "READ_METHOD_TEXT", "READ_MIN_CURRENT_A", "READ_NPLC", "READ_TS_ON_RESISTANCE_OHM",

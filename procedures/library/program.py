@@ -7,10 +7,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, IntegerParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from instruments.benchlike import BenchLike
 from instruments.clock import StopCheck
+from procedures.library.errors import ParameterError
 from procedures.library.pulses import RESET_AMPLITUDE_V, RESET_WIDTH_S, SET_AMPLITUDE_V, SET_WIDTH_S, reset_pulse, set_pulse
 from procedures.library.read import read_conductance
 
@@ -128,3 +129,24 @@ def target_ladder(g_min: float, g_max: float, states: int, spacing: str = "log")
     if spacing == "log":
         return np.geomspace(g_min, g_max, states)
     return np.linspace(g_min, g_max, states)
+
+
+class TargetLadderMixin:
+    """``states`` target conductances from ``target_min_S`` to ``target_max_S`` (log or linear spacing),
+    programmed in rising order so that each state is reached by potentiation from the previous one.
+    A procedure may declare other defaults by declaring the parameter again."""
+
+    states = IntegerParameter("States", minimum=1, maximum=100, default=5)
+    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
+                                  default=1e-6)
+    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
+                                  default=100e-6)
+    spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
+
+    def targets(self) -> np.ndarray:
+        """The target conductances (S), rising."""
+        return target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)
+
+    def check_targets(self) -> None:
+        if self.target_max_S < self.target_min_S:
+            raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")

@@ -150,7 +150,7 @@ class TrainResponse:
         return peaks
 
 
-def configure_train(bench, train: SpikeTrain, name: str = "SPIKES") -> None:
+def configure_train(bench: BenchLike, train: SpikeTrain, name: str = "SPIKES") -> None:
     """Program the pulse generator with ``train`` (played once per trigger)."""
     pulse = bench.pulse
     if train.waveform == "arb":
@@ -161,7 +161,7 @@ def configure_train(bench, train: SpikeTrain, name: str = "SPIKES") -> None:
 
 
 
-def fire_train(bench, train: SpikeTrain, *, fire_current_A: float = FIRE_CURRENT_A,
+def fire_train(bench: BenchLike, train: SpikeTrain, *, fire_current_A: float = FIRE_CURRENT_A,
                sample_interval_s: float = 1e-9, full_scale_current_A: float = 1e-3,
                tail_s: float | None = None, name: str = "SPIKES", configure: bool = True) -> TrainResponse:
     """Play ``train`` once and capture the cell current (scope armed on the generator's sync).

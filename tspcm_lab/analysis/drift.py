@@ -31,14 +31,13 @@ Units: time and delays in s, resistance in Ohm, voltages in V.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from procedures.library.drift import Drift, drift_exponent  # noqa: F401 - part of this module's API
-from procedures.library.fitting import LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared
+from procedures.library.fitting import (LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared,
+                                        refine_three)
 
 
 def drift_per_state(state, time_s, resistance_ohm, confidence: float = 0.95) -> dict:
@@ -204,18 +203,9 @@ def recovery_time(interval_s, response) -> Recovery:
     span = max(float(np.ptp(y)), 1e-300)
     off = float(np.mean(y))
     yn = (y - off) / span  # normalised, so the optimiser's tolerances fit any unit
-    se = math.nan
     x0 = [tau0, (yinf0 - off) / span, (y00 - off) / span]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            popt, pcov = curve_fit(model, t, yn, p0=x0, bounds=([grid[0], -np.inf, -np.inf],
-                                   [grid[-1], np.inf, np.inf]), x_scale=[tau0, 1.0, 1.0])
-        tau, y_inf, y0 = (float(v) for v in popt)
-        if np.all(np.isfinite(pcov)):
-            se = float(math.sqrt(max(pcov[0, 0], 0.0)))
-    except (RuntimeError, ValueError):
-        tau, y_inf, y0 = x0
+    (tau, y_inf, y0), se = refine_three(model, t, yn, x0, [grid[0], -np.inf, -np.inf], [grid[-1], np.inf, np.inf],
+                                        tau0)
     y_inf, y0 = off + span * y_inf, off + span * y0
     return Recovery(tau, se, y0, y_inf, t_model_free, r_squared(y, model(t, tau, y_inf, y0)), int(t.size))
 
