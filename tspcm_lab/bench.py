@@ -10,8 +10,9 @@ what is allowed. See docs/instruments.md for the annotated format.
         bench.smu.configure_voltage_source(compliance_a=100e-6)
         ...                                            # every output off on the way out
 
-Built-in benches live in ``data/benches/<name>.toml``: ``sim`` (in-process, ``@tspcm``) and
-``sim-tcp`` (``tspcm sim serve`` on 127.0.0.1:5025.., reached with pyvisa-py ``@py``).
+Built-in benches live in ``data/benches/<name>.toml`` (:func:`tspcm_lab.benches.builtin_benches` lists
+them), e.g. ``sim`` (in-process, ``@tspcm``) and ``sim-tcp`` (``tspcm sim serve`` on 127.0.0.1:5025..,
+reached with pyvisa-py ``@py``).
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ from instruments.registry import DRIVERS, driver_names_for
 from instruments.roles import ROLE_NAMES
 from instruments.safety import Limits
 from instruments.units import UnitError, parse_quantity
+from tspcm_lab.benches import BUILTIN_DIR, builtin_benches  # noqa: F401 - part of this module's API
 
 log = logging.getLogger(__name__)
 
-#: where the built-in bench files live (``sim``, ``sim-tcp``)
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "benches"
 #: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
 
@@ -151,11 +151,6 @@ class BenchConfig:
 
 
 # ---------------------------------------------------------------------------------- loading
-def builtin_benches() -> dict[str, Path]:
-    """Names of the built-in bench files -> their paths."""
-    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
-
-
 def resolve_bench_path(source: str | Path) -> Path:
     """A built-in bench name ('sim', 'sim-tcp') or a file path -> the file's path."""
     text = str(source)

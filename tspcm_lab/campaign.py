@@ -193,6 +193,10 @@ class Notes:
 
     def note(self, message: str) -> None: ...
 
+    def off_problem(self, problem: str) -> None:
+        """An output that could not be confirmed off when a bench closed."""
+        self.note(f"WARNING: output may still be on: {problem}")
+
     def progress(self, record: RunRecord, total: int) -> runner.Progress:
         return runner.Progress()
 
@@ -275,7 +279,7 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
     finally:
         for session in sessions.values():
             for problem in session.close():
-                notes.note(f"WARNING: output may still be on: {problem}")
+                notes.off_problem(problem)
     if folder.exists():
         status = "stopped" if result.stopped else ("completed" if result.ok else "completed with problems")
         write_index(folder, campaign, result.records, status=status, started=started, quick=quick,
