@@ -143,3 +143,16 @@ def test_import_refuses_an_unknown_procedure_name(tmp_path):
     assert out.returncode == 2
     assert "no procedure named 'iv-sweeep'" in out.stderr and "iv-sweep" in out.stderr
     assert not csv.with_suffix(".h5").exists()
+
+
+def test_a_run_stored_with_the_old_program_and_verify_names_reads_with_the_new_ones(tmp_path):
+    from procedures.retention import RetentionProcedure
+
+    path = tmp_path / "old_retention.h5"
+    with RunWriter.create(path, parameters={"tolerance": 0.15, "max_pulses": 80, "states": 2},
+                          columns=["State"], procedure_class="procedures.retention:RetentionProcedure",
+                          procedure_name="retention") as w:
+        w.append_row({"State": 0})
+    procedure = restore_procedure(path)
+    assert type(procedure) is RetentionProcedure
+    assert (procedure.program_tolerance, procedure.program_max_pulses, procedure.states) == (0.15, 80, 2)
