@@ -113,34 +113,44 @@ class ParameterInfo:
 
     key: str
     label: str
-    kind: str
+    kind: str  #: the PyMeasure parameter class's name, for display
     units: str = ""
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
     choices: list[str] = field(default_factory=list)
     description: str = ""
+    allowed: str = "text"  #: the allowed values in words: "0.1 .. 5 V", "one of: dc, pulsed", "true or false"
 
-    @property
-    def allowed(self) -> str:
-        """The allowed values in words: "0.1 .. 5 V", "one of: dc, pulsed", "true or false", ..."""
-        units = f" {self.units}" if self.units else ""
-        if self.choices:
-            return "one of: " + ", ".join(self.choices)
-        if self.kind == "BooleanParameter":
-            return "true or false"
-        lo, hi = self.minimum, self.maximum
-        if lo is not None and hi is not None:
-            return f"{_num(lo)} .. {_num(hi)}{units}"
-        if lo is not None:
-            return f">= {_num(lo)}{units}"
-        if hi is not None:
-            return f"<= {_num(hi)}{units}"
-        if self.kind == "VectorParameter":
-            return "a list like [1, 2, 3]" + units
-        if self.kind in ("FloatParameter", "IntegerParameter"):
-            return "any number" + units
-        return "text"
+    @classmethod
+    def of(cls, key: str, parameter: Any) -> "ParameterInfo":
+        """The description of a PyMeasure parameter object."""
+        from pymeasure.experiment.parameters import (BooleanParameter, FloatParameter, IntegerParameter,
+                                                     VectorParameter)
+
+        choices = getattr(parameter, "choices", None)
+        info = cls(key=key, label=parameter.name, kind=type(parameter).__name__,
+                   units=getattr(parameter, "units", None) or "", default=getattr(parameter, "default", None),
+                   minimum=_bound(parameter, "minimum"), maximum=_bound(parameter, "maximum"),
+                   choices=[str(c) for c in choices] if choices else [],
+                   description=getattr(parameter, "description", None) or "")
+        units = f" {info.units}" if info.units else ""
+        lo, hi = info.minimum, info.maximum
+        if info.choices:
+            info.allowed = "one of: " + ", ".join(info.choices)
+        elif isinstance(parameter, BooleanParameter):
+            info.allowed = "true or false"
+        elif lo is not None and hi is not None:
+            info.allowed = f"{_num(lo)} .. {_num(hi)}{units}"
+        elif lo is not None:
+            info.allowed = f">= {_num(lo)}{units}"
+        elif hi is not None:
+            info.allowed = f"<= {_num(hi)}{units}"
+        elif isinstance(parameter, VectorParameter):
+            info.allowed = "a list like [1, 2, 3]" + units
+        elif isinstance(parameter, (FloatParameter, IntegerParameter)):
+            info.allowed = "any number" + units
+        return info
 
 
 def _num(value: float) -> str:
@@ -160,17 +170,7 @@ def parameter_infos(procedure_class: type) -> list[ParameterInfo]:
 
     procedure = procedure_class()
     objects = procedure.parameter_objects()
-    infos = []
-    for record in from_procedure(procedure):
-        parameter = objects[record.key]
-        choices = getattr(parameter, "choices", None)
-        infos.append(ParameterInfo(
-            key=record.key, label=parameter.name, kind=type(parameter).__name__,
-            units=getattr(parameter, "units", None) or "", default=parameter.default,
-            minimum=_bound(parameter, "minimum"), maximum=_bound(parameter, "maximum"),
-            choices=[str(c) for c in choices] if choices else [],
-            description=getattr(parameter, "description", None) or ""))
-    return infos
+    return [ParameterInfo.of(record.key, objects[record.key]) for record in from_procedure(procedure)]
 
 
 def summary_line(procedure_class: type) -> str:

@@ -57,7 +57,6 @@ def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: in
     raises FileExistsError, before anything is applied, when ``path`` exists (a run never writes into, or
     is mistaken for, an earlier run's file).
     """
-    from tspcm_lab.store import open_run
     from tspcm_lab.store.pymeasure_glue import HDF5Results
 
     progress = progress or Progress()
@@ -70,42 +69,9 @@ def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: in
     outcome = RunOutcome(path=path, status="running")
     started = time.monotonic()
     progress.start(path, procedure)
-    stops = 0
-    abandoned = False
     with StopSignals():
         worker.start()
-        while worker.is_alive():
-            try:
-                if stop_event is not None and stop_event.is_set() and not worker.should_stop():
-                    outcome.interrupted = True
-                    worker.stop()
-                try:
-                    item = worker.monitor_queue.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if item is None:
-                    break
-                topic, value = item
-                if topic == "progress":
-                    progress.update(float(value))
-            except KeyboardInterrupt:
-                stops += 1
-                outcome.interrupted = True
-                worker.stop()
-                progress.stopping(stops)
-                if stops >= 3:
-                    abandoned = True
-                    break
-        if not abandoned:
-            while worker.is_alive():  # the worker's shutdown (outputs off, file closed) is finishing
-                try:
-                    threading.Thread.join(worker, 0.2)
-                except KeyboardInterrupt:
-                    stops += 1
-                    progress.stopping(stops)
-                    if stops >= 3:
-                        abandoned = True
-                        break
+        abandoned = _follow(worker, outcome, progress, stop_event)
     outcome.seconds = time.monotonic() - started
     # the one shutdown path once more from here: the procedure's shutdown() should have done it, but a
     # plugin's may not, and an abandoned worker certainly did not
@@ -113,20 +79,62 @@ def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: in
     if abandoned:
         outcome.status = "interrupted"
         outcome.message = "gave up waiting for the procedure to stop; outputs turned off from the runner"
-        progress.finish(outcome)
-        return outcome
+    else:
+        _read_ending(outcome, worker)
+    progress.finish(outcome)
+    return outcome
+
+
+def _follow(worker: Any, outcome: RunOutcome, progress: Progress, stop_event: threading.Event | None) -> bool:
+    """Pass the worker's progress on until it ends; Ctrl-C (or ``stop_event``) asks it to stop, the third
+    Ctrl-C gives up waiting. True when given up (the worker may still be running)."""
+    stops = 0
+    while worker.is_alive():
+        try:
+            if stop_event is not None and stop_event.is_set() and not worker.should_stop():
+                outcome.interrupted = True
+                worker.stop()
+            try:
+                item = worker.monitor_queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            topic, value = item
+            if topic == "progress":
+                progress.update(float(value))
+        except KeyboardInterrupt:
+            stops += 1
+            outcome.interrupted = True
+            worker.stop()
+            progress.stopping(stops)
+            if stops >= 3:
+                return True
+    while worker.is_alive():  # the worker's shutdown (outputs off, file closed) is finishing
+        try:
+            threading.Thread.join(worker, 0.2)
+        except KeyboardInterrupt:
+            stops += 1
+            progress.stopping(stops)
+            if stops >= 3:
+                return True
+    return False
+
+
+def _read_ending(outcome: RunOutcome, worker: Any) -> None:
+    """Status, rows and the one-line reason of a finished run, read back from its file."""
+    from tspcm_lab.store import open_run
+
     try:
-        run = open_run(path)
+        run = open_run(outcome.path)
         outcome.status, outcome.n_rows = run.status, run.n_rows
     except Exception as exc:  # noqa: BLE001 - e.g. the file could not be created at all
         outcome.status = "failed"
         outcome.message = (describe_failure(worker.exception) if worker.exception is not None
-                           else f"run file {path} unreadable: {type(exc).__name__}: {exc}")
+                           else f"run file {outcome.path} unreadable: {type(exc).__name__}: {exc}")
     if outcome.status == "running":  # the worker is done but could not end the file (a failed write)
         outcome.status = "failed"
     if outcome.status == "failed" and not outcome.message:
         outcome.message = describe_failure(worker.exception)
     elif outcome.status == "aborted":
         outcome.message = "stopped on request; rows so far kept" if outcome.interrupted else "stopped by the procedure"
-    progress.finish(outcome)
-    return outcome

@@ -38,16 +38,11 @@ def format_number(value: Any) -> str:
 
 def allowed_text(parameter: Any) -> str:
     """The allowed values of a PyMeasure parameter, in words."""
-    from tspcm_lab.plugins import ParameterInfo, _bound
+    from tspcm_lab.plugins import ParameterInfo
 
     if isinstance(parameter, VectorParameter):
         return f"a list of {getattr(parameter, '_length', '?')} numbers like [1, 2]"
-    choices = getattr(parameter, "choices", None)
-    info = ParameterInfo(key="", label=parameter.name, kind=type(parameter).__name__,
-                         units=getattr(parameter, "units", None) or "",
-                         minimum=_bound(parameter, "minimum"), maximum=_bound(parameter, "maximum"),
-                         choices=[str(c) for c in choices] if choices else [])
-    return info.allowed
+    return ParameterInfo.of("", parameter).allowed
 
 
 def _number(parameter: Any, key: str, value: Any) -> float:
