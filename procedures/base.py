@@ -69,21 +69,14 @@ import copy
 import logging
 import math
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pymeasure.experiment import Metadata, Procedure
-from pymeasure.experiment.parameters import (
-    BooleanParameter,
-    FloatParameter,
-    IntegerParameter,
-    ListParameter,
-    Parameter,
-    VectorParameter,
-)
 
 from instruments.benchlike import BenchLike
 from instruments.safety import InstrumentError
 from procedures.library.errors import ParameterError
+from procedures.library.parameters import describe_range, with_units
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +108,6 @@ def is_fatal_error(code: int) -> bool:
     return code != 0 and not -499 <= code <= -400
 
 
-def _fmt(value: Any, units: str | None = None) -> str:
-    text = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
-    return f"{text} {units}" if units else text
-
-
 def duration_text(seconds: float) -> str:
     """"850 ms", "42 s", "3.5 min", "2.8 h", "4.2 days" (for estimates)."""
     s = float(seconds)
@@ -132,21 +120,6 @@ def duration_text(seconds: float) -> str:
     if s < 172800:
         return f"{s / 3600:.3g} h"
     return f"{s / 86400:.3g} days"
-
-
-def describe_range(parameter: Parameter) -> str:
-    """The allowed values of a PyMeasure parameter as text, e.g. ``"from 0.1 V to 5 V"``."""
-    units = getattr(parameter, "units", None) or ""
-    if isinstance(parameter, (FloatParameter, IntegerParameter)):
-        kind = "an integer" if isinstance(parameter, IntegerParameter) else "a number"
-        return f"{kind} from {_fmt(parameter.minimum, units)} to {_fmt(parameter.maximum, units)}"
-    if isinstance(parameter, ListParameter):
-        return "one of " + ", ".join(repr(c) for c in parameter.choices)
-    if isinstance(parameter, BooleanParameter):
-        return "true or false"
-    if isinstance(parameter, VectorParameter):
-        return f"a list of {parameter._length} numbers"
-    return "a value"
 
 
 class TspcmProcedure(Procedure):
@@ -235,8 +208,8 @@ class TspcmProcedure(Procedure):
                 declared = self._parameters.get(key)
                 label = declared.name if declared is not None else key
                 raise ParameterError(
-                    key, f"{label} = {_fmt(worst, unit)} exceeds the bench limit {_fmt(limit, unit)} "
-                         f"({where}); allowed: up to {_fmt(limit, unit)}")
+                    key, f"{label} = {with_units(worst, unit)} exceeds the bench limit {with_units(limit, unit)} "
+                         f"({where}); allowed: up to {with_units(limit, unit)}")
 
     def check_bench(self, bench: BenchLike) -> None:
         """Override: further checks against the bench (e.g. the array size of the switch matrix),

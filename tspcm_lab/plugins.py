@@ -17,16 +17,12 @@ as "cannot load" in ``tspcm procedures`` and never breaks the others.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 #: the entry-point group procedures register in
 GROUP = "tspcm_lab.procedures"
-
-#: PyMeasure's default bounds of Float/IntegerParameter: "no range given"
-_DEFAULT_BOUND = 1e9
 
 
 class ProcedureLookupError(LookupError):
@@ -125,43 +121,14 @@ class ParameterInfo:
     @classmethod
     def of(cls, key: str, parameter: Any) -> "ParameterInfo":
         """The description of a PyMeasure parameter object."""
-        from pymeasure.experiment.parameters import (BooleanParameter, FloatParameter, IntegerParameter,
-                                                     VectorParameter)
+        from procedures.library.parameters import allowed_text, bound
 
         choices = getattr(parameter, "choices", None)
-        info = cls(key=key, label=parameter.name, kind=type(parameter).__name__,
+        return cls(key=key, label=parameter.name, kind=type(parameter).__name__,
                    units=getattr(parameter, "units", None) or "", default=getattr(parameter, "default", None),
-                   minimum=_bound(parameter, "minimum"), maximum=_bound(parameter, "maximum"),
+                   minimum=bound(parameter, "minimum"), maximum=bound(parameter, "maximum"),
                    choices=[str(c) for c in choices] if choices else [],
-                   description=getattr(parameter, "description", None) or "")
-        units = f" {info.units}" if info.units else ""
-        lo, hi = info.minimum, info.maximum
-        if info.choices:
-            info.allowed = "one of: " + ", ".join(info.choices)
-        elif isinstance(parameter, BooleanParameter):
-            info.allowed = "true or false"
-        elif lo is not None and hi is not None:
-            info.allowed = f"{_num(lo)} .. {_num(hi)}{units}"
-        elif lo is not None:
-            info.allowed = f">= {_num(lo)}{units}"
-        elif hi is not None:
-            info.allowed = f"<= {_num(hi)}{units}"
-        elif isinstance(parameter, VectorParameter):
-            info.allowed = "a list like [1, 2, 3]" + units
-        elif isinstance(parameter, (FloatParameter, IntegerParameter)):
-            info.allowed = "any number" + units
-        return info
-
-
-def _num(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _bound(parameter: Any, name: str) -> float | None:
-    value = getattr(parameter, name, None)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return None if abs(value) >= _DEFAULT_BOUND else value
+                   description=getattr(parameter, "description", None) or "", allowed=allowed_text(parameter))
 
 
 def parameter_infos(procedure_class: type) -> list[ParameterInfo]:

@@ -14,6 +14,7 @@ from pymeasure.experiment.parameters import (BooleanParameter, FloatParameter, I
 
 from instruments.units import split_quantity, unit_factor
 from procedures.library.errors import ParameterError
+from procedures.library.parameters import allowed_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from tspcm_lab.runner.session import BenchSession
@@ -34,15 +35,6 @@ def is_parameter_error(exc: BaseException) -> bool:
 
 def format_number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def allowed_text(parameter: Any) -> str:
-    """The allowed values of a PyMeasure parameter, in words."""
-    from tspcm_lab.plugins import ParameterInfo
-
-    if isinstance(parameter, VectorParameter):
-        return f"a list of {getattr(parameter, '_length', '?')} numbers like [1, 2]"
-    return ParameterInfo.of("", parameter).allowed
 
 
 def _number(parameter: Any, key: str, value: Any) -> float:
