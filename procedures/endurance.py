@@ -50,6 +50,7 @@ class EnduranceProcedure(lib.ConductanceReadMixin, TspcmProcedure):
     read_every = IntegerParameter("Read every k cycles", minimum=1, maximum=10_000_000, default=10)
     set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
                                      default=lib.SET_AMPLITUDE_V)
+    # a full SET every cycle (10 x 1 us), not program-and-verify's 100 ns steps (procedures.library.SET_WIDTH_S)
     set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=1e-6)
     set_pulses = IntegerParameter("SET pulses per cycle", minimum=1, maximum=10000, default=10)
     set_interval_s = FloatParameter("Interval between SET pulses", units="s", minimum=50e-9, maximum=1.0,
