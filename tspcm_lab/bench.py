@@ -457,6 +457,9 @@ class Bench:
         self.scope = roles.get("scope")
         self.matrix = roles.get("matrix")
         self.prober = roles.get("prober")
+        #: the cell's clock when it is not the wall clock and the roles' VISA library cannot say so: a
+        #: simulated bench served from another process (``tspcm_lab.served``) sets its virtual clock here
+        self._clock: Clock | None = None
         self.closed = False
         atexit.register(self._at_exit)
 
@@ -514,13 +517,20 @@ class Bench:
 
     @property
     def clock(self) -> Clock:
-        """The clock of the VISA library behind the roles when it offers one (the in-process simulated
-        bench's virtual time), else the wall clock."""
+        """The clock set for this bench (a simulated bench in another process), else the clock of the VISA
+        library behind the roles when it offers one (the in-process simulated bench's virtual time), else
+        the wall clock."""
+        if self._clock is not None:
+            return self._clock
         for role in self.roles.values():
             clock = visa_clock(getattr(role, "driver", None))
             if clock is not None:
                 return clock
         return WallClock()
+
+    @clock.setter
+    def clock(self, clock: Clock | None) -> None:
+        self._clock = clock
 
     def limit(self, role: str, kind: str) -> tuple[float | None, str]:
         """(limit, where) of one role from the bench *file* (no instrument is queried): ``kind``
