@@ -35,7 +35,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from tspcm_lab.analysis.fitting import LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared
 
@@ -230,6 +229,8 @@ def recovery_time(interval_s, response) -> Recovery:
     yn = (y - off) / span  # normalised, so the optimiser's tolerances fit any unit
     se = math.nan
     x0 = [tau0, (yinf0 - off) / span, (y00 - off) / span]
+    from scipy.optimize import OptimizeWarning, curve_fit  # here: importing scipy.optimize takes 0.1-0.3 s
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)

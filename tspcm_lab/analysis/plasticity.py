@@ -34,7 +34,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from tspcm_lab.analysis.fitting import best_linear_on_grid, r_squared
 
@@ -129,6 +128,8 @@ def fit_neurosim(pulse, conductance_S, phase=POTENTIATION) -> NeuroSimFit:
     hi = [grid[-1], gn.max() + 2, gn.max() + 2]
     x0 = [a0, float(np.clip((gmin0 - off) / span, lo[1], hi[1])), float(np.clip((gmax0 - off) / span, lo[2], hi[2]))]
     a_se = math.nan
+    from scipy.optimize import OptimizeWarning, curve_fit  # here: importing scipy.optimize takes 0.1-0.3 s
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
