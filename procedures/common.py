@@ -541,21 +541,19 @@ def rising_edges(current_a: Sequence[float], threshold_a: float, *, rearm_fracti
         raise ValueError(f"rearm_fraction must be in (0, 1], got {rearm_fraction!r}")
     i = np.abs(np.asarray(current_a, dtype=float))
     above = i >= threshold_a
-    below = i < rearm_fraction * threshold_a
     if not above.any():
         return np.zeros(0, dtype=np.int64)
-    # state machine over the samples that are above or below (in between keeps the state)
-    events = []
-    armed = not above[0]
+    below = i < rearm_fraction * threshold_a
+    # a state machine over the samples that are above or below (in between keeps the state): armed at
+    # the start unless the first sample is above, re-armed by a sample below, disarmed by an event. So an
+    # event is the first of each run of "above" among those samples that follows a "below" one (or that
+    # starts them, when the trace does not start above)
     crossings = np.flatnonzero(above | below)
-    for k in crossings:
-        if above[k]:
-            if armed:
-                events.append(k)
-                armed = False
-        else:
-            armed = True
-    return np.asarray(events, dtype=np.int64)
+    up = above[crossings]
+    first = np.empty(up.size, dtype=bool)
+    first[0] = up[0] and crossings[0] != 0
+    np.logical_and(up[1:], ~up[:-1], out=first[1:])
+    return crossings[first].astype(np.int64)
 
 
 def count_firing_events(current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5) -> int:

@@ -197,11 +197,21 @@ def crossings_s(t_s, current_a, threshold_a: float) -> tuple[np.ndarray, np.ndar
 
 def first_after_s(t_cross_s: np.ndarray, starts_s, length_s: float) -> np.ndarray:
     """Per window [start, start + length): the time from ``start`` to the first crossing (s); NaN if none."""
-    out = np.full(len(starts_s), np.nan)
-    for n, s in enumerate(np.asarray(starts_s, dtype=float)):
-        hit = t_cross_s[(t_cross_s >= s) & (t_cross_s < s + length_s)]
-        if hit.size:
-            out[n] = hit[0] - s
+    t = np.asarray(t_cross_s, dtype=float)
+    starts = np.asarray(starts_s, dtype=float).ravel()
+    out = np.full(starts.size, np.nan)
+    if t.size > 1 and not (np.diff(t) >= 0).all():  # crossings come in time order; else the first listed
+        for n, s in enumerate(starts):
+            hit = t[(t >= s) & (t < s + length_s)]
+            if hit.size:
+                out[n] = hit[0] - s
+        return out
+    if t.size and starts.size:
+        k = np.searchsorted(t, starts, side="left")  # the first crossing at or after each start
+        ok = k < t.size
+        hit = np.where(ok, t[np.minimum(k, t.size - 1)], np.inf)
+        ok &= hit < starts + length_s
+        out[ok] = hit[ok] - starts[ok]
     return out
 
 
