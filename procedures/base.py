@@ -102,20 +102,23 @@ def _teach_pint_ohm() -> None:
     import pint
     from pymeasure.units import ureg
 
+    def teach(registry) -> None:
+        try:
+            registry.Quantity("Ohm")
+        except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
+            registry.define("Ohm = ohm")
+
     registry = ureg.get() if isinstance(ureg, pint.ApplicationRegistry) else ureg
     lazy = getattr(pint.registry, "LazyRegistry", None)
     if lazy is not None and type(registry) is lazy and hasattr(lazy, "_LazyRegistry__init"):
         class OhmLazyRegistry(lazy):
             def _LazyRegistry__init(self):
                 lazy._LazyRegistry__init(self)  # now a UnitRegistry with pint's definitions
-                self.define("Ohm = ohm")
+                teach(self)
 
         registry.__class__ = OhmLazyRegistry
         return
-    try:
-        ureg.Quantity("Ohm")
-    except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
-        ureg.define("Ohm = ohm")
+    teach(ureg)
 
 
 _teach_pint_ohm()
