@@ -1,10 +1,10 @@
-"""procedures.common on the simulated bench: the read against the model, programming, firing counts, clock."""
+"""The procedure library (procedures.library) on the simulated bench: the read against the model, programming, firing counts, clock."""
 
 import numpy as np
 import pytest
 
 import pyvisa_tspcm
-from procedures import common
+from procedures import library as common
 from tspcm_lab import runner
 
 
@@ -49,7 +49,7 @@ def test_firing_events_are_rising_edges_with_hysteresis():
 
 def test_virtual_clock_waits_in_virtual_time():
     with runner.BenchSession.open("sim", seed=23) as session:
-        clock = common.bench_clock(session.bench)
+        clock = session.bench.clock
         assert clock.virtual
         t0 = clock.now_s()
         assert clock.wait(1e4)
@@ -79,7 +79,7 @@ def test_firing_events_match_the_sample_by_sample_detector():
 
 
 def test_first_crossing_per_window_matches_a_scan_of_each_window():
-    from procedures.spike_train import first_after_s
+    from procedures.library.events import first_after_s
 
     rng = np.random.default_rng(3)
     for _ in range(2000):
