@@ -1,0 +1,145 @@
+"""The Verilog-A module of a TS-PCM cell (``tspcm export verilog-a``), from the same equations as the ngspice
+subcircuit (tspcm_lab.export.spice): each B source becomes a contribution, each state capacitor a ddt().
+
+No Verilog-A compiler is part of this project's CI (OpenVAF is not packaged for Debian): the file is checked
+by :func:`sanity` (balanced blocks and parentheses, every identifier declared), and the ngspice subcircuit is
+what the validation runs. Initial states: the simulator's ``.ic`` on the internal nodes (listed in the
+header), as with the subcircuit's ``uic``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tspcm_lab.export import equations as eq
+from tspcm_lab.export.device import ExportDevice
+from tspcm_lab.export.spice import _BODY, header_lines, _num
+from string import Template
+
+MODULE = "tspcm_cell"
+_FUNCS = {"min", "max", "abs", "exp", "log", "ln", "sqrt", "pow", "sinh", "cosh", "tanh", "asinh", "V", "I",
+          "ddt", "st", "sw", "sgn"}
+_VA_KEYWORDS = {"module", "endmodule", "analog", "begin", "end", "function", "endfunction", "real", "input",
+                "inout", "electrical", "parameter", "ground", "branch", "if", "else", "from", "inf"}
+
+
+def _expr(text: str) -> str:
+    """A B-source expression in Verilog-A: pwr -> pow, log10 -> log (base 10 in Verilog-A)."""
+    text = text.replace("pwr(", "pow(").replace("log10(", "log(")
+    return text
+
+
+def module(dev: ExportDevice) -> str:
+    eq.check_constants()
+    v = dev.value
+    body = Template(_BODY.strip("\n")).substitute(
+        kb=_num(eq.K_B_EV), tl=_num(eq.LATCH_S), tc=_num(eq.COMMIT_S), trel=_num(eq.PCM_RELEASE_S),
+        rearm=_num(1.0 + eq.REARM_REL), umin=_num(eq.U_MIN), gtau=_num(eq.GLASS_TAU_S),
+        gfrag=_num(eq.GLASS_FRAGILITY_K))
+    params = [f"    parameter real {eq.spice_name(n)} = {_num(v(n))};  // {n}" for n in eq.USED]
+    params += [f"    parameter real u0 = {_num(v('pcm.u_initial'))};  // initial amorphous thickness (set .ic below)",
+               "    parameter real tamb = 300.0;  // chuck temperature (K)"]
+    derived, nodes, contrib, ics = [], ["m"], [], []
+    for line in body.splitlines():
+        line = line.strip()
+        if not line or line.startswith("*"):
+            continue
+        if line.startswith(".param"):
+            for name, val in re.findall(r"(\w+)=(\{[^}]*\}|\S+)", line[len(".param"):]):
+                derived.append(f"    real {name};")
+                contrib.append(f"        {name} = {_expr(val.strip('{}'))};")
+            continue
+        if line.startswith(".func"):
+            continue
+        parts = line.split(None, 3)
+        kind = line[0].upper()
+        if kind == "B":
+            _, a, b, rest = parts
+            what, expr = rest.split("=", 1)
+            what = what.strip()
+            for node in (a, b):
+                if node not in ("0", "top", "bot", "m") and node not in nodes:
+                    nodes.append(node)
+            if what == "V":
+                contrib.append(f"        V({a}) <+ {_expr(expr.strip())};")
+            else:  # current from a to b
+                if a == "0":
+                    contrib.append(f"        I({b}) <+ -({_expr(expr.strip())});")
+                else:
+                    contrib.append(f"        I({a}, {b}) <+ {_expr(expr.strip())};")
+        elif kind == "C":
+            name, a, b, rest = parts
+            val, *ic = rest.split()
+            cval = _expr(val.strip("{}'"))
+            if b == "0":
+                contrib.append(f"        I({a}) <+ ddt(({cval}) * V({a}));")
+            else:
+                contrib.append(f"        I({a}, {b}) <+ ddt(({cval}) * V({a}, {b}));")
+            if ic:
+                ics.append(f"v(x1.{a})={ic[0].split('=', 1)[1].strip('{}')}")
+        elif kind == "R":
+            name, a, b, val = parts
+            contrib.append(f"        I({a}) <+ V({a}) / {val};")
+    head = [f"// {line}" for line in header_lines(dev, "").__iter__()]
+    text = "\n".join([
+        *[h.replace("//  ", "// ") for h in head],
+        "// The same equations as the ngspice subcircuit of `tspcm export spice` (docs/fitting.md, Export).",
+        "// Initial states (as the subcircuit's capacitor ic, with .tran ... uic): " + " ".join(ics),
+        "// Internal nodes carry the states: u (amorphous thickness), tk (temperature, K), ts (TS on 0/1),",
+        "// pc (amorphous part switched on 0/1), g (PCM conductance at tamb, S).",
+        "`include \"disciplines.vams\"",
+        "",
+        f"module {MODULE}(top, bot);",
+        "    inout top, bot;",
+        "    electrical top, bot;",
+        "    electrical " + ", ".join(nodes) + ";",
+        "    ground gnd;",
+        *params,
+        *derived,
+        "",
+        "    analog function real st;  // smooth 0/1 of a latch state",
+        "        input x; real x;",
+        "        st = 0.5 * (1 + tanh(40 * (x - 0.5)));",
+        "    endfunction",
+        "    analog function real sw;  // smooth step of a condition x > 0",
+        "        input x; real x;",
+        "        sw = 0.5 * (1 + tanh(max(min(x, 50), -50)));",
+        "    endfunction",
+        "    analog function real sgn;",
+        "        input x; real x;",
+        "        sgn = x > 0 ? 1 : (x < 0 ? -1 : 0);",
+        "    endfunction",
+        "",
+        "    analog begin",
+        *contrib,
+        "    end",
+        "endmodule",
+        "",
+    ])
+    # ground node "0" of the netlist: Verilog-A's gnd
+    return re.sub(r"\b(V|I)\((\w+), 0\)", r"\1(\2)", text).replace("V(0)", "0")
+
+
+def sanity(text: str) -> list[str]:
+    """Problems found in a Verilog-A text (empty: none): unbalanced begin/end, module/endmodule,
+    function/endfunction or parentheses, identifiers used in the analog block but never declared."""
+    problems = []
+    code = re.sub(r"//[^\n]*", "", text)
+    code = re.sub(r'"[^"]*"', '""', code)
+    for a, b in (("begin", "end"), ("module", "endmodule"), ("function", "endfunction")):
+        na, nb = len(re.findall(rf"\b{a}\b", code)), len(re.findall(rf"\b{b}\b", code))
+        if na != nb:
+            problems.append(f"{na} '{a}' but {nb} '{b}'")
+    if code.count("(") != code.count(")"):
+        problems.append(f"{code.count('(')} '(' but {code.count(')')} ')'")
+    declared = set(re.findall(r"parameter\s+real\s+(\w+)", code))
+    declared |= {n for decl in re.findall(r"\breal\s+([\w\s,]+);", code) for n in re.split(r"[\s,]+", decl) if n}
+    declared |= {n for decl in re.findall(r"\belectrical\s+([\w\s,]+);", code) for n in re.split(r"[\s,]+", decl) if n}
+    declared |= set(re.findall(r"\bground\s+(\w+)", code))
+    declared |= set(re.findall(r"function\s+real\s+(\w+)", code))
+    analog = code[code.find("analog begin"):]
+    words = set(re.findall(r"\b([A-Za-z_]\w*)\b", analog))
+    undeclared = sorted(w for w in words if w not in declared and w not in _FUNCS and w not in _VA_KEYWORDS)
+    if undeclared:
+        problems.append("undeclared: " + ", ".join(undeclared))
+    return problems
