@@ -32,7 +32,8 @@ def ngspice_version() -> str:
     if exe is None:
         return ""
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
-    return next((line.strip("* ").strip() for line in out.splitlines() if "ngspice-" in line), out.strip())
+    line = next((line.strip("* ").strip() for line in out.splitlines() if "ngspice-" in line), out.strip())
+    return line.split(" : ")[0]
 
 
 @dataclass

@@ -166,7 +166,8 @@ def compare(dev: ExportDevice, setup: Setup | None = None) -> Comparison:
     cmp.set_g = {"python": g_py, "ngspice": g_ng}
     f_py = g_py[:, -1] / g_reset_py
     cmp.reset_factor = {"python": float(f_py.mean()), "python_sd": float(f_py.std(ddof=1)),
-                        "ngspice": float(g_ng[-1] / g_reset_ng)}
+                        "ngspice": float(g_ng[-1] / g_reset_ng), "g_after_python": float(g_reset_py.mean()),
+                        "g_after_ngspice": float(g_reset_ng)}
     g_mean = g_py.mean(axis=0)
     cmp.errors = {
         "vth": abs(vth_ng / cmp.vth["python"] - 1),
