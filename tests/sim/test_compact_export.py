@@ -4,6 +4,7 @@ must-show 3)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tspcm_lab.cli import main
@@ -18,7 +19,7 @@ NO_NGSPICE = "ngspice is not installed (Debian package ngspice; .ci/setup instal
 def comparison():
     if ngspice.ngspice_path() is None:
         pytest.skip(NO_NGSPICE)
-    return validate.compare(load_device(DEFAULTS_FILE), validate.Setup(seeds=(1, 2, 3)))
+    return validate.compare(load_device(DEFAULTS_FILE), validate.Setup(seeds=(1, 2, 3, 4, 5)))
 
 
 def test_export_writes_both_formats_from_the_defaults_and_a_partial_file(tmp_path, capsys):
@@ -67,11 +68,28 @@ def test_ngspice_reproduces_threshold_and_hold_within_5_percent(comparison):
 
 
 def test_ngspice_reproduces_the_reset_factor_within_20_percent(comparison):
-    assert comparison.reset_factor["python"] > 1.1  # the RESET does lower the conductance
+    assert comparison.reset_factor["python"] > 1e3  # the RESET of a fully SET cell: a factor of ~2e4
     assert comparison.errors["reset_factor"] <= 0.20, comparison.reset_factor
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the ngspice SET curve runs ahead of the Python mean, up to "
-                   "~15 % by the 20th pulse (docs/fitting.md, Export): kept so that it shows when fixed")
-def test_ngspice_reproduces_the_set_curve_within_10_percent(comparison):
-    assert comparison.errors["set_curve"] <= 0.10, comparison.set_g
+def test_ngspice_reproduces_the_gradual_set_curve_within_10_percent(comparison):
+    g = comparison.set_g["set_100ns"]
+    assert g["python"].mean(axis=0)[-1] > 1.05 * g["python"].mean(axis=0)[0]  # the train does SET
+    assert comparison.errors["set_curve:set_100ns"] <= 0.10, g
+
+
+def test_ngspice_set_curve_of_the_steep_train_lies_within_the_seeds_spread(comparison):
+    """Where the Python cells agree (relative sigma over seeds < 10 %) within 10 %; where they spread (the
+    steep part, each pulse multiplying G by up to 10), within one sigma of their mean."""
+    g = comparison.set_g["set_500ns"]
+    mean, sd = g["python"].mean(axis=0), g["python"].std(axis=0, ddof=1)
+    assert g["python"].mean(axis=0)[-1] > 1e3 * mean[0]  # the cell SETs fully
+    err = np.abs(g["ngspice"] / mean - 1)
+    assert np.all(err <= np.maximum(0.10, sd / mean)), (err, sd / mean)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: 12-18 % on pulses 6-9 of the 500 ns train, where the Python "
+                   "seeds spread by 46-57 % (the Poisson delay decides each pulse's heating; the compact model "
+                   "fires at the mean delay): docs/fitting.md, Export")
+def test_ngspice_reproduces_the_steep_set_curve_within_10_percent(comparison):
+    assert comparison.errors["set_curve:set_500ns"] <= 0.10, comparison.set_g["set_500ns"]

@@ -42,10 +42,12 @@ class Transient:
     source_current_a: np.ndarray  #: current out of the source into the top electrode (A)
     cell_v: np.ndarray  #: voltage across the cell (top electrode to ground, V)
     states: dict  #: name -> array: u, tk, ts, pc, g (see tspcm_lab.export.spice)
+    attempt: str = ""  #: the step limit and method that ran (ATTEMPTS)
 
 
 def bench_netlist(subckt: str, times_s, volts_v, *, r_series_ohm: float, ilimit_a: float | None,
                   c_node_f: float, max_step_s: float, u0: float | None = None, outfile: str = "out.txt",
+                  method: str = "gear",
                   states=("u", "tk", "ts", "pc", "g")) -> str:
     """A complete ngspice deck: the subcircuit, the bench, ``.tran ... uic`` and ``wrdata``."""
     t = np.asarray(times_s, float)
@@ -66,7 +68,7 @@ def bench_netlist(subckt: str, times_s, volts_v, *, r_series_ohm: float, ilimit_
         f"Bsrc 0 top I = min(max((V(src)-V(top))/{float(r_series_ohm)!r}, -{lim!r}), {lim!r})",
         f"Cnode top 0 {max(float(c_node_f), C_MIN_F)!r}",
         inst,
-        ".options method=gear maxord=2 itl4=200",
+        f".options method={method} maxord=2 itl4=200",
         f".tran {max_step_s / 10!r} {float(t[-1])!r} 0 {max_step_s!r} uic",
         ".control",
         "set wr_singlescale",
@@ -81,24 +83,46 @@ def bench_netlist(subckt: str, times_s, volts_v, *, r_series_ohm: float, ilimit_
     ])
 
 
+#: (max step factor, integration method) tried in turn when ngspice stops with "timestep too small": the
+#: latches and the melt make the step control fragile at some events, and a different step history passes
+ATTEMPTS = ((1.0, "gear"), (0.25, "gear"), (0.05, "gear"), (1.0, "trap"), (0.25, "trap"))
+
+
 def run_bench(subckt: str, times_s, volts_v, *, r_series_ohm: float, ilimit_a: float | None = None,
               c_node_f: float = 0.0, max_step_s: float = 1e-9, u0: float | None = None,
               timeout_s: float = 600.0) -> Transient:
-    """Run the deck in a temporary folder; NgspiceError with ngspice's message if it fails."""
+    """Run the deck in a temporary folder (retrying with the ATTEMPTS); NgspiceError with ngspice's message
+    if every attempt fails."""
     exe = ngspice_path()
     if exe is None:
         raise NgspiceError("ngspice is not installed (Debian: apt-get install ngspice)")
+    errors = []
+    for factor, method in ATTEMPTS:
+        try:
+            tr = _run_once(exe, subckt, times_s, volts_v, r_series_ohm=r_series_ohm, ilimit_a=ilimit_a,
+                           c_node_f=c_node_f, max_step_s=max_step_s * factor, u0=u0, method=method,
+                           timeout_s=timeout_s)
+        except NgspiceError as exc:
+            errors.append(f"[max step {max_step_s * factor:g} s, {method}] {exc}")
+            continue
+        tr.attempt = f"max step {max_step_s * factor:g} s, method {method}"
+        return tr
+    raise NgspiceError(" / ".join(errors))
+
+
+def _run_once(exe, subckt, times_s, volts_v, *, r_series_ohm, ilimit_a, c_node_f, max_step_s, u0, method,
+              timeout_s) -> Transient:
     with tempfile.TemporaryDirectory(prefix="tspcm-ngspice-") as tmp:
         deck = Path(tmp) / "bench.cir"
         deck.write_text(bench_netlist(subckt, times_s, volts_v, r_series_ohm=r_series_ohm, ilimit_a=ilimit_a,
-                                      c_node_f=c_node_f, max_step_s=max_step_s, u0=u0))
+                                      c_node_f=c_node_f, max_step_s=max_step_s, u0=u0, method=method))
         proc = subprocess.run([exe, "-b", deck.name], cwd=tmp, capture_output=True, text=True, timeout=timeout_s)
         out = Path(tmp) / "out.txt"
-        log = proc.stdout + proc.stderr
+        log = (proc.stdout + proc.stderr).replace("\r", "\n")
         trouble = [line.strip() for line in log.splitlines()
                    if "rror" in line or "too small" in line or "aborted" in line]
         if proc.returncode != 0 or not out.exists() or trouble:
-            raise NgspiceError(f"ngspice failed (exit {proc.returncode}): {' | '.join(trouble)[-600:] or log[-600:]}")
+            raise NgspiceError(f"ngspice failed (exit {proc.returncode}): {' | '.join(trouble)[-400:] or log[-400:]}")
         lines = out.read_text().splitlines()
     names = lines[0].split()
     data = np.loadtxt(lines[1:])

@@ -75,8 +75,11 @@ _BODY = r"""
 .param kb=${kb} i0={ts_i_th_a/sinh(ts_vth_v/ts_v0_off_v)} cmts={ts_c_ts_f+1e-18}
 .param tl=${tl} tc=${tc} trel=${trel} rearm=${rearm} umin=${umin}
 * smooth steps: st(s) of a latch state (0/1), sw(x) of a condition x > 0 (scaled to its resolution), so
-* that no element switches between two Newton iterations of one time step
+* that no element switches between two Newton iterations of one time step. A latch's target is
+* max(set condition, sh(state) x hold condition): its hold takes over at 0.2, before the element conducts
+* (st, at 0.5), so that the conduction's own effect on the set condition cannot stop it half-way
 .func st(x) {0.5*(1+tanh(40*(x-0.5)))}
+.func sh(x) {0.5*(1+tanh(40*(x-0.2)))}
 .func sw(x) {0.5*(1+tanh(max(min(x,50),-50)))}
 * ---- derived quantities (voltage nodes) ----
 * amorphous thickness u = u_q exp(theta0^n - theta^n)
@@ -102,7 +105,7 @@ Ctk tk 0 {pcm_tau_th_s} ic={tamb}
 Btk 0 tk I = tamb + pcm_r_th_k_per_w*pcm_heat_coupling*(abs(V(ip)*V(top,m)) + ts_heat_to_pcm*abs(V(it)*V(m,bot))) - V(tk)
 * ---- state: TS on/off latch (on: fires when the delay progress reaches 1; off: current below i_hold) ----
 Cts_on ts 0 {tl} ic=0
-Bts_on 0 ts I = st(V(ts))*sw((V(ion)-ts_i_hold_a)/(0.02*ts_i_hold_a)) + (1-st(V(ts)))*sw(2000*(V(pg)-1)) - V(ts)
+Bts_on 0 ts I = max(sw(2000*(V(pg)-1)), sh(V(ts))*sw((V(ion)-ts_i_hold_a)/(0.02*ts_i_hold_a))) - V(ts)
 * switching-delay progress: d/dt = 1/t_d above the recovered threshold, cleared below it and while on
 Bov ov 0 V = abs(V(m,bot)) - V(vth)
 Cpg pg 0 1e-12 ic=0
@@ -117,9 +120,15 @@ Rxo xo 0 1e12
 Cvs vs 0 1e-12 ic={ts_vth_v}
 Bvs 0 vs I = 1e-12*st(V(ts))*(max(ts_v0_off_v*V(xo), ts_vhold_v)*rearm - V(vs))/tc
 * ---- state: the amorphous part's switch-on latch (on at V_t, lets go ~trel after it stops holding) ----
-Bhd hd 0 V = sw((abs(V(top,m))*V(ra) - pcm_vh_v*(pcm_r_cryst_ohm+V(ra)))/(0.01*pcm_vh_v*(pcm_r_cryst_ohm+V(ra))))
+* holding: above its knee (I u R_a >= Vh), and carrying at least the TS's holding current: with the TS off, the
+* settled off current does not hold it (the kernel drops the switched state in a settled step with the TS off)
+Bhd hd 0 V = sw((abs(V(top,m))*V(ra) - pcm_vh_v*(pcm_r_cryst_ohm+V(ra)))/(0.01*pcm_vh_v*(pcm_r_cryst_ohm+V(ra))))*sw((V(ipf) - ts_i_hold_a)/(0.1*ts_i_hold_a))
+* |I_pcm| seen through a 10 ps filter (the condition then depends on a state, not on the latch it sets)
+Cipf ipf 0 {tl} ic=0
+Bipf 0 ipf I = abs(V(ip)) - V(ipf)
 Cpc pc 0 {tl} ic=0
-Bpc 0 pc I = st(V(pc))*(V(hd)*(1-V(pc)) - (1-V(hd))*V(pc)*tl/(trel/0.6931)) + (1-st(V(pc)))*(sw((abs(V(top,m))-V(vt))/1e-3) - V(pc))
+Bpct pct 0 V = max(sw((abs(V(top,m))-V(vt))/1e-3), sh(V(pc))*V(hd))
+Bpc 0 pc I = (V(pct) - V(pc))*(V(pct) > V(pc) ? 1 : tl/(trel/0.6931))
 * ---- state: JMAK progress theta, the dome u_q and its inherited progress theta0 ----
 * k(T) = D(T)/(1/k_A + 1/k_max), D = 0 from the melt up. While molten, a molten dome m(T) larger than u
 * becomes the dome: u_q <- m, theta = theta0 <- theta_head (1 - m) (the kernel does this on solidifying, with
@@ -127,8 +136,8 @@ Bpc 0 pc I = st(V(pc))*(V(hd)*(1-V(pc)) - (1-V(hd))*V(pc)*tl/(trel/0.6931)) + (1
 * melt, until the melt solidifies.
 Bk k 0 V = (1-exp(-max(pcm_t_melt_k-V(tk),0)/pcm_driving_width_k))/(pcm_tau_cryst_ref_s*exp(min(pcm_ea_cryst_ev/kb*(1/max(V(tk),1)-1/pcm_t_cryst_ref_k),600)) + 1/pcm_k_cryst_max_per_s)
 Bmm mm 0 V = min(max((V(tk)-pcm_t_melt_k)/(pcm_t_full_melt_k-pcm_t_melt_k),0),1)
-Bml ml 0 V = sw((V(tk)-pcm_t_melt_k)/0.1)
-Bcmt cmt 0 V = V(ml)*sw((V(mm)-V(u)-2e-4)/2e-5)
+Bml ml 0 V = sw((V(tk)-pcm_t_melt_k)/5)
+Bcmt cmt 0 V = V(ml)*sw((V(mm)-V(u)-2e-3)/5e-4)
 Cth th 0 1e-6 ic=0
 Bth 0 th I = 1e-6*((V(u) > umin ? V(k) : 0) + V(cmt)*(pcm_theta_head*(1-V(mm)) - V(th))/tc)
 Cth0 th0 0 1e-12 ic=0
@@ -136,7 +145,9 @@ Bth0 0 th0 I = 1e-12*V(cmt)*(pcm_theta_head*(1-V(mm)) - V(th0))/tc
 Cuq uq 0 1e-12 ic={u0}
 Buq 0 uq I = 1e-12*V(cmt)*(V(mm) - V(uq))/tc
 Cur ur 0 1e-12 ic={u0}
-Bur 0 ur I = 1e-12*(1-V(ml))*(V(u) - V(ur))/tc
+* frozen from ~10 K below the melt, so that the conducting part cannot change while a dome melts
+Bfr fr 0 V = sw((V(tk)-pcm_t_melt_k+15)/3)
+Bur 0 ur I = 1e-12*(1-V(fr))*(V(u) - V(ur))/tc
 * ---- state: drift clock t_eff (s): runs (activated) below T_g, relaxes above it (a melt clears it) ----
 Bhot hot 0 V = sw(V(tk)-pcm_t_glass_k)
 Cte te 0 1 ic=0

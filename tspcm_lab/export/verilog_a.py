@@ -18,7 +18,7 @@ from string import Template
 
 MODULE = "tspcm_cell"
 _FUNCS = {"min", "max", "abs", "exp", "log", "ln", "sqrt", "pow", "sinh", "cosh", "tanh", "asinh", "V", "I",
-          "ddt", "st", "sw", "sgn"}
+          "ddt"}
 _VA_KEYWORDS = {"module", "endmodule", "analog", "begin", "end", "function", "endfunction", "real", "input",
                 "inout", "electrical", "parameter", "ground", "branch", "if", "else", "from", "inf"}
 
@@ -39,7 +39,7 @@ def module(dev: ExportDevice) -> str:
     params = [f"    parameter real {eq.spice_name(n)} = {_num(v(n))};  // {n}" for n in eq.USED]
     params += [f"    parameter real u0 = {_num(v('pcm.u_initial'))};  // initial amorphous thickness (set .ic below)",
                "    parameter real tamb = 300.0;  // chuck temperature (K)"]
-    derived, nodes, contrib, ics = [], ["m"], [], []
+    derived, nodes, contrib, ics, funcs = [], ["m"], [], [], []
     for line in body.splitlines():
         line = line.strip()
         if not line or line.startswith("*"):
@@ -50,6 +50,10 @@ def module(dev: ExportDevice) -> str:
                 contrib.append(f"        {name} = {_expr(val.strip('{}'))};")
             continue
         if line.startswith(".func"):
+            m = re.match(r"\.func\s+(\w+)\((\w+)\)\s*\{(.*)\}\s*$", line)
+            fname, arg, expr = m.groups()
+            funcs += [f"    analog function real {fname};", f"        input {arg}; real {arg};",
+                      f"        {fname} = {_expr(expr)};", "    endfunction"]
             continue
         parts = line.split(None, 3)
         kind = line[0].upper()
@@ -97,14 +101,7 @@ def module(dev: ExportDevice) -> str:
         *params,
         *derived,
         "",
-        "    analog function real st;  // smooth 0/1 of a latch state",
-        "        input x; real x;",
-        "        st = 0.5 * (1 + tanh(40 * (x - 0.5)));",
-        "    endfunction",
-        "    analog function real sw;  // smooth step of a condition x > 0",
-        "        input x; real x;",
-        "        sw = 0.5 * (1 + tanh(max(min(x, 50), -50)));",
-        "    endfunction",
+        *funcs,
         "    analog function real sgn;",
         "        input x; real x;",
         "        sgn = x > 0 ? 1 : (x < 0 ? -1 : 0);",
