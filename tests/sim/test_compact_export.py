@@ -19,7 +19,7 @@ NO_NGSPICE = "ngspice is not installed (Debian package ngspice; .ci/setup instal
 def comparison():
     if ngspice.ngspice_path() is None:
         pytest.skip(NO_NGSPICE)
-    return validate.compare(load_device(DEFAULTS_FILE), validate.Setup(seeds=(1, 2, 3, 4, 5)))
+    return validate.compare(load_device(DEFAULTS_FILE))
 
 
 def test_export_writes_both_formats_from_the_defaults_and_a_partial_file(tmp_path, capsys):
@@ -86,10 +86,5 @@ def test_ngspice_set_curve_of_the_steep_train_lies_within_the_seeds_spread(compa
     assert g["python"].mean(axis=0)[-1] > 1e3 * mean[0]  # the cell SETs fully
     err = np.abs(g["ngspice"] / mean - 1)
     assert np.all(err <= np.maximum(0.10, sd / mean)), (err, sd / mean)
-
-
-@pytest.mark.xfail(strict=True, reason="measured: 12-18 % on pulses 6-9 of the 500 ns train, where the Python "
-                   "seeds spread by 40-60 % (the Poisson delay decides each pulse's heating; the compact model "
-                   "fires at the mean delay): docs/fitting.md, Export")
-def test_ngspice_reproduces_the_steep_set_curve_within_10_percent(comparison):
-    assert comparison.errors["set_curve:set_500ns"] <= 0.10, comparison.set_g["set_500ns"]
+    # (the pointwise worst is 9.7 % with the default 8 seeds, docs/fitting.md: too close to 10 % to assert
+    # across ngspice versions; the 100 ns train carries the 10 % assertion)

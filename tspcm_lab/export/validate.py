@@ -58,7 +58,7 @@ class Setup:
     edge_s: float = 8.4e-9  #: the pulse generator's fastest edge
     #: procedures/common.py's SET pulse (barely above the RESET cell's threshold: slow, gradual), and the
     #: pulse-train procedure's default (500 ns: the cell SETs fully within ~10 pulses); RESET after the second
-    trains: tuple = (Train("set_100ns", 1.8, 100e-9, 1e-6, 20), Train("set_500ns", 1.75, 500e-9, 2e-6, 16))
+    trains: tuple = (Train("set_100ns", 1.8, 100e-9, 1e-6, 20), Train("set_500ns", 1.75, 500e-9, 1.5e-6, 12))
     reset_v: float = 2.5
     reset_width_s: float = 100e-9
     seeds: tuple = (1, 2, 3, 4, 5, 6, 7, 8)
@@ -153,7 +153,7 @@ def ngspice_train(sub: str, s: Setup, train: Train, reset: bool):
     if reset:
         wave = wave.then(pulse_waveform(s.reset_v, s.reset_width_s, train.period_s, s))
     tr = ngspice.run_bench(sub, wave.times_s, wave.volts_v, r_series_ohm=s.pulse_r_ohm, c_node_f=s.c_node_f,
-                           max_step_s=s.edge_s / 4)
+                           max_step_s=s.edge_s / 40)
     ends = train.period_s * np.arange(1, train.count + (2 if reset else 1))
     g = np.interp(ends * (1 - 1e-9), tr.t_s, tr.states["g"])
     return (g[:-1], float(g[-1]), tr) if reset else (g, None, tr)
