@@ -55,13 +55,18 @@ def subcircuit(dev: ExportDevice) -> str:
         f".subckt {SUBCKT} top bot params:",
         *params,
         f"+ u0={_num(v('pcm.u_initial'))} tamb=300",
-        Template(_BODY.strip("\n")).substitute(
-            kb=_num(eq.K_B_EV), tl=_num(eq.LATCH_S), tc=_num(eq.COMMIT_S), trel=_num(eq.PCM_RELEASE_S),
-            rearm=_num(1.0 + eq.REARM_REL), umin=_num(eq.U_MIN), gtau=_num(eq.GLASS_TAU_S),
-            gfrag=_num(eq.GLASS_FRAGILITY_K)),
+        body(),
         f".ends {SUBCKT}",
     ])
     return text + "\n"
+
+
+def body() -> str:
+    """The subcircuit's body (elements, no parameters), with the compact model's constants filled in."""
+    return Template(_BODY.strip("\n")).substitute(
+        kb=_num(eq.K_B_EV), tl=_num(eq.LATCH_S), tc=_num(eq.COMMIT_S), trel=_num(eq.PCM_RELEASE_S),
+        rearm=_num(1.0 + eq.REARM_REL), umin=_num(eq.U_MIN), gtau=_num(eq.GLASS_TAU_S),
+        gfrag=_num(eq.GLASS_FRAGILITY_K))
 
 
 def write(dev: ExportDevice) -> str:

@@ -13,8 +13,7 @@ import re
 
 from tspcm_lab.export import equations as eq
 from tspcm_lab.export.device import ExportDevice
-from tspcm_lab.export.spice import _BODY, header_lines, _num
-from string import Template
+from tspcm_lab.export.spice import _num, body, header_lines
 
 MODULE = "tspcm_cell"
 _FUNCS = {"min", "max", "abs", "exp", "log", "ln", "sqrt", "pow", "sinh", "cosh", "tanh", "asinh", "V", "I",
@@ -32,15 +31,12 @@ def _expr(text: str) -> str:
 def module(dev: ExportDevice) -> str:
     eq.check_constants()
     v = dev.value
-    body = Template(_BODY.strip("\n")).substitute(
-        kb=_num(eq.K_B_EV), tl=_num(eq.LATCH_S), tc=_num(eq.COMMIT_S), trel=_num(eq.PCM_RELEASE_S),
-        rearm=_num(1.0 + eq.REARM_REL), umin=_num(eq.U_MIN), gtau=_num(eq.GLASS_TAU_S),
-        gfrag=_num(eq.GLASS_FRAGILITY_K))
+    text_body = body()
     params = [f"    parameter real {eq.spice_name(n)} = {_num(v(n))};  // {n}" for n in eq.USED]
     params += [f"    parameter real u0 = {_num(v('pcm.u_initial'))};  // initial amorphous thickness (set .ic below)",
                "    parameter real tamb = 300.0;  // chuck temperature (K)"]
     derived, nodes, contrib, ics, funcs = [], ["m"], [], [], []
-    for line in body.splitlines():
+    for line in text_body.splitlines():
         line = line.strip()
         if not line or line.startswith("*"):
             continue
