@@ -43,6 +43,18 @@ def test_verilog_a_check_finds_what_it_must():
     assert any("'begin'" in p for p in verilog_a.sanity(good.replace("    end\nendmodule", "endmodule")))
 
 
+def test_verilog_a_compiles_with_openvaf(tmp_path):
+    openvaf = pytest.importorskip("openvaf_py", reason="openvaf-py (OpenVAF's compiler, a test extra) is not installed")
+    va = tmp_path / "cell.va"
+    va.write_text(verilog_a.module(load_device(DEFAULTS_FILE)))
+    (module,) = openvaf.compile_va(str(va))
+    assert module.name == "tspcm_cell"
+    broken = tmp_path / "broken.va"  # the compiler is a check that can fail: a contribution to an unknown node
+    broken.write_text(va.read_text().replace("V(u) <+", "V(nowhere) <+", 1))
+    with pytest.raises(ValueError):
+        openvaf.compile_va(str(broken))
+
+
 @pytest.mark.parametrize("text, says", [
     ('[ts]\nvth_v = { unit = "V" }\n', "'ts.vth_v' is missing its value"),
     ('[campaign]\nname = "x"\n', "not a device file: unknown table(s) campaign"),

@@ -45,10 +45,11 @@ def run(args) -> int:
 
         text = write(dev)
     else:
-        from tspcm_lab.export.verilog_a import module, sanity
+        from tspcm_lab.export.verilog_a import compile_check, module, sanity
 
         text = module(dev)
-        problems = sanity(text)
+        compiled = compile_check(text)
+        problems = sanity(text) or compiled or []
         if problems:  # a defect of ours, not of the input: say so, write nothing
             raise CliError("nothing written: the Verilog-A text failed its check: " + "; ".join(problems), 1)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=out.suffix)
@@ -56,6 +57,9 @@ def run(args) -> int:
         fh.write(text)
     os.replace(tmp, out)
     used = len(dev.from_file)
+    checked = ""
+    if args.format == "verilog-a":
+        checked = "; compiled by OpenVAF" if compiled == [] else "; checked (openvaf-py not installed: not compiled)"
     print(f"wrote {out} ({args.format}) from {args.device}: {used} parameter(s) from the file, "
-          f"{len(dev.defaults)} default(s)")
+          f"{len(dev.defaults)} default(s){checked}")
     return 0

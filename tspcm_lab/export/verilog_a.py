@@ -1,9 +1,10 @@
 """The Verilog-A module of a TS-PCM cell (``tspcm export verilog-a``), from the same equations as the ngspice
 subcircuit (tspcm_lab.export.spice): each B source becomes a contribution, each state capacitor a ddt().
 
-No Verilog-A compiler is part of this project's CI (OpenVAF is not packaged for Debian): the file is checked
-by :func:`sanity` (balanced blocks and parentheses, every identifier declared), and the ngspice subcircuit is
-what the validation runs. Initial states: the simulator's ``.ic`` on the internal nodes (listed in the
+The file is checked by :func:`sanity` (balanced blocks and parentheses, every identifier declared) and, where
+the ``openvaf-py`` package (OpenVAF's compiler; a test extra) is installed, compiled by :func:`compile_check`.
+OpenVAF is not packaged for Debian and ngspice 39 cannot load its OSDI output without it, so the ngspice
+subcircuit is what the validation runs. Initial states: the simulator's ``.ic`` on the internal nodes (listed in the
 header), as with the subcircuit's ``uic``.
 """
 
@@ -93,7 +94,6 @@ def module(dev: ExportDevice) -> str:
         "    inout top, bot;",
         "    electrical top, bot;",
         "    electrical " + ", ".join(nodes) + ";",
-        "    ground gnd;",
         *params,
         *derived,
         "",
@@ -136,3 +136,25 @@ def sanity(text: str) -> list[str]:
     if undeclared:
         problems.append("undeclared: " + ", ".join(undeclared))
     return problems
+
+
+def compile_check(text: str) -> list[str] | None:
+    """OpenVAF's compiler on ``text``: None when openvaf-py is not installed, else its errors (empty: none)."""
+    try:
+        import openvaf_py
+    except ImportError:
+        return None
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".va")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        try:
+            openvaf_py.compile_va(path)
+        except ValueError as exc:
+            return [f"OpenVAF: {exc}"]
+        return []
+    finally:
+        os.unlink(path)
