@@ -36,6 +36,19 @@ def test_export_writes_both_formats_from_the_defaults_and_a_partial_file(tmp_pat
     assert "1 parameter(s) from the file" in capsys.readouterr().out
 
 
+def test_export_of_a_device_file_written_by_tspcm_fit(tmp_path, capsys):
+    run = tmp_path / "iv.h5"
+    assert main(["run", "iv-sweep", "--sim", "--seed", "3", "--set", "cycles=3", "--set", "compliance_A=100e-6",
+                 "-o", str(run)]) == 0
+    assert main(["fit", str(run), "-o", str(tmp_path / "my.toml")]) == 0
+    assert main(["export", "spice", str(tmp_path / "my.toml")]) == 0
+    fitted = load_device(tmp_path / "my.toml")
+    cir = (tmp_path / "my.cir").read_text()
+    assert "ts.vth_v" in fitted.from_file and f"ts_vth_v={fitted.value('ts.vth_v')!r}" in cir
+    assert f"from the device file ({len(fitted.from_file)}): {', '.join(fitted.from_file)}" in cir
+    assert fitted.defaults and "defaults of data/device_params.toml" in cir
+
+
 def test_verilog_a_check_finds_what_it_must():
     good = verilog_a.module(load_device(DEFAULTS_FILE))
     assert verilog_a.sanity(good) == []
