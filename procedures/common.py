@@ -523,7 +523,11 @@ def _is_virtual(bench: "Bench") -> bool:
 
 
 def bench_clock(bench: "Bench") -> Clock:
-    """A :class:`VirtualClock` for an in-process simulated bench, else the wall clock."""
+    """The bench's own clock when it has one (a simulated bench in another process), a
+    :class:`VirtualClock` for an in-process simulated bench, else the wall clock."""
+    own = getattr(bench, "clock", None)
+    if own is not None:
+        return own
     library = _visa_library(bench)
     host = getattr(library, "host", None) if type(library).__name__ == "TspcmVisaLibrary" else None
     return VirtualClock(host) if host is not None else Clock()

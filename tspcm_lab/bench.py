@@ -439,6 +439,9 @@ class Bench:
         self.scope = roles.get("scope")
         self.matrix = roles.get("matrix")
         self.prober = roles.get("prober")
+        #: the cell's clock when it is not the wall clock and the roles' VISA library cannot say so: a
+        #: simulated bench served from another process (``tspcm_lab.served``) sets its virtual clock here
+        self.clock = None
         self.closed = False
         atexit.register(self._at_exit)
 

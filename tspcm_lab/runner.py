@@ -318,6 +318,7 @@ class BenchSession:
     simulated: bool
     spec: str = ""  #: the simulated bench spec ("seed=42;array=4x4"), "" for a real bench
     seed: int | None = None
+    served: Any = None  #: the simulated bench's own process (tspcm_lab.served.ServedBench), if it has one
 
     @property
     def name(self) -> str:
@@ -325,14 +326,19 @@ class BenchSession:
 
     @classmethod
     def open(cls, source: str | Path | None = "sim", *, seed: int | None = None, sim_options: str = "",
-             require: Iterable[str] = (), fresh: bool = True, strict_options: bool = True) -> "BenchSession":
+             require: Iterable[str] = (), fresh: bool = True, strict_options: bool = True,
+             own_process: bool = False) -> "BenchSession":
         """Open a bench file or built-in name (None = "sim").
 
         A bench whose every role is reached through ``@tspcm`` is simulated: the seed and ``sim_options``
         (e.g. ``"array=4x4;fault=smu:drop=50"``) go into its spec (no seed: a random one, recorded), and
         with ``fresh`` the simulated bench is built anew, so a run is reproducible from its seed. For a
         real bench the seed is only recorded and ``sim_options`` are refused (ignored when not
-        ``strict_options``: a campaign's array options do not stop it from running on a real bench). Raises BenchConfigError / BenchOpenError / ValueError.
+        ``strict_options``: a campaign's array options do not stop it from running on a real bench).
+        With ``own_process`` a simulated bench runs in a child process (``tspcm sim serve``, see
+        :mod:`tspcm_lab.served`), reached over TCP, its virtual clock included: the device model never
+        holds this process's interpreter lock (the GUI), and the bench is always fresh.
+        Raises BenchConfigError / BenchOpenError / ValueError.
         """
         from tspcm_lab.bench import Bench, load_bench_config
 
@@ -350,6 +356,8 @@ class BenchSession:
                 given = [p.split("=", 1)[1] for p in existing_spec.split(";") if p.strip().startswith("seed=")]
                 seed = int(given[-1]) if given else new_seed()
             spec = simulated_spec(existing_spec, seed, sim_options)
+            if own_process:
+                return cls._open_served(config, spec, seed, sim_options, require)
             config = config.with_visa_library(f"{spec}@tspcm")
             import pyvisa_tspcm
 
@@ -366,16 +374,45 @@ class BenchSession:
         bench = Bench.open(config, require=tuple(require))
         return cls(bench=bench, simulated=simulated, spec=spec, seed=seed)
 
+    @classmethod
+    def _open_served(cls, config, spec: str, seed: int | None, sim_options: str,
+                     require: Iterable[str]) -> "BenchSession":
+        from tspcm_lab.bench import Bench
+        from tspcm_lab.served import ServedBench
+
+        try:
+            served = ServedBench.start(spec)
+        except ValueError as exc:
+            given = f"simulated bench options {sim_options!r}" if sim_options else f"bench {config.path}"
+            raise ValueError(f"{given}: {' '.join(str(exc).split())}") from None
+        except RuntimeError as exc:
+            from tspcm_lab.bench import BenchOpenError
+
+            raise BenchOpenError({"bench": str(exc)}) from None
+        try:
+            bench = Bench.open(served.bench_config(config), require=tuple(require))
+        except BaseException:
+            served.stop()
+            raise
+        bench.clock = served.clock()
+        return cls(bench=bench, simulated=True, spec=spec, seed=seed, served=served)
+
     def snapshot(self) -> dict:
         """The bench snapshot for the run file; a simulated bench adds its spec and its own state
         (wiring, device parameters with provenance, the model's state)."""
         snap = self.bench.snapshot()
         if self.simulated:
             simulation: dict[str, Any] = {"spec": self.spec, "visa_library": f"{self.spec}@tspcm"}
+            if self.served is not None:
+                simulation["visa_library"] = "@py"
+                simulation["process"] = "own (tspcm sim serve)"
             try:
-                import pyvisa_tspcm
+                if self.served is not None:
+                    simulation.update(self.served.snapshot())
+                else:
+                    import pyvisa_tspcm
 
-                simulation.update(pyvisa_tspcm.get_bench(self.spec).snapshot())
+                    simulation.update(pyvisa_tspcm.get_bench(self.spec).snapshot())
             except Exception as exc:  # noqa: BLE001 - the run goes on; the snapshot says why it is short
                 simulation["snapshot_error"] = f"{type(exc).__name__}: {exc}"
             snap["simulation"] = simulation
@@ -385,11 +422,14 @@ class BenchSession:
         return self.bench.all_off()
 
     def close(self) -> list[str]:
-        """Every output off, then the connections closed; returns the problems met."""
+        """Every output off, then the connections closed (and a simulated bench's own process ended);
+        returns the problems met."""
         if self.bench.closed:
             return []
         problems = self.bench.all_off()
         self.bench.close()
+        if self.served is not None:
+            self.served.stop()
         return problems
 
     def __enter__(self) -> "BenchSession":
