@@ -29,7 +29,7 @@ import threading
 from dataclasses import replace
 from typing import Any, Callable
 
-from procedures.common import Clock, StopCheck
+from instruments.clock import StopCheck
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +156,9 @@ class ServedBench:
         return self.process.wait()
 
 
-class ServedClock(Clock):
-    """The virtual clock of a :class:`ServedBench`: waiting advances its time, as an in-process
-    simulated bench's does (a 1e4 s wait is instant)."""
+class ServedClock:
+    """The virtual clock of a :class:`ServedBench` (an ``instruments.clock.Clock``): waiting advances its
+    time, as an in-process simulated bench's does (a 1e4 s wait is instant)."""
 
     virtual = True
 

@@ -49,7 +49,6 @@ BENCH_PLACES = ["own process"] + (["in-process"] if os.environ.get("BENCH_GUI_BA
 
 @pytest.mark.parametrize("place", BENCH_PLACES)
 def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, open_window, place):
-    from procedures.common import bench_clock
     from sim_backend import visa
     from tspcm_lab.served import ServedClock
 
@@ -66,7 +65,7 @@ def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, op
         connection = role.driver.adapter.connection
         assert type(connection.visalib).__name__ != "TspcmVisaLibrary"
         assert connection.resource_name.startswith("TCPIP0::127.0.0.1::")
-    assert isinstance(bench_clock(session.bench), ServedClock)
+    assert isinstance(session.bench.clock, ServedClock)
     stored = _follow_the_run(qtbot, window, place)
     # no simulated bench was built in this process for the runs: the model ran in the bench's process
     assert set(visa._HOSTS) == hosts_before and session.spec not in visa._HOSTS

@@ -1,10 +1,10 @@
-"""procedures.common on the simulated bench: the read against the model, programming, firing counts, clock."""
+"""The procedure library (procedures.library) on the simulated bench: the read against the model, programming, firing counts, clock."""
 
 import numpy as np
 import pytest
 
 import pyvisa_tspcm
-from procedures import common
+from procedures import library as common
 from tspcm_lab import runner
 
 
@@ -49,7 +49,7 @@ def test_firing_events_are_rising_edges_with_hysteresis():
 
 def test_virtual_clock_waits_in_virtual_time():
     with runner.BenchSession.open("sim", seed=23) as session:
-        clock = common.bench_clock(session.bench)
+        clock = session.bench.clock
         assert clock.virtual
         t0 = clock.now_s()
         assert clock.wait(1e4)

@@ -9,7 +9,6 @@ import socket
 
 import pytest
 
-from procedures.common import bench_clock
 from sim_backend.bench import open_bench
 from sim_backend.control import CONTROL_RESOURCE
 from sim_backend.server import SimServer
@@ -58,7 +57,7 @@ def test_a_session_with_the_bench_in_its_own_process():
         smu = session.bench.smu
         assert smu.driver.adapter.connection.resource_name.startswith("TCPIP0::127.0.0.1::")
         assert "2450" in smu.identity
-        clock = bench_clock(session.bench)
+        clock = session.bench.clock
         assert isinstance(clock, ServedClock) and clock.virtual
         start = clock.now_s()
         assert clock.wait(3600.0)  # an hour of retention: virtual, as in-process

@@ -136,7 +136,9 @@ def restore_procedure(run: Run | str | os.PathLike, procedure_class: type[Proced
     cls = procedure_class or import_procedure_class(run.procedure_class) or _stand_in_class(run)
     procedure = cls()
     objects = procedure._parameters
-    for key, record in run.parameters.items():
+    renamed = getattr(cls, "RENAMED_PARAMETERS", {})  # runs stored before a parameter was renamed
+    for stored_key, record in run.parameters.items():
+        key = stored_key if stored_key in objects else renamed.get(stored_key, stored_key)
         parameter = objects.get(key)
         if parameter is None:
             continue
