@@ -3,7 +3,7 @@
 Three experiments, each on the bench circuit of both (source, path resistance, top-electrode capacitance):
 
 - ``iv``: a triangular voltage sweep through a load resistor; both I-V curves are analysed by the project's
-  own switching analysis (tspcm_lab.analysis.switching.analyze_cycle): threshold and hold voltage;
+  own switching analysis (procedures.library.switching.analyze_cycle): threshold and hold voltage;
 - ``set``: trains of SET pulses from the device's initial (RESET) state; the PCM conductance after each;
 - ``reset``: one RESET pulse after the last train; the factor by which it lowers the conductance.
 
@@ -105,7 +105,7 @@ def _window_means(t, y, windows) -> np.ndarray:
 
 
 def _analyse_iv(v_app, i, r_s):
-    from tspcm_lab.analysis.switching import analyze_cycle
+    from procedures.library.switching import analyze_cycle
 
     res = [r for r in analyze_cycle(v_app, i, series_resistance_ohm=r_s) if r.polarity > 0]
     if not res:
