@@ -68,7 +68,9 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import re
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from pymeasure.experiment import Metadata, Procedure
@@ -84,16 +86,64 @@ log = logging.getLogger(__name__)
 def _teach_pint_ohm() -> None:
     """The analysis reads resistance columns as "Resistance (Ohm)" (docs/analysis.md); PyMeasure
     checks every column's unit with Pint, which spells it "ohm". Define "Ohm" as an alias in
-    PyMeasure's registry (once) so that such columns pass PyMeasure's Procedure and Results."""
+    PyMeasure's registry (once) so that such columns pass PyMeasure's Procedure and Results.
+
+    Pint reads its unit definitions the first time its registry is used (0.2-0.4 s, a third of a
+    short ``tspcm run``), and most runs never need it (see ``TspcmProcedure.parse_columns``). So when
+    the registry is still unread the alias is added by the registry itself, right after it reads its
+    definitions, whoever uses it first; an already read registry gets it now."""
+    import pint
     from pymeasure.units import ureg
 
-    try:
-        ureg.Quantity("Ohm")
-    except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
-        ureg.define("Ohm = ohm")
+    def teach(registry) -> None:
+        try:
+            registry.Quantity("Ohm")
+        except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
+            registry.define("Ohm = ohm")
+
+    registry = ureg.get() if isinstance(ureg, pint.ApplicationRegistry) else ureg
+    lazy = getattr(pint.registry, "LazyRegistry", None)
+    if lazy is not None and type(registry) is lazy and hasattr(lazy, "_LazyRegistry__init"):
+        class OhmLazyRegistry(lazy):
+            def _LazyRegistry__init(self):
+                lazy._LazyRegistry__init(self)  # now a UnitRegistry with pint's definitions
+                teach(self)
+
+        registry.__class__ = OhmLazyRegistry
+        return
+    teach(ureg)
 
 
 _teach_pint_ohm()
+
+#: unit texts of data columns that PyMeasure's Pint registry is known to accept (with the "Ohm" alias
+#: above; tests/procedures/test_common.py checks each against Pint): a procedure whose columns use only
+#: these is not made to read Pint's definitions just to check them again
+KNOWN_COLUMN_UNITS = frozenset({"V", "A", "s", "S", "Ohm", "Hz", "K", "W", "J", "F", "C"})
+_COLUMN_UNITS = re.compile(r"\((?P<units>[\w/\(\)\*\t]+)\)")  # PyMeasure's Procedure.parse_columns
+
+
+class _ColumnUnits(Mapping):
+    """``Procedure.parse_columns``'s answer (column -> Pint unit), computed by Pint when first read."""
+
+    def __init__(self, columns):
+        self._columns = list(columns)
+        self._units = None
+
+    def _get(self) -> dict:
+        if self._units is None:
+            self._units = Procedure.parse_columns(self._columns)
+        return self._units
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
 
 __all__ = ["TspcmProcedure", "ParameterError", "describe_range", "duration_text"]
 
@@ -148,6 +198,17 @@ class TspcmProcedure(Procedure):
         self.shutdown_problems: list[str] = []
         self._next_error_poll = 0.0
         super().__init__(**kwargs)
+
+    @staticmethod
+    def parse_columns(columns):
+        """PyMeasure's check of the data columns' units (``Procedure.__init__`` calls it on every
+        instance), without reading Pint's definitions when every unit is one of KNOWN_COLUMN_UNITS:
+        then the units are parsed by Pint only if the answer is read. Any other unit goes through Pint
+        at once, as in PyMeasure (ValueError naming the column if Pint does not know it)."""
+        units = [m["units"] for m in map(_COLUMN_UNITS.search, columns) if m]
+        if all(u in KNOWN_COLUMN_UNITS for u in units):
+            return _ColumnUnits(columns)
+        return Procedure.parse_columns(columns)
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:

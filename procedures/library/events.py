@@ -17,21 +17,19 @@ def rising_edges(current_a: Sequence[float], threshold_a: float, *, rearm_fracti
         raise ValueError(f"rearm_fraction must be in (0, 1], got {rearm_fraction!r}")
     i = np.abs(np.asarray(current_a, dtype=float))
     above = i >= threshold_a
-    below = i < rearm_fraction * threshold_a
     if not above.any():
         return np.zeros(0, dtype=np.int64)
-    # state machine over the samples that are above or below (in between keeps the state)
-    events = []
-    armed = not above[0]
+    below = i < rearm_fraction * threshold_a
+    # a state machine over the samples that are above or below (in between keeps the state): armed at
+    # the start unless the first sample is above, re-armed by a sample below, disarmed by an event. So an
+    # event is the first of each run of "above" among those samples that follows a "below" one (or that
+    # starts them, when the trace does not start above)
     crossings = np.flatnonzero(above | below)
-    for k in crossings:
-        if above[k]:
-            if armed:
-                events.append(k)
-                armed = False
-        else:
-            armed = True
-    return np.asarray(events, dtype=np.int64)
+    up = above[crossings]
+    first = np.empty(up.size, dtype=bool)
+    first[0] = up[0] and crossings[0] != 0
+    np.logical_and(up[1:], ~up[:-1], out=first[1:])
+    return crossings[first].astype(np.int64)
 
 
 def count_firing_events(current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5) -> int:
@@ -76,11 +74,21 @@ def crossings_s(t_s, current_a, threshold_a: float) -> tuple[np.ndarray, np.ndar
 
 def first_after_s(t_cross_s: np.ndarray, starts_s, length_s: float) -> np.ndarray:
     """Per window [start, start + length): the time from ``start`` to the first crossing (s); NaN if none."""
-    out = np.full(len(starts_s), np.nan)
-    for n, s in enumerate(np.asarray(starts_s, dtype=float)):
-        hit = t_cross_s[(t_cross_s >= s) & (t_cross_s < s + length_s)]
-        if hit.size:
-            out[n] = hit[0] - s
+    t = np.asarray(t_cross_s, dtype=float)
+    starts = np.asarray(starts_s, dtype=float).ravel()
+    out = np.full(starts.size, np.nan)
+    if t.size > 1 and not (np.diff(t) >= 0).all():  # crossings come in time order; else the first listed
+        for n, s in enumerate(starts):
+            hit = t[(t >= s) & (t < s + length_s)]
+            if hit.size:
+                out[n] = hit[0] - s
+        return out
+    if t.size and starts.size:
+        k = np.searchsorted(t, starts, side="left")  # the first crossing at or after each start
+        ok = k < t.size
+        hit = np.where(ok, t[np.minimum(k, t.size - 1)], np.inf)
+        ok &= hit < starts + length_s
+        out[ok] = hit[ok] - starts[ok]
     return out
 
 
