@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "sim": "tspcm_lab.commands.sim",
     "analyze": "tspcm_lab.commands.analyze",
     "fit": "tspcm_lab.commands.fit",
+    "export": "tspcm_lab.commands.export",
     "run": "tspcm_lab.commands.run",
     "procedures": "tspcm_lab.commands.procedures",
     "campaign": "tspcm_lab.commands.campaign",
