@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from instruments.clock import StopCheck
 from procedures.library.errors import ParameterError
-from procedures.library.spikes import SpikeTrain, capture_interval_s, check_spike_train
+from procedures.library.spikes import Emitter, SpikeTrain, TrainResponse, capture_interval_s, check_spike_train
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def confirm_amplitude(calibration: Calibration, play: Callable[[float, int], int
     return calibration
 
 
-def emit_calibration(procedure, calibration: Calibration, name: str = "calibration") -> None:
+def emit_calibration(procedure: Emitter, calibration: Calibration, name: str = "calibration") -> None:
     """Store the calibration as a waveform: fraction of the spikes that fired against amplitude (V),
     every train in the order played (ladder, then confirmation)."""
     fraction = np.asarray(calibration.fired, dtype=float) / np.maximum(np.asarray(calibration.played, float), 1)
@@ -172,13 +172,21 @@ class SpikeCalibrationMixin:
     calibration_confirm_spikes = IntegerParameter("Calibration confirmation spikes (0 = none)", minimum=0,
                                                   maximum=10_000, default=40)
 
+    if TYPE_CHECKING:  # given by the procedure this mixes into (SpikeParametersMixin, TspcmProcedure)
+        capture_interval_s: float
+        spike_train: Callable[[], SpikeTrain]
+        fire: Callable[..., TrainResponse]
+        should_stop: Callable[[], bool]
+        emit: Callable[[str, Any], None]
+
     @property
     def calibrating(self) -> bool:
-        return self.spike_amplitude_V == 0
+        return cast(bool, self.spike_amplitude_V == 0)
 
     def highest_spike_amplitude_V(self) -> float:
         """The largest amplitude a spike of this run can have (V)."""
-        return self.calibration_stop_V + self.calibration_margin_V if self.calibrating else self.spike_amplitude_V
+        return cast(float, self.calibration_stop_V + self.calibration_margin_V if self.calibrating
+                    else self.spike_amplitude_V)
 
     def check_calibration(self) -> None:
         """Relations of the calibration parameters (ParameterError naming the parameter)."""

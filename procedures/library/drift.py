@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from procedures.library.fitting import finite_pairs, linear_fit
 
@@ -24,7 +25,7 @@ class Drift:
     n: int
 
 
-def drift_exponent(time_s, resistance_ohm, confidence: float = 0.95) -> Drift:
+def drift_exponent(time_s: npt.ArrayLike, resistance_ohm: npt.ArrayLike, confidence: float = 0.95) -> Drift:
     """Fit log10 R = log10 R0 + nu log10 t over points with t > 0 and R > 0."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")

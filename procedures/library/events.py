@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 def rising_edges(current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5) -> np.ndarray:
     """Indices where |I| rises through ``threshold_a`` (A): one firing event each. After an event
@@ -41,7 +42,8 @@ def firing_times_s(t_s: Sequence[float], current_a: Sequence[float], threshold_a
                    rearm_fraction: float = 0.5) -> np.ndarray:
     """Times (s) of the firing events: the first sample at or above ``threshold_a`` of each."""
     t = np.asarray(t_s, dtype=float)
-    return t[rising_edges(current_a, threshold_a, rearm_fraction=rearm_fraction)]
+    times: np.ndarray = t[rising_edges(current_a, threshold_a, rearm_fraction=rearm_fraction)]
+    return times
 
 
 def events_per_window(t_s: Sequence[float], current_a: Sequence[float], threshold_a: float,
@@ -55,7 +57,7 @@ def events_per_window(t_s: Sequence[float], current_a: Sequence[float], threshol
 
 
 
-def crossings_s(t_s, current_a, threshold_a: float) -> tuple[np.ndarray, np.ndarray]:
+def crossings_s(t_s: npt.ArrayLike, current_a: npt.ArrayLike, threshold_a: float) -> tuple[np.ndarray, np.ndarray]:
     """Where |I| rises through ``threshold_a`` (rising_edges, with hysteresis): (time of the
     first sample at or above it, crossing time linearly interpolated between the samples around it),
     both in s."""
@@ -72,7 +74,7 @@ def crossings_s(t_s, current_a, threshold_a: float) -> tuple[np.ndarray, np.ndar
     return t_sample, t_cross
 
 
-def first_after_s(t_cross_s: np.ndarray, starts_s, length_s: float) -> np.ndarray:
+def first_after_s(t_cross_s: np.ndarray, starts_s: npt.ArrayLike, length_s: float) -> np.ndarray:
     """Per window [start, start + length): the time from ``start`` to the first crossing (s); NaN if none."""
     t = np.asarray(t_cross_s, dtype=float)
     starts = np.asarray(starts_s, dtype=float).ravel()
@@ -92,7 +94,8 @@ def first_after_s(t_cross_s: np.ndarray, starts_s, length_s: float) -> np.ndarra
     return out
 
 
-def first_event_delays_s(t_s, current_a, threshold_a: float, starts_s, length_s: float) -> np.ndarray:
+def first_event_delays_s(t_s: npt.ArrayLike, current_a: npt.ArrayLike, threshold_a: float, starts_s: npt.ArrayLike,
+                         length_s: float) -> np.ndarray:
     """Per window [start, start + length): time from ``start`` to the first rise through
     ``threshold_a``, linearly interpolated between the samples around it (s); NaN without one."""
     return first_after_s(crossings_s(t_s, current_a, threshold_a)[1], starts_s, length_s)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class LinearFit:
 NAN_FIT = LinearFit(math.nan, math.nan, math.nan, math.nan, math.nan, 0)
 
 
-def finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+def finite_pairs(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if x.shape != y.shape:
@@ -46,7 +49,7 @@ def finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
-def linear_fit(x, y) -> LinearFit:
+def linear_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> LinearFit:
     """Ordinary least squares of y on x; NaN fit when fewer than 2 distinct x values."""
     x, y = finite_pairs(x, y)
     n = x.size
@@ -69,7 +72,7 @@ def linear_fit(x, y) -> LinearFit:
     return LinearFit(slope, intercept, se_slope, se_int, r2, n)
 
 
-def r_squared(y, y_fit) -> float:
+def r_squared(y: npt.ArrayLike, y_fit: npt.ArrayLike) -> float:
     """Coefficient of determination 1 - SS_res / SS_tot (NaN when y is constant)."""
     y = np.asarray(y, dtype=float)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
@@ -97,7 +100,8 @@ def best_linear_on_grid(f_grid: np.ndarray, y: np.ndarray) -> tuple[int, float, 
     return k, c0, c1
 
 
-def refine_three(model, x, y, x0, lo, hi, scale0: float) -> tuple[tuple, float]:
+def refine_three(model: Callable[..., Any], x: npt.ArrayLike, y: npt.ArrayLike, x0: Sequence[float],
+                 lo: Sequence[float], hi: Sequence[float], scale0: float) -> tuple[tuple[float, ...], float]:
     """A least-squares fit of a three-parameter ``model(x, p0, p1, p2)`` from the start ``x0`` within the
     bounds ``lo``..``hi`` (``scale0``: the first parameter's scale; the others are normalised to ~1):
     (parameters, standard error of the first); ``x0`` and NaN when the optimiser gives up."""

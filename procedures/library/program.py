@@ -4,7 +4,9 @@ parameters a procedure declares for it (``ProgramParametersMixin``) and the ladd
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
@@ -37,7 +39,7 @@ def program_to_target(bench: BenchLike, g_target_S: float, *, tolerance: float =
                       set_amplitude_v: float = SET_AMPLITUDE_V, set_width_s: float = SET_WIDTH_S,
                       min_set_width_s: float = 20e-9, max_set_width_s: float = 2e-6,
                       reset_amplitude_v: float = RESET_AMPLITUDE_V, reset_width_s: float = RESET_WIDTH_S,
-                      read: dict | None = None, should_stop: StopCheck = None) -> ProgramResult:
+                      read: dict[str, Any] | None = None, should_stop: StopCheck = None) -> ProgramResult:
     """Program-and-verify the PCM to ``g_target_S`` (S) within ``tolerance`` (relative).
 
     Loop: read; within [target (1 - tol), target (1 + tol)]: done. Below (or below the read's range,
@@ -113,6 +115,11 @@ class ProgramParametersMixin:
                                        default=RESET_AMPLITUDE_V)
     reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
                                    default=RESET_WIDTH_S)
+
+    if TYPE_CHECKING:  # given by the procedure this mixes into (TspcmProcedure, ConductanceReadMixin)
+        bench: BenchLike
+        should_stop: Callable[[], bool]
+        read_settings: Callable[[], dict[str, Any]]
 
     def program(self, target_S: float) -> ProgramResult:
         return program_to_target(

@@ -10,7 +10,9 @@ uW at most.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pymeasure.experiment import FloatParameter
 
@@ -72,7 +74,8 @@ class ConductanceRead:
         return self.voltage_high_V
 
 
-def conductance_from_read(voltages_v, currents_a, *, series_resistance_ohm: float, ts_on_resistance_ohm: float,
+def conductance_from_read(voltages_v: Sequence[float], currents_a: Sequence[float], *, series_resistance_ohm: float,
+                          ts_on_resistance_ohm: float,
                           min_current_a: float = READ_MIN_CURRENT_A,
                           compliance_a: float | None = None) -> tuple[float, str]:
     """(G in S, reason) of a two-point ON-branch read: G = 1 / (dV/dI - R_series - R_on,TS).
@@ -150,8 +153,11 @@ class ConductanceReadMixin:
     read_series_resistance_ohm = FloatParameter(
         "Read series resistance (-1 = from bench file)", units="ohm", minimum=-1.0, maximum=1e6, default=-1.0)
 
-    def check_bench_limits(self, bench) -> None:
-        super().check_bench_limits(bench)
+    if TYPE_CHECKING:  # given by the procedure this mixes into (TspcmProcedure)
+        bench: BenchLike
+
+    def check_bench_limits(self, bench: BenchLike) -> None:
+        super().check_bench_limits(bench)  # type: ignore[misc]  # TspcmProcedure's, after this mixin in the MRO
         for key in ("read_fire_voltage_V", "read_low_voltage_V", "read_high_voltage_V"):
             limit, where = bench.limit("smu", "voltage")
             value = getattr(self, key)
@@ -171,7 +177,7 @@ class ConductanceReadMixin:
                                  f"({self.read_low_voltage_V:g} V) < read_high_voltage_V ({self.read_high_voltage_V:g} V) "
                                  f"< read_fire_voltage_V ({self.read_fire_voltage_V:g} V)")
 
-    def read_settings(self) -> dict:
+    def read_settings(self) -> dict[str, Any]:
         """Keyword arguments of :func:`read_conductance` from the parameters."""
         r_s = self.read_series_resistance_ohm
         return dict(fire_voltage_v=self.read_fire_voltage_V, fire_compliance_a=self.read_fire_compliance_A,

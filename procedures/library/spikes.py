@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
@@ -24,6 +25,12 @@ SAMPLES_PER_WIDTH = 8
 #: shortest and longest arbitrary-waveform sample interval and size (33500B: 250 MSa/s, 8..1e6 points)
 ARB_MIN_INTERVAL_S = 4e-9
 ARB_MAX_POINTS = 1_000_000
+
+
+class Emitter(Protocol):
+    """What stores waveforms: a procedure (PyMeasure's ``Procedure.emit``)."""
+
+    def emit(self, topic: str, record: Any) -> None: ...
 
 
 # ------------------------------------------------------------------------------------------ the train
@@ -194,7 +201,7 @@ def fire_train(bench: BenchLike, train: SpikeTrain, *, fire_current_A: float = F
                          float(cap.meta.get("xincrement_s", interval)), events, delays, fire_current_A)
 
 
-def emit_trace(procedure, name: str, response: TrainResponse) -> None:
+def emit_trace(procedure: Emitter, name: str, response: TrainResponse) -> None:
     """Store a captured train as a waveform (current against time from the trigger)."""
     t = response.t_s
     dt = float(np.median(np.diff(t))) if t.size > 1 else response.sample_interval_s
@@ -230,6 +237,9 @@ class SpikeParametersMixin:
     capture_interval_s = FloatParameter("Scope sample interval", units="s", minimum=1e-10, maximum=1e-3,
                                         default=1e-9)
     scope_full_scale_A = FloatParameter("Scope full scale", units="A", minimum=1e-6, maximum=0.1, default=1e-3)
+
+    if TYPE_CHECKING:  # given by the procedure this mixes into (TspcmProcedure)
+        bench: BenchLike
 
     def spike_train(self) -> SpikeTrain:
         return SpikeTrain(self.spike_amplitude_V, self.spike_width_s, self.spike_period_s,

@@ -45,8 +45,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from procedures.library.fitting import linear_fit
 
@@ -125,13 +127,14 @@ def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
     return value
 
 
-def device_voltage(voltage_V, current_A, series_resistance_ohm: float = 0.0) -> np.ndarray:
+def device_voltage(voltage_V: npt.ArrayLike, current_A: npt.ArrayLike,
+                   series_resistance_ohm: float = 0.0) -> np.ndarray:
     """V_dev = V_app - I * R_s (V): the voltage across the device behind a series resistance R_s (Ohm)."""
     r_s = _check_positive("series_resistance_ohm", series_resistance_ohm, allow_zero=True)
     return np.asarray(voltage_V, dtype=float) - np.asarray(current_A, dtype=float) * r_s
 
 
-def split_branches(voltage_V) -> list[Branch]:
+def split_branches(voltage_V: npt.ArrayLike) -> list[Branch]:
     """Cut a sweep into branches of constant |V| direction and polarity (turning points shared)."""
     v = np.asarray(voltage_V, dtype=float)
     if v.size < 2:
@@ -161,7 +164,7 @@ def _fill_zeros(s: np.ndarray) -> np.ndarray:
     return s[idx]
 
 
-def detect_cycles(voltage_V) -> np.ndarray:
+def detect_cycles(voltage_V: npt.ArrayLike) -> np.ndarray:
     """Cycle number (0, 1, ...) of each point: a new cycle starts at each up branch of the first polarity."""
     v = np.asarray(voltage_V, dtype=float)
     labels = np.zeros(v.size, dtype=int)
@@ -178,7 +181,8 @@ def detect_cycles(voltage_V) -> np.ndarray:
     return labels
 
 
-def find_events(v_dev, v_app, current_A, direction: int, min_jump_decades: float = 1.0) -> list[Event]:
+def find_events(v_dev: np.ndarray, v_app: np.ndarray, current_A: np.ndarray, direction: int,
+                min_jump_decades: float = 1.0) -> list[Event]:
     """All jumps of at least ``min_jump_decades`` in log10|I| in the branch's sense (see module doc)."""
     _check_positive("min_jump_decades", min_jump_decades)
     logi = np.log10(np.maximum(np.abs(current_A), CURRENT_FLOOR_A))
@@ -210,7 +214,7 @@ def find_events(v_dev, v_app, current_A, direction: int, min_jump_decades: float
     return events
 
 
-def _current_crossing(v_dev, i_abs, direction: int, level_A: float) -> float:
+def _current_crossing(v_dev: np.ndarray, i_abs: np.ndarray, direction: int, level_A: float) -> float:
     """Device voltage (magnitude) where |I| crosses ``level_A`` on a branch (see module doc)."""
     if direction > 0:
         above = np.flatnonzero(i_abs >= level_A)
@@ -237,7 +241,7 @@ def _current_crossing(v_dev, i_abs, direction: int, level_A: float) -> float:
     return float(v0 + frac * (v1 - v0))
 
 
-def _steepest(v_dev, v_app, i_abs) -> float:
+def _steepest(v_dev: np.ndarray, v_app: np.ndarray, i_abs: np.ndarray) -> float:
     if v_app.size < 2:
         return math.nan
     logi = np.log10(np.maximum(i_abs, CURRENT_FLOOR_A))
@@ -252,7 +256,8 @@ def _steepest(v_dev, v_app, i_abs) -> float:
 
 
 def branch_voltage(
-    v_dev, v_app, i_abs, direction: int, events: list[Event], criterion: str, current_criterion_A: float
+    v_dev: np.ndarray, v_app: np.ndarray, i_abs: np.ndarray, direction: int, events: list[Event], criterion: str,
+    current_criterion_A: float
 ) -> float:
     """Headline event voltage (magnitude) of one branch under ``criterion`` (one of :data:`CRITERIA`)."""
     if criterion == "jump":
@@ -266,7 +271,7 @@ def branch_voltage(
     raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
 
 
-def on_state_fit(v_dev, i_abs, stop: int, compliance_A: float | None) -> tuple[float, float]:
+def on_state_fit(v_dev: np.ndarray, i_abs: np.ndarray, stop: int, compliance_A: float | None) -> tuple[float, float]:
     """(R_on in Ohm, Vhold_fit in V) from V_dev = Vhold_fit + R_on*I over points ``0 .. stop`` of a down branch."""
     v = v_dev[: stop + 1]
     i = i_abs[: stop + 1]
@@ -286,8 +291,8 @@ def on_state_fit(v_dev, i_abs, stop: int, compliance_A: float | None) -> tuple[f
 
 
 def analyze_cycle(
-    voltage_V,
-    current_A,
+    voltage_V: npt.ArrayLike,
+    current_A: npt.ArrayLike,
     *,
     cycle: int = 0,
     series_resistance_ohm: float = 0.0,
@@ -349,10 +354,10 @@ def _shift(e: Event, offset: int) -> Event:
 
 
 def analyze_sweep(
-    voltage_V,
-    current_A,
-    cycle=None,
-    **kwargs,
+    voltage_V: npt.ArrayLike,
+    current_A: npt.ArrayLike,
+    cycle: npt.ArrayLike | None = None,
+    **kwargs: Any,
 ) -> list[CycleSwitching]:
     """Analyse every cycle of a multi-cycle sweep; ``cycle`` labels each point (detected when None).
 
@@ -370,7 +375,7 @@ def analyze_sweep(
     return sorted(out, key=lambda r: (r.cycle, -r.polarity))
 
 
-def summarize(values) -> Stats:
+def summarize(values: npt.ArrayLike) -> Stats:
     """Mean, sample sigma (ddof=1) and coefficient of variation sigma/|mean| of the finite values."""
     x = np.asarray(values, dtype=float).ravel()
     x = x[np.isfinite(x)]
@@ -401,7 +406,7 @@ class Variability:
     d2d_cv: float
 
 
-def variability(values, device) -> Variability:
+def variability(values: npt.ArrayLike, device: npt.ArrayLike) -> Variability:
     """Cycle-to-cycle and device-to-device statistics of per-cycle ``values`` labelled by ``device``."""
     x = np.asarray(values, dtype=float).ravel()
     d = np.asarray(device).ravel()
