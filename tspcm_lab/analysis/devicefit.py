@@ -17,7 +17,8 @@ retention       nu_state<k> (+ 95 % interval) of RESET-side  pcm.nu_drift
 
 pulse-train (NeuroSim A), endurance (threshold window) and threshold-vs-weight measure curves that depend
 on several model parameters at once: their features are recorded in the device file's header, but no
-parameter is set from them (that needs the model-in-the-loop fit, not built yet).
+parameter is set from them. The delay law and nu are then refitted model-in-the-loop
+(tspcm_lab.analysis.modelfit, step 2 of fit_runs), which removes the analyses' bias.
 
 Intervals are 95 %: over cells, mean +- t(n-1) s / sqrt(n) (several cells); within one cell, the
 analysis' own standard error (x 1.96) or the spread over cycles. A parameter with no standard error in its
@@ -157,7 +158,7 @@ def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None,
         step = run.parameters.get("step_V")
         step = float(step.value) if step is not None and isinstance(step.value, (int, float)) else None
         loop = LOOPS.get(run.procedure)
-        lf = loop.features(run, feats, RESET_SIDE_FACTOR * r_cryst_ohm) if loop is not None else None
+        lf = loop.features(run, analysis, RESET_SIDE_FACTOR * r_cryst_ohm) if loop is not None else None
         out.append(_Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step,
                         dict(run.parameter_values), lf))
     return out
@@ -350,7 +351,7 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
     if any(by[p] for p in ("pulse-train", "endurance", "threshold-vs-weight")):
         res.not_identified.append("pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
                                   "runs): curves of several parameters at once; their features are recorded above, "
-                                  "the model-in-the-loop fit that sets parameters from them is not built yet")
+                                  "the model-in-the-loop fit does not use them yet (docs/fitting.md)")
     if not res.params:
         raise FitError("nothing identifiable in these runs: " + "; ".join(res.not_identified)
                        + ". Direct extraction needs an iv-sweep, a delay-recovery or a retention run "
@@ -451,7 +452,7 @@ def write_device_file(res: FitResult, path: str | Path, base: str | Path | None 
 
 
 def fit_runs(paths, cells=None, base=None, *, loop: bool = True, workers: int = 1, scheduler: str | None = None,
-             max_evaluations: int = 12) -> FitResult:
+             max_evaluations: int = 20) -> FitResult:
     """Analyse ``paths``, extract directly, then (``loop``) fit the parameters of modelfit.LOOPS model-in-the-loop
     (``workers`` processes, or the Dask ``scheduler``); ``base`` is a device file of values known otherwise
     (its pcm.r_cryst_ohm is used by the extraction; the loop's simulated cells start from it)."""

@@ -48,6 +48,8 @@ LOG_STEP = 0.1
 SEED0 = 7919
 #: a feature the simulated run did not give (e.g. no delay at that overdrive): this residual, in sigmas
 MISSING = 10.0
+#: seeds tried for a simulated run that misses a feature at the start
+SEED_TRIES = 3
 
 
 class LoopError(ValueError):
@@ -63,9 +65,21 @@ class Loop:
     overrides: dict = field(default_factory=dict)  #: procedure parameters changed in the loop (parts not fitted)
     needs: str = ""  #: what a run must have measured (the refusal's text)
     bounds: dict = field(default_factory=dict)  #: name -> (low, high) where the schema's is open at 0
+    stage: int = 2  #: stage 1 is fitted first: the later stages' model cells use its values
 
 
-def delay_features(run, feats: dict, r_min_ohm: float = 0.0) -> dict:
+def on_resistance_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
+    """ln of the least per-cycle on-branch resistance after the first cycle (the switch in series with a PCM
+    that keeps crystallizing over the cycles: the analysis reads R_on + R_PCM), noise the scatter of ln R over
+    the last three cycles, at least 2 %."""
+    r = np.asarray(analysis.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
+    r = r[np.isfinite(r) & (r > 0)]
+    if r.size < 2:
+        return {}
+    return {"ln_r_on_least_ohm": (math.log(float(r.min())), max(0.02, float(np.std(np.log(r[-3:]), ddof=1))))}
+
+
+def delay_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
     """ln of the mean delay at each overdrive (pulses that did not fire within the pulse counted as censored
     at the pulse width: the exponential's maximum-likelihood mean), noise 1/sqrt(fired)."""
     c = run.columns
@@ -85,8 +99,9 @@ def delay_features(run, feats: dict, r_min_ohm: float = 0.0) -> dict:
     return out
 
 
-def drift_features(run, feats: dict, r_min_ohm: float = 0.0) -> dict:
+def drift_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
     """nu of each state with R(1 s) >= r_min_ohm (the RESET side), noise its interval / 3.92."""
+    feats = {f.name: f.value for f in analysis.features}
     out = {}
     for k, v in feats.items():
         if not k.startswith("nu_state"):
@@ -99,6 +114,8 @@ def drift_features(run, feats: dict, r_min_ohm: float = 0.0) -> dict:
 
 
 LOOPS = {
+    "iv-sweep": Loop(("ts.r_on_ohm",), on_resistance_features, {}, "two or more cycles with an on branch",
+                     stage=1),
     "delay-recovery": Loop(("ts.t_d0_s", "ts.v0_delay_v"), delay_features, {"measure_recovery": False},
                            "delays at two or more overdrives, three or more fired pulses each"),
     "retention": Loop(("pcm.nu_drift",), drift_features, {}, "RESET-side states (R(1 s) >= 100 x pcm.r_cryst_ohm)",
@@ -135,11 +152,12 @@ def simulate(job: tuple) -> tuple[dict, dict]:
         if outcome.status != "completed":
             raise RuntimeError(f"simulated {procedure} run {outcome.status}: {outcome.message}")
         run = open_run(outcome.path)
-        feats = {f.name: f.value for f in get_analysis(procedure)(run).features}
+        analysis = get_analysis(procedure)(run)
+        feats = {f.name: f.value for f in analysis.features}
         loop = LOOPS.get(procedure)
         lf = {}
         if loop is not None:
-            lf = loop.features(run, feats, r_min)
+            lf = loop.features(run, analysis, r_min)
         return feats, lf
 
 
@@ -215,6 +233,7 @@ class CellFit:
     dof: int
     evaluations: int
     runs: list
+    dropped: list = field(default_factory=list)  #: features the simulated cell did not measure (left out)
 
 
 def _bounds(loop: Loop, name: str) -> tuple[float, float]:
@@ -227,7 +246,7 @@ def _bounds(loop: Loop, name: str) -> tuple[float, float]:
 
 
 def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, ev: Evaluator,
-             max_evaluations: int = 12, r_min_ohm: float = 0.0) -> CellFit:
+             max_evaluations: int = 20, r_min_ohm: float = 0.0) -> CellFit:
     """Fit LOOPS[procedure].params of one cell to its runs' loop features. ``runs``: objects with
     ``values`` (recorded procedure parameters), ``loop`` ({name: (value, sigma)}) and ``id``; ``device``:
     the cell's other parameters; ``start``: the starting values (its direct extraction, else the defaults).
@@ -245,13 +264,14 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
                         f"{loop.needs}")
     jobs_for = [({**r.values, **loop.overrides}) for r in runs]
     cache: dict = {}
+    seeds = [SEED0 + i for i in range(len(runs))]
 
     def point(names, x):
         return {**device, **{n: start[n] * math.exp(v) for n, v in zip(names, x)}}
 
     def evaluate(names, xs):
         todo = [x for x in xs if tuple(np.round(x, 12)) not in cache]
-        jobs = [(procedure, jobs_for[i], point(names, x), SEED0 + i, r_min_ohm)
+        jobs = [(procedure, jobs_for[i], point(names, x), seeds[i], r_min_ohm)
                 for x in todo for i in range(len(runs))]
         got = ev.map(jobs) if jobs else []
         for n, x in enumerate(todo):
@@ -287,6 +307,23 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
     names = list(names_all)
     unidentified: dict[str, str] = {}
     evaluations = 0
+    # a simulated cell whose run misses a feature the measured run has (e.g. a programming step that did not
+    # reach its target on this draw) is drawn again, with another seed
+    x0 = np.zeros(len(names))
+    for attempt in range(SEED_TRIES):
+        r0 = evaluate(names, [x0])[0]
+        short = {i for j, (i, _) in enumerate(keys) if r0[j] == MISSING}
+        if not short or attempt == SEED_TRIES - 1:
+            break
+        for i in short:
+            seeds[i] = SEED0 + i + 1000 * (attempt + 1)
+        cache.clear()
+    # what the model's cell still does not measure is left out of the fit (named in the result)
+    dropped = [f"{k} ({runs[i].id})" for j, (i, k) in enumerate(keys) if r0[j] == MISSING]
+    if dropped and len(dropped) < len(keys):
+        keep = [j for j in range(len(keys)) if r0[j] != MISSING]
+        keys, y, sig = [keys[j] for j in keep], y[keep], sig[keep]
+        cache.clear()
     while True:
         lo = np.array([math.log(_bounds(loop, n)[0] / start[n]) for n in names])
         hi = np.array([math.log(_bounds(loop, n)[1] / start[n]) for n in names])
@@ -330,9 +367,12 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
         nfev[0] += 1
         return evaluate(names, [x])[0]
 
-    sol = least_squares(fun, np.clip(np.zeros(len(names)), lo, hi), jac=lambda x: jacobian(names, x, lo, hi),
-                        bounds=(lo, hi), method="trf", x_scale=1.0, diff_step=None, xtol=1e-2, ftol=1e-3,
-                        gtol=1e-8, max_nfev=max_evaluations)
+    # solved in u = 1 + ln(value / start): least_squares' step tolerance xtol (|du| < xtol (xtol + |u|)) is then
+    # about xtol in ln(value) near the start, 1 %, well inside the runs' noise
+    sol = least_squares(lambda u: fun(u - 1.0), np.clip(np.zeros(len(names)), lo, hi) + 1.0,
+                        jac=lambda u: jacobian(names, u - 1.0, lo, hi), bounds=(lo + 1.0, hi + 1.0), method="trf",
+                        x_scale=1.0, xtol=1e-2, ftol=1e-3, gtol=1e-8, max_nfev=max_evaluations)
+    sol.x = sol.x - 1.0
     evaluations = nfev[0]
     if sol.status <= 0:
         raise LoopError(f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
@@ -349,15 +389,22 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
     values = {n: start[n] * math.exp(x) for n, x in zip(names, sol.x)}
     corr = {(names[i], names[j]): float(rho[i, j]) for i in range(len(names)) for j in range(i + 1, len(names))}
     return CellFit(cell, procedure, values, dict(zip(names, hw.tolist())), corr, unidentified, chi2, dof,
-                   evaluations, [r.id for r in runs])
+                   evaluations, [r.id for r in runs], dropped)
 
 
 # --------------------------------------------------------------------------------------- all cells
 def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: str | None = None,
-             max_evaluations: int = 12, r_cryst_ohm: float = 500.0, base_values: dict | None = None) -> list:
+             max_evaluations: int = 20, r_cryst_ohm: float = 500.0, base_values: dict | None = None) -> list:
     """Replace (or add) in ``res`` (devicefit.FitResult, after direct extraction) the parameters of LOOPS
     fitted model-in-the-loop, per cell, combined over cells. ``runs``: devicefit._Run with ``values`` and
     ``loop``; ``defaults``: the device's values (data/device_params.toml and --base). Returns the CellFits."""
+    fits = []
+    for stage in sorted({loop.stage for loop in LOOPS.values()}):
+        fits += _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cryst_ohm, base_values)
+    return fits
+
+
+def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cryst_ohm, base_values) -> list:
     from tspcm_lab.analysis.devicefit import Fitted, _mean_interval
 
     cells = list(dict.fromkeys(r.cell for r in runs))
@@ -368,12 +415,12 @@ def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: st
         device = {**(base_values or {}), "ts.vth_d2d_rel": 0.0, "pcm.r_d2d_rel": 0.0}
         for name, f in res.params.items():
             per = f.per_cell.get(cell) if f.per_cell else None
-            if name in ("ts.vth_d2d_rel",) or f.bound:
+            if name == "ts.vth_d2d_rel":  # (an upper bound, R_on, is still this cell's best estimate)
                 continue
             device[name] = per if per is not None else f.value
         for procedure, loop in LOOPS.items():
             rs = [r for r in mine if r.procedure == procedure and r.loop is not None]
-            if not rs:
+            if not rs or loop.stage != stage:
                 continue
             start = {n: device.get(n, defaults[n]) for n in loop.params}
             dev = {k: v for k, v in device.items() if k not in loop.params}
@@ -389,15 +436,15 @@ def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: st
             fits = [fit_cell(*t, ev, max_evaluations, 100.0 * r_cryst_ohm) for t in tasks]
     for procedure, loop in LOOPS.items():
         group = [f for f in fits if f.procedure == procedure]
-        if not group:
+        if not group or loop.stage != stage:
             continue
         for name in loop.params:
             got = [f for f in group if name in f.values]
             why = [f"cell {f.cell}: {f.unidentified[name]}" for f in group if name in f.unidentified]
             if not got:
-                res.params.pop(name, None)
+                kept = "the direct extraction's value kept" if name in res.params else "default kept"
                 res.not_identified.append(f"{name}: not identified by the model-in-the-loop fit of the {procedure} "
-                                          f"runs ({'; '.join(why)}); default kept")
+                                          f"runs ({'; '.join(why)}); {kept}")
                 continue
             logs = name != "pcm.nu_drift"  # scale parameters: averaged (and their intervals) in log
             per = [math.log(f.values[name]) if logs else f.values[name] for f in got]
@@ -425,13 +472,17 @@ def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: st
                 iv = (math.exp(interval[0]), math.exp(interval[1])) if logs else interval
                 method += f"; mean over {len(got)} cells{' in log' if logs else ''}, interval mean +- t s/sqrt(n)"
                 spread = (value * spread) if logs else spread
+            dropped = [f"cell {f.cell}: {', '.join(f.dropped)}" for f in got if f.dropped]
+            if dropped:
+                method += f"; features the simulated cell did not measure, left out: {'; '.join(dropped)}"
             if why:
                 method += f"; not identified on {'; '.join(why)}"
+                res.not_identified.append(f"{name}: on {'; '.join(why)} (fitted on the other cells)")
             old = res.params.get(name)
             if old is not None:
                 method += f"; direct extraction gave {old.value:.4g}"
             fitted = Fitted(name, value, old.unit if old else _unit(name), iv, ids, method, len(got),
-                            spread if interval is not None else None)
+                            spread if interval is not None else None)  # (no longer a bound: the loop's PCM adds too)
             fitted.correlations = {k: float(np.mean(v)) for k, v in corr.items()}
             fitted.per_cell = {f.cell: f.values[name] for f in got}
             res.params[name] = fitted

@@ -32,8 +32,8 @@ def register(subparsers) -> None:
                    help="processes running the simulated runs (default: min(4, CPUs))")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the simulated runs on this Dask scheduler "
                    "(e.g. tcp://127.0.0.1:8786) instead of local processes")
-    p.add_argument("--max-evaluations", type=int, default=12, metavar="N", help="model-in-the-loop: evaluations "
-                   "of the simulated runs per cell before the fit counts as not converged (default 12)")
+    p.add_argument("--max-evaluations", type=int, default=20, metavar="N", help="model-in-the-loop: evaluations "
+                   "of the simulated runs per cell before the fit counts as not converged (default 20)")
     p.add_argument("--cells", metavar="LABELS", help="comma-separated cell label per run file, in the order given "
                    "(runs with the same label are one cell; default: every run file is its own cell)")
     p.add_argument("--base", metavar="FILE", help="device file of values known otherwise (e.g. the cell's "
