@@ -13,6 +13,8 @@ draws switched off), each group of parameters against the features of one proced
 ==============  ===================================  ============================================
 procedure       parameters                           features (noise: their own standard error)
 ==============  ===================================  ============================================
+iv-sweep        ts.r_on_ohm (first: the others use   ln of the least per-cycle on-branch slope
+                it)                                  after the first cycle (scatter, >= 2 %)
 delay-recovery  ts.t_d0_s, ts.v0_delay_v             ln of the mean delay at each overdrive (1/sqrt(n))
 retention       pcm.nu_drift                         the analysis' nu of each RESET-side state
 ==============  ===================================  ============================================
@@ -29,7 +31,6 @@ extraction. Simulations run in a process pool (``workers``) or on a Dask schedul
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class Loop:
     """Which parameters a procedure's runs fit in the loop, from which features, run how."""
 
     params: tuple[str, ...]
-    features: Callable  #: (run, analysis features) -> {name: (value, sigma)}
+    features: Callable  #: (run, its RunAnalysis, r_min_ohm) -> {name: (value, sigma)}
     overrides: dict = field(default_factory=dict)  #: procedure parameters changed in the loop (parts not fitted)
     needs: str = ""  #: what a run must have measured (the refusal's text)
     bounds: dict = field(default_factory=dict)  #: name -> (low, high) where the schema's is open at 0
@@ -550,13 +551,13 @@ def check(device_file: str | Path, paths: Sequence[str | Path], *, seeds: int = 
     from tspcm_lab.analysis.registry import get_analysis
     from tspcm_lab.store import open_run
 
-    try:
-        values, _ = DeviceParams.load(device_file).values, None
-    except ParameterError as exc:
-        raise LoopError(f"--check {device_file}: {exc}") from None
     from sim_backend.params import _read
 
-    given, _ = _read(Path(device_file), require_all=False)
+    try:
+        DeviceParams.load(device_file)  # a valid device (ranges, consistency), of which the file's own values
+        given, _ = _read(Path(device_file), require_all=False)  # go to the simulated bench
+    except ParameterError as exc:
+        raise LoopError(f"--check {device_file}: {exc}") from None
     measured: dict[str, list[dict]] = {}
     jobs, owner = [], []
     for p in paths:
