@@ -45,7 +45,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from tspcm_lab.analysis.batch import find_run_files
     from tspcm_lab.analysis.devicefit import FitError, fit_runs, write_device_file
     from tspcm_lab.cli import CliError
 
@@ -68,12 +67,7 @@ def run(args) -> int:
             raise CliError(f"with --cells, give run files (one label each), not folders or missing paths: "
                            f"{', '.join(bad)}", 2)
     else:
-        try:
-            files = [Path(p) for p in find_run_files(args.runs)]
-        except FileNotFoundError as exc:
-            raise CliError(str(exc), 2) from None
-    if not files:
-        raise CliError("no .h5/.hdf5 run files under " + ", ".join(args.runs), 2)
+        files = [Path(p) for p in _run_files(args.runs)]
     cells = [c.strip() for c in args.cells.split(",")] if args.cells else None
     try:
         res = fit_runs(files, cells, args.base, loop=not args.direct_only, workers=args.workers,
@@ -98,7 +92,6 @@ def run(args) -> int:
 def _check(args) -> int:
     from pathlib import Path
 
-    from tspcm_lab.analysis.batch import find_run_files
     from tspcm_lab.analysis.modelfit import LoopError, check
     from tspcm_lab.cli import CliError
 
@@ -108,12 +101,7 @@ def _check(args) -> int:
         raise CliError(f"--seeds must be >= 2 (the simulated cells' spread), got {args.seeds}", 2)
     if not Path(args.check).is_file():
         raise CliError(f"--check {args.check}: no such device file", 2)
-    try:
-        files = find_run_files(args.runs)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc), 2) from None
-    if not files:
-        raise CliError("no .h5/.hdf5 run files under " + ", ".join(args.runs), 2)
+    files = _run_files(args.runs)
     try:
         rows = check(args.check, files, seeds=args.seeds, workers=args.workers, scheduler=args.scheduler)
     except LoopError as exc:
@@ -134,3 +122,17 @@ def _check(args) -> int:
     print(f"{len(rows) - bad} of {len(rows)} key figures predicted within 2 sigma of the cells' spread "
           f"(spread: the measured cells' sample sigma; with one measured cell, the simulated cells')")
     return 1 if bad else 0
+
+
+def _run_files(paths) -> list[str]:
+    """The run files under ``paths`` (files and folders); CliError (exit 2) when there are none."""
+    from tspcm_lab.analysis.batch import find_run_files
+    from tspcm_lab.cli import CliError
+
+    try:
+        files = find_run_files(paths)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), 2) from None
+    if not files:
+        raise CliError("no .h5/.hdf5 run files under " + ", ".join(paths), 2)
+    return files
