@@ -49,6 +49,8 @@ LOG_STEP = 0.1
 SEED0 = 7919
 #: a feature the simulated run did not give (e.g. no delay at that overdrive): this residual, in sigmas
 MISSING = 10.0
+#: parameters the model draws per cell (device-to-device spread): a loop's cell uses its own value of these
+PER_CELL = ("ts.vth_v",)
 #: seeds tried for a simulated run that misses a feature at the start
 SEED_TRIES = 3
 
@@ -412,12 +414,14 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
     tasks = []
     for cell in cells:
         mine = [r for r in runs if r.cell == cell]
-        # the loop's cell: this cell's direct extraction on top of the defaults, no device-to-device draws
+        # the loop's cell: the fit so far on top of the defaults, no device-to-device draws; its own value of
+        # what the model draws per cell (the threshold), the mean over cells of the rest (one value per device
+        # in the model: a cell's own R_on, e.g., scatters with its PCM's residue, 4.6 and 7.0 kOhm for 5.5)
         device = {**(base_values or {}), "ts.vth_d2d_rel": 0.0, "pcm.r_d2d_rel": 0.0}
         for name, f in res.params.items():
-            per = f.per_cell.get(cell) if f.per_cell else None
-            if name == "ts.vth_d2d_rel":  # (an upper bound, R_on, is still this cell's best estimate)
+            if name == "ts.vth_d2d_rel":
                 continue
+            per = f.per_cell.get(cell) if f.per_cell and name in PER_CELL else None
             device[name] = per if per is not None else f.value
         for procedure, loop in LOOPS.items():
             rs = [r for r in mine if r.procedure == procedure and r.loop is not None]
