@@ -401,6 +401,14 @@ def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: st
     """Replace (or add) in ``res`` (devicefit.FitResult, after direct extraction) the parameters of LOOPS
     fitted model-in-the-loop, per cell, combined over cells. ``runs``: devicefit._Run with ``values`` and
     ``loop``; ``defaults``: the device's values (data/device_params.toml and --base). Returns the CellFits."""
+    for cell in dict.fromkeys(r.cell for r in runs):  # refused before any simulated run
+        for procedure, loop in LOOPS.items():
+            rs = [r for r in runs if r.cell == cell and r.procedure == procedure and r.loop is not None]
+            keys = [k for r in rs for k in r.loop]
+            if rs and len(keys) < len(loop.params):
+                raise LoopError(f"cell {cell}: too few measurements to identify {', '.join(loop.params)}: its "
+                                f"{procedure} run(s) give {len(keys)} feature(s) ({', '.join(keys) or 'none'}); they "
+                                f"need {loop.needs}")
     fits = []
     for stage in sorted({loop.stage for loop in LOOPS.values()}):
         fits += _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cryst_ohm, base_values)
