@@ -29,18 +29,22 @@ DEVICES = {
     "slow-high": {"ts.vth_v": 1.35, "ts.vhold_v": 0.6, "ts.r_on_ohm": 7000.0, "ts.t_d0_s": 2e-7,
                   "ts.v0_delay_v": 0.08, "ts.tau_recovery_s": 6e-7, "pcm.nu_drift": 0.07},
     "fast-low": {"ts.vth_v": 1.1, "ts.vhold_v": 0.45, "ts.r_on_ohm": 5500.0, "ts.t_d0_s": 5e-8,
-                 "ts.v0_delay_v": 0.12, "ts.tau_recovery_s": 2e-7, "pcm.nu_drift": 0.09},
+                 "ts.v0_delay_v": 0.12, "ts.tau_recovery_s": 2e-7, "pcm.nu_drift": 0.09,
+                 "ts.vth_d2d_rel": 0.01},  # cells that agree: the held-out check (below) can tell devices apart
     "resistive": {"ts.vth_v": 1.25, "ts.vhold_v": 0.55, "ts.r_on_ohm": 8000.0, "ts.t_d0_s": 3e-7,
                   "ts.v0_delay_v": 0.1, "ts.tau_recovery_s": 5e-7, "pcm.nu_drift": 0.05},
 }
 TRUE = DEVICES["slow-high"]
 DEFAULT_DEVICE = Path(__file__).resolve().parents[2] / "data" / "device_params.toml"
-#: measured, not fixed here: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at
-#: 0.2-0.35 V overdrive stay at 40-70 ns, 2-4x the delay law's (RC charging of the cell through its PCM, not
-#: the law), so V0 comes out ~0.15-0.19 V for 0.1 V: test_known_bias_of_the_delay_law shows it (xfail).
-#: Its nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond the fit's statistical interval; at nu = 0.07
-#: 1.5 % low, within it (test_known_bias_of_the_drift_exponent, xfail)
-KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s", "pcm.nu_drift"}}
+#: measured, not fixed: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at 0.2-0.35 V
+#: overdrive stay at 40-70 ns, 2-4x the delay law's (RC charging of the cell through its PCM, not the law), so
+#: direct extraction reads V0 ~0.15-0.19 V for 0.1 V; the model-in-the-loop fit, whose cells charge alike,
+#: still gives 0.16-0.19 V and t_d0 ~190 ns: at the three low overdrives that carry the law, (190 ns, 0.17 V)
+#: and (300 ns, 0.1 V) give delays within the 20 repeats' noise (test_known_bias_of_the_delay_law, xfail).
+KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s"}}
+#: direct extraction only: nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond its statistical interval; the
+#: loop brings it within (test_the_loop_removes_the_bias_of_the_drift_exponent)
+DIRECT_BIASED = {"resistive": {"pcm.nu_drift"}}
 RUNS = [(IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
         (DelayRecoveryProcedure, {}),
         (RetentionProcedure, {"states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4,
@@ -110,8 +114,8 @@ def fitted(cells):
     return fit_two_cells(runs, loop=True)
 
 
-def biased(true):
-    return next((v for k, v in KNOWN_BIASED.items() if DEVICES[k] is true), set())
+def biased(true, table=KNOWN_BIASED):
+    return next((v for k, v in table.items() if DEVICES[k] is true), set())
 
 
 def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_path):
@@ -160,7 +164,7 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
         checks = {"ts.vth_v": vth, "ts.vhold_v": TRUE["ts.vhold_v"], "ts.v0_delay_v": TRUE["ts.v0_delay_v"],
                   "pcm.nu_drift": TRUE["pcm.nu_drift"]}
         for name, true in checks.items():
-            if name in biased(TRUE):
+            if name in biased(TRUE) | biased(TRUE, DIRECT_BIASED):
                 continue
             lo, hi = res.params[name].interval
             assert lo <= true <= hi, (seed, name, true, res.params[name])
@@ -180,11 +184,14 @@ def test_known_bias_of_the_delay_law(cells, fitted):
     assert res.params["ts.v0_delay_v"].value == pytest.approx(true["ts.v0_delay_v"], rel=0.2)
 
 
-@pytest.mark.xfail(strict=True, reason="nu = 0.05 measured 6 % low, outside its interval (KNOWN_BIASED)")
-def test_known_bias_of_the_drift_exponent(cells, fitted):
+def test_the_loop_removes_the_bias_of_the_drift_exponent(cells, fitted):
+    """nu = 0.05: direct extraction reads it 6 % low, outside its interval; the model-in-the-loop fit (the
+    retention runs re-run on the model, through the same analysis) brings it within."""
     d, runs, true = cells
-    if "pcm.nu_drift" not in biased(true):
-        pytest.skip("no known bias on this device")
+    if true is not DEVICES["resistive"]:
+        pytest.skip("the bias was measured on this device")
+    lo, hi = fit_two_cells(runs).params["pcm.nu_drift"].interval
+    assert not lo <= true["pcm.nu_drift"] <= hi  # direct extraction: the known bias
     lo, hi = fitted.params["pcm.nu_drift"].interval
     assert lo <= true["pcm.nu_drift"] <= hi
 

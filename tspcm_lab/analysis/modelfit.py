@@ -530,9 +530,10 @@ class Check:
 
     @property
     def spread(self) -> float | None:
-        """The cells' spread: the measured cells' sigma, else the simulated cells'."""
-        s = self.measured_sigma if self.measured_sigma is not None else self.predicted_sigma
-        return s
+        """The cells' spread: the larger of the measured cells' sigma and the simulated cells' (two cells
+        measure a sigma poorly; the simulated ones carry the figure's own noise, e.g. binomial)."""
+        given = [x for x in (self.measured_sigma, self.predicted_sigma) if x is not None]
+        return max(given) if given else None
 
     @property
     def within(self) -> bool | None:

@@ -112,7 +112,7 @@ def _check(args) -> int:
     for c in rows:
         err = c.predicted - c.measured
         s = c.spread
-        src = "cells" if c.measured_sigma is not None else "sim"
+        src = "cells" if c.spread is not None and c.spread == c.measured_sigma else "sim"
         ratio = f"{abs(err) / s:10.2f}" if s else f"{'-':>10s}"
         verdict = {True: "yes", False: "NO", None: "-"}[c.within]
         bad += c.within is False
@@ -120,7 +120,7 @@ def _check(args) -> int:
               f"{(s if s is not None else float('nan')):10.3g} {ratio}  {verdict} ({src}: {c.n_measured} measured, "
               f"{c.n_predicted} simulated)")
     print(f"{len(rows) - bad} of {len(rows)} key figures predicted within 2 sigma of the cells' spread "
-          f"(spread: the measured cells' sample sigma; with one measured cell, the simulated cells')")
+          f"(spread: the larger of the measured cells' and the simulated cells' sample sigma)")
     return 1 if bad else 0
 
 
