@@ -7,6 +7,8 @@ Measured in one run, on this machine:
 - **pyvisa-py in-proc**: a pyvisa-py ``query(":READ?")`` against a trivial server in a thread of this
   process that answers every line with a fixed reading: the in-process baseline of issue 12;
 - **@tspcm**: ``Keithley2450("GPIB0::18::INSTR", visa_library="@tspcm").current`` (in-process bench);
+- **driver trivial**: the same driver and pyvisa-py against a trivial server in its own process that
+  answers every line with a fixed reading (the TCP row's client, with no instrument behind it);
 - **TCP**: the same driver through pyvisa-py to ``tspcm sim serve`` running in its own process;
 - **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share);
 - **model handle()**: the emulated instrument's ``handle(":READ?")`` alone, no transport, no driver (the
@@ -53,6 +55,11 @@ while True:
     conn, _ = srv.accept()
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 """
+
+
+#: a trivial SCPI server in its own process: every line gets one fixed reading back (what the PyMeasure
+#: driver needs to parse a reading; the same client as the TCP row, against no instrument at all)
+READING_SERVER = ECHO_SERVER.replace("conn.sendall(data)", "conn.sendall(b'+1.234567E-05\\n' * data.count(b'\\n'))")
 
 
 def start_inproc_server() -> tuple[int, "threading.Thread"]:
@@ -193,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         echo_proc, match = start_process([sys.executable, "-c", ECHO_SERVER], r"^(\d+)")
         procs.append(echo_proc)
         echo_port = int(match.group(1))
+        reading_proc, match = start_process([sys.executable, "-c", READING_SERVER], r"^(\d+)")
+        procs.append(reading_proc)
+        reading_port = int(match.group(1))
         sim_proc, match = start_process(serve_cmd, r"GPIB0::18::INSTR\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "ready")
         procs.append(sim_proc)
         sim_port = int(match.group(1))
@@ -223,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         smu_tcp = Keithley2450(f"TCPIP::127.0.0.1::{sim_port}::SOCKET", visa_library="@py",
                                read_termination="\n", write_termination="\n")
         setup_smu(smu_tcp, probe)
+        smu_trivial = Keithley2450(f"TCPIP::127.0.0.1::{reading_port}::SOCKET", visa_library="@py",
+                                   read_termination="\n", write_termination="\n")
         import pyvisa_tspcm
 
         smu_model = pyvisa_tspcm.get_bench("seed=1").instruments[SMU]  # the one behind smu_local
@@ -233,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             "pyvisa-py echo": lambda: echo_res.query(":READ?"),
             "pyvisa-py in-proc": lambda: inproc_res.query(":READ?"),
             "@tspcm": lambda: smu_local.current,
+            "driver trivial": lambda: smu_trivial.current,
             "TCP": lambda: smu_tcp.current,
         }, args.queries, args.repeats)
         sock.close()
@@ -240,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         echo_res.close()
         inproc_res.close()
         smu_tcp.adapter.close()
+        smu_trivial.adapter.close()
     finally:
         for proc in procs:
             proc.terminate()
@@ -260,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"goal TCP <= 2 x bare echo:        {tcp_ratio:.2f} x  {'met' if tcp_ratio <= 2 else 'MISSED'}")
     print(f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x"
           f"  (issue 12 goal <= 2 x)")
+    print(f"TCP / the same driver against a trivial server (own process): "
+          f"{results['TCP'] / results['driver trivial']:.2f} x  (the same client, what the simulated bench adds)")
     print(f"@tspcm / pyvisa-py in-process query:          {results['@tspcm'] / results['pyvisa-py in-proc']:.2f} x"
           f"  (issue 12 goal <= 4 x)")
     print(f"raw socket TCP / echo (server and model only): {results['raw socket TCP'] / echo_us:.2f} x")

@@ -34,6 +34,27 @@ class UnitError(ValueError):
     """A quantity that is not a number in the expected unit."""
 
 
+def split_quantity(text: str) -> tuple[float, str] | None:
+    """("<number> [<prefix>]<unit>" as written) -> (number, the unit as written, "" when none); None
+    when ``text`` does not start with a number or has more than one word after it."""
+    match = _QUANTITY.match(str(text))
+    return (float(match["number"]), match["unit"]) if match else None
+
+
+def unit_factor(written: str, unit: str) -> float | None:
+    """The factor from ``written`` (e.g. "uA", "kOhm", "ns") to SI ``unit`` ("A", "ohm", "s"), or None
+    when ``written`` is not ``unit`` with an SI prefix. Units of :data:`UNIT_SPELLINGS` are matched by
+    those spellings (case-sensitive: "mA" is never "MA", "S" is never "s"); any other unit (a
+    parameter's "S", "decades") as written, in lower case or capitalized."""
+    if not unit:
+        return None
+    spellings = UNIT_SPELLINGS.get(unit) or tuple(dict.fromkeys((unit, unit.lower(), unit.capitalize())))
+    for spelling in spellings:
+        if written.endswith(spelling) and written[: -len(spelling)] in PREFIXES:
+            return PREFIXES[written[: -len(spelling)]]
+    return None
+
+
 def parse_quantity(value: object, unit: str) -> float:
     """Return ``value`` in SI ``unit`` (one of :data:`UNIT_SPELLINGS`).
 
@@ -53,24 +74,21 @@ def parse_quantity(value: object, unit: str) -> float:
         return number
     if not isinstance(value, str):
         raise UnitError(f"got {type(value).__name__} {value!r}; expected {allowed}")
-    match = _QUANTITY.match(value)
-    if not match:
+    split = split_quantity(value)
+    if split is None:
         raise UnitError(f"cannot read {value!r}; expected {allowed}")
-    number = float(match["number"])
+    number, written = split
     if not math.isfinite(number):  # "1e400 V" reads as infinity: no limit at all
         raise UnitError(f"{value!r} is not a finite number; expected {allowed}")
-    written = match["unit"]
     if not written:
         raise UnitError(f"{value!r} has no unit; expected {allowed}")
-    for spelling in UNIT_SPELLINGS[unit]:
-        if written.endswith(spelling):
-            prefix = written[: -len(spelling)]
-            if prefix in PREFIXES:
-                scaled = number * PREFIXES[prefix]
-                if not math.isfinite(scaled):
-                    raise UnitError(f"{value!r} is not a finite number; expected {allowed}")
-                return scaled
-    raise UnitError(f"{value!r} is not in {unit}; expected {allowed}")
+    factor = unit_factor(written, unit)
+    if factor is None:
+        raise UnitError(f"{value!r} is not in {unit}; expected {allowed}")
+    scaled = number * factor
+    if not math.isfinite(scaled):
+        raise UnitError(f"{value!r} is not a finite number; expected {allowed}")
+    return scaled
 
 
 def format_quantity(value: float, unit: str, *, digits: int = 6, micro: str = "u") -> str:

@@ -33,7 +33,7 @@ Class attributes a procedure declares::
 The runner's side (``tspcm run``, campaigns, the GUI, tests)::
 
     procedure = IVSweep(); procedure.set_parameters({...})
-    procedure.bench = bench                     # an open tspcm_lab.bench.Bench
+    procedure.bench = bench                     # an open bench (instruments.benchlike.BenchLike)
     procedure.validate()                        # ParameterError -> exit code 2; nothing was enabled
     results = HDF5Results(procedure, path, bench=bench.snapshot(), seed=...)
     HDF5Worker(results).start() ...             # startup(), execute(), shutdown() as in PyMeasure
@@ -68,22 +68,17 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import re
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import ClassVar
 
-from instruments.safety import InstrumentError
 from pymeasure.experiment import Metadata, Procedure
-from pymeasure.experiment.parameters import (
-    BooleanParameter,
-    FloatParameter,
-    IntegerParameter,
-    ListParameter,
-    Parameter,
-    VectorParameter,
-)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from tspcm_lab.bench import Bench
+from instruments.benchlike import BenchLike
+from instruments.safety import InstrumentError
+from procedures.library.errors import ParameterError
+from procedures.library.parameters import describe_range, with_units
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +86,67 @@ log = logging.getLogger(__name__)
 def _teach_pint_ohm() -> None:
     """The analysis reads resistance columns as "Resistance (Ohm)" (docs/analysis.md); PyMeasure
     checks every column's unit with Pint, which spells it "ohm". Define "Ohm" as an alias in
-    PyMeasure's registry (once) so that such columns pass PyMeasure's Procedure and Results."""
+    PyMeasure's registry (once) so that such columns pass PyMeasure's Procedure and Results.
+
+    Pint reads its unit definitions the first time its registry is used (0.2-0.4 s, a third of a
+    short ``tspcm run``), and most runs never need it (see ``TspcmProcedure.parse_columns``). So when
+    the registry is still unread the alias is added by the registry itself, right after it reads its
+    definitions, whoever uses it first; an already read registry gets it now."""
+    import pint
     from pymeasure.units import ureg
 
-    try:
-        ureg.Quantity("Ohm")
-    except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
-        ureg.define("Ohm = ohm")
+    def teach(registry) -> None:
+        try:
+            registry.Quantity("Ohm")
+        except Exception:  # noqa: BLE001 - pint.UndefinedUnitError
+            registry.define("Ohm = ohm")
+
+    registry = ureg.get() if isinstance(ureg, pint.ApplicationRegistry) else ureg
+    lazy = getattr(pint.registry, "LazyRegistry", None)
+    if lazy is not None and type(registry) is lazy and hasattr(lazy, "_LazyRegistry__init"):
+        class OhmLazyRegistry(lazy):
+            def _LazyRegistry__init(self):
+                lazy._LazyRegistry__init(self)  # now a UnitRegistry with pint's definitions
+                teach(self)
+
+        registry.__class__ = OhmLazyRegistry
+        return
+    teach(ureg)
 
 
 _teach_pint_ohm()
 
-__all__ = ["TspcmProcedure", "ParameterError", "describe_range", "duration_text", "role_limit"]
+#: unit texts of data columns that PyMeasure's Pint registry is known to accept (with the "Ohm" alias
+#: above; tests/procedures/test_common.py checks each against Pint): a procedure whose columns use only
+#: these is not made to read Pint's definitions just to check them again
+KNOWN_COLUMN_UNITS = frozenset({"V", "A", "s", "S", "Ohm", "Hz", "K", "W", "J", "F", "C"})
+_COLUMN_UNITS = re.compile(r"\((?P<units>[\w/\(\)\*\t]+)\)")  # PyMeasure's Procedure.parse_columns
 
-#: kinds of bench limit a parameter can be checked against (see ``TspcmProcedure.BENCH_LIMITS``)
-LIMIT_KINDS = ("voltage", "current")
+
+class _ColumnUnits(Mapping):
+    """``Procedure.parse_columns``'s answer (column -> Pint unit), computed by Pint when first read."""
+
+    def __init__(self, columns):
+        self._columns = list(columns)
+        self._units = None
+
+    def _get(self) -> dict:
+        if self._units is None:
+            self._units = Procedure.parse_columns(self._columns)
+        return self._units
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+
+__all__ = ["TspcmProcedure", "ParameterError", "describe_range", "duration_text"]
+
 #: wall time between two polls of every instrument's error queue during a run (s)
 ERROR_POLL_INTERVAL_S = 1.0
 
@@ -115,21 +156,6 @@ def is_fatal_error(code: int) -> bool:
     execution -2xx and device -3xx errors, and the models' own positive codes): the data of the run
     from then on cannot be trusted. Query errors (-4xx: a reply lost or asked for twice) are not."""
     return code != 0 and not -499 <= code <= -400
-
-
-class ParameterError(ValueError):
-    """A parameter value that cannot be used. ``parameter`` is the procedure attribute name
-    (e.g. ``"stop_voltage_V"``); the message names it and the allowed range."""
-
-    def __init__(self, parameter: str, message: str):
-        self.parameter = parameter
-        self.reason = message
-        super().__init__(f"{parameter}: {message}")
-
-
-def _fmt(value: Any, units: str | None = None) -> str:
-    text = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
-    return f"{text} {units}" if units else text
 
 
 def duration_text(seconds: float) -> str:
@@ -144,35 +170,6 @@ def duration_text(seconds: float) -> str:
     if s < 172800:
         return f"{s / 3600:.3g} h"
     return f"{s / 86400:.3g} days"
-
-
-def describe_range(parameter: Parameter) -> str:
-    """The allowed values of a PyMeasure parameter as text, e.g. ``"from 0.1 V to 5 V"``."""
-    units = getattr(parameter, "units", None) or ""
-    if isinstance(parameter, (FloatParameter, IntegerParameter)):
-        kind = "an integer" if isinstance(parameter, IntegerParameter) else "a number"
-        return f"{kind} from {_fmt(parameter.minimum, units)} to {_fmt(parameter.maximum, units)}"
-    if isinstance(parameter, ListParameter):
-        return "one of " + ", ".join(repr(c) for c in parameter.choices)
-    if isinstance(parameter, BooleanParameter):
-        return "true or false"
-    if isinstance(parameter, VectorParameter):
-        return f"a list of {parameter._length} numbers"
-    return "a value"
-
-
-def role_limit(bench: "Bench", role: str, kind: str) -> tuple[float | None, str]:
-    """(limit, where) of one role from the bench *file* (no instrument is queried):
-    ``kind`` "voltage" -> max_voltage (V), "current" -> max_compliance_current (A).
-    ``limit`` is None when the bench file sets none."""
-    config = bench.config.roles.get(role)
-    if config is None:
-        return None, f"{bench.config.path}: no [{role}]"
-    if kind == "voltage":
-        return config.max_voltage_v, f"[{role}] max_voltage in {bench.config.path}"
-    if kind == "current":
-        return config.max_compliance_current_a, f"[{role}] max_compliance_current in {bench.config.path}"
-    raise ValueError(f"kind must be one of {LIMIT_KINDS}, got {kind!r}")
 
 
 class TspcmProcedure(Procedure):
@@ -196,11 +193,22 @@ class TspcmProcedure(Procedure):
 
     def __init__(self, **kwargs):
         #: the open bench; assigned by the runner before validate()/startup()
-        self.bench: Bench | None = kwargs.pop("bench", None)
+        self.bench: BenchLike | None = kwargs.pop("bench", None)
         #: what shutdown() could not confirm off ([] when all is well)
         self.shutdown_problems: list[str] = []
         self._next_error_poll = 0.0
         super().__init__(**kwargs)
+
+    @staticmethod
+    def parse_columns(columns):
+        """PyMeasure's check of the data columns' units (``Procedure.__init__`` calls it on every
+        instance), without reading Pint's definitions when every unit is one of KNOWN_COLUMN_UNITS:
+        then the units are parsed by Pint only if the answer is read. Any other unit goes through Pint
+        at once, as in PyMeasure (ValueError naming the column if Pint does not know it)."""
+        units = [m["units"] for m in map(_COLUMN_UNITS.search, columns) if m]
+        if all(u in KNOWN_COLUMN_UNITS for u in units):
+            return _ColumnUnits(columns)
+        return Procedure.parse_columns(columns)
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
@@ -239,20 +247,20 @@ class TspcmProcedure(Procedure):
     def check_relations(self) -> None:
         """Override: rules between parameters (raise ParameterError naming one of them)."""
 
-    def check_roles(self, bench: "Bench") -> None:
+    def check_roles(self, bench: BenchLike) -> None:
         missing = [role for role in self.REQUIRED_ROLES if bench.roles.get(role) is None]
         if missing:
             raise ParameterError(
                 "bench", f"{self.name or type(self).__name__} needs the role(s) {', '.join(missing)}, "
-                         f"which {bench.config.path} does not configure")
+                         f"which {bench.path} does not configure")
 
-    def check_bench_limits(self, bench: "Bench") -> None:
+    def check_bench_limits(self, bench: BenchLike) -> None:
         for key, (role, kind) in self.BENCH_LIMITS.items():
             value = getattr(self, key, None)
             if value is None:
                 continue
             values = list(value) if isinstance(value, (list, tuple)) else [value]
-            limit, where = role_limit(bench, role, kind)
+            limit, where = bench.limit(role, kind)
             if limit is None:
                 continue
             unit = "V" if kind == "voltage" else "A"
@@ -261,10 +269,10 @@ class TspcmProcedure(Procedure):
                 declared = self._parameters.get(key)
                 label = declared.name if declared is not None else key
                 raise ParameterError(
-                    key, f"{label} = {_fmt(worst, unit)} exceeds the bench limit {_fmt(limit, unit)} "
-                         f"({where}); allowed: up to {_fmt(limit, unit)}")
+                    key, f"{label} = {with_units(worst, unit)} exceeds the bench limit {with_units(limit, unit)} "
+                         f"({where}); allowed: up to {with_units(limit, unit)}")
 
-    def check_bench(self, bench: "Bench") -> None:
+    def check_bench(self, bench: BenchLike) -> None:
         """Override: further checks against the bench (e.g. the array size of the switch matrix),
         or resolution of automatic parameter values from the bench file."""
 

@@ -5,7 +5,7 @@ the overdrive V - Vth, and cells differ (device-to-device spread) by more than t
 with t_d = t_d0 exp(-(V - Vth)/V0) and V0 ~0.1 V, 50 mV shift the delay 1.6x. The threshold is measured
 first (``threshold_V = 0``, the default): after the cell is programmed to ``initial_conductance_S`` (a
 crystalline PCM, so the threshold is the switch's own), the median of ``threshold_ramps`` SMU ramps under
-10 uA compliance (common.measure_threshold: device voltage before the current jump); or it is given. It is
+10 uA compliance (:func:`procedures.library.measure_threshold`: device voltage before the current jump); or it is given. It is
 recorded in every row (``Threshold (V)``). Its error sets t_d0's: 10 mV is 10 % of t_d0 at V0 = 0.1 V.
 
 Part 1, delay: single pulses from the pulse generator at Vth + each overdrive of ``delay_overdrives_V``
@@ -39,33 +39,13 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
-from procedures import common
-from procedures.base import ParameterError, TspcmProcedure, duration_text, role_limit
-from procedures.spike_train import (ARB_MIN_INTERVAL_S, FIRE_CURRENT_A, ProgramParametersMixin, SpikeTrain,
-                                    crossings_s, emit_trace, fire_train, first_after_s)
+from procedures import library as lib
+from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 log = logging.getLogger(__name__)
 
 
-def parse_values(text: str, parameter: str, unit: str, low: float, high: float) -> list[float]:
-    """'1.2, 1.3' -> [1.2, 1.3]; each within [low, high] (in ``unit``); ParameterError otherwise."""
-    items = [s for s in str(text or "").replace(";", ",").replace(" ", ",").split(",") if s.strip()]
-    if not items:
-        raise ParameterError(parameter, f"is empty; give values in {unit} separated by commas")
-    values = []
-    for item in items:
-        try:
-            x = float(item)
-        except ValueError:
-            raise ParameterError(parameter, f"{item!r} is not a number; give values in {unit} separated by "
-                                 "commas") from None
-        if not (math.isfinite(x) and low <= x <= high):
-            raise ParameterError(parameter, f"{x:g} {unit} is outside the allowed {low:g} {unit} to {high:g} {unit}")
-        values.append(x)
-    return values
-
-
-class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin, TspcmProcedure):
+class DelayRecoveryProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixin, TspcmProcedure):
     """Switching delay versus overdrive; threshold recovery versus the paired-pulse interval."""
 
     name = "delay-recovery"
@@ -123,25 +103,25 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
     recovery_gap_s = FloatParameter("Wait between pairs", units="s", minimum=0.0, maximum=10.0, default=10e-6)
     # capture
     fire_current_A = FloatParameter("Firing current threshold", units="A", minimum=1e-7, maximum=1e-2,
-                                    default=FIRE_CURRENT_A)
+                                    default=lib.FIRE_CURRENT_A)
     capture_interval_s = FloatParameter("Scope sample interval", units="s", minimum=1e-10, maximum=1e-3,
                                         default=1e-9)
     scope_full_scale_A = FloatParameter("Scope full scale", units="A", minimum=1e-6, maximum=0.1, default=1e-3)
     arb_sample_interval_s = FloatParameter("Arb sample interval (paired pulses)", units="s",
-                                           minimum=ARB_MIN_INTERVAL_S, maximum=1e-6, default=ARB_MIN_INTERVAL_S)
+                                           minimum=lib.ARB_MIN_INTERVAL_S, maximum=1e-6, default=lib.ARB_MIN_INTERVAL_S)
     store_traces = BooleanParameter("Store captured traces", default=False)
 
     #: the threshold of this run (V): threshold_V, or the measured one
     vth: float = math.nan
 
     def overdrives(self) -> list[float]:
-        return parse_values(self.delay_overdrives_V, "delay_overdrives_V", "V", -1.0, 5.0)
+        return lib.parse_values(self.delay_overdrives_V, "delay_overdrives_V", "V", -1.0, 5.0)
 
     def fractions(self) -> list[float]:
-        return parse_values(self.probe_fractions, "probe_fractions", "x Vth", 0.05, 0.99)
+        return lib.parse_values(self.probe_fractions, "probe_fractions", "x Vth", 0.05, 0.99)
 
     def intervals(self) -> list[float]:
-        return parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s", self.arb_sample_interval_s, 1e-3)
+        return lib.parse_values(self.recovery_intervals_s, "recovery_intervals_s", "s", self.arb_sample_interval_s, 1e-3)
 
     def check_relations(self) -> None:
         if not (self.measure_delay or self.measure_recovery):
@@ -170,7 +150,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
 
     def check_bench_limits(self, bench) -> None:
         super().check_bench_limits(bench)
-        limit, where = role_limit(bench, "pulse", "voltage")
+        limit, where = bench.limit("pulse", "voltage")
         if limit is None:
             return
         # with a measured threshold the amplitudes are known only during the run (checked there too);
@@ -196,7 +176,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         for _ in range(self.threshold_ramps):
             if self.should_stop():
                 return math.nan
-            sweep = common.measure_threshold(self.bench, stop_voltage_v=self.threshold_stop_V,
+            sweep = lib.measure_threshold(self.bench, stop_voltage_v=self.threshold_stop_V,
                                              step_v=self.threshold_step_V)
             values.append(sweep.threshold_V)
         finite = [v for v in values if math.isfinite(v)]
@@ -212,12 +192,12 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         edge = getattr(self.bench.pulse, "MIN_EDGE_S", 8.4e-9)
         for a, overdrive in enumerate(self.overdrives()):
             amplitude = round(self.vth + overdrive, 6)
-            train = SpikeTrain(amplitude, self.delay_width_s, self.delay_width_s + 4 * edge, 1)
+            train = lib.SpikeTrain(amplitude, self.delay_width_s, self.delay_width_s + 4 * edge, 1)
             for k in range(self.delay_repeats):
                 if self.should_stop():
                     return False
                 t_start = clock.now_s()
-                response = fire_train(self.bench, train, fire_current_A=self.fire_current_A,
+                response = lib.fire_train(self.bench, train, fire_current_A=self.fire_current_A,
                                       sample_interval_s=self.capture_interval_s,
                                       full_scale_current_A=self.scope_full_scale_A,
                                       tail_s=0.0, configure=(k == 0))
@@ -228,7 +208,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
                 self.emit("results", {"Voltage (V)": amplitude, "Delay (s)": delay, "Repeat": k,
                                       "Overdrive (V)": overdrive, "Threshold (V)": self.vth, "Time (s)": t_start})
                 if self.store_traces:
-                    emit_trace(self, f"delay_{a}_{k}", response)
+                    lib.emit_trace(self, f"delay_{a}_{k}", response)
                 if self.delay_gap_s > 0:
                     clock.wait(self.delay_gap_s, self.should_stop)
             progress()
@@ -270,7 +250,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         """``recovery_repeats`` pairs at one interval and probe level; one row."""
         samples, t_probe, used = self.pair_samples(interval, probe_V)
         duration = samples.size * dt
-        train = SpikeTrain(self.conditioning_amplitude_V, self.conditioning_width_s, duration, 1, "arb",
+        train = lib.SpikeTrain(self.conditioning_amplitude_V, self.conditioning_width_s, duration, 1, "arb",
                            arb_sample_interval_s=dt)
         self.bench.pulse.configure_spike_train(samples, dt, count=1, name="PAIR")
         fired_probe, delays = [], []
@@ -278,15 +258,15 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         for k in range(self.recovery_repeats):
             if self.should_stop():
                 return False
-            response = fire_train(self.bench, train, fire_current_A=self.fire_current_A,
+            response = lib.fire_train(self.bench, train, fire_current_A=self.fire_current_A,
                                   sample_interval_s=self.capture_interval_s,
                                   full_scale_current_A=self.scope_full_scale_A, tail_s=0.0, configure=False)
             t, i = response.t_s, response.current_A
-            t_cross = crossings_s(t, i, self.fire_current_A)[1]
+            t_cross = lib.crossings_s(t, i, self.fire_current_A)[1]
             cond = np.count_nonzero(t_cross < t_probe)
-            probe = first_after_s(t_cross, [t_probe], duration - t_probe)[0]
+            probe = lib.first_after_s(t_cross, [t_probe], duration - t_probe)[0]
             if self.store_traces:
-                emit_trace(self, f"pair_{probe_V:.3f}V_{j}_{k}", response)
+                lib.emit_trace(self, f"pair_{probe_V:.3f}V_{j}_{k}", response)
             if cond > 0:  # only pairs whose conditioning pulse fired say anything about recovery
                 fired_probe.append(math.isfinite(probe))
                 if math.isfinite(probe):
@@ -306,7 +286,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
 
     def check_amplitudes(self) -> None:
         """Every amplitude of the run within the pulse generator's bench limit, now that Vth is known."""
-        limit, where = role_limit(self.bench, "pulse", "voltage")
+        limit, where = self.bench.limit("pulse", "voltage")
         top = self.vth + max(self.overdrives() + [self.conditioning_overdrive_V])
         probes = self.probe_levels_V() if self.measure_recovery else [0.0]
         if limit is not None and max(top, *probes) > limit:
@@ -331,7 +311,7 @@ class DelayRecoveryProcedure(ProgramParametersMixin, common.ConductanceReadMixin
         return out
 
     def execute(self) -> None:
-        clock = common.bench_clock(self.bench)
+        clock = self.bench.clock
         if self.initial_conductance_S > 0:
             result = self.program(self.initial_conductance_S)
             if result.stopped:

@@ -2,7 +2,7 @@
 
 Each cycle is ``set_pulses`` SET pulses then one RESET pulse from the pulse generator. At the read cycles
 the cell's DC threshold (the switching voltage of a compliance-limited SMU staircase,
-:func:`procedures.common.measure_threshold`) is measured after the SET and after the RESET, and the SET
+:func:`procedures.library.measure_threshold`) is measured after the SET and after the RESET, and the SET
 state's conductance is read (the RESET state is below the on-branch read's range). The window is the
 threshold difference V_T(RESET) - V_T(SET): in a series TS-PCM stack the amorphous dome a RESET leaves
 raises the cell's threshold (the voltage division), so the threshold window is the stack's memory window,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
@@ -27,7 +27,7 @@ def read_cycles(cycles: int, read_every: int) -> np.ndarray:
     return np.array(sorted(marks), dtype=np.int64)
 
 
-class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
+class EnduranceProcedure(lib.ConductanceReadMixin, TspcmProcedure):
     """SET/RESET cycling; the threshold window versus cycle."""
 
     name = "endurance"
@@ -49,19 +49,20 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
     cycles = IntegerParameter("Cycles", minimum=1, maximum=10_000_000, default=100)
     read_every = IntegerParameter("Read every k cycles", minimum=1, maximum=10_000_000, default=10)
     set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                     default=common.SET_AMPLITUDE_V)
+                                     default=lib.SET_AMPLITUDE_V)
+    # a full SET every cycle (10 x 1 us), not program-and-verify's 100 ns steps (procedures.library.SET_WIDTH_S)
     set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=1e-6)
     set_pulses = IntegerParameter("SET pulses per cycle", minimum=1, maximum=10000, default=10)
     set_interval_s = FloatParameter("Interval between SET pulses", units="s", minimum=50e-9, maximum=1.0,
                                     default=1e-6)
     reset_amplitude_V = FloatParameter("RESET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                       default=common.RESET_AMPLITUDE_V)
+                                       default=lib.RESET_AMPLITUDE_V)
     reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
-                                   default=common.RESET_WIDTH_S)
+                                   default=lib.RESET_WIDTH_S)
     ramp_stop_V = FloatParameter("Threshold staircase up to", units="V", minimum=0.1, maximum=20.0, default=2.5)
     ramp_step_V = FloatParameter("Threshold staircase step", units="V", minimum=1e-3, maximum=0.5, default=0.01)
     ramp_compliance_A = FloatParameter("Threshold staircase compliance", units="A", minimum=1e-9, maximum=0.1,
-                                       default=common.THRESHOLD_COMPLIANCE_A)
+                                       default=lib.THRESHOLD_COMPLIANCE_A)
     min_window_V = FloatParameter("Failure below threshold window", units="V", minimum=0.0, maximum=10.0,
                                   default=0.1)
 
@@ -73,7 +74,7 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
             raise ParameterError("read_every", f"must be at most cycles ({self.cycles}); allowed: 1 to {self.cycles}")
 
     def threshold(self) -> float:
-        return common.measure_threshold(
+        return lib.measure_threshold(
             self.bench, stop_voltage_v=self.ramp_stop_V, step_v=self.ramp_step_V, compliance_a=self.ramp_compliance_A,
             series_resistance_ohm=self.read_settings()["series_resistance_ohm"]).threshold_V
 
@@ -91,13 +92,13 @@ class EnduranceProcedure(common.ConductanceReadMixin, TspcmProcedure):
         for cycle in range(self.cycles):
             if self.should_stop():
                 return
-            common.set_pulse(self.bench, self.set_amplitude_V, self.set_width_s, count=self.set_pulses,
+            lib.set_pulse(self.bench, self.set_amplitude_V, self.set_width_s, count=self.set_pulses,
                              period_s=period)
             read = cycle in marks
             if read:
                 g_set = self.read().conductance_S
                 vth_set = self.threshold()
-            common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+            lib.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
             if read:
                 vth_reset = self.threshold()
                 self.emit("results", {"Cycle": cycle, "Threshold SET (V)": vth_set, "Threshold RESET (V)": vth_reset,

@@ -3,7 +3,7 @@
 Each cycle is one buffered SMU sweep under a current compliance: 0 -> stop -> 0 (``polarity``
 "positive"), 0 -> -stop -> 0 ("negative"), or both in turn ("both"). The TS fires on the way up
 (the current jumps to the compliance) and turns off on the way down below its hold voltage. Per
-cycle, Vth and Vhold are extracted right away with :func:`tspcm_lab.analysis.switching.analyze_cycle`
+cycle, Vth and Vhold are extracted right away with :func:`procedures.library.switching.analyze_cycle`
 (the same extractor, criterion and series-resistance correction as ``tspcm analyze``) and written as
 the columns ``Cycle Vth (V)`` / ``Cycle Vhold (V)`` of that cycle's rows.
 
@@ -31,13 +31,13 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
 def cycle_levels(stop_v: float, step_v: float, polarity: str, start_v: float = 0.0) -> np.ndarray:
     """The programmed levels of one cycle (V): start -> +stop -> start, and/or the negative mirror."""
-    up = common.ramp_levels(start_v, stop_v, step_v, down=True)
+    up = lib.ramp_levels(start_v, stop_v, step_v, down=True)
     if polarity == "positive":
         return up
     down = -up
@@ -128,13 +128,13 @@ class IVSweepProcedure(TspcmProcedure):
 
     def check_bench(self, bench) -> None:
         if self.series_resistance_ohm < 0:
-            self.series_resistance_ohm = common.path_resistance_ohm(bench, "smu")
+            self.series_resistance_ohm = bench.series_resistance_ohm("smu")
 
     def execute(self) -> None:
-        from tspcm_lab.analysis import switching
+        from procedures.library import switching
 
         smu = self.bench.smu
-        clock = common.bench_clock(self.bench)
+        clock = self.bench.clock
         levels = cycle_levels(self.stop_voltage_V, self.step_V, self.polarity)
         program = pulsed_levels(levels) if self.mode == "pulsed" else levels
         sweep_delay = self.off_time_s if self.mode == "pulsed" else self.delay_s

@@ -1,6 +1,6 @@
 """learning-loop: the positive-feedback loop of one TS-PCM cell, trained, forgotten and retrained.
 
-Calibration (``spike_amplitude_V = 0``, the default; spike_train.SpikeCalibrationMixin): after a full
+Calibration (``spike_amplitude_V = 0``, the default; procedures.library.SpikeCalibrationMixin): after a full
 RESET, a ladder of short spike trains finds the lowest amplitude at which this device fires on >= 2 of
 20 spikes, then from 30 mV above it the first amplitude where a 40-spike train fires on >= 10 % is
 confirmed; then a full RESET again, so that training starts from a blank cell. Training: trains of
@@ -14,7 +14,7 @@ leave little to relearn from) or a wait. Retraining: the same trains until the s
 to criterion both times, and the savings (N_first - N_retrain) / N_first, are logged and recomputed by
 the analysis from the rows.
 
-The conductance is read with the two-point ON-branch read (common.READ_METHOD_TEXT).
+The conductance is read with the two-point ON-branch read (:mod:`procedures.library.read`).
 
 Rows (docs/analysis.md): ``Stage`` (0 first training, 1 retraining), ``Train`` (from 1 within the
 stage; 0 = the read at the start of the stage, no spikes), ``Pulse`` (spikes so far within the
@@ -31,10 +31,8 @@ from dataclasses import replace
 
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
-from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
-                                    emit_trace)
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +43,8 @@ STAGE_FIRST, STAGE_RETRAIN = 0, 1
 CALIBRATION_SHARE = 0.2
 
 
-def savings(n_first: float, n_retrain: float) -> float:
-    """(N_first - N_retrain) / N_first; NaN when either training did not reach the criterion."""
-    if not (math.isfinite(n_first) and math.isfinite(n_retrain) and n_first > 0):
-        return math.nan
-    return (n_first - n_retrain) / n_first
-
-
-class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParametersMixin,
-                            common.ConductanceReadMixin, TspcmProcedure):
+class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.ProgramParametersMixin,
+                            lib.ConductanceReadMixin, TspcmProcedure):
     """Train to a firing criterion, forget, retrain; pulses to criterion and savings."""
 
     name = "learning-loop"
@@ -83,11 +74,11 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
     initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
                                            minimum=0.0, maximum=1e-2, default=0.0)
     forget_mode = ListParameter("Forget by", choices=["reset", "wait"], default="reset")
-    # a partial RESET: it re-melts a dome smaller than a full RESET's (common.RESET_AMPLITUDE_V)
+    # a partial RESET: it re-melts a dome smaller than a full RESET's (procedures.library.RESET_AMPLITUDE_V)
     forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
                                         maximum=10.0, default=2.15)
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
-                                    default=common.RESET_WIDTH_S)
+                                    default=lib.RESET_WIDTH_S)
     forget_wait_s = FloatParameter("Forget wait", units="s", minimum=0.0, maximum=1e7, default=1e3)
     train_interval_s = FloatParameter("Wait between trains", units="s", minimum=0.0, maximum=1e4, default=1e-3)
     store_traces = BooleanParameter("Store captured traces", default=False)
@@ -132,7 +123,7 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
             g = self.read().conductance_S
             self._row(stage, k, pulses, response.probability, g, response.events, t_start)
             if self.store_traces:
-                emit_trace(self, f"stage{stage}_train{k}", response)
+                lib.emit_trace(self, f"stage{stage}_train{k}", response)
             self.report_phase(*phase, max(k / self.max_trains, response.probability / self.criterion_probability))
             if response.probability >= self.criterion_probability:
                 log.info("stage %d: criterion (firing probability %.2f >= %.2f) after %d trains, %d pulses; "
@@ -147,12 +138,12 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
 
     def forget(self, clock) -> None:
         if self.forget_mode == "reset":
-            common.reset_pulse(self.bench, self.forget_amplitude_V, self.forget_width_s)
+            lib.reset_pulse(self.bench, self.forget_amplitude_V, self.forget_width_s)
         else:
             clock.wait(self.forget_wait_s, self.should_stop)
 
     def full_reset(self) -> None:
-        common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+        lib.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
 
     def estimate(self) -> list[tuple[str, str]]:
         out = [("Trains", f"up to {self.max_trains} per training, two trainings (each ends at the criterion)"),
@@ -164,7 +155,7 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
         return out
 
     def execute(self) -> None:
-        clock = common.bench_clock(self.bench)
+        clock = self.bench.clock
         self.amplitude_V = self.spike_amplitude_V
         if self.initial_reset:
             self.full_reset()
@@ -197,4 +188,4 @@ class LearningLoopProcedure(SpikeCalibrationMixin, SpikeParametersMixin, Program
             return
         self.report_progress(1, 1)
         log.info("spike amplitude %.3f V; pulses to criterion: first %s, retraining %s; savings %.3f",
-                 self.amplitude_V, n_first, n_retrain, savings(n_first, n_retrain))
+                 self.amplitude_V, n_first, n_retrain, lib.savings_or_nan(n_first, n_retrain))

@@ -6,7 +6,7 @@ other cell of its row or column is driven).
 
 1. Blank: every cell is RESET (``reset_amplitude_V``).
 2. Calibration (``spike_amplitude_V = 0``, the default), per target cell, since every cell is its own
-   device (spike_train.SpikeCalibrationMixin): the lowest amplitude that fires >= 2 of 20 spikes
+   device (procedures.library.SpikeCalibrationMixin): the lowest amplitude that fires >= 2 of 20 spikes
    (coarse then fine), then from 30 mV above it the first amplitude where a 40-spike train fires on
    >= 10 %; then the target cells are RESET again. Every train: waveforms ``calibration_r<row>c<col>``.
 3. Training, in epochs. An epoch presents the pattern once: a spike train (at the cell's amplitude)
@@ -21,7 +21,7 @@ other cell of its row or column is driven).
 5. Retraining: epochs until the same criterion.
 
 Epochs to criterion both times, the savings (E_first - E_retrain) / E_first and the final accuracy are
-logged; the analysis recomputes them from the rows. The conductance is read with the two-point ON-branch read (common.READ_METHOD_TEXT): a blank cell
+logged; the analysis recomputes them from the rows. The conductance is read with the two-point ON-branch read (:mod:`procedures.library.read`): a blank cell
 reads below its range (NaN, counted as unlearned), a learned one as itself.
 
 Rows (docs/analysis.md): one per cell per epoch: ``Stage`` (0 first training, 1 retraining),
@@ -42,12 +42,8 @@ from pathlib import Path
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
-from procedures.learning_loop import savings
-from procedures.spike_train import (ProgramParametersMixin, SpikeCalibrationMixin, SpikeParametersMixin,
-                                    emit_trace)
-from tspcm_lab.analysis.learning import parse_pattern
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +71,7 @@ def load_pattern(text: str, parameter: str = "pattern") -> np.ndarray:
                                  "file holds one short pattern")
         source = path.read_text(encoding="utf-8")
     try:
-        return parse_pattern(source)
+        return lib.parse_pattern(source)
     except ValueError as exc:
         raise ParameterError(parameter, str(exc)) from None
 
@@ -84,8 +80,8 @@ def pattern_text(pattern: np.ndarray) -> str:
     return "/".join("".join("1" if v else "0" for v in row) for row in pattern)
 
 
-class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParametersMixin,
-                       common.ConductanceReadMixin, TspcmProcedure):
+class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.ProgramParametersMixin,
+                       lib.ConductanceReadMixin, TspcmProcedure):
     """Memorize a binary pattern on an array: epochs to criterion, forget, retrain."""
 
     name = "pattern"
@@ -121,7 +117,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
     forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
                                         maximum=10.0, default=2.15)
     forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
-                                    default=common.RESET_WIDTH_S)
+                                    default=lib.RESET_WIDTH_S)
     store_traces = BooleanParameter("Store captured traces", default=False)
     stall_epochs = IntegerParameter("Raise a cell's amplitude after this many slow epochs (0 = never)",
                                     minimum=0, maximum=10_000, default=10)
@@ -148,7 +144,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
         rows, cols = getattr(matrix, "rows", None), getattr(matrix, "cols", None)
         if rows is None or cols is None or target.shape[0] > rows or target.shape[1] > cols:
             raise ParameterError("pattern", f"is {target.shape[0]} x {target.shape[1]} cells but the bench's "
-                                 f"switch matrix reaches {rows} x {cols} ({bench.config.path}); allowed: up to "
+                                 f"switch matrix reaches {rows} x {cols} ({bench.path}); allowed: up to "
                                  f"{rows} x {cols}")
         # record the normalized pattern text: the analysis reads it back from the run file
         self.pattern = pattern_text(target)
@@ -169,7 +165,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
     def reset_cells(self, cells, amplitude_V: float, width_s: float) -> None:
         for cell in cells:
             self.connect(cell)
-            common.reset_pulse(self.bench, amplitude_V, width_s)
+            lib.reset_pulse(self.bench, amplitude_V, width_s)
 
     def accuracy(self, g_map: np.ndarray, target: np.ndarray) -> float:
         return float(np.mean((g_map >= self.read_threshold_S) == target))
@@ -234,7 +230,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
                     amplitudes[cell] = amp_map[cell] = raised
                     slow[cell] = 0
                 if self.store_traces:
-                    emit_trace(self, f"stage{stage}_epoch{epoch}_r{cell[0]}c{cell[1]}", response)
+                    lib.emit_trace(self, f"stage{stage}_epoch{epoch}_r{cell[0]}c{cell[1]}", response)
             if self.should_stop():
                 return None
             t_map = clock.now_s()
@@ -264,7 +260,7 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
 
     def execute(self) -> None:
         target = self.target()
-        clock = common.bench_clock(self.bench)
+        clock = self.bench.clock
         all_cells = [(r, c) for r in range(target.shape[0]) for c in range(target.shape[1])]
         cells = [tuple(int(x) for x in c) for c in np.argwhere(target)]
         self.reset_cells(all_cells, self.reset_amplitude_V, self.reset_width_s)  # a blank array
@@ -285,4 +281,4 @@ class PatternProcedure(SpikeCalibrationMixin, SpikeParametersMixin, ProgramParam
             return
         self.report_progress(1, 1)
         log.info("epochs to criterion: first %s, retraining %s; savings %.3f", e_first, e_retrain,
-                 savings(e_first, e_retrain))
+                 lib.savings_or_nan(e_first, e_retrain))

@@ -2,7 +2,7 @@
 
 Each cycle is a potentiation phase (``potentiation_pulses`` SET pulses from the pulse generator) then
 a depression phase (``depression_pulses`` partial-RESET pulses). The conductance is read (the SMU read
-of :mod:`procedures.common`) before the first pulse of each phase and after every ``read_every``
+of :mod:`procedures.library.read`) before the first pulse of each phase and after every ``read_every``
 pulses; the pulses between two reads go out as one burst, ``interval_s`` apart. With an amplitude
 step, pulse n of a phase has amplitude ``amplitude + n * step`` (a ladder; each read interval is then
 one burst per pulse).
@@ -11,7 +11,7 @@ Rows (one per read): ``Pulse`` (pulses of this phase so far), ``Cycle``, ``Phase
 -1 depression), ``Conductance (S)``, plus the amplitude of the last pulse and the raw read.
 
 Defaults: SET pulses that heat a firing RESET-side cell into its crystallization window
-(common.SET_AMPLITUDE_V x SET_WIDTH_S), and a rising ladder of short melt-quench pulses for depression:
+(lib.SET_AMPLITUDE_V x SET_WIDTH_S), and a rising ladder of short melt-quench pulses for depression:
 a partial RESET re-melts the same dome each time, so identical pulses depress once and then no more
 (docs/procedures.md shows both on the simulated cell). An optional full RESET before the first cycle
 starts from the amorphous end, below the read's range (reads NaN there).
@@ -22,13 +22,13 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 POTENTIATION, DEPRESSION = 1, -1
 
 
-class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
+class PulseTrainProcedure(lib.ConductanceReadMixin, TspcmProcedure):
     """Conductance versus pulse number under SET and partial-RESET trains, several cycles."""
 
     name = "pulse-train"
@@ -65,13 +65,13 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
     reset_amplitude_step_V = FloatParameter("Depression amplitude step per pulse", units="V", minimum=-1.0,
                                             maximum=1.0, default=0.02)
     reset_width_s = FloatParameter("Depression width", units="s", minimum=16e-9, maximum=1e-3,
-                                   default=common.RESET_WIDTH_S)
+                                   default=lib.RESET_WIDTH_S)
     interval_s = FloatParameter("Interval between pulses", units="s", minimum=50e-9, maximum=10.0, default=1e-6)
     initial_reset = BooleanParameter("Full RESET before the first cycle", default=True)
     initial_reset_amplitude_V = FloatParameter("Initial RESET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                               default=common.RESET_AMPLITUDE_V)
+                                               default=lib.RESET_AMPLITUDE_V)
     initial_reset_width_s = FloatParameter("Initial RESET width", units="s", minimum=16e-9, maximum=1e-3,
-                                           default=common.RESET_WIDTH_S)
+                                           default=lib.RESET_WIDTH_S)
 
     BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage"),
                     "initial_reset_amplitude_V": ("pulse", "voltage")}
@@ -101,9 +101,7 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
                                      f"stay above 0 V")
 
     def check_bench(self, bench) -> None:
-        from procedures.base import role_limit
-
-        limit, where = role_limit(bench, "pulse", "voltage")
+        limit, where = bench.limit("pulse", "voltage")
         for phase, key in ((POTENTIATION, "set_amplitude_step_V"), (DEPRESSION, "reset_amplitude_step_V")):
             amplitudes = self.ladder(phase)
             if limit is not None and amplitudes.size and amplitudes.max() > limit:
@@ -111,10 +109,10 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
                                      f"limit {limit:g} V ({where}); allowed: a ladder that stays within it")
 
     def execute(self) -> None:
-        clock = common.bench_clock(self.bench)
+        clock = self.bench.clock
         t0 = clock.now_s()
         if self.initial_reset:
-            common.reset_pulse(self.bench, self.initial_reset_amplitude_V, self.initial_reset_width_s)
+            lib.reset_pulse(self.bench, self.initial_reset_amplitude_V, self.initial_reset_width_s)
         total = self.cycles * (self.potentiation_pulses + self.depression_pulses)
         done = 0
         for cycle in range(self.cycles):
@@ -133,11 +131,11 @@ class PulseTrainProcedure(common.ConductanceReadMixin, TspcmProcedure):
                     burst = min(self.read_every, amplitudes.size - applied)
                     chunk = amplitudes[applied:applied + burst]
                     if np.all(chunk == chunk[0]):
-                        common.apply_pulses(self.bench, float(chunk[0]), width, count=burst,
+                        lib.apply_pulses(self.bench, float(chunk[0]), width, count=burst,
                                             period_s=width + self.interval_s)
                     else:  # a ladder: one pulse per amplitude
                         for amplitude in chunk:
-                            common.apply_pulses(self.bench, float(amplitude), width)
+                            lib.apply_pulses(self.bench, float(amplitude), width)
                     applied += burst
                     done += burst
                     self.emit_read(cycle, phase, applied, float(chunk[-1]), clock.now_s() - t0)

@@ -2,9 +2,9 @@
 
 For each state (target conductances from ``target_min_S`` to ``target_max_S``, ``states`` of them,
 log-spaced), the cell is RESET (the drift clock of the amorphous part starts at a melt-quench),
-programmed and verified (:func:`procedures.common.program_to_target`), and then read at ``reads``
+programmed and verified (:func:`procedures.library.program_to_target`), and then read at ``reads``
 log-spaced times from ``first_read_s`` to ``duration_s`` after programming ended. Between reads the
-outputs are off and time passes (:func:`procedures.common.bench_clock`: wall time on a real bench,
+outputs are off and time passes (``bench.clock``: wall time on a real bench,
 virtual time on the in-process simulated bench, where a 1e4 s retention takes no wall time).
 
 The drift exponent per state is the slope of log10 R against log10 t
@@ -13,7 +13,7 @@ The drift exponent per state is the slope of log10 R against log10 t
 
 What to expect: only the amorphous part drifts (nu ~0.1 for a fully amorphous state), so a partly
 crystalline state drifts with an effective nu = nu_a * (amorphous share of its conductance), e.g.
-~0.005 at 30 uS on the simulated cell. The read (procedures.common) does not see a fully amorphous
+~0.005 at 30 uS on the simulated cell. The read (procedures.library.read) does not see a fully amorphous
 state (it switches during the read), so states below ~15 uS cannot be followed with it.
 """
 
@@ -22,11 +22,10 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
-from procedures.threshold_vs_weight import target_ladder
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,8 @@ def read_times(first_s: float, duration_s: float, reads: int) -> np.ndarray:
     return np.geomspace(first_s, duration_s, reads)
 
 
-class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
+class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin,
+                       TspcmProcedure):
     """Log-spaced reads of programmed states over a duration; drift exponent per state."""
 
     name = "retention"
@@ -50,36 +50,19 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
         {"title": "Conductance vs time", "x": "Time (s)", "y": "Conductance (S)", "series": "State",
          "log_x": True, "style": "both"},
     )
-    PARAMETER_GROUPS = (
-        ("Program and verify", ("tolerance", "max_pulses", "set_amplitude_V", "set_width_s", "reset_amplitude_V",
-                                "reset_width_s"), True),
-    )
-
+    # fewer states than threshold-vs-weight (each takes duration_s), up to 30 uS
     states = IntegerParameter("States", minimum=1, maximum=100, default=3)
-    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=1e-6)
     target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
                                   default=30e-6)
-    spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
     duration_s = FloatParameter("Duration per state", units="s", minimum=1e-3, maximum=1e8, default=1e4)
     first_read_s = FloatParameter("First read after programming", units="s", minimum=1e-4, maximum=1e6,
                                   default=1.0)
     reads = IntegerParameter("Reads per state", minimum=2, maximum=10000, default=25)
-    tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.2)
-    max_pulses = IntegerParameter("Program pulses at most per state", minimum=1, maximum=10000, default=120)
-    set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                     default=common.SET_AMPLITUDE_V)
-    set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=common.SET_WIDTH_S)
-    reset_amplitude_V = FloatParameter("RESET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                       default=common.RESET_AMPLITUDE_V)
-    reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
-                                   default=common.RESET_WIDTH_S)
 
     BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage")}
 
     def check_relations(self) -> None:
-        if self.target_max_S < self.target_min_S:
-            raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")
+        self.check_targets()
         if self.first_read_s >= self.duration_s:
             raise ParameterError("first_read_s", f"must be below duration_s ({self.duration_s:g} s)")
 
@@ -89,20 +72,14 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
                                   f"(virtual on the simulated bench)")]
 
     def execute(self) -> None:
-        from tspcm_lab.analysis import drift
-
-        clock = common.bench_clock(self.bench)
-        targets = target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)
+        clock = self.bench.clock
+        targets = self.targets()
         times = read_times(self.first_read_s, self.duration_s, self.reads)
         for state, target in enumerate(targets):
             if self.should_stop():
                 return
-            common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
-            programmed = common.program_to_target(
-                self.bench, float(target), tolerance=self.tolerance, max_pulses=self.max_pulses,
-                set_amplitude_v=self.set_amplitude_V, set_width_s=self.set_width_s,
-                reset_amplitude_v=self.reset_amplitude_V, reset_width_s=self.reset_width_s,
-                read=self.read_settings(), should_stop=self.should_stop)
+            lib.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+            programmed = self.program(float(target))
             if programmed.stopped:
                 return
             if not programmed.converged:
@@ -121,6 +98,6 @@ class RetentionProcedure(common.ConductanceReadMixin, TspcmProcedure):
                                       "Resistance (Ohm)": r.resistance_ohm, "Conductance (S)": r.conductance_S,
                                       "Read current (A)": r.current_A, "Read voltage (V)": r.voltage_V})
                 self.report_progress(state * self.reads + k + 1, targets.size * self.reads)
-            fit = drift.drift_exponent(times, np.asarray(resistances))
+            fit = lib.drift_exponent(times, np.asarray(resistances))
             log.info("retention: state %d (target %g S): nu = %.4g (95 %% CI %.4g .. %.4g)",
                      state, target, fit.nu, fit.nu_ci_low, fit.nu_ci_high)

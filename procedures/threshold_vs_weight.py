@@ -2,11 +2,11 @@
 
 For each target conductance (``states`` of them from ``target_min_S`` to ``target_max_S``, log or
 linear spacing, in rising order so that each state is reached by potentiation from the previous one)
-the PCM is programmed and verified (:func:`procedures.common.program_to_target`), its conductance
+the PCM is programmed and verified (:func:`procedures.library.program_to_target`), its conductance
 read, then the threshold measured ``repeats`` times:
 
 - ``threshold_method = "dc"`` (default): a compliance-limited SMU staircase (``ramp_*``), the threshold
-  the switching voltage, where the current jumps (:func:`procedures.common.measure_threshold`): the TS
+  the switching voltage, where the current jumps (:func:`procedures.library.measure_threshold`): the TS
   fires when the voltage its off current leaves it reaches its threshold, so a more amorphous PCM,
   which takes more of the voltage, raises the cell's threshold; the PCM switches with it (one event).
 - ``threshold_method = "pulse"``: single pulses of rising amplitude from the pulse generator, the scope
@@ -28,20 +28,12 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
-from procedures import common
+from procedures import library as lib
 from procedures.base import ParameterError, TspcmProcedure, duration_text
 
 
-def target_ladder(g_min: float, g_max: float, states: int, spacing: str = "log") -> np.ndarray:
-    """``states`` conductances (S) from g_min to g_max, rising."""
-    if states == 1:
-        return np.array([g_min])
-    if spacing == "log":
-        return np.geomspace(g_min, g_max, states)
-    return np.linspace(g_min, g_max, states)
-
-
-class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
+class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin,
+                                 TspcmProcedure):
     """Program a ladder of PCM states and measure the cell threshold at each."""
 
     name = "threshold-vs-weight"
@@ -60,27 +52,10 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
         ("Threshold measurement", ("threshold_method", "pulse_start_V", "pulse_stop_V", "pulse_step_V",
                                    "pulse_width_s", "fire_current_A", "record_dc_threshold", "ramp_stop_V",
                                    "ramp_step_V", "ramp_compliance_A", "ramp_nplc"), True),
-        ("Program and verify", ("tolerance", "max_pulses", "set_amplitude_V", "set_width_s", "reset_amplitude_V",
-                                "reset_width_s"), True),
     )
 
-    states = IntegerParameter("States", minimum=1, maximum=100, default=5)
-    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=1e-6)
-    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=100e-6)
-    spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
     repeats = IntegerParameter("Threshold measurements per state", minimum=1, maximum=100, default=1)
     initial_reset = BooleanParameter("Full RESET before the first state", default=True)
-    tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.2)
-    max_pulses = IntegerParameter("Program pulses at most per state", minimum=1, maximum=10000, default=120)
-    set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                     default=common.SET_AMPLITUDE_V)
-    set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=common.SET_WIDTH_S)
-    reset_amplitude_V = FloatParameter("RESET amplitude", units="V", minimum=0.1, maximum=20.0,
-                                       default=common.RESET_AMPLITUDE_V)
-    reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
-                                   default=common.RESET_WIDTH_S)
     threshold_method = ListParameter("Threshold method", choices=["dc", "pulse"], default="dc")
     pulse_start_V = FloatParameter("Threshold pulses from", units="V", minimum=0.05, maximum=20.0, default=0.8)
     pulse_stop_V = FloatParameter("Threshold pulses up to", units="V", minimum=0.05, maximum=20.0, default=2.2)
@@ -98,8 +73,7 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
                     "ramp_compliance_A": ("smu", "current")}
 
     def check_relations(self) -> None:
-        if self.target_max_S < self.target_min_S:
-            raise ParameterError("target_max_S", f"must be at least target_min_S ({self.target_min_S:g} S)")
+        self.check_targets()
         if self.pulse_stop_V <= self.pulse_start_V:
             raise ParameterError("pulse_stop_V", f"must be above pulse_start_V ({self.pulse_start_V:g} V)")
         if self.ramp_step_V >= self.ramp_stop_V:
@@ -111,21 +85,17 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
     def estimate(self) -> list[tuple[str, str]]:
         method = "pulse ladder" if self.threshold_method == "pulse" else "DC ramp"
         return [("Thresholds (rows)", f"{self.states} states x {self.repeats} = {self.states * self.repeats}"),
-                ("Each", f"program and verify (up to {self.max_pulses} pulses), then a {method}")]
+                ("Each", f"program and verify (up to {self.program_max_pulses} pulses), then a {method}")]
 
     def execute(self) -> None:
-        targets = target_ladder(self.target_min_S, self.target_max_S, self.states, self.spacing)
+        targets = self.targets()
         if self.initial_reset:
-            common.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
+            lib.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
         total = targets.size * self.repeats
         for state, target in enumerate(targets):
             if self.should_stop():
                 return
-            programmed = common.program_to_target(
-                self.bench, float(target), tolerance=self.tolerance, max_pulses=self.max_pulses,
-                set_amplitude_v=self.set_amplitude_V, set_width_s=self.set_width_s,
-                reset_amplitude_v=self.reset_amplitude_V, reset_width_s=self.reset_width_s,
-                read=self.read_settings(), should_stop=self.should_stop)
+            programmed = self.program(float(target))
             if programmed.stopped:
                 return
             if not programmed.converged:
@@ -150,13 +120,13 @@ class ThresholdVsWeightProcedure(common.ConductanceReadMixin, TspcmProcedure):
         """(threshold of the chosen method, DC ramp threshold or NaN) in V."""
         dc = math.nan
         if self.threshold_method == "dc" or self.record_dc_threshold:
-            dc = common.measure_threshold(
+            dc = lib.measure_threshold(
                 self.bench, stop_voltage_v=self.ramp_stop_V, step_v=self.ramp_step_V,
                 compliance_a=self.ramp_compliance_A, nplc=self.ramp_nplc,
                 series_resistance_ohm=self.read_settings()["series_resistance_ohm"]).threshold_V
         if self.threshold_method == "dc":
             return dc, dc
-        pulsed = common.measure_pulse_threshold(
+        pulsed = lib.measure_pulse_threshold(
             self.bench, start_voltage_v=self.pulse_start_V, stop_voltage_v=self.pulse_stop_V,
             step_v=self.pulse_step_V, width_s=self.pulse_width_s, fire_current_a=self.fire_current_A,
             should_stop=self.should_stop)

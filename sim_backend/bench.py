@@ -324,9 +324,29 @@ class VirtualBench:
         return Measurement(current, voltage, bool(resp.window_compliance.any()))
 
     @_locked
-    def sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None) -> SweepResult:
+    def sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None,
+              stop_on_compliance: bool = False) -> SweepResult:
         """A DC staircase from source ``name`` (output on during it), one reading per level: the mean
-        over the last ``aperture_s`` of each ``delay_s + aperture_s`` step."""
+        over the last ``aperture_s`` of each ``delay_s + aperture_s`` step.
+
+        ``stop_on_compliance``: the staircase ends at the first step whose reading is in compliance (an
+        SMU sweep with failAbort): the readings end there and the cells and the clock are as if the rest
+        was never applied. The whole staircase is one call of the compiled stepper (which releases the
+        GIL) either way; when it reached the limit early, the model goes back to its state before the
+        sweep and runs the staircase up to that step only."""
+        if not stop_on_compliance:
+            return self._sweep(name, levels_v, delay_s=delay_s, aperture_s=aperture_s, ilimit_a=ilimit_a)
+        before = self.model.checkpoint()
+        result = self._sweep(name, levels_v, delay_s=delay_s, aperture_s=aperture_s, ilimit_a=ilimit_a)
+        hit = np.flatnonzero(result.compliance)
+        if hit.size and hit[0] + 1 < result.compliance.size:
+            self.model.restore(before)
+            levels = np.asarray(levels_v, dtype=float).ravel()[: hit[0] + 1]
+            result = self._sweep(name, levels, delay_s=delay_s, aperture_s=aperture_s, ilimit_a=ilimit_a)
+        return result
+
+    def _sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float,
+               ilimit_a: float | None = None) -> SweepResult:
         levels = np.asarray(levels_v, dtype=float).ravel()
         if levels.size == 0:
             return SweepResult(np.zeros(0), np.zeros(0), np.zeros(0, bool))

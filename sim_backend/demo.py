@@ -72,7 +72,7 @@ def main(argv=None) -> int:
         vth.append(s.vth_v)
         print(f"   u = {u:.1f}: G {g_read[-1] * 1e6:9.3f} uS  threshold {s.vth_v:.2f} V  step x{s.jump_ratio:.0f}  "
               f"turn-off {s.turn_off_v:.2f} V  steps > 10x: {s.big_steps}")
-    table.add("cell threshold, full RESET", vth[0], 1.3, 2.2, "V", "TS Vth + the PCM's share (physics.md)")
+    table.add("cell threshold, full RESET", vth[0], 1.3, 2.2, "V", "TS Vth + the PCM's share (docs/model.md: how a series TS-PCM cell reads)")
     table.add("cell threshold, full SET", vth[-1], 0.9, 1.4, "V", "the TS's own (OTS 1.0-1.3 V)")
     table.add("threshold fall RESET -> SET", 1 - vth[-1] / vth[0], 0.25, 0.7, "", "issue 11: >= 25 %")
     figs["staircase"] = curves

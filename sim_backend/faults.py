@@ -35,13 +35,10 @@ from typing import Any, Callable
 
 from pyvisa import rname
 
-#: Role aliases of the default bench wiring (see the shared resources table), in serving order.
-ROLE_RESOURCES: dict[str, str] = {
-    "smu": "GPIB0::18::INSTR",
-    "awg": "GPIB0::10::INSTR",
-    "scope": "GPIB0::7::INSTR",
-    "matrix": "GPIB0::16::INSTR",
-}
+from sim_backend.scpi import DEFAULT_RESOURCES
+
+#: Role aliases of the default bench wiring (``sim_backend.scpi.DEFAULT_RESOURCES``), in serving order.
+ROLE_RESOURCES: dict[str, str] = {terminal: name for name, (_, terminal) in DEFAULT_RESOURCES.items()}
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,24 @@ class CellArray:
     def state(self) -> StateView:
         return StateView(self)
 
+    def checkpoint(self) -> tuple:
+        """Everything a drive changes (cell states, their random streams, clock, counters, warnings), for
+        :meth:`restore`: a bench that runs a sweep ahead and then finds it should have stopped earlier
+        (an SMU's failAbort at its limit) goes back and runs only the part the instrument would have."""
+        return (self.S.copy(), self.rng.copy(), self.fire_count.copy(), self.t_s,
+                self._obs_rng.bit_generator.state, set(self._warned), len(self.warnings))
+
+    def restore(self, checkpoint: tuple) -> None:
+        """Back to a :meth:`checkpoint` of this array."""
+        S, rng, fire_count, t_s, obs_state, warned, n_warnings = checkpoint
+        self.S[...] = S
+        self.rng[...] = rng
+        self.fire_count[...] = fire_count
+        self.t_s = t_s
+        self._obs_rng.bit_generator.state = obs_state
+        self._warned = set(warned)
+        del self.warnings[n_warnings:]
+
     @staticmethod
     def _check_ambient(ambient_k: float) -> float:
         ambient_k = float(ambient_k)

@@ -31,6 +31,10 @@ does not touch the model (``*IDN?``, a setting, its error queue) answers at once
 instrument's long sweep. The server also shortens the interpreter's thread switch interval, so such an
 answer does not wait for a computing thread to hand over the GIL.
 
+With ``control=True`` (``tspcm sim serve --control``) one more port serves the bench itself
+(:mod:`sim_backend.control`: virtual time, the snapshot), for a client in another process that must
+let virtual time pass as an in-process one does (the GUI's bench process).
+
 Faults (:mod:`sim_backend.faults`): :attr:`SimServer.faults` delays replies (wall time), closes the
 socket at the N-th command, or ignores commands (the client's read times out).
 """
@@ -113,11 +117,12 @@ class SimServer:
         max_clients: int = DEFAULT_MAX_CLIENTS,
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+        control: bool = False,
     ):
         if not 0 <= int(base_port) <= 65535:
             raise ValueError(f"base_port must be in [0, 65535], got {base_port!r}")
-        if base_port and base_port + len(bench.instruments) - 1 > 65535:
-            raise ValueError(f"base_port {base_port} + {len(bench.instruments)} instruments exceeds port 65535")
+        if base_port and base_port + len(bench.instruments) + bool(control) - 1 > 65535:
+            raise ValueError(f"base_port {base_port} + {len(bench.instruments) + bool(control)} ports exceeds 65535")
         if max_message_bytes < 64:
             raise ValueError(f"max_message_bytes must be >= 64, got {max_message_bytes!r}")
         if max_clients < 1:
@@ -135,6 +140,13 @@ class SimServer:
         self.max_clients = int(max_clients)
         self.idle_timeout_s = idle_timeout_s
         self.max_buffered_bytes = int(max_buffered_bytes)
+        #: what serves each resource: the bench's instruments, then (``control``) the bench's own control
+        #: endpoint (virtual time, snapshot: :mod:`sim_backend.control`) on the port after theirs
+        self.handlers: dict[str, Any] = {name: bench.instruments[name] for name in serving_order(bench.instruments)}
+        if control:
+            from sim_backend.control import CONTROL_RESOURCE, BenchControl
+
+            self.handlers[CONTROL_RESOURCE] = BenchControl(bench)
         self.ports: dict[str, int] = {}
         self.listeners: dict[str, socket.socket] = {}
         self._connections: dict[socket.socket, _Connection] = {}
@@ -150,7 +162,7 @@ class SimServer:
     def start(self) -> dict[str, int]:
         """Listen on every port and start accepting; returns ``{resource name: port}`` in serving order."""
         try:
-            for index, resource_name in enumerate(serving_order(self.bench.instruments)):
+            for index, resource_name in enumerate(self.handlers):
                 port = self.base_port + index if self.base_port else 0
                 family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
                 listener = socket.socket(family, socket.SOCK_STREAM)
@@ -273,7 +285,7 @@ class SimServer:
 
     def _serve_connection(self, connection: _Connection, resource_name: str) -> None:
         conn = connection.sock
-        instrument = self.bench.instruments[resource_name]
+        instrument = self.handlers[resource_name]
         framer = MessageFramer(self.max_message_bytes)
         faults, stopping = self.faults, self._stopping
         try:
@@ -287,7 +299,8 @@ class SimServer:
                     self._account(connection, framer.pending_bytes)
                 except MessageTooLong as exc:
                     log.warning("%s: closing a connection: %s", resource_name, exc)
-                    instrument.push_error(*INPUT_OVERRUN)
+                    if hasattr(instrument, "push_error"):
+                        instrument.push_error(*INPUT_OVERRUN)
                     return
                 for message in messages:
                     verdict = faults.before_command(resource_name)
@@ -327,6 +340,8 @@ class SimServer:
     def _account(self, connection: _Connection, pending: int) -> None:
         """Keep the total of unfinished messages within ``max_buffered_bytes``: MessageTooLong for the
         connection that would take it past."""
+        if pending == connection.pending:  # nothing changed (whole lines in, nothing left over): no lock
+            return
         with self._connections_lock:
             total = self._buffered - connection.pending + pending
             if pending > connection.pending and total > self.max_buffered_bytes:

@@ -48,6 +48,7 @@ from pyvisa import attributes, constants, highlevel, rname
 from pyvisa.constants import StatusCode
 from pyvisa.util import LibraryPath
 
+from sim_backend.clock import VirtualClock
 from sim_backend.faults import DROP, FaultPlan, normal_resource_name, open_bench_with_faults, serving_order
 from sim_backend.framing import MessageFramer
 
@@ -272,6 +273,12 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
     def bench(self) -> Any:
         """The simulated bench behind this library path."""
         return self.host.bench
+
+    @property
+    def clock(self) -> VirtualClock:
+        """The bench's virtual clock (``instruments.clock.visa_clock`` finds it): procedures wait in
+        virtual time."""
+        return VirtualClock(self.host)
 
     @property
     def faults(self) -> FaultPlan:

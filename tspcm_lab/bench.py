@@ -10,8 +10,9 @@ what is allowed. See docs/instruments.md for the annotated format.
         bench.smu.configure_voltage_source(compliance_a=100e-6)
         ...                                            # every output off on the way out
 
-Built-in benches live in ``data/benches/<name>.toml``: ``sim`` (in-process, ``@tspcm``) and
-``sim-tcp`` (``tspcm sim serve`` on 127.0.0.1:5025.., reached with pyvisa-py ``@py``).
+Built-in benches live in ``data/benches/<name>.toml`` (:func:`tspcm_lab.benches.builtin_benches` lists
+them), e.g. ``sim`` (in-process, ``@tspcm``) and ``sim-tcp`` (``tspcm sim serve`` on 127.0.0.1:5025..,
+reached with pyvisa-py ``@py``).
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from instruments.benchlike import LIMIT_KINDS
+from instruments.clock import Clock, WallClock, visa_clock
 from instruments.registry import DRIVERS, driver_names_for
 from instruments.roles import ROLE_NAMES
 from instruments.safety import Limits
 from instruments.units import UnitError, parse_quantity
+from tspcm_lab.benches import BUILTIN_DIR, builtin_benches  # noqa: F401 - part of this module's API
 
 log = logging.getLogger(__name__)
 
-#: where the built-in bench files live (``sim``, ``sim-tcp``)
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "benches"
 #: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
 
@@ -149,11 +151,6 @@ class BenchConfig:
 
 
 # ---------------------------------------------------------------------------------- loading
-def builtin_benches() -> dict[str, Path]:
-    """Names of the built-in bench files -> their paths."""
-    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
-
-
 def resolve_bench_path(source: str | Path) -> Path:
     """A built-in bench name ('sim', 'sim-tcp') or a file path -> the file's path."""
     text = str(source)
@@ -226,6 +223,7 @@ def parse_bench_config(data: dict, path: str = "<bench>") -> BenchConfig:
 
 def _parse_role(role: str, table: dict, default_library: str,
                 problems: list[tuple[str, str]]) -> RoleConfig | None:
+    """One role's table -> RoleConfig; every problem appended to ``problems`` (None when there was one)."""
     start = len(problems)
 
     def bad(key: str, message: str) -> None:
@@ -235,10 +233,30 @@ def _parse_role(role: str, table: dict, default_library: str,
     for key in table:
         if key not in allowed:
             bad(key, f"unknown key; allowed in [{role}]: {', '.join(sorted(allowed))}")
-
     driver = table.get("driver")
+    info = _role_driver(role, driver, bad)
+    resource = table.get("resource")
+    _check_resource(resource, bad)
+    values: dict[str, Any] = _role_strings(table, default_library, bad)
+    _role_quantities(role, table, values, bad)
+    if info is not None:
+        _role_channel(info, driver, table, values, bad)
+    if role == "matrix":
+        _parse_matrix(table, values, bad)
+    if role == "prober" and "velocity_percent" in table:
+        velocity = table["velocity_percent"]
+        if isinstance(velocity, bool) or not isinstance(velocity, (int, float)) or not 0.1 <= velocity <= 100:
+            bad("velocity_percent", f"must be a number from 0.1 to 100, got {velocity!r}")
+        else:
+            values["velocity_percent"] = float(velocity)
+    if len(problems) > start:
+        return None
+    return RoleConfig(role=role, driver=driver, resource=resource, **values)
+
+
+def _role_driver(role: str, driver: Any, bad) -> Any:
+    """The registry entry of the role's ``driver`` (None, with a problem, when it cannot play the role)."""
     choices = ", ".join(driver_names_for(role))
-    info = None
     if driver is None:
         bad("driver", f"missing; allowed for [{role}]: {choices}")
     elif not isinstance(driver, str) or driver not in DRIVERS:
@@ -246,15 +264,20 @@ def _parse_role(role: str, table: dict, default_library: str,
     elif DRIVERS[driver].role != role:
         bad("driver", f"{driver!r} is a {DRIVERS[driver].role} driver, not a {role}; allowed for [{role}]: {choices}")
     else:
-        info = DRIVERS[driver]
+        return DRIVERS[driver]
+    return None
 
-    resource = table.get("resource")
+
+def _check_resource(resource: Any, bad) -> None:
     if resource is None:
         bad("resource", "missing; the VISA resource string, e.g. 'GPIB0::18::INSTR' or "
                         "'TCPIP::192.168.0.5::5025::SOCKET'")
     elif not isinstance(resource, str) or not resource.strip() or any(ch.isspace() for ch in resource):
         bad("resource", f"{resource!r} is not a VISA resource string (no spaces), e.g. 'GPIB0::18::INSTR'")
 
+
+def _role_strings(table: dict, default_library: str, bad) -> dict[str, Any]:
+    """The VISA library and terminations (strings), the bench's library by default."""
     values: dict[str, Any] = {}
     for key in ("visa_library", "read_termination", "write_termination"):
         if key in table:
@@ -263,18 +286,37 @@ def _parse_role(role: str, table: dict, default_library: str,
             else:
                 bad(key, f"must be a string, got {table[key]!r}")
     values.setdefault("visa_library", default_library)
+    return values
 
-    def quantity(key: str, unit: str, *, positive: bool = True, required: str = "",
-                 attribute: str | None = None) -> None:
+
+#: role -> (key, unit, positive, attribute, what to write when it is missing ("" = optional))
+_ROLE_QUANTITIES: dict[str, tuple[tuple[str, str, bool, str, str], ...]] = {
+    "smu": (("max_voltage", "V", True, "max_voltage_v",
+             "every output needs its safety limit, e.g. max_voltage = '5 V'"),
+            ("series_resistance", "ohm", False, "series_resistance_ohm", ""),
+            ("max_compliance_current", "A", True, "max_compliance_current_a",
+             "the largest compliance current allowed, e.g. max_compliance_current = '10 mA'")),
+    "pulse": (("max_voltage", "V", True, "max_voltage_v",
+               "every output needs its safety limit, e.g. max_voltage = '5 V'"),
+              ("series_resistance", "ohm", False, "series_resistance_ohm", "")),
+    "scope": (("sense_resistance", "ohm", True, "sense_resistance_ohm",
+               "the resistor through which the scope sees the cell current, e.g. sense_resistance = '50 ohm'"),),
+}
+
+
+def _role_quantities(role: str, table: dict, values: dict[str, Any], bad) -> None:
+    """The role's quantities with units (timeout, limits, resistances), each within QUANTITY_MAXIMA."""
+    for key, unit, positive, attribute, required in (("timeout", "s", True, "timeout_s", ""),
+                                                     *_ROLE_QUANTITIES.get(role, ())):
         if key not in table:
             if required:
                 bad(key, f"missing; {required}")
-            return
+            continue
         try:
             value = parse_quantity(table[key], unit)
         except UnitError as exc:
             bad(key, str(exc))
-            return
+            continue
         most = QUANTITY_MAXIMA[key]
         if positive and not value > 0:
             bad(key, f"must be > 0 {unit}, got {table[key]!r}")
@@ -284,46 +326,22 @@ def _parse_role(role: str, table: dict, default_library: str,
             bad(key, f"{table[key]!r} is beyond {most:g} {unit}, the largest this software accepts; allowed: "
                      f"{'> 0' if positive else '0'} to {most:g} {unit}")
         else:
-            values[attribute or key] = value
+            values[attribute] = value
 
-    quantity("timeout", "s", attribute="timeout_s")
-    if role in ("smu", "pulse"):
-        quantity("max_voltage", "V", attribute="max_voltage_v",
-                 required="every output needs its safety limit, e.g. max_voltage = '5 V'")
-        quantity("series_resistance", "ohm", positive=False, attribute="series_resistance_ohm")
-    if role == "smu":
-        quantity("max_compliance_current", "A", attribute="max_compliance_current_a",
-                 required="the largest compliance current allowed, e.g. max_compliance_current = '10 mA'")
-    if role == "scope":
-        quantity("sense_resistance", "ohm", attribute="sense_resistance_ohm",
-                 required="the resistor through which the scope sees the cell current, "
-                          "e.g. sense_resistance = '50 ohm'")
 
-    if info is not None:
-        if "channel" in table:
-            channel = table["channel"]
-            if info.channels == (None,):
-                bad("channel", f"{driver} has no channels; remove the key")
-            elif channel not in info.channels or isinstance(channel, bool):
-                bad("channel", f"{channel!r} is not a channel of {driver}; allowed: "
-                               f"{', '.join(repr(c) for c in info.channels)}")
-            else:
-                values["channel"] = channel
-        else:
-            values["channel"] = info.default_channel
-
-    if role == "matrix":
-        _parse_matrix(table, values, bad)
-    if role == "prober" and "velocity_percent" in table:
-        velocity = table["velocity_percent"]
-        if isinstance(velocity, bool) or not isinstance(velocity, (int, float)) or not 0.1 <= velocity <= 100:
-            bad("velocity_percent", f"must be a number from 0.1 to 100, got {velocity!r}")
-        else:
-            values["velocity_percent"] = float(velocity)
-
-    if len(problems) > start:
-        return None
-    return RoleConfig(role=role, driver=driver, resource=resource, **values)
+def _role_channel(info: Any, driver: str, table: dict, values: dict[str, Any], bad) -> None:
+    """The instrument channel the role uses (the driver's default when not given)."""
+    if "channel" not in table:
+        values["channel"] = info.default_channel
+        return
+    channel = table["channel"]
+    if info.channels == (None,):
+        bad("channel", f"{driver} has no channels; remove the key")
+    elif channel not in info.channels or isinstance(channel, bool):
+        bad("channel", f"{channel!r} is not a channel of {driver}; allowed: "
+                       f"{', '.join(repr(c) for c in info.channels)}")
+    else:
+        values["channel"] = channel
 
 
 def _parse_matrix(table: dict, values: dict, bad) -> None:
@@ -439,6 +457,9 @@ class Bench:
         self.scope = roles.get("scope")
         self.matrix = roles.get("matrix")
         self.prober = roles.get("prober")
+        #: the cell's clock when it is not the wall clock and the roles' VISA library cannot say so: a
+        #: simulated bench served from another process (``tspcm_lab.served``) sets its virtual clock here
+        self._clock: Clock | None = None
         self.closed = False
         atexit.register(self._at_exit)
 
@@ -487,6 +508,53 @@ class Bench:
                 bench.close()
                 raise BenchOpenError({"all_off": "; ".join(off_problems)})
         return bench
+
+    # ------------------------------------------------------------------ what procedures read (BenchLike)
+    @property
+    def path(self) -> str:
+        """The bench file this bench was opened from (for messages)."""
+        return self.config.path
+
+    @property
+    def clock(self) -> Clock:
+        """The clock set for this bench (a simulated bench in another process), else the clock of the VISA
+        library behind the roles when it offers one (the in-process simulated bench's virtual time), else
+        the wall clock."""
+        if self._clock is not None:
+            return self._clock
+        for role in self.roles.values():
+            clock = visa_clock(getattr(role, "driver", None))
+            if clock is not None:
+                return clock
+        return WallClock()
+
+    @clock.setter
+    def clock(self, clock: Clock | None) -> None:
+        self._clock = clock
+
+    def limit(self, role: str, kind: str) -> tuple[float | None, str]:
+        """(limit, where) of one role from the bench *file* (no instrument is queried): ``kind``
+        "voltage" -> max_voltage (V), "current" -> max_compliance_current (A); None when not set."""
+        config = self.config.roles.get(role)
+        if kind not in LIMIT_KINDS:
+            raise ValueError(f"kind must be one of {LIMIT_KINDS}, got {kind!r}")
+        if config is None:
+            return None, f"{self.config.path}: no [{role}]"
+        if kind == "voltage":
+            return config.max_voltage_v, f"[{role}] max_voltage in {self.config.path}"
+        return config.max_compliance_current_a, f"[{role}] max_compliance_current in {self.config.path}"
+
+    def series_resistance_ohm(self, role: str = "smu") -> float:
+        """Series resistance between ``role``'s output and the cell (Ohm): the bench file's
+        ``series_resistance`` of that role, which states the whole path (series resistor, output
+        impedance and the scope's sense resistor: 1050 Ohm SMU, 100 Ohm AWG on the simulated bench)."""
+        config = self.config.roles.get(role)
+        return float(config.series_resistance_ohm or 0.0) if config is not None else 0.0
+
+    def sense_resistance_ohm(self) -> float:
+        """The scope's sense resistor at the bottom electrode (Ohm), 0 when the bench has no scope."""
+        scope = self.config.roles.get("scope")
+        return float(scope.sense_resistance_ohm or 0.0) if scope is not None else 0.0
 
     def outputs_on(self) -> list[str]:
         """Roles whose output is (or may be) on."""

@@ -193,6 +193,10 @@ class Notes:
 
     def note(self, message: str) -> None: ...
 
+    def off_problem(self, problem: str) -> None:
+        """An output that could not be confirmed off when a bench closed."""
+        self.note(f"WARNING: output may still be on: {problem}")
+
     def progress(self, record: RunRecord, total: int) -> runner.Progress:
         return runner.Progress()
 
@@ -258,9 +262,6 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
     is skipped (status ``invalid``) instead of refusing the campaign. Raises CampaignError for a refused
     campaign (nothing was enabled), BenchConfigError/BenchOpenError for a bench that cannot be opened.
     """
-    from tspcm_lab import plugins
-    from tspcm_lab.store.params import from_procedure
-
     notes = notes or Notes()
     folder = Path(folder)
     source = bench or campaign.bench or "sim"
@@ -268,10 +269,31 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
     if seed is not None and campaign.seed != seed:
         campaign.seed = seed
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plans = _plan_runs(campaign, bench, source, quick=quick, skip_missing=skip_missing, lenient=lenient,
+                       notes=notes)
+    sessions: dict[tuple[str, str], runner.BenchSession] = {}
+    result = CampaignResult(folder=folder, records=[p.record for p in plans])
+    try:
+        _validate_on_benches(plans, sessions, seed, lenient=lenient, notes=notes)
+        _run_plans(plans, sessions, campaign, result, notes, started=started, quick=quick, source=source)
+    finally:
+        for session in sessions.values():
+            for problem in session.close():
+                notes.off_problem(problem)
+    if folder.exists():
+        status = "stopped" if result.stopped else ("completed" if result.ok else "completed with problems")
+        write_index(folder, campaign, result.records, status=status, started=started, quick=quick,
+                    bench=source, stopped=result.stopped)
+    return result
+
+
+def _plan_runs(campaign: Campaign, bench: str | None, source: str, *, quick: bool, skip_missing: bool,
+               lenient: bool, notes: Notes) -> list[_Planned]:
+    """Step 1: every procedure installed and every value converted, before any bench is opened."""
+    from tspcm_lab import plugins
+
     plans: list[_Planned] = []
     problems: list[str] = []
-
-    # 1. every procedure installed and every value converted, before any bench is opened
     for spec in campaign.runs:
         record = RunRecord(index=spec.index, procedure=spec.procedure, title=spec.title or spec.procedure)
         plan = _Planned(spec, record)
@@ -279,7 +301,7 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
         try:
             cls = plugins.load_procedure(spec.procedure)
         except plugins.ProcedureLookupError as exc:
-            if skip_missing and "no procedure named" in str(exc):
+            if skip_missing and isinstance(exc, plugins.UnknownProcedureError):
                 record.status, record.message = "skipped", "not installed"
                 notes.note(f"run {spec.index}: {spec.procedure} is not installed yet; skipped")
                 continue
@@ -302,81 +324,79 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
         plan.session_key = (run_bench, options)
     if problems:
         raise CampaignError("\n".join(problems))
+    return plans
 
-    # 2. open the benches (one per distinct bench and options) and validate every run against its own
-    sessions: dict[tuple[str, str], runner.BenchSession] = {}
-    result = CampaignResult(folder=folder, records=[p.record for p in plans])
-    try:
-        for plan in plans:
-            if plan.session_key is None:
-                continue
-            key = plan.session_key
-            if key not in sessions:
-                sessions[key] = runner.BenchSession.open(key[0], seed=seed, sim_options=key[1],
-                                                         strict_options=False)
-            session = sessions[key]
-            required = [r for r in getattr(type(plan.procedure), "REQUIRED_ROLES", ()) if session.bench.roles.get(r) is None]
-            try:
-                if required:
-                    raise runner.ParameterInputError(
-                        "bench", f"{plan.spec.procedure} needs the role(s) {', '.join(required)}, which "
-                                 f"{session.bench.config.path} does not configure")
-                plan.procedure.bench = session.bench
-                runner.validate(plan.procedure)
-            except Exception as exc:
-                if not runner.is_parameter_error(exc):
-                    raise
-                _refuse(plan, f"run {plan.spec.index} ({plan.spec.procedure}): {runner.parameter_error_text(exc)}",
-                        lenient, problems, notes)
-                plan.session_key = None
-                continue
-            plan.record.bench = session.name
-            plan.record.seed = session.seed
-            plan.record.parameters = {r.key: r.value for r in from_procedure(plan.procedure)}  # declared order
-        if problems:
-            raise CampaignError("\n".join(problems))
 
-        # 3. run them
-        folder.mkdir(parents=True, exist_ok=True)
-        pending = [p for p in plans if p.session_key is not None]
-        for plan in pending:
-            plan.record.status = "not run"
+def _validate_on_benches(plans: list[_Planned], sessions: dict[tuple[str, str], runner.BenchSession],
+                         seed: int | None, *, lenient: bool, notes: Notes) -> None:
+    """Step 2: open the benches (one per distinct bench and options, into ``sessions``) and validate every
+    run against its own."""
+    from tspcm_lab.store.params import from_procedure
+
+    problems: list[str] = []
+    for plan in plans:
+        if plan.session_key is None:
+            continue
+        key = plan.session_key
+        if key not in sessions:
+            sessions[key] = runner.BenchSession.open(key[0], seed=seed, sim_options=key[1], strict_options=False)
+        session = sessions[key]
+        required = [r for r in getattr(type(plan.procedure), "REQUIRED_ROLES", ()) if session.bench.roles.get(r) is None]
+        try:
+            if required:
+                raise runner.ParameterInputError(
+                    "bench", f"{plan.spec.procedure} needs the role(s) {', '.join(required)}, which "
+                             f"{session.bench.path} does not configure")
+            plan.procedure.bench = session.bench
+            runner.validate(plan.procedure)
+        except Exception as exc:
+            if not runner.is_parameter_error(exc):
+                raise
+            _refuse(plan, f"run {plan.spec.index} ({plan.spec.procedure}): {runner.parameter_error_text(exc)}",
+                    lenient, problems, notes)
+            plan.session_key = None
+            continue
+        plan.record.bench = session.name
+        plan.record.seed = session.seed
+        plan.record.parameters = {r.key: r.value for r in from_procedure(plan.procedure)}  # declared order
+    if problems:
+        raise CampaignError("\n".join(problems))
+
+
+def _run_plans(plans: list[_Planned], sessions: dict[tuple[str, str], runner.BenchSession], campaign: Campaign,
+               result: CampaignResult, notes: Notes, *, started: str, quick: bool, source: str) -> None:
+    """Step 3: run the validated runs one by one, the index rewritten after each."""
+    folder = result.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    pending = [p for p in plans if p.session_key is not None]
+    for plan in pending:
+        plan.record.status = "not run"
+    write_index(folder, campaign, result.records, status="running", started=started, quick=quick, bench=source)
+    for number, plan in enumerate(pending, start=1):
+        if result.stopped:
+            break
+        record = plan.record
+        session = sessions[plan.session_key]
+        path = runner.unique_path(folder / f"{record.index:02d}_{_safe(record.procedure)}.h5")
+        record.file = path.name
+        try:
+            outcome = runner.execute(plan.procedure, session, path, seed=session.seed,
+                                     title=f"{campaign.title}: {record.title}", last=number == len(pending),
+                                     progress=notes.progress(record, len(pending)))
+        except KeyboardInterrupt:  # between the runner's own handling and here
+            result.stopped = "stopped by Ctrl-C"
+            record.status = "not run"
+            record.file = ""
+            break
+        record.status, record.n_rows, record.message = outcome.status, outcome.n_rows, outcome.message
+        record.seconds = round(outcome.seconds, 3)
+        if outcome.off_problems:
+            record.message = (record.message + "; " if record.message else "") + \
+                "outputs may still be on: " + "; ".join(outcome.off_problems)
+            result.stopped = f"run {record.index} could not confirm every output off"
+        elif outcome.interrupted:
+            result.stopped = "stopped by Ctrl-C"
         write_index(folder, campaign, result.records, status="running", started=started, quick=quick, bench=source)
-        for number, plan in enumerate(pending, start=1):
-            if result.stopped:
-                break
-            record = plan.record
-            session = sessions[plan.session_key]
-            path = runner.unique_path(folder / f"{record.index:02d}_{_safe(record.procedure)}.h5")
-            record.file = path.name
-            try:
-                outcome = runner.execute(plan.procedure, session, path, seed=session.seed,
-                                         title=f"{campaign.title}: {record.title}", last=number == len(pending),
-                                         progress=notes.progress(record, len(pending)))
-            except KeyboardInterrupt:  # between the runner's own handling and here
-                result.stopped = "stopped by Ctrl-C"
-                record.status = "not run"
-                record.file = ""
-                break
-            record.status, record.n_rows, record.message = outcome.status, outcome.n_rows, outcome.message
-            record.seconds = round(outcome.seconds, 3)
-            if outcome.off_problems:
-                record.message = (record.message + "; " if record.message else "") + \
-                    "outputs may still be on: " + "; ".join(outcome.off_problems)
-                result.stopped = f"run {record.index} could not confirm every output off"
-            elif outcome.interrupted:
-                result.stopped = "stopped by Ctrl-C"
-            write_index(folder, campaign, result.records, status="running", started=started, quick=quick,
-                        bench=source)
-    finally:
-        for session in sessions.values():
-            for problem in session.close():
-                notes.note(f"WARNING: output may still be on: {problem}")
-    if folder.exists():
-        status = "stopped" if result.stopped else ("completed" if result.ok else "completed with problems")
-        write_index(folder, campaign, result.records, status=status, started=started, quick=quick,
-                    bench=source, stopped=result.stopped)
-    return result
 
 
 def _refuse(plan: _Planned, message: str, lenient: bool, problems: list[str], notes: Notes) -> None:

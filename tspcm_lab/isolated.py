@@ -165,3 +165,14 @@ def _lose(pool: list, position: int, ctx, func, pending: collections.deque, on_l
     _feed(fresh, pending)
     return index, Failed(reason)
 
+
+
+def size_timeout_s(path: str, base_s: float, bytes_per_s: float) -> float:
+    """How long a worker may take over the file ``path`` before it counts as hung (s): ``base_s`` plus one
+    second per ``bytes_per_s`` of the file (``base_s`` when it cannot be stat'ed)."""
+    from pathlib import Path
+
+    try:
+        return base_s + Path(path).stat().st_size / bytes_per_s
+    except OSError:
+        return base_s

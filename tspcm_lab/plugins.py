@@ -17,7 +17,6 @@ as "cannot load" in ``tspcm procedures`` and never breaks the others.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -25,12 +24,13 @@ from typing import Any
 #: the entry-point group procedures register in
 GROUP = "tspcm_lab.procedures"
 
-#: PyMeasure's default bounds of Float/IntegerParameter: "no range given"
-_DEFAULT_BOUND = 1e9
-
 
 class ProcedureLookupError(LookupError):
     """A procedure name that is unknown, registered twice, or whose class cannot be loaded."""
+
+
+class UnknownProcedureError(ProcedureLookupError):
+    """No procedure is registered under the name (nothing is installed that provides it)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def find(name: str) -> ProcedureEntry:
         from tspcm_lab.cli import did_you_mean
 
         known = ", ".join(found) or "none (is the package installed? pip install -e .)"
-        raise ProcedureLookupError(f"no procedure named {name!r}{did_you_mean(name, found)} "
+        raise UnknownProcedureError(f"no procedure named {name!r}{did_you_mean(name, found)} "
                                    f"(installed procedures: {known})")
     if len({e.value for e in entries}) > 1:
         claims = "; ".join(f"{e.value} ({e.distribution or 'unknown package'})" for e in entries)
@@ -109,45 +109,26 @@ class ParameterInfo:
 
     key: str
     label: str
-    kind: str
+    kind: str  #: the PyMeasure parameter class's name, for display
     units: str = ""
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
     choices: list[str] = field(default_factory=list)
     description: str = ""
+    allowed: str = "text"  #: the allowed values in words: "0.1 .. 5 V", "one of: dc, pulsed", "true or false"
 
-    @property
-    def allowed(self) -> str:
-        """The allowed values in words: "0.1 .. 5 V", "one of: dc, pulsed", "true or false", ..."""
-        units = f" {self.units}" if self.units else ""
-        if self.choices:
-            return "one of: " + ", ".join(self.choices)
-        if self.kind == "BooleanParameter":
-            return "true or false"
-        lo, hi = self.minimum, self.maximum
-        if lo is not None and hi is not None:
-            return f"{_num(lo)} .. {_num(hi)}{units}"
-        if lo is not None:
-            return f">= {_num(lo)}{units}"
-        if hi is not None:
-            return f"<= {_num(hi)}{units}"
-        if self.kind == "VectorParameter":
-            return "a list like [1, 2, 3]" + units
-        if self.kind in ("FloatParameter", "IntegerParameter"):
-            return "any number" + units
-        return "text"
+    @classmethod
+    def of(cls, key: str, parameter: Any) -> "ParameterInfo":
+        """The description of a PyMeasure parameter object."""
+        from procedures.library.parameters import allowed_text, bound
 
-
-def _num(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _bound(parameter: Any, name: str) -> float | None:
-    value = getattr(parameter, name, None)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return None if abs(value) >= _DEFAULT_BOUND else value
+        choices = getattr(parameter, "choices", None)
+        return cls(key=key, label=parameter.name, kind=type(parameter).__name__,
+                   units=getattr(parameter, "units", None) or "", default=getattr(parameter, "default", None),
+                   minimum=bound(parameter, "minimum"), maximum=bound(parameter, "maximum"),
+                   choices=[str(c) for c in choices] if choices else [],
+                   description=getattr(parameter, "description", None) or "", allowed=allowed_text(parameter))
 
 
 def parameter_infos(procedure_class: type) -> list[ParameterInfo]:
@@ -156,17 +137,7 @@ def parameter_infos(procedure_class: type) -> list[ParameterInfo]:
 
     procedure = procedure_class()
     objects = procedure.parameter_objects()
-    infos = []
-    for record in from_procedure(procedure):
-        parameter = objects[record.key]
-        choices = getattr(parameter, "choices", None)
-        infos.append(ParameterInfo(
-            key=record.key, label=parameter.name, kind=type(parameter).__name__,
-            units=getattr(parameter, "units", None) or "", default=parameter.default,
-            minimum=_bound(parameter, "minimum"), maximum=_bound(parameter, "maximum"),
-            choices=[str(c) for c in choices] if choices else [],
-            description=getattr(parameter, "description", None) or ""))
-    return infos
+    return [ParameterInfo.of(record.key, objects[record.key]) for record in from_procedure(procedure)]
 
 
 def summary_line(procedure_class: type) -> str:

@@ -26,7 +26,9 @@ from .keysight_dsox1102g import KeysightDSOX1102G
 #: The interface the transports rely on (an alias: every model derives from ScpiInstrument).
 VirtualInstrument = ScpiInstrument
 
-#: Default single-cell bench: resource name -> (model class, bench terminal name)
+#: The default single-cell bench, the one table of its wiring: resource name -> (model class, bench
+#: terminal name), in serving order (``sim_backend.faults.ROLE_RESOURCES`` and :func:`build_instruments`
+#: are made from it; the bench files in data/benches/ name the same resources)
 DEFAULT_RESOURCES = {
     "GPIB0::18::INSTR": (Keithley2450, "smu"),
     "GPIB0::10::INSTR": (Keysight33522B, "awg"),
@@ -39,15 +41,16 @@ def build_instruments(bench) -> dict[str, ScpiInstrument]:
     """The four virtual instruments of the default bench, keyed by VISA resource name.
 
     ``bench`` is the virtual bench (``sim_backend.bench``), or None for disconnected instruments
-    (SCPI dialogue only, no physics, no time).
+    (SCPI dialogue only, no physics, no time). The generator's channel 1 drives the terminal; channel 2
+    is left unconnected.
     """
-    return {
-        "GPIB0::18::INSTR": Keithley2450(bench, "GPIB0::18::INSTR", bench_name="smu"),
-        "GPIB0::10::INSTR": Keysight33522B(bench, "GPIB0::10::INSTR",
-                                           bench_names={1: "awg", 2: None}),
-        "GPIB0::7::INSTR": KeysightDSOX1102G(bench, "GPIB0::7::INSTR", bench_name="scope"),
-        "GPIB0::16::INSTR": Keithley2750(bench, "GPIB0::16::INSTR", bench_name="matrix"),
-    }
+    instruments: dict[str, ScpiInstrument] = {}
+    for name, (model, terminal) in DEFAULT_RESOURCES.items():
+        if issubclass(model, Keysight33522B):
+            instruments[name] = model(bench, name, bench_names={1: terminal, 2: None})
+        else:
+            instruments[name] = model(bench, name, bench_name=terminal)
+    return instruments
 
 
 __all__ = [

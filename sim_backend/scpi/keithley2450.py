@@ -1498,7 +1498,11 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         if not sw["fail_abort"] or not self.link.connected:
             cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture,
                                             ilimit_a=ilimit)
-        elif self.link.sweep_supports("stop_on_compliance"):
+        elif f == "VOLT" and self.link.sweep_supports("stop_on_compliance"):
+            # one call of the compiled stepper, stopped at the limit (see VirtualBench.sweep). Voltage
+            # sweeps only: for a current source the staircase and the point-by-point drive disagree
+            # (0.50 V against 1.00 V on the on branch of a 0-1 uA sweep), so its failAbort keeps the
+            # points as they were
             cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture,
                                             ilimit_a=ilimit, stop_on_compliance=True)
         else:

@@ -5,7 +5,7 @@ import pytest
 
 from tspcm_lab.analysis.examples import PROCEDURES, write_example_run
 
-N_BATCH = 500  # test_batch.py checks against the same number
+N_BATCH = 90  # test_batch.py checks against the same number (ten runs of each procedure)
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +17,7 @@ def example_runs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def batch_folder(tmp_path_factory):
-    """500 small runs (every procedure in turn) in nested folders, plus one corrupt file."""
+    """N_BATCH small runs (every procedure in turn) in nested folders, plus one corrupt file."""
     root = tmp_path_factory.mktemp("batch")
     for k in range(N_BATCH):
         sub = root / f"wafer{k % 3}" / f"die{k % 7}"

@@ -1,5 +1,6 @@
-"""Batch analysis of 500 run files: serial, a process pool and a Dask LocalCluster give one identical table;
-a corrupt file is reported by name and the rest analysed; the CLI and summary files."""
+"""Batch analysis of 90 run files (ten of each procedure; benchmarks/bench_analysis.py times thousands):
+serial, a process pool and a Dask LocalCluster give one identical table; a corrupt file is reported by
+name and the rest analysed; the CLI and summary files."""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tspcm_lab.analysis.batch import SUMMARY_COLUMNS, analyze_paths, read_summar
 from tspcm_lab.analysis.examples import PROCEDURES
 from tspcm_lab.cli import main
 
-N_BATCH = 500  # as in conftest.batch_folder
+N_BATCH = 90  # as in conftest.batch_folder
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import re
 
 import numpy as np
 
-from tspcm_lab.analysis import plots, switching
+from procedures.library import switching
+from tspcm_lab.analysis import plots
 from tspcm_lab.analysis.synthetic import staircase, ts_iv
 from tspcm_lab.cli import main
 from tspcm_lab.store.reader import open_run

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tspcm_lab.analysis import switching as sw
+from procedures.library import switching as sw
 from tspcm_lab.analysis.synthetic import staircase, ts_iv
 
 STEP = 0.01

@@ -20,8 +20,10 @@ AWG = "GPIB0::10::INSTR"
 
 @pytest.fixture
 def open_window(qtbot, spy, tmp_path):
-    """open_window(procedure_class, seed=..., **RunWindow kwargs) -> RunWindow, shown, on a fresh
-    simulated bench with that seed; run files in tmp_path/"runs" unless output_dir is given."""
+    """open_window(procedure_class, seed=..., own_process=False, **RunWindow kwargs) -> RunWindow, shown,
+    on a fresh simulated bench with that seed (in its own process, as ``tspcm gui`` has it, with
+    ``own_process``; in this one, where ``spy`` sees its commands, by default); run files in
+    tmp_path/"runs" unless output_dir is given."""
     from tspcm_lab.gui.window import RunWindow
     from tspcm_lab.runner import BenchSession
 
@@ -29,10 +31,11 @@ def open_window(qtbot, spy, tmp_path):
     root = logging.getLogger()
     level = root.level
 
-    def make(procedure_class, seed=1, **kwargs):
+    def make(procedure_class, seed=1, own_process=False, **kwargs):
         kwargs.setdefault("output_dir", tmp_path / "runs")
         kwargs.setdefault("history", 0)
-        session = BenchSession.open("sim", seed=seed, require=procedure_class.REQUIRED_ROLES)
+        session = BenchSession.open("sim", seed=seed, require=procedure_class.REQUIRED_ROLES,
+                                    own_process=own_process)
         window = RunWindow(procedure_class, session, **kwargs)
         windows.append(window)
         qtbot.addWidget(window)

@@ -1,10 +1,10 @@
-"""procedures.common on the simulated bench: the read against the model, programming, firing counts, clock."""
+"""The procedure library (procedures.library) on the simulated bench: the read against the model, programming, firing counts, clock."""
 
 import numpy as np
 import pytest
 
 import pyvisa_tspcm
-from procedures import common
+from procedures import library as common
 from tspcm_lab import runner
 
 
@@ -49,9 +49,65 @@ def test_firing_events_are_rising_edges_with_hysteresis():
 
 def test_virtual_clock_waits_in_virtual_time():
     with runner.BenchSession.open("sim", seed=23) as session:
-        clock = common.bench_clock(session.bench)
+        clock = session.bench.clock
         assert clock.virtual
         t0 = clock.now_s()
         assert clock.wait(1e4)
         assert clock.now_s() - t0 == pytest.approx(1e4)
         assert not clock.wait(10, should_stop=lambda: True)
+
+
+def test_firing_events_match_the_sample_by_sample_detector():
+    """The vectorised detector finds exactly the events of the plain state machine it replaced, on
+    traces with every mix of above / in-between / below samples and starts."""
+    def one_by_one(current, threshold, rearm=0.5):
+        i = np.abs(current)
+        events, armed = [], not i[0] >= threshold
+        for k, x in enumerate(i):
+            if x >= threshold:
+                if armed:
+                    events.append(k)
+                    armed = False
+            elif x < rearm * threshold:
+                armed = True
+        return events
+
+    rng = np.random.default_rng(12)
+    for _ in range(3000):
+        trace = rng.choice([0.0, 0.3e-6, 0.6e-6, 1e-6, 1.5e-6, -2e-6], size=int(rng.integers(1, 25)))
+        assert common.rising_edges(trace, 1e-6).tolist() == one_by_one(trace, 1e-6), trace
+
+
+def test_first_crossing_per_window_matches_a_scan_of_each_window():
+    from procedures.library.events import first_after_s
+
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        t = np.sort(rng.choice(np.arange(40) * 0.25e-6, size=int(rng.integers(0, 10)), replace=False))
+        starts = np.arange(int(rng.integers(0, 12))) * 1e-6
+        expected = [next((x - s for x in t if s <= x < s + 1e-6), np.nan) for s in starts]
+        np.testing.assert_array_equal(first_after_s(t, starts, 1e-6), expected)
+
+
+def test_column_units_known_without_pint_are_the_ones_pint_reads():
+    """Procedures skip Pint's unit check for the units in KNOWN_COLUMN_UNITS: each must be one Pint
+    (with the "Ohm" alias) reads, and every registered procedure's columns pass Pint's check."""
+    from pymeasure.experiment import Procedure
+    from pymeasure.units import ureg
+
+    from procedures.base import KNOWN_COLUMN_UNITS, TspcmProcedure
+    from tspcm_lab import plugins
+
+    for unit in KNOWN_COLUMN_UNITS:
+        ureg.Quantity(unit)  # UndefinedUnitError if not
+    assert ureg.Quantity("1 Ohm") == ureg.Quantity("1 ohm")
+    for name in plugins.names():
+        cls = plugins.load_procedure(name)
+        columns = list(cls.DATA_COLUMNS)
+        assert dict(TspcmProcedure.parse_columns(columns)) == Procedure.parse_columns(columns), name
+
+    class Odd(TspcmProcedure):
+        DATA_COLUMNS = ["Flux (blorbs)"]
+
+    with pytest.raises(ValueError, match="blorbs"):
+        Odd()

@@ -5,9 +5,9 @@ import pytest
 
 import pyvisa_tspcm
 from procedures.base import ParameterError
-from procedures import common
-from procedures.spike_train import (SpikeTrain, SpikeTrainProcedure, calibrate_amplitude, confirm_amplitude,
-                                    fire_train)
+from procedures import library as common
+from procedures.library import SpikeTrain, calibrate_amplitude, confirm_amplitude, fire_train
+from procedures.spike_train import SpikeTrainProcedure
 from tspcm_lab import runner
 from tspcm_lab.analysis.registry import get_analysis
 from tspcm_lab.store import open_run

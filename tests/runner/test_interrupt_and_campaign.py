@@ -14,12 +14,21 @@ from tspcm_lab.store import open_run
 from conftest import HERE, wait_for_rows
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C at its default and not blocked, as a shell leaves it for a
+    foreground command. A test process may have it ignored or blocked (an xdist worker after some library
+    did so; both are inherited), and the child would then never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def test_ctrl_c_aborts_cleanly_keeps_the_rows_and_turns_every_output_off(child_env, tmp_path):
     path = tmp_path / "long.h5"
     process = subprocess.Popen(
         [sys.executable, str(HERE / "run_child.py"), "run", "smu-steps", "--sim", "--seed", "31",
          "--set", "points=1000000", "--set", "with_pulse=true", "-o", str(path)],
-        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint)  # as a shell starts it, whatever this test process inherited
     try:
         wait_for_rows(path, process)
         process.send_signal(signal.SIGINT)
@@ -105,7 +114,8 @@ def test_ctrl_c_stops_a_campaign_and_its_index_says_so(child_env, tmp_path):
     folder = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, str(HERE / "run_child.py"), "campaign", str(file), "--sim", "--seed", "42", "-o", str(folder)],
-        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint)  # as a shell starts it, whatever this test process inherited
     try:
         wait_for_rows(folder / "01_smu-steps.h5", process)
         process.send_signal(signal.SIGINT)

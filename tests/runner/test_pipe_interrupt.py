@@ -15,11 +15,19 @@ from tspcm_lab.store import open_run
 TSPCM = Path(sys.executable).with_name("tspcm")
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C at its default and not blocked, as a shell leaves it for a
+    foreground command, whatever this test process inherited (an ignored or blocked SIGINT is inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def _interrupt_through_a_dead_pipe(path: Path, stderr) -> int:
     reader = subprocess.Popen([sys.executable, "-c", "import sys\nfor line in sys.stdin: pass"],
                               stdin=subprocess.PIPE)
     run = subprocess.Popen([str(TSPCM), "run", "endurance", "--sim", "--seed", "2", "--set", "cycles=100000",
-                            "--set", "read_every=1", "-o", str(path)], stdout=reader.stdin, stderr=stderr)
+                            "--set", "read_every=1", "-o", str(path)], stdout=reader.stdin, stderr=stderr,
+                           preexec_fn=_default_sigint)
     reader.stdin.close()
     try:
         wait_for_rows(path, run)

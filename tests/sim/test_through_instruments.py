@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pyvisa_tspcm
-from procedures import common
+from procedures import library as common
 from tspcm_lab import runner
 
 STATES_U = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0)

@@ -29,6 +29,22 @@ def test_framer_splits_on_newline_and_crlf_and_drops_empty_messages():
     assert framer.end() == ["LAST"]
 
 
+def test_framer_whole_lines_at_once_equal_the_same_bytes_one_by_one():
+    """Whole lines without a '#' take the framer's short path; any split of the same bytes (the careful
+    scan) gives the same messages."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = b'abc:*?;, "\'\r\n\x00\xff'
+    for _ in range(300):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 40))) + b"\n"
+        whole = MessageFramer(None).feed(data)
+        framer, pieces = MessageFramer(None), []
+        for k in range(len(data)):
+            pieces += framer.feed(data[k:k + 1])
+        assert whole == pieces, data
+
+
 def test_framer_keeps_newlines_inside_a_binary_block_split_across_feeds():
     block = b"#210" + b"a\nb\r\nc\n\nde"  # 10 data bytes, 5 of them line ends
     framer = MessageFramer()

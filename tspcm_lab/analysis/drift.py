@@ -31,38 +31,13 @@ Units: time and delays in s, resistance in Ohm, voltages in V.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
-from tspcm_lab.analysis.fitting import LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared
-
-
-@dataclass(frozen=True)
-class Drift:
-    """Drift exponent of one state: nu (dimensionless), its CI, R0 at t = 1 s (Ohm), R^2 of the log fit."""
-
-    nu: float
-    nu_stderr: float
-    nu_ci_low: float
-    nu_ci_high: float
-    confidence: float
-    r0_ohm: float
-    r2: float
-    n: int
-
-
-def drift_exponent(time_s, resistance_ohm, confidence: float = 0.95) -> Drift:
-    """Fit log10 R = log10 R0 + nu log10 t over points with t > 0 and R > 0."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    t, r = finite_pairs(time_s, resistance_ohm)
-    keep = (t > 0) & (r > 0)
-    fit = linear_fit(np.log10(t[keep]), np.log10(r[keep]))
-    lo, hi = fit.confidence_interval(confidence)
-    return Drift(fit.slope, fit.slope_stderr, lo, hi, confidence, 10.0**fit.intercept, fit.r2, fit.n)
+from procedures.library.drift import Drift, drift_exponent  # noqa: F401 - part of this module's API
+from procedures.library.fitting import (LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared,
+                                        refine_three)
 
 
 def drift_per_state(state, time_s, resistance_ohm, confidence: float = 0.95) -> dict:
@@ -228,18 +203,9 @@ def recovery_time(interval_s, response) -> Recovery:
     span = max(float(np.ptp(y)), 1e-300)
     off = float(np.mean(y))
     yn = (y - off) / span  # normalised, so the optimiser's tolerances fit any unit
-    se = math.nan
     x0 = [tau0, (yinf0 - off) / span, (y00 - off) / span]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            popt, pcov = curve_fit(model, t, yn, p0=x0, bounds=([grid[0], -np.inf, -np.inf],
-                                   [grid[-1], np.inf, np.inf]), x_scale=[tau0, 1.0, 1.0])
-        tau, y_inf, y0 = (float(v) for v in popt)
-        if np.all(np.isfinite(pcov)):
-            se = float(math.sqrt(max(pcov[0, 0], 0.0)))
-    except (RuntimeError, ValueError):
-        tau, y_inf, y0 = x0
+    (tau, y_inf, y0), se = refine_three(model, t, yn, x0, [grid[0], -np.inf, -np.inf], [grid[-1], np.inf, np.inf],
+                                        tau0)
     y_inf, y0 = off + span * y_inf, off + span * y0
     return Recovery(tau, se, y0, y_inf, t_model_free, r_squared(y, model(t, tau, y_inf, y0)), int(t.size))
 

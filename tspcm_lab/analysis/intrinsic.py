@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tspcm_lab.analysis.fitting import LinearFit, finite_pairs, linear_fit
+from procedures.library.fitting import LinearFit, finite_pairs, linear_fit
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,11 @@ grid from Pmax/1000 to 1000 Pmax solving (Gmin, Gmax) by linear least squares, t
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
-from tspcm_lab.analysis.fitting import best_linear_on_grid, r_squared
+from procedures.library.fitting import best_linear_on_grid, r_squared, refine_three
 
 POTENTIATION = +1
 DEPRESSION = -1
@@ -128,16 +126,7 @@ def fit_neurosim(pulse, conductance_S, phase=POTENTIATION) -> NeuroSimFit:
     lo = [grid[0], gn.min() - 2, gn.min() - 2]
     hi = [grid[-1], gn.max() + 2, gn.max() + 2]
     x0 = [a0, float(np.clip((gmin0 - off) / span, lo[1], hi[1])), float(np.clip((gmax0 - off) / span, lo[2], hi[2]))]
-    a_se = math.nan
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            popt, pcov = curve_fit(model, p, gn, p0=x0, bounds=(lo, hi), x_scale=[a0, 1.0, 1.0])
-        a, gmin, gmax = (float(x) for x in popt)
-        if np.all(np.isfinite(pcov)):
-            a_se = float(math.sqrt(max(pcov[0, 0], 0.0)))
-    except (RuntimeError, ValueError):
-        a, gmin, gmax = x0
+    (a, gmin, gmax), a_se = refine_three(model, p, gn, x0, lo, hi, a0)
     gmin, gmax = off + span * gmin, off + span * gmax
     r2 = r_squared(g, model(p, a, gmin, gmax))
     return NeuroSimFit(phase, a, a_se, gmin, gmax, p_max, r2, int(g.size))

@@ -17,7 +17,8 @@ matplotlib.use("Agg", force=False)
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from tspcm_lab.analysis import intrinsic, plasticity, switching  # noqa: E402
+from procedures.library import switching  # noqa: E402
+from tspcm_lab.analysis import intrinsic, plasticity  # noqa: E402
 
 
 def _fig(w=7.5, h=3.9, ncols=1):

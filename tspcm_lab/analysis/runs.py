@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from tspcm_lab.analysis import drift, intrinsic, learning, plasticity, switching
+from procedures.library import switching
+from tspcm_lab.analysis import drift, intrinsic, learning, plasticity
 from tspcm_lab.analysis.features import Feature, RunAnalysis
 from tspcm_lab.analysis.registry import register_analysis
 

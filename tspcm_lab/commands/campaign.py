@@ -29,15 +29,17 @@ def register(subparsers) -> None:
 
 
 class ConsoleNotes:
-    """Campaign notes on stderr and a progress display per run."""
+    """Campaign notes on stderr and a progress display per run (the shape of campaign.Notes)."""
 
     def note(self, message: str) -> None:
-        from tspcm_lab.commands.run import report_off_problems, say
+        from tspcm_lab.commands.run import say
 
-        if message.startswith("WARNING: output may still be on: "):
-            report_off_problems([message.split(": ", 2)[2]])
-        else:
-            say(message)
+        say(message)
+
+    def off_problem(self, problem: str) -> None:
+        from tspcm_lab.commands.run import report_off_problems
+
+        report_off_problems([problem])
 
     def progress(self, record, total: int):
         from tspcm_lab.commands.run import ConsoleProgress

@@ -42,8 +42,11 @@ def register(subparsers) -> None:
 
 def add_bench_options(parser) -> None:
     """--bench FILE | --sim, --seed, --sim-options (shared with campaign)."""
+    from tspcm_lab.benches import builtin_benches
+
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--bench", metavar="FILE", help="bench file, or a built-in name (sim, sim-tcp)")
+    group.add_argument("--bench", metavar="FILE",
+                       help=f"bench file, or a built-in name ({', '.join(builtin_benches())})")
     group.add_argument("--sim", action="store_true", help="the built-in simulated bench (the default)")
     parser.add_argument("--seed", type=int, metavar="N",
                         help="seed of the simulated bench (default: a random one, printed and recorded); "
@@ -197,7 +200,7 @@ def open_session(args, require=()) -> runner.BenchSession:
 
 
 def describe_point(point: dict) -> str:
-    return ", ".join(f"{k}={runner._fmt(v)}" for k, v in point.items())
+    return ", ".join(f"{k}={runner.format_number(v)}" for k, v in point.items())
 
 
 # ------------------------------------------------------------------------------------------------ command

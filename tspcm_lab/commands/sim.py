@@ -3,8 +3,10 @@
     tspcm sim resources [--bench SPEC] [--port N]
         each VISA resource (for ``visa_library="<SPEC>@tspcm"``), the model it emulates and its TCP port
     tspcm sim serve [--bench FILE|SPEC] [--port N] [--host 127.0.0.1] [--fault F ...] [--idle-timeout S]
+                    [--control]
         serve every virtual instrument as a raw SCPI socket (one port each, from N); prints the port map,
-        stops cleanly on Ctrl+C / SIGTERM
+        stops cleanly on Ctrl+C / SIGTERM; --control adds the bench's control point (virtual time,
+        snapshot) on the next port
 
 SPEC is a bench spec: "" (default single cell, seed 0), "seed=42", "path/to/bench.toml", options joined
 with ";". A fault F is ``<resource-or-role>:<kind>[=<value>]``, e.g. ``smu:latency=0.2``, ``smu:drop=5``,
@@ -14,8 +16,11 @@ with ";". A fault F is ``<resource-or-role>:<kind>[=<value>]``, e.g. ``smu:laten
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import os
 import sys
+import threading
 
 from tspcm_lab.cli import CliError
 
@@ -46,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "the connection idle the longest is closed")
     srv.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
                      help="close a connection silent for this long (default 600 s; 0 = never)")
+    srv.add_argument("--control", action="store_true",
+                     help="also serve the bench's control point on the next port (virtual time: :WAIT <s>, "
+                          ":TIME?; :SNAPshot? as JSON), for a client in another process")
+    srv.add_argument("--stop-on-eof", action="store_true",
+                     help="also stop when standard input closes (the process that started it has ended)")
     srv.set_defaults(func=run_serve)
 
 
@@ -99,7 +109,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from sim_backend.server import DEFAULT_MAX_BUFFERED_BYTES, LOOPBACK_HOSTS, SimServer, serve
 
     bench, plan = _open(args.bench, args.fault)
-    _check_port(args.port, len(bench.instruments))
+    _check_port(args.port, len(bench.instruments) + args.control)
     if args.max_message_bytes < 64:
         raise CliError(f"--max-message-bytes must be >= 64, got {args.max_message_bytes}", 2)
     if args.max_clients < 1:
@@ -112,21 +122,33 @@ def run_serve(args: argparse.Namespace) -> int:
     server = SimServer(bench, host=args.host, base_port=args.port, faults=plan,
                        max_message_bytes=args.max_message_bytes, max_clients=args.max_clients,
                        idle_timeout_s=args.idle_timeout or None,
-                       max_buffered_bytes=max(args.max_message_bytes, DEFAULT_MAX_BUFFERED_BYTES))
+                       max_buffered_bytes=max(args.max_message_bytes, DEFAULT_MAX_BUFFERED_BYTES),
+                       control=args.control)
 
     def announce(ports: dict[str, int]) -> None:
         label = args.bench or "default"
         print(f"tspcm sim serve: bench {label!r} on {args.host}; Ctrl+C or SIGTERM stops", flush=False)
         width = max(len(name) for name in ports)
         for name in ports:
-            model = getattr(bench.instruments[name], "model", "?")
+            model = getattr(server.handlers[name], "model", "?")
             print(f"  {name.ljust(width)}  {server.resource_string(name)}  {model}", flush=False)
         for fault_text in args.fault:
             print(f"  fault: {fault_text}")
         print("ready", flush=True)
 
+    stop = threading.Event()
+    if args.stop_on_eof:
+        def watch_stdin() -> None:
+            # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader aborts the
+            # interpreter at exit
+            with contextlib.suppress(OSError, ValueError):
+                while os.read(sys.stdin.fileno(), 4096):
+                    pass
+            stop.set()
+
+        threading.Thread(target=watch_stdin, daemon=True, name="tspcm-sim-stdin").start()
     try:
-        serve(server, on_ready=announce)
+        serve(server, on_ready=announce, stop_event=stop)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise CliError(f"cannot listen on {args.host} from port {args.port}: {exc.strerror}; "

@@ -32,10 +32,9 @@ def register(subparsers) -> None:
 
 
 def repair_timeout_s(path: str) -> float:
-    try:
-        return REPAIR_TIMEOUT_S + Path(path).stat().st_size / 2e6
-    except OSError:
-        return REPAIR_TIMEOUT_S
+    from tspcm_lab.isolated import size_timeout_s
+
+    return size_timeout_s(path, REPAIR_TIMEOUT_S, 2e6)
 
 
 #: outcomes of one file
@@ -65,15 +64,10 @@ def _remove_leftovers(job: tuple[str, bool], pid: int) -> None:
 
 def run(args) -> int:
     from tspcm_lab.cli import CliError
+    from tspcm_lab.commands import run_files_or_exit
     from tspcm_lab.isolated import Failed, map_isolated
-    from tspcm_lab.store.reader import find_run_files
 
-    try:
-        files = find_run_files(args.files, recursive=args.recursive)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc), 2) from None
-    if not files:
-        raise CliError("no .h5/.hdf5 run files under " + ", ".join(args.files), 2)
+    files = run_files_or_exit(args.files, recursive=args.recursive)
     jobs = [(path, not args.no_backup) for path in files]
     outcomes: list[tuple[str, str]] = [(FAILED, "")] * len(jobs)
     for index, result in map_isolated(repair_one, jobs, timeout_s=lambda job: repair_timeout_s(job[0]),

@@ -35,10 +35,9 @@ def register(subparsers) -> None:
 
 
 def read_timeout_s(path: str) -> float:
-    try:
-        return READ_TIMEOUT_S + Path(path).stat().st_size / 5e6
-    except OSError:
-        return READ_TIMEOUT_S
+    from tspcm_lab.isolated import size_timeout_s
+
+    return size_timeout_s(path, READ_TIMEOUT_S, 5e6)
 
 
 def listing(path: str) -> tuple[dict, dict]:
@@ -51,13 +50,11 @@ def listing(path: str) -> tuple[dict, dict]:
 
 def run(args) -> int:
     from tspcm_lab.cli import CliError
+    from tspcm_lab.commands import run_files_or_exit
     from tspcm_lab.isolated import Failed, map_isolated
-    from tspcm_lab.store.reader import find_run_files, unreadable_row
+    from tspcm_lab.store.reader import unreadable_row
 
-    try:
-        files = find_run_files(args.paths, recursive=args.recursive)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc), 2) from None
+    files = run_files_or_exit(args.paths, recursive=args.recursive, required=False)
     if not files:
         print("no run files found")
         return 0

@@ -3,6 +3,11 @@
 Used by ``tspcm gui`` (see :mod:`tspcm_lab.commands.gui`); the order keeps a cell safe: the procedure
 is known and the bench file valid before any instrument is opened, the bench is opened (every output
 off) before the window appears, and closing the window turns every output off and closes the bench.
+
+A simulated bench runs in its own process (``tspcm sim serve``, started here and ended when the window
+closes, see :mod:`tspcm_lab.served`), reached over TCP like LAN instruments: the device model then never
+holds this process's interpreter lock, which the Qt event loop needs (in-process, a 1e5-point run
+blocked the window for 300-400 ms at a time).
 """
 
 from __future__ import annotations
@@ -133,7 +138,7 @@ def start(options: GuiOptions):
     try:
         load_bench_config(options.bench, require=getattr(cls, "REQUIRED_ROLES", ()))
         session = runner.BenchSession.open(options.bench, seed=options.seed, sim_options=options.sim_options,
-                                           require=getattr(cls, "REQUIRED_ROLES", ()))
+                                           require=getattr(cls, "REQUIRED_ROLES", ()), own_process=True)
     except BenchConfigError as exc:
         raise GuiStartError(str(exc).replace("\n", "; "), 2) from None
     except BenchOpenError as exc:
@@ -183,7 +188,7 @@ def _other_simulated_bench(procedure_class: type, session, options: GuiOptions):
     refused = defaults_refused(procedure_class, session)
     for name in OTHER_SIMULATED_BENCHES:
         other = runner.BenchSession.open(name, seed=options.seed, sim_options=options.sim_options,
-                                         require=getattr(procedure_class, "REQUIRED_ROLES", ()))
+                                         require=getattr(procedure_class, "REQUIRED_ROLES", ()), own_process=True)
         if not defaults_refused(procedure_class, other):
             session.close()
             return other, (f"using the built-in simulated bench {name}: the default one refuses "

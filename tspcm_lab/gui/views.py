@@ -729,7 +729,7 @@ class TracesView(BaseView):
             self.live_text = "no scope traces stored in this run (Store captured traces)"
             self._caption()
             return
-        from procedures.spike_train import crossings_s
+        from procedures.library.events import crossings_s
 
         t, i = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
         self.plot.plot_item.plot(t, i, pen=pg.mkPen("#1f77b4", width=1))

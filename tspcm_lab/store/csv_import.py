@@ -46,8 +46,12 @@ def parse_header(lines: list[str]) -> tuple[str, dict[str, str], dict[str, str]]
     for raw in lines:
         line = raw[1:].rstrip("\r\n")
         if line.startswith("Procedure:"):
-            match = re.search(r"<([^>]+)>", line)
-            procedure = match.group(1) if match else line.split(":", 1)[1].strip()
+            text = line.split(":", 1)[1].strip()
+            # the whole class path between the outer brackets: a class defined in a function has
+            # '<locals>' in its path ("<analysis.write_csv.<locals>.IVSweep>")
+            if text.startswith("<") and text.endswith(">"):
+                text = text[1:-1]
+            procedure = text
             current = None
         elif line.rstrip(":") in sections and line.endswith(":"):
             current = sections[line.rstrip(":")]
@@ -58,6 +62,26 @@ def parse_header(lines: list[str]) -> tuple[str, dict[str, str], dict[str, str]]
             if sep:
                 current[label] = value.encode("latin-1", "backslashreplace").decode("unicode_escape")
     return procedure, sections["Parameters"], sections["Metadata"]
+
+
+def split_class_path(class_path: str) -> tuple[str, str]:
+    """("module", "QualName") of a dotted class path as PyMeasure writes it: the last part is the class;
+    for a class defined in a function the qualified name starts at that function
+    ("analysis.write_csv.<locals>.IVSweep" -> ("analysis", "write_csv.<locals>.IVSweep"))."""
+    parts = class_path.split(".")
+    if "<locals>" in parts:
+        first = max(parts.index("<locals>") - 1, 0)
+        return ".".join(parts[:first]), ".".join(parts[first:])
+    return ".".join(parts[:-1]), parts[-1]
+
+
+def registered_name(class_path: str) -> str | None:
+    """The procedure name under which the class "module:QualName" is registered (the project's own
+    procedures and installed plugins: "procedures.iv_sweep:IVSweepProcedure" -> "iv-sweep"), or None."""
+    from tspcm_lab.plugins import registered
+
+    names = [name for name, entries in registered().items() if any(e.value == class_path for e in entries)]
+    return names[0] if len(names) == 1 else None
 
 
 def parse_value(text: str) -> tuple[Any, str]:
@@ -83,13 +107,9 @@ def _snake(label: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", label).strip("_").lower() or "parameter"
 
 
-def _records(class_path: str, texts: dict[str, str]) -> list[ParameterRecord]:
-    """Typed records, through the procedure's own parameter objects when its class imports."""
-    from tspcm_lab.store.pymeasure_glue import import_procedure_class
-
+def _records(cls: type | None, texts: dict[str, str]) -> list[ParameterRecord]:
+    """Typed records, through the procedure's own parameter objects when its class is known."""
     objects: dict[str, tuple[str, Any]] = {}
-    module, _, name = class_path.rpartition(".")
-    cls = import_procedure_class(f"{module}:{name}") if module else None
     if cls is not None:
         try:
             objects = {p.name: (key, p) for key, p in cls().parameter_objects().items()}
@@ -116,8 +136,17 @@ def _records(class_path: str, texts: dict[str, str]) -> list[ParameterRecord]:
 
 
 def import_pymeasure_csv(csv_path: str | os.PathLike, output: str | os.PathLike | None = None,
-                         overwrite: bool = False) -> Path:
-    """Write the run file for a PyMeasure CSV (default: same name, suffix .h5); return its path."""
+                         overwrite: bool = False, procedure: str | None = None) -> Path:
+    """Write the run file for a PyMeasure CSV (default: same name, suffix .h5); return its path.
+
+    ``procedure``: the registered procedure (e.g. "iv-sweep") the CSV is a run of: its parameter
+    declarations give the keys and types, and its name goes into the file, so that ``tspcm analyze``
+    finds its analysis. Without it, a CSV written by a registered procedure's class is recognized by its
+    class path; any other keeps its class name. ProcedureLookupError for an unknown ``procedure``."""
+    from tspcm_lab.plugins import find
+    from tspcm_lab.store.pymeasure_glue import import_procedure_class
+
+    entry = find(procedure) if procedure is not None else None
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise NotARunError(f"{csv_path}: no such file")
@@ -138,14 +167,20 @@ def import_pymeasure_csv(csv_path: str | os.PathLike, output: str | os.PathLike 
         frame = pd.read_csv(csv_path, comment="#")
     except (ValueError, pd.errors.ParserError) as exc:
         raise NotARunError(f"{csv_path}: unreadable data section ({exc})") from None
-    module, _, class_name = class_path.rpartition(".")
-    records = _records(class_path, parameter_texts)
-    metadata = {r.key: r for r in _records("", metadata_texts)}
+    module, qualname = split_class_path(class_path)
+    stored_class = f"{module}:{qualname}" if module else qualname
+    if entry is not None:
+        cls = entry.load()
+        name = entry.name
+    else:
+        cls = import_procedure_class(stored_class) if module else None
+        name = registered_name(stored_class) or qualname.rpartition(".")[2]
+    records = _records(cls, parameter_texts)
+    metadata = {r.key: r for r in _records(None, metadata_texts)}
     mtime = layout.iso_from_unix(csv_path.stat().st_mtime)
     writer = RunWriter.create(
         output, parameters={r.key: r for r in records}, columns=list(frame.columns),
-        procedure_class=f"{module}:{class_name}" if module else class_name,
-        procedure_name=class_name, metadata=metadata, title=f"imported from {csv_path.name}",
+        procedure_class=stored_class, procedure_name=name, metadata=metadata, title=f"imported from {csv_path.name}",
         start_time=mtime, attrs={"imported_from": str(csv_path.resolve()),
                                  "imported_time": layout.utc_now_iso(),
                                  "start_time_source": "modification time of the imported CSV"},

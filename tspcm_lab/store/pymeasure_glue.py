@@ -136,7 +136,9 @@ def restore_procedure(run: Run | str | os.PathLike, procedure_class: type[Proced
     cls = procedure_class or import_procedure_class(run.procedure_class) or _stand_in_class(run)
     procedure = cls()
     objects = procedure._parameters
-    for key, record in run.parameters.items():
+    renamed = getattr(cls, "RENAMED_PARAMETERS", {})  # runs stored before a parameter was renamed
+    for stored_key, record in run.parameters.items():
+        key = stored_key if stored_key in objects else renamed.get(stored_key, stored_key)
         parameter = objects.get(key)
         if parameter is None:
             continue
@@ -174,7 +176,7 @@ class HDF5Results(Results):
         self.parameters = procedure.parameter_objects()
         self._header_count = -1
         self._metadata_count = -1
-        self.formatter = CSVFormatter(columns=list(procedure.DATA_COLUMNS))
+        self._formatter = None
         self.data_filename = str(data_filename)
         self.data_filenames: list[str] = []  # no CSV files
         self.bench = dict(bench or {})
@@ -186,6 +188,18 @@ class HDF5Results(Results):
         self._pieces: list[pd.DataFrame] = []
         self._rows_read = 0
         self._data = None
+
+    @property
+    def formatter(self) -> CSVFormatter:
+        """PyMeasure's CSV row formatter (its API; a run file does not use it). Made when first asked
+        for: it has Pint parse the column units, which a run does not otherwise need."""
+        if self._formatter is None:
+            self._formatter = CSVFormatter(columns=list(self.procedure.DATA_COLUMNS))
+        return self._formatter
+
+    @formatter.setter
+    def formatter(self, value: CSVFormatter) -> None:
+        self._formatter = value
 
     # ----------------------------------------------------------- writing (called by HDF5Worker)
     def open_writer(self) -> RunWriter:

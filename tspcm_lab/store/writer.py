@@ -367,19 +367,24 @@ class RunWriter:
         """Append one row {label: scalar}. Missing columns get NaN; labels that are not columns are
         dropped (one warning per label in the run's log), as PyMeasure's CSV does."""
         with self._lock:
-            if self.failure is not None:
-                raise self.failure
-            if self._labels is None:
-                self._check_open()
-                self._define_columns(list(row))
-            if not self._label_set.issuperset(row):
-                self._note_unknown(row)
+            self._start_append(row)
             for label, buffer in self._row_items:
                 buffer.append(row.get(label, math.nan))
             self._buffered_rows += 1
             self._rows_appended += 1
             if self._buffered_rows >= self._max_buffer_rows or time.monotonic() >= self._next_flush:
                 self._flush_locked()
+
+    def _start_append(self, labelled: Mapping[str, Any]) -> None:
+        """Under the lock, before an append: raise the failure already met; the first append defines the
+        columns; labels that are not columns are noted."""
+        if self.failure is not None:
+            raise self.failure
+        if self._labels is None:
+            self._check_open()
+            self._define_columns(list(labelled))
+        if not self._label_set.issuperset(labelled):
+            self._note_unknown(labelled)
 
     def append_columns(self, columns: Mapping[str, Any]) -> None:
         """Append whole columns at once {label: 1-D array}, all of one length (PyMeasure's
@@ -393,13 +398,7 @@ class RunWriter:
             raise ValueError(f"append_columns: columns must have equal lengths, got {lengths}")
         n = next(iter(lengths.values()), 0)
         with self._lock:
-            if self.failure is not None:
-                raise self.failure
-            if self._labels is None:
-                self._check_open()
-                self._define_columns(list(arrays))
-            if not self._label_set.issuperset(arrays):
-                self._note_unknown(arrays)
+            self._start_append(arrays)
             if n == 0:
                 return
             self._seal_rows()

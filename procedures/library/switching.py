@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tspcm_lab.analysis.fitting import linear_fit
+from procedures.library.fitting import linear_fit
 
 CRITERIA = ("jump", "current", "slope")
 #: currents below this are floored before taking log10 (an SMU's noise floor is far above it)

@@ -6,6 +6,7 @@ All functions take plain 1-D numpy-convertible arrays and drop non-finite pairs 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,3 +95,22 @@ def best_linear_on_grid(f_grid: np.ndarray, y: np.ndarray) -> tuple[int, float, 
     c1 = float(sxy[k] / sxx[k]) if sxx[k] > 0 else 0.0
     c0 = float(y.mean() - c1 * fm[k, 0])
     return k, c0, c1
+
+
+def refine_three(model, x, y, x0, lo, hi, scale0: float) -> tuple[tuple, float]:
+    """A least-squares fit of a three-parameter ``model(x, p0, p1, p2)`` from the start ``x0`` within the
+    bounds ``lo``..``hi`` (``scale0``: the first parameter's scale; the others are normalised to ~1):
+    (parameters, standard error of the first); ``x0`` and NaN when the optimiser gives up."""
+    from scipy.optimize import OptimizeWarning, curve_fit
+
+    se = math.nan
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            popt, pcov = curve_fit(model, x, y, p0=x0, bounds=(lo, hi), x_scale=[scale0, 1.0, 1.0])
+        params = tuple(float(v) for v in popt)
+        if np.all(np.isfinite(pcov)):
+            se = float(math.sqrt(max(pcov[0, 0], 0.0)))
+    except (RuntimeError, ValueError):
+        params = tuple(x0)
+    return params, se
