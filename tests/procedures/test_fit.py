@@ -18,7 +18,9 @@ from tspcm_lab import runner
 from tspcm_lab.analysis.devicefit import fit_runs, render
 from tspcm_lab.store.digest import write_digest
 
-pytestmark = pytest.mark.slow
+#: the model-in-the-loop fit of two cells re-runs their procedures on the simulated bench some 50 times: minutes
+#: on a loaded two-core machine, beyond the suite's 300 s hang guard (pyproject.toml)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 #: three non-default devices (the defaults: Vth 1.2 V, Vhold 0.5 V, R_on 5 kOhm, t_d0 100 ns, V0 0.1 V,
 #: tau_rec 300 ns, nu 0.1)
@@ -31,12 +33,15 @@ DEVICES = {
                   "ts.v0_delay_v": 0.1, "ts.tau_recovery_s": 5e-7, "pcm.nu_drift": 0.05},
 }
 TRUE = DEVICES["slow-high"]
-#: measured, not fixed here: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at
-#: 0.2-0.35 V overdrive stay at 40-70 ns, 2-4x the delay law's (RC charging of the cell through its PCM, not
-#: the law), so V0 comes out ~0.15-0.19 V for 0.1 V: test_known_bias_of_the_delay_law shows it (xfail).
-#: Its nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond the fit's statistical interval; at nu = 0.07
-#: 1.5 % low, within it (test_known_bias_of_the_drift_exponent, xfail)
-KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s", "pcm.nu_drift"}}
+#: measured, not fixed: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at 0.2-0.35 V
+#: overdrive stay at 40-70 ns, 2-4x the delay law's (RC charging of the cell through its PCM, not the law), so
+#: direct extraction reads V0 ~0.15-0.19 V for 0.1 V; the model-in-the-loop fit, whose cells charge alike,
+#: still gives 0.16-0.19 V and t_d0 ~190 ns: at the three low overdrives that carry the law, (190 ns, 0.17 V)
+#: and (300 ns, 0.1 V) give delays within the 20 repeats' noise (test_known_bias_of_the_delay_law, xfail).
+KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s"}}
+#: direct extraction only: nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond its statistical interval; the
+#: loop brings it within (test_the_loop_removes_the_bias_of_the_drift_exponent)
+DIRECT_BIASED = {"resistive": {"pcm.nu_drift"}}
 RUNS = [(IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
         (DelayRecoveryProcedure, {}),
         (RetentionProcedure, {"states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4,
@@ -93,17 +98,30 @@ def cells(request, tmp_path_factory):
     return d, out, true
 
 
-def fit_two_cells(runs):
-    return fit_runs([p for seed in (11, 12) for p, _ in runs[seed]], cells=["A"] * 3 + ["B"] * 3)
+def fit_two_cells(runs, loop=False):
+    return fit_runs([p for seed in (11, 12) for p, _ in runs[seed]], cells=["A"] * 3 + ["B"] * 3, loop=loop,
+                    workers=2)
 
 
-def biased(true):
-    return next((v for k, v in KNOWN_BIASED.items() if DEVICES[k] is true), set())
+@pytest.fixture(scope="module")
+def fitted(cells):
+    """Direct extraction, then the model-in-the-loop fit (the delay-recovery and retention runs re-run on the
+    simulated bench, two processes), of the two cells."""
+    d, runs, true = cells
+    return fit_two_cells(runs, loop=True)
 
 
-def test_two_cells_are_fitted_back_within_their_intervals(cells, tmp_path):
+def biased(true, table=KNOWN_BIASED):
+    return next((v for k, v in table.items() if DEVICES[k] is true), set())
+
+
+def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_path):
     d, runs, TRUE = cells
-    res = fit_two_cells(runs)
+    res = fitted
+    for f in res.loop:
+        print(f)
+    for n, f in res.params.items():
+        print(n, f.value, f.interval)
     assert set(res.params) == set(TRUE) | {"ts.vth_d2d_rel"}
     for name, true in TRUE.items():
         if name in biased(TRUE):
@@ -114,7 +132,7 @@ def test_two_cells_are_fitted_back_within_their_intervals(cells, tmp_path):
             assert true <= f.interval[1], (name, true, f)
         else:
             assert f.interval[0] <= true <= f.interval[1], (name, true, f)
-        if name != "ts.t_d0_s":  # t_d0 moves by exp(dVth/V0) with the run's threshold: interval only
+        if name != "ts.t_d0_s" and not f.method.startswith("model-in-the-loop"):  # those: interval only
             assert f.value == pytest.approx(true, rel=0.3 if f.bound else 0.2), (name, f.value)
     # the device-to-device spread is the cells' own: their drawn thresholds' spread lies in its interval
     drawn = [vth for seed in (11, 12) for _, vth in runs[seed][:1]]
@@ -138,12 +156,12 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
     the fit's standard error, which do not cover the method's bias (docs/fitting.md): checked at 20 %."""
     d, runs, TRUE = cells
     for seed in (11, 12):
-        res = fit_runs([p for p, _ in runs[seed]])
+        res = fit_runs([p for p, _ in runs[seed]], loop=False)  # direct extraction of one cell
         vth = runs[seed][0][1]
         checks = {"ts.vth_v": vth, "ts.vhold_v": TRUE["ts.vhold_v"], "ts.v0_delay_v": TRUE["ts.v0_delay_v"],
                   "pcm.nu_drift": TRUE["pcm.nu_drift"]}
         for name, true in checks.items():
-            if name in biased(TRUE):
+            if name in biased(TRUE) | biased(TRUE, DIRECT_BIASED):
                 continue
             lo, hi = res.params[name].interval
             assert lo <= true <= hi, (seed, name, true, res.params[name])
@@ -155,20 +173,23 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
 
 
 @pytest.mark.xfail(strict=True, reason="delays near the cell's RC charging time bias the delay law (KNOWN_BIASED)")
-def test_known_bias_of_the_delay_law(cells):
+def test_known_bias_of_the_delay_law(cells, fitted):
     d, runs, true = cells
     if not biased(true):
         pytest.skip("no known bias on this device")
-    res = fit_two_cells(runs)
+    res = fitted
     assert res.params["ts.v0_delay_v"].value == pytest.approx(true["ts.v0_delay_v"], rel=0.2)
 
 
-@pytest.mark.xfail(strict=True, reason="nu = 0.05 measured 6 % low, outside its interval (KNOWN_BIASED)")
-def test_known_bias_of_the_drift_exponent(cells):
+def test_the_loop_removes_the_bias_of_the_drift_exponent(cells, fitted):
+    """nu = 0.05: direct extraction reads it 6 % low, outside its interval; the model-in-the-loop fit (the
+    retention runs re-run on the model, through the same analysis) brings it within."""
     d, runs, true = cells
-    if "pcm.nu_drift" not in biased(true):
-        pytest.skip("no known bias on this device")
+    if true is not DEVICES["resistive"]:
+        pytest.skip("the bias was measured on this device")
     lo, hi = fit_two_cells(runs).params["pcm.nu_drift"].interval
+    assert not lo <= true["pcm.nu_drift"] <= hi  # direct extraction: the known bias
+    lo, hi = fitted.params["pcm.nu_drift"].interval
     assert lo <= true["pcm.nu_drift"] <= hi
 
 
@@ -181,19 +202,24 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     if true is not DEVICES["slow-high"]:
         pytest.skip("the command line is checked on one device")
     iv, dr, ret = (p for p, _ in runs[11])
-    r = tspcm("fit", str(iv), str(dr), str(ret), "-o", "my.toml", cwd=tmp_path)
+    r = tspcm("fit", str(iv), str(dr), str(ret), "-o", "my.toml", "--workers", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ts.vth_v" in r.stdout and (tmp_path / "my.toml").exists()
-    DeviceParams.load(tmp_path / "my.toml")
+    assert "correlation ts.t_d0_s / ts.v0_delay_v" in r.stdout  # the loop's two delay-law parameters
+    mine = DeviceParams.load(tmp_path / "my.toml")
+    for name, run in (("ts.r_on_ohm", iv), ("ts.t_d0_s", dr), ("ts.v0_delay_v", dr), ("pcm.nu_drift", ret)):
+        assert mine.provenance[name]["basis"] == "fitted" and "model-in-the-loop" in mine.provenance[name]["source"]
+        assert run.name in mine.provenance[name]["source"]  # the run ids it came from
 
     # --base: a value known otherwise (the PCM's crystalline resistance) is used by the extraction and kept
     (tmp_path / "base.toml").write_text('[pcm]\nr_cryst_ohm = { value = 800.0, unit = "Ohm", basis = "measured", '
                                         'source = "TLM, die 3" }\n')
-    r = tspcm("fit", str(iv), "--base", "base.toml", "-o", "based.toml", cwd=tmp_path)
+    r = tspcm("fit", str(iv), "--base", "base.toml", "-o", "based.toml", "--direct-only", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    based, plain = DeviceParams.load(tmp_path / "based.toml"), DeviceParams.load(tmp_path / "my.toml")
+    based = DeviceParams.load(tmp_path / "based.toml")
     assert based["pcm.r_cryst_ohm"] == 800.0 and based.provenance["pcm.r_cryst_ohm"]["basis"] == "measured"
-    assert based["ts.r_on_ohm"] == pytest.approx(plain["ts.r_on_ohm"] - 300.0)
+    direct = fit_runs([iv], loop=False).params["ts.r_on_ohm"].value  # the extraction subtracts r_cryst_ohm
+    assert based["ts.r_on_ohm"] == pytest.approx(direct - 300.0)
 
     # wrong procedure: named, with the procedures the fit uses; no file
     wrong = tmp_path / "wrong.h5"
@@ -218,3 +244,63 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     assert r.returncode == 2 and "--cells" in r.stderr and not (tmp_path / "no3.toml").exists()
     r = tspcm("fit", str(d), "--cells", "A", "-o", "no4.toml", cwd=tmp_path)  # a folder's order is not the user's
     assert r.returncode == 2 and "not folders" in r.stderr and not (tmp_path / "no4.toml").exists()
+
+
+def test_cli_refuses_too_few_measurements_and_a_fit_that_does_not_converge(cells, tmp_path):
+    """Must-show 4: one line naming what is missing, exit 2, no device file."""
+    d, runs, true = cells
+    if true is not DEVICES["slow-high"]:
+        pytest.skip("the command line is checked on one device")
+    iv, dr, ret = (p for p, _ in runs[11])
+    # a delay-recovery run at one overdrive: one delay feature for the delay law's two parameters
+    one, _ = simulate(DelayRecoveryProcedure, {**settings(DelayRecoveryProcedure, true), "delay_overdrives_V": "0.1",
+                                               "measure_recovery": False}, tmp_path / "one.h5", 4, d / "true.toml")
+    r = tspcm("fit", str(iv), str(one), "-o", "no5.toml", cwd=tmp_path)
+    assert r.returncode == 2 and not (tmp_path / "no5.toml").exists()
+    line = r.stderr.strip()
+    assert "\n" not in line and "too few" in line and "ts.t_d0_s" in line and "two or more overdrives" in line
+    # a fit stopped before it converged (the evaluation budget): said, nothing written
+    r = tspcm("fit", str(ret), "-o", "no6.toml", "--max-evaluations", "1", cwd=tmp_path)
+    assert r.returncode == 2 and not (tmp_path / "no6.toml").exists()
+    assert "did not converge" in r.stderr and "pcm.nu_drift" in r.stderr and "--max-evaluations" in r.stderr
+
+
+def test_check_predicts_held_out_spike_trains_within_the_cells_spread(cells, fitted, tmp_path):
+    """Must-show 2: fitted on iv-sweep, delay-recovery and retention runs, the device file predicts a held-out
+    procedure (spike-train: firing probability) of the same two cells within the cells' spread. (Measured: the
+    defaults predict it within that spread too, 0.57 against the fitted file's 0.61 for 0.69: cells whose
+    thresholds differ by a few percent fire with 0.5-0.9 probability, so this figure cannot tell these devices
+    apart; docs/fitting.md.)"""
+    d, runs, true = cells
+    if true is not DEVICES["fast-low"]:
+        pytest.skip("spike-train's default spikes fire a cell of threshold ~1.1 V: checked on that device")
+    from procedures.spike_train import SpikeTrainProcedure
+
+    held = [simulate(SpikeTrainProcedure, {}, tmp_path / f"spikes_{seed}.h5", seed, d / "true.toml")[0]
+            for seed in (11, 12)]
+    (tmp_path / "mine.toml").write_text(render(fitted))
+    r = tspcm("fit", "--check", "mine.toml", *map(str, held), "--seeds", "2", "--workers", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = next(ln for ln in r.stdout.splitlines() if "firing_probability_mean" in ln).split()
+    assert row[7] == "yes", r.stdout
+    assert abs(float(row[4])) <= 2 * float(row[5])  # error and spread columns, as the verdict says
+
+
+def test_simulated_runs_are_the_same_serially_in_a_process_pool_and_on_a_dask_cluster():
+    """The loop's simulated runs (seeded) do not depend on where they run: here, two processes, or a real Dask
+    LocalCluster (--scheduler)."""
+    distributed = pytest.importorskip("distributed")
+    from tspcm_lab.analysis.modelfit import Evaluator
+
+    values = {"states": 1, "target_min_S": 2e-6, "target_max_S": 2e-6, "duration_s": 100.0, "reads": 6}
+    jobs = [("retention", values, {"pcm.nu_drift": nu, "ts.vth_d2d_rel": 0.0}, 5, 0.0) for nu in (0.06, 0.09)]
+    with Evaluator(1) as ev:
+        serial = ev.map(jobs)
+    assert all(not isinstance(r, Exception) for r in serial), serial
+    assert serial[0][0]["nu_state0"] < serial[1][0]["nu_state0"]  # the parameter reaches the simulated cell
+    with Evaluator(2) as ev:
+        assert repr(ev.map(jobs)) == repr(serial)  # repr: NaN features compare equal
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        with Evaluator(scheduler=cluster.scheduler_address) as ev:
+            assert ev.parallel == 2 and repr(ev.map(jobs)) == repr(serial)

@@ -17,7 +17,8 @@ retention       nu_state<k> (+ 95 % interval) of RESET-side  pcm.nu_drift
 
 pulse-train (NeuroSim A), endurance (threshold window) and threshold-vs-weight measure curves that depend
 on several model parameters at once: their features are recorded in the device file's header, but no
-parameter is set from them (that needs the model-in-the-loop fit, not built yet).
+parameter is set from them. The delay law and nu are then refitted model-in-the-loop
+(tspcm_lab.analysis.modelfit, step 2 of fit_runs), which removes the analyses' bias.
 
 Intervals are 95 %: over cells, mean +- t(n-1) s / sqrt(n) (several cells); within one cell, the
 analysis' own standard error (x 1.96) or the spread over cycles. A parameter with no standard error in its
@@ -60,6 +61,8 @@ class Fitted:
     n_cells: int = 1
     spread: float | None = None  #: sample sigma of the per-cell values (>= 2 cells)
     bound: str = ""  #: "upper": the measurement can only exceed the parameter (the interval is the bound's)
+    per_cell: dict | None = None  #: cell label -> that cell's value
+    correlations: dict | None = None  #: other parameter -> correlation of the two estimates (model-in-the-loop)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class FitResult:
     features: list[str] = field(default_factory=list)  #: measured, not a parameter (for the header)
     not_identified: list[str] = field(default_factory=list)  #: "name: why"
     runs: list[str] = field(default_factory=list)  #: "id (procedure, cell)"
+    loop: list = field(default_factory=list)  #: modelfit.CellFit of each cell and loop
 
 
 @dataclass
@@ -78,6 +82,8 @@ class _Run:
     features: dict
     arrays: dict
     step_V: float | None = None  #: an iv-sweep's voltage step: the resolution of its Vth and Vhold
+    values: dict = field(default_factory=dict)  #: the procedure parameters recorded in the run file
+    loop: dict | None = None  #: model-in-the-loop features {name: (value, sigma)} (modelfit.LOOPS procedures)
 
 
 def run_id(run) -> str:
@@ -125,8 +131,10 @@ def _step(runs) -> float | None:
     return max(steps) if steps else None
 
 
-def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None) -> list[_Run]:
+def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None,
+              r_cryst_ohm: float = 500.0) -> list[_Run]:
     """Open and analyse each run; refuse (FitError) a run the extraction cannot use."""
+    from tspcm_lab.analysis.modelfit import LOOPS
     from tspcm_lab.analysis.registry import get_analysis
     from tspcm_lab.store import open_run
 
@@ -149,7 +157,10 @@ def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None) -
         cell = cells[i] if cells is not None else run_id(run)
         step = run.parameters.get("step_V")
         step = float(step.value) if step is not None and isinstance(step.value, (int, float)) else None
-        out.append(_Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step))
+        loop = LOOPS.get(run.procedure)
+        lf = loop.features(run, analysis, RESET_SIDE_FACTOR * r_cryst_ohm) if loop is not None else None
+        out.append(_Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step,
+                        dict(run.parameter_values), lf))
     return out
 
 
@@ -182,7 +193,8 @@ def _across_cells(name, unit, runs, key, method, *, one_cell_halfwidth=None, tra
         method += "; one cell: interval from its cycles' spread (and the sweep's step) or the fit's standard error x 1.96; the device-to-device spread is not in it"
     elif interval is not None:
         method += f"; mean over {len(per_cell)} cells, interval mean +- t s/sqrt(n)"
-    return Fitted(name, m, unit, interval, used, method, len(per_cell), spread)
+    return Fitted(name, m, unit, interval, used, method, len(per_cell), spread,
+                  per_cell=dict(zip(cells, per_cell)))
 
 
 def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
@@ -274,7 +286,7 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
                 "delay-recovery td0_s: the delay law's value at the run's measured threshold"
                 + ("; geometric mean over cells, interval from the log spread" if interval else
                    "; one cell: the analysis gives no standard error, so no interval (measure two or more cells)"),
-                len(logs))
+                len(logs), per_cell={c: math.exp(v) for c, v in zip(cells, logs)})
         if not any(_finite(r.features.get("recovery_tau_s")) for r in dr):
             res.not_identified.append("ts.tau_recovery_s: the delay-recovery runs have no recovery rows")
         else:
@@ -339,7 +351,7 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
     if any(by[p] for p in ("pulse-train", "endurance", "threshold-vs-weight")):
         res.not_identified.append("pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
                                   "runs): curves of several parameters at once; their features are recorded above, "
-                                  "the model-in-the-loop fit that sets parameters from them is not built yet")
+                                  "the model-in-the-loop fit does not use them yet (docs/fitting.md)")
     if not res.params:
         raise FitError("nothing identifiable in these runs: " + "; ".join(res.not_identified)
                        + ". Direct extraction needs an iv-sweep, a delay-recovery or a retention run "
@@ -360,7 +372,8 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
 
         values, prov = _read(Path(base), require_all=False)
         base_entries = {n: (v, prov[n]) for n, v in values.items() if n not in res.params}
-    lines = ["# Device file written by `tspcm fit` (direct extraction from run files; docs/fitting.md).",
+    lines = ["# Device file written by `tspcm fit` (direct extraction from run files, then a model-in-the-loop fit",
+             "# of what the analyses read with a bias or not at all; docs/fitting.md).",
              "# Every value: basis = \"fitted\", source = the runs it came from and how; interval = 95 %.",
              "# Parameters not listed keep the defaults of data/device_params.toml.",
              ]
@@ -395,6 +408,9 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
                 parts.append(f"bound = {_toml_str(f.bound)}")
             if f.spread is not None:
                 parts.append(f"spread = {f.spread!r}")
+            if f.correlations:
+                parts.append("correlations = { " + ", ".join(f"{_toml_str(k)} = {v:.4f}"
+                                                             for k, v in f.correlations.items()) + " }")
             lines.append(f"{f.name.split('.', 1)[1]} = {{ {', '.join(parts)} }}")
     return "\n".join(lines) + "\n"
 
@@ -435,14 +451,28 @@ def write_device_file(res: FitResult, path: str | Path, base: str | Path | None 
     return path
 
 
-def fit_runs(paths, cells=None, base=None) -> FitResult:
-    """Analyse ``paths`` and extract; ``base`` is a device file whose pcm.r_cryst_ohm the extraction uses."""
-    from sim_backend.params import DeviceParams, ParameterError
+def fit_runs(paths, cells=None, base=None, *, loop: bool = True, workers: int = 1, scheduler: str | None = None,
+             max_evaluations: int = 20) -> FitResult:
+    """Analyse ``paths``, extract directly, then (``loop``) fit the parameters of modelfit.LOOPS model-in-the-loop
+    (``workers`` processes, or the Dask ``scheduler``); ``base`` is a device file of values known otherwise
+    (its pcm.r_cryst_ohm is used by the extraction; the loop's simulated cells start from it)."""
+    from sim_backend.params import DeviceParams, ParameterError, _read
+    from tspcm_lab.analysis.modelfit import LoopError, loop_fit
 
     if not paths:
         raise FitError("no run files given")
     try:
-        r_cryst = DeviceParams.load(base)["pcm.r_cryst_ohm"]
+        defaults = DeviceParams.load(base)
+        base_values = _read(Path(base), require_all=False)[0] if base is not None else {}
     except ParameterError as exc:
         raise FitError(f"--base: {exc}") from None
-    return extract(load_runs(paths, cells), r_cryst)
+    r_cryst = defaults["pcm.r_cryst_ohm"]
+    runs = load_runs(paths, cells, r_cryst)
+    res = extract(runs, r_cryst)
+    if loop:
+        try:
+            res.loop = loop_fit(res, runs, dict(defaults.values), workers=workers, scheduler=scheduler,
+                                max_evaluations=max_evaluations, r_cryst_ohm=r_cryst, base_values=base_values)
+        except LoopError as exc:
+            raise FitError(str(exc)) from None
+    return res

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-HELP = "extract device parameters from run files into a device file for the simulated bench"
+HELP = "fit device parameters to run files (a device file for the simulated bench), or --check one"
 
 
 def register(subparsers) -> None:
@@ -12,12 +13,27 @@ def register(subparsers) -> None:
         "fit", help=HELP,
         description="Direct extraction: each run is analysed (as tspcm analyze does) and the features that "
                     "measure a model parameter are written to a device file (sim_backend.params format, basis "
-                    "'fitted', the run ids, a 95 %% interval). iv-sweep -> ts.vth_v, ts.vth_d2d_rel (>= 2 "
+                    "'fitted', the run ids, a 95 % interval). iv-sweep -> ts.vth_v, ts.vth_d2d_rel (>= 2 "
                     "cells), ts.vhold_v, ts.r_on_ohm; delay-recovery -> ts.t_d0_s, ts.v0_delay_v, "
-                    "ts.tau_recovery_s; retention -> pcm.nu_drift. Use the file with "
-                    "`tspcm run NAME --sim-options device=FILE`. See docs/fitting.md.")
+                    "ts.tau_recovery_s; retention -> pcm.nu_drift. Then the model-in-the-loop fit: the "
+                    "iv-sweep, delay-recovery and retention runs re-run on the simulated bench with their recorded "
+                    "parameters, ts.r_on_ohm, ts.t_d0_s, ts.v0_delay_v and pcm.nu_drift fitted to their features (least "
+                    "squares; correlations and intervals reported, unidentifiable parameters said so). Use the "
+                    "file with `tspcm run NAME --sim-options device=FILE`. With --check FILE: predict the runs' "
+                    "key figures with that device file instead (exit 1 when one is outside 2 sigma of the cells' "
+                    "spread). See docs/fitting.md.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run files (.h5) or folders")
-    p.add_argument("--output", "-o", required=True, metavar="FILE", help="device file to write (.toml)")
+    p.add_argument("--output", "-o", metavar="FILE", help="device file to write (.toml)")
+    p.add_argument("--check", metavar="DEVICE", help="instead of fitting: re-run RUNS on the simulated bench with "
+                   "this device file and compare their key figures with the measured ones")
+    p.add_argument("--seeds", type=int, default=3, metavar="N", help="--check: simulated cells per run (default 3)")
+    p.add_argument("--direct-only", action="store_true", help="direct extraction only (no simulated runs)")
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
+                   help="processes running the simulated runs (default: min(4, CPUs))")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the simulated runs on this Dask scheduler "
+                   "(e.g. tcp://127.0.0.1:8786) instead of local processes")
+    p.add_argument("--max-evaluations", type=int, default=20, metavar="N", help="model-in-the-loop: evaluations "
+                   "of the simulated runs per cell before the fit counts as not converged (default 20)")
     p.add_argument("--cells", metavar="LABELS", help="comma-separated cell label per run file, in the order given "
                    "(runs with the same label are one cell; default: every run file is its own cell)")
     p.add_argument("--base", metavar="FILE", help="device file of values known otherwise (e.g. the cell's "
@@ -29,10 +45,16 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from tspcm_lab.analysis.batch import find_run_files
     from tspcm_lab.analysis.devicefit import FitError, fit_runs, write_device_file
     from tspcm_lab.cli import CliError
 
+    if args.check:
+        return _check(args)
+    if not args.output:
+        raise CliError("give --output FILE (the device file to write), or --check DEVICE to test one", 2)
+    for key in ("workers", "max_evaluations"):
+        if getattr(args, key) < 1:
+            raise CliError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}", 2)
     out = Path(args.output)
     if out.suffix.lower() != ".toml":
         raise CliError(f"--output must end in .toml, got {args.output!r}", 2)
@@ -45,15 +67,11 @@ def run(args) -> int:
             raise CliError(f"with --cells, give run files (one label each), not folders or missing paths: "
                            f"{', '.join(bad)}", 2)
     else:
-        try:
-            files = [Path(p) for p in find_run_files(args.runs)]
-        except FileNotFoundError as exc:
-            raise CliError(str(exc), 2) from None
-    if not files:
-        raise CliError("no .h5/.hdf5 run files under " + ", ".join(args.runs), 2)
+        files = [Path(p) for p in _run_files(args.runs)]
     cells = [c.strip() for c in args.cells.split(",")] if args.cells else None
     try:
-        res = fit_runs(files, cells, args.base)
+        res = fit_runs(files, cells, args.base, loop=not args.direct_only, workers=args.workers,
+                       scheduler=args.scheduler, max_evaluations=args.max_evaluations)
         write_device_file(res, out, args.base, command="tspcm fit " + " ".join(sys.argv[2:]))
     except FitError as exc:
         raise CliError(f"no device file written: {exc}", 2) from None
@@ -63,5 +81,58 @@ def run(args) -> int:
         print(f"{f.name:24s} {f.value:12.5g} {iv:>28s} {f.unit:5s} {f.n_cells}")
     for t in res.not_identified:
         print(f"not identified: {t}")
+    for f in res.params.values():
+        for other, rho in (f.correlations or {}).items():
+            if f.name < other:
+                print(f"correlation {f.name} / {other}: {rho:+.3f}")
     print(f"wrote {out} from {len(files)} run(s); use it: tspcm run NAME --sim-options device={out}")
     return 0
+
+
+def _check(args) -> int:
+    from pathlib import Path
+
+    from tspcm_lab.analysis.modelfit import LoopError, check
+    from tspcm_lab.cli import CliError
+
+    if args.output:
+        raise CliError("--check compares runs with a device file and writes none: drop --output", 2)
+    if args.seeds < 2:
+        raise CliError(f"--seeds must be >= 2 (the simulated cells' spread), got {args.seeds}", 2)
+    if not Path(args.check).is_file():
+        raise CliError(f"--check {args.check}: no such device file", 2)
+    files = _run_files(args.runs)
+    try:
+        rows = check(args.check, files, seeds=args.seeds, workers=args.workers, scheduler=args.scheduler)
+    except LoopError as exc:
+        raise CliError(str(exc), 2) from None
+    print(f"{'procedure':20s} {'key figure':30s} {'measured':>11s} {'predicted':>11s} {'error':>10s} "
+          f"{'spread':>10s} {'err/spread':>10s}  within 2 sigma")
+    bad = 0
+    for c in rows:
+        err = c.predicted - c.measured
+        s = c.spread
+        src = "cells" if c.spread is not None and c.spread == c.measured_sigma else "sim"
+        ratio = f"{abs(err) / s:10.2f}" if s else f"{'-':>10s}"
+        verdict = {True: "yes", False: "NO", None: "-"}[c.within]
+        bad += c.within is False
+        print(f"{c.procedure:20s} {c.figure:30s} {c.measured:11.4g} {c.predicted:11.4g} {err:10.3g} "
+              f"{(s if s is not None else float('nan')):10.3g} {ratio}  {verdict} ({src}: {c.n_measured} measured, "
+              f"{c.n_predicted} simulated)")
+    print(f"{len(rows) - bad} of {len(rows)} key figures predicted within 2 sigma of the cells' spread "
+          f"(spread: the larger of the measured cells' and the simulated cells' sample sigma)")
+    return 1 if bad else 0
+
+
+def _run_files(paths) -> list[str]:
+    """The run files under ``paths`` (files and folders); CliError (exit 2) when there are none."""
+    from tspcm_lab.analysis.batch import find_run_files
+    from tspcm_lab.cli import CliError
+
+    try:
+        files = find_run_files(paths)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), 2) from None
+    if not files:
+        raise CliError("no .h5/.hdf5 run files under " + ", ".join(paths), 2)
+    return files

@@ -1,0 +1,612 @@
+"""Model-in-the-loop fit: the runs' procedures, with the parameters recorded in each run file, re-run on the
+simulated bench, and the device parameters fitted so that the simulated runs' features match the measured
+ones (scipy.optimize.least_squares, in log parameters). Step 2 of ``tspcm fit`` (docs/fitting.md).
+
+Why: an analysis is an estimator with its own bias on a given cell (the delay law read from delays near the
+pulse path's charging time; the drift exponent read from a few decades of time), and some parameters show
+only through a whole procedure. Fitting through the same procedure on the model removes the estimator's
+bias by construction: the simulated run goes through the same analysis.
+
+Each cell is fitted on its own (the loop's cell is the cell's direct extraction, with the device-to-device
+draws switched off), each group of parameters against the features of one procedure (`LOOPS`):
+
+==============  ===================================  ============================================
+procedure       parameters                           features (noise: their own standard error)
+==============  ===================================  ============================================
+iv-sweep        ts.r_on_ohm (first: the others use   ln of the least per-cycle on-branch slope
+                it)                                  after the first cycle (scatter, >= 2 %)
+delay-recovery  ts.t_d0_s, ts.v0_delay_v             ln of the mean delay at each overdrive (1/sqrt(n))
+retention       pcm.nu_drift                         the analysis' nu of each RESET-side state
+==============  ===================================  ============================================
+
+The simulated runs use seeds of their own (never the run's: the model's noise is independent of the
+measurement's, so each feature's noise is counted twice). The interval of one cell is the Gauss-Newton
+covariance at the solution (J^T J)^-1, scaled up by chi2/dof when the features disagree more than their
+noise; a parameter whose 95 % interval spans more than a factor ``UNIDENTIFIED_FACTOR`` (or which is
+correlated beyond ``UNIDENTIFIED_RHO`` with another) is not fitted: it keeps its start and the file says so.
+Over several cells, the value is the mean over cells and the interval mean +- t s/sqrt(n), as for direct
+extraction. Simulations run in a process pool (``workers``) or on a Dask scheduler (``scheduler``).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+#: a parameter whose 95 % interval spans more than this factor (either side) is reported unidentified
+UNIDENTIFIED_FACTOR = 10.0
+#: ... or whose correlation with another fitted parameter exceeds this
+UNIDENTIFIED_RHO = 0.995
+#: log step of the finite-difference Jacobian (10 %): larger than the features' jitter under a parameter change
+LOG_STEP = 0.1
+#: simulation seeds (far from the small seeds users give their own runs)
+SEED0 = 7919
+#: a feature the simulated run did not give (e.g. no delay at that overdrive): this residual, in sigmas
+MISSING = 10.0
+#: parameters the model draws per cell (device-to-device spread): a loop's cell uses its own value of these
+PER_CELL = ("ts.vth_v",)
+#: seeds tried for a simulated run that misses a feature at the start
+SEED_TRIES = 3
+
+
+class LoopError(ValueError):
+    """The model-in-the-loop fit cannot give a parameter; the message names what is missing."""
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Which parameters a procedure's runs fit in the loop, from which features, run how."""
+
+    params: tuple[str, ...]
+    features: Callable  #: (run, its RunAnalysis, r_min_ohm) -> {name: (value, sigma)}
+    overrides: dict = field(default_factory=dict)  #: procedure parameters changed in the loop (parts not fitted)
+    needs: str = ""  #: what a run must have measured (the refusal's text)
+    bounds: dict = field(default_factory=dict)  #: name -> (low, high) where the schema's is open at 0
+    stage: int = 2  #: stage 1 is fitted first: the later stages' model cells use its values
+
+
+def on_resistance_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
+    """ln of the least per-cycle on-branch resistance after the first cycle (the switch in series with a PCM
+    that keeps crystallizing over the cycles: the analysis reads R_on + R_PCM), noise the scatter of ln R over
+    the last three cycles, at least 2 %."""
+    r = np.asarray(analysis.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
+    r = r[np.isfinite(r) & (r > 0)]
+    if r.size < 2:
+        return {}
+    return {"ln_r_on_least_ohm": (math.log(float(r.min())), max(0.02, float(np.std(np.log(r[-3:]), ddof=1))))}
+
+
+def delay_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
+    """ln of the mean delay at each overdrive (pulses that did not fire within the pulse counted as censored
+    at the pulse width: the exponential's maximum-likelihood mean), noise 1/sqrt(fired)."""
+    c = run.columns
+    od, d = np.asarray(c.get("Overdrive (V)", []), float), np.asarray(c.get("Delay (s)", []), float)
+    iv = np.asarray(c.get("Interval (s)", np.full(od.shape, np.nan)), float)
+    rows = np.isfinite(od) & ~np.isfinite(iv)
+    width = float(run.parameter_values.get("delay_width_s", 1e-6))
+    out = {}
+    for v in np.unique(np.round(od[rows], 6)):
+        sel = rows & (np.abs(od - v) < 5e-7)
+        fired = d[sel][np.isfinite(d[sel]) & (d[sel] > 0)]
+        censored = int(np.count_nonzero(sel)) - fired.size
+        if fired.size < 3:
+            continue
+        mean = (float(fired.sum()) + censored * width) / fired.size
+        out[f"ln_delay_at_{v:g}V"] = (math.log(mean), 1.0 / math.sqrt(fired.size))
+    return out
+
+
+def drift_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
+    """nu of each state with R(1 s) >= r_min_ohm (the RESET side), noise its interval / 3.92."""
+    feats = {f.name: f.value for f in analysis.features}
+    out = {}
+    for k, v in feats.items():
+        if not k.startswith("nu_state"):
+            continue
+        s = k[len("nu_"):]
+        lo, hi, r0 = feats.get(f"nu_ci_low_{s}"), feats.get(f"nu_ci_high_{s}"), feats.get(f"r0_ohm_{s}")
+        if all(x is not None and math.isfinite(x) for x in (v, lo, hi, r0)) and r0 >= r_min_ohm and hi > lo:
+            out[k] = (float(v), (hi - lo) / 3.92)
+    return out
+
+
+LOOPS = {
+    "iv-sweep": Loop(("ts.r_on_ohm",), on_resistance_features, {}, "two or more cycles with an on branch",
+                     stage=1),
+    "delay-recovery": Loop(("ts.t_d0_s", "ts.v0_delay_v"), delay_features, {"measure_recovery": False},
+                           "delays at two or more overdrives, three or more fired pulses each"),
+    "retention": Loop(("pcm.nu_drift",), drift_features, {}, "RESET-side states (R(1 s) >= 100 x pcm.r_cryst_ohm)",
+                      {"pcm.nu_drift": (1e-3, 0.5)}),
+}
+
+
+# --------------------------------------------------------------------------------------- one simulated run
+def _device_text(values: dict) -> str:
+    sections: dict[str, list[str]] = {}
+    for name, v in values.items():
+        sec, key = name.split(".", 1)
+        sections.setdefault(sec, []).append(f"{key} = {float(v)!r}")
+    return "".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items())
+
+
+def simulate(job: tuple) -> tuple[dict, dict]:
+    """(procedure, parameter values, device values, seed, loop features?) -> (analysis features, loop
+    features): one run on a fresh simulated bench, in a temporary folder. Module level: pool workers call it."""
+    from tspcm_lab import runner
+    from tspcm_lab.analysis.registry import get_analysis
+    from tspcm_lab.plugins import load_procedure
+    from tspcm_lab.store import open_run
+
+    procedure, values, device, seed, r_min = job
+    cls = load_procedure(procedure)
+    with tempfile.TemporaryDirectory(prefix="tspcm_fit_") as d:
+        dev = Path(d) / "device.toml"
+        dev.write_text(_device_text(device))
+        with runner.BenchSession.open("sim", seed=seed, sim_options=f"device={dev}") as session:
+            proc = runner.build_procedure(cls, values, session)
+            runner.validate(proc)
+            outcome = runner.execute(proc, session, Path(d) / "run.h5", seed=seed)
+        if outcome.status != "completed":
+            raise RuntimeError(f"simulated {procedure} run {outcome.status}: {outcome.message}")
+        run = open_run(outcome.path)
+        analysis = get_analysis(procedure)(run)
+        feats = {f.name: f.value for f in analysis.features}
+        loop = LOOPS.get(procedure)
+        lf = {}
+        if loop is not None:
+            lf = loop.features(run, analysis, r_min)
+        return feats, lf
+
+
+# --------------------------------------------------------------------------------------- where runs are run
+class Evaluator:
+    """Runs simulate() jobs: serially here, in a process pool, or on a Dask scheduler."""
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None):
+        self.workers, self.scheduler = max(1, int(workers)), scheduler
+        self._pool = self._client = None
+        self.runs = 0
+
+    def __enter__(self):
+        if self.scheduler:
+            from distributed import Client
+
+            try:
+                self._client = Client(self.scheduler, set_as_default=False, timeout=20)
+            except Exception as exc:  # noqa: BLE001 - the user's address: named in the message
+                raise LoopError(f"--scheduler {self.scheduler}: cannot connect ({exc})") from None
+        elif self.workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            from tspcm_lab.isolated import _context
+
+            # fork when this process has no other thread (fast: the model's compiled kernels come along), else
+            # a fork server; every worker starts now, from this thread, before the fits' threads exist
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
+            list(self._pool.map(abs, range(self.workers)))
+        return self
+
+    def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        if self._client is not None:
+            self._client.close()
+
+    @property
+    def parallel(self) -> int:
+        if self._client is not None:
+            return max(1, len(self._client.scheduler_info().get("workers", {})))
+        return self.workers if self._pool is not None else 1
+
+    def map(self, jobs: list) -> list:
+        """simulate() of each job, in order; a job that raised comes back as its exception."""
+        self.runs += len(jobs)
+        if self._client is not None:
+            futures = self._client.map(simulate, jobs, pure=False)
+            return [f.exception() or f.result() for f in futures]
+        if self._pool is not None:
+            futures = [self._pool.submit(simulate, j) for j in jobs]
+            return [f.exception() or f.result() for f in futures]
+        out = []
+        for j in jobs:
+            try:
+                out.append(simulate(j))
+            except Exception as exc:  # noqa: BLE001 - one failed run: the caller names it
+                out.append(exc)
+        return out
+
+
+# --------------------------------------------------------------------------------------- one cell, one loop
+@dataclass
+class CellFit:
+    cell: str
+    procedure: str
+    values: dict  #: name -> fitted value
+    halfwidth_log: dict  #: name -> 95 % half-width of ln(value)
+    correlations: dict  #: (a, b) -> rho
+    unidentified: dict  #: name -> why
+    chi2: float
+    dof: int
+    evaluations: int
+    runs: list
+    dropped: list = field(default_factory=list)  #: features the simulated cell did not measure (left out)
+
+
+def _bounds(loop: Loop, name: str) -> tuple[float, float]:
+    from sim_backend.params import SCHEMA
+
+    if name in loop.bounds:
+        return loop.bounds[name]
+    s = SCHEMA[name]
+    return max(s.low, 1e-30), s.high
+
+
+def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, ev: Evaluator,
+             max_evaluations: int = 20, r_min_ohm: float = 0.0) -> CellFit:
+    """Fit LOOPS[procedure].params of one cell to its runs' loop features. ``runs``: objects with
+    ``values`` (recorded procedure parameters), ``loop`` ({name: (value, sigma)}) and ``id``; ``device``:
+    the cell's other parameters; ``start``: the starting values (its direct extraction, else the defaults).
+    Raises LoopError when a run has too few features or the fit does not converge."""
+    from scipy.optimize import least_squares
+
+    loop = LOOPS[procedure]
+    names_all = list(loop.params)
+    keys = [(i, k) for i, r in enumerate(runs) for k in sorted(r.loop)]
+    y = np.array([runs[i].loop[k][0] for i, k in keys])
+    sig = np.array([runs[i].loop[k][1] for i, k in keys]) * math.sqrt(2.0)  # measurement + simulation noise
+    if len(keys) < len(names_all):
+        raise LoopError(f"cell {cell}: too few measurements to identify {', '.join(names_all)}: its {procedure} "
+                        f"run(s) give {len(keys)} feature(s) ({', '.join(k for _, k in keys) or 'none'}); they need "
+                        f"{loop.needs}")
+    jobs_for = [({**r.values, **loop.overrides}) for r in runs]
+    cache: dict = {}
+    seeds = [SEED0 + i for i in range(len(runs))]
+
+    def point(names, x):
+        return {**device, **{n: start[n] * math.exp(v) for n, v in zip(names, x)}}
+
+    def evaluate(names, xs):
+        todo = [x for x in xs if tuple(np.round(x, 12)) not in cache]
+        jobs = [(procedure, jobs_for[i], point(names, x), seeds[i], r_min_ohm)
+                for x in todo for i in range(len(runs))]
+        got = ev.map(jobs) if jobs else []
+        for n, x in enumerate(todo):
+            r = np.full(len(keys), MISSING)
+            for j, (i, k) in enumerate(keys):
+                res = got[n * len(runs) + i]
+                if isinstance(res, Exception):
+                    raise LoopError(f"cell {cell}: the simulated {procedure} run with the recorded parameters of "
+                                    f"{runs[i].id} failed: {' '.join(str(res).split())}")
+                v = res[1].get(k)
+                if v is not None and math.isfinite(v[0]):
+                    r[j] = (v[0] - y[j]) / sig[j]
+            cache[tuple(np.round(x, 12))] = r
+        return [cache[tuple(np.round(x, 12))] for x in xs]
+
+    def jacobian(names, x, lo, hi):
+        steps = [LOG_STEP if x[j] + LOG_STEP <= hi[j] else -LOG_STEP for j in range(len(names))]
+        pts = [x] + [x + steps[j] * np.eye(len(names))[j] for j in range(len(names))]
+        r = evaluate(names, pts)
+        return np.column_stack([(r[j + 1] - r[0]) / steps[j] for j in range(len(names))])
+
+    def analyse(J, r, names):
+        chi2, dof = float(r @ r), len(r) - len(names)
+        scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
+        cov = np.linalg.pinv(J.T @ J) * scale
+        hw = 1.96 * np.sqrt(np.clip(np.diag(cov), 0, None))
+        dead = np.linalg.norm(J, axis=0) < 1e-9
+        hw[dead] = np.inf
+        d = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        rho = cov / np.outer(d, d)
+        return hw, rho, chi2, dof
+
+    names = list(names_all)
+    unidentified: dict[str, str] = {}
+    evaluations = 0
+    # a simulated cell whose run misses a feature the measured run has (e.g. a programming step that did not
+    # reach its target on this draw) is drawn again, with another seed
+    x0 = np.zeros(len(names))
+    for attempt in range(SEED_TRIES):
+        r0 = evaluate(names, [x0])[0]
+        short = {i for j, (i, _) in enumerate(keys) if r0[j] == MISSING}
+        if not short or attempt == SEED_TRIES - 1:
+            break
+        for i in short:
+            seeds[i] = SEED0 + i + 1000 * (attempt + 1)
+        cache.clear()
+    # what the model's cell still does not measure is left out of the fit (named in the result)
+    dropped = [f"{k} ({runs[i].id})" for j, (i, k) in enumerate(keys) if r0[j] == MISSING]
+    if dropped and len(dropped) < len(keys):
+        keep = [j for j in range(len(keys)) if r0[j] != MISSING]
+        keys, y, sig = [keys[j] for j in keep], y[keep], sig[keep]
+        cache.clear()
+    while True:
+        lo = np.array([math.log(_bounds(loop, n)[0] / start[n]) for n in names])
+        hi = np.array([math.log(_bounds(loop, n)[1] / start[n]) for n in names])
+        x0 = np.clip(np.zeros(len(names)), lo, hi)
+        J0 = jacobian(names, x0, lo, hi)
+        r0 = evaluate(names, [x0])[0]
+        if np.all(r0 == MISSING):
+            unidentified.update({n: f"the simulated {procedure} run(s) with the recorded parameters measured none "
+                                    f"of the features {', '.join(k for _, k in keys)} on the model of this cell"
+                                 for n in names})
+            names = []
+            break
+        hw, rho, *_ = analyse(J0, r0, names)
+        # identifiability before fitting: drop the worst-determined parameter, one at a time
+        worst = int(np.argmax(hw))
+        if hw[worst] > math.log(UNIDENTIFIED_FACTOR) and len(names) >= 1:
+            n = names[worst]
+            unidentified[n] = (f"its runs' features change by less than their noise over a factor "
+                               f"{UNIDENTIFIED_FACTOR:g} of it (95 % half-width x{math.exp(min(hw[worst], 50)):.3g})")
+            names.pop(worst)
+            if not names:
+                break
+            continue
+        off = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))
+               if abs(rho[i, j]) > UNIDENTIFIED_RHO]
+        if off:
+            i, j = off[0]
+            n = names[j]
+            unidentified[n] = f"correlated with {names[i]} (rho {rho[i, j]:+.3f}) in these runs"
+            names.pop(j)
+            continue
+        break
+    if not names:
+        return CellFit(cell, procedure, {}, {}, {}, unidentified, math.nan, 0, 0, [r.id for r in runs])
+    lo = np.array([math.log(_bounds(loop, n)[0] / start[n]) for n in names])
+    hi = np.array([math.log(_bounds(loop, n)[1] / start[n]) for n in names])
+
+    nfev = [0]
+
+    def fun(x):
+        nfev[0] += 1
+        return evaluate(names, [x])[0]
+
+    # solved in u = 1 + ln(value / start): least_squares' step tolerance xtol (|du| < xtol (xtol + |u|)) is then
+    # about xtol in ln(value) near the start, 1 %, well inside the runs' noise
+    sol = least_squares(lambda u: fun(u - 1.0), np.clip(np.zeros(len(names)), lo, hi) + 1.0,
+                        jac=lambda u: jacobian(names, u - 1.0, lo, hi), bounds=(lo + 1.0, hi + 1.0), method="trf",
+                        x_scale=1.0, xtol=1e-2, ftol=1e-3, gtol=1e-8, max_nfev=max_evaluations)
+    sol.x = sol.x - 1.0
+    evaluations = nfev[0]
+    if sol.status <= 0:
+        raise LoopError(f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
+                        f"did not converge in {evaluations} evaluation(s) ({sol.message}); raise "
+                        f"--max-evaluations or check the runs' settings")
+    J = jacobian(names, sol.x, lo, hi)
+    r = evaluate(names, [sol.x])[0]
+    hw, rho, chi2, dof = analyse(J, r, names)
+    at_bound = [n for n, x, a, b in zip(names, sol.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]
+    if at_bound:
+        raise LoopError(f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
+                        f"did not converge: {', '.join(at_bound)} ran into the allowed range's end; the model "
+                        f"cannot reproduce these runs' features")
+    values = {n: start[n] * math.exp(x) for n, x in zip(names, sol.x)}
+    corr = {(names[i], names[j]): float(rho[i, j]) for i in range(len(names)) for j in range(i + 1, len(names))}
+    return CellFit(cell, procedure, values, dict(zip(names, hw.tolist())), corr, unidentified, chi2, dof,
+                   evaluations, [r.id for r in runs], dropped)
+
+
+# --------------------------------------------------------------------------------------- all cells
+def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: str | None = None,
+             max_evaluations: int = 20, r_cryst_ohm: float = 500.0, base_values: dict | None = None) -> list:
+    """Replace (or add) in ``res`` (devicefit.FitResult, after direct extraction) the parameters of LOOPS
+    fitted model-in-the-loop, per cell, combined over cells. ``runs``: devicefit._Run with ``values`` and
+    ``loop``; ``defaults``: the device's values (data/device_params.toml and --base). Returns the CellFits."""
+    for cell in dict.fromkeys(r.cell for r in runs):  # refused before any simulated run
+        for procedure, loop in LOOPS.items():
+            rs = [r for r in runs if r.cell == cell and r.procedure == procedure and r.loop is not None]
+            keys = [k for r in rs for k in r.loop]
+            if rs and len(keys) < len(loop.params):
+                raise LoopError(f"cell {cell}: too few measurements to identify {', '.join(loop.params)}: its "
+                                f"{procedure} run(s) give {len(keys)} feature(s) ({', '.join(keys) or 'none'}); they "
+                                f"need {loop.needs}")
+    fits = []
+    for stage in sorted({loop.stage for loop in LOOPS.values()}):
+        fits += _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cryst_ohm, base_values)
+    return fits
+
+
+def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cryst_ohm, base_values) -> list:
+    from tspcm_lab.analysis.devicefit import Fitted, _mean_interval
+
+    cells = list(dict.fromkeys(r.cell for r in runs))
+    tasks = []
+    for cell in cells:
+        mine = [r for r in runs if r.cell == cell]
+        # the loop's cell: the fit so far on top of the defaults, no device-to-device draws; its own value of
+        # what the model draws per cell (the threshold), the mean over cells of the rest (one value per device
+        # in the model: a cell's own R_on, e.g., scatters with its PCM's residue, 4.6 and 7.0 kOhm for 5.5)
+        device = {**(base_values or {}), "ts.vth_d2d_rel": 0.0, "pcm.r_d2d_rel": 0.0}
+        for name, f in res.params.items():
+            if name == "ts.vth_d2d_rel":
+                continue
+            per = f.per_cell.get(cell) if f.per_cell and name in PER_CELL else None
+            device[name] = per if per is not None else f.value
+        for procedure, loop in LOOPS.items():
+            rs = [r for r in mine if r.procedure == procedure and r.loop is not None]
+            if not rs or loop.stage != stage:
+                continue
+            start = {n: device.get(n, defaults[n]) for n in loop.params}
+            dev = {k: v for k, v in device.items() if k not in loop.params}
+            tasks.append((cell, procedure, rs, dev, start))
+    if not tasks:
+        return []
+    with Evaluator(workers, scheduler) as ev:
+        if ev.parallel > 1 and len(tasks) > 1:
+            with ThreadPoolExecutor(min(len(tasks), ev.parallel)) as tp:
+                futures = [tp.submit(fit_cell, *t, ev, max_evaluations, 100.0 * r_cryst_ohm) for t in tasks]
+                fits = [f.result() for f in futures]
+        else:
+            fits = [fit_cell(*t, ev, max_evaluations, 100.0 * r_cryst_ohm) for t in tasks]
+    for procedure, loop in LOOPS.items():
+        group = [f for f in fits if f.procedure == procedure]
+        if not group or loop.stage != stage:
+            continue
+        for name in loop.params:
+            got = [f for f in group if name in f.values]
+            why = [f"cell {f.cell}: {f.unidentified[name]}" for f in group if name in f.unidentified]
+            if not got:
+                kept = "the direct extraction's value kept" if name in res.params else "default kept"
+                res.not_identified.append(f"{name}: not identified by the model-in-the-loop fit of the {procedure} "
+                                          f"runs ({'; '.join(why)}); {kept}")
+                continue
+            logs = name != "pcm.nu_drift"  # scale parameters: averaged (and their intervals) in log
+            per = [math.log(f.values[name]) if logs else f.values[name] for f in got]
+            m, interval, spread = _mean_interval(per)
+            ids = [i for f in got for i in f.runs]
+            corr = {}
+            for f in got:
+                for (a, b), rho in f.correlations.items():
+                    if name in (a, b):
+                        corr.setdefault(b if a == name else a, []).append(rho)
+            evals = sum(f.evaluations for f in got)
+            chi = ", ".join(f"{f.cell}: {f.chi2:.3g}/{f.dof}" for f in got)
+            method = (f"model-in-the-loop: the {procedure} runs re-run on the simulated bench with their recorded "
+                      f"parameters (scipy least_squares on ln {name}, {evals} evaluations; chi2/dof {chi}); "
+                      f"features: {', '.join(_feature_names(runs, procedure))}")
+            if interval is None:
+                f0 = got[0]
+                h = f0.halfwidth_log[name]
+                v = f0.values[name]
+                value = v
+                iv = (v * math.exp(-h), v * math.exp(h))
+                method += "; one cell: interval from the fit's covariance (Jacobian at the solution), its noise only"
+            else:
+                value = math.exp(m) if logs else m
+                iv = (math.exp(interval[0]), math.exp(interval[1])) if logs else interval
+                method += f"; mean over {len(got)} cells{' in log' if logs else ''}, interval mean +- t s/sqrt(n)"
+                spread = (value * spread) if logs else spread
+            dropped = [f"cell {f.cell}: {', '.join(f.dropped)}" for f in got if f.dropped]
+            if dropped:
+                method += f"; features the simulated cell did not measure, left out: {'; '.join(dropped)}"
+            if why:
+                method += f"; not identified on {'; '.join(why)}"
+                res.not_identified.append(f"{name}: on {'; '.join(why)} (fitted on the other cells)")
+            old = res.params.get(name)
+            if old is not None:
+                method += f"; direct extraction gave {old.value:.4g}"
+            fitted = Fitted(name, value, old.unit if old else _unit(name), iv, ids, method, len(got),
+                            spread if interval is not None else None)  # (no longer a bound: the loop's PCM adds too)
+            fitted.correlations = {k: float(np.mean(v)) for k, v in corr.items()}
+            fitted.per_cell = {f.cell: f.values[name] for f in got}
+            res.params[name] = fitted
+    return fits
+
+
+def _feature_names(runs, procedure) -> list[str]:
+    names: list[str] = []
+    for r in runs:
+        if r.procedure == procedure and r.loop:
+            names += [k for k in r.loop if k not in names]
+    return names
+
+
+def _unit(name: str) -> str:
+    from sim_backend.params import SCHEMA
+
+    return SCHEMA[name].unit
+
+
+# --------------------------------------------------------------------------------------- --check
+@dataclass
+class Check:
+    procedure: str
+    figure: str
+    measured: float
+    measured_sigma: float | None  #: sample sigma over the measured cells (>= 2)
+    predicted: float
+    predicted_sigma: float | None  #: sample sigma over the simulated cells (seeds)
+    n_measured: int
+    n_predicted: int
+
+    @property
+    def spread(self) -> float | None:
+        """The cells' spread: the larger of the measured cells' sigma and the simulated cells' (two cells
+        measure a sigma poorly; the simulated ones carry the figure's own noise, e.g. binomial)."""
+        given = [x for x in (self.measured_sigma, self.predicted_sigma) if x is not None]
+        return max(given) if given else None
+
+    @property
+    def within(self) -> bool | None:
+        s = self.spread
+        if s is None or not math.isfinite(self.predicted) or not math.isfinite(self.measured):
+            return None
+        return abs(self.predicted - self.measured) <= 2.0 * s
+
+
+def key_figure_names(procedure: str, feats: dict) -> list[str]:
+    from tspcm_lab.keyfigures import KEY_FIGURES
+
+    out = []
+    for feature, _label, _fmt in KEY_FIGURES.get(procedure, []):
+        if feature.endswith("*"):
+            out += sorted(k for k in feats if k.startswith(feature[:-1]) and "_ci_" not in k)
+        elif feature in feats:
+            out.append(feature)
+    return out
+
+
+def check(device_file: str | Path, paths: Sequence[str | Path], *, seeds: int = 3, workers: int = 1,
+          scheduler: str | None = None) -> list[Check]:
+    """Re-run each run (its recorded parameters) on the simulated bench with ``device_file``, ``seeds``
+    simulated cells per run (the device's own device-to-device draws), and compare the procedures' key
+    figures (tspcm_lab.keyfigures) with the measured ones."""
+    from sim_backend.params import DeviceParams, ParameterError
+    from tspcm_lab.analysis.registry import get_analysis
+    from tspcm_lab.store import open_run
+
+    from sim_backend.params import _read
+
+    try:
+        DeviceParams.load(device_file)  # a valid device (ranges, consistency), of which the file's own values
+        given, _ = _read(Path(device_file), require_all=False)  # go to the simulated bench
+    except ParameterError as exc:
+        raise LoopError(f"--check {device_file}: {exc}") from None
+    measured: dict[str, list[dict]] = {}
+    jobs, owner = [], []
+    for p in paths:
+        try:
+            run = open_run(p)
+            feats = {f.name: f.value for f in get_analysis(run.procedure)(run).features}
+        except Exception as exc:  # noqa: BLE001 - named
+            raise LoopError(f"{p}: cannot be analysed ({' '.join(str(exc).split())})") from None
+        if not key_figure_names(run.procedure, feats):
+            raise LoopError(f"{p}: a {run.procedure} run has no key figure to predict (procedures with key "
+                            f"figures: {', '.join(_key_procedures())})")
+        measured.setdefault(run.procedure, []).append(feats)
+        for s in range(seeds):
+            jobs.append((run.procedure, dict(run.parameter_values), dict(given), SEED0 + 101 * s + len(jobs), 0.0))
+            owner.append(run.procedure)
+    with Evaluator(workers, scheduler) as ev:
+        got = ev.map(jobs)
+    predicted: dict[str, list[dict]] = {}
+    for proc, r in zip(owner, got):
+        if isinstance(r, Exception):
+            raise LoopError(f"a simulated {proc} run with the device failed: {' '.join(str(r).split())}")
+        predicted.setdefault(proc, []).append(r[0])
+    out = []
+    for proc, ms in measured.items():
+        for fig in key_figure_names(proc, ms[0]):
+            mv = np.array([m.get(fig, math.nan) for m in ms], float)
+            pv = np.array([p.get(fig, math.nan) for p in predicted[proc]], float)
+            mv, pv = mv[np.isfinite(mv)], pv[np.isfinite(pv)]
+            out.append(Check(proc, fig, float(mv.mean()) if mv.size else math.nan,
+                             float(mv.std(ddof=1)) if mv.size >= 2 else None,
+                             float(pv.mean()) if pv.size else math.nan,
+                             float(pv.std(ddof=1)) if pv.size >= 2 else None, int(mv.size), int(pv.size)))
+    return out
+
+
+def _key_procedures() -> list[str]:
+    from tspcm_lab.keyfigures import KEY_FIGURES
+
+    return sorted(KEY_FIGURES)
