@@ -91,8 +91,10 @@ def main(argv=None) -> int:
         write_example_run(folder / f"run{k:05d}.h5", PROCEDURES[k % len(PROCEDURES)], seed=k)
     files = find_run_files([folder])
     n = len(files)
-    print(f"{n} run files written in {time.perf_counter() - t:.1f} s "
-          f"({sum(os.path.getsize(f) for f in files) / n / 1024:.0f} kB each), {os.cpu_count()} CPUs")
+    print(
+        f"{n} run files written in {time.perf_counter() - t:.1f} s "
+        f"({sum(os.path.getsize(f) for f in files) / n / 1024:.0f} kB each), {os.cpu_count()} CPUs"
+    )
 
     analyze_paths(files[:20], workers=1, progress=False)  # warm imports
     t_plain = best(lambda: plain_read(files), args.repeats)
@@ -111,8 +113,10 @@ def main(argv=None) -> int:
     print(f"2 workers / serial speed-up = {speedup:.2f}x (goal >= 1.7x): {'met' if speedup >= 1.7 else 'NOT met'}")
     try:
         load = os.getloadavg()[0]
-        print(f"load average (1 min) at the end: {load:.2f} on {os.cpu_count()} CPUs "
-              "(other processes on the machine lower the 2-worker figure)")
+        print(
+            f"load average (1 min) at the end: {load:.2f} on {os.cpu_count()} CPUs "
+            "(other processes on the machine lower the 2-worker figure)"
+        )
     except OSError:
         pass
     if tmp is not None:

@@ -41,11 +41,28 @@ YARDSTICK = "s = 0\nfor i in range(3_000_000):\n    s += i * i\n"
 #: what any ``tspcm run`` on the simulated bench must import and load whatever we do: PyMeasure's
 #: Procedure (which imports pint and pandas), its Keithley drivers (pyvisa), h5py, numba and one of the
 #: model's cached kernels (numba's first dispatch loads its registries, and scipy.linalg for BLAS)
-FLOOR = ("import pymeasure.experiment, pymeasure.instruments.keithley, h5py\n"
-         "from sim_backend.model import CellArray\nCellArray(shape=1, seed=1)\n")
+FLOOR = (
+    "import pymeasure.experiment, pymeasure.instruments.keithley, h5py\n"
+    "from sim_backend.model import CellArray\nCellArray(shape=1, seed=1)\n"
+)
 #: modules whose import a short ``tspcm run`` should not pay for (listed when they are imported)
-HEAVY = ("pandas", "scipy", "scipy.optimize", "scipy.stats", "matplotlib", "dask", "distributed", "IPython",
-         "PyQt5", "pyarrow", "xarray", "numba", "h5py", "pint", "pymeasure")
+HEAVY = (
+    "pandas",
+    "scipy",
+    "scipy.optimize",
+    "scipy.stats",
+    "matplotlib",
+    "dask",
+    "distributed",
+    "IPython",
+    "PyQt5",
+    "pyarrow",
+    "xarray",
+    "numba",
+    "h5py",
+    "pint",
+    "pymeasure",
+)
 
 
 def user_env() -> dict:
@@ -55,8 +72,9 @@ def user_env() -> dict:
     return env
 
 
-def timed(cmd: list[str], cwd: Path, *, one_core: bool = False, pythonpath: str | None = None
-          ) -> tuple[float, float, int]:
+def timed(
+    cmd: list[str], cwd: Path, *, one_core: bool = False, pythonpath: str | None = None
+) -> tuple[float, float, int]:
     """(wall s, CPU s of the process tree, exit code) of one run of ``cmd`` (with ``pythonpath``: the
     packages of that checkout instead of this one's, through this checkout's virtualenv)."""
     env = user_env()
@@ -79,8 +97,7 @@ def clean(work: Path) -> None:
         shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
-def series(cases: dict[str, tuple[list[str], str | None]], repeats: int, work: Path, *,
-           one_core: bool = False) -> dict:
+def series(cases: dict[str, tuple[list[str], str | None]], repeats: int, work: Path, *, one_core: bool = False) -> dict:
     """Each case (command, PYTHONPATH) ``repeats`` times, interleaved (so that the machine's load
     falls on all alike), after one untimed run of each (which fills the bytecode and numba caches)."""
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
@@ -100,8 +117,14 @@ def summary(runs: list[tuple[float, float]]) -> tuple[float, float, float]:
 
 def imported_heavy(cmd: list[str], work: Path) -> list[str]:
     """The HEAVY modules a run of ``cmd`` (a tspcm command) imported, with their cumulative import time."""
-    proc = subprocess.run([PY, "-X", "importtime", "-m", "tspcm_lab.cli", *cmd[1:]], cwd=work, env=user_env(),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [PY, "-X", "importtime", "-m", "tspcm_lab.cli", *cmd[1:]],
+        cwd=work,
+        env=user_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     clean(work)
     found = {}
     for line in proc.stderr.splitlines():
@@ -117,10 +140,14 @@ def imported_heavy(cmd: list[str], work: Path) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5, help="timed runs of each start-up case (default 5)")
-    ap.add_argument("--base", type=Path, metavar="DIR",
-                    help="a checkout of the baseline commit (e.g. git archive a4d5881 | tar -x -C DIR, then "
-                         "PYTHONPATH=DIR .venv/bin/python -m sim_backend.warm): its commands are timed too, "
-                         "interleaved, through this virtualenv")
+    ap.add_argument(
+        "--base",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of the baseline commit (e.g. git archive a4d5881 | tar -x -C DIR, then "
+        "PYTHONPATH=DIR .venv/bin/python -m sim_backend.warm): its commands are timed too, "
+        "interleaved, through this virtualenv",
+    )
     ap.add_argument("--demo", action="store_true", help="also tspcm demo --quick on one core (about 10 s a run)")
     ap.add_argument("--full-demo", action="store_true", help="also the full tspcm demo (about 20 s a run)")
     ap.add_argument("--imports", action="store_true", help="list the heavy modules tspcm run iv-sweep imports")
@@ -128,15 +155,27 @@ def main() -> int:
     base_path = str(args.base.resolve()) if args.base else None
     with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
         work = Path(tmp)
-        baselines = {"python -c pass": ([PY, "-c", "pass"], None),
-                     "python -c 'import numpy'": ([PY, "-c", "import numpy"], None),
-                     "yardstick (3e6 Python loop turns)": ([PY, "-c", YARDSTICK], None),
-                     "dependency floor": ([PY, "-c", FLOOR], None)}
-        commands = {"tspcm run iv-sweep --sim -o x.h5": [TSPCM, "run", "iv-sweep", "--sim", "--seed", "1",
-                                                         "-o", "x.h5"],
-                    "tspcm run pattern --bench sim-4x4": [TSPCM, "run", "pattern", "--bench", "sim-4x4",
-                                                          "--seed", "2", "-o", "p.h5"],
-                    "tspcm --help": [TSPCM, "--help"]}
+        baselines = {
+            "python -c pass": ([PY, "-c", "pass"], None),
+            "python -c 'import numpy'": ([PY, "-c", "import numpy"], None),
+            "yardstick (3e6 Python loop turns)": ([PY, "-c", YARDSTICK], None),
+            "dependency floor": ([PY, "-c", FLOOR], None),
+        }
+        commands = {
+            "tspcm run iv-sweep --sim -o x.h5": [TSPCM, "run", "iv-sweep", "--sim", "--seed", "1", "-o", "x.h5"],
+            "tspcm run pattern --bench sim-4x4": [
+                TSPCM,
+                "run",
+                "pattern",
+                "--bench",
+                "sim-4x4",
+                "--seed",
+                "2",
+                "-o",
+                "p.h5",
+            ],
+            "tspcm --help": [TSPCM, "--help"],
+        }
         cases = dict(baselines)
         for name, cmd in commands.items():
             cases[name] = (cmd, None)
@@ -149,23 +188,29 @@ def main() -> int:
         for name, (best, median, cpu) in ref.items():
             extra = ""
             if name.startswith("  baseline: "):
-                best_now, _, cpu_now = ref[name[len("  baseline: "):]]
+                best_now, _, cpu_now = ref[name[len("  baseline: ") :]]
                 extra = f"   now {best / best_now:4.2f}x faster (wall), {cpu / cpu_now:4.2f}x (CPU)"
-            print(f"  {name:40s} wall {best:6.2f} / {median:6.2f} s  CPU {cpu:6.2f} s"
-                  f"   = {best / numpy_best:5.1f}x python -c 'import numpy'{extra}")
+            print(
+                f"  {name:40s} wall {best:6.2f} / {median:6.2f} s  CPU {cpu:6.2f} s"
+                f"   = {best / numpy_best:5.1f}x python -c 'import numpy'{extra}"
+            )
         iv = ref["tspcm run iv-sweep --sim -o x.h5"][0]
         pat = ref["tspcm run pattern --bench sim-4x4"][0]
         yard = ref["yardstick (3e6 Python loop turns)"][2]
         floor, floor_cpu = ref["dependency floor"][0], ref["dependency floor"][2]
         iv_cpu = ref["tspcm run iv-sweep --sim -o x.h5"][2]
-        print(f"  iv-sweep: {iv:.2f} s wall (goal < 1 s) = {iv / numpy_best:.1f}x 'import numpy', "
-              f"{iv / ref['python -c pass'][0]:.0f}x 'pass', {iv / floor:.2f}x the dependency floor's wall and "
-              f"{iv_cpu / floor_cpu:.2f}x its CPU ({floor:.2f} s wall, {floor_cpu:.2f} s CPU: PyMeasure with pint "
-              f"and pandas, pyvisa, h5py, numba and one cached kernel)")
+        print(
+            f"  iv-sweep: {iv:.2f} s wall (goal < 1 s) = {iv / numpy_best:.1f}x 'import numpy', "
+            f"{iv / ref['python -c pass'][0]:.0f}x 'pass', {iv / floor:.2f}x the dependency floor's wall and "
+            f"{iv_cpu / floor_cpu:.2f}x its CPU ({floor:.2f} s wall, {floor_cpu:.2f} s CPU: PyMeasure with pint "
+            f"and pandas, pyvisa, h5py, numba and one cached kernel)"
+        )
         print(f"  pattern sim-4x4: {pat:.2f} s wall (goal < 3 s) = {pat / yard:.1f}x the yardstick's CPU")
         if args.imports:
-            print("  heavy modules imported by tspcm run iv-sweep (cumulative import time): "
-                  + ", ".join(imported_heavy(commands["tspcm run iv-sweep --sim -o x.h5"], work)))
+            print(
+                "  heavy modules imported by tspcm run iv-sweep (cumulative import time): "
+                + ", ".join(imported_heavy(commands["tspcm run iv-sweep --sim -o x.h5"], work))
+            )
         demos = {}
         if args.demo:
             demos["tspcm demo --quick (one core)"] = ([TSPCM, "demo", "--quick", "-o", "d"], True, 8.0)
@@ -187,9 +232,11 @@ def main() -> int:
                 wall = statistics.median(w for w, _ in r)
                 cpu = statistics.median(c for _, c in r)
                 values[v] = cpu if one_core else wall
-                print(f"  {name + ('' if v == 'now' else ', baseline'):40s} wall {wall:6.2f} s  CPU {cpu:6.2f} s   "
-                      f"{what} {values[v]:.2f} s (goal < {goal:g} s) = {values[v] / y:.1f}x the yardstick's CPU "
-                      f"({y:.2f} s)")
+                print(
+                    f"  {name + ('' if v == 'now' else ', baseline'):40s} wall {wall:6.2f} s  CPU {cpu:6.2f} s   "
+                    f"{what} {values[v]:.2f} s (goal < {goal:g} s) = {values[v] / y:.1f}x the yardstick's CPU "
+                    f"({y:.2f} s)"
+                )
             if "baseline" in values:
                 print(f"  {name}: now {values['baseline'] / values['now']:.2f}x faster than the baseline ({what})")
     return 0

@@ -17,10 +17,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 if __name__ == "__main__":
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-           "BENCH_GUI_BASELINE": "1"}  # the same run with the bench in the GUI's process, for comparison
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-                          "tests/gui/test_responsiveness.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        "BENCH_GUI_BASELINE": "1",
+    }  # the same run with the bench in the GUI's process, for comparison
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/gui/test_responsiveness.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     lines = [line for line in out.stdout.splitlines() if line.startswith("BENCH gui:")]
     print("\n".join(lines) if lines else out.stdout[-3000:] + out.stderr[-3000:])
     raise SystemExit(out.returncode)

@@ -35,24 +35,28 @@ from sim_backend.waveform import Waveform
 
 
 @numba.njit(cache=True)
-def reference_serial(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t0,
-                     w_i, w_v, w_n, w_c, smp):
+def reference_serial(
+    S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t0, w_i, w_v, w_n, w_c, smp
+):
     """The compiled floor: ``run_cell`` for each cell, nothing else."""
     steps = 0
     for j in range(cells.size):
-        steps += kn.run_cell(S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb,
-                             t0, w_i, w_v, w_n, w_c, smp)[2]
+        steps += kn.run_cell(
+            S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t0, w_i, w_v, w_n, w_c, smp
+        )[2]
     return steps
 
 
 @numba.njit(cache=True, parallel=True)
-def reference_parallel(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t0,
-                       w_i, w_v, w_n, w_c, smp):
+def reference_parallel(
+    S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t0, w_i, w_v, w_n, w_c, smp
+):
     """The compiled per-cell-timestep reference for arrays: ``run_cell`` spread over the cores."""
     steps = np.zeros(cells.size, np.int64)
     for j in numba.prange(cells.size):
-        steps[j] = kn.run_cell(S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb,
-                               t0, w_i, w_v, w_n, w_c, smp)[2]
+        steps[j] = kn.run_cell(
+            S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t0, w_i, w_v, w_n, w_c, smp
+        )[2]
     return steps.sum()
 
 
@@ -62,9 +66,27 @@ def reference_args(m: CellArray, wave: Waveform, mode: int, r_s: float, lim: flo
     bps = np.unique(np.concatenate([wave.times_s, windows.ravel()]))
     bps = bps[bps > 0]
     n, nw = m.n, windows.shape[0]
-    return (np.arange(n, dtype=np.int64), m.key, m.p, wave.times_s, wave.volts_v, bps, mode, r_s, lim,
-            max(ex.C_PROBE_F, C_MIN_F), windows, np.zeros(0), m.ambient_k, m.t_s,
-            np.zeros((n, nw)), np.zeros((n, nw)), np.zeros((n, nw)), np.zeros((n, nw)), np.zeros((n, 0)))
+    return (
+        np.arange(n, dtype=np.int64),
+        m.key,
+        m.p,
+        wave.times_s,
+        wave.volts_v,
+        bps,
+        mode,
+        r_s,
+        lim,
+        max(ex.C_PROBE_F, C_MIN_F),
+        windows,
+        np.zeros(0),
+        m.ambient_k,
+        m.t_s,
+        np.zeros((n, nw)),
+        np.zeros((n, nw)),
+        np.zeros((n, nw)),
+        np.zeros((n, nw)),
+        np.zeros((n, 0)),
+    )
 
 
 def best_of(repeats: int, m: CellArray, fn) -> float:
@@ -86,13 +108,36 @@ def one_cell_cases(repeats: int) -> None:
     starts = np.arange(levels.size) * 1e-3
     iv_windows = np.stack([starts + 0.5e-3, starts + 1e-3], axis=1)
     cases = [  # name, waveform, apply kwargs, kernel mode, r_s, limit, windows, calls per timing
-        ("I-V cycle (501 levels)", Waveform.staircase(levels, 1e-3),
-         dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=100e-6, windows_s=iv_windows), kn.MODE_VOLTAGE,
-         ex.R_SMU_OHM, 100e-6, iv_windows, 1),
-        ("5-spike train", ex.spike_train(1.8, count=5), dict(r_series_ohm=ex.R_AWG_OHM), kn.MODE_VOLTAGE,
-         ex.R_AWG_OHM, 0.0, None, 10),
-        ("SMU reading (DC)", Waveform.dc(0.2, 0.01 / 60), dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=1e-3),
-         kn.MODE_VOLTAGE, ex.R_SMU_OHM, 1e-3, None, 200),
+        (
+            "I-V cycle (501 levels)",
+            Waveform.staircase(levels, 1e-3),
+            dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=100e-6, windows_s=iv_windows),
+            kn.MODE_VOLTAGE,
+            ex.R_SMU_OHM,
+            100e-6,
+            iv_windows,
+            1,
+        ),
+        (
+            "5-spike train",
+            ex.spike_train(1.8, count=5),
+            dict(r_series_ohm=ex.R_AWG_OHM),
+            kn.MODE_VOLTAGE,
+            ex.R_AWG_OHM,
+            0.0,
+            None,
+            10,
+        ),
+        (
+            "SMU reading (DC)",
+            Waveform.dc(0.2, 0.01 / 60),
+            dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=1e-3),
+            kn.MODE_VOLTAGE,
+            ex.R_SMU_OHM,
+            1e-3,
+            None,
+            200,
+        ),
     ]
     print(f"one cell: CellArray.apply vs the compiled reference loop (best of {repeats})")
     for name, wave, kwargs, mode, r_s, lim, windows, calls in cases:
@@ -112,8 +157,10 @@ def one_cell_cases(repeats: int) -> None:
         steps = reference_serial(m.S, m.rng, *args)
         t_model = best_of(repeats, m, model_calls) / calls
         t_ref = best_of(repeats, m, reference_calls) / calls
-        print(f"  {name:24s} {steps:6d} steps  apply {t_model * 1e6:9.1f} us   reference {t_ref * 1e6:9.1f} us"
-              f"   ratio {t_model / t_ref:5.2f}x  (goal <= 2x)")
+        print(
+            f"  {name:24s} {steps:6d} steps  apply {t_model * 1e6:9.1f} us   reference {t_ref * 1e6:9.1f} us"
+            f"   ratio {t_model / t_ref:5.2f}x  (goal <= 2x)"
+        )
 
 
 def array_case(spikes: int, repeats: int) -> None:
@@ -134,10 +181,14 @@ def array_case(spikes: int, repeats: int) -> None:
     rate = lambda t: m.n * spikes / t  # noqa: E731
     print(f"64x64 array, {spikes} spikes of 1.75 V (each cell its own time steps), best of {repeats}:")
     print(f"  apply, {threads} threads    {t_model:8.3f} s  {rate(t_model):10.3g} cell-pulses/s")
-    print(f"  reference, {threads} threads {t_ref:8.3f} s  {rate(t_ref):10.3g} cell-pulses/s"
-          f"   apply / reference time {t_model / t_ref:.2f}x  (goal <= 2x)")
-    print(f"  apply, 1 thread     {t_one:8.3f} s  {rate(t_one):10.3g} cell-pulses/s"
-          f"   speed-up with {threads} threads {t_one / t_model:.2f}x (on {len(os.sched_getaffinity(0))} allowed CPUs)")
+    print(
+        f"  reference, {threads} threads {t_ref:8.3f} s  {rate(t_ref):10.3g} cell-pulses/s"
+        f"   apply / reference time {t_model / t_ref:.2f}x  (goal <= 2x)"
+    )
+    print(
+        f"  apply, 1 thread     {t_one:8.3f} s  {rate(t_one):10.3g} cell-pulses/s"
+        f"   speed-up with {threads} threads {t_one / t_model:.2f}x (on {len(os.sched_getaffinity(0))} allowed CPUs)"
+    )
 
 
 def pattern_and_memory() -> None:
@@ -150,9 +201,11 @@ def pattern_and_memory() -> None:
     t0 = time.perf_counter()
     res = ex.learn_pattern(small, pattern, amplitude_v=amp)
     t_pat = time.perf_counter() - t0
-    print(f"4x4 pattern at {amp:.2f} V: train + forget + retrain {t_pat:.2f} s wall, plus {t_cal:.2f} s to "
-          f"calibrate; spikes to criterion {res['first'].spikes_to_criterion.max()} then "
-          f"{res['retrain'].spikes_to_criterion.max()}")
+    print(
+        f"4x4 pattern at {amp:.2f} V: train + forget + retrain {t_pat:.2f} s wall, plus {t_cal:.2f} s to "
+        f"calibrate; spikes to criterion {res['first'].spikes_to_criterion.max()} then "
+        f"{res['retrain'].spikes_to_criterion.max()}"
+    )
     big = CellArray(params, shape=(256, 256), seed=2)
     print(f"256x256 state: {(big.S.nbytes + big.rng.nbytes + big.fire_count.nbytes) / 1e6:.1f} MB (goal < 100 MB)")
     tracemalloc.start()
@@ -167,8 +220,11 @@ def main() -> None:
     ap.add_argument("--spikes", type=int, default=1000, help="spikes for the 64x64 case (default 1000)")
     ap.add_argument("--repeats", type=int, default=5, help="repetitions; the best is reported (default 5)")
     ap.add_argument("--skip-array", action="store_true", help="only the one-cell cases and the pattern")
-    ap.add_argument("--only-array", action="store_true",
-                    help="only the 64x64 case (each cell-spike costs ~3 ms of CPU: 1000 spikes is ~3 CPU-hours)")
+    ap.add_argument(
+        "--only-array",
+        action="store_true",
+        help="only the 64x64 case (each cell-spike costs ~3 ms of CPU: 1000 spikes is ~3 CPU-hours)",
+    )
     args = ap.parse_args()
     if not args.only_array:
         one_cell_cases(args.repeats)

@@ -63,7 +63,7 @@ while True:
 READING_SERVER = ECHO_SERVER.replace("conn.sendall(data)", "conn.sendall(b'+1.234567E-05\\n' * data.count(b'\\n'))")
 
 
-def start_inproc_server() -> tuple[int, "threading.Thread"]:
+def start_inproc_server() -> tuple[int, threading.Thread]:
     """A trivial SCPI server in a thread of this process: every line gets one fixed reading back."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -120,11 +120,13 @@ def real_bench_available() -> str | None:
     return None
 
 
-def start_process(args: list[str], pattern: str, last_line: str | None = None,
-                  timeout_s: float = 60.0) -> tuple[subprocess.Popen, re.Match]:
+def start_process(
+    args: list[str], pattern: str, last_line: str | None = None, timeout_s: float = 60.0
+) -> tuple[subprocess.Popen, re.Match]:
     """Start ``args``; read its output until ``pattern`` matches (and ``last_line`` was printed)."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     deadline = time.monotonic() + timeout_s
     seen = []
     while time.monotonic() < deadline:
@@ -164,13 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=2000, help="queries per batch (default 2000)")
     parser.add_argument("--repeats", type=int, default=5, help="batches; the median is reported (default 5)")
-    parser.add_argument("--cpu", type=int, default=None,
-                        help="pin client and servers to this CPU (default: the first allowed one; -1: no pinning)."
-                             " On one CPU every round trip pays the same context switches, instead of a"
-                             " cross-core wake-up whose cost depends on where the scheduler put each process.")
-    parser.add_argument("--probe", action="store_true",
-                        help="use the transport tests' probe instrument (trivial READ?) instead of the 2450 "
-                             "model, to measure what the transports and the driver cost on their own")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=None,
+        help="pin client and servers to this CPU (default: the first allowed one; -1: no pinning)."
+        " On one CPU every round trip pays the same context switches, instead of a"
+        " cross-core wake-up whose cost depends on where the scheduler put each process.",
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="use the transport tests' probe instrument (trivial READ?) instead of the 2450 "
+        "model, to measure what the transports and the driver cost on their own",
+    )
     args = parser.parse_args(argv)
     cpu = pin_cpu(args.cpu)
 
@@ -184,15 +193,23 @@ def main(argv: list[str] | None = None) -> int:
         print("      measuring with the transport tests' probe instrument instead (its READ? is trivial).")
         sys.path.insert(0, str(ROOT))
         from sim_backend.faults import set_bench_factory
+
         from tests.helpers.probe_bench import open_probe_bench
 
         set_bench_factory(open_probe_bench)
         serve_cmd = [sys.executable, str(ROOT / "tests" / "transport" / "serve_probe.py"), "serve", "--port", "0"]
     else:
         # `tspcm sim serve --port 0`, with only the sim command loaded
-        serve_cmd = [sys.executable, "-c", "import sys; from tspcm_lab import cli; "
-                     "cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; sys.exit(cli.main(sys.argv[1:]))",
-                     "sim", "serve", "--port", "0"]
+        serve_cmd = [
+            sys.executable,
+            "-c",
+            "import sys; from tspcm_lab import cli; "
+            "cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; sys.exit(cli.main(sys.argv[1:]))",
+            "sim",
+            "serve",
+            "--port",
+            "0",
+        ]
 
     procs = []
     try:
@@ -222,31 +239,42 @@ def main(argv: list[str] | None = None) -> int:
             round_trip(sock)
 
         rm = pyvisa.ResourceManager("@py")
-        echo_res = rm.open_resource(f"TCPIP::127.0.0.1::{echo_port}::SOCKET", read_termination="\n",
-                                    write_termination="\n")
+        echo_res = rm.open_resource(
+            f"TCPIP::127.0.0.1::{echo_port}::SOCKET", read_termination="\n", write_termination="\n"
+        )
         inproc_port, _ = start_inproc_server()
-        inproc_res = rm.open_resource(f"TCPIP::127.0.0.1::{inproc_port}::SOCKET", read_termination="\n",
-                                      write_termination="\n")
+        inproc_res = rm.open_resource(
+            f"TCPIP::127.0.0.1::{inproc_port}::SOCKET", read_termination="\n", write_termination="\n"
+        )
         smu_local = Keithley2450(SMU, visa_library="seed=1@tspcm")
         setup_smu(smu_local, probe)
-        smu_tcp = Keithley2450(f"TCPIP::127.0.0.1::{sim_port}::SOCKET", visa_library="@py",
-                               read_termination="\n", write_termination="\n")
+        smu_tcp = Keithley2450(
+            f"TCPIP::127.0.0.1::{sim_port}::SOCKET", visa_library="@py", read_termination="\n", write_termination="\n"
+        )
         setup_smu(smu_tcp, probe)
-        smu_trivial = Keithley2450(f"TCPIP::127.0.0.1::{reading_port}::SOCKET", visa_library="@py",
-                                   read_termination="\n", write_termination="\n")
+        smu_trivial = Keithley2450(
+            f"TCPIP::127.0.0.1::{reading_port}::SOCKET",
+            visa_library="@py",
+            read_termination="\n",
+            write_termination="\n",
+        )
         import pyvisa_tspcm
 
         smu_model = pyvisa_tspcm.get_bench("seed=1").instruments[SMU]  # the one behind smu_local
-        results = per_query_us({
-            "echo": echo,
-            "model handle()": lambda: smu_model.handle(":READ?"),
-            "raw socket TCP": lambda: round_trip(sim_sock),
-            "pyvisa-py echo": lambda: echo_res.query(":READ?"),
-            "pyvisa-py in-proc": lambda: inproc_res.query(":READ?"),
-            "@tspcm": lambda: smu_local.current,
-            "driver trivial": lambda: smu_trivial.current,
-            "TCP": lambda: smu_tcp.current,
-        }, args.queries, args.repeats)
+        results = per_query_us(
+            {
+                "echo": echo,
+                "model handle()": lambda: smu_model.handle(":READ?"),
+                "raw socket TCP": lambda: round_trip(sim_sock),
+                "pyvisa-py echo": lambda: echo_res.query(":READ?"),
+                "pyvisa-py in-proc": lambda: inproc_res.query(":READ?"),
+                "@tspcm": lambda: smu_local.current,
+                "driver trivial": lambda: smu_trivial.current,
+                "TCP": lambda: smu_tcp.current,
+            },
+            args.queries,
+            args.repeats,
+        )
         sock.close()
         sim_sock.close()
         echo_res.close()
@@ -262,26 +290,36 @@ def main(argv: list[str] | None = None) -> int:
                 proc.kill()
 
     echo_us = results["echo"]
-    print(f"\n:READ? round trip, median of {args.repeats} x {args.queries} queries"
-          f"{' (probe instrument)' if probe else ' (Keithley 2450 model)'}"
-          f"{f', all on CPU {cpu}' if cpu is not None else ', unpinned'}")
+    print(
+        f"\n:READ? round trip, median of {args.repeats} x {args.queries} queries"
+        f"{' (probe instrument)' if probe else ' (Keithley 2450 model)'}"
+        f"{f', all on CPU {cpu}' if cpu is not None else ', unpinned'}"
+    )
     for name, value in results.items():
         print(f"  {name:16s} {value:8.1f} us   {value / echo_us:5.2f} x echo")
     inproc_ok = results["@tspcm"] <= 50.0
     tcp_ratio = results["TCP"] / echo_us
     print(f"\ngoal in-process <= 50 us:        {results['@tspcm']:.1f} us  {'met' if inproc_ok else 'MISSED'}")
     print(f"goal TCP <= 2 x bare echo:        {tcp_ratio:.2f} x  {'met' if tcp_ratio <= 2 else 'MISSED'}")
-    print(f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x"
-          f"  (issue 12 goal <= 2 x)")
-    print(f"TCP / the same driver against a trivial server (own process): "
-          f"{results['TCP'] / results['driver trivial']:.2f} x  (the same client, what the simulated bench adds)")
-    print(f"@tspcm / pyvisa-py in-process query:          {results['@tspcm'] / results['pyvisa-py in-proc']:.2f} x"
-          f"  (issue 12 goal <= 4 x)")
+    print(
+        f"TCP / pyvisa-py echo (server, model, driver): {results['TCP'] / results['pyvisa-py echo']:.2f} x"
+        f"  (issue 12 goal <= 2 x)"
+    )
+    print(
+        f"TCP / the same driver against a trivial server (own process): "
+        f"{results['TCP'] / results['driver trivial']:.2f} x  (the same client, what the simulated bench adds)"
+    )
+    print(
+        f"@tspcm / pyvisa-py in-process query:          {results['@tspcm'] / results['pyvisa-py in-proc']:.2f} x"
+        f"  (issue 12 goal <= 4 x)"
+    )
     print(f"raw socket TCP / echo (server and model only): {results['raw socket TCP'] / echo_us:.2f} x")
     model_us = results["model handle()"]
-    print(f"transport + driver cost without the model: @tspcm {results['@tspcm'] - model_us:.1f} us, "
-          f"TCP {results['TCP'] - model_us:.1f} us ({(results['TCP'] - model_us) / echo_us:.2f} x echo), "
-          f"raw socket TCP {results['raw socket TCP'] - model_us:.1f} us")
+    print(
+        f"transport + driver cost without the model: @tspcm {results['@tspcm'] - model_us:.1f} us, "
+        f"TCP {results['TCP'] - model_us:.1f} us ({(results['TCP'] - model_us) / echo_us:.2f} x echo), "
+        f"raw socket TCP {results['raw socket TCP'] - model_us:.1f} us"
+    )
     if probe and not args.probe:
         print("(probe instrument: rerun once sim_backend.bench and the 2450 model exist)")
     return 0

@@ -25,7 +25,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, IntegerParameter, Procedure, Results, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tspcm_lab.store import HDF5Results, HDF5Worker, RunWriter, open_run  # noqa: E402
+from tspcm_lab.store import HDF5Results, HDF5Worker, RunWriter, open_run
 
 COLUMNS = ["Time (s)", "Voltage (V)", "Current (A)", "Resistance (ohm)", "Temperature (K)"]
 
@@ -40,8 +40,13 @@ class StreamProcedure(Procedure):
 
     def execute(self):
         t = np.arange(self.rows) * 1e-6
-        data = {"Time (s)": t, "Voltage (V)": np.sin(t), "Current (A)": np.cos(t) * 1e-6,
-                "Resistance (ohm)": 1e4 + t, "Temperature (K)": 300.0 + t}
+        data = {
+            "Time (s)": t,
+            "Voltage (V)": np.sin(t),
+            "Current (A)": np.cos(t) * 1e-6,
+            "Resistance (ohm)": 1e4 + t,
+            "Temperature (K)": 300.0 + t,
+        }
         if self.batches:
             for part in np.array_split(np.arange(self.rows), self.batches):
                 self.emit("batch results", {k: v[part] for k, v in data.items()})
@@ -81,18 +86,20 @@ def main() -> int:
         csv_s = _run(Worker, Results(StreamProcedure(rows=args.rows), str(tmp / "rows.csv")))
         h5_s = _run(HDF5Worker, HDF5Results(StreamProcedure(rows=args.rows), tmp / "rows.h5"))
         assert open_run(tmp / "rows.h5").n_rows == args.rows
-        table += [("rows/s, PyMeasure CSV Results/Worker", f"{args.rows / csv_s:,.0f}"),
-                  ("rows/s, HDF5Results/HDF5Worker", f"{args.rows / h5_s:,.0f}"),
-                  ("ratio HDF5 / CSV (goal >= 1)", f"{csv_s / h5_s:.2f}")]
+        table += [
+            ("rows/s, PyMeasure CSV Results/Worker", f"{args.rows / csv_s:,.0f}"),
+            ("rows/s, HDF5Results/HDF5Worker", f"{args.rows / h5_s:,.0f}"),
+            ("ratio HDF5 / CSV (goal >= 1)", f"{csv_s / h5_s:.2f}"),
+        ]
         # 2. values/s, emit('batch results')
         batch_rows = 10 * args.rows
-        h5b_s = _run(HDF5Worker, HDF5Results(StreamProcedure(rows=batch_rows, batches=10),
-                                             tmp / "batch.h5"))
+        h5b_s = _run(HDF5Worker, HDF5Results(StreamProcedure(rows=batch_rows, batches=10), tmp / "batch.h5"))
         assert open_run(tmp / "batch.h5").n_rows == batch_rows
-        csvb_s = _run(Worker, Results(StreamProcedure(rows=args.rows, batches=10),
-                                      str(tmp / "batch.csv")))
-        table += [("values/s, batch emits, CSV", f"{5 * args.rows / csvb_s:,.0f}"),
-                  ("values/s, batch emits, HDF5 (goal >= 1e7)", f"{5 * batch_rows / h5b_s:,.0f}")]
+        csvb_s = _run(Worker, Results(StreamProcedure(rows=args.rows, batches=10), str(tmp / "batch.csv")))
+        table += [
+            ("values/s, batch emits, CSV", f"{5 * args.rows / csvb_s:,.0f}"),
+            ("values/s, batch emits, HDF5 (goal >= 1e7)", f"{5 * batch_rows / h5b_s:,.0f}"),
+        ]
         # 3. memory over a long run of single-row appends
         rss_start = rss_mb()
         marks = {args.memory_rows // 10: "10 %", args.memory_rows // 2: "50 %", args.memory_rows - 1: "end"}
@@ -108,10 +115,14 @@ def main() -> int:
         mem_s = time.perf_counter() - t0
         rss_end = rss_mb()
         assert open_run(tmp / "memory.h5").n_rows == args.memory_rows
-        table += [(f"RunWriter.append_row rows/s ({args.memory_rows:,} rows)", f"{args.memory_rows / mem_s:,.0f}"),
-                  ("RSS MB at start / 10 % / 50 % / end / closed",
-                   f"{rss_start:.0f} / {rss['10 %']:.0f} / {rss['50 %']:.0f} / {rss['end']:.0f} / {rss_end:.0f}"),
-                  ("file MB, 1e6 rows x 5 float64", f"{os.path.getsize(tmp / 'memory.h5') / 1e6:.1f}")]
+        table += [
+            (f"RunWriter.append_row rows/s ({args.memory_rows:,} rows)", f"{args.memory_rows / mem_s:,.0f}"),
+            (
+                "RSS MB at start / 10 % / 50 % / end / closed",
+                f"{rss_start:.0f} / {rss['10 %']:.0f} / {rss['50 %']:.0f} / {rss['end']:.0f} / {rss_end:.0f}",
+            ),
+            ("file MB, 1e6 rows x 5 float64", f"{os.path.getsize(tmp / 'memory.h5') / 1e6:.1f}"),
+        ]
     width = max(len(name) for name, _ in table)
     for name, value in table:
         print(f"{name:<{width}}  {value:>16}")

@@ -45,8 +45,13 @@ def timed_suite(checkout: Path, extra: tuple[str, ...] = ()) -> tuple[float, flo
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *extra], cwd=checkout, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(checkout / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -58,13 +63,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="4f70652", help="baseline commit (default 4f70652)")
     ap.add_argument("--base-dir", default="/tmp/base", type=Path, help="where to check it out")
-    ap.add_argument("--workers", default="", metavar="N",
-                    help="also time this checkout with pytest-xdist (-n N), if it is installed")
+    ap.add_argument(
+        "--workers",
+        default="",
+        metavar="N",
+        help="also time this checkout with pytest-xdist (-n N), if it is installed",
+    )
     args = ap.parse_args()
     ensure_worktree(args.base, args.base_dir)
     subprocess.run(["bash", str(ROOT / ".ci" / "setup")], cwd=ROOT, check=True)
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     runs = [(f"baseline {args.base}", args.base_dir, ()), (f"this checkout {head}", ROOT, ())]
     if args.workers:
         runs.append((f"this checkout, -n {args.workers}", ROOT, ("-n", args.workers)))
@@ -76,9 +86,11 @@ def main() -> int:
     (bw, bc, bs, _), *others = results.values()
     for name, (hw, hc, hs, _) in list(results.items())[1:]:
         per_test = (bw / max(count_tests(bs), 1)) / (hw / max(count_tests(hs), 1))
-        print(f"{name}: whole suite {bw / hw:.2f}x faster (wall), {bc / hc:.2f}x (CPU) with "
-              f"{count_tests(hs) / max(count_tests(bs), 1):.1f}x the tests; per test {per_test:.2f}x faster "
-              f"(wall)  (issue 12 goal >= 2x)")
+        print(
+            f"{name}: whole suite {bw / hw:.2f}x faster (wall), {bc / hc:.2f}x (CPU) with "
+            f"{count_tests(hs) / max(count_tests(bs), 1):.1f}x the tests; per test {per_test:.2f}x faster "
+            f"(wall)  (issue 12 goal >= 2x)"
+        )
     return 0
 
 

@@ -79,13 +79,33 @@ def make_good(folder: Path) -> dict[str, Path]:
     made = {}
     for name, extra in GOOD.items():
         path = folder / f"{name}.h5"
-        subprocess.run([str(TSPCM), "run", name, "--seed", "3", "-o", str(path)] + extra, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        subprocess.run(
+            [str(TSPCM), "run", name, "--seed", "3", "-o", str(path)] + extra,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=600,
+        )
         made[name] = path
     path = folder / "killed.h5"
-    proc = subprocess.Popen([str(TSPCM), "run", "endurance", "--sim", "--seed", "4", "-o", str(path), "--set",
-                             "cycles=1000000", "--set", "read_every=1"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            str(TSPCM),
+            "run",
+            "endurance",
+            "--sim",
+            "--seed",
+            "4",
+            "-o",
+            str(path),
+            "--set",
+            "cycles=1000000",
+            "--set",
+            "read_every=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     from tspcm_lab.store import open_run
 
     deadline = time.monotonic() + 120
@@ -112,11 +132,13 @@ def data_regions(path: Path) -> list[tuple[int, int]]:
     except OSError:
         f = h5py.File(path, "r", swmr=True)
     with f:
+
         def visit(_name, obj):
             if isinstance(obj, h5py.Dataset) and obj.chunks:
                 for i in range(obj.id.get_num_chunks()):
                     info = obj.id.get_chunk_info(i)
                     regions.append((info.byte_offset, info.byte_offset + info.size))
+
         f.visititems(visit)
     return sorted(regions)
 
@@ -134,17 +156,18 @@ def damage(src: Path, dst: Path, kind: str, rng: random.Random, regions) -> None
         a, b = rng.choice(regions)
         raw[rng.randrange(a, b)] ^= 1 << rng.randrange(8)
     elif kind == "truncate":
-        raw = raw[:rng.randrange(size)]
+        raw = raw[: rng.randrange(size)]
     else:  # zero-page
         offset = rng.randrange(0, size, 4096)
-        raw[offset:offset + 4096] = bytes(len(raw[offset:offset + 4096]))
+        raw[offset : offset + 4096] = bytes(len(raw[offset : offset + 4096]))
     dst.write_bytes(bytes(raw))
 
 
 def probe(path: Path, timeout_s: float) -> dict:
     try:
-        out = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True,
-                             timeout=timeout_s)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, timeout=timeout_s
+        )
     except subprocess.TimeoutExpired:
         return {"outcome": "HANG"}
     if out.returncode != 0:
@@ -156,8 +179,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=12, help="damaged copies per run file (default 12)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=15.0,
-                        help="seconds a read may take before it counts as hung (here and for the commands)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        help="seconds a read may take before it counts as hung (here and for the commands)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the files in DIR")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -218,8 +245,7 @@ def main(argv=None) -> int:
     store_runs.READ_TIMEOUT_S = batch.ANALYZE_TIMEOUT_S = store_repair.REPAIR_TIMEOUT_S = args.timeout
     goods = sorted(p.name for p in originals.values() if (runs / p.name).exists())
     every = sorted(p.name for p in runs.glob("*.h5"))
-    for command in (["runs", str(runs)], ["analyze", str(runs), "--workers", "2", "--quiet"],
-                    ["repair", str(runs)]):
+    for command in (["runs", str(runs)], ["analyze", str(runs), "--workers", "2", "--quiet"], ["repair", str(runs)]):
         started = time.monotonic()
         code, stdout, stderr = _capture(lambda: tspcm(command))
         seconds = time.monotonic() - started
@@ -229,7 +255,9 @@ def main(argv=None) -> int:
         if command[0] == "runs":
             bad_good = [g for g in goods if any("unreadable" in ln for ln in line_of[g])]
             unreadable = sum(any("unreadable" in ln or ": " in ln for ln in line_of[n]) for n in damaged)
-            figures = f"{len(every) - len(missing)} of {len(every)} files listed, {unreadable} damaged ones named unreadable"
+            figures = (
+                f"{len(every) - len(missing)} of {len(every)} files listed, {unreadable} damaged ones named unreadable"
+            )
         elif command[0] == "analyze":
             failed_lines = [ln for ln in stderr.splitlines() if ln.startswith("tspcm analyze: failed:")]
             bad_good = [g for g in goods if any(f"/{g}:" in ln for ln in failed_lines)]
@@ -244,14 +272,22 @@ def main(argv=None) -> int:
                         break
             bad_good = [g for g in goods if not any("nothing to repair" in ln for ln in line_of[g])]
             figures = ", ".join(f"{v} {k}" for k, v in counts.items())
-        print(f"\ntspcm {command[0]}: exit {code} in {seconds:.0f} s: {figures}; files not named: {len(missing)}; "
-              f"good files it failed on: {len(bad_good)}")
+        print(
+            f"\ntspcm {command[0]}: exit {code} in {seconds:.0f} s: {figures}; files not named: {len(missing)}; "
+            f"good files it failed on: {len(bad_good)}"
+        )
         if missing:
             problems.append(f"{command[0]} did not name {missing}")
         if bad_good:
             problems.append(f"{command[0]} failed on good files {bad_good}")
-    print("\n" + ("FAIL: " + "; ".join(problems) if problems else
-                  "ok: every damaged file named or intact, no command failed on a good file"))
+    print(
+        "\n"
+        + (
+            "FAIL: " + "; ".join(problems)
+            if problems
+            else "ok: every damaged file named or intact, no command failed on a good file"
+        )
+    )
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return 1 if problems else 0

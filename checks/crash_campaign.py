@@ -102,8 +102,15 @@ def _closed_before_the_kill(path: Path) -> bool:
         return False
 
 
-def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path, after_rows: int = 0,
-                    timeout_s: float = 300.0, run_args: list[str] | None = None) -> KillResult:
+def kill_and_repair(
+    procedure: str,
+    moment_s: float,
+    seed: int,
+    folder: Path,
+    after_rows: int = 0,
+    timeout_s: float = 300.0,
+    run_args: list[str] | None = None,
+) -> KillResult:
     """One kill of a real `tspcm run` at ``moment_s`` seconds after its start (or, with ``after_rows``,
     after the reader first saw that many rows), then the checks. ``run_args`` replace ``RUNS[procedure]``."""
     result = KillResult(procedure, moment_s)
@@ -139,12 +146,13 @@ def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path, af
         result.problems.append("the run ended by itself (exit 0) before the kill: its file was closed")
         return result
     repair = subprocess.run([str(TSPCM), "repair", str(path)], capture_output=True, text=True, timeout=600)
-    result.repair = (repair.stdout + repair.stderr).strip().splitlines()[-1] if (repair.stdout + repair.stderr).strip() else ""
+    result.repair = (
+        (repair.stdout + repair.stderr).strip().splitlines()[-1] if (repair.stdout + repair.stderr).strip() else ""
+    )
     if repair.returncode != 0:
         result.problems.append(f"tspcm repair exit {repair.returncode}: {result.repair}")
         return result
-    plain = subprocess.run([sys.executable, "-c", PLAIN_READ, str(path)], capture_output=True, text=True,
-                           timeout=600)
+    plain = subprocess.run([sys.executable, "-c", PLAIN_READ, str(path)], capture_output=True, text=True, timeout=600)
     if plain.returncode != 0:
         result.problems.append(f"plain h5py cannot read it: {plain.stderr.strip().splitlines()[-1:]}")
         return result
@@ -161,8 +169,11 @@ def kill_and_repair(procedure: str, moment_s: float, seed: int, folder: Path, af
             result.problems.append(f"/data/{key}: {n} rows seen, {0 if after is None else len(after)} after repair")
         elif not np.array_equal(after[:n], values, equal_nan=True):
             result.problems.append(f"/data/{key}: values differ from what the reader saw")
-    dump = subprocess.run(["h5dump", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          timeout=600) if shutil.which("h5dump") else None
+    dump = (
+        subprocess.run(["h5dump", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)
+        if shutil.which("h5dump")
+        else None
+    )
     if dump is not None and dump.returncode != 0:
         result.problems.append(f"h5dump exit {dump.returncode}: {dump.stderr.strip().splitlines()[-1:]}")
     return result
@@ -172,8 +183,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20, help="kills per procedure (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments (default 1)")
-    parser.add_argument("--window", type=float, help="kill moments uniform over 0.3 s .. this (s); default "
-                        + ", ".join(f"{k} {v:g} s" for k, v in WINDOW_S.items()))
+    parser.add_argument(
+        "--window",
+        type=float,
+        help="kill moments uniform over 0.3 s .. this (s); default "
+        + ", ".join(f"{k} {v:g} s" for k, v in WINDOW_S.items()),
+    )
     parser.add_argument("--procedures", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--keep", metavar="DIR", help="keep the run files in DIR")
     args = parser.parse_args(argv)
@@ -195,15 +210,27 @@ def main(argv=None) -> int:
                 continue
             results.append(r)
             state = "FAIL " + "; ".join(r.problems) if r.problems else "ok"
-            print(f"{procedure:10s} kill {k + 1:2d} at {moment:5.2f} s: file {'yes' if r.file else 'no '}, "
-                  f"seen {r.rows_seen:5d}, after repair {r.rows_after:5d}, status {r.status or '-':11s} {state}",
-                  flush=True)
+            print(
+                f"{procedure:10s} kill {k + 1:2d} at {moment:5.2f} s: file {'yes' if r.file else 'no '}, "
+                f"seen {r.rows_seen:5d}, after repair {r.rows_after:5d}, status {r.status or '-':11s} {state}",
+                flush=True,
+            )
         failed += sum(bool(r.problems) for r in results)
-        rows.append((procedure, len(results), sum(r.file for r in results), sum(r.rows_seen for r in results),
-                     sum(r.rows_after for r in results), sum(r.lost for r in results),
-                     sum(bool(r.problems) for r in results)))
+        rows.append(
+            (
+                procedure,
+                len(results),
+                sum(r.file for r in results),
+                sum(r.rows_seen for r in results),
+                sum(r.rows_after for r in results),
+                sum(r.lost for r in results),
+                sum(bool(r.problems) for r in results),
+            )
+        )
     print()
-    print(f"{'procedure':10s} {'kills':>5s} {'files':>5s} {'rows seen':>9s} {'rows after':>10s} {'lost':>5s} {'failed':>6s}")
+    print(
+        f"{'procedure':10s} {'kills':>5s} {'files':>5s} {'rows seen':>9s} {'rows after':>10s} {'lost':>5s} {'failed':>6s}"
+    )
     for row in rows:
         print(f"{row[0]:10s} {row[1]:5d} {row[2]:5d} {row[3]:9d} {row[4]:10d} {row[5]:5d} {row[6]:6d}")
     if not args.keep:

@@ -87,18 +87,30 @@ class LevelResult:
 
 
 def parse_size(text: str) -> int:
-    factor = {"k": 1024, "m": 1024 ** 2}.get(text[-1].lower(), 1)
+    factor = {"k": 1024, "m": 1024**2}.get(text[-1].lower(), 1)
     return int(float(text[:-1] if factor > 1 else text) * factor)
 
 
-def run_level(limit: int, folder: Path, procedure: str = "iv-sweep", check_room: bool = True,
-              timeout_s: float = 600) -> LevelResult:
+def run_level(
+    limit: int, folder: Path, procedure: str = "iv-sweep", check_room: bool = True, timeout_s: float = 600
+) -> LevelResult:
     """One run under a file size limit of ``limit`` bytes; the checks of the module doc."""
     result = LevelResult(limit, check_room)
     path = folder / f"{procedure}-{limit}-{'checked' if check_room else 'unchecked'}.h5"
     state = path.with_suffix(".json")
-    cmd = [sys.executable, "-c", CHILD, str(limit), str(path), str(state), "1" if check_room else "0",
-           "run", procedure, "-o", str(path)] + RUNS[procedure]
+    cmd = [
+        sys.executable,
+        "-c",
+        CHILD,
+        str(limit),
+        str(path),
+        str(state),
+        "1" if check_room else "0",
+        "run",
+        procedure,
+        "-o",
+        str(path),
+    ] + RUNS[procedure]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     result.code = proc.returncode
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "disk full" in ln]
@@ -120,8 +132,9 @@ def run_level(limit: int, folder: Path, procedure: str = "iv-sweep", check_room:
         result.problems.append("the child did not report the simulated outputs")
     result.file = path.exists()
     if result.file:
-        read = subprocess.run([sys.executable, "-c", PLAIN_READ, str(path)], capture_output=True, text=True,
-                              timeout=600)
+        read = subprocess.run(
+            [sys.executable, "-c", PLAIN_READ, str(path)], capture_output=True, text=True, timeout=600
+        )
         if read.returncode != 0:
             result.problems.append(f"rows not readable: {read.stderr.strip().splitlines()[-1:]}")
         else:
@@ -136,9 +149,12 @@ def run_level(limit: int, folder: Path, procedure: str = "iv-sweep", check_room:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", nargs="+", default=["150k", "700k", "1.5m", "2m", "3m", "4m", "8m", "16m",
-                                                        "32m", "64m"],
-                        help="file size limits (k = KiB, m = MiB)")
+    parser.add_argument(
+        "--levels",
+        nargs="+",
+        default=["150k", "700k", "1.5m", "2m", "3m", "4m", "8m", "16m", "32m", "64m"],
+        help="file size limits (k = KiB, m = MiB)",
+    )
     parser.add_argument("--procedure", default="iv-sweep", choices=list(RUNS))
     args = parser.parse_args(argv)
     failed = 0
@@ -150,8 +166,11 @@ def main(argv=None) -> int:
             failed += bool(r.problems)
             state = "FAIL " + "; ".join(r.problems) if r.problems else "ok"
             what = "room check on " if check else "room check OFF"
-            print(f"limit {limit / 1024:7.0f} KiB, {what}: exit {r.code}, file {'yes' if r.file else 'no '}, "
-                  f"rows {r.rows:6d}, status {r.status or '-':9s} {state}\n    {r.message[:150]}", flush=True)
+            print(
+                f"limit {limit / 1024:7.0f} KiB, {what}: exit {r.code}, file {'yes' if r.file else 'no '}, "
+                f"rows {r.rows:6d}, status {r.status or '-':9s} {state}\n    {r.message[:150]}",
+                flush=True,
+            )
     print(f"\n{len(scenarios)} runs, {failed} failed")
     return 1 if failed else 0
 

@@ -52,8 +52,12 @@ class Server:
     """A `tspcm sim serve` process on free ports."""
 
     def __init__(self, *options: str):
-        self.proc = subprocess.Popen([str(TSPCM), "sim", "serve", "--port", "0", *options],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            [str(TSPCM), "sim", "serve", "--port", "0", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.ports: dict[str, int] = {}
         for line in self.proc.stdout:
             found = re.search(r"(GPIB0::\d+::INSTR)\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", line)
@@ -121,7 +125,7 @@ class Server:
         self.proc.kill()
         self.proc.wait()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -174,14 +178,16 @@ def latencies_ms(sock: socket.socket, n: int, pause_s: float = 0.01, busy=None) 
 def start_sweep(server: Server, points: int) -> socket.socket:
     """An SMU connection running a ``points``-point linear sweep; ``*OPC?`` answers when it is done."""
     smu = server.connect(SMU, timeout_s=3600)
-    smu.sendall(b":SOUR:FUNC VOLT\n:SOUR:VOLT:ILIM 1e-3\n:SENS:CURR:NPLC 0.01\n"
-                + f":SOUR:SWE:VOLT:LIN 0,1,{points},0\n:INIT\n*OPC?\n".encode())
+    smu.sendall(
+        b":SOUR:FUNC VOLT\n:SOUR:VOLT:ILIM 1e-3\n:SENS:CURR:NPLC 0.01\n"
+        + f":SOUR:SWE:VOLT:LIN 0,1,{points},0\n:INIT\n*OPC?\n".encode()
+    )
     smu.setblocking(False)
     return smu
 
 
 #: SMU connections whose sweep answered its *OPC? (the answer is read once)
-_SWEEPS_DONE: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+_SWEEPS_DONE: weakref.WeakSet[socket.socket] = weakref.WeakSet()
 
 
 def sweep_running(smu: socket.socket) -> bool:
@@ -233,8 +239,10 @@ def main(argv=None) -> int:
             sweeps += 1
         memory.append((f"{args.idle} idle + {sweeps} {args.sweep_points}-point sweeps", server.memory_mb()))
         print(f"2. scope *IDN? with no sweep:        {summary(quiet)}")
-        print(f"   scope *IDN? during the SMU sweep: {summary(busy)} ({sweeps} sweeps of "
-              f"{args.sweep_points} points, {statistics.median(sweep_s):.2f} s each)")
+        print(
+            f"   scope *IDN? during the SMU sweep: {summary(busy)} ({sweeps} sweeps of "
+            f"{args.sweep_points} points, {statistics.median(sweep_s):.2f} s each)"
+        )
         print(f"   the machine meanwhile: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         if len(busy) < 10:
             problems.append(f"only {len(busy)} queries measured while the sweeps ran")
@@ -259,8 +267,10 @@ def main(argv=None) -> int:
             except OSError:
                 pass
             sock.close()
-        print(f"3. --max-clients 100 and {args.idle} idle connections: a new client's *IDN? -> {reply}; "
-              f"{alive} of the idle connections still open")
+        print(
+            f"3. --max-clients 100 and {args.idle} idle connections: a new client's *IDN? -> {reply}; "
+            f"{alive} of the idle connections still open"
+        )
     with Server() as server:
         floods = [server.connect(SMU) for _ in range(200)]
         block = b"X" * (1 << 20)
@@ -294,9 +304,11 @@ def main(argv=None) -> int:
         memory.append(("then 10 MB of random bytes", server.memory_mb()))
         with server.connect(SCOPE) as sock:
             reply = query(sock, b"*IDN?").strip().decode()
-        print(f"4. 200 x 1 MiB unterminated: {closed} of those connections closed by the server; after 10 MB "
-              f"of random bytes *OPC? -> {'answered' if data.endswith(b'1' + bytes([10])) else 'NO ANSWER'}; "
-              f"a new client's *IDN? -> {reply}")
+        print(
+            f"4. 200 x 1 MiB unterminated: {closed} of those connections closed by the server; after 10 MB "
+            f"of random bytes *OPC? -> {'answered' if data.endswith(b'1' + bytes([10])) else 'NO ANSWER'}; "
+            f"a new client's *IDN? -> {reply}"
+        )
         if not data.endswith(b"1\n"):
             problems.append("*OPC? not answered after the random bytes")
     with Server("--idle-timeout", "1") as server:
@@ -310,21 +322,30 @@ def main(argv=None) -> int:
         except OSError:
             pass
         sock.close()
-        print(f"5. --idle-timeout 1: an idle connection was closed after "
-              f"{closed_after:.2f} s" if closed_after is not None else "5. idle connection NOT closed")
+        print(
+            f"5. --idle-timeout 1: an idle connection was closed after {closed_after:.2f} s"
+            if closed_after is not None
+            else "5. idle connection NOT closed"
+        )
         if closed_after is None:
             problems.append("the idle connection was not closed")
-    print("\nserver memory (MB): VmRSS = RssFile (mapped files: shared libraries) + RssAnon (its own);"
-          " Pss shares the shared pages out")
+    print(
+        "\nserver memory (MB): VmRSS = RssFile (mapped files: shared libraries) + RssAnon (its own);"
+        " Pss shares the shared pages out"
+    )
     print(f"  {'':45s} {'VmRSS':>7s} {'RssFile':>8s} {'RssAnon':>8s} {'Pss':>7s}  {'RssAnon added':>13s}")
     rest = memory[0][1]["RssAnon"]
     for what, mb in memory:
-        print(f"  {what:45s} {mb['VmRSS']:7.1f} {mb['RssFile']:8.1f} {mb['RssAnon']:8.1f} {mb['Pss']:7.1f}  "
-              f"{mb['RssAnon'] - rest:+13.1f}")
+        print(
+            f"  {what:45s} {mb['VmRSS']:7.1f} {mb['RssFile']:8.1f} {mb['RssAnon']:8.1f} {mb['Pss']:7.1f}  "
+            f"{mb['RssAnon'] - rest:+13.1f}"
+        )
         if mb["RssAnon"] > MEMORY_LIMIT_MB:
             problems.append(f"{what}: the server holds {mb['RssAnon']:.0f} MB > {MEMORY_LIMIT_MB:.0f} MB")
-    print(f"  of the resident file pages at rest, libllvmlite.so (numba's compiler, which links the cached "
-          f"kernels when they load): {llvm_mb:.1f} MB")
+    print(
+        f"  of the resident file pages at rest, libllvmlite.so (numba's compiler, which links the cached "
+        f"kernels when they load): {llvm_mb:.1f} MB"
+    )
     print("\n" + ("FAIL: " + "; ".join(problems) if problems else "ok"))
     return 1 if problems else 0
 

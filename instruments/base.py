@@ -8,7 +8,8 @@ programs so ``snapshot()`` can report them without another round trip.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .safety import InstrumentError, Limits
 
@@ -29,8 +30,7 @@ class RoleBase:
 
     role: str = ""
 
-    def __init__(self, driver: Any, *, resource: str = "", limits: Limits | None = None,
-                 driver_name: str = "") -> None:
+    def __init__(self, driver: Any, *, resource: str = "", limits: Limits | None = None, driver_name: str = "") -> None:
         self.driver = driver
         self.resource = resource
         self.limits = limits
@@ -141,4 +141,3 @@ class OutputRoleBase(RoleBase):
         snap["channel"] = self.channel
         snap["output_is_on"] = self.output_is_on
         return snap
-

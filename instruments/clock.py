@@ -10,7 +10,8 @@ retention takes no wall time). Nothing here knows which library that is: any obj
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 #: a procedure's stop request, asked between steps (None: never stop)
 StopCheck = Callable[[], bool] | None

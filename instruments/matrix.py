@@ -9,7 +9,8 @@ everything, then closes their channels together.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .base import OffStep, RoleBase
 from .safety import SafetyError
@@ -25,9 +26,17 @@ class Keithley2750MatrixRole(RoleBase):
 
     role = "matrix"
 
-    def __init__(self, driver: Any, *, row_channels: Sequence[int] = (), col_channels: Sequence[int] = (),
-                 cell_channels: Sequence[Sequence[int]] = (), resource: str = "", driver_name: str = "",
-                 outputs_on: Callable[[], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        driver: Any,
+        *,
+        row_channels: Sequence[int] = (),
+        col_channels: Sequence[int] = (),
+        cell_channels: Sequence[Sequence[int]] = (),
+        resource: str = "",
+        driver_name: str = "",
+        outputs_on: Callable[[], list[str]] | None = None,
+    ) -> None:
         super().__init__(driver, resource=resource, limits=None, driver_name=driver_name)
         self.row_channels = [int(c) for c in row_channels]
         self.col_channels = [int(c) for c in col_channels]
@@ -42,8 +51,9 @@ class Keithley2750MatrixRole(RoleBase):
         elif self.row_channels and self.col_channels:
             self.rows, self.cols = len(self.row_channels), len(self.col_channels)
         else:
-            raise ValueError("give cell_channels (one relay per cell) or row_channels and col_channels "
-                             "(one relay per array line)")
+            raise ValueError(
+                "give cell_channels (one relay per cell) or row_channels and col_channels (one relay per array line)"
+            )
         self.outputs_on = outputs_on
         self._connected: list[tuple[int, int]] = []
 
@@ -58,16 +68,20 @@ class Keithley2750MatrixRole(RoleBase):
             raise ValueError("cells: give at least one (row, col)")
         for r, c in cells:
             if not (0 <= r < self.rows and 0 <= c < self.cols):
-                raise ValueError(f"cell ({r}, {c}) is outside the {self.rows}x{self.cols} array "
-                                 f"(rows 0-{self.rows - 1}, cols 0-{self.cols - 1})")
+                raise ValueError(
+                    f"cell ({r}, {c}) is outside the {self.rows}x{self.cols} array "
+                    f"(rows 0-{self.rows - 1}, cols 0-{self.cols - 1})"
+                )
         rows = sorted({r for r, _ in cells})
         cols = sorted({c for _, c in cells})
         if self.cell_channels:
             channels = [self.cell_channels[r][c] for r, c in cells]
         elif len(cells) != len(rows) * len(cols):
             extra = sorted({(r, c) for r in rows for c in cols} - set(cells))
-            raise ValueError(f"cells {cells} would also connect {extra}: closing their rows and columns "
-                             "connects every intersection; connect a full rectangle or one cell at a time")
+            raise ValueError(
+                f"cells {cells} would also connect {extra}: closing their rows and columns "
+                "connects every intersection; connect a full rectangle or one cell at a time"
+            )
         else:
             channels = [self.row_channels[r] for r in rows] + [self.col_channels[c] for c in cols]
         self._refuse_hot_switching("connect")
@@ -91,8 +105,10 @@ class Keithley2750MatrixRole(RoleBase):
     def _refuse_hot_switching(self, what: str) -> None:
         on = self.outputs_on() if self.outputs_on else []
         if on:
-            raise SafetyError(f"matrix: {what} refused while source outputs are on ({', '.join(on)}); "
-                              "turn them off first; nothing was sent")
+            raise SafetyError(
+                f"matrix: {what} refused while source outputs are on ({', '.join(on)}); "
+                "turn them off first; nothing was sent"
+            )
 
     def _off_steps(self) -> list[OffStep]:
         return [("open all channels (:ROUTe:OPEN:ALL)", self.driver.open_all)]
@@ -104,6 +120,11 @@ class Keithley2750MatrixRole(RoleBase):
 
     def snapshot(self) -> dict[str, Any]:
         snap = super().snapshot()
-        snap.update(rows=self.rows, cols=self.cols, row_channels=self.row_channels,
-                    col_channels=self.col_channels, cell_channels=self.cell_channels)
+        snap.update(
+            rows=self.rows,
+            cols=self.cols,
+            row_channels=self.row_channels,
+            col_channels=self.col_channels,
+            cell_channels=self.cell_channels,
+        )
         return snap

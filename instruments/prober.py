@@ -16,8 +16,9 @@ class VeloxProber(RoleBase):
 
     role = "prober"
 
-    def __init__(self, driver: Any, *, resource: str = "", driver_name: str = "",
-                 velocity_percent: float = 100.0) -> None:
+    def __init__(
+        self, driver: Any, *, resource: str = "", driver_name: str = "", velocity_percent: float = 100.0
+    ) -> None:
         super().__init__(driver, resource=resource, limits=None, driver_name=driver_name)
         if not 0.1 <= velocity_percent <= 100:
             raise ValueError(f"velocity_percent must be from 0.1 to 100, got {velocity_percent!r}")
@@ -51,8 +52,12 @@ class VeloxProber(RoleBase):
         return []
 
     def _off_steps(self) -> list[OffStep]:
-        return [("move chuck to separation (MoveChuckSeparation)",
-                 lambda: self.driver.chuck.move_separation(self.velocity_percent))]
+        return [
+            (
+                "move chuck to separation (MoveChuckSeparation)",
+                lambda: self.driver.chuck.move_separation(self.velocity_percent),
+            )
+        ]
 
     def _after_off(self, ok: bool) -> None:
         if ok:

@@ -8,7 +8,8 @@ generator's 50 Ohm.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,8 +34,9 @@ class PulseBase(OutputRoleBase):
     MAX_COUNT = 99999
     CHANNELS: tuple[int, ...] = (1, 2)
 
-    def __init__(self, driver: Any, *, limits: Limits, channel: int = 1, resource: str = "",
-                 driver_name: str = "") -> None:
+    def __init__(
+        self, driver: Any, *, limits: Limits, channel: int = 1, resource: str = "", driver_name: str = ""
+    ) -> None:
         if limits is None:
             raise ValueError("a pulse generator needs limits with max_voltage_v")
         if channel not in self.CHANNELS:
@@ -47,45 +49,67 @@ class PulseBase(OutputRoleBase):
         return getattr(self.driver, f"ch_{self.channel}")
 
     # ------------------------------------------------------------------ waveforms
-    def configure_pulse_train(self, amplitude_v: float, width_s: float, *, period_s: float,
-                              count: int = 1, edge_s: float | None = None,
-                              base_v: float = 0.0) -> None:
+    def configure_pulse_train(
+        self,
+        amplitude_v: float,
+        width_s: float,
+        *,
+        period_s: float,
+        count: int = 1,
+        edge_s: float | None = None,
+        base_v: float = 0.0,
+    ) -> None:
         """``count`` pulses from ``base_v`` up to ``amplitude_v`` (V), ``width_s`` wide, one every
         ``period_s``, edges ``edge_s`` (None: the fastest), played on each trigger."""
         amplitude_v = self.limits.check_voltage(amplitude_v, "pulse amplitude")
         base_v = self.limits.check_voltage(base_v, "pulse base level")
         if not amplitude_v > base_v:
-            raise ValueError(f"amplitude_v ({amplitude_v:g} V) must be above base_v ({base_v:g} V): "
-                             "pulses go up from the base level")
+            raise ValueError(
+                f"amplitude_v ({amplitude_v:g} V) must be above base_v ({base_v:g} V): pulses go up from the base level"
+            )
         edge_s = self.MIN_EDGE_S if edge_s is None else float(edge_s)
         if not self.MIN_EDGE_S <= edge_s <= self.MAX_EDGE_S:
             raise ValueError(f"edge_s must be from {self.MIN_EDGE_S:g} s to {self.MAX_EDGE_S:g} s, got {edge_s!r}")
         if not width_s >= self.MIN_WIDTH_S:
             raise ValueError(f"width_s must be >= {self.MIN_WIDTH_S:g} s, got {width_s!r}")
         if self.MAX_EDGE_TO_WIDTH is not None and edge_s > self.MAX_EDGE_TO_WIDTH * width_s:
-            raise ValueError(f"edge_s ({edge_s:g} s) must be <= {self.MAX_EDGE_TO_WIDTH:g} x width_s "
-                             f"({self.MAX_EDGE_TO_WIDTH * width_s:g} s) on {type(self).__name__}")
+            raise ValueError(
+                f"edge_s ({edge_s:g} s) must be <= {self.MAX_EDGE_TO_WIDTH:g} x width_s "
+                f"({self.MAX_EDGE_TO_WIDTH * width_s:g} s) on {type(self).__name__}"
+            )
         if not period_s > width_s + 2 * edge_s:
-            raise ValueError(f"period_s must exceed width_s + 2 * edge_s = {width_s + 2 * edge_s:g} s, "
-                             f"got {period_s!r}")
+            raise ValueError(
+                f"period_s must exceed width_s + 2 * edge_s = {width_s + 2 * edge_s:g} s, got {period_s!r}"
+            )
         count = self._check_count(count)
         self._configured = False
         self._do_configure_pulse_train(amplitude_v, base_v, float(width_s), float(period_s), count, edge_s)
         self._configured = True
         self.settings.clear()
-        self.settings.update(waveform="pulse_train", channel=self.channel, amplitude_v=amplitude_v,
-                             base_v=base_v, width_s=float(width_s), period_s=float(period_s),
-                             count=count, edge_s=edge_s, output=self.output_is_on)
+        self.settings.update(
+            waveform="pulse_train",
+            channel=self.channel,
+            amplitude_v=amplitude_v,
+            base_v=base_v,
+            width_s=float(width_s),
+            period_s=float(period_s),
+            count=count,
+            edge_s=edge_s,
+            output=self.output_is_on,
+        )
 
-    def configure_single_pulse(self, amplitude_v: float, width_s: float, *,
-                               edge_s: float | None = None, base_v: float = 0.0) -> None:
+    def configure_single_pulse(
+        self, amplitude_v: float, width_s: float, *, edge_s: float | None = None, base_v: float = 0.0
+    ) -> None:
         """One pulse per trigger (a burst of one; the period only needs to hold the pulse)."""
         edge = self.MIN_EDGE_S if edge_s is None else float(edge_s)
-        self.configure_pulse_train(amplitude_v, width_s, period_s=2 * (width_s + 2 * edge),
-                                   count=1, edge_s=edge_s, base_v=base_v)
+        self.configure_pulse_train(
+            amplitude_v, width_s, period_s=2 * (width_s + 2 * edge), count=1, edge_s=edge_s, base_v=base_v
+        )
 
-    def configure_spike_train(self, samples_v: Sequence[float], sample_interval_s: float, *,
-                              count: int = 1, name: str = "SPIKES") -> None:
+    def configure_spike_train(
+        self, samples_v: Sequence[float], sample_interval_s: float, *, count: int = 1, name: str = "SPIKES"
+    ) -> None:
         """Upload ``samples_v`` (V, one every ``sample_interval_s``) and play it ``count`` times
         per trigger. Every sample is checked against the bench limit before anything is sent."""
         samples = np.asarray(samples_v, dtype=float).ravel()
@@ -100,12 +124,20 @@ class PulseBase(OutputRoleBase):
         scaling = self._do_configure_arb(samples, float(sample_interval_s), count, name)
         self._configured = True
         self.settings.clear()
-        self.settings.update(waveform="spike_train", channel=self.channel, name=name,
-                             points=int(samples.size), sample_interval_s=float(sample_interval_s),
-                             duration_s=float(samples.size * sample_interval_s), count=count,
-                             min_v=float(samples.min()), max_v=float(samples.max()),
-                             amplitude_vpp=scaling.amplitude_vpp, offset_v=scaling.offset_v,
-                             output=self.output_is_on)
+        self.settings.update(
+            waveform="spike_train",
+            channel=self.channel,
+            name=name,
+            points=int(samples.size),
+            sample_interval_s=float(sample_interval_s),
+            duration_s=float(samples.size * sample_interval_s),
+            count=count,
+            min_v=float(samples.min()),
+            max_v=float(samples.max()),
+            amplitude_vpp=scaling.amplitude_vpp,
+            offset_v=scaling.offset_v,
+            output=self.output_is_on,
+        )
 
     # ------------------------------------------------------------------ trigger and output
     def trigger(self) -> None:
@@ -118,8 +150,10 @@ class PulseBase(OutputRoleBase):
         """Enable the output; refused (nothing sent) until a waveform was programmed by the role,
         so the levels on the output are known to be within the bench limits."""
         if not self._configured:
-            raise SafetyError("pulse: output_on refused: no waveform configured through the role "
-                              "(configure_pulse_train / configure_spike_train first); nothing was sent")
+            raise SafetyError(
+                "pulse: output_on refused: no waveform configured through the role "
+                "(configure_pulse_train / configure_spike_train first); nothing was sent"
+            )
         self.output_is_on = True
         self._ch.output = True
         self.settings["output"] = True
@@ -139,19 +173,18 @@ class PulseBase(OutputRoleBase):
     def _off_steps(self) -> list[OffStep]:
         return [(f"output {self.channel} off", self._off_and_confirm)]
 
-
     def _check_count(self, count: int) -> int:
         if int(count) != count or not 1 <= count <= self.MAX_COUNT:
             raise ValueError(f"count must be an integer from 1 to {self.MAX_COUNT}, got {count!r}")
         return int(count)
 
     # ------------------------------------------------------------------ model hooks
-    def _do_configure_pulse_train(self, high_v: float, low_v: float, width_s: float, period_s: float, count: int,
-                                  edge_s: float) -> None:
+    def _do_configure_pulse_train(
+        self, high_v: float, low_v: float, width_s: float, period_s: float, count: int, edge_s: float
+    ) -> None:
         raise NotImplementedError
 
-    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int,
-                          name: str) -> ArbScaling:
+    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int, name: str) -> ArbScaling:
         raise NotImplementedError
 
     def _do_trigger(self) -> None:
@@ -171,8 +204,9 @@ class Agilent33500Pulse(PulseBase):
         d.sync_source = f"CH{self.channel}"
         d.sync_enabled = True
 
-    def _do_configure_pulse_train(self, high_v: float, low_v: float, width_s: float, period_s: float, count: int,
-                                  edge_s: float) -> None:
+    def _do_configure_pulse_train(
+        self, high_v: float, low_v: float, width_s: float, period_s: float, count: int, edge_s: float
+    ) -> None:
         """Programs levels and timing in an order that is valid from any previous state.
 
         The 33500 refuses a high level at or below the low level, a width above period - 16 ns and
@@ -197,8 +231,7 @@ class Agilent33500Pulse(PulseBase):
         self._setup_burst(count)
         self._raise_on_errors("configuring the pulse train")
 
-    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int,
-                          name: str) -> ArbScaling:
+    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int, name: str) -> ArbScaling:
         ch = self._ch
         ch.output_load = "INF"
         ch.offset = 0.0  # any amplitude up to the limit then fits, whatever the old offset was
@@ -229,8 +262,9 @@ class Keysight81160APulse(PulseBase):
         ch.trigger_mode = "MAN"
         ch.trigger_count = count
 
-    def _do_configure_pulse_train(self, high_v: float, low_v: float, width_s: float, period_s: float, count: int,
-                                  edge_s: float) -> None:
+    def _do_configure_pulse_train(
+        self, high_v: float, low_v: float, width_s: float, period_s: float, count: int, edge_s: float
+    ) -> None:
         ch = self._ch
         ch.output_load = self.HIGH_Z_LOAD_OHM
         ch.shape = "PULS"
@@ -242,8 +276,7 @@ class Keysight81160APulse(PulseBase):
         self._setup_burst(count)
         self._raise_on_errors("configuring the pulse train")
 
-    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int,
-                          name: str) -> ArbScaling:
+    def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int, name: str) -> ArbScaling:
         ch = self._ch
         ch.output_load = self.HIGH_Z_LOAD_OHM
         scaling: ArbScaling = ch.upload_user_volts(samples_v, sample_interval_s)

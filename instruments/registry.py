@@ -47,24 +47,59 @@ class DriverInfo:
 
 
 DRIVERS: dict[str, DriverInfo] = {
-    "keithley2450": DriverInfo("smu", Keithley2450SMU, Keithley2450Native, "Keithley 2450 SourceMeter",
-                               idn_pattern=r"\b2450\b"),
-    "keithley2400": DriverInfo("smu", Keithley2400SMU, Keithley2400List, "Keithley 2400-series SourceMeter",
-                               idn_pattern=r"\b24[0-4]\d\b"),
-    "keithley2600": DriverInfo("smu", Keithley2600SMU, Keithley2600Sweep, "Keithley 2600-series SourceMeter (TSP)",
-                               channels=("a", "b"), idn_pattern=r"\b26\d\d[AB]?\b"),
-    "agilent33500": DriverInfo("pulse", Agilent33500Pulse, Agilent33500Ext,
-                               "Agilent/Keysight 33500B-series waveform generator",
-                               channels=(1, 2), idn_pattern=r"\b335\d\d[AB]?\b"),
-    "agilent33521a": DriverInfo("pulse", Agilent33521APulse, Agilent33521AExt,
-                                "Agilent 33521A waveform generator", channels=(1,), idn_pattern=r"\b33521A\b"),
-    "keysight81160a": DriverInfo("pulse", Keysight81160APulse, Keysight81160AExt,
-                                 "Keysight 81160A pulse/function/arbitrary generator",
-                                 channels=(1, 2), idn_pattern=r"\b81160A\b"),
-    "dsox1102g": DriverInfo("scope", DSOX1102GScope, KeysightDSOX1102GTrig, "Keysight DSOX1102G oscilloscope",
-                            channels=(1, 2), idn_pattern=r"DSO-?X ?1102G"),
-    "keithley2750": DriverInfo("matrix", Keithley2750MatrixRole, Keithley2750Matrix,
-                               "Keithley 2750 with 7709 matrix card", idn_pattern=r"\b2750\b"),
+    "keithley2450": DriverInfo(
+        "smu", Keithley2450SMU, Keithley2450Native, "Keithley 2450 SourceMeter", idn_pattern=r"\b2450\b"
+    ),
+    "keithley2400": DriverInfo(
+        "smu", Keithley2400SMU, Keithley2400List, "Keithley 2400-series SourceMeter", idn_pattern=r"\b24[0-4]\d\b"
+    ),
+    "keithley2600": DriverInfo(
+        "smu",
+        Keithley2600SMU,
+        Keithley2600Sweep,
+        "Keithley 2600-series SourceMeter (TSP)",
+        channels=("a", "b"),
+        idn_pattern=r"\b26\d\d[AB]?\b",
+    ),
+    "agilent33500": DriverInfo(
+        "pulse",
+        Agilent33500Pulse,
+        Agilent33500Ext,
+        "Agilent/Keysight 33500B-series waveform generator",
+        channels=(1, 2),
+        idn_pattern=r"\b335\d\d[AB]?\b",
+    ),
+    "agilent33521a": DriverInfo(
+        "pulse",
+        Agilent33521APulse,
+        Agilent33521AExt,
+        "Agilent 33521A waveform generator",
+        channels=(1,),
+        idn_pattern=r"\b33521A\b",
+    ),
+    "keysight81160a": DriverInfo(
+        "pulse",
+        Keysight81160APulse,
+        Keysight81160AExt,
+        "Keysight 81160A pulse/function/arbitrary generator",
+        channels=(1, 2),
+        idn_pattern=r"\b81160A\b",
+    ),
+    "dsox1102g": DriverInfo(
+        "scope",
+        DSOX1102GScope,
+        KeysightDSOX1102GTrig,
+        "Keysight DSOX1102G oscilloscope",
+        channels=(1, 2),
+        idn_pattern=r"DSO-?X ?1102G",
+    ),
+    "keithley2750": DriverInfo(
+        "matrix",
+        Keithley2750MatrixRole,
+        Keithley2750Matrix,
+        "Keithley 2750 with 7709 matrix card",
+        idn_pattern=r"\b2750\b",
+    ),
     "velox": DriverInfo("prober", VeloxProber, Velox, "FormFactor Velox prober"),
 }
 

@@ -17,8 +17,9 @@ The protocols are deliberately not ``runtime_checkable``: an ``isinstance`` chec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -94,8 +95,9 @@ class SMU(Role, Protocol):
         sweep where it has one (one exchange, not one per point). The output state is the same
         after the sweep as before it."""
 
-    def sweep_voltage_linear(self, start_v: float, stop_v: float, points: int, *,
-                             delay_s: float = 0.0) -> SweepResult: ...
+    def sweep_voltage_linear(
+        self, start_v: float, stop_v: float, points: int, *, delay_s: float = 0.0
+    ) -> SweepResult: ...
 
 
 class PulseGenerator(Role, Protocol):
@@ -107,17 +109,26 @@ class PulseGenerator(Role, Protocol):
     refused until a waveform has been programmed through the role.
     """
 
-    def configure_pulse_train(self, amplitude_v: float, width_s: float, *, period_s: float,
-                              count: int = 1, edge_s: float | None = None,
-                              base_v: float = 0.0) -> None:
+    def configure_pulse_train(
+        self,
+        amplitude_v: float,
+        width_s: float,
+        *,
+        period_s: float,
+        count: int = 1,
+        edge_s: float | None = None,
+        base_v: float = 0.0,
+    ) -> None:
         """``count`` rectangular pulses from ``base_v`` to ``amplitude_v``, ``width_s`` long,
         every ``period_s``, with rise and fall times ``edge_s`` (None: the fastest)."""
 
-    def configure_single_pulse(self, amplitude_v: float, width_s: float, *,
-                               edge_s: float | None = None, base_v: float = 0.0) -> None: ...
+    def configure_single_pulse(
+        self, amplitude_v: float, width_s: float, *, edge_s: float | None = None, base_v: float = 0.0
+    ) -> None: ...
 
-    def configure_spike_train(self, samples_v: Sequence[float], sample_interval_s: float, *,
-                              count: int = 1, name: str = "SPIKES") -> None:
+    def configure_spike_train(
+        self, samples_v: Sequence[float], sample_interval_s: float, *, count: int = 1, name: str = "SPIKES"
+    ) -> None:
         """Upload sampled voltages (V, one every ``sample_interval_s``) as an arbitrary waveform and
         play it ``count`` times per trigger."""
 
@@ -133,9 +144,15 @@ class Scope(Role, Protocol):
 
     sense_resistance_ohm: float
 
-    def arm(self, record_length_s: float, sample_interval_s: float, *,
-            trigger_level_v: float = 1.0, pretrigger_s: float = 0.0,
-            full_scale_current_a: float | None = None) -> None:
+    def arm(
+        self,
+        record_length_s: float,
+        sample_interval_s: float,
+        *,
+        trigger_level_v: float = 1.0,
+        pretrigger_s: float = 0.0,
+        full_scale_current_a: float | None = None,
+    ) -> None:
         """Arm a single capture triggered by the pulse generator's sync output."""
 
     def fetch(self, timeout_s: float = 10.0) -> Capture:

@@ -30,8 +30,9 @@ class DSOX1102GScope(RoleBase):
     #: how long arm() waits for the Run bit after :SINGle (s)
     ARM_TIMEOUT_S = 2.0
 
-    def __init__(self, driver: Any, *, sense_resistance_ohm: float, channel: int = 1,
-                 resource: str = "", driver_name: str = "") -> None:
+    def __init__(
+        self, driver: Any, *, sense_resistance_ohm: float, channel: int = 1, resource: str = "", driver_name: str = ""
+    ) -> None:
         if channel not in self.CHANNELS:
             raise ValueError(f"channel must be 1 or 2 for a DSOX1102G, got {channel!r}")
         if not sense_resistance_ohm > 0:
@@ -41,8 +42,15 @@ class DSOX1102GScope(RoleBase):
         self.sense_resistance_ohm = float(sense_resistance_ohm)
         self._points: int | None = None
 
-    def arm(self, record_length_s: float, sample_interval_s: float, *, trigger_level_v: float = 1.0,
-            pretrigger_s: float = 0.0, full_scale_current_a: float | None = None) -> None:
+    def arm(
+        self,
+        record_length_s: float,
+        sample_interval_s: float,
+        *,
+        trigger_level_v: float = 1.0,
+        pretrigger_s: float = 0.0,
+        full_scale_current_a: float | None = None,
+    ) -> None:
         """Arm one capture of ``record_length_s`` (s) starting ``pretrigger_s`` before the trigger,
         at least one sample every ``sample_interval_s`` (s), triggered by a rising edge through
         ``trigger_level_v`` (V) on EXT. ``full_scale_current_a`` (A) sets the vertical range for
@@ -52,13 +60,16 @@ class DSOX1102GScope(RoleBase):
         if not sample_interval_s > 0:
             raise ValueError(f"sample_interval_s must be > 0 s, got {sample_interval_s!r}")
         if not 0 <= pretrigger_s < record_length_s:
-            raise ValueError(f"pretrigger_s must be from 0 to record_length_s ({record_length_s:g} s), "
-                             f"got {pretrigger_s!r}")
+            raise ValueError(
+                f"pretrigger_s must be from 0 to record_length_s ({record_length_s:g} s), got {pretrigger_s!r}"
+            )
         wanted = math.ceil(record_length_s / sample_interval_s - 1e-9)
         points = next((p for p in RECORD_POINTS if p >= wanted), None)
         if points is None:
-            raise ValueError(f"record_length_s / sample_interval_s = {wanted} points exceeds the "
-                             f"DSOX1102G's {RECORD_POINTS[-1]}; lengthen sample_interval_s")
+            raise ValueError(
+                f"record_length_s / sample_interval_s = {wanted} points exceeds the "
+                f"DSOX1102G's {RECORD_POINTS[-1]}; lengthen sample_interval_s"
+            )
         d = self.driver
         d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
         d.timebase_mode = "main"
@@ -87,16 +98,23 @@ class DSOX1102GScope(RoleBase):
         deadline = time.monotonic() + self.ARM_TIMEOUT_S
         while not d.capture_running:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"scope ({self.resource}): not armed {self.ARM_TIMEOUT_S:g} s after :SINGle "
-                                   "(Run bit of :OPERegister:CONDition? still clear)")
+                raise TimeoutError(
+                    f"scope ({self.resource}): not armed {self.ARM_TIMEOUT_S:g} s after :SINGle "
+                    "(Run bit of :OPERegister:CONDition? still clear)"
+                )
             time.sleep(self.POLL_S)
         self._points = points
-        self.settings.update(record_length_s=float(record_length_s), points=points,
-                             sample_interval_s=float(record_length_s) / points,
-                             pretrigger_s=float(pretrigger_s), trigger_source="EXT",
-                             trigger_level_v=float(trigger_level_v), channel=self.channel,
-                             sense_resistance_ohm=self.sense_resistance_ohm,
-                             full_scale_current_a=full_scale_current_a)
+        self.settings.update(
+            record_length_s=float(record_length_s),
+            points=points,
+            sample_interval_s=float(record_length_s) / points,
+            pretrigger_s=float(pretrigger_s),
+            trigger_source="EXT",
+            trigger_level_v=float(trigger_level_v),
+            channel=self.channel,
+            sense_resistance_ohm=self.sense_resistance_ohm,
+            full_scale_current_a=full_scale_current_a,
+        )
 
     def fetch(self, timeout_s: float = 10.0) -> Capture:
         """Wait (up to ``timeout_s``) for the armed capture to complete; return it in amperes."""
@@ -105,14 +123,19 @@ class DSOX1102GScope(RoleBase):
         deadline = time.monotonic() + timeout_s
         while self.driver.capture_running:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"scope ({self.resource}): no trigger within {timeout_s:g} s; "
-                                   "is the pulse generator's sync cabled to EXT and triggered?")
+                raise TimeoutError(
+                    f"scope ({self.resource}): no trigger within {timeout_s:g} s; "
+                    "is the pulse generator's sync cabled to EXT and triggered?"
+                )
             time.sleep(self.POLL_S)
         t_s, volts, preamble = self.driver.read_waveform_volts(f"channel{self.channel}", self._points)
         self._points = None
-        return Capture(t_s=t_s, current_a=volts / self.sense_resistance_ohm,
-                       sense_resistance_ohm=self.sense_resistance_ohm,
-                       meta={"xincrement_s": preamble["xincrement"], "points": int(volts.size)})
+        return Capture(
+            t_s=t_s,
+            current_a=volts / self.sense_resistance_ohm,
+            sense_resistance_ohm=self.sense_resistance_ohm,
+            meta={"xincrement_s": preamble["xincrement"], "points": int(volts.size)},
+        )
 
     def _off_steps(self) -> list[OffStep]:
         return []  # a scope has no output to turn off

@@ -8,7 +8,8 @@ first command of a request is written, and a sweep leaves the output as it found
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +29,15 @@ class SmuBase(OutputRoleBase):
     NPLC_RANGE: tuple[float, float] = (0.01, 10.0)
     MAX_SWEEP_POINTS = 2500
 
-    def __init__(self, driver: Any, *, limits: Limits, resource: str = "", driver_name: str = "",
-                 channel: str | int | None = None) -> None:
+    def __init__(
+        self,
+        driver: Any,
+        *,
+        limits: Limits,
+        resource: str = "",
+        driver_name: str = "",
+        channel: str | int | None = None,
+    ) -> None:
         if limits is None or limits.max_current_a is None:
             raise ValueError("an SMU needs limits with max_voltage_v and max_current_a")
         super().__init__(driver, channel=channel, resource=resource, limits=limits, driver_name=driver_name)
@@ -45,8 +53,9 @@ class SmuBase(OutputRoleBase):
         self._compliance = None
         self._do_configure_voltage_source(compliance_a, nplc)
         self._mode, self._compliance = "voltage", compliance_a
-        self.settings.update(source_function="voltage", compliance_current_a=compliance_a,
-                             nplc=nplc, source_voltage_v=None)
+        self.settings.update(
+            source_function="voltage", compliance_current_a=compliance_a, nplc=nplc, source_voltage_v=None
+        )
         self.settings.pop("compliance_voltage_v", None)
         self.settings.pop("source_current_a", None)
 
@@ -58,8 +67,9 @@ class SmuBase(OutputRoleBase):
         self._compliance = None
         self._do_configure_current_source(compliance_v, nplc)
         self._mode, self._compliance = "current", compliance_v
-        self.settings.update(source_function="current", compliance_voltage_v=compliance_v,
-                             nplc=nplc, source_current_a=None)
+        self.settings.update(
+            source_function="current", compliance_voltage_v=compliance_v, nplc=nplc, source_current_a=None
+        )
         self.settings.pop("compliance_current_a", None)
         self.settings.pop("source_voltage_v", None)
 
@@ -83,7 +93,8 @@ class SmuBase(OutputRoleBase):
         if self._compliance is None:
             raise SafetyError(
                 "smu: output_on refused: no compliance set; call configure_voltage_source("
-                "compliance_a=...) or configure_current_source(compliance_v=...) first; nothing was sent")
+                "compliance_a=...) or configure_current_source(compliance_v=...) first; nothing was sent"
+            )
         self.output_is_on = True  # from the first byte on, the output may be on
         self._do_output(True)
         self.settings["output"] = True
@@ -112,14 +123,14 @@ class SmuBase(OutputRoleBase):
         levels = self._check_sweep(levels_v, delay_s)
         return self._run_sweep(lambda: self._do_sweep_list(levels, delay_s), levels, delay_s)
 
-    def sweep_voltage_linear(self, start_v: float, stop_v: float, points: int, *,
-                             delay_s: float = 0.0) -> SweepResult:
+    def sweep_voltage_linear(self, start_v: float, stop_v: float, points: int, *, delay_s: float = 0.0) -> SweepResult:
         """Linear sweep from ``start_v`` to ``stop_v`` (V) in ``points`` points (>= 2)."""
         if int(points) != points or not 2 <= points <= self.MAX_SWEEP_POINTS:
             raise ValueError(f"points must be an integer from 2 to {self.MAX_SWEEP_POINTS}, got {points!r}")
         levels = self._check_sweep(np.linspace(start_v, stop_v, int(points)), delay_s)
-        return self._run_sweep(lambda: self._do_sweep_linear(levels[0], levels[-1], int(points), delay_s),
-                               levels, delay_s)
+        return self._run_sweep(
+            lambda: self._do_sweep_linear(levels[0], levels[-1], int(points), delay_s), levels, delay_s
+        )
 
     def _check_sweep(self, levels_v: Sequence[float] | np.ndarray, delay_s: float) -> np.ndarray:
         self._require_mode("voltage", "sweep_voltage")
@@ -140,8 +151,12 @@ class SmuBase(OutputRoleBase):
         if not was_on:
             self.output_off()
         self.settings["source_voltage_v"] = None  # the level is where the sweep left it
-        self.settings["last_sweep"] = {"points": int(levels.size), "first_v": float(levels[0]),
-                                       "last_v": float(levels[-1]), "delay_s": float(delay_s)}
+        self.settings["last_sweep"] = {
+            "points": int(levels.size),
+            "first_v": float(levels[0]),
+            "last_v": float(levels[-1]),
+            "delay_s": float(delay_s),
+        }
         return SweepResult(np.asarray(source_v, dtype=float), np.asarray(current_a, dtype=float))
 
     def _sweep_duration_s(self, points: int, delay_s: float) -> float:
@@ -166,17 +181,21 @@ class SmuBase(OutputRoleBase):
     # ------------------------------------------------------------------ helpers
     def _require_mode(self, mode: str, what: str) -> None:
         if self._compliance is None or self._mode != mode:
-            configure = "configure_voltage_source(compliance_a=...)" if mode == "voltage" \
+            configure = (
+                "configure_voltage_source(compliance_a=...)"
+                if mode == "voltage"
                 else "configure_current_source(compliance_v=...)"
-            raise SafetyError(f"smu: {what} refused: call {configure} first, so a compliance is set "
-                              f"before any level; nothing was sent")
+            )
+            raise SafetyError(
+                f"smu: {what} refused: call {configure} first, so a compliance is set "
+                f"before any level; nothing was sent"
+            )
 
     def _check_nplc(self, nplc: float) -> float:
         low, high = self.NPLC_RANGE
         if not low <= float(nplc) <= high:
             raise ValueError(f"nplc must be from {low:g} to {high:g} power-line cycles, got {nplc!r}")
         return float(nplc)
-
 
     # ------------------------------------------------------------------ model hooks
     def _do_configure_voltage_source(self, compliance_a: float, nplc: float) -> None:
@@ -203,8 +222,9 @@ class SmuBase(OutputRoleBase):
     def _do_sweep_list(self, levels_v: np.ndarray, delay_s: float) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def _do_sweep_linear(self, start_v: float, stop_v: float, points: int,
-                         delay_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def _do_sweep_linear(
+        self, start_v: float, stop_v: float, points: int, delay_s: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         return self._do_sweep_list(np.linspace(start_v, stop_v, points), delay_s)
 
 
@@ -260,8 +280,9 @@ class Keithley2450SMU(SmuBase):
     def _do_sweep_linear(self, start_v: float, stop_v: float, points: int, delay_s: float) -> tuple[Any, Any]:
         d = self.driver
         d.clear_buffer()
-        d.sweep_voltage_linear(start_v, stop_v, points, delay_s=delay_s, count=1, range_type="BEST",
-                               fail_abort=False, dual=False)
+        d.sweep_voltage_linear(
+            start_v, stop_v, points, delay_s=delay_s, count=1, range_type="BEST", fail_abort=False, dual=False
+        )
         return self._run_native(points)
 
     def _run_native(self, points: int) -> tuple[Any, Any]:
@@ -272,8 +293,10 @@ class Keithley2450SMU(SmuBase):
         return sources, readings
 
     def _off_steps(self) -> list[OffStep]:
-        return [("abort the trigger model (:ABOR)", self.driver.abort),
-                ("output off (OUTPUT OFF)", lambda: self.driver.write("OUTPUT OFF"))]
+        return [
+            ("abort the trigger model (:ABOR)", self.driver.abort),
+            ("output off (OUTPUT OFF)", lambda: self.driver.write("OUTPUT OFF")),
+        ]
 
 
 class Keithley2400SMU(SmuBase):
@@ -331,8 +354,10 @@ class Keithley2400SMU(SmuBase):
         return voltage_v, current_a
 
     def _off_steps(self) -> list[OffStep]:
-        return [("abort the trigger model (:ABORT)", self.driver.reset_trigger),
-                ("output off (OUTPUT 0)", lambda: setattr(self.driver, "source_enabled", False))]
+        return [
+            ("abort the trigger model (:ABORT)", self.driver.reset_trigger),
+            ("output off (OUTPUT 0)", lambda: setattr(self.driver, "source_enabled", False)),
+        ]
 
 
 class Keithley2600SMU(SmuBase):
@@ -396,6 +421,7 @@ class Keithley2600SMU(SmuBase):
         return voltage_v, current_a
 
     def _off_steps(self) -> list[OffStep]:
-        return [(f"abort ({self._smu}.abort())", lambda: self.driver.abort(self.channel)),
-                (f"output off ({self._smu}.source.output=0)",
-                 lambda: setattr(self._ch, "source_output", "OFF"))]
+        return [
+            (f"abort ({self._smu}.abort())", lambda: self.driver.abort(self.channel)),
+            (f"output off ({self._smu}.source.output=0)", lambda: setattr(self._ch, "source_output", "OFF")),
+        ]

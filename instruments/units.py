@@ -12,8 +12,17 @@ import re
 
 #: SI prefixes accepted in front of a unit symbol ("u" and "µ"/"μ" both mean micro).
 PREFIXES: dict[str, float] = {
-    "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3,
-    "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9,
+    "f": 1e-15,
+    "p": 1e-12,
+    "n": 1e-9,
+    "u": 1e-6,
+    "µ": 1e-6,
+    "μ": 1e-6,
+    "m": 1e-3,
+    "": 1.0,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
 }
 
 #: canonical unit -> spellings accepted for it (case-sensitive, so "mA" is never "MA").
@@ -98,10 +107,10 @@ def format_quantity(value: float, unit: str, *, digits: int = 6, micro: str = "u
         return f"{value:g} {unit}"
     exponent = int(math.floor(math.log10(abs(value)) / 3) * 3)
     exponent = max(-15, min(9, exponent))
-    scaled = float(f"{value / 10 ** exponent:.{digits}g}")
+    scaled = float(f"{value / 10**exponent:.{digits}g}")
     if abs(scaled) >= 1000 and exponent < 9:  # 999.99996 rounds up to the next prefix
         exponent += 3
-        scaled = float(f"{value / 10 ** exponent:.{digits}g}")
+        scaled = float(f"{value / 10**exponent:.{digits}g}")
     prefix = {-15: "f", -12: "p", -9: "n", -6: micro, -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}[exponent]
     text = f"{scaled:.{digits}g}"
     if "e" in text:  # 100 with 2 digits: "1e+02"

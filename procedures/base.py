@@ -104,6 +104,7 @@ def _teach_pint_ohm() -> None:
     registry = ureg.get() if isinstance(ureg, pint.ApplicationRegistry) else ureg
     lazy = getattr(pint.registry, "LazyRegistry", None)
     if lazy is not None and type(registry) is lazy and hasattr(lazy, "_LazyRegistry__init"):
+
         class OhmLazyRegistry(lazy):
             def _LazyRegistry__init(self):
                 lazy._LazyRegistry__init(self)  # now a UnitRegistry with pint's definitions
@@ -159,7 +160,7 @@ def is_fatal_error(code: int) -> bool:
 
 
 def duration_text(seconds: float) -> str:
-    """"850 ms", "42 s", "3.5 min", "2.8 h", "4.2 days" (for estimates)."""
+    """ "850 ms", "42 s", "3.5 min", "2.8 h", "4.2 days" (for estimates)."""
     s = float(seconds)
     if s < 1:
         return f"{s * 1e3:.3g} ms"
@@ -238,8 +239,8 @@ class TspcmProcedure(Procedure):
                 checked = probe.value
             except (ValueError, TypeError) as exc:
                 raise ParameterError(
-                    key, f"{declared.name} = {value!r} is not allowed ({exc}); allowed: "
-                         f"{describe_range(declared)}") from None
+                    key, f"{declared.name} = {value!r} is not allowed ({exc}); allowed: {describe_range(declared)}"
+                ) from None
             if isinstance(checked, float) and not math.isfinite(checked):
                 raise ParameterError(key, f"{declared.name} must be finite; allowed: {describe_range(declared)}")
             setattr(self, key, checked)
@@ -251,8 +252,10 @@ class TspcmProcedure(Procedure):
         missing = [role for role in self.REQUIRED_ROLES if bench.roles.get(role) is None]
         if missing:
             raise ParameterError(
-                "bench", f"{self.name or type(self).__name__} needs the role(s) {', '.join(missing)}, "
-                         f"which {bench.path} does not configure")
+                "bench",
+                f"{self.name or type(self).__name__} needs the role(s) {', '.join(missing)}, "
+                f"which {bench.path} does not configure",
+            )
 
     def check_bench_limits(self, bench: BenchLike) -> None:
         for key, (role, kind) in self.BENCH_LIMITS.items():
@@ -269,8 +272,10 @@ class TspcmProcedure(Procedure):
                 declared = self._parameters.get(key)
                 label = declared.name if declared is not None else key
                 raise ParameterError(
-                    key, f"{label} = {with_units(worst, unit)} exceeds the bench limit {with_units(limit, unit)} "
-                         f"({where}); allowed: up to {with_units(limit, unit)}")
+                    key,
+                    f"{label} = {with_units(worst, unit)} exceeds the bench limit {with_units(limit, unit)} "
+                    f"({where}); allowed: up to {with_units(limit, unit)}",
+                )
 
     def check_bench(self, bench: BenchLike) -> None:
         """Override: further checks against the bench (e.g. the array size of the switch matrix),
@@ -328,15 +333,14 @@ class TspcmProcedure(Procedure):
         fatal = []
         for role, code, message in self.bench.poll_errors():
             resource = getattr(self.bench.roles.get(role), "resource", "")
-            text = f"{role} ({resource}) reported error {code}, \"{message}\""
+            text = f'{role} ({resource}) reported error {code}, "{message}"'
             if is_fatal_error(code):
                 log.error("%s", text)
                 fatal.append(text)
             else:
                 log.warning("%s", text)
         if fatal:
-            raise InstrumentError(f"{'; '.join(fatal)}: the run stops, the instrument did not do what was "
-                                  f"asked")
+            raise InstrumentError(f"{'; '.join(fatal)}: the run stops, the instrument did not do what was asked")
 
     # ------------------------------------------------------------------ estimates (the window shows them)
     def get_estimates(self):
@@ -369,12 +373,17 @@ class TspcmProcedure(Procedure):
         declared = [name for klass in reversed(cls.__mro__) for name in vars(klass)]
         rank = {name: i for i, name in enumerate(dict.fromkeys(declared))}
         for key, p in sorted(instance_params.items(), key=lambda item: rank.get(item[0], len(rank))):
-            rows.append({
-                "key": key, "label": p.name, "type": type(p).__name__,
-                "units": getattr(p, "units", None) or "",
-                "default": p.default if hasattr(p, "default") else p.value,
-                "minimum": getattr(p, "minimum", None), "maximum": getattr(p, "maximum", None),
-                "choices": list(getattr(p, "choices", None) or []) or None,
-                "allowed": describe_range(p),
-            })
+            rows.append(
+                {
+                    "key": key,
+                    "label": p.name,
+                    "type": type(p).__name__,
+                    "units": getattr(p, "units", None) or "",
+                    "default": p.default if hasattr(p, "default") else p.value,
+                    "minimum": getattr(p, "minimum", None),
+                    "maximum": getattr(p, "maximum", None),
+                    "choices": list(getattr(p, "choices", None) or []) or None,
+                    "allowed": describe_range(p),
+                }
+            )
         return rows

@@ -67,18 +67,41 @@ class IVSweepProcedure(TspcmProcedure):
     KEY_PARAMETERS = ("mode", "stop_voltage_V", "compliance_A", "cycles")
     READ_METHOD = None
     BENCH_LIMITS = {"stop_voltage_V": ("smu", "voltage"), "compliance_A": ("smu", "current")}
-    DATA_COLUMNS = ["Cycle", "Point", "Direction", "Voltage (V)", "Voltage readback (V)", "Current (A)",
-                    "Cycle Vth (V)", "Cycle Vhold (V)"]
+    DATA_COLUMNS = [
+        "Cycle",
+        "Point",
+        "Direction",
+        "Voltage (V)",
+        "Voltage readback (V)",
+        "Current (A)",
+        "Cycle Vth (V)",
+        "Cycle Vhold (V)",
+    ]
     #: the window's views and parameter groups (plain data, read by tspcm_lab.gui; see gui/viewspec.py)
     VIEWS = (
-        {"title": "I-V per cycle (log |I|)", "x": "Voltage (V)", "y": "Current (A)", "series": "Cycle",
-         "log_y": True, "abs_y": True, "marks": "auto"},
-        {"title": "Thresholds per cycle", "x": "Cycle", "y": ["Cycle Vth (V)", "Cycle Vhold (V)"],
-         "style": "both", "features": ["vth_mean_V", "vth_sigma_V", "vhold_mean_V"]},
+        {
+            "title": "I-V per cycle (log |I|)",
+            "x": "Voltage (V)",
+            "y": "Current (A)",
+            "series": "Cycle",
+            "log_y": True,
+            "abs_y": True,
+            "marks": "auto",
+        },
+        {
+            "title": "Thresholds per cycle",
+            "x": "Cycle",
+            "y": ["Cycle Vth (V)", "Cycle Vhold (V)"],
+            "style": "both",
+            "features": ["vth_mean_V", "vth_sigma_V", "vhold_mean_V"],
+        },
     )
     PARAMETER_GROUPS = (
-        ("Threshold extraction", ("series_resistance_ohm", "threshold_criterion", "current_criterion_A",
-                                  "min_jump_decades"), True),
+        (
+            "Threshold extraction",
+            ("series_resistance_ohm", "threshold_criterion", "current_criterion_A", "min_jump_decades"),
+            True,
+        ),
         ("Timing and storage", ("nplc", "delay_s", "off_time_s", "rest_s", "save_sweeps"), True),
     )
 
@@ -91,27 +114,32 @@ class IVSweepProcedure(TspcmProcedure):
     nplc = FloatParameter("NPLC", minimum=0.01, maximum=10.0, default=0.01)
     delay_s = FloatParameter("Source delay per point", units="s", minimum=0.0, maximum=10.0, default=0.0)
     off_time_s = FloatParameter("Pulsed mode time at 0 V", units="s", minimum=0.0, maximum=10.0, default=1e-3)
-    series_resistance_ohm = FloatParameter("Series resistance (-1 = from bench file)", units="ohm",
-                                           minimum=-1.0, maximum=1e7, default=-1.0)
-    threshold_criterion = ListParameter("Threshold criterion", choices=["jump", "current", "slope"],
-                                        default="jump")
-    current_criterion_A = FloatParameter("Current criterion", units="A", minimum=1e-12, maximum=0.1,
-                                         default=1e-6)
+    series_resistance_ohm = FloatParameter(
+        "Series resistance (-1 = from bench file)", units="ohm", minimum=-1.0, maximum=1e7, default=-1.0
+    )
+    threshold_criterion = ListParameter("Threshold criterion", choices=["jump", "current", "slope"], default="jump")
+    current_criterion_A = FloatParameter("Current criterion", units="A", minimum=1e-12, maximum=0.1, default=1e-6)
     min_jump_decades = FloatParameter("Minimum jump", units="decades", minimum=0.1, maximum=10.0, default=0.5)
     rest_s = FloatParameter("Rest between cycles", units="s", minimum=0.0, maximum=3600.0, default=0.0)
     save_sweeps = BooleanParameter("Store each cycle as a waveform", default=False)
 
     def check_relations(self) -> None:
         if self.step_V >= self.stop_voltage_V:
-            raise ParameterError("step_V", f"Voltage step = {self.step_V:g} V must be below stop_voltage_V "
-                                 f"({self.stop_voltage_V:g} V); allowed: 0.0001 V to {self.stop_voltage_V:g} V")
+            raise ParameterError(
+                "step_V",
+                f"Voltage step = {self.step_V:g} V must be below stop_voltage_V "
+                f"({self.stop_voltage_V:g} V); allowed: 0.0001 V to {self.stop_voltage_V:g} V",
+            )
         points = cycle_levels(self.stop_voltage_V, self.step_V, self.polarity).size
         if self.mode == "pulsed":
             points *= 2
         if points > 2500:
-            raise ParameterError("step_V", f"gives {points} points per cycle, more than the 2500 an SMU "
-                                 f"sweep holds; allowed: step_V >= "
-                                 f"{self._min_step():.3g} V for this stop voltage and mode")
+            raise ParameterError(
+                "step_V",
+                f"gives {points} points per cycle, more than the 2500 an SMU "
+                f"sweep holds; allowed: step_V >= "
+                f"{self._min_step():.3g} V for this stop voltage and mode",
+            )
         if self.compliance_A <= self.current_criterion_A and self.threshold_criterion == "current":
             raise ParameterError("current_criterion_A", f"must be below compliance_A ({self.compliance_A:g} A)")
 
@@ -119,8 +147,10 @@ class IVSweepProcedure(TspcmProcedure):
         points = cycle_levels(self.stop_voltage_V, self.step_V, self.polarity).size
         per_point = self.nplc / 50.0 + (self.off_time_s if self.mode == "pulsed" else self.delay_s)
         least = self.cycles * points * per_point + max(self.cycles - 1, 0) * self.rest_s
-        return [("Points", f"{self.cycles} cycles x {points} = {self.cycles * points}"),
-                ("Time at least", f"{duration_text(least)} (integration, delays, rests)")]
+        return [
+            ("Points", f"{self.cycles} cycles x {points} = {self.cycles * points}"),
+            ("Time at least", f"{duration_text(least)} (integration, delays, rests)"),
+        ]
 
     def _min_step(self) -> float:
         factor = {"positive": 2, "negative": 2, "both": 4}[self.polarity] * (2 if self.mode == "pulsed" else 1)
@@ -153,20 +183,43 @@ class IVSweepProcedure(TspcmProcedure):
             if self.mode == "pulsed":
                 v_read, current = v_read[1::2], current[1::2]
             found = switching.analyze_cycle(
-                levels, current, cycle=cycle, series_resistance_ohm=r_s, criterion=self.threshold_criterion,
-                current_criterion_A=self.current_criterion_A, min_jump_decades=self.min_jump_decades,
-                compliance_A=self.compliance_A)
+                levels,
+                current,
+                cycle=cycle,
+                series_resistance_ohm=r_s,
+                criterion=self.threshold_criterion,
+                current_criterion_A=self.current_criterion_A,
+                min_jump_decades=self.min_jump_decades,
+                compliance_A=self.compliance_A,
+            )
             head = next((r for r in found if r.polarity > 0), found[0] if found else None)
             vth = head.vth_V if head is not None else math.nan
             vhold = head.vhold_V if head is not None else math.nan
             n = levels.size
-            self.emit("batch results", {
-                "Cycle": np.full(n, cycle), "Point": np.arange(n), "Direction": direction,
-                "Voltage (V)": levels, "Voltage readback (V)": v_read, "Current (A)": current,
-                "Cycle Vth (V)": np.full(n, vth), "Cycle Vhold (V)": np.full(n, vhold)})
+            self.emit(
+                "batch results",
+                {
+                    "Cycle": np.full(n, cycle),
+                    "Point": np.arange(n),
+                    "Direction": direction,
+                    "Voltage (V)": levels,
+                    "Voltage readback (V)": v_read,
+                    "Current (A)": current,
+                    "Cycle Vth (V)": np.full(n, vth),
+                    "Cycle Vhold (V)": np.full(n, vhold),
+                },
+            )
             if self.save_sweeps:
-                self.emit("waveform", {"name": f"cycle{cycle}", "y": current, "x": levels,
-                                       "y_label": "Current (A)", "x_label": "Voltage (V)"})
+                self.emit(
+                    "waveform",
+                    {
+                        "name": f"cycle{cycle}",
+                        "y": current,
+                        "x": levels,
+                        "y_label": "Current (A)",
+                        "x_label": "Voltage (V)",
+                    },
+                )
             self.report_progress(cycle + 1, self.cycles)
             if self.rest_s > 0 and cycle + 1 < self.cycles:
                 if not clock.wait(self.rest_s, self.should_stop):

@@ -43,26 +43,59 @@ STAGE_FIRST, STAGE_RETRAIN = 0, 1
 CALIBRATION_SHARE = 0.2
 
 
-class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.ProgramParametersMixin,
-                            lib.ConductanceReadMixin, TspcmProcedure):
+class LearningLoopProcedure(
+    lib.SpikeCalibrationMixin,
+    lib.SpikeParametersMixin,
+    lib.ProgramParametersMixin,
+    lib.ConductanceReadMixin,
+    TspcmProcedure,
+):
     """Train to a firing criterion, forget, retrain; pulses to criterion and savings."""
 
     name = "learning-loop"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
     KEY_PARAMETERS = ("spike_amplitude_V", "criterion_probability", "forget_mode", "forget_amplitude_V")
-    BENCH_LIMITS = {"spike_amplitude_V": ("pulse", "voltage"), "set_amplitude_V": ("pulse", "voltage"),
-                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage"),
-                    "calibration_stop_V": ("pulse", "voltage")}
-    DATA_COLUMNS = ["Stage", "Train", "Pulse", "Firing probability", "Conductance (S)", "Firing events",
-                    "Spike amplitude (V)", "Time (s)"]
+    BENCH_LIMITS = {
+        "spike_amplitude_V": ("pulse", "voltage"),
+        "set_amplitude_V": ("pulse", "voltage"),
+        "reset_amplitude_V": ("pulse", "voltage"),
+        "forget_amplitude_V": ("pulse", "voltage"),
+        "calibration_stop_V": ("pulse", "voltage"),
+    }
+    DATA_COLUMNS = [
+        "Stage",
+        "Train",
+        "Pulse",
+        "Firing probability",
+        "Conductance (S)",
+        "Firing events",
+        "Spike amplitude (V)",
+        "Time (s)",
+    ]
     VIEWS = (
-        {"title": "Learning curve: firing probability vs pulses", "x": "Pulse", "y": "Firing probability",
-         "series": "Stage", "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True,
-         "events": "Stage", "style": "both", "hlines": ["criterion_probability"],
-         "features": ["pulses_first", "pulses_retrain", "savings"]},
-        {"title": "Conductance during learning", "x": "Pulse", "y": "Conductance (S)", "series": "Stage",
-         "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True, "events": "Stage",
-         "log_y": True, "style": "both"},
+        {
+            "title": "Learning curve: firing probability vs pulses",
+            "x": "Pulse",
+            "y": "Firing probability",
+            "series": "Stage",
+            "labels": {"0": "first training", "1": "retraining"},
+            "x_cumulative": True,
+            "events": "Stage",
+            "style": "both",
+            "hlines": ["criterion_probability"],
+            "features": ["pulses_first", "pulses_retrain", "savings"],
+        },
+        {
+            "title": "Conductance during learning",
+            "x": "Pulse",
+            "y": "Conductance (S)",
+            "series": "Stage",
+            "labels": {"0": "first training", "1": "retraining"},
+            "x_cumulative": True,
+            "events": "Stage",
+            "log_y": True,
+            "style": "both",
+        },
     )
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
@@ -71,14 +104,17 @@ class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin,
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
     max_trains = IntegerParameter("Max trains per training", minimum=1, maximum=100_000, default=80)
     initial_reset = BooleanParameter("Full RESET before the first training", default=True)
-    initial_conductance_S = FloatParameter("Program to this conductance first (0 = no)", units="S",
-                                           minimum=0.0, maximum=1e-2, default=0.0)
+    initial_conductance_S = FloatParameter(
+        "Program to this conductance first (0 = no)", units="S", minimum=0.0, maximum=1e-2, default=0.0
+    )
     forget_mode = ListParameter("Forget by", choices=["reset", "wait"], default="reset")
     # a partial RESET: it re-melts a dome smaller than a full RESET's (procedures.library.RESET_AMPLITUDE_V)
-    forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
-                                        maximum=10.0, default=2.15)
-    forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
-                                    default=lib.RESET_WIDTH_S)
+    forget_amplitude_V = FloatParameter(
+        "Forget (partial RESET) amplitude", units="V", minimum=0.1, maximum=10.0, default=2.15
+    )
+    forget_width_s = FloatParameter(
+        "Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3, default=lib.RESET_WIDTH_S
+    )
     forget_wait_s = FloatParameter("Forget wait", units="s", minimum=0.0, maximum=1e7, default=1e3)
     train_interval_s = FloatParameter("Wait between trains", units="s", minimum=0.0, maximum=1e4, default=1e-3)
     store_traces = BooleanParameter("Store captured traces", default=False)
@@ -89,22 +125,40 @@ class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin,
     def check_relations(self) -> None:
         self.check_spike_parameters()
         if self.initial_conductance_S and not self.initial_conductance_S >= 1e-7:
-            raise ParameterError("initial_conductance_S", "must be 0 (no programming) or from 1e-07 S to "
-                                 f"0.01 S, got {self.initial_conductance_S:g} S")
+            raise ParameterError(
+                "initial_conductance_S",
+                f"must be 0 (no programming) or from 1e-07 S to 0.01 S, got {self.initial_conductance_S:g} S",
+            )
         self.check_calibration()
         top = self.highest_spike_amplitude_V()
         if self.forget_mode == "reset" and self.forget_amplitude_V <= top:
-            what = ("the highest calibration amplitude (calibration_stop_V + calibration_margin_V" if self.calibrating
-                    else "the spike amplitude (spike_amplitude_V")
-            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above {what} = {top:g} V), "
-                                 f"got {self.forget_amplitude_V:g} V")
+            what = (
+                "the highest calibration amplitude (calibration_stop_V + calibration_margin_V"
+                if self.calibrating
+                else "the spike amplitude (spike_amplitude_V"
+            )
+            raise ParameterError(
+                "forget_amplitude_V",
+                f"a partial RESET must be above {what} = {top:g} V), got {self.forget_amplitude_V:g} V",
+            )
 
     # ------------------------------------------------------------------ steps
-    def _row(self, stage: int, train: int, pulses: int, probability: float, g: float, events: float,
-             t_s: float) -> None:
-        self.emit("results", {"Stage": stage, "Train": train, "Pulse": pulses, "Firing probability": probability,
-                              "Conductance (S)": g, "Firing events": events,
-                              "Spike amplitude (V)": self.amplitude_V, "Time (s)": t_s})
+    def _row(
+        self, stage: int, train: int, pulses: int, probability: float, g: float, events: float, t_s: float
+    ) -> None:
+        self.emit(
+            "results",
+            {
+                "Stage": stage,
+                "Train": train,
+                "Pulse": pulses,
+                "Firing probability": probability,
+                "Conductance (S)": g,
+                "Firing events": events,
+                "Spike amplitude (V)": self.amplitude_V,
+                "Time (s)": t_s,
+            },
+        )
 
     def train_to_criterion(self, stage: int, clock, phase: tuple[float, float]) -> float | None:
         """Trains until the criterion; returns the pulses to criterion (NaN: not reached) or None
@@ -126,14 +180,29 @@ class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin,
                 lib.emit_trace(self, f"stage{stage}_train{k}", response)
             self.report_phase(*phase, max(k / self.max_trains, response.probability / self.criterion_probability))
             if response.probability >= self.criterion_probability:
-                log.info("stage %d: criterion (firing probability %.2f >= %.2f) after %d trains, %d pulses; "
-                         "G %.3g S -> %.3g S", stage, response.probability, self.criterion_probability, k,
-                         pulses, g0, g)
+                log.info(
+                    "stage %d: criterion (firing probability %.2f >= %.2f) after %d trains, %d pulses; "
+                    "G %.3g S -> %.3g S",
+                    stage,
+                    response.probability,
+                    self.criterion_probability,
+                    k,
+                    pulses,
+                    g0,
+                    g,
+                )
                 return float(pulses)
             if self.train_interval_s > 0:
                 clock.wait(self.train_interval_s, self.should_stop)
-        log.warning("stage %d: criterion (firing probability >= %.2f) not reached in %d trains (%d pulses); "
-                    "G %.3g S -> %.3g S", stage, self.criterion_probability, self.max_trains, pulses, g0, g)
+        log.warning(
+            "stage %d: criterion (firing probability >= %.2f) not reached in %d trains (%d pulses); G %.3g S -> %.3g S",
+            stage,
+            self.criterion_probability,
+            self.max_trains,
+            pulses,
+            g0,
+            g,
+        )
         return math.nan
 
     def forget(self, clock) -> None:
@@ -146,8 +215,10 @@ class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin,
         lib.reset_pulse(self.bench, self.reset_amplitude_V, self.reset_width_s)
 
     def estimate(self) -> list[tuple[str, str]]:
-        out = [("Trains", f"up to {self.max_trains} per training, two trainings (each ends at the criterion)"),
-               ("Spikes per train", str(self.spikes_per_train))]
+        out = [
+            ("Trains", f"up to {self.max_trains} per training, two trainings (each ends at the criterion)"),
+            ("Spikes per train", str(self.spikes_per_train)),
+        ]
         if self.calibrating:
             out.append(("First", "the spike amplitude is calibrated on the device"))
         if self.forget_mode == "wait":
@@ -174,8 +245,11 @@ class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin,
             if result.stopped:
                 return
             if not result.converged:
-                log.warning("initial state: %.3g S read, target %.3g S not reached", result.conductance_S,
-                            self.initial_conductance_S)
+                log.warning(
+                    "initial state: %.3g S read, target %.3g S not reached",
+                    result.conductance_S,
+                    self.initial_conductance_S,
+                )
         first = CALIBRATION_SHARE if self.calibrating else 0.0
         n_first = self.train_to_criterion(STAGE_FIRST, clock, (first, first + (1 - first) * 0.6))
         if n_first is None or self.should_stop():
@@ -187,5 +261,10 @@ class LearningLoopProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin,
         if n_retrain is None:
             return
         self.report_progress(1, 1)
-        log.info("spike amplitude %.3f V; pulses to criterion: first %s, retraining %s; savings %.3f",
-                 self.amplitude_V, n_first, n_retrain, lib.savings_or_nan(n_first, n_retrain))
+        log.info(
+            "spike amplitude %.3f V; pulses to criterion: first %s, retraining %s; savings %.3f",
+            self.amplitude_V,
+            n_first,
+            n_retrain,
+            lib.savings_or_nan(n_first, n_retrain),
+        )

@@ -43,7 +43,7 @@ import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, Parameter
 
 from procedures import library as lib
-from procedures.base import ParameterError, TspcmProcedure, duration_text
+from procedures.base import ParameterError, TspcmProcedure
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,23 @@ def load_pattern(text: str, parameter: str = "pattern") -> np.ndarray:
     """The boolean pattern from its text, or from a small file holding that text."""
     source = str(text or "").strip()
     if not source:
-        raise ParameterError(parameter, "is empty; give rows of 1/0 separated by '/', e.g. "
-                             f"'{DEFAULT_PATTERN}', or the path of a small text file holding that")
+        raise ParameterError(
+            parameter,
+            "is empty; give rows of 1/0 separated by '/', e.g. "
+            f"'{DEFAULT_PATTERN}', or the path of a small text file holding that",
+        )
     if not set(source) <= set("01#.-xX/;,\n\r\t "):
         path = Path(source).expanduser()
         if not path.is_file():
-            raise ParameterError(parameter, f"{source!r} is neither a pattern of 1/0 rows (e.g. "
-                                 f"'{DEFAULT_PATTERN}') nor an existing file")
+            raise ParameterError(
+                parameter,
+                f"{source!r} is neither a pattern of 1/0 rows (e.g. '{DEFAULT_PATTERN}') nor an existing file",
+            )
         if path.stat().st_size > MAX_PATTERN_FILE_BYTES:
-            raise ParameterError(parameter, f"{path} is larger than {MAX_PATTERN_FILE_BYTES} bytes; a pattern "
-                                 "file holds one short pattern")
+            raise ParameterError(
+                parameter,
+                f"{path} is larger than {MAX_PATTERN_FILE_BYTES} bytes; a pattern file holds one short pattern",
+            )
         source = path.read_text(encoding="utf-8")
     try:
         return lib.parse_pattern(source)
@@ -80,26 +87,60 @@ def pattern_text(pattern: np.ndarray) -> str:
     return "/".join("".join("1" if v else "0" for v in row) for row in pattern)
 
 
-class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.ProgramParametersMixin,
-                       lib.ConductanceReadMixin, TspcmProcedure):
+class PatternProcedure(
+    lib.SpikeCalibrationMixin,
+    lib.SpikeParametersMixin,
+    lib.ProgramParametersMixin,
+    lib.ConductanceReadMixin,
+    TspcmProcedure,
+):
     """Memorize a binary pattern on an array: epochs to criterion, forget, retrain."""
 
     name = "pattern"
     REQUIRED_ROLES = ("smu", "pulse", "scope", "matrix")
     KEY_PARAMETERS = ("pattern", "spike_amplitude_V", "read_threshold_S", "forget_amplitude_V")
-    BENCH_LIMITS = {"spike_amplitude_V": ("pulse", "voltage"), "set_amplitude_V": ("pulse", "voltage"),
-                    "reset_amplitude_V": ("pulse", "voltage"), "forget_amplitude_V": ("pulse", "voltage"),
-                    "calibration_stop_V": ("pulse", "voltage")}
-    DATA_COLUMNS = ["Stage", "Epoch", "Row", "Column", "Conductance (S)", "Target", "Firing probability",
-                    "Spike amplitude (V)", "Accuracy", "Time (s)"]
+    BENCH_LIMITS = {
+        "spike_amplitude_V": ("pulse", "voltage"),
+        "set_amplitude_V": ("pulse", "voltage"),
+        "reset_amplitude_V": ("pulse", "voltage"),
+        "forget_amplitude_V": ("pulse", "voltage"),
+        "calibration_stop_V": ("pulse", "voltage"),
+    }
+    DATA_COLUMNS = [
+        "Stage",
+        "Epoch",
+        "Row",
+        "Column",
+        "Conductance (S)",
+        "Target",
+        "Firing probability",
+        "Spike amplitude (V)",
+        "Accuracy",
+        "Time (s)",
+    ]
     VIEWS = (
-        {"title": "Conductance map (click a cell: its history)", "kind": "map", "row": "Row", "column": "Column",
-         "value": "Conductance (S)", "frame": ["Stage", "Epoch"], "target_parameter": "pattern",
-         "threshold_parameter": "read_threshold_S"},
-        {"title": "Accuracy per epoch", "x": "Epoch", "y": "Accuracy", "series": "Stage",
-         "labels": {"0": "first training", "1": "retraining"}, "x_cumulative": True, "events": "Stage",
-         "style": "both", "hlines": ["accuracy_criterion"],
-         "features": ["epochs_first", "epochs_retrain", "savings", "final_accuracy"]},
+        {
+            "title": "Conductance map (click a cell: its history)",
+            "kind": "map",
+            "row": "Row",
+            "column": "Column",
+            "value": "Conductance (S)",
+            "frame": ["Stage", "Epoch"],
+            "target_parameter": "pattern",
+            "threshold_parameter": "read_threshold_S",
+        },
+        {
+            "title": "Accuracy per epoch",
+            "x": "Epoch",
+            "y": "Accuracy",
+            "series": "Stage",
+            "labels": {"0": "first training", "1": "retraining"},
+            "x_cumulative": True,
+            "events": "Stage",
+            "style": "both",
+            "hlines": ["accuracy_criterion"],
+            "features": ["epochs_first", "epochs_retrain", "savings", "final_accuracy"],
+        },
     )
 
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
@@ -107,20 +148,24 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
     # within the read's range: a cell that has just learned to fire reads below it and keeps training
     read_threshold_S = FloatParameter("Read threshold", units="S", minimum=1e-7, maximum=1e-2, default=1e-6)
     # every cell its own device: spikes a little further above its firing tail than the learning loop's
-    calibration_margin_V = FloatParameter("Calibration margin added to the amplitude found", units="V",
-                                          minimum=0.0, maximum=1.0, default=0.1)
+    calibration_margin_V = FloatParameter(
+        "Calibration margin added to the amplitude found", units="V", minimum=0.0, maximum=1.0, default=0.1
+    )
     accuracy_criterion = FloatParameter("Accuracy criterion", minimum=0.0, maximum=1.0, default=1.0)
     require_firing = BooleanParameter("A learned cell must also fire", default=True)
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
     max_epochs = IntegerParameter("Max epochs per training", minimum=1, maximum=10_000, default=80)
     # as learning-loop: a partial RESET leaves a smaller dome than the blank RESET's
-    forget_amplitude_V = FloatParameter("Forget (partial RESET) amplitude", units="V", minimum=0.1,
-                                        maximum=10.0, default=2.15)
-    forget_width_s = FloatParameter("Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3,
-                                    default=lib.RESET_WIDTH_S)
+    forget_amplitude_V = FloatParameter(
+        "Forget (partial RESET) amplitude", units="V", minimum=0.1, maximum=10.0, default=2.15
+    )
+    forget_width_s = FloatParameter(
+        "Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3, default=lib.RESET_WIDTH_S
+    )
     store_traces = BooleanParameter("Store captured traces", default=False)
-    stall_epochs = IntegerParameter("Raise a cell's amplitude after this many slow epochs (0 = never)",
-                                    minimum=0, maximum=10_000, default=10)
+    stall_epochs = IntegerParameter(
+        "Raise a cell's amplitude after this many slow epochs (0 = never)", minimum=0, maximum=10_000, default=10
+    )
 
     def target(self) -> np.ndarray:
         return load_pattern(self.pattern)
@@ -133,19 +178,27 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
         self.check_calibration()
         top = self.highest_spike_amplitude_V()
         if self.forget_amplitude_V <= top:
-            what = ("the highest calibration amplitude (calibration_stop_V + calibration_margin_V" if self.calibrating
-                    else "the spike amplitude (spike_amplitude_V")
-            raise ParameterError("forget_amplitude_V", f"a partial RESET must be above {what} = {top:g} V), "
-                                 f"got {self.forget_amplitude_V:g} V")
+            what = (
+                "the highest calibration amplitude (calibration_stop_V + calibration_margin_V"
+                if self.calibrating
+                else "the spike amplitude (spike_amplitude_V"
+            )
+            raise ParameterError(
+                "forget_amplitude_V",
+                f"a partial RESET must be above {what} = {top:g} V), got {self.forget_amplitude_V:g} V",
+            )
 
     def check_bench(self, bench) -> None:
         target = self.target()
         matrix = bench.matrix
         rows, cols = getattr(matrix, "rows", None), getattr(matrix, "cols", None)
         if rows is None or cols is None or target.shape[0] > rows or target.shape[1] > cols:
-            raise ParameterError("pattern", f"is {target.shape[0]} x {target.shape[1]} cells but the bench's "
-                                 f"switch matrix reaches {rows} x {cols} ({bench.path}); allowed: up to "
-                                 f"{rows} x {cols}")
+            raise ParameterError(
+                "pattern",
+                f"is {target.shape[0]} x {target.shape[1]} cells but the bench's "
+                f"switch matrix reaches {rows} x {cols} ({bench.path}); allowed: up to "
+                f"{rows} x {cols}",
+            )
         # record the normalized pattern text: the analysis reads it back from the run file
         self.pattern = pattern_text(target)
 
@@ -171,14 +224,22 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
         return float(np.mean((g_map >= self.read_threshold_S) == target))
 
     def emit_start_map(self, stage: int, g_map: np.ndarray) -> None:
-        self.emit("waveform", {"name": f"map_stage{stage}_start", "y": g_map.ravel(),
-                               "x": np.arange(g_map.size, dtype=float),
-                               "y_label": "Conductance (S)", "x_label": "Cell (row * columns + column)"})
+        self.emit(
+            "waveform",
+            {
+                "name": f"map_stage{stage}_start",
+                "y": g_map.ravel(),
+                "x": np.arange(g_map.size, dtype=float),
+                "y_label": "Conductance (S)",
+                "x_label": "Cell (row * columns + column)",
+            },
+        )
 
     def calibrate_cells(self, cells) -> dict | None:
         """{cell: spike amplitude (V)} from one ladder per cell; None if asked to stop."""
         amplitudes = {}
         for n, cell in enumerate(cells):
+
             def play(amplitude_V: float, spikes: int, cell=cell) -> int:
                 self.connect(cell)
                 return int(np.count_nonzero(self.fire(self.calibration_train(amplitude_V, spikes)).fired))
@@ -192,7 +253,9 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
             self.report_phase(0.0, CALIBRATION_SHARE, (n + 1) / len(cells))
         return amplitudes
 
-    def train(self, stage: int, target: np.ndarray, amplitudes: dict, clock, phase: tuple[float, float]) -> float | None:
+    def train(
+        self, stage: int, target: np.ndarray, amplitudes: dict, clock, phase: tuple[float, float]
+    ) -> float | None:
         """Epochs until the criterion; the epochs to criterion (NaN: not reached) or None if stopped.
         Progress over ``phase`` (start, end): the epochs used of max_epochs, or the target cells
         learned, whichever is further."""
@@ -225,8 +288,13 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
                     # the cell's calibration landed on its rare-firing tail, where a firing barely heats the
                     # PCM: a step up, as at the bench
                     raised = min(amplitudes[cell] + 2 * self.calibration_step_V, self.highest_spike_amplitude_V())
-                    log.warning("cell %s fired on fewer than half its spikes for %d epochs at %.3f V: from now on "
-                                "%.3f V", cell, slow[cell], amplitudes[cell], raised)
+                    log.warning(
+                        "cell %s fired on fewer than half its spikes for %d epochs at %.3f V: from now on %.3f V",
+                        cell,
+                        slow[cell],
+                        amplitudes[cell],
+                        raised,
+                    )
                     amplitudes[cell] = amp_map[cell] = raised
                     slow[cell] = 0
                 if self.store_traces:
@@ -237,13 +305,31 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
             g_map = self.read_map(target.shape)
             acc = self.accuracy(g_map, target)
             for (r, c), g in np.ndenumerate(g_map):
-                self.emit("results", {"Stage": stage, "Epoch": epoch, "Row": r, "Column": c, "Conductance (S)": g,
-                                      "Target": int(target[r, c]), "Firing probability": prob[r, c],
-                                      "Spike amplitude (V)": amp_map[r, c], "Accuracy": acc, "Time (s)": t_map})
+                self.emit(
+                    "results",
+                    {
+                        "Stage": stage,
+                        "Epoch": epoch,
+                        "Row": r,
+                        "Column": c,
+                        "Conductance (S)": g,
+                        "Target": int(target[r, c]),
+                        "Firing probability": prob[r, c],
+                        "Spike amplitude (V)": amp_map[r, c],
+                        "Accuracy": acc,
+                        "Time (s)": t_map,
+                    },
+                )
             done = [learned(cell) for cell in cells]
             self.report_phase(*phase, max(epoch / self.max_epochs, sum(done) / len(cells)))
-            log.info("stage %d epoch %d: accuracy %.3f, %d of %d target cells learned", stage, epoch, acc,
-                     sum(done), len(cells))
+            log.info(
+                "stage %d epoch %d: accuracy %.3f, %d of %d target cells learned",
+                stage,
+                epoch,
+                acc,
+                sum(done),
+                len(cells),
+            )
             if acc >= self.accuracy_criterion - 1e-12 and all(done):
                 return float(epoch)
         log.warning("stage %d: criterion not reached in %d epochs", stage, self.max_epochs)
@@ -251,9 +337,11 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
 
     def estimate(self) -> list[tuple[str, str]]:
         target = self.target()
-        out = [("Array", f"{target.shape[0]} x {target.shape[1]} cells, {int(target.sum())} to learn"),
-               ("Epochs", f"up to {self.max_epochs} per training, two trainings (each ends at the criterion)"),
-               ("Rows", f"{target.size} per epoch (the conductance map)")]
+        out = [
+            ("Array", f"{target.shape[0]} x {target.shape[1]} cells, {int(target.sum())} to learn"),
+            ("Epochs", f"up to {self.max_epochs} per training, two trainings (each ends at the criterion)"),
+            ("Rows", f"{target.size} per epoch (the conductance map)"),
+        ]
         if self.calibrating:
             out.append(("First", f"the spike amplitude is calibrated on each of the {int(target.sum())} cells"))
         return out
@@ -280,5 +368,9 @@ class PatternProcedure(lib.SpikeCalibrationMixin, lib.SpikeParametersMixin, lib.
         if e_retrain is None:
             return
         self.report_progress(1, 1)
-        log.info("epochs to criterion: first %s, retraining %s; savings %.3f", e_first, e_retrain,
-                 lib.savings_or_nan(e_first, e_retrain))
+        log.info(
+            "epochs to criterion: first %s, retraining %s; savings %.3f",
+            e_first,
+            e_retrain,
+            lib.savings_or_nan(e_first, e_retrain),
+        )

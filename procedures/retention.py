@@ -35,28 +35,46 @@ def read_times(first_s: float, duration_s: float, reads: int) -> np.ndarray:
     return np.geomspace(first_s, duration_s, reads)
 
 
-class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin,
-                       TspcmProcedure):
+class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin, TspcmProcedure):
     """Log-spaced reads of programmed states over a duration; drift exponent per state."""
 
     name = "retention"
     REQUIRED_ROLES = ("smu", "pulse")
     KEY_PARAMETERS = ("states", "target_min_S", "target_max_S", "duration_s")
-    DATA_COLUMNS = ["State", "Target (S)", "Time (s)", "Resistance (Ohm)", "Conductance (S)", "Read current (A)",
-                    "Read voltage (V)"]
+    DATA_COLUMNS = [
+        "State",
+        "Target (S)",
+        "Time (s)",
+        "Resistance (Ohm)",
+        "Conductance (S)",
+        "Read current (A)",
+        "Read voltage (V)",
+    ]
     VIEWS = (
-        {"title": "Drift: resistance vs time (log-log)", "x": "Time (s)", "y": "Resistance (Ohm)", "series": "State",
-         "log_x": True, "log_y": True, "style": "both", "features": ["nu_state0", "nu_state1", "nu_state2"]},
-        {"title": "Conductance vs time", "x": "Time (s)", "y": "Conductance (S)", "series": "State",
-         "log_x": True, "style": "both"},
+        {
+            "title": "Drift: resistance vs time (log-log)",
+            "x": "Time (s)",
+            "y": "Resistance (Ohm)",
+            "series": "State",
+            "log_x": True,
+            "log_y": True,
+            "style": "both",
+            "features": ["nu_state0", "nu_state1", "nu_state2"],
+        },
+        {
+            "title": "Conductance vs time",
+            "x": "Time (s)",
+            "y": "Conductance (S)",
+            "series": "State",
+            "log_x": True,
+            "style": "both",
+        },
     )
     # fewer states than threshold-vs-weight (each takes duration_s), up to 30 uS
     states = IntegerParameter("States", minimum=1, maximum=100, default=3)
-    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=30e-6)
+    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2, default=30e-6)
     duration_s = FloatParameter("Duration per state", units="s", minimum=1e-3, maximum=1e8, default=1e4)
-    first_read_s = FloatParameter("First read after programming", units="s", minimum=1e-4, maximum=1e6,
-                                  default=1.0)
+    first_read_s = FloatParameter("First read after programming", units="s", minimum=1e-4, maximum=1e6, default=1.0)
     reads = IntegerParameter("Reads per state", minimum=2, maximum=10000, default=25)
 
     BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage")}
@@ -67,9 +85,13 @@ class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.
             raise ParameterError("first_read_s", f"must be below duration_s ({self.duration_s:g} s)")
 
     def estimate(self) -> list[tuple[str, str]]:
-        return [("Reads (rows)", f"{self.states} states x {self.reads} = {self.states * self.reads}"),
-                ("Time at least", f"{duration_text(self.states * self.duration_s)} of waiting "
-                                  f"(virtual on the simulated bench)")]
+        return [
+            ("Reads (rows)", f"{self.states} states x {self.reads} = {self.states * self.reads}"),
+            (
+                "Time at least",
+                f"{duration_text(self.states * self.duration_s)} of waiting (virtual on the simulated bench)",
+            ),
+        ]
 
     def execute(self) -> None:
         clock = self.bench.clock
@@ -83,8 +105,13 @@ class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.
             if programmed.stopped:
                 return
             if not programmed.converged:
-                log.warning("retention: state %d: target %g S not reached in %d pulses (last read %g S)",
-                            state, target, programmed.pulses, programmed.conductance_S)
+                log.warning(
+                    "retention: state %d: target %g S not reached in %d pulses (last read %g S)",
+                    state,
+                    target,
+                    programmed.pulses,
+                    programmed.conductance_S,
+                )
             t_programmed = clock.now_s()
             resistances = []
             for k, t_read in enumerate(times):
@@ -94,10 +121,25 @@ class RetentionProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.
                 elapsed = clock.now_s() - t_programmed
                 r = self.read()
                 resistances.append(r.resistance_ohm)
-                self.emit("results", {"State": state, "Target (S)": float(target), "Time (s)": elapsed,
-                                      "Resistance (Ohm)": r.resistance_ohm, "Conductance (S)": r.conductance_S,
-                                      "Read current (A)": r.current_A, "Read voltage (V)": r.voltage_V})
+                self.emit(
+                    "results",
+                    {
+                        "State": state,
+                        "Target (S)": float(target),
+                        "Time (s)": elapsed,
+                        "Resistance (Ohm)": r.resistance_ohm,
+                        "Conductance (S)": r.conductance_S,
+                        "Read current (A)": r.current_A,
+                        "Read voltage (V)": r.voltage_V,
+                    },
+                )
                 self.report_progress(state * self.reads + k + 1, targets.size * self.reads)
             fit = lib.drift_exponent(times, np.asarray(resistances))
-            log.info("retention: state %d (target %g S): nu = %.4g (95 %% CI %.4g .. %.4g)",
-                     state, target, fit.nu, fit.nu_ci_low, fit.nu_ci_high)
+            log.info(
+                "retention: state %d (target %g S): nu = %.4g (95 %% CI %.4g .. %.4g)",
+                state,
+                target,
+                fit.nu,
+                fit.nu_ci_low,
+                fit.nu_ci_high,
+            )

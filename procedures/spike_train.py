@@ -30,24 +30,49 @@ from procedures.base import TspcmProcedure, duration_text
 log = logging.getLogger(__name__)
 
 
-class SpikeTrainProcedure(lib.SpikeParametersMixin, lib.ProgramParametersMixin,
-                          lib.ConductanceReadMixin, TspcmProcedure):
+class SpikeTrainProcedure(
+    lib.SpikeParametersMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin, TspcmProcedure
+):
     """Firing response to spike trains, with the conductance read between trains."""
 
     name = "spike-train"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
     KEY_PARAMETERS = ("spike_amplitude_V", "spikes_per_train", "trains", "target_conductances_S")
-    BENCH_LIMITS = {"spike_amplitude_V": ("pulse", "voltage"), "set_amplitude_V": ("pulse", "voltage"),
-                    "reset_amplitude_V": ("pulse", "voltage")}
-    DATA_COLUMNS = ["State", "Train", "Conductance (S)", "Firing probability", "Firing events",
-                    "Firing rate (Hz)", "Mean delay (s)", "Spikes", "Time (s)"]
+    BENCH_LIMITS = {
+        "spike_amplitude_V": ("pulse", "voltage"),
+        "set_amplitude_V": ("pulse", "voltage"),
+        "reset_amplitude_V": ("pulse", "voltage"),
+    }
+    DATA_COLUMNS = [
+        "State",
+        "Train",
+        "Conductance (S)",
+        "Firing probability",
+        "Firing events",
+        "Firing rate (Hz)",
+        "Mean delay (s)",
+        "Spikes",
+        "Time (s)",
+    ]
     VIEWS = (
-        {"title": "Firing probability vs conductance", "x": "Conductance (S)", "y": "Firing probability",
-         "series": "State", "log_x": True, "style": "points",
-         "features": ["firing_probability_mean", "probability_spearman_rho"]},
+        {
+            "title": "Firing probability vs conductance",
+            "x": "Conductance (S)",
+            "y": "Firing probability",
+            "series": "State",
+            "log_x": True,
+            "style": "points",
+            "features": ["firing_probability_mean", "probability_spearman_rho"],
+        },
         {"title": "Scope traces with detected events", "kind": "traces", "threshold_parameter": "fire_current_A"},
-        {"title": "Firing rate vs conductance", "x": "Conductance (S)", "y": "Firing rate (Hz)", "series": "State",
-         "log_x": True, "style": "points"},
+        {
+            "title": "Firing rate vs conductance",
+            "x": "Conductance (S)",
+            "y": "Firing rate (Hz)",
+            "series": "State",
+            "log_x": True,
+            "style": "points",
+        },
     )
 
     trains = IntegerParameter("Trains per state", minimum=1, maximum=100_000, default=5)
@@ -64,9 +89,11 @@ class SpikeTrainProcedure(lib.SpikeParametersMixin, lib.ProgramParametersMixin,
         states = len(lib.parse_conductances(self.target_conductances_S, "target_conductances_S")) or 1
         trains = states * self.trains
         least = trains * (self.spikes_per_train * self.spike_period_s + self.train_interval_s)
-        return [("Trains (rows)", f"{states} states x {self.trains} = {trains}"),
-                ("Spikes", str(trains * self.spikes_per_train)),
-                ("Time at least", duration_text(least))]
+        return [
+            ("Trains (rows)", f"{states} states x {self.trains} = {trains}"),
+            ("Spikes", str(trains * self.spikes_per_train)),
+            ("Time at least", duration_text(least)),
+        ]
 
     def execute(self) -> None:
         targets = lib.parse_conductances(self.target_conductances_S, "target_conductances_S") or [math.nan]
@@ -79,13 +106,23 @@ class SpikeTrainProcedure(lib.SpikeParametersMixin, lib.ProgramParametersMixin,
                 result = self.program(target)
                 if result.stopped:
                     return
-                log.info("state %d: programmed to %.3g S (target %.3g S, %s after %d pulses)", state,
-                         result.conductance_S, target, "converged" if result.converged else "NOT converged",
-                         result.pulses)
+                log.info(
+                    "state %d: programmed to %.3g S (target %.3g S, %s after %d pulses)",
+                    state,
+                    result.conductance_S,
+                    target,
+                    "converged" if result.converged else "NOT converged",
+                    result.pulses,
+                )
                 if not result.converged:
-                    log.warning("state %d: program-and-verify did not reach %.3g S within %.0f %% "
-                                "(read %.3g S); the trains run at the state reached", state, target,
-                                100 * self.program_tolerance, result.conductance_S)
+                    log.warning(
+                        "state %d: program-and-verify did not reach %.3g S within %.0f %% "
+                        "(read %.3g S); the trains run at the state reached",
+                        state,
+                        target,
+                        100 * self.program_tolerance,
+                        result.conductance_S,
+                    )
             configured = False
             for k in range(self.trains):
                 if self.should_stop():
@@ -94,11 +131,20 @@ class SpikeTrainProcedure(lib.SpikeParametersMixin, lib.ProgramParametersMixin,
                 t_start = clock.now_s()
                 response = self.fire(train, configure=not configured)
                 configured = True
-                self.emit("results", {
-                    "State": state, "Train": done, "Conductance (S)": g,
-                    "Firing probability": response.probability, "Firing events": response.events,
-                    "Firing rate (Hz)": response.rate_Hz, "Mean delay (s)": response.mean_delay_s,
-                    "Spikes": train.count, "Time (s)": t_start})
+                self.emit(
+                    "results",
+                    {
+                        "State": state,
+                        "Train": done,
+                        "Conductance (S)": g,
+                        "Firing probability": response.probability,
+                        "Firing events": response.events,
+                        "Firing rate (Hz)": response.rate_Hz,
+                        "Mean delay (s)": response.mean_delay_s,
+                        "Spikes": train.count,
+                        "Time (s)": t_start,
+                    },
+                )
                 if self.store_traces:
                     lib.emit_trace(self, f"state{state}_train{k}", response)
                 done += 1

@@ -25,33 +25,67 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter
 
 from procedures import library as lib
-from procedures.base import ParameterError, TspcmProcedure, duration_text
+from procedures.base import ParameterError, TspcmProcedure
 
 
-class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin,
-                                 TspcmProcedure):
+class ThresholdVsWeightProcedure(
+    lib.TargetLadderMixin, lib.ProgramParametersMixin, lib.ConductanceReadMixin, TspcmProcedure
+):
     """Program a ladder of PCM states and measure the cell threshold at each."""
 
     name = "threshold-vs-weight"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
     KEY_PARAMETERS = ("states", "target_min_S", "target_max_S", "threshold_method")
-    DATA_COLUMNS = ["State", "Target (S)", "Conductance (S)", "Threshold (V)", "Repeat", "Converged",
-                    "Program pulses", "DC threshold (V)", "Conductance after (S)"]
+    DATA_COLUMNS = [
+        "State",
+        "Target (S)",
+        "Conductance (S)",
+        "Threshold (V)",
+        "Repeat",
+        "Converged",
+        "Program pulses",
+        "DC threshold (V)",
+        "Conductance after (S)",
+    ]
     VIEWS = (
-        {"title": "Threshold vs conductance", "x": "Conductance (S)", "y": ["Threshold (V)", "DC threshold (V)"],
-         "log_x": True, "style": "points",
-         "features": ["threshold_slope_V_per_decade", "threshold_spearman_rho"]},
-        {"title": "Programmed vs target", "x": "Target (S)", "y": ["Conductance (S)", "Conductance after (S)"],
-         "log_x": True, "log_y": True, "style": "points"},
+        {
+            "title": "Threshold vs conductance",
+            "x": "Conductance (S)",
+            "y": ["Threshold (V)", "DC threshold (V)"],
+            "log_x": True,
+            "style": "points",
+            "features": ["threshold_slope_V_per_decade", "threshold_spearman_rho"],
+        },
+        {
+            "title": "Programmed vs target",
+            "x": "Target (S)",
+            "y": ["Conductance (S)", "Conductance after (S)"],
+            "log_x": True,
+            "log_y": True,
+            "style": "points",
+        },
     )
     PARAMETER_GROUPS = (
-        ("Threshold measurement", ("threshold_method", "pulse_start_V", "pulse_stop_V", "pulse_step_V",
-                                   "pulse_width_s", "fire_current_A", "record_dc_threshold", "ramp_stop_V",
-                                   "ramp_step_V", "ramp_compliance_A", "ramp_nplc"), True),
+        (
+            "Threshold measurement",
+            (
+                "threshold_method",
+                "pulse_start_V",
+                "pulse_stop_V",
+                "pulse_step_V",
+                "pulse_width_s",
+                "fire_current_A",
+                "record_dc_threshold",
+                "ramp_stop_V",
+                "ramp_step_V",
+                "ramp_compliance_A",
+                "ramp_nplc",
+            ),
+            True,
+        ),
     )
 
     repeats = IntegerParameter("Threshold measurements per state", minimum=1, maximum=100, default=1)
@@ -68,9 +102,13 @@ class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMix
     ramp_compliance_A = FloatParameter("DC ramp compliance", units="A", minimum=1e-9, maximum=0.1, default=10e-6)
     ramp_nplc = FloatParameter("DC ramp NPLC", minimum=0.01, maximum=10.0, default=0.01)
 
-    BENCH_LIMITS = {"set_amplitude_V": ("pulse", "voltage"), "reset_amplitude_V": ("pulse", "voltage"),
-                    "pulse_stop_V": ("pulse", "voltage"), "ramp_stop_V": ("smu", "voltage"),
-                    "ramp_compliance_A": ("smu", "current")}
+    BENCH_LIMITS = {
+        "set_amplitude_V": ("pulse", "voltage"),
+        "reset_amplitude_V": ("pulse", "voltage"),
+        "pulse_stop_V": ("pulse", "voltage"),
+        "ramp_stop_V": ("smu", "voltage"),
+        "ramp_compliance_A": ("smu", "current"),
+    }
 
     def check_relations(self) -> None:
         self.check_targets()
@@ -79,13 +117,18 @@ class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMix
         if self.ramp_step_V >= self.ramp_stop_V:
             raise ParameterError("ramp_step_V", f"must be below ramp_stop_V ({self.ramp_stop_V:g} V)")
         if self.ramp_stop_V / self.ramp_step_V > 2400:
-            raise ParameterError("ramp_step_V", f"gives more than 2400 points; allowed: >= "
-                                 f"{self.ramp_stop_V / 2400:.3g} V for ramp_stop_V = {self.ramp_stop_V:g} V")
+            raise ParameterError(
+                "ramp_step_V",
+                f"gives more than 2400 points; allowed: >= "
+                f"{self.ramp_stop_V / 2400:.3g} V for ramp_stop_V = {self.ramp_stop_V:g} V",
+            )
 
     def estimate(self) -> list[tuple[str, str]]:
         method = "pulse ladder" if self.threshold_method == "pulse" else "DC ramp"
-        return [("Thresholds (rows)", f"{self.states} states x {self.repeats} = {self.states * self.repeats}"),
-                ("Each", f"program and verify (up to {self.program_max_pulses} pulses), then a {method}")]
+        return [
+            ("Thresholds (rows)", f"{self.states} states x {self.repeats} = {self.states * self.repeats}"),
+            ("Each", f"program and verify (up to {self.program_max_pulses} pulses), then a {method}"),
+        ]
 
     def execute(self) -> None:
         targets = self.targets()
@@ -99,8 +142,10 @@ class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMix
             if programmed.stopped:
                 return
             if not programmed.converged:
-                self.log_warning(f"state {state}: target {target:g} S not reached in {programmed.pulses} pulses "
-                                 f"(last read {programmed.conductance_S:g} S)")
+                self.log_warning(
+                    f"state {state}: target {target:g} S not reached in {programmed.pulses} pulses "
+                    f"(last read {programmed.conductance_S:g} S)"
+                )
             for repeat in range(self.repeats):
                 if self.should_stop():
                     return
@@ -109,11 +154,20 @@ class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMix
                 if self.threshold_method == "pulse" and self.should_stop():
                     return
                 g_after = self.read().conductance_S
-                self.emit("results", {
-                    "State": state, "Target (S)": float(target), "Conductance (S)": g, "Threshold (V)": vth,
-                    "Repeat": repeat, "Converged": float(programmed.converged),
-                    "Program pulses": programmed.pulses, "DC threshold (V)": vth_dc,
-                    "Conductance after (S)": g_after})
+                self.emit(
+                    "results",
+                    {
+                        "State": state,
+                        "Target (S)": float(target),
+                        "Conductance (S)": g,
+                        "Threshold (V)": vth,
+                        "Repeat": repeat,
+                        "Converged": float(programmed.converged),
+                        "Program pulses": programmed.pulses,
+                        "DC threshold (V)": vth_dc,
+                        "Conductance after (S)": g_after,
+                    },
+                )
                 self.report_progress(state * self.repeats + repeat + 1, total)
 
     def threshold(self) -> tuple[float, float]:
@@ -121,15 +175,24 @@ class ThresholdVsWeightProcedure(lib.TargetLadderMixin, lib.ProgramParametersMix
         dc = math.nan
         if self.threshold_method == "dc" or self.record_dc_threshold:
             dc = lib.measure_threshold(
-                self.bench, stop_voltage_v=self.ramp_stop_V, step_v=self.ramp_step_V,
-                compliance_a=self.ramp_compliance_A, nplc=self.ramp_nplc,
-                series_resistance_ohm=self.read_settings()["series_resistance_ohm"]).threshold_V
+                self.bench,
+                stop_voltage_v=self.ramp_stop_V,
+                step_v=self.ramp_step_V,
+                compliance_a=self.ramp_compliance_A,
+                nplc=self.ramp_nplc,
+                series_resistance_ohm=self.read_settings()["series_resistance_ohm"],
+            ).threshold_V
         if self.threshold_method == "dc":
             return dc, dc
         pulsed = lib.measure_pulse_threshold(
-            self.bench, start_voltage_v=self.pulse_start_V, stop_voltage_v=self.pulse_stop_V,
-            step_v=self.pulse_step_V, width_s=self.pulse_width_s, fire_current_a=self.fire_current_A,
-            should_stop=self.should_stop)
+            self.bench,
+            start_voltage_v=self.pulse_start_V,
+            stop_voltage_v=self.pulse_stop_V,
+            step_v=self.pulse_step_V,
+            width_s=self.pulse_width_s,
+            fire_current_a=self.fire_current_A,
+            should_stop=self.should_stop,
+        )
         return pulsed.threshold_V, dc
 
     def log_warning(self, message: str) -> None:

@@ -34,7 +34,6 @@ from sim_backend.model import CellArray
 from sim_backend.params import DeviceParams, ParameterError
 from sim_backend.waveform import Waveform
 
-
 SOURCE_BUS, SENSE_BUS, MATRIX_HALF = 1, 2, 4  # 7709 wiring of array benches (see route())
 
 
@@ -141,8 +140,9 @@ class VirtualBench:
         self.config = config or BenchConfig()
         self.model_lock = threading.RLock()
         params = DeviceParams.load(self.config.device_file, self.config.device_overrides)
-        self.model = CellArray(params, self.config.shape, seed=self.config.seed,
-                               ambient_k=self.config.chuck_temperature_k)
+        self.model = CellArray(
+            params, self.config.shape, seed=self.config.seed, ambient_k=self.config.chuck_temperature_k
+        )
         self.wiring = self.config.wiring
         self.sources: dict[str, Source] = {}
         self.closed: set[tuple[int, int]] = set()
@@ -197,7 +197,9 @@ class VirtualBench:
         rows = self.model.shape[0]
         cols = self.model.shape[1] if len(self.model.shape) > 1 else 1
         src_rows = sorted(c - 1 for r, c in self.closed if r == SOURCE_BUS and 1 <= c <= MATRIX_HALF and c <= rows)
-        sense_cols = sorted(c - 1 - MATRIX_HALF for r, c in self.closed if r == SENSE_BUS and MATRIX_HALF < c <= MATRIX_HALF + cols)
+        sense_cols = sorted(
+            c - 1 - MATRIX_HALF for r, c in self.closed if r == SENSE_BUS and MATRIX_HALF < c <= MATRIX_HALF + cols
+        )
         return np.array([r * cols + c for r in src_rows for c in sense_cols], dtype=np.int64)
 
     @_locked
@@ -216,8 +218,17 @@ class VirtualBench:
         return own + self.wiring.lead_ohm + self.wiring.sense_ohm
 
     @_locked
-    def set_source(self, name: str, *, enabled: bool, level_v=None, ilimit_a=None, r_series_ohm=None,
-                   mode: str | None = None, vlimit_v=None) -> None:
+    def set_source(
+        self,
+        name: str,
+        *,
+        enabled: bool,
+        level_v=None,
+        ilimit_a=None,
+        r_series_ohm=None,
+        mode: str | None = None,
+        vlimit_v=None,
+    ) -> None:
         """Set a DC output's state; ``None`` keeps a field as it was. ``mode="current"``: ``level_v`` is in
         amperes and ``vlimit_v`` the voltage limit (an SMU sourcing current)."""
         src = self.sources.setdefault(name, Source())
@@ -244,7 +255,9 @@ class VirtualBench:
         Returns (response or None, per-source Thevenin weights, equivalent resistance) so that callers
         can turn the cell current into each source's current.
         """
-        active = [n for n, s in self.sources.items() if s.enabled] + [n for n in waveforms if not self.sources.get(n, _NO_SOURCE).enabled]
+        active = [n for n, s in self.sources.items() if s.enabled] + [
+            n for n in waveforms if not self.sources.get(n, _NO_SOURCE).enabled
+        ]
         active = list(dict.fromkeys(active))
         cells = self.selected_cells()
         if not active or cells.size == 0:
@@ -278,9 +291,15 @@ class VirtualBench:
         if current_mode:
             wave = Waveform(wave.times_s, wave.volts_v / cells.size)  # the source current splits among the cells
         resp = self.model.apply(
-            wave, cells, r_series_ohm=r_eq, ilimit_a=None if current_mode else limit,
-            vlimit_v=limit if current_mode else None, source="current" if current_mode else "voltage",
-            c_node_f=self.wiring.c_probe_f, windows_s=windows_s, sample_times_s=sample_times_s,
+            wave,
+            cells,
+            r_series_ohm=r_eq,
+            ilimit_a=None if current_mode else limit,
+            vlimit_v=limit if current_mode else None,
+            source="current" if current_mode else "voltage",
+            c_node_f=self.wiring.c_probe_f,
+            windows_s=windows_s,
+            sample_times_s=sample_times_s,
         )
         return resp, weights, r_eq
 
@@ -317,15 +336,26 @@ class VirtualBench:
         if resp is None:
             return Measurement(0.0, src.level_v, False)
         if len(weights) == 1 and resp.cells.size == 1:  # one output, one cell: the one window as it is
-            return Measurement(float(resp.window_current_a[0, 0]), float(resp.window_source_v[0, 0]),
-                               bool(resp.window_compliance[0, 0]))
+            return Measurement(
+                float(resp.window_current_a[0, 0]),
+                float(resp.window_source_v[0, 0]),
+                bool(resp.window_compliance[0, 0]),
+            )
         current = float(self._source_current(name, resp, weights, r_eq)[0])
         voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
         return Measurement(current, voltage, bool(resp.window_compliance.any()))
 
     @_locked
-    def sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None,
-              stop_on_compliance: bool = False) -> SweepResult:
+    def sweep(
+        self,
+        name: str,
+        levels_v,
+        *,
+        delay_s: float,
+        aperture_s: float,
+        ilimit_a: float | None = None,
+        stop_on_compliance: bool = False,
+    ) -> SweepResult:
         """A DC staircase from source ``name`` (output on during it), one reading per level: the mean
         over the last ``aperture_s`` of each ``delay_s + aperture_s`` step.
 
@@ -345,8 +375,9 @@ class VirtualBench:
             result = self._sweep(name, levels, delay_s=delay_s, aperture_s=aperture_s, ilimit_a=ilimit_a)
         return result
 
-    def _sweep(self, name: str, levels_v, *, delay_s: float, aperture_s: float,
-               ilimit_a: float | None = None) -> SweepResult:
+    def _sweep(
+        self, name: str, levels_v, *, delay_s: float, aperture_s: float, ilimit_a: float | None = None
+    ) -> SweepResult:
         levels = np.asarray(levels_v, dtype=float).ravel()
         if levels.size == 0:
             return SweepResult(np.zeros(0), np.zeros(0), np.zeros(0, bool))
@@ -389,7 +420,9 @@ class VirtualBench:
             if end > duration:  # the record runs past the waveform: the output idles at its last level
                 wave = wave.then(Waveform.dc(float(wave.volts_v[-1]), end - duration))
                 duration = end
-        resp, weights, r_eq = self._drive({name: wave}, duration, sample_times_s=None if samples is None else np.clip(samples, 0, None))
+        resp, weights, r_eq = self._drive(
+            {name: wave}, duration, sample_times_s=None if samples is None else np.clip(samples, 0, None)
+        )
         if armed:
             if resp is None:
                 current = np.zeros(samples.size)
@@ -397,11 +430,16 @@ class VirtualBench:
                 current = resp.sample_current_a.sum(axis=0)
                 current = np.where(samples < 0, current[0] if current.size else 0.0, current)
             for scope_name in armed:
-                self._captures[scope_name] = (samples.copy(), scope_bandwidth(current, float(samples[1] - samples[0]) if samples.size > 1 else cap.dt_s))
+                self._captures[scope_name] = (
+                    samples.copy(),
+                    scope_bandwidth(current, float(samples[1] - samples[0]) if samples.size > 1 else cap.dt_s),
+                )
                 del self._armed[scope_name]
 
     @_locked
-    def arm_capture(self, name: str, *, record_s: float, dt_s: float, pretrigger_s: float = 0.0, trigger: str = "awg_sync") -> None:
+    def arm_capture(
+        self, name: str, *, record_s: float, dt_s: float, pretrigger_s: float = 0.0, trigger: str = "awg_sync"
+    ) -> None:
         """Arm a single acquisition: ``awg_sync`` waits for the next ``play``; ``immediate`` triggers at
         the next measurement or wait (free-running record of the DC state)."""
         if not (record_s > 0 and dt_s > 0):

@@ -5,7 +5,8 @@ imports nothing above it)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class VirtualClock:
@@ -19,8 +20,7 @@ class VirtualClock:
     def now_s(self) -> float:
         return float(self.host.bench.now_s)
 
-    def wait(self, duration_s: float, should_stop: Callable[[], bool] | None = None, *,
-             slice_s: float = 0.2) -> bool:
+    def wait(self, duration_s: float, should_stop: Callable[[], bool] | None = None, *, slice_s: float = 0.2) -> bool:
         """Advance virtual time by ``duration_s`` (s); False, without waiting, when already asked to stop."""
         if should_stop is not None and should_stop():
             return False

@@ -226,7 +226,7 @@ def amorphous_fraction(u_q, theta, theta0, p):
     """u = u_q exp(theta0^n - theta^n): what is left amorphous of a dome of size u_q, solidified with JMAK
     progress theta0 already made (crystalline boundaries it inherited), after progress theta."""
     n = p[P_JMAK_N]
-    return u_q * math.exp(theta0 ** n - theta ** n)
+    return u_q * math.exp(theta0**n - theta**n)
 
 
 @njit

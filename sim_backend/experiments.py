@@ -29,8 +29,14 @@ def staircase_iv(m: CellArray, v_max=2.2, step_v=0.02, ilimit_a=10e-6, step_s=1e
     levels = np.concatenate([up, up[::-1]])
     starts = np.arange(levels.size) * step_s
     windows = np.stack([starts + step_s / 2, starts + step_s], axis=1)
-    r = m.apply(Waveform.staircase(levels, step_s), cells, r_series_ohm=R_SMU_OHM, ilimit_a=ilimit_a,
-                windows_s=windows, c_node_f=c_probe_f)
+    r = m.apply(
+        Waveform.staircase(levels, step_s),
+        cells,
+        r_series_ohm=R_SMU_OHM,
+        ilimit_a=ilimit_a,
+        windows_s=windows,
+        c_node_f=c_probe_f,
+    )
     return levels, r.window_current_a
 
 
@@ -56,8 +62,9 @@ def switching_from_staircase(levels: np.ndarray, current: np.ndarray, v_min: flo
     rise = np.where(ok_up, np.diff(np.log10(up_i)), -np.inf)
     fall = np.where(ok_dn, -np.diff(np.log10(dn_i)), -np.inf)
     j, k = int(np.argmax(rise)), int(np.argmax(fall))
-    return Switching(float(up_v[j + 1]), float(up_i[j + 1] / up_i[j]), float(up_i[j]), float(dn_v[k]),
-                     int(np.sum(rise > 1.0)))
+    return Switching(
+        float(up_v[j + 1]), float(up_i[j + 1] / up_i[j]), float(up_i[j]), float(dn_v[k]), int(np.sum(rise > 1.0))
+    )
 
 
 def ramp_threshold_v(m: CellArray, v_max=2.2, duration_s=1.0, segments=1, ilimit_a=10e-6, points=4000, cells=None):
@@ -66,8 +73,14 @@ def ramp_threshold_v(m: CellArray, v_max=2.2, duration_s=1.0, segments=1, ilimit
     t = np.linspace(0, duration_s, segments + 1)
     ramp = Waveform(t, np.linspace(0, v_max, segments + 1))
     edges = np.linspace(0, duration_s, points + 1)
-    r = m.apply(ramp, cells, r_series_ohm=R_SMU_OHM, ilimit_a=ilimit_a, c_node_f=C_PROBE_F,
-                windows_s=np.stack([edges[:-1], edges[1:]], axis=1))
+    r = m.apply(
+        ramp,
+        cells,
+        r_series_ohm=R_SMU_OHM,
+        ilimit_a=ilimit_a,
+        c_node_f=C_PROBE_F,
+        windows_s=np.stack([edges[:-1], edges[1:]], axis=1),
+    )
     reached = r.window_current_a >= 0.5 * ilimit_a
     first = np.argmax(reached, axis=1)
     return np.where(reached.any(axis=1), (first + 0.5) / points * v_max, np.nan)
@@ -115,7 +128,10 @@ def fit_neurosim(pulses: np.ndarray, g: np.ndarray) -> tuple[float, float, float
 
     p_max = float(pulses[-1])
     (a, g_min, g_max), _ = curve_fit(
-        lambda p, a, lo, hi: neurosim(p, a, lo, hi, p_max), pulses, g, p0=(p_max / 5, g[0], g[-1]),
+        lambda p, a, lo, hi: neurosim(p, a, lo, hi, p_max),
+        pulses,
+        g,
+        p0=(p_max / 5, g[0], g[-1]),
         bounds=([1e-3, 0, 0], [1e4, 1, 1]),
     )
     resid = g - neurosim(pulses, a, g_min, g_max, p_max)
@@ -124,8 +140,9 @@ def fit_neurosim(pulses: np.ndarray, g: np.ndarray) -> tuple[float, float, float
 
 # --- firing --------------------------------------------------------------------------------------------
 def firing_probability(m: CellArray, amplitude_v: float, spikes=40, cells=None, width_s=SPIKE_WIDTH_S) -> np.ndarray:
-    r = m.apply(spike_train(amplitude_v, count=spikes, width_s=width_s), cells, r_series_ohm=R_AWG_OHM,
-                c_node_f=C_PROBE_F)
+    r = m.apply(
+        spike_train(amplitude_v, count=spikes, width_s=width_s), cells, r_series_ohm=R_AWG_OHM, c_node_f=C_PROBE_F
+    )
     return r.fires / spikes
 
 
@@ -143,8 +160,9 @@ class Training:
     conductance_s: list[np.ndarray]
 
 
-def train_to_criterion(m: CellArray, cells=None, amplitude_v=1.7, spikes=10, criterion=0.8, max_trains=60,
-                       width_s=SPIKE_WIDTH_S) -> Training:
+def train_to_criterion(
+    m: CellArray, cells=None, amplitude_v=1.7, spikes=10, criterion=0.8, max_trains=60, width_s=SPIKE_WIDTH_S
+) -> Training:
     """Spike trains to the selected cells until each fires on >= criterion of a train's spikes.
 
     Cells that reached the criterion get no more trains (their count is kept), as a learning loop would."""
@@ -168,8 +186,9 @@ def train_to_criterion(m: CellArray, cells=None, amplitude_v=1.7, spikes=10, cri
     return Training(done, fires, cond)
 
 
-def calibrate_spike_amplitude(m: CellArray, cells=None, start_v=1.4, stop_v=2.4, step_v=0.01, spikes=20,
-                              min_fires=2, width_s=SPIKE_WIDTH_S) -> float:
+def calibrate_spike_amplitude(
+    m: CellArray, cells=None, start_v=1.4, stop_v=2.4, step_v=0.01, spikes=20, min_fires=2, width_s=SPIKE_WIDTH_S
+) -> float:
     """The lowest amplitude (V, to ``step_v``) at which a train of ``spikes`` makes every selected cell
     fire at least ``min_fires`` times: "near threshold" for this device, found the way an experimenter
     would, coarse (5 steps at a time) then fine. NaN if none up to ``stop_v``."""
@@ -224,7 +243,10 @@ def learn_pattern(m: CellArray, pattern: np.ndarray, forget_v=2.3, **train_kwarg
     map_forgot = m.pcm_conductance_s().reshape(m.shape)
     retrain = train_to_criterion(m, targets, **train_kwargs)
     return {
-        "first": first, "retrain": retrain,
-        "map_trained_s": map_trained, "map_forgot_s": map_forgot, "map_retrained_s": m.pcm_conductance_s().reshape(m.shape),
+        "first": first,
+        "retrain": retrain,
+        "map_trained_s": map_trained,
+        "map_forgot_s": map_forgot,
+        "map_retrained_s": m.pcm_conductance_s().reshape(m.shape),
         "savings": savings(first.spikes_to_criterion.max(), retrain.spikes_to_criterion.max()),
     }

@@ -60,8 +60,11 @@ class MessageFramer:
         if not self._buf and data.endswith(b"\n") and b"#" not in data:
             # The commonest case, whole lines with no block header: split them as they are (a newline
             # ends a message whatever the quotes; only a '#' needs the careful scan below)
-            return [line.decode("latin-1") for line in
-                    (raw[:-1] if raw.endswith(b"\r") else raw for raw in data.split(b"\n")) if line]
+            return [
+                line.decode("latin-1")
+                for line in (raw[:-1] if raw.endswith(b"\r") else raw for raw in data.split(b"\n"))
+                if line
+            ]
         buf = self._buf
         buf += data
         messages: list[str] = []

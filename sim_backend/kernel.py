@@ -24,12 +24,49 @@ import math
 import numpy as np
 
 from sim_backend.elements import (
-    P_R_A, P_R_C, P_R_D2D, P_THETA_HEAD, P_U_INITIAL, P_VTH, P_VTH_D2D, ts_i0,
-    P_C_TS, P_DAMAGE_TIME, P_EA_DRIFT, P_HEAT_COUPLING, P_HEAT_TO_PCM, P_I_HOLD, P_JMAK_N, P_R_ON, P_R_TH,
-    P_READ_WHITE, P_SIGMA_PROG, P_SIGMA_READ, P_SIGMA_RESET, P_T_DAMAGE, P_T_GLASS, P_T_MELT, P_TAU_REC,
-    P_TAU_TH, P_V0_OFF, P_VH, P_VHOLD, P_VT_C2C, P_VTH_C2C, READ_T_REF_S, U_MIN, amorphous_fraction,
-    amorphous_resistance, cryst_rate, drift_rate, glass_relaxation_s, molten_fraction, normal, pcm_threshold, ts_delay,
-    ts_threshold, uniform, window_factor,
+    P_C_TS,
+    P_DAMAGE_TIME,
+    P_HEAT_COUPLING,
+    P_HEAT_TO_PCM,
+    P_I_HOLD,
+    P_R_A,
+    P_R_C,
+    P_R_D2D,
+    P_R_ON,
+    P_R_TH,
+    P_READ_WHITE,
+    P_SIGMA_PROG,
+    P_SIGMA_READ,
+    P_SIGMA_RESET,
+    P_T_DAMAGE,
+    P_T_GLASS,
+    P_T_MELT,
+    P_TAU_REC,
+    P_TAU_TH,
+    P_THETA_HEAD,
+    P_U_INITIAL,
+    P_V0_OFF,
+    P_VH,
+    P_VHOLD,
+    P_VT_C2C,
+    P_VTH,
+    P_VTH_C2C,
+    P_VTH_D2D,
+    READ_T_REF_S,
+    U_MIN,
+    amorphous_fraction,
+    amorphous_resistance,
+    cryst_rate,
+    drift_rate,
+    glass_relaxation_s,
+    molten_fraction,
+    normal,
+    pcm_threshold,
+    ts_delay,
+    ts_i0,
+    ts_threshold,
+    uniform,
+    window_factor,
 )
 from sim_backend.jit import njit, prange
 
@@ -224,8 +261,7 @@ def _cycle_draw(vth_dev, seed, cell, counter, p):
 
 # --- one cell through one waveform -------------------------------------------------------------------
 @njit
-def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
-             w_i, w_v, w_n, w_c, smp):
+def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start, w_i, w_v, w_n, w_c, smp):
     """Step cell ``c`` (row ``j`` of the outputs) through the waveform; returns (fires, peak T, steps)."""
     cell = np.uint64(c)
     vhold, i_hold, r_on, vh = p[P_VHOLD], p[P_I_HOLD], p[P_R_ON], p[P_VH]
@@ -273,8 +309,9 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
         level = kv[seg] + slope * (t + 0.5 * dt - kt[seg])
 
         # --- the circuit over this step -------------------------------------------------------------
-        r_am = amorphous_resistance(u, r_a * window_factor(cycles, p) * math.exp(-t_over / p[P_DAMAGE_TIME]),
-                                    t_eff, temp, p)
+        r_am = amorphous_resistance(
+            u, r_a * window_factor(cycles, p) * math.exp(-t_over / p[P_DAMAGE_TIME]), t_eff, temp, p
+        )
         a, bb, comp = _source_line(mode, level, r_s, lim, v_a)
         i_p, g_p, _ = _pcm_branch(v_a - v_m, pcm_on, r_c, r_am, vh)
         i_t, g_t = _ts_branch(v_m, ts_on, i0, v0, vhold, r_on)
@@ -285,8 +322,9 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
         lam_s = det / lam_f if lam_f != 0.0 else 0.0
         quasi_static = -lam_s * dt > 30.0
         if quasi_static:  # both nodes settle within the step: solve the operating point outright
-            v_a, v_m, comp, pcm_on, x_warm = _static_limited(mode, level, r_s, lim, ts_on, pcm_on, r_am, r_c, i0,
-                                                             p, x_warm)
+            v_a, v_m, comp, pcm_on, x_warm = _static_limited(
+                mode, level, r_s, lim, ts_on, pcm_on, r_am, r_c, i0, p, x_warm
+            )
         else:
             if comp and mode == MODE_VOLTAGE and f1 != 0.0:
                 # the source is at its current limit: it leaves it when the top electrode reaches the voltage
@@ -493,12 +531,58 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
 
 
 @njit
-def run_serial(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
-               w_i, w_v, w_n, w_c, smp, fires, t_peak, steps):
+def run_serial(
+    S,
+    rng,
+    cells,
+    seed,
+    p,
+    kt,
+    kv,
+    bps,
+    mode,
+    r_s,
+    lim,
+    cap,
+    win,
+    samp,
+    amb,
+    t_start,
+    w_i,
+    w_v,
+    w_n,
+    w_c,
+    smp,
+    fires,
+    t_peak,
+    steps,
+):
     """:func:`run_cell` for each of ``cells`` in turn (one or a few cells: no thread start-up)."""
     for j in range(cells.size):
-        fires[j], t_peak[j], steps[j] = run_cell(S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim,
-                                                 cap, win, samp, amb, t_start, w_i, w_v, w_n, w_c, smp)
+        fires[j], t_peak[j], steps[j] = run_cell(
+            S,
+            rng,
+            cells[j],
+            j,
+            seed,
+            p,
+            kt,
+            kv,
+            bps,
+            mode,
+            r_s,
+            lim,
+            cap,
+            win,
+            samp,
+            amb,
+            t_start,
+            w_i,
+            w_v,
+            w_n,
+            w_c,
+            smp,
+        )
 
 
 @njit
@@ -513,20 +597,88 @@ def run_one(S, rng, seed, p, kt, kv, mode, r_s, lim, cap, amb, t_start, w, count
     win = np.empty((1, 2))
     win[0, 0] = 0.0
     win[0, 1] = t_end
-    fires, peak, steps = run_cell(S, rng, 0, 0, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, np.empty(0), amb,
-                                  t_start, w[0], w[1], w[2], w[3], np.empty((1, 0)))
+    fires, peak, steps = run_cell(
+        S,
+        rng,
+        0,
+        0,
+        seed,
+        p,
+        kt,
+        kv,
+        bps,
+        mode,
+        r_s,
+        lim,
+        cap,
+        win,
+        np.empty(0),
+        amb,
+        t_start,
+        w[0],
+        w[1],
+        w[2],
+        w[3],
+        np.empty((1, 0)),
+    )
     counts[0, 0] = fires
     counts[1, 0] = steps
     t_peak[0] = peak
 
 
 @njit(parallel=True)
-def run_parallel(S, rng, cells, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp, amb, t_start,
-                 w_i, w_v, w_n, w_c, smp, fires, t_peak, steps):
+def run_parallel(
+    S,
+    rng,
+    cells,
+    seed,
+    p,
+    kt,
+    kv,
+    bps,
+    mode,
+    r_s,
+    lim,
+    cap,
+    win,
+    samp,
+    amb,
+    t_start,
+    w_i,
+    w_v,
+    w_n,
+    w_c,
+    smp,
+    fires,
+    t_peak,
+    steps,
+):
     """:func:`run_cell` for ``cells`` spread over the cores (each cell its own time steps and draws)."""
     for j in prange(cells.size):
-        fires[j], t_peak[j], steps[j] = run_cell(S, rng, cells[j], j, seed, p, kt, kv, bps, mode, r_s, lim,
-                                                 cap, win, samp, amb, t_start, w_i, w_v, w_n, w_c, smp)
+        fires[j], t_peak[j], steps[j] = run_cell(
+            S,
+            rng,
+            cells[j],
+            j,
+            seed,
+            p,
+            kt,
+            kv,
+            bps,
+            mode,
+            r_s,
+            lim,
+            cap,
+            win,
+            samp,
+            amb,
+            t_start,
+            w_i,
+            w_v,
+            w_n,
+            w_c,
+            smp,
+        )
 
 
 @njit

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim_backend import kernel as kn
-from sim_backend.elements import P_T_DAMAGE, P_ENDURANCE, P_DAMAGE_TIME, P_SIGMA_READ, READ_T_REF_S, splitmix64
+from sim_backend.elements import P_DAMAGE_TIME, P_ENDURANCE, P_SIGMA_READ, P_T_DAMAGE, READ_T_REF_S, splitmix64
 from sim_backend.jit import DISABLED as JIT_DISABLED
 from sim_backend.params import DeviceParams
 from sim_backend.waveform import Waveform, WaveformError
@@ -72,14 +72,21 @@ class Response:
 class StateView:
     """Named, live views of a few state columns (read them; program states with :meth:`CellArray.set_state`)."""
 
-    def __init__(self, model: "CellArray"):
+    def __init__(self, model: CellArray):
         self._m = model
 
     def __getattr__(self, name):
         columns = {
-            "vth_device_v": kn.S_VTH_DEV, "vth_cycle_v": kn.S_VTH_CYC, "t_off_s": kn.S_T_OFF,
-            "u": kn.S_U, "temp_k": kn.S_TEMP, "t_eff_s": kn.S_T_EFF, "v_node_v": kn.S_VNODE,
-            "r_cryst_ohm": kn.S_RC, "r_amorph_ohm": kn.S_RA, "cycles": kn.S_CYCLES,
+            "vth_device_v": kn.S_VTH_DEV,
+            "vth_cycle_v": kn.S_VTH_CYC,
+            "t_off_s": kn.S_T_OFF,
+            "u": kn.S_U,
+            "temp_k": kn.S_TEMP,
+            "t_eff_s": kn.S_T_EFF,
+            "v_node_v": kn.S_VNODE,
+            "r_cryst_ohm": kn.S_RC,
+            "r_amorph_ohm": kn.S_RA,
+            "cycles": kn.S_CYCLES,
         }
         if name in columns:
             return self._m.S[:, columns[name]]
@@ -98,8 +105,13 @@ def _seed_key(seed: int) -> np.uint64:
 class CellArray:
     """N TS-PCM cells with their own variability draws, a virtual clock ``t_s`` and a chuck temperature."""
 
-    def __init__(self, params: DeviceParams | None = None, shape: int | tuple[int, ...] = 1, seed: int = 0,
-                 ambient_k: float = 300.0):
+    def __init__(
+        self,
+        params: DeviceParams | None = None,
+        shape: int | tuple[int, ...] = 1,
+        seed: int = 0,
+        ambient_k: float = 300.0,
+    ):
         self.params = params or DeviceParams.load()
         self.p = self.params.vector()
         self.shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
@@ -133,8 +145,15 @@ class CellArray:
         """Everything a drive changes (cell states, their random streams, clock, counters, warnings), for
         :meth:`restore`: a bench that runs a sweep ahead and then finds it should have stopped earlier
         (an SMU's failAbort at its limit) goes back and runs only the part the instrument would have."""
-        return (self.S.copy(), self.rng.copy(), self.fire_count.copy(), self.t_s,
-                self._obs_rng.bit_generator.state, set(self._warned), len(self.warnings))
+        return (
+            self.S.copy(),
+            self.rng.copy(),
+            self.fire_count.copy(),
+            self.t_s,
+            self._obs_rng.bit_generator.state,
+            set(self._warned),
+            len(self.warnings),
+        )
 
     def restore(self, checkpoint: tuple) -> None:
         """Back to a :meth:`checkpoint` of this array."""
@@ -269,12 +288,24 @@ class CellArray:
 
     def _idle_cells(self, idx: np.ndarray, duration_s: float) -> None:
         S, p = self.S, self.p
-        busy = idx[(S[idx, kn.S_TS_ON] > 0) | (np.abs(S[idx, kn.S_TEMP] - self.ambient_k) > 0.5)
-                   | (S[idx, kn.S_MPEAK] > 0) | (S[idx, kn.S_EP_HOT] > 0)]
+        busy = idx[
+            (S[idx, kn.S_TS_ON] > 0)
+            | (np.abs(S[idx, kn.S_TEMP] - self.ambient_k) > 0.5)
+            | (S[idx, kn.S_MPEAK] > 0)
+            | (S[idx, kn.S_EP_HOT] > 0)
+        ]
         if busy.size:
             settle = min(duration_s, 60 * self.params["pcm.tau_th_s"] + 10 * self.params["ts.tau_recovery_s"])
-            self._run(Waveform.dc(0.0, settle), busy, mode=kn.MODE_OPEN, r_s=1.0, lim=0.0, cap=0.0,
-                      windows=np.array([[0.0, settle]]), samples=np.zeros(0))
+            self._run(
+                Waveform.dc(0.0, settle),
+                busy,
+                mode=kn.MODE_OPEN,
+                r_s=1.0,
+                lim=0.0,
+                cap=0.0,
+                windows=np.array([[0.0, settle]]),
+                samples=np.zeros(0),
+            )
             rest = duration_s - settle
             if rest > 0:
                 kn.idle_cells(S, self.rng, busy, self.key, p, rest, self.ambient_k)
@@ -307,15 +338,24 @@ class CellArray:
         """
         if not isinstance(waveform, Waveform):
             raise WaveformError("waveform must be a sim_backend.waveform.Waveform")
-        if (self.n == 1 and windows_s is None and sample_times_s is None and waveform.times_s.size == 2
-                and self._is_cell_zero(selection)):
+        if (
+            self.n == 1
+            and windows_s is None
+            and sample_times_s is None
+            and waveform.times_s.size == 2
+            and self._is_cell_zero(selection)
+        ):
             return self._apply_one(waveform, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v)
         idx = self.cells(selection)
         mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
         T = waveform.duration_s
         windows = np.array([[0.0, T]]) if windows_s is None else np.asarray(windows_s, float).reshape(-1, 2)
-        if (~np.isfinite(windows)).any() or (windows[:, 1] <= windows[:, 0]).any() or (windows < 0).any() \
-                or (windows > T * (1 + 1e-12)).any():
+        if (
+            (~np.isfinite(windows)).any()
+            or (windows[:, 1] <= windows[:, 0]).any()
+            or (windows < 0).any()
+            or (windows > T * (1 + 1e-12)).any()
+        ):
             raise ModelError(f"windows_s must be (start, stop) pairs with 0 <= start < stop <= {T:g} s")
         if (windows[1:, 0] < windows[:-1, 1] - 1e-15).any():
             raise ModelError("windows_s must be sorted and must not overlap")
@@ -356,7 +396,9 @@ class CellArray:
         if selection is None:
             return True
         if isinstance(selection, np.ndarray):
-            return selection.dtype.kind in "iu" and selection.size == 1 and selection.ndim <= 1 and selection.item() == 0
+            return (
+                selection.dtype.kind in "iu" and selection.size == 1 and selection.ndim <= 1 and selection.item() == 0
+            )
         return type(selection) is int and selection == 0
 
     def _apply_one(self, waveform: Waveform, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v) -> Response:
@@ -370,24 +412,69 @@ class CellArray:
         w, counts, t_peak = np.zeros((4, 1, 1)), np.zeros((2, 1), np.int64), np.zeros(1)
         if JIT_DISABLED:
             with np.errstate(over="ignore"):  # (compiled code does not consult numpy's error state)
-                kn.run_one(self.S, self.rng, self.key, self.p, waveform.times_s, waveform.volts_v, mode, r_s, lim,
-                           max(cap, C_MIN_F), self.ambient_k, self.t_s, w, counts, t_peak)
+                kn.run_one(
+                    self.S,
+                    self.rng,
+                    self.key,
+                    self.p,
+                    waveform.times_s,
+                    waveform.volts_v,
+                    mode,
+                    r_s,
+                    lim,
+                    max(cap, C_MIN_F),
+                    self.ambient_k,
+                    self.t_s,
+                    w,
+                    counts,
+                    t_peak,
+                )
         else:
-            kn.run_one(self.S, self.rng, self.key, self.p, waveform.times_s, waveform.volts_v, mode, r_s, lim,
-                       max(cap, C_MIN_F), self.ambient_k, self.t_s, w, counts, t_peak)
+            kn.run_one(
+                self.S,
+                self.rng,
+                self.key,
+                self.p,
+                waveform.times_s,
+                waveform.volts_v,
+                mode,
+                r_s,
+                lim,
+                max(cap, C_MIN_F),
+                self.ambient_k,
+                self.t_s,
+                w,
+                counts,
+                t_peak,
+            )
         fires, steps = counts[0], counts[1]
         if steps[0] > kn.MAX_STEPS:
             raise ModelError(
                 f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "
-                "please report it with the seed and stimulus")
+                "please report it with the seed and stimulus"
+            )
         self.fire_count[0] += fires[0]
         S, p = self.S, self.p
-        if t_peak[0] > p[P_T_DAMAGE] or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]:
+        if (
+            t_peak[0] > p[P_T_DAMAGE]
+            or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE]
+            or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]
+        ):
             self._check_ageing(idx, t_peak)
         self.t_s += T
-        return Response(cells=idx.copy(), duration_s=T, window_current_a=w[0], window_source_v=w[1],
-                        window_node_v=w[2], window_compliance=w[3] > 0, sample_t_s=_NO_SAMPLES.copy(),
-                        sample_current_a=np.zeros((1, 0)), fires=fires, peak_temperature_k=t_peak, steps=steps)
+        return Response(
+            cells=idx.copy(),
+            duration_s=T,
+            window_current_a=w[0],
+            window_source_v=w[1],
+            window_node_v=w[2],
+            window_compliance=w[3] > 0,
+            sample_t_s=_NO_SAMPLES.copy(),
+            sample_current_a=np.zeros((1, 0)),
+            fires=fires,
+            peak_temperature_k=t_peak,
+            steps=steps,
+        )
 
     def _run(self, waveform: Waveform, idx, *, mode, r_s, lim, cap, windows, samples) -> Response:
         kt, kv = waveform.times_s, waveform.volts_v
@@ -408,28 +495,72 @@ class CellArray:
         fires, t_peak, steps = np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int64)
         runner = kn.run_parallel if (n >= PARALLEL_MIN_CELLS and not JIT_DISABLED) else kn.run_serial
         with np.errstate(over="ignore"):
-            runner(self.S, self.rng, idx.astype(np.int64), self.key, self.p, kt, kv, bps, mode, r_s, lim,
-                   max(cap, C_MIN_F), windows, samples, self.ambient_k, self.t_s, w_i, w_v, w_n, w_c, smp, fires, t_peak, steps)
+            runner(
+                self.S,
+                self.rng,
+                idx.astype(np.int64),
+                self.key,
+                self.p,
+                kt,
+                kv,
+                bps,
+                mode,
+                r_s,
+                lim,
+                max(cap, C_MIN_F),
+                windows,
+                samples,
+                self.ambient_k,
+                self.t_s,
+                w_i,
+                w_v,
+                w_n,
+                w_c,
+                smp,
+                fires,
+                t_peak,
+                steps,
+            )
         if (steps > kn.MAX_STEPS).any():
             raise ModelError(
                 f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "
-                "please report it with the seed and stimulus")
+                "please report it with the seed and stimulus"
+            )
         self.fire_count[idx] += fires
         self._check_ageing(idx, t_peak)
-        return Response(cells=idx, duration_s=T, window_current_a=w_i, window_source_v=w_v, window_node_v=w_n,
-                        window_compliance=w_c > 0, sample_t_s=samples, sample_current_a=smp, fires=fires,
-                        peak_temperature_k=t_peak, steps=steps)
+        return Response(
+            cells=idx,
+            duration_s=T,
+            window_current_a=w_i,
+            window_source_v=w_v,
+            window_node_v=w_n,
+            window_compliance=w_c > 0,
+            sample_t_s=samples,
+            sample_current_a=smp,
+            fires=fires,
+            peak_temperature_k=t_peak,
+            steps=steps,
+        )
 
     def _check_ageing(self, idx: np.ndarray, t_peak: np.ndarray) -> None:
         """Warn once per cell and cause when a cell is past half its endurance, over-heated, or worn out."""
         S, p = self.S, self.p
         causes = (
-            ("over-heated", t_peak > p[P_T_DAMAGE],
-             f"peak temperature above {p[P_T_DAMAGE]:g} K damages the cell (its window closes)"),
-            ("half-life", S[idx, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE],
-             f"more than half of its endurance ({p[P_ENDURANCE]:g} melt-quench cycles) used"),
-            ("worn", S[idx, kn.S_T_OVER] > p[P_DAMAGE_TIME],
-             f"more than {p[P_DAMAGE_TIME]:g} s above the damage temperature in all"),
+            (
+                "over-heated",
+                t_peak > p[P_T_DAMAGE],
+                f"peak temperature above {p[P_T_DAMAGE]:g} K damages the cell (its window closes)",
+            ),
+            (
+                "half-life",
+                S[idx, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE],
+                f"more than half of its endurance ({p[P_ENDURANCE]:g} melt-quench cycles) used",
+            ),
+            (
+                "worn",
+                S[idx, kn.S_T_OVER] > p[P_DAMAGE_TIME],
+                f"more than {p[P_DAMAGE_TIME]:g} s above the damage temperature in all",
+            ),
         )
         for cause, hit, text in causes:
             for cell in idx[hit]:

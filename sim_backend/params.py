@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import tspcm_data
 
@@ -116,7 +117,7 @@ class DeviceParams:
         return np.array([self.values[name] for name in SCHEMA], dtype=np.float64)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> "DeviceParams":
+    def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DeviceParams:
         """Defaults, then a user file's entries, then ``overrides`` (flat dotted names)."""
         values, provenance = _read(DEFAULTS_FILE, require_all=True)
         if path is not None:
@@ -125,12 +126,16 @@ class DeviceParams:
             provenance.update(user_prov)
         for name, value in (overrides or {}).items():
             values[name] = _number(name, value, "overrides")
-            provenance[name] = {"unit": SCHEMA[name].unit, "basis": "override", "source": "set in code or on the command line"}
+            provenance[name] = {
+                "unit": SCHEMA[name].unit,
+                "basis": "override",
+                "source": "set in code or on the command line",
+            }
         _check_ranges(values)
         _check_consistency(values)
         return cls(values=dict(values), provenance=provenance)
 
-    def replace(self, **overrides: float) -> "DeviceParams":
+    def replace(self, **overrides: float) -> DeviceParams:
         """A copy with some values changed; names use ``__`` for the dot: ``replace(ts__vth_v=1.1)``."""
         flat = {name.replace("__", "."): value for name, value in overrides.items()}
         for name in flat:
@@ -139,7 +144,10 @@ class DeviceParams:
         values = {**self.values, **{k: float(v) for k, v in flat.items()}}
         _check_ranges(values)
         _check_consistency(values)
-        prov = {**self.provenance, **{k: {"unit": SCHEMA[k].unit, "basis": "override", "source": "replace()"} for k in flat}}
+        prov = {
+            **self.provenance,
+            **{k: {"unit": SCHEMA[k].unit, "basis": "override", "source": "replace()"} for k in flat},
+        }
         return DeviceParams(values=values, provenance=prov)
 
     def as_records(self) -> list[dict[str, Any]]:
@@ -158,7 +166,9 @@ def _number(name: str, value: Any, where: str) -> float:
     if name not in SCHEMA:
         raise ParameterError(_unknown(name, where))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParameterError(f"device parameter {name!r} in {where} must be a number in {SCHEMA[name].unit}, got {value!r}")
+        raise ParameterError(
+            f"device parameter {name!r} in {where} must be a number in {SCHEMA[name].unit}, got {value!r}"
+        )
     return float(value)
 
 
@@ -213,14 +223,41 @@ def _check_ranges(values: Mapping[str, float]) -> None:
 def _check_consistency(v: Mapping[str, float]) -> None:
     """Relations between parameters that a physical device cannot violate."""
     rules = [
-        (v["ts.vhold_v"] < v["ts.vth_v"], "ts.vhold_v", f"must be below ts.vth_v = {v['ts.vth_v']:g} V (snapback needs Vhold < Vth)"),
-        (v["pcm.vh_v"] < v["pcm.vt0_v"] + v["pcm.vt_slope_v"], "pcm.vh_v",
-         f"must be below the full-RESET amorphous threshold pcm.vt0_v + pcm.vt_slope_v = {v['pcm.vt0_v'] + v['pcm.vt_slope_v']:g} V"),
-        (v["pcm.r_cryst_ohm"] < v["pcm.r_amorph_ohm"], "pcm.r_amorph_ohm", f"must be above pcm.r_cryst_ohm = {v['pcm.r_cryst_ohm']:g} Ohm"),
-        (v["pcm.t_glass_k"] < v["pcm.t_cryst_ref_k"], "pcm.t_cryst_ref_k", f"must be above pcm.t_glass_k = {v['pcm.t_glass_k']:g} K"),
-        (v["pcm.t_cryst_ref_k"] < v["pcm.t_melt_k"], "pcm.t_melt_k", f"must be above pcm.t_cryst_ref_k = {v['pcm.t_cryst_ref_k']:g} K"),
-        (v["pcm.t_melt_k"] < v["pcm.t_full_melt_k"], "pcm.t_full_melt_k", f"must be above pcm.t_melt_k = {v['pcm.t_melt_k']:g} K"),
-        (v["pcm.t_melt_k"] < v["pcm.t_damage_k"], "pcm.t_damage_k", f"must be above pcm.t_melt_k = {v['pcm.t_melt_k']:g} K"),
+        (
+            v["ts.vhold_v"] < v["ts.vth_v"],
+            "ts.vhold_v",
+            f"must be below ts.vth_v = {v['ts.vth_v']:g} V (snapback needs Vhold < Vth)",
+        ),
+        (
+            v["pcm.vh_v"] < v["pcm.vt0_v"] + v["pcm.vt_slope_v"],
+            "pcm.vh_v",
+            f"must be below the full-RESET amorphous threshold pcm.vt0_v + pcm.vt_slope_v = {v['pcm.vt0_v'] + v['pcm.vt_slope_v']:g} V",
+        ),
+        (
+            v["pcm.r_cryst_ohm"] < v["pcm.r_amorph_ohm"],
+            "pcm.r_amorph_ohm",
+            f"must be above pcm.r_cryst_ohm = {v['pcm.r_cryst_ohm']:g} Ohm",
+        ),
+        (
+            v["pcm.t_glass_k"] < v["pcm.t_cryst_ref_k"],
+            "pcm.t_cryst_ref_k",
+            f"must be above pcm.t_glass_k = {v['pcm.t_glass_k']:g} K",
+        ),
+        (
+            v["pcm.t_cryst_ref_k"] < v["pcm.t_melt_k"],
+            "pcm.t_melt_k",
+            f"must be above pcm.t_cryst_ref_k = {v['pcm.t_cryst_ref_k']:g} K",
+        ),
+        (
+            v["pcm.t_melt_k"] < v["pcm.t_full_melt_k"],
+            "pcm.t_full_melt_k",
+            f"must be above pcm.t_melt_k = {v['pcm.t_melt_k']:g} K",
+        ),
+        (
+            v["pcm.t_melt_k"] < v["pcm.t_damage_k"],
+            "pcm.t_damage_k",
+            f"must be above pcm.t_melt_k = {v['pcm.t_melt_k']:g} K",
+        ),
     ]
     for ok, name, message in rules:
         if not ok:

@@ -50,7 +50,8 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 try:
     import resource
@@ -130,8 +131,9 @@ class SimServer:
         if idle_timeout_s is not None and not 0 < idle_timeout_s <= 86400:
             raise ValueError(f"idle_timeout_s must be in (0, 86400] s or None, got {idle_timeout_s!r}")
         if max_buffered_bytes < max_message_bytes:
-            raise ValueError(f"max_buffered_bytes must be >= max_message_bytes ({max_message_bytes}), "
-                             f"got {max_buffered_bytes!r}")
+            raise ValueError(
+                f"max_buffered_bytes must be >= max_message_bytes ({max_message_bytes}), got {max_buffered_bytes!r}"
+            )
         self.bench = bench
         self.host = host
         self.base_port = int(base_port)
@@ -204,7 +206,7 @@ class SimServer:
             sys.setswitchinterval(self._switch_interval)
             self._switch_interval = None
 
-    def __enter__(self) -> "SimServer":
+    def __enter__(self) -> SimServer:
         self.start()
         return self
 
@@ -260,8 +262,12 @@ class SimServer:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.settimeout(self.idle_timeout_s)
         connection = _Connection(conn)
-        connection.thread = threading.Thread(target=self._serve_connection, args=(connection, resource_name),
-                                             daemon=True, name=f"tspcm-sim {resource_name}")
+        connection.thread = threading.Thread(
+            target=self._serve_connection,
+            args=(connection, resource_name),
+            daemon=True,
+            name=f"tspcm-sim {resource_name}",
+        )
         with self._connections_lock:
             self._connections[conn] = connection
         connection.thread.start()
@@ -275,8 +281,10 @@ class SimServer:
                 victim.closing = True
         if victim is None:
             return False
-        log.info("closing the connection idle the longest (%.0f s) to admit a new client",
-                 time.monotonic() - victim.last_active)
+        log.info(
+            "closing the connection idle the longest (%.0f s) to admit a new client",
+            time.monotonic() - victim.last_active,
+        )
         with contextlib.suppress(OSError):
             victim.sock.shutdown(socket.SHUT_RDWR)
         return True
@@ -347,8 +355,9 @@ class SimServer:
             if pending > connection.pending and total > self.max_buffered_bytes:
                 self._buffered -= connection.pending
                 connection.pending = 0
-                raise MessageTooLong(f"unfinished messages of all connections would exceed "
-                                     f"max_buffered_bytes={self.max_buffered_bytes}")
+                raise MessageTooLong(
+                    f"unfinished messages of all connections would exceed max_buffered_bytes={self.max_buffered_bytes}"
+                )
             self._buffered = total
             connection.pending = pending
 
@@ -403,14 +412,14 @@ class ServerThread:
         self.server = server
         self.ports: dict[str, int] = {}
 
-    def start(self) -> "ServerThread":
+    def start(self) -> ServerThread:
         self.ports = self.server.start()
         return self
 
     def stop(self) -> None:
         self.server.stop()
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -107,8 +107,9 @@ class BenchHost:
         self.lock = getattr(self.bench, "model_lock", None) or threading.RLock()
         self.instruments: dict[str, Any] = self.bench.instruments
         self._normal_names = {normal_resource_name(name): name for name in self.instruments}
-        self.ports = {name: _Port(getattr(inst, "lock", None) or threading.RLock())
-                      for name, inst in self.instruments.items()}
+        self.ports = {
+            name: _Port(getattr(inst, "lock", None) or threading.RLock()) for name, inst in self.instruments.items()
+        }
 
     def resource_names(self) -> list[str]:
         return serving_order(self.instruments)
@@ -245,8 +246,10 @@ class _Session:
             _ATTR.suppress_end_enabled: False,
             _ATTR.resource_manufacturer_name: "tspcm-lab simulated bench",
         }
-        for attr, field in ((_ATTR.gpib_primary_address, "primary_address"),
-                            (_ATTR.gpib_secondary_address, "secondary_address")):
+        for attr, field in (
+            (_ATTR.gpib_primary_address, "primary_address"),
+            (_ATTR.gpib_secondary_address, "secondary_address"),
+        ):
             value = getattr(parsed, field, None)
             if value not in (None, ""):
                 self.attrs[attr] = int(value)
@@ -320,8 +323,9 @@ class TspcmVisaLibrary(highlevel.VisaLibraryBase):
     def list_resources(self, session, query: str = "?*::INSTR") -> tuple[str, ...]:
         return tuple(rname.filter(self.host.resource_names(), query))
 
-    def open(self, session, resource_name, access_mode=constants.AccessModes.no_lock,
-             open_timeout=constants.VI_TMO_IMMEDIATE):
+    def open(
+        self, session, resource_name, access_mode=constants.AccessModes.no_lock, open_timeout=constants.VI_TMO_IMMEDIATE
+    ):
         try:
             parsed = rname.parse_resource_name(resource_name)
         except rname.InvalidResourceName:

@@ -26,8 +26,13 @@ def warm() -> float:
     for shape in (1, (8, PARALLEL_MIN_CELLS // 8)):  # serial and parallel runners
         m = CellArray(shape=shape, seed=1)
         m.apply(Waveform.dc(0.2, 1e-4), r_series_ohm=1050.0, ilimit_a=1e-4, c_node_f=C_PROBE_F)
-        m.apply(Waveform.staircase([0.0, 0.5], 1e-4), r_series_ohm=1050.0, windows_s=[[5e-5, 1e-4]],
-                sample_times_s=[5e-5], c_node_f=C_PROBE_F)
+        m.apply(
+            Waveform.staircase([0.0, 0.5], 1e-4),
+            r_series_ohm=1050.0,
+            windows_s=[[5e-5, 1e-4]],
+            sample_times_s=[5e-5],
+            c_node_f=C_PROBE_F,
+        )
         m.apply(Waveform.dc(1e-6, 1e-4), source="current", vlimit_v=2.0, c_node_f=C_PROBE_F)
         m.idle(1.0)
         m.pcm_conductance_s(noise=True)

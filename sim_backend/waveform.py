@@ -72,7 +72,7 @@ class Waveform:
 
     # --- constructors --------------------------------------------------------------------------
     @classmethod
-    def dc(cls, level_v: float, duration_s: float) -> "Waveform":
+    def dc(cls, level_v: float, duration_s: float) -> Waveform:
         duration_s = _positive("duration_s", duration_s)
         level = float(level_v) if isinstance(level_v, (float, int)) else float(_finite_volts("level_v", level_v))
         if not math.isfinite(level):
@@ -85,7 +85,7 @@ class Waveform:
         return wave
 
     @classmethod
-    def staircase(cls, levels_v, step_s: float) -> "Waveform":
+    def staircase(cls, levels_v, step_s: float) -> Waveform:
         """Each level held for ``step_s``; instantaneous steps between levels (an SMU sweep)."""
         step_s = _positive("step_s", step_s)
         levels = _finite_volts("levels_v", levels_v).ravel()
@@ -108,7 +108,7 @@ class Waveform:
         fall_s: float = 5e-9,
         base_v: float = 0.0,
         delay_s: float = 0.0,
-    ) -> "Waveform":
+    ) -> Waveform:
         """``count`` trapezoidal pulses; ``width_s`` is the full width at half maximum, as on a 33500B.
 
         The waveform ends one full period after the last pulse starts (the generator idles at base).
@@ -143,7 +143,7 @@ class Waveform:
         return cls(times, volts)
 
     @classmethod
-    def samples(cls, volts_v, dt_s: float) -> "Waveform":
+    def samples(cls, volts_v, dt_s: float) -> Waveform:
         """An AWG arbitrary waveform: one sample every ``dt_s``, linearly interpolated; lasts n*dt."""
         dt_s = _positive("dt_s", dt_s)
         volts = _finite_volts("volts_v", volts_v).ravel()
@@ -152,7 +152,7 @@ class Waveform:
         times = np.arange(volts.size + 1) * dt_s
         return cls(times, np.concatenate([volts, volts[-1:]]))
 
-    def then(self, other: "Waveform") -> "Waveform":
+    def then(self, other: Waveform) -> Waveform:
         """This waveform followed by ``other``."""
         return Waveform(
             np.concatenate([self.times_s, other.times_s + self.duration_s]),

@@ -4,11 +4,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
-from sim_backend import faults  # noqa: E402
-from sim_backend.bench import open_bench  # noqa: E402
-
+from sim_backend import faults
+from sim_backend.bench import open_bench
 
 SMU = "GPIB0::18::INSTR"
 AWG = "GPIB0::10::INSTR"

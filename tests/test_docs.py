@@ -28,8 +28,11 @@ def test_every_file_the_docs_name_is_in_the_repository():
         for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
             for reference in REFERENCE.findall(line):
                 beside = (doc.parent / reference).resolve()
-                known = (reference in tracked or reference in names
-                         or (beside.is_relative_to(ROOT) and beside.relative_to(ROOT).as_posix() in tracked))
+                known = (
+                    reference in tracked
+                    or reference in names
+                    or (beside.is_relative_to(ROOT) and beside.relative_to(ROOT).as_posix() in tracked)
+                )
                 if not known:
                     missing.append(f"{doc.relative_to(ROOT)}:{number}: {reference}")
     assert missing == [], "docs name files that are not in the repository:\n" + "\n".join(missing)
@@ -56,8 +59,9 @@ def test_run_help_lists_every_built_in_bench():
     from tspcm_lab.benches import builtin_benches
 
     tspcm = Path(sys.executable).with_name("tspcm")
-    out = subprocess.run([str(tspcm), "run", "--help"], capture_output=True, text=True, timeout=120,
-                         env={"COLUMNS": "200", "PATH": ""})
+    out = subprocess.run(
+        [str(tspcm), "run", "--help"], capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": ""}
+    )
     assert out.returncode == 0, out.stderr
     listed = " ".join(out.stdout.split())
     assert "sim-4x4" in builtin_benches()

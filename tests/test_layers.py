@@ -110,27 +110,36 @@ def test_every_import_goes_down_the_layers():
     assert found == [], "imports against the layer direction:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("importer, source", [
-    ("procedures.retention", "from procedures.threshold_vs_weight import target_ladder"),
-    ("procedures.pattern", "def f():\n    from procedures import learning_loop"),
-    ("procedures.iv_sweep", "from tspcm_lab.analysis import switching"),
-    ("procedures.base", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tspcm_lab.bench import Bench"),
-    ("procedures.library.read", "from procedures.base import ParameterError"),
-    ("procedures.library.spikes", "from procedures import spike_train"),
-    ("instruments.smu", "import sim_backend.visa"),
-    ("instruments.clock", "from procedures.library import errors"),
-    ("sim_backend.visa", "from instruments.clock import Clock"),
-    ("procedures.library.program", "from .. import spike_train"),
-])
+@pytest.mark.parametrize(
+    "importer, source",
+    [
+        ("procedures.retention", "from procedures.threshold_vs_weight import target_ladder"),
+        ("procedures.pattern", "def f():\n    from procedures import learning_loop"),
+        ("procedures.iv_sweep", "from tspcm_lab.analysis import switching"),
+        (
+            "procedures.base",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tspcm_lab.bench import Bench",
+        ),
+        ("procedures.library.read", "from procedures.base import ParameterError"),
+        ("procedures.library.spikes", "from procedures import spike_train"),
+        ("instruments.smu", "import sim_backend.visa"),
+        ("instruments.clock", "from procedures.library import errors"),
+        ("sim_backend.visa", "from instruments.clock import Clock"),
+        ("procedures.library.program", "from .. import spike_train"),
+    ],
+)
 def test_the_check_catches_an_import_against_the_direction(importer, source):
     assert violations(source, importer)
 
 
-@pytest.mark.parametrize("importer, source", [
-    ("procedures.retention", "from procedures import library as lib\nfrom procedures.base import TspcmProcedure"),
-    ("procedures.library.program", "from procedures.library.pulses import set_pulse\nfrom . import read"),
-    ("tspcm_lab.runner", "from procedures.library.errors import ParameterError\nimport pyvisa_tspcm"),
-    ("instruments.bench", "import pyvisa\nfrom instruments.clock import Clock"),
-])
+@pytest.mark.parametrize(
+    "importer, source",
+    [
+        ("procedures.retention", "from procedures import library as lib\nfrom procedures.base import TspcmProcedure"),
+        ("procedures.library.program", "from procedures.library.pulses import set_pulse\nfrom . import read"),
+        ("tspcm_lab.runner", "from procedures.library.errors import ParameterError\nimport pyvisa_tspcm"),
+        ("instruments.bench", "import pyvisa\nfrom instruments.clock import Clock"),
+    ],
+)
 def test_the_check_lets_imports_down_the_layers_pass(importer, source):
     assert violations(source, importer) == []

@@ -1,6 +1,7 @@
 """tspcm-lab: instrument control and characterization of threshold-switching phase-change memory cells."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("tspcm-lab")

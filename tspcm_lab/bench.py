@@ -21,9 +21,10 @@ import atexit
 import logging
 import tomllib
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from instruments.benchlike import LIMIT_KINDS
 from instruments.clock import Clock, WallClock, visa_clock
@@ -38,8 +39,7 @@ log = logging.getLogger(__name__)
 #: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
 
-_COMMON_KEYS = {"driver", "resource", "visa_library", "timeout", "read_termination",
-                "write_termination", "channel"}
+_COMMON_KEYS = {"driver", "resource", "visa_library", "timeout", "read_termination", "write_termination", "channel"}
 _ROLE_KEYS: dict[str, set[str]] = {
     "smu": {"max_voltage", "max_compliance_current", "series_resistance"},
     "pulse": {"max_voltage", "series_resistance"},
@@ -52,8 +52,13 @@ _BENCH_KEYS = {"name", "description", "visa_library"}
 #: setting: 3 kV and 50 A are the reach of the largest source-measure units of the supported families
 #: (Keithley 2657A, 2651A); an hour is far beyond any single exchange with an instrument (a longer
 #: timeout only keeps a hung instrument from being noticed).
-QUANTITY_MAXIMA: dict[str, float] = {"timeout": 3600.0, "max_voltage": 3000.0, "max_compliance_current": 50.0,
-                                     "series_resistance": 1e12, "sense_resistance": 1e12}
+QUANTITY_MAXIMA: dict[str, float] = {
+    "timeout": 3600.0,
+    "max_voltage": 3000.0,
+    "max_compliance_current": 50.0,
+    "series_resistance": 1e12,
+    "sense_resistance": 1e12,
+}
 
 
 class BenchConfigError(ValueError):
@@ -132,22 +137,35 @@ class BenchConfig:
         """Raise BenchConfigError naming every role in ``roles`` the file does not configure."""
         missing = [r for r in roles if r not in self.roles]
         if missing:
-            raise BenchConfigError(self.path, [
-                (f"[{r}]", f"missing: this needs a {r} (add a [{r}] table with driver = one of "
-                           f"{', '.join(driver_names_for(r))})") for r in missing])
+            raise BenchConfigError(
+                self.path,
+                [
+                    (
+                        f"[{r}]",
+                        f"missing: this needs a {r} (add a [{r}] table with driver = one of "
+                        f"{', '.join(driver_names_for(r))})",
+                    )
+                    for r in missing
+                ],
+            )
 
-    def with_visa_library(self, visa_library: str) -> "BenchConfig":
+    def with_visa_library(self, visa_library: str) -> BenchConfig:
         """The same bench reached through another VISA library (e.g. an isolated '@tspcm' bench)."""
         return replace(self, roles={k: replace(v, visa_library=visa_library) for k, v in self.roles.items()})
 
-    def with_resources(self, resources: dict[str, str]) -> "BenchConfig":
+    def with_resources(self, resources: dict[str, str]) -> BenchConfig:
         """The same bench with some roles' resource strings replaced (e.g. other TCP ports)."""
-        return replace(self, roles={k: replace(v, resource=resources.get(k, v.resource))
-                                    for k, v in self.roles.items()})
+        return replace(
+            self, roles={k: replace(v, resource=resources.get(k, v.resource)) for k, v in self.roles.items()}
+        )
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "name": self.name, "description": self.description,
-                "roles": {k: v.as_dict() for k, v in self.roles.items()}}
+        return {
+            "path": self.path,
+            "name": self.name,
+            "description": self.description,
+            "roles": {k: v.as_dict() for k, v in self.roles.items()},
+        }
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -213,16 +231,16 @@ def parse_bench_config(data: dict, path: str = "<bench>") -> BenchConfig:
         if role_config is not None:
             roles[role] = role_config
     if not roles and not problems:
-        problems.append(("", f"configures no instrument; add at least one of the tables "
-                             f"{', '.join(f'[{r}]' for r in ROLE_NAMES)}"))
+        problems.append(
+            ("", f"configures no instrument; add at least one of the tables {', '.join(f'[{r}]' for r in ROLE_NAMES)}")
+        )
     if problems:
         raise BenchConfigError(path, problems)
     name = bench.get("name", Path(path).stem)
     return BenchConfig(path=path, name=str(name), roles=roles, description=str(bench.get("description", "")))
 
 
-def _parse_role(role: str, table: dict, default_library: str,
-                problems: list[tuple[str, str]]) -> RoleConfig | None:
+def _parse_role(role: str, table: dict, default_library: str, problems: list[tuple[str, str]]) -> RoleConfig | None:
     """One role's table -> RoleConfig; every problem appended to ``problems`` (None when there was one)."""
     start = len(problems)
 
@@ -270,8 +288,10 @@ def _role_driver(role: str, driver: Any, bad) -> Any:
 
 def _check_resource(resource: Any, bad) -> None:
     if resource is None:
-        bad("resource", "missing; the VISA resource string, e.g. 'GPIB0::18::INSTR' or "
-                        "'TCPIP::192.168.0.5::5025::SOCKET'")
+        bad(
+            "resource",
+            "missing; the VISA resource string, e.g. 'GPIB0::18::INSTR' or 'TCPIP::192.168.0.5::5025::SOCKET'",
+        )
     elif not isinstance(resource, str) or not resource.strip() or any(ch.isspace() for ch in resource):
         bad("resource", f"{resource!r} is not a VISA resource string (no spaces), e.g. 'GPIB0::18::INSTR'")
 
@@ -291,23 +311,39 @@ def _role_strings(table: dict, default_library: str, bad) -> dict[str, Any]:
 
 #: role -> (key, unit, positive, attribute, what to write when it is missing ("" = optional))
 _ROLE_QUANTITIES: dict[str, tuple[tuple[str, str, bool, str, str], ...]] = {
-    "smu": (("max_voltage", "V", True, "max_voltage_v",
-             "every output needs its safety limit, e.g. max_voltage = '5 V'"),
-            ("series_resistance", "ohm", False, "series_resistance_ohm", ""),
-            ("max_compliance_current", "A", True, "max_compliance_current_a",
-             "the largest compliance current allowed, e.g. max_compliance_current = '10 mA'")),
-    "pulse": (("max_voltage", "V", True, "max_voltage_v",
-               "every output needs its safety limit, e.g. max_voltage = '5 V'"),
-              ("series_resistance", "ohm", False, "series_resistance_ohm", "")),
-    "scope": (("sense_resistance", "ohm", True, "sense_resistance_ohm",
-               "the resistor through which the scope sees the cell current, e.g. sense_resistance = '50 ohm'"),),
+    "smu": (
+        ("max_voltage", "V", True, "max_voltage_v", "every output needs its safety limit, e.g. max_voltage = '5 V'"),
+        ("series_resistance", "ohm", False, "series_resistance_ohm", ""),
+        (
+            "max_compliance_current",
+            "A",
+            True,
+            "max_compliance_current_a",
+            "the largest compliance current allowed, e.g. max_compliance_current = '10 mA'",
+        ),
+    ),
+    "pulse": (
+        ("max_voltage", "V", True, "max_voltage_v", "every output needs its safety limit, e.g. max_voltage = '5 V'"),
+        ("series_resistance", "ohm", False, "series_resistance_ohm", ""),
+    ),
+    "scope": (
+        (
+            "sense_resistance",
+            "ohm",
+            True,
+            "sense_resistance_ohm",
+            "the resistor through which the scope sees the cell current, e.g. sense_resistance = '50 ohm'",
+        ),
+    ),
 }
 
 
 def _role_quantities(role: str, table: dict, values: dict[str, Any], bad) -> None:
     """The role's quantities with units (timeout, limits, resistances), each within QUANTITY_MAXIMA."""
-    for key, unit, positive, attribute, required in (("timeout", "s", True, "timeout_s", ""),
-                                                     *_ROLE_QUANTITIES.get(role, ())):
+    for key, unit, positive, attribute, required in (
+        ("timeout", "s", True, "timeout_s", ""),
+        *_ROLE_QUANTITIES.get(role, ()),
+    ):
         if key not in table:
             if required:
                 bad(key, f"missing; {required}")
@@ -323,8 +359,11 @@ def _role_quantities(role: str, table: dict, values: dict[str, Any], bad) -> Non
         elif not positive and value < 0:
             bad(key, f"must be >= 0 {unit}, got {table[key]!r}")
         elif value > most:
-            bad(key, f"{table[key]!r} is beyond {most:g} {unit}, the largest this software accepts; allowed: "
-                     f"{'> 0' if positive else '0'} to {most:g} {unit}")
+            bad(
+                key,
+                f"{table[key]!r} is beyond {most:g} {unit}, the largest this software accepts; allowed: "
+                f"{'> 0' if positive else '0'} to {most:g} {unit}",
+            )
         else:
             values[attribute] = value
 
@@ -338,8 +377,9 @@ def _role_channel(info: Any, driver: str, table: dict, values: dict[str, Any], b
     if info.channels == (None,):
         bad("channel", f"{driver} has no channels; remove the key")
     elif channel not in info.channels or isinstance(channel, bool):
-        bad("channel", f"{channel!r} is not a channel of {driver}; allowed: "
-                       f"{', '.join(repr(c) for c in info.channels)}")
+        bad(
+            "channel", f"{channel!r} is not a channel of {driver}; allowed: {', '.join(repr(c) for c in info.channels)}"
+        )
     else:
         values["channel"] = channel
 
@@ -351,8 +391,11 @@ def _parse_matrix(table: dict, values: dict, bad) -> None:
     if "col_channels" in table and "row_channels" not in table:
         forms.append("col_channels")
     if len(forms) != 1:
-        bad("array", "give exactly one wiring: array = '4x4' (cell (r, c) on 7709 crosspoint row r+1, "
-                     "column c+1), cell_channels = [[101, 102], ...], or row_channels + col_channels")
+        bad(
+            "array",
+            "give exactly one wiring: array = '4x4' (cell (r, c) on 7709 crosspoint row r+1, "
+            "column c+1), cell_channels = [[101, 102], ...], or row_channels + col_channels",
+        )
         return
     if "slot" in table and forms != ["array"]:
         bad("slot", "only used with array = 'RxC'")
@@ -362,6 +405,7 @@ def _parse_matrix(table: dict, values: dict, bad) -> None:
 
     if forms == ["array"]:
         from instruments.drivers.keithley2750 import MATRIX_COLUMNS, MATRIX_ROWS, crosspoint
+
         text, slot = table["array"], table.get("slot", 1)
         try:
             rows, cols = (int(part) for part in str(text).lower().split("x"))
@@ -374,14 +418,21 @@ def _parse_matrix(table: dict, values: dict, bad) -> None:
         if not (isinstance(slot, int) and not isinstance(slot, bool) and 1 <= slot <= 5):
             bad("slot", f"must be the 2750 slot 1 to 5 holding the 7709, got {slot!r}")
             return
-        values["cell_channels"] = tuple(tuple(crosspoint(slot, r + 1, c + 1) for c in range(cols))
-                                        for r in range(rows))
+        values["cell_channels"] = tuple(tuple(crosspoint(slot, r + 1, c + 1) for c in range(cols)) for r in range(rows))
     elif forms == ["cell_channels"]:
         table_ = table["cell_channels"]
-        if (not isinstance(table_, list) or not table_ or not all(isinstance(r, list) and r for r in table_)
-                or len({len(r) for r in table_}) != 1 or not all(channel_ok(c) for r in table_ for c in r)):
-            bad("cell_channels", "must be a rectangular table of positive channel numbers, one per cell, "
-                                 f"e.g. [[101, 102], [109, 110]]; got {table_!r}")
+        if (
+            not isinstance(table_, list)
+            or not table_
+            or not all(isinstance(r, list) and r for r in table_)
+            or len({len(r) for r in table_}) != 1
+            or not all(channel_ok(c) for r in table_ for c in r)
+        ):
+            bad(
+                "cell_channels",
+                "must be a rectangular table of positive channel numbers, one per cell, "
+                f"e.g. [[101, 102], [109, 110]]; got {table_!r}",
+            )
         elif len({c for r in table_ for c in r}) != sum(len(r) for r in table_):
             bad("cell_channels", "channel numbers must be unique")
         else:
@@ -391,8 +442,11 @@ def _parse_matrix(table: dict, values: dict, bad) -> None:
         for key in ("row_channels", "col_channels"):
             channels = table.get(key)
             if channels is None:
-                bad(key, "missing; a list of matrix channel numbers, one per array "
-                         f"{'row' if key == 'row_channels' else 'column'}, e.g. [101, 102]")
+                bad(
+                    key,
+                    "missing; a list of matrix channel numbers, one per array "
+                    f"{'row' if key == 'row_channels' else 'column'}, e.g. [101, 102]",
+                )
             elif not isinstance(channels, list) or not channels or not all(channel_ok(c) for c in channels):
                 bad(key, f"must be a non-empty list of positive channel numbers, got {channels!r}")
             elif seen & set(channels) or len(set(channels)) != len(channels):
@@ -408,9 +462,12 @@ def open_driver(config: RoleConfig) -> Any:
     info = DRIVERS[config.driver]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # upstream deprecation notices
-        driver = info.driver_class(config.resource, visa_library=config.visa_library,
-                                   read_termination=config.read_termination,
-                                   write_termination=config.write_termination)
+        driver = info.driver_class(
+            config.resource,
+            visa_library=config.visa_library,
+            read_termination=config.read_termination,
+            write_termination=config.write_termination,
+        )
     connection = getattr(driver.adapter, "connection", None)
     if connection is not None:
         connection.timeout = config.timeout_s * 1000
@@ -427,11 +484,18 @@ def build_role(config: RoleConfig, driver: Any, *, outputs_on=None) -> Any:
     if config.role == "pulse":
         return info.role_class(driver, limits=config.limits, channel=config.channel, **common)
     if config.role == "scope":
-        return info.role_class(driver, sense_resistance_ohm=config.sense_resistance_ohm,
-                               channel=config.channel, **common)
+        return info.role_class(
+            driver, sense_resistance_ohm=config.sense_resistance_ohm, channel=config.channel, **common
+        )
     if config.role == "matrix":
-        return info.role_class(driver, row_channels=config.row_channels, col_channels=config.col_channels,
-                               cell_channels=config.cell_channels, outputs_on=outputs_on, **common)
+        return info.role_class(
+            driver,
+            row_channels=config.row_channels,
+            col_channels=config.col_channels,
+            cell_channels=config.cell_channels,
+            outputs_on=outputs_on,
+            **common,
+        )
     if config.role == "prober":
         return info.role_class(driver, velocity_percent=config.velocity_percent, **common)
     raise ValueError(f"unknown role {config.role!r}")
@@ -464,8 +528,14 @@ class Bench:
         atexit.register(self._at_exit)
 
     @classmethod
-    def open(cls, source: BenchConfig | str | Path, *, require: Iterable[str] = (),
-             verify_identity: bool = True, safe_start: bool = True) -> "Bench":
+    def open(
+        cls,
+        source: BenchConfig | str | Path,
+        *,
+        require: Iterable[str] = (),
+        verify_identity: bool = True,
+        safe_start: bool = True,
+    ) -> Bench:
         """Validate the bench file, then open every configured role and read its identity.
 
         If any instrument fails to open, or (``verify_identity``) answers ``*IDN?`` as another model
@@ -493,8 +563,10 @@ class Bench:
             info = DRIVERS[role_config.driver]
             if verify_identity and not info.identity_matches(identity):
                 # commands written for one model must not reach another (swapped GPIB addresses)
-                problems[role] = (f"{role_config.resource} answered {identity!r}, which is not a {info.model} "
-                                  f"(bench file says driver = {role_config.driver!r})")
+                problems[role] = (
+                    f"{role_config.resource} answered {identity!r}, which is not a {info.model} "
+                    f"(bench file says driver = {role_config.driver!r})"
+                )
         if problems:
             for role_object in roles.values():
                 role_object.close()
@@ -597,14 +669,18 @@ class Bench:
             return failed + [f"{name}: reconnecting to {config.resource} failed: {type(exc).__name__}: {exc}"]
         if not DRIVERS[config.driver].identity_matches(identity):
             role.close()
-            return failed + [f"{name}: after reconnecting, {config.resource} answered {identity!r}; not "
-                             f"sending it anything"]
+            return failed + [
+                f"{name}: after reconnecting, {config.resource} answered {identity!r}; not sending it anything"
+            ]
         self.roles[name].close()
         self._set_role(name, role)
         again = self._off(name, role)
         if not again:
-            log.warning("shutdown: %s: the connection had failed (%s); reconnected and confirmed the output "
-                        "off", name, failed[0])
+            log.warning(
+                "shutdown: %s: the connection had failed (%s); reconnected and confirmed the output off",
+                name,
+                failed[0],
+            )
         return again
 
     def _set_role(self, name: str, role: Any) -> None:
@@ -624,8 +700,11 @@ class Bench:
 
     def snapshot(self) -> dict:
         """The bench as plain data for the run file: the config and every role's snapshot."""
-        return {"bench": self.config.name, "config": self.config.as_dict(),
-                "roles": {name: role.snapshot() for name, role in self.roles.items()}}
+        return {
+            "bench": self.config.name,
+            "config": self.config.as_dict(),
+            "roles": {name: role.snapshot() for name, role in self.roles.items()},
+        }
 
     def close(self) -> None:
         """Close every connection (does not send anything; call all_off() first)."""
@@ -641,7 +720,7 @@ class Bench:
             self.all_off()
             self.close()
 
-    def __enter__(self) -> "Bench":
+    def __enter__(self) -> Bench:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -657,8 +736,9 @@ class Bench:
 # ---------------------------------------------------------------------------------- CLI helpers
 def add_bench_arguments(parser, *, required: bool = False) -> None:
     """Add ``BENCH`` / ``--sim`` to an argparse parser (shared by every command that opens a bench)."""
-    parser.add_argument("bench", nargs="?", metavar="BENCH",
-                        help=f"bench file, or a built-in name ({', '.join(builtin_benches())})")
+    parser.add_argument(
+        "bench", nargs="?", metavar="BENCH", help=f"bench file, or a built-in name ({', '.join(builtin_benches())})"
+    )
     parser.add_argument("--sim", action="store_true", help="use the built-in simulated bench (same as BENCH=sim)")
 
 

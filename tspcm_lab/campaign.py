@@ -34,7 +34,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def load_campaign(path: str | Path) -> Campaign:
             problems.append(f"campaign.{key}: must be a string, got {head[key]!r}")
     raw_runs = data.get("run", [])
     if not isinstance(raw_runs, list) or not raw_runs:
-        problems.append("run: add at least one [[run]] with procedure = \"NAME\"")
+        problems.append('run: add at least one [[run]] with procedure = "NAME"')
         raw_runs = []
     runs: list[RunSpec] = []
     for number, raw in enumerate(raw_runs, start=1):
@@ -120,7 +120,7 @@ def load_campaign(path: str | Path) -> Campaign:
                 problems.append(f"{where}.{key}: unknown key; allowed: {', '.join(sorted(_RUN_KEYS))}")
         name = raw.get("procedure")
         if not isinstance(name, str) or not name:
-            problems.append(f"{where}.procedure: missing; the procedure's name, e.g. \"iv-sweep\"")
+            problems.append(f'{where}.procedure: missing; the procedure\'s name, e.g. "iv-sweep"')
             continue
         for key in ("parameters", "quick"):
             if not isinstance(raw.get(key, {}), dict):
@@ -128,16 +128,28 @@ def load_campaign(path: str | Path) -> Campaign:
         for key in ("title", "bench", "sim_options"):
             if key in raw and not isinstance(raw[key], str):
                 problems.append(f"{where} ({name}).{key}: must be a string, got {raw[key]!r}")
-        runs.append(RunSpec(index=number, procedure=name, title=str(raw.get("title", "")),
-                            parameters=dict(raw.get("parameters", {}) or {}) if isinstance(raw.get("parameters", {}), dict) else {},
-                            quick=dict(raw.get("quick", {}) or {}) if isinstance(raw.get("quick", {}), dict) else {},
-                            bench=raw.get("bench") if isinstance(raw.get("bench"), str) else None,
-                            sim_options=raw.get("sim_options") if isinstance(raw.get("sim_options"), str) else None))
+        runs.append(
+            RunSpec(
+                index=number,
+                procedure=name,
+                title=str(raw.get("title", "")),
+                parameters=dict(raw.get("parameters", {}) or {}) if isinstance(raw.get("parameters", {}), dict) else {},
+                quick=dict(raw.get("quick", {}) or {}) if isinstance(raw.get("quick", {}), dict) else {},
+                bench=raw.get("bench") if isinstance(raw.get("bench"), str) else None,
+                sim_options=raw.get("sim_options") if isinstance(raw.get("sim_options"), str) else None,
+            )
+        )
     if problems:
         raise CampaignError("\n".join(f"{path}: {p}" for p in problems))
-    return Campaign(path=path, title=str(head.get("title", path.stem)), runs=runs,
-                    bench=_bench_path(path, head.get("bench")), seed=seed,
-                    sim_options=str(head.get("sim_options", "")), description=str(head.get("description", "")))
+    return Campaign(
+        path=path,
+        title=str(head.get("title", path.stem)),
+        runs=runs,
+        bench=_bench_path(path, head.get("bench")),
+        seed=seed,
+        sim_options=str(head.get("sim_options", "")),
+        description=str(head.get("description", "")),
+    )
 
 
 def _bench_path(campaign_path: Path, bench: str | None) -> str | None:
@@ -211,21 +223,47 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def write_index(folder: Path, campaign: Campaign, records: list[RunRecord], *, status: str,
-                started: str, quick: bool, bench: str | None, stopped: str = "") -> None:
+def write_index(
+    folder: Path,
+    campaign: Campaign,
+    records: list[RunRecord],
+    *,
+    status: str,
+    started: str,
+    quick: bool,
+    bench: str | None,
+    stopped: str = "",
+) -> None:
     """campaign.json (everything) and index.csv (one row per run), each replaced atomically."""
     doc = {
-        "format": "tspcm-campaign", "format_version": "1.0",
-        "title": campaign.title, "description": campaign.description,
-        "campaign_file": str(campaign.path.resolve()), "status": status, "stopped": stopped,
-        "started": started, "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick, "bench": bench or "sim", "seed": campaign.seed,
-        "runs": [{**r.__dict__, "parameters": {k: _json_value(v) for k, v in r.parameters.items()}}
-                 for r in records],
+        "format": "tspcm-campaign",
+        "format_version": "1.0",
+        "title": campaign.title,
+        "description": campaign.description,
+        "campaign_file": str(campaign.path.resolve()),
+        "status": status,
+        "stopped": stopped,
+        "started": started,
+        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "bench": bench or "sim",
+        "seed": campaign.seed,
+        "runs": [{**r.__dict__, "parameters": {k: _json_value(v) for k, v in r.parameters.items()}} for r in records],
     }
     _replace(folder / INDEX_JSON, json.dumps(doc, indent=2) + "\n")
-    columns = ["index", "procedure", "title", "status", "file", "n_rows", "seconds", "bench", "seed",
-               "message", "parameters"]
+    columns = [
+        "index",
+        "procedure",
+        "title",
+        "status",
+        "file",
+        "n_rows",
+        "seconds",
+        "bench",
+        "seed",
+        "message",
+        "parameters",
+    ]
     tmp = folder / (INDEX_CSV + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -251,9 +289,17 @@ class _Planned:
     session_key: tuple[str, str] | None = None
 
 
-def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = None,
-                 seed: int | None = None, quick: bool = False, skip_missing: bool = False,
-                 lenient: bool = False, notes: Notes | None = None) -> CampaignResult:
+def run_campaign(
+    campaign: Campaign,
+    folder: str | Path,
+    *,
+    bench: str | None = None,
+    seed: int | None = None,
+    quick: bool = False,
+    skip_missing: bool = False,
+    lenient: bool = False,
+    notes: Notes | None = None,
+) -> CampaignResult:
     """Check every run, then run them one by one into ``folder``; returns the records (also in the index).
 
     ``bench``/``seed`` override the file's (a run's own ``bench`` stays with ``bench="sim"``, and is
@@ -268,9 +314,8 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
     seed = campaign.seed if seed is None else seed
     if seed is not None and campaign.seed != seed:
         campaign.seed = seed
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    plans = _plan_runs(campaign, bench, source, quick=quick, skip_missing=skip_missing, lenient=lenient,
-                       notes=notes)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    plans = _plan_runs(campaign, bench, source, quick=quick, skip_missing=skip_missing, lenient=lenient, notes=notes)
     sessions: dict[tuple[str, str], runner.BenchSession] = {}
     result = CampaignResult(folder=folder, records=[p.record for p in plans])
     try:
@@ -282,13 +327,22 @@ def run_campaign(campaign: Campaign, folder: str | Path, *, bench: str | None = 
                 notes.off_problem(problem)
     if folder.exists():
         status = "stopped" if result.stopped else ("completed" if result.ok else "completed with problems")
-        write_index(folder, campaign, result.records, status=status, started=started, quick=quick,
-                    bench=source, stopped=result.stopped)
+        write_index(
+            folder,
+            campaign,
+            result.records,
+            status=status,
+            started=started,
+            quick=quick,
+            bench=source,
+            stopped=result.stopped,
+        )
     return result
 
 
-def _plan_runs(campaign: Campaign, bench: str | None, source: str, *, quick: bool, skip_missing: bool,
-               lenient: bool, notes: Notes) -> list[_Planned]:
+def _plan_runs(
+    campaign: Campaign, bench: str | None, source: str, *, quick: bool, skip_missing: bool, lenient: bool, notes: Notes
+) -> list[_Planned]:
     """Step 1: every procedure installed and every value converted, before any bench is opened."""
     from tspcm_lab import plugins
 
@@ -314,8 +368,13 @@ def _plan_runs(campaign: Campaign, bench: str | None, source: str, *, quick: boo
         try:
             plan.procedure = runner.build_procedure(cls, spec.values(quick))
         except runner.ParameterInputError as exc:
-            _refuse(plan, f"run {spec.index} ({spec.procedure}): {runner.parameter_error_text(exc)}",
-                    lenient, problems, notes)
+            _refuse(
+                plan,
+                f"run {spec.index} ({spec.procedure}): {runner.parameter_error_text(exc)}",
+                lenient,
+                problems,
+                notes,
+            )
             continue
         # a run's own bench stands unless another real bench was forced (then everything runs there)
         keep_own = spec.bench and (not bench or bench == "sim")
@@ -327,8 +386,14 @@ def _plan_runs(campaign: Campaign, bench: str | None, source: str, *, quick: boo
     return plans
 
 
-def _validate_on_benches(plans: list[_Planned], sessions: dict[tuple[str, str], runner.BenchSession],
-                         seed: int | None, *, lenient: bool, notes: Notes) -> None:
+def _validate_on_benches(
+    plans: list[_Planned],
+    sessions: dict[tuple[str, str], runner.BenchSession],
+    seed: int | None,
+    *,
+    lenient: bool,
+    notes: Notes,
+) -> None:
     """Step 2: open the benches (one per distinct bench and options, into ``sessions``) and validate every
     run against its own."""
     from tspcm_lab.store.params import from_procedure
@@ -341,19 +406,28 @@ def _validate_on_benches(plans: list[_Planned], sessions: dict[tuple[str, str], 
         if key not in sessions:
             sessions[key] = runner.BenchSession.open(key[0], seed=seed, sim_options=key[1], strict_options=False)
         session = sessions[key]
-        required = [r for r in getattr(type(plan.procedure), "REQUIRED_ROLES", ()) if session.bench.roles.get(r) is None]
+        required = [
+            r for r in getattr(type(plan.procedure), "REQUIRED_ROLES", ()) if session.bench.roles.get(r) is None
+        ]
         try:
             if required:
                 raise runner.ParameterInputError(
-                    "bench", f"{plan.spec.procedure} needs the role(s) {', '.join(required)}, which "
-                             f"{session.bench.path} does not configure")
+                    "bench",
+                    f"{plan.spec.procedure} needs the role(s) {', '.join(required)}, which "
+                    f"{session.bench.path} does not configure",
+                )
             plan.procedure.bench = session.bench
             runner.validate(plan.procedure)
         except Exception as exc:
             if not runner.is_parameter_error(exc):
                 raise
-            _refuse(plan, f"run {plan.spec.index} ({plan.spec.procedure}): {runner.parameter_error_text(exc)}",
-                    lenient, problems, notes)
+            _refuse(
+                plan,
+                f"run {plan.spec.index} ({plan.spec.procedure}): {runner.parameter_error_text(exc)}",
+                lenient,
+                problems,
+                notes,
+            )
             plan.session_key = None
             continue
         plan.record.bench = session.name
@@ -363,8 +437,17 @@ def _validate_on_benches(plans: list[_Planned], sessions: dict[tuple[str, str], 
         raise CampaignError("\n".join(problems))
 
 
-def _run_plans(plans: list[_Planned], sessions: dict[tuple[str, str], runner.BenchSession], campaign: Campaign,
-               result: CampaignResult, notes: Notes, *, started: str, quick: bool, source: str) -> None:
+def _run_plans(
+    plans: list[_Planned],
+    sessions: dict[tuple[str, str], runner.BenchSession],
+    campaign: Campaign,
+    result: CampaignResult,
+    notes: Notes,
+    *,
+    started: str,
+    quick: bool,
+    source: str,
+) -> None:
     """Step 3: run the validated runs one by one, the index rewritten after each."""
     folder = result.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -380,9 +463,15 @@ def _run_plans(plans: list[_Planned], sessions: dict[tuple[str, str], runner.Ben
         path = runner.unique_path(folder / f"{record.index:02d}_{_safe(record.procedure)}.h5")
         record.file = path.name
         try:
-            outcome = runner.execute(plan.procedure, session, path, seed=session.seed,
-                                     title=f"{campaign.title}: {record.title}", last=number == len(pending),
-                                     progress=notes.progress(record, len(pending)))
+            outcome = runner.execute(
+                plan.procedure,
+                session,
+                path,
+                seed=session.seed,
+                title=f"{campaign.title}: {record.title}",
+                last=number == len(pending),
+                progress=notes.progress(record, len(pending)),
+            )
         except KeyboardInterrupt:  # between the runner's own handling and here
             result.stopped = "stopped by Ctrl-C"
             record.status = "not run"
@@ -391,8 +480,11 @@ def _run_plans(plans: list[_Planned], sessions: dict[tuple[str, str], runner.Ben
         record.status, record.n_rows, record.message = outcome.status, outcome.n_rows, outcome.message
         record.seconds = round(outcome.seconds, 3)
         if outcome.off_problems:
-            record.message = (record.message + "; " if record.message else "") + \
-                "outputs may still be on: " + "; ".join(outcome.off_problems)
+            record.message = (
+                (record.message + "; " if record.message else "")
+                + "outputs may still be on: "
+                + "; ".join(outcome.off_problems)
+            )
             result.stopped = f"run {record.index} could not confirm every output off"
         elif outcome.interrupted:
             result.stopped = "stopped by Ctrl-C"

@@ -51,7 +51,7 @@ def plain(text: str) -> str:
 
 
 def did_you_mean(word: str, choices) -> str:
-    """"; did you mean 'run'?" for the closest of ``choices``, or ""."""
+    """ "; did you mean 'run'?" for the closest of ``choices``, or ""."""
     close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
     if not close:
         return ""
@@ -161,14 +161,16 @@ def _run_command(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     if chosen is not None and chosen not in COMMANDS and argv and argv[0] == chosen:
-        print(f"tspcm: error: unknown command '{chosen}'{did_you_mean(chosen, COMMANDS)} "
-              f"(tspcm --help lists the commands)", file=sys.stderr)
+        print(
+            f"tspcm: error: unknown command '{chosen}'{did_you_mean(chosen, COMMANDS)} "
+            f"(tspcm --help lists the commands)",
+            file=sys.stderr,
+        )
         return 2
     parser = build_parser(chosen if chosen in COMMANDS else None)
     args, extra = parser.parse_known_args(argv)
     if extra:  # reported by the command's own parser, which knows its options
-        parser.commands.get(getattr(args, "command", None), parser).error(
-            f"unrecognized arguments: {' '.join(extra)}")
+        parser.commands.get(getattr(args, "command", None), parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

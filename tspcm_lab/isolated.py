@@ -23,9 +23,10 @@ import multiprocessing
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 #: items handed to a worker at once (one message each way per item; chunks only save round trips)
 CHUNK = 16
@@ -94,9 +95,14 @@ class _Worker:
         self.conn.close()
 
 
-def map_isolated(func: Callable[[Any], Any], items: Iterable[Any], *,
-                 timeout_s: Callable[[Any], float] | float, workers: int = 1,
-                 on_lost: Callable[[Any, int], None] | None = None) -> Iterator[tuple[int, Any]]:
+def map_isolated(
+    func: Callable[[Any], Any],
+    items: Iterable[Any],
+    *,
+    timeout_s: Callable[[Any], float] | float,
+    workers: int = 1,
+    on_lost: Callable[[Any, int], None] | None = None,
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, func(item))`` for every item, in completion order, computed in ``workers`` child
     processes; a `Failed` result for an item whose call raised, hung past ``timeout_s`` (seconds, or a
     function of the item) or crashed its worker. ``func`` must be a module-level function (picklable)
@@ -126,8 +132,9 @@ def map_isolated(func: Callable[[Any], Any], items: Iterable[Any], *,
                     except (EOFError, OSError):
                         code = worker.process.exitcode
                         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                        yield _lose(pool, index, ctx, func, pending, on_lost,
-                                    f"reading it crashed the reader process ({how})")
+                        yield _lose(
+                            pool, index, ctx, func, pending, on_lost, f"reading it crashed the reader process ({how})"
+                        )
                         continue
                     worker.assigned.popleft()
                     worker.since = time.monotonic()
@@ -136,8 +143,15 @@ def map_isolated(func: Callable[[Any], Any], items: Iterable[Any], *,
                         _feed(worker, pending)
                 elif time.monotonic() - worker.since > limit(worker.assigned[0][1]):
                     seconds = limit(worker.assigned[0][1])
-                    yield _lose(pool, index, ctx, func, pending, on_lost,
-                                f"no answer after {seconds:.0f} s (the HDF5 library hung on it)")
+                    yield _lose(
+                        pool,
+                        index,
+                        ctx,
+                        func,
+                        pending,
+                        on_lost,
+                        f"no answer after {seconds:.0f} s (the HDF5 library hung on it)",
+                    )
     finally:
         for worker in pool:
             worker.stop(kill=bool(worker.assigned))
@@ -149,8 +163,7 @@ def _feed(worker: _Worker, pending: collections.deque) -> None:
         worker.give(chunk)
 
 
-def _lose(pool: list, position: int, ctx, func, pending: collections.deque, on_lost,
-          reason: str) -> tuple[int, Failed]:
+def _lose(pool: list, position: int, ctx, func, pending: collections.deque, on_lost, reason: str) -> tuple[int, Failed]:
     """Worker ``position`` is lost on its current item: report the item, put the rest of its chunk back
     in front of the queue, start a fresh worker."""
     worker = pool[position]
@@ -164,7 +177,6 @@ def _lose(pool: list, position: int, ctx, func, pending: collections.deque, on_l
     pool[position] = fresh
     _feed(fresh, pending)
     return index, Failed(reason)
-
 
 
 def size_timeout_s(path: str, base_s: float, bytes_per_s: float) -> float:

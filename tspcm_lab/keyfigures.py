@@ -7,7 +7,7 @@ NeuroSim nonlinearity of a pulse train, the savings of a learning loop... (``tsp
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from tspcm_lab.si import format_si
 
@@ -15,20 +15,36 @@ from tspcm_lab.si import format_si
 #: feature ending in "*" stands for every feature with that prefix (one per state)
 KEY_FIGURES: dict[str, list[tuple[str, str, str | None]]] = {
     "iv-sweep": [("vth_mean_V", "Vth", None), ("vhold_mean_V", "Vhold", None), ("n_cycles", "cycles", "{:.0f}")],
-    "pulse-train": [("p_a_pulses", "NeuroSim A (potentiation)", "{:.3g} pulses"),
-                    ("d_a_pulses", "A (depression)", "{:.3g} pulses"),
-                    ("p_dynamic_range", "Gmax/Gmin", "{:.3g}")],
-    "spike-train": [("firing_probability_mean", "mean firing probability", "{:.2f}"),
-                    ("probability_spearman_rho", "rho(probability, G)", "{:+.2f}")],
-    "threshold-vs-weight": [("threshold_slope_V_per_decade", "dVth/dlog10 G", "{:+.3f} V/decade"),
-                            ("threshold_spearman_rho", "rho(Vth, G)", "{:+.2f}")],
-    "learning-loop": [("pulses_first", "pulses to criterion", "{:.0f}"),
-                      ("pulses_retrain", "after forgetting", "{:.0f}"), ("savings", "savings", "{:.0%}")],
-    "pattern": [("epochs_first", "epochs to criterion", "{:.0f}"), ("epochs_retrain", "after forgetting", "{:.0f}"),
-                ("savings", "savings", "{:.0%}"), ("final_accuracy", "final accuracy", "{:.0%}")],
+    "pulse-train": [
+        ("p_a_pulses", "NeuroSim A (potentiation)", "{:.3g} pulses"),
+        ("d_a_pulses", "A (depression)", "{:.3g} pulses"),
+        ("p_dynamic_range", "Gmax/Gmin", "{:.3g}"),
+    ],
+    "spike-train": [
+        ("firing_probability_mean", "mean firing probability", "{:.2f}"),
+        ("probability_spearman_rho", "rho(probability, G)", "{:+.2f}"),
+    ],
+    "threshold-vs-weight": [
+        ("threshold_slope_V_per_decade", "dVth/dlog10 G", "{:+.3f} V/decade"),
+        ("threshold_spearman_rho", "rho(Vth, G)", "{:+.2f}"),
+    ],
+    "learning-loop": [
+        ("pulses_first", "pulses to criterion", "{:.0f}"),
+        ("pulses_retrain", "after forgetting", "{:.0f}"),
+        ("savings", "savings", "{:.0%}"),
+    ],
+    "pattern": [
+        ("epochs_first", "epochs to criterion", "{:.0f}"),
+        ("epochs_retrain", "after forgetting", "{:.0f}"),
+        ("savings", "savings", "{:.0%}"),
+        ("final_accuracy", "final accuracy", "{:.0%}"),
+    ],
     "retention": [("nu_*", "drift nu", "{:.3f}")],
-    "endurance": [("window_first", "threshold window first", None), ("window_last", "last", None),
-                  ("window_min", "min", None)],
+    "endurance": [
+        ("window_first", "threshold window first", None),
+        ("window_last", "last", None),
+        ("window_min", "min", None),
+    ],
     "delay-recovery": [("v0_V", "delay V0", None), ("td0_s", "t_d0", None), ("recovery_tau_s", "recovery tau", None)],
 }
 #: features shown for a procedure without key figures (a plugin's)
@@ -39,9 +55,10 @@ def _one(value: float, units: str, fmt: str | None) -> str:
     return format_si(value, units, 4, ascii=False) if fmt is None else fmt.format(value)
 
 
-def figures(procedure: str, features: Mapping[str, float], units: Mapping[str, str] | None = None,
-            *, limit: int | None = None) -> str:
-    """"Vth 1.781 V; Vhold 1.025 V; cycles 3" from {feature: value} (and their units); a procedure
+def figures(
+    procedure: str, features: Mapping[str, float], units: Mapping[str, str] | None = None, *, limit: int | None = None
+) -> str:
+    """ "Vth 1.781 V; Vhold 1.025 V; cycles 3" from {feature: value} (and their units); a procedure
     without key figures shows its first few features by name. ``limit``: at most that many figures."""
     units = units or {}
     parts = []
@@ -76,8 +93,12 @@ def run_features(path) -> tuple[str, dict[str, float], dict[str, str], str]:
         values = {k: float(v) for k, v in stored["values"].items() if _is_number(v)}
         return run.procedure, values, dict(stored["units"]), "stored"
     analysis = get_analysis(run.procedure)(run)
-    return (run.procedure, {f.name: f.value for f in analysis.features}, {f.name: f.units for f in analysis.features},
-            "computed")
+    return (
+        run.procedure,
+        {f.name: f.value for f in analysis.features},
+        {f.name: f.units for f in analysis.features},
+        "computed",
+    )
 
 
 def _is_number(value) -> bool:

@@ -49,7 +49,8 @@ class ProcedureEntry:
             cls = ep.load()
         except Exception as exc:  # any import failure of a plugin is reported, never propagated
             raise ProcedureLookupError(
-                f"procedure {self.name!r} cannot be loaded from {where}: {type(exc).__name__}: {exc}") from exc
+                f"procedure {self.name!r} cannot be loaded from {where}: {type(exc).__name__}: {exc}"
+            ) from exc
         from pymeasure.experiment import Procedure
 
         if not (isinstance(cls, type) and issubclass(cls, Procedure)):
@@ -88,12 +89,15 @@ def find(name: str) -> ProcedureEntry:
         from tspcm_lab.cli import did_you_mean
 
         known = ", ".join(found) or "none (is the package installed? pip install -e .)"
-        raise UnknownProcedureError(f"no procedure named {name!r}{did_you_mean(name, found)} "
-                                   f"(installed procedures: {known})")
+        raise UnknownProcedureError(
+            f"no procedure named {name!r}{did_you_mean(name, found)} (installed procedures: {known})"
+        )
     if len({e.value for e in entries}) > 1:
         claims = "; ".join(f"{e.value} ({e.distribution or 'unknown package'})" for e in entries)
-        raise ProcedureLookupError(f"procedure name {name!r} is registered by more than one package: {claims}; "
-                                   f"uninstall one or rename its entry point")
+        raise ProcedureLookupError(
+            f"procedure name {name!r} is registered by more than one package: {claims}; "
+            f"uninstall one or rename its entry point"
+        )
     return entries[0]
 
 
@@ -119,16 +123,23 @@ class ParameterInfo:
     allowed: str = "text"  #: the allowed values in words: "0.1 .. 5 V", "one of: dc, pulsed", "true or false"
 
     @classmethod
-    def of(cls, key: str, parameter: Any) -> "ParameterInfo":
+    def of(cls, key: str, parameter: Any) -> ParameterInfo:
         """The description of a PyMeasure parameter object."""
         from procedures.library.parameters import allowed_text, bound
 
         choices = getattr(parameter, "choices", None)
-        return cls(key=key, label=parameter.name, kind=type(parameter).__name__,
-                   units=getattr(parameter, "units", None) or "", default=getattr(parameter, "default", None),
-                   minimum=bound(parameter, "minimum"), maximum=bound(parameter, "maximum"),
-                   choices=[str(c) for c in choices] if choices else [],
-                   description=getattr(parameter, "description", None) or "", allowed=allowed_text(parameter))
+        return cls(
+            key=key,
+            label=parameter.name,
+            kind=type(parameter).__name__,
+            units=getattr(parameter, "units", None) or "",
+            default=getattr(parameter, "default", None),
+            minimum=bound(parameter, "minimum"),
+            maximum=bound(parameter, "maximum"),
+            choices=[str(c) for c in choices] if choices else [],
+            description=getattr(parameter, "description", None) or "",
+            allowed=allowed_text(parameter),
+        )
 
 
 def parameter_infos(procedure_class: type) -> list[ParameterInfo]:

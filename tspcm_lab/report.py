@@ -14,7 +14,7 @@ Each figure is an ``<img class="figure" data-procedure="...">`` (the browser tes
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,10 @@ th{background:#eee}td.l{text-align:left}img.figure{width:100%;height:auto;displa
 def _img(fig, procedure: str = "", alt: str = "figure") -> str:
     from tspcm_lab.analysis.plots import to_png_base64
 
-    return (f'<img class="figure" data-procedure="{html.escape(procedure)}" alt="{html.escape(alt)}" '
-            f'src="data:image/png;base64,{to_png_base64(fig)}">')
+    return (
+        f'<img class="figure" data-procedure="{html.escape(procedure)}" alt="{html.escape(alt)}" '
+        f'src="data:image/png;base64,{to_png_base64(fig)}">'
+    )
 
 
 def _units(series) -> str:
@@ -44,17 +46,21 @@ def _stats_table(rows: pd.DataFrame) -> str:
     """Per feature over the runs: n, mean, sigma (a dash for one run), min, max, with SI prefixes."""
     from tspcm_lab.si import MISSING, format_si
 
-    out = ["<table><tr><th>feature</th><th>n</th><th>mean</th><th>sigma</th><th>min</th>"
-           "<th>max</th><th>criterion</th></tr>"]
+    out = [
+        "<table><tr><th>feature</th><th>n</th><th>mean</th><th>sigma</th><th>min</th>"
+        "<th>max</th><th>criterion</th></tr>"
+    ]
     for feat, g in rows.groupby("feature", sort=True):
         v = g["value"].to_numpy(dtype=float)
         v = v[np.isfinite(v)]
         units = _units(g["units"])
         stats = (v.mean(), v.std(ddof=1) if v.size > 1 else np.nan, v.min(), v.max()) if v.size else (np.nan,) * 4
         cells = [format_si(x, units) if np.isfinite(x) else MISSING for x in stats]
-        out.append(f"<tr><td class=l>{html.escape(feat)}</td><td>{v.size}</td>"
-                   + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-                   + f"<td class=l>{html.escape(str(g['criterion'].iloc[0]))}</td></tr>")
+        out.append(
+            f"<tr><td class=l>{html.escape(feat)}</td><td>{v.size}</td>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            + f"<td class=l>{html.escape(str(g['criterion'].iloc[0]))}</td></tr>"
+        )
     out.append("</table>")
     return "\n".join(out)
 
@@ -63,15 +69,26 @@ def _run_meta(run) -> str:
     """Title, seed, date, bench and key parameters of a run (one line, SI prefixes)."""
     bench = run.bench.get("bench", "")
     bench = bench.get("name", "") if isinstance(bench, dict) else bench
-    parts = [f"<b>{html.escape(run.title or run.procedure)}</b>", f"started {html.escape(run.start_time[:19])}",
-             f"status {html.escape(run.status)}", f"seed {run.seed}" if run.seed is not None else "",
-             f"bench: {html.escape(str(bench))}" if bench else "",
-             f"key parameters: {html.escape(run.key_parameter_text())}"]
+    parts = [
+        f"<b>{html.escape(run.title or run.procedure)}</b>",
+        f"started {html.escape(run.start_time[:19])}",
+        f"status {html.escape(run.status)}",
+        f"seed {run.seed}" if run.seed is not None else "",
+        f"bench: {html.escape(str(bench))}" if bench else "",
+        f"key parameters: {html.escape(run.key_parameter_text())}",
+    ]
     return "<p class=meta>" + " &middot; ".join(p for p in parts if p) + "</p>"
 
 
-def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=(), max_per_procedure: int = 3,
-                 title: str = "tspcm analysis report") -> Path:
+def write_report(
+    files,
+    out_dir,
+    *,
+    table: pd.DataFrame | None = None,
+    errors=(),
+    max_per_procedure: int = 3,
+    title: str = "tspcm analysis report",
+) -> Path:
     """Write ``out_dir/report.html`` for the run ``files`` and return its path.
 
     ``table`` is the batch's summary table (computed without writing back when None); ``errors`` the
@@ -87,12 +104,14 @@ def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=()
         table, errors = res.table, res.errors
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p>{len(files)} files, {table['path'].nunique()} analysed, {len(errors)} failed; "
-             f"{len(table)} features. Generated {now} by tspcm-lab analysis {html.escape(ANALYSIS_VERSION)}. "
-             f"Definitions: docs/analysis.md.</p>"]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+        f"<p>{len(files)} files, {table['path'].nunique()} analysed, {len(errors)} failed; "
+        f"{len(table)} features. Generated {now} by tspcm-lab analysis {html.escape(ANALYSIS_VERSION)}. "
+        f"Definitions: docs/analysis.md.</p>",
+    ]
     if errors:
         parts.append("<h2>Files that failed</h2><ul>")
         parts += [f"<li class=err>{html.escape(p)}: {html.escape(m)}</li>" for p, m in errors]
@@ -114,12 +133,22 @@ def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=()
     if iv_paths:
         parts.append("<h2>Threshold distributions</h2>")
         if per_cycle:
-            parts.append(_img(plots.distribution_figure(np.concatenate(per_cycle), "Vth (V)",
-                                                        "Vth per cycle, all I-V runs"), "iv-sweep", "Vth per cycle"))
+            parts.append(
+                _img(
+                    plots.distribution_figure(np.concatenate(per_cycle), "Vth (V)", "Vth per cycle, all I-V runs"),
+                    "iv-sweep",
+                    "Vth per cycle",
+                )
+            )
         means = table.query("feature == 'vth_mean_V'")["value"]
         if len(means) > 1:
-            parts.append(_img(plots.distribution_figure(means, "mean Vth per run (V)", "Vth device-to-device"),
-                              "iv-sweep", "Vth per run"))
+            parts.append(
+                _img(
+                    plots.distribution_figure(means, "mean Vth per run (V)", "Vth device-to-device"),
+                    "iv-sweep",
+                    "Vth per run",
+                )
+            )
 
     for proc, rows in table.groupby("procedure", sort=True):
         parts.append(f"<h2>{html.escape(proc)} ({rows['path'].nunique()} runs)</h2>")
@@ -132,8 +161,11 @@ def write_report(files, out_dir, *, table: pd.DataFrame | None = None, errors=()
             except Exception as exc:  # a figure must not sink the report
                 parts.append(f"<p class=err>{html.escape(p)}: no figure ({html.escape(str(exc))})</p>")
                 continue
-            parts.append(f"<h3>{html.escape(Path(p).name)}</h3>" + meta
-                         + "".join(_img(f, str(proc), f"{proc}: {Path(p).name}") for f in figs))
+            parts.append(
+                f"<h3>{html.escape(Path(p).name)}</h3>"
+                + meta
+                + "".join(_img(f, str(proc), f"{proc}: {Path(p).name}") for f in figs)
+            )
     parts.append("</body></html>")
     path = out_dir / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")

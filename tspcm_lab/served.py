@@ -26,8 +26,9 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from instruments.clock import StopCheck
 
@@ -57,13 +58,27 @@ class ServedBench:
         return self.process.pid
 
     @classmethod
-    def start(cls, spec: str, *, timeout_s: float = START_TIMEOUT_S) -> "ServedBench":
+    def start(cls, spec: str, *, timeout_s: float = START_TIMEOUT_S) -> ServedBench:
         """Start the child and wait for its port map. ValueError (the child's one line) when the spec is
         refused; RuntimeError when it does not start."""
-        command = [sys.executable, "-m", "tspcm_lab", "sim", "serve", "--bench", spec, "--port", "0",
-                   "--control", "--idle-timeout", "0", "--stop-on-eof"]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        command = [
+            sys.executable,
+            "-m",
+            "tspcm_lab",
+            "sim",
+            "serve",
+            "--bench",
+            spec,
+            "--port",
+            "0",
+            "--control",
+            "--idle-timeout",
+            "0",
+            "--stop-on-eof",
+        ]
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         resources: dict[str, str] = {}
         timer = threading.Timer(timeout_s, process.kill)
         timer.start()
@@ -96,8 +111,10 @@ class ServedBench:
         for name, role in config.roles.items():
             tcp = self.resources.get(role.resource)
             if tcp is None:
-                raise ValueError(f"{config.path}: {name}.resource {role.resource!r} is not on the simulated bench "
-                                 f"(it has {', '.join(r for r in self.resources if r != CONTROL_RESOURCE)})")
+                raise ValueError(
+                    f"{config.path}: {name}.resource {role.resource!r} is not on the simulated bench "
+                    f"(it has {', '.join(r for r in self.resources if r != CONTROL_RESOURCE)})"
+                )
             roles[name] = replace(role, resource=tcp, visa_library="@py")
         return replace(config, roles=roles)
 
@@ -133,7 +150,7 @@ class ServedBench:
         """The simulated bench's snapshot (wiring, sources, device model and state)."""
         return json.loads(self.query(":SNAP?"))
 
-    def clock(self) -> "ServedClock":
+    def clock(self) -> ServedClock:
         return ServedClock(self)
 
     def stop(self, timeout_s: float = 10.0) -> int:

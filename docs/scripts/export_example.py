@@ -73,51 +73,92 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "device_params.cir"
         cmd = ["tspcm", "export", "spice", "data/device_params.toml", "-o", "device_params.cir"]
-        res = subprocess.run([str(ROOT / ".venv" / "bin" / "tspcm"), *cmd[1:3], str(ROOT / "data/device_params.toml"),
-                              "-o", str(out)], capture_output=True, text=True, check=True)
+        res = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "tspcm"), *cmd[1:3], str(ROOT / "data/device_params.toml"), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         said = res.stdout.strip().replace(str(out), "device_params.cir").replace(str(ROOT) + "/", "")
         head = [line for line in out.read_text().splitlines() if line.startswith(".subckt")][0]
     # the test's two trains, and the 500 ns pulses 1.5 us apart instead of 1 us (a period of 2 us): how much the
     # steep part depends on the protocol
     base = validate.Setup()
-    setup = validate.Setup(trains=(base.trains[0], validate.Train("set_500ns_2us", 1.75, 500e-9, 2e-6, 12),
-                                   base.trains[1]))
+    setup = validate.Setup(
+        trains=(base.trains[0], validate.Train("set_500ns_2us", 1.75, 500e-9, 2e-6, 12), base.trains[1])
+    )
     cmp = validate.compare(load_device(ROOT / "data" / "device_params.toml"), setup)
     figure(cmp, FIG)
     s, e = cmp.setup, cmp.errors
     ok = cmp.passed()
     rows = [
-        ("threshold Vth (V)", f"{cmp.vth['python']:.4g} (sd {cmp.vth['python_sd']:.2g})", f"{cmp.vth['ngspice']:.4g}",
-         e["vth"], "5 %", ok["vth"]),
-        ("hold Vhold (V)", f"{cmp.vhold['python']:.4g} (sd {cmp.vhold['python_sd']:.2g})",
-         f"{cmp.vhold['ngspice']:.4g}", e["vhold"], "5 %", ok["vhold"]),
+        (
+            "threshold Vth (V)",
+            f"{cmp.vth['python']:.4g} (sd {cmp.vth['python_sd']:.2g})",
+            f"{cmp.vth['ngspice']:.4g}",
+            e["vth"],
+            "5 %",
+            ok["vth"],
+        ),
+        (
+            "hold Vhold (V)",
+            f"{cmp.vhold['python']:.4g} (sd {cmp.vhold['python_sd']:.2g})",
+            f"{cmp.vhold['ngspice']:.4g}",
+            e["vhold"],
+            "5 %",
+            ok["vhold"],
+        ),
     ]
     for train in s.trains:
         g = cmp.set_g[train.name]
         mean = g["python"].mean(0)
-        rows.append((f"SET curve {train.amplitude_v} V / {train.width_s * 1e9:g} ns every {train.period_s * 1e6:g} us: "
-                     f"G after pulse {train.count} (uS)",
-                     f"{mean[-1] * 1e6:.4g} (sd {g['python'].std(0, ddof=1)[-1] * 1e6:.2g})",
-                     f"{g['ngspice'][-1] * 1e6:.4g}", e[f"set_curve:{train.name}"], "10 % (worst pulse)",
-                     ok[f"set_curve:{train.name}"]))
+        rows.append(
+            (
+                f"SET curve {train.amplitude_v} V / {train.width_s * 1e9:g} ns every {train.period_s * 1e6:g} us: "
+                f"G after pulse {train.count} (uS)",
+                f"{mean[-1] * 1e6:.4g} (sd {g['python'].std(0, ddof=1)[-1] * 1e6:.2g})",
+                f"{g['ngspice'][-1] * 1e6:.4g}",
+                e[f"set_curve:{train.name}"],
+                "10 % (worst pulse)",
+                ok[f"set_curve:{train.name}"],
+            )
+        )
     r = cmp.reset_factor
-    rows.append(("RESET factor G_before/G_after", f"{r['python']:.4g} (sd {r['python_sd']:.2g})", f"{r['ngspice']:.4g}",
-                 e["reset_factor"], "20 %", ok["reset_factor"]))
+    rows.append(
+        (
+            "RESET factor G_before/G_after",
+            f"{r['python']:.4g} (sd {r['python_sd']:.2g})",
+            f"{r['ngspice']:.4g}",
+            e["reset_factor"],
+            "20 %",
+            ok["reset_factor"],
+        )
+    )
     steep_lines = []
-    for name, label in (("set_500ns", "1 us apart (the pulse-train procedure's default)"),
-                        ("set_500ns_2us", "1.5 us apart")):
+    for name, label in (
+        ("set_500ns", "1 us apart (the pulse-train procedure's default)"),
+        ("set_500ns_2us", "1.5 us apart"),
+    ):
         g = cmp.set_g[name]
         mean, sd = g["python"].mean(0), g["python"].std(0, ddof=1)
         sem = sd / np.sqrt(g["python"].shape[0]) / mean
         err = g["ngspice"] / mean - 1
         n_py = np.array([_pulses_to(row, 0.5 * mean[-1]) for row in g["python"]])
         big = np.abs(err) > 0.05
-        ratio = f"; where the error exceeds 5 % it is {np.min(np.abs(err[big]) / sem[big]):.1f}-" \
-                f"{np.max(np.abs(err[big]) / sem[big]):.1f} standard errors" if big.any() else ""
+        ratio = (
+            f"; where the error exceeds 5 % it is {np.min(np.abs(err[big]) / sem[big]):.1f}-"
+            f"{np.max(np.abs(err[big]) / sem[big]):.1f} standard errors"
+            if big.any()
+            else ""
+        )
         steep_lines += [
             f"500 ns pulses {label}, per pulse: ngspice against the Python mean "
-            + ", ".join(f"{x * 100:+.0f}" for x in err) + " %; standard error of that mean "
-            + ", ".join(f"{x * 100:.0f}" for x in sem) + " %" + ratio + ".",
+            + ", ".join(f"{x * 100:+.0f}" for x in err)
+            + " %; standard error of that mean "
+            + ", ".join(f"{x * 100:.0f}" for x in sem)
+            + " %"
+            + ratio
+            + ".",
             f"Pulses to reach half the final conductance: Python {np.nanmean(n_py):.2f} (seeds "
             f"{np.nanmin(n_py):.2f}-{np.nanmax(n_py):.2f}), ngspice {_pulses_to(g['ngspice'], 0.5 * mean[-1]):.2f}.",
             "",
@@ -147,7 +188,8 @@ def main() -> int:
         "",
         *steep_lines,
         "ngspice step limit and method that ran (tspcm_lab/export/ngspice.py ATTEMPTS): "
-        + "; ".join(f"{k}: {v}" for k, v in cmp.attempts.items()) + ".",
+        + "; ".join(f"{k}: {v}" for k, v in cmp.attempts.items())
+        + ".",
         "",
         "![ngspice against Python](model/export_ngspice.png)",
         "",

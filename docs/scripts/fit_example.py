@@ -17,13 +17,37 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "fitting.md"
-TRUE = {"ts.vth_v": 1.35, "ts.vhold_v": 0.6, "ts.r_on_ohm": 7000.0, "ts.t_d0_s": 2e-7,
-        "ts.v0_delay_v": 0.08, "ts.tau_recovery_s": 6e-7, "pcm.nu_drift": 0.07}
-RUNS = [("iv-sweep", ["cycles=6", "compliance_A=100e-6"]),
-        ("delay-recovery", ["recovery_intervals_s=80e-9, 140e-9, 200e-9, 300e-9, 400e-9, 600e-9, 800e-9, "
-                            "1.2e-6, 1.6e-6, 2.2e-6, 3.2e-6, 6.4e-6", "read_ts_on_resistance_ohm=7000"]),
-        ("retention", ["states=2", "target_min_S=1e-6", "target_max_S=5e-6", "duration_s=1e4", "reads=25",
-                       "read_ts_on_resistance_ohm=7000"])]
+TRUE = {
+    "ts.vth_v": 1.35,
+    "ts.vhold_v": 0.6,
+    "ts.r_on_ohm": 7000.0,
+    "ts.t_d0_s": 2e-7,
+    "ts.v0_delay_v": 0.08,
+    "ts.tau_recovery_s": 6e-7,
+    "pcm.nu_drift": 0.07,
+}
+RUNS = [
+    ("iv-sweep", ["cycles=6", "compliance_A=100e-6"]),
+    (
+        "delay-recovery",
+        [
+            "recovery_intervals_s=80e-9, 140e-9, 200e-9, 300e-9, 400e-9, 600e-9, 800e-9, "
+            "1.2e-6, 1.6e-6, 2.2e-6, 3.2e-6, 6.4e-6",
+            "read_ts_on_resistance_ohm=7000",
+        ],
+    ),
+    (
+        "retention",
+        [
+            "states=2",
+            "target_min_S=1e-6",
+            "target_max_S=5e-6",
+            "duration_s=1e4",
+            "reads=25",
+            "read_ts_on_resistance_ohm=7000",
+        ],
+    ),
+]
 
 
 def sh(args, cwd, shown):
@@ -61,10 +85,30 @@ def main() -> None:
             runs.append(last if last.endswith(".h5") else out)
             cells.append(cell)
     names = [Path(r).name for r in runs]
-    fit_out = sh([*tspcm, "fit", *names, "--cells", ",".join(cells), "-o", "mydevice.toml", "--force",
-                  "--workers", "2"], work, shown)
-    sh([*tspcm, "run", "iv-sweep", "--seed", "5", "--sim-options", "device=mydevice.toml", "--set", "cycles=3",
-        "--set", "compliance_A=100e-6", "-o", "check_iv.h5"], work, shown)
+    sh(
+        [*tspcm, "fit", *names, "--cells", ",".join(cells), "-o", "mydevice.toml", "--force", "--workers", "2"],
+        work,
+        shown,
+    )
+    sh(
+        [
+            *tspcm,
+            "run",
+            "iv-sweep",
+            "--seed",
+            "5",
+            "--sim-options",
+            "device=mydevice.toml",
+            "--set",
+            "cycles=3",
+            "--set",
+            "compliance_A=100e-6",
+            "-o",
+            "check_iv.h5",
+        ],
+        work,
+        shown,
+    )
     check = sh([*tspcm, "analyze", "check_iv.h5", "--no-write"], work, [])
     # held out: spike-train runs of the same two cells, predicted by the fitted file (and by the defaults)
     held = []
@@ -72,17 +116,42 @@ def main() -> None:
         out = f"cell{cell}_spike-train.h5"
         (work / out).unlink(missing_ok=True)
         # spikes above this cell's threshold (~1.4 V with the PCM's share; the default 1.6 V spikes fire it rarely)
-        sh([*tspcm, "run", "spike-train", "--seed", str(seed), "--sim-options", "device=lab_cell.toml", "-o", out,
-            "--set", "spike_amplitude_V=1.9"], work, [])
+        sh(
+            [
+                *tspcm,
+                "run",
+                "spike-train",
+                "--seed",
+                str(seed),
+                "--sim-options",
+                "device=lab_cell.toml",
+                "-o",
+                out,
+                "--set",
+                "spike_amplitude_V=1.9",
+            ],
+            work,
+            [],
+        )
         held.append(out)
     checked = []
     for dev in ("mydevice.toml", str(ROOT / "data" / "device_params.toml")):
-        r = subprocess.run([*tspcm, "fit", "--check", dev, *held, "--seeds", "3", "--workers", "2"], cwd=work,
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [*tspcm, "fit", "--check", dev, *held, "--seeds", "3", "--workers", "2"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode not in (0, 1):
             sys.exit(f"tspcm fit --check failed:\n{r.stderr}")
-        checked.append((f"tspcm fit --check {Path(dev).name if dev.endswith('mydevice.toml') else 'data/device_params.toml'} "
-                        f"{' '.join(held)} --seeds 3", r.stdout.strip(), r.returncode))
+        checked.append(
+            (
+                f"tspcm fit --check {Path(dev).name if dev.endswith('mydevice.toml') else 'data/device_params.toml'} "
+                f"{' '.join(held)} --seeds 3",
+                r.stdout.strip(),
+                r.returncode,
+            )
+        )
 
     sys.path.insert(0, str(ROOT))
     import tomllib
@@ -98,26 +167,62 @@ def main() -> None:
             ivs = f"[{iv[0]:.4g}, {iv[1]:.4g}]" + (" (upper bound)" if e.get("bound") == "upper" else "")
         else:
             ok, ivs = None, "none"
-        rows.append(f"| {name} | {true:.4g} | {e['value']:.4g} | {ivs} | {'yes' if ok else ('-' if ok is None else 'NO')} |")
+        rows.append(
+            f"| {name} | {true:.4g} | {e['value']:.4g} | {ivs} | {'yes' if ok else ('-' if ok is None else 'NO')} |"
+        )
     d2d = doc["ts"].get("vth_d2d_rel")
     head = (work / "mydevice.toml").read_text().split("\n[")[0]
     check_lines = [ln for ln in check.splitlines() if re.search(r"vth_median_V|vhold_mean_V|r_on_mean_ohm", ln)]
-    md = ["<!-- example:start (generated by docs/scripts/fit_example.py; do not edit by hand) -->", "",
-          "Two cells (simulated bench seeds 11 and 12) of a device configured with non-default values "
-          "(`lab_cell.toml`), each measured by an iv-sweep, a delay-recovery and a retention run; the first "
-          "command of the six:", "", "```", f"$ {shown[0][0]}", shown[0][1].splitlines()[-1], "```", "",
-          "The fit:", "", "```", f"$ {shown[1][0]}", shown[1][1], "```", "",
-          "Configured against fitted:", "", *rows, "",
-          f"Device-to-device spread of the threshold over the two cells: ts.vth_d2d_rel = {d2d['value']:.3g} "
-          f"(interval [{d2d['interval'][0]:.3g}, {d2d['interval'][1]:.3g}]; two cells pin it down poorly).", "",
-          "The device file's header (the values follow as `[ts]`/`[pcm]` tables):", "", "```toml", head, "```", "",
-          "The file drives the simulated bench; the new cell's iv-sweep, analysed:", "", "```",
-          f"$ {shown[2][0]}", shown[2][1].splitlines()[-1], "$ tspcm analyze check_iv.h5 --no-write",
-          *check_lines, "```", "",
-          "Held out: a spike-train run on each cell (`--set spike_amplitude_V=1.9`; not used in the fit), "
-          "predicted by the fitted file, then by the defaults (exit status after the output):", "",
-          "```", *[x for cmd, out, rc in checked for x in (f"$ {cmd}", out, f"(exit {rc})")], "```", "",
-          "<!-- example:end -->"]
+    md = [
+        "<!-- example:start (generated by docs/scripts/fit_example.py; do not edit by hand) -->",
+        "",
+        "Two cells (simulated bench seeds 11 and 12) of a device configured with non-default values "
+        "(`lab_cell.toml`), each measured by an iv-sweep, a delay-recovery and a retention run; the first "
+        "command of the six:",
+        "",
+        "```",
+        f"$ {shown[0][0]}",
+        shown[0][1].splitlines()[-1],
+        "```",
+        "",
+        "The fit:",
+        "",
+        "```",
+        f"$ {shown[1][0]}",
+        shown[1][1],
+        "```",
+        "",
+        "Configured against fitted:",
+        "",
+        *rows,
+        "",
+        f"Device-to-device spread of the threshold over the two cells: ts.vth_d2d_rel = {d2d['value']:.3g} "
+        f"(interval [{d2d['interval'][0]:.3g}, {d2d['interval'][1]:.3g}]; two cells pin it down poorly).",
+        "",
+        "The device file's header (the values follow as `[ts]`/`[pcm]` tables):",
+        "",
+        "```toml",
+        head,
+        "```",
+        "",
+        "The file drives the simulated bench; the new cell's iv-sweep, analysed:",
+        "",
+        "```",
+        f"$ {shown[2][0]}",
+        shown[2][1].splitlines()[-1],
+        "$ tspcm analyze check_iv.h5 --no-write",
+        *check_lines,
+        "```",
+        "",
+        "Held out: a spike-train run on each cell (`--set spike_amplitude_V=1.9`; not used in the fit), "
+        "predicted by the fitted file, then by the defaults (exit status after the output):",
+        "",
+        "```",
+        *[x for cmd, out, rc in checked for x in (f"$ {cmd}", out, f"(exit {rc})")],
+        "```",
+        "",
+        "<!-- example:end -->",
+    ]
     text = DOC.read_text()
     new = re.sub(r"<!-- example:start.*?<!-- example:end -->", lambda m: "\n".join(md), text, flags=re.S)
     DOC.write_text(new)

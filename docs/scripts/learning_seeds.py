@@ -48,9 +48,15 @@ def learning_loop_row(seed: int, folder: Path, values=None) -> tuple[bool, bool,
     k = max(1, p.size // 3)
     feedback = bool(np.nanmean(p[-k:]) > np.nanmean(p[:k]))  # fires more often as the weight grows
     savings = bool(f["pulses_retrain"] < f["pulses_first"])
-    return feedback, savings, (f"trains to criterion {f['pulses_first']:.0f} -> {f['pulses_retrain']:.0f} "
-                               f"(savings {f['savings']:.0%}); firing probability {np.nanmean(p[:k]):.2f} -> "
-                               f"{np.nanmean(p[-k:]):.2f}")
+    return (
+        feedback,
+        savings,
+        (
+            f"trains to criterion {f['pulses_first']:.0f} -> {f['pulses_retrain']:.0f} "
+            f"(savings {f['savings']:.0%}); firing probability {np.nanmean(p[:k]):.2f} -> "
+            f"{np.nanmean(p[-k:]):.2f}"
+        ),
+    )
 
 
 def pattern_row(seed: int, folder: Path) -> tuple[bool, bool, str]:
@@ -59,16 +65,28 @@ def pattern_row(seed: int, folder: Path) -> tuple[bool, bool, str]:
         return False, False, f"failed: {f}"
     feedback = bool(f["final_accuracy"] >= 1.0)
     savings = bool(f["epochs_retrain"] < f["epochs_first"])
-    return feedback, savings, (f"epochs {f['epochs_first']:.0f} -> {f['epochs_retrain']:.0f} "
-                               f"(savings {f['savings']:.0%}); final accuracy {f['final_accuracy']:.2f}")
+    return (
+        feedback,
+        savings,
+        (
+            f"epochs {f['epochs_first']:.0f} -> {f['epochs_retrain']:.0f} "
+            f"(savings {f['savings']:.0%}); final accuracy {f['final_accuracy']:.2f}"
+        ),
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--procedure", choices=["learning-loop", "pattern", "both"], default="both")
-    ap.add_argument("--forget", type=float, nargs="*", default=None, metavar="V",
-                    help="learning-loop only: savings for each forgetting amplitude (V)")
+    ap.add_argument(
+        "--forget",
+        type=float,
+        nargs="*",
+        default=None,
+        metavar="V",
+        help="learning-loop only: savings for each forgetting amplitude (V)",
+    )
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     if args.forget:
@@ -78,8 +96,12 @@ def main() -> None:
                 for seed in range(args.seeds):
                     result, f = run(LearningLoopProcedure, "sim", seed, Path(tmp), {"forget_amplitude_V": amp})
                     values.append(f["savings"] if result is not None else float("nan"))
-                print(f"forget {amp:.2f} V: savings " + " ".join(f"{v:+.2f}" for v in values)
-                      + f"   mean {np.nanmean(values):+.2f}", flush=True)
+                print(
+                    f"forget {amp:.2f} V: savings "
+                    + " ".join(f"{v:+.2f}" for v in values)
+                    + f"   mean {np.nanmean(values):+.2f}",
+                    flush=True,
+                )
         return
     rows = {"learning-loop": learning_loop_row, "pattern": pattern_row}
     names = list(rows) if args.procedure == "both" else [args.procedure]

@@ -36,8 +36,10 @@ def table(name: str) -> str:
         if info.choices:
             allowed = ", ".join(info.choices)
         elif info.minimum is not None and info.maximum is not None and info.units:
-            allowed = (f"{format_si(info.minimum, info.units, ascii=True)} .. "
-                       f"{format_si(info.maximum, info.units, ascii=True)}")
+            allowed = (
+                f"{format_si(info.minimum, info.units, ascii=True)} .. "
+                f"{format_si(info.maximum, info.units, ascii=True)}"
+            )
         else:
             allowed = info.allowed
         rows.append(f"| `{info.key}` | {info.label} | {default} | {allowed} |")
@@ -66,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         names = stale(text)
         if names:
-            print(f"{args.doc}: stale parameter tables: {', '.join(names)}; regenerate with "
-                  f"python docs/scripts/procedure_tables.py", file=sys.stderr)
+            print(
+                f"{args.doc}: stale parameter tables: {', '.join(names)}; regenerate with "
+                f"python docs/scripts/procedure_tables.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     args.doc.write_text(render(text))

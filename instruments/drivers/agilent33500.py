@@ -11,8 +11,9 @@ amplitude ``[SOURce[1|2]:]VOLTage`` around ``VOLTage:OFFSet``; ``DATA:ARBitrary:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -32,7 +33,8 @@ def _burst_ncycles_control(command_prefix: str) -> Any:
     """``burst_ncycles`` validated as a range: PyMeasure's passes ``range(1, 100000)`` to ``strict_range``,
     whose min()/max() walk the whole range on every set (~5 ms a set)."""
     return Instrument.control(
-        f"{command_prefix}BURS:NCYC?", f"{command_prefix}BURS:NCYC %d",
+        f"{command_prefix}BURS:NCYC?",
+        f"{command_prefix}BURS:NCYC %d",
         f"""Control the number of cycles output when a burst is triggered (int, {BURST_CYCLES[0]} to
         {BURST_CYCLES[1]:,}).""",
         validator=strict_range,
@@ -75,7 +77,8 @@ class Agilent33500ExtChannel(Agilent33500Channel):
     burst_ncycles = _burst_ncycles_control("SOUR{ch}:")
 
     trigger_source = Instrument.control(
-        "TRIG{ch}:SOUR?", "TRIG{ch}:SOUR %s",
+        "TRIG{ch}:SOUR?",
+        "TRIG{ch}:SOUR %s",
         """Control this channel's trigger source: 'IMM', 'EXT', 'TIM' or 'BUS'.""",
         validator=strict_discrete_set,
         values=("IMM", "EXT", "TIM", "BUS"),
@@ -87,8 +90,9 @@ class Agilent33500ExtChannel(Agilent33500Channel):
         cast=int,
     )
 
-    def upload_arb_volts(self, name: str, samples_v: Sequence[float] | np.ndarray,
-                         sample_interval_s: float) -> ArbScaling:
+    def upload_arb_volts(
+        self, name: str, samples_v: Sequence[float] | np.ndarray, sample_interval_s: float
+    ) -> ArbScaling:
         """Upload sampled voltages (V) as arbitrary waveform ``name`` and select it for playing.
 
         Clears the channel's volatile waveform memory first (a name that already exists is an
@@ -99,8 +103,9 @@ class Agilent33500ExtChannel(Agilent33500Channel):
             raise ValueError(f"name {name!r}: use up to 12 letters, digits or underscores, starting with a letter")
         samples = np.asarray(samples_v, dtype=float)
         if not ARB_POINTS[0] <= samples.size <= ARB_POINTS[1]:
-            raise ValueError(f"samples_v: the 33500 plays {ARB_POINTS[0]} to {ARB_POINTS[1]} points, "
-                             f"got {samples.size}")
+            raise ValueError(
+                f"samples_v: the 33500 plays {ARB_POINTS[0]} to {ARB_POINTS[1]} points, got {samples.size}"
+            )
         if not sample_interval_s > 0:
             raise ValueError(f"sample_interval_s must be > 0 s, got {sample_interval_s!r}")
         scaling = scale_to_dac(samples, DAC_FULL_SCALE)
@@ -124,7 +129,8 @@ class Agilent33500Ext(Agilent33500):
     ch_2 = Instrument.ChannelCreator(Agilent33500ExtChannel, 2)
 
     sync_enabled = Instrument.control(
-        "OUTP:SYNC?", "OUTP:SYNC %d",
+        "OUTP:SYNC?",
+        "OUTP:SYNC %d",
         """Control whether the rear/front Sync output is on (bool).""",
         validator=strict_discrete_set,
         values={True: 1, False: 0},
@@ -132,7 +138,8 @@ class Agilent33500Ext(Agilent33500):
     )
 
     sync_source = Instrument.control(
-        "OUTP:SYNC:SOUR?", "OUTP:SYNC:SOUR %s",
+        "OUTP:SYNC:SOUR?",
+        "OUTP:SYNC:SOUR %s",
         """Control which channel the Sync output follows: 'CH1' or 'CH2'.""",
         validator=strict_discrete_set,
         values=("CH1", "CH2"),
@@ -148,7 +155,7 @@ class Agilent33521AExt(Agilent33500Ext):
 
     ch_2 = None
 
-    def __init__(self, adapter: Any, name: str = "Agilent 33521A Function/Arbitrary Waveform generator",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, adapter: Any, name: str = "Agilent 33521A Function/Arbitrary Waveform generator", **kwargs: Any
+    ) -> None:
         super().__init__(adapter, name=name, **kwargs)
-

@@ -9,7 +9,7 @@ values.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -34,7 +34,8 @@ class Keithley2400List(Keithley2400):
     """Keithley 2400 SourceMeter with list sweeps."""
 
     source_voltage_mode = Instrument.control(
-        ":SOUR:VOLT:MODE?", ":SOUR:VOLT:MODE %s",
+        ":SOUR:VOLT:MODE?",
+        ":SOUR:VOLT:MODE %s",
         """Control the voltage source mode: 'FIX' (fixed level), 'LIST' or 'SWE' (sweep).""",
         validator=strict_discrete_set,
         values=("FIX", "LIST", "SWE"),
@@ -73,13 +74,12 @@ class Keithley2400List(Keithley2400):
             raise ValueError(f"levels_v: a 2400 list sweep has 1 to {LIST_MAX} points, got {len(levels_v)}")
         self.source_list_voltage = levels_v[:LIST_CHUNK]
         for start in range(LIST_CHUNK, len(levels_v), LIST_CHUNK):
-            self.source_list_voltage_append = levels_v[start:start + LIST_CHUNK]
+            self.source_list_voltage_append = levels_v[start : start + LIST_CHUNK]
 
     def read_points(self, points: int) -> tuple[np.ndarray, np.ndarray]:
         """Trigger the configured sweep with ``:READ?`` and return (voltage_v, current_a) arrays."""
         data = np.asarray(self.values(":READ?"), dtype=float)
         if data.size != ELEMENTS_PER_POINT * int(points):
-            raise ValueError(f"expected {ELEMENTS_PER_POINT * int(points)} values for {points} points, "
-                             f"got {data.size}")
+            raise ValueError(f"expected {ELEMENTS_PER_POINT * int(points)} values for {points} points, got {data.size}")
         data = data.reshape(int(points), ELEMENTS_PER_POINT)
         return data[:, 0], data[:, 1]

@@ -13,7 +13,7 @@ A whole I-V sweep as one exchange needs, after the 2450 Reference Manual (2450-9
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -63,7 +63,8 @@ class Keithley2450Native(Keithley2450):
     )
 
     sense_function = Instrument.control(
-        ":SENS:FUNC?", ':SENS:FUNC "%s"',
+        ":SENS:FUNC?",
+        ':SENS:FUNC "%s"',
         """Control the measure function: 'CURR' (current, A), 'VOLT' (voltage, V) or 'RES'.""",
         validator=strict_discrete_set,
         values=("CURR", "VOLT", "RES"),
@@ -77,11 +78,20 @@ class Keithley2450Native(Keithley2450):
             raise ValueError(f"levels_v: a 2450 list sweep has 1 to {LIST_MAX} points, got {len(levels_v)}")
         self.source_list_voltage = levels_v[:LIST_CHUNK]
         for start in range(LIST_CHUNK, len(levels_v), LIST_CHUNK):
-            self.source_list_voltage_append = levels_v[start:start + LIST_CHUNK]
+            self.source_list_voltage_append = levels_v[start : start + LIST_CHUNK]
 
-    def sweep_voltage_linear(self, start_v: float, stop_v: float, points: int, delay_s: float = 0.0,
-                             count: int = 1, range_type: str = "BEST", fail_abort: bool = False,
-                             dual: bool = False, buffer: str = DEFAULT_BUFFER) -> None:
+    def sweep_voltage_linear(
+        self,
+        start_v: float,
+        stop_v: float,
+        points: int,
+        delay_s: float = 0.0,
+        count: int = 1,
+        range_type: str = "BEST",
+        fail_abort: bool = False,
+        dual: bool = False,
+        buffer: str = DEFAULT_BUFFER,
+    ) -> None:
         """Set up a linear voltage sweep (``:SOUR:SWE:VOLT:LIN``); start it with :meth:`initiate`.
 
         ``range_type`` is AUTO, BEST or FIXED; ``fail_abort`` False completes the sweep even when
@@ -96,8 +106,14 @@ class Keithley2450Native(Keithley2450):
             f'{on_off(dual)}, "{buffer}"'
         )
 
-    def sweep_voltage_list(self, start_index: int = 1, delay_s: float = 0.0, count: int = 1,
-                           fail_abort: bool = False, buffer: str = DEFAULT_BUFFER) -> None:
+    def sweep_voltage_list(
+        self,
+        start_index: int = 1,
+        delay_s: float = 0.0,
+        count: int = 1,
+        fail_abort: bool = False,
+        buffer: str = DEFAULT_BUFFER,
+    ) -> None:
         """Set up a sweep through the voltage source list (``:SOUR:SWE:VOLT:LIST``)."""
         self.write(
             f":SOUR:SWE:VOLT:LIST {int(start_index)}, {scpi_number(delay_s)}, {int(count)}, "
@@ -127,5 +143,6 @@ class Keithley2450Native(Keithley2450):
         if data.size != 2 * int(points):
             raise ValueError(
                 f"expected {2 * int(points)} values (reading, source) for {points} points from "
-                f"{buffer}, got {data.size}")
+                f"{buffer}, got {data.size}"
+            )
         return data[0::2], data[1::2]

@@ -8,7 +8,7 @@ trigger count, ``initiate()``, ``waitcomplete()`` and ``printbuffer(1, N, readin
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pymeasure.instruments.keithley import Keithley2600
@@ -33,8 +33,7 @@ class Keithley2600Sweep(Keithley2600):
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
         return f"smu{channel}"
 
-    def configure_voltage_list_sweep(self, channel: str, levels_v: Sequence[float],
-                                     delay_s: float = 0.0) -> None:
+    def configure_voltage_list_sweep(self, channel: str, levels_v: Sequence[float], delay_s: float = 0.0) -> None:
         """Program a voltage list sweep measuring current into nvbuffer1 (does not start it)."""
         smu = self.smu(channel)
         levels_v = list(levels_v)
@@ -55,8 +54,7 @@ class Keithley2600Sweep(Keithley2600):
         smu = self.smu(channel)
         self.write(f"{smu}.trigger.initiate()")
         self.write("waitcomplete()")
-        values = self.values(
-            f"printbuffer(1, {int(points)}, {smu}.nvbuffer1.readings, {smu}.nvbuffer1.sourcevalues)")
+        values = self.values(f"printbuffer(1, {int(points)}, {smu}.nvbuffer1.readings, {smu}.nvbuffer1.sourcevalues)")
         data = np.asarray(values, dtype=float)
         if data.size != 2 * int(points):
             raise ValueError(f"expected {2 * int(points)} values for {points} points, got {data.size}")

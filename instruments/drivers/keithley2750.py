@@ -9,7 +9,7 @@ so slot 1 row 2 column 3 is 111.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pymeasure.instruments.keithley.keithley2750 import Keithley2750
 
@@ -19,8 +19,10 @@ MATRIX_ROWS, MATRIX_COLUMNS = 6, 8
 def crosspoint(slot: int, row: int, column: int) -> int:
     """7709 channel number of matrix ``row`` (1-6) and ``column`` (1-8) in ``slot`` (1-5)."""
     if not (1 <= slot <= 5 and 1 <= row <= MATRIX_ROWS and 1 <= column <= MATRIX_COLUMNS):
-        raise ValueError(f"7709 crosspoint needs slot 1-5, row 1-{MATRIX_ROWS}, column 1-{MATRIX_COLUMNS}; "
-                         f"got slot {slot}, row {row}, column {column}")
+        raise ValueError(
+            f"7709 crosspoint needs slot 1-5, row 1-{MATRIX_ROWS}, column 1-{MATRIX_COLUMNS}; "
+            f"got slot {slot}, row {row}, column {column}"
+        )
     return slot * 100 + (row - 1) * MATRIX_COLUMNS + column
 
 

@@ -10,7 +10,7 @@ with ``:ARM:SOURce[1|2] MANual`` and ``:TRIGger[1|2]:COUNt <n>``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -27,7 +27,8 @@ class Keysight81160AExtChannel(Keysight81160AChannel):
     """An 81160A channel with absolute-level user waveforms."""
 
     user_waveform = Instrument.control(
-        ":FUNC{ch}:USER?", ":FUNC{ch}:USER %s",
+        ":FUNC{ch}:USER?",
+        ":FUNC{ch}:USER %s",
         """Control which user waveform the USER shape plays (str, e.g. 'VOLATILE').""",
     )
 
@@ -35,8 +36,9 @@ class Keysight81160AExtChannel(Keysight81160AChannel):
         """Upload sampled voltages (V) to volatile memory and select them as the USER waveform."""
         samples = np.asarray(samples_v, dtype=float)
         if not USER_POINTS[0] <= samples.size <= USER_POINTS[1]:
-            raise ValueError(f"samples_v: the 81160A plays {USER_POINTS[0]} to {USER_POINTS[1]} points, "
-                             f"got {samples.size}")
+            raise ValueError(
+                f"samples_v: the 81160A plays {USER_POINTS[0]} to {USER_POINTS[1]} points, got {samples.size}"
+            )
         if not sample_interval_s > 0:
             raise ValueError(f"sample_interval_s must be > 0 s, got {sample_interval_s!r}")
         scaling = scale_to_dac(samples, MAX_DAC_VALUE)

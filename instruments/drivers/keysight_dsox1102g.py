@@ -27,29 +27,32 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
     """Keysight DSOX1102G oscilloscope with triggering for single captures."""
 
     trigger_mode = Instrument.control(
-        ":TRIGger:MODE?", ":TRIGger:MODE %s",
+        ":TRIGger:MODE?",
+        ":TRIGger:MODE %s",
         """Control the trigger type; 'EDGE' for edge triggering.""",
         validator=strict_discrete_set,
         values=("EDGE", "GLIT", "PATT", "SHOL", "TRAN", "TV", "SBUS1"),
     )
 
     trigger_edge_source = Instrument.control(
-        ":TRIGger:EDGE:SOURce?", ":TRIGger:EDGE:SOURce %s",
+        ":TRIGger:EDGE:SOURce?",
+        ":TRIGger:EDGE:SOURce %s",
         """Control the edge trigger source: 'channel1', 'channel2', 'external', 'line' or 'wgen'.""",
         validator=strict_discrete_set,
-        values={"channel1": "CHAN1", "channel2": "CHAN2", "external": "EXT", "line": "LINE",
-                "wgen": "WGEN"},
+        values={"channel1": "CHAN1", "channel2": "CHAN2", "external": "EXT", "line": "LINE", "wgen": "WGEN"},
         map_values=True,
         get_process=lambda v: {"EXTERNAL": "EXT", "CHANNEL1": "CHAN1", "CHANNEL2": "CHAN2"}.get(v, v),
     )
 
     trigger_edge_level = Instrument.control(
-        ":TRIGger:EDGE:LEVel?", ":TRIGger:EDGE:LEVel %g",
+        ":TRIGger:EDGE:LEVel?",
+        ":TRIGger:EDGE:LEVel %g",
         """Control the edge trigger level (V).""",
     )
 
     trigger_edge_slope = Instrument.control(
-        ":TRIGger:EDGE:SLOPe?", ":TRIGger:EDGE:SLOPe %s",
+        ":TRIGger:EDGE:SLOPe?",
+        ":TRIGger:EDGE:SLOPe %s",
         """Control the edge trigger slope: 'positive', 'negative', 'either' or 'alternate'.""",
         validator=strict_discrete_set,
         values={"positive": "POS", "negative": "NEG", "either": "EITH", "alternate": "ALT"},
@@ -57,7 +60,8 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
     )
 
     trigger_sweep = Instrument.control(
-        ":TRIGger:SWEep?", ":TRIGger:SWEep %s",
+        ":TRIGger:SWEep?",
+        ":TRIGger:SWEep %s",
         """Control the trigger sweep: 'normal' waits for a trigger, 'auto' free-runs without one.""",
         validator=strict_discrete_set,
         values={"normal": "NORM", "auto": "AUTO"},
@@ -65,7 +69,8 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
     )
 
     timebase_reference = Instrument.control(
-        ":TIMebase:REFerence?", ":TIMebase:REFerence %s",
+        ":TIMebase:REFerence?",
+        ":TIMebase:REFerence %s",
         """Control where the trigger sits on screen: 'left', 'center' or 'right'.""",
         validator=strict_discrete_set,
         values={"left": "LEFT", "center": "CENT", "right": "RIGH"},
@@ -73,12 +78,14 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
     )
 
     timebase_position = Instrument.control(
-        ":TIMebase:POSition?", ":TIMebase:POSition %g",
+        ":TIMebase:POSition?",
+        ":TIMebase:POSition %g",
         """Control the time from the trigger to the reference point (s); negative shows pretrigger.""",
     )
 
     timebase_range_s = Instrument.control(
-        ":TIMebase:RANGe?", ":TIMebase:RANGe %g",
+        ":TIMebase:RANGe?",
+        ":TIMebase:RANGe %g",
         """Control the full-scale horizontal time (s), 10 divisions. Unlike the upstream
         ``timebase_range`` ('%f') this keeps sub-microsecond values (2e-07, not 0.000000).""",
     )
@@ -95,14 +102,16 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
         return bool(self.operation_condition & RUN_BIT)
 
     waveform_byteorder = Instrument.control(
-        ":WAVeform:BYTeorder?", ":WAVeform:BYTeorder %s",
+        ":WAVeform:BYTeorder?",
+        ":WAVeform:BYTeorder %s",
         """Control the byte order of WORD transfers: 'MSBF' (big endian, the default) or 'LSBF'.""",
         validator=strict_discrete_set,
         values=("MSBF", "LSBF"),
     )
 
     waveform_unsigned = Instrument.control(
-        ":WAVeform:UNSigned?", ":WAVeform:UNSigned %d",
+        ":WAVeform:UNSigned?",
+        ":WAVeform:UNSigned %d",
         """Control whether WORD/BYTE codes are unsigned (bool; the default True, y reference 32768 / 128).""",
         validator=strict_discrete_set,
         values={True: 1, False: 0},
@@ -119,7 +128,9 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
         head = self.read_bytes(2)
         if head[:1] != b"#" or not head[1:2].isdigit() or head[1:2] == b"0":
             rest = self.read()  # the rest of the reply, so that the next query gets its own
-            raise ValueError(f"{command}: expected a definite-length block '#<n>...', got {(head.decode(errors='replace') + rest)[:40]!r}")
+            raise ValueError(
+                f"{command}: expected a definite-length block '#<n>...', got {(head.decode(errors='replace') + rest)[:40]!r}"
+            )
         length = int(self.read_bytes(int(head[1:2])))
         data = self.read_bytes(length) if length else b""
         while len(data) < length:  # a transport may return a long block in parts
@@ -127,8 +138,9 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
         self.read_bytes(1)  # the block's terminator (newline)
         return data
 
-    def read_waveform_volts(self, source: str = "channel1", points: int = 1000,
-                            fmt: str = "word") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    def read_waveform_volts(
+        self, source: str = "channel1", points: int = 1000, fmt: str = "word"
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Read the acquired record of ``source`` as (t_s relative to trigger, volts, preamble).
 
         Uses the raw acquisition record (``:WAVeform:POINts:MODE RAW``) so a stopped single capture returns
@@ -148,7 +160,7 @@ class KeysightDSOX1102GTrig(KeysightDSOX1102G):
             data = self.values(":waveform:data?")
             data[0] = str(data[0])
             header_digits = int(data[0][1])  # IEEE 488.2 block header '#<n><n digits>'
-            data[0] = float(data[0][2 + header_digits:])
+            data[0] = float(data[0][2 + header_digits :])
             volts = np.asarray(data, dtype=float)
         else:
             self.waveform_unsigned = True

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
@@ -16,6 +17,7 @@ from procedures.library.errors import ParameterError
 from procedures.library.spikes import Emitter, SpikeTrain, TrainResponse, capture_interval_s, check_spike_train
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class Calibration:
@@ -51,9 +53,18 @@ def amplitude_ladder(start_v: float, stop_v: float, step_v: float) -> list[float
     return [round(start_v + k * step_v, 6) for k in range(max(n, 0) + 1)]
 
 
-def calibrate_amplitude(fired_spikes: Callable[[float], int], *, start_v: float, stop_v: float, step_v: float,
-                        coarse_steps: int = 5, spikes: int = 20, min_fires: int = 2, trains: int = 1,
-                        should_stop: StopCheck = None) -> Calibration:
+def calibrate_amplitude(
+    fired_spikes: Callable[[float], int],
+    *,
+    start_v: float,
+    stop_v: float,
+    step_v: float,
+    coarse_steps: int = 5,
+    spikes: int = 20,
+    min_fires: int = 2,
+    trains: int = 1,
+    should_stop: StopCheck = None,
+) -> Calibration:
     """The lowest spike amplitude (V, to ``step_v``) at which a calibration train makes the cell fire on
     at least ``min_fires`` of its ``spikes`` spikes: "near threshold" for this device.
 
@@ -96,9 +107,17 @@ def calibrate_amplitude(fired_spikes: Callable[[float], int], *, start_v: float,
     return result
 
 
-def confirm_amplitude(calibration: Calibration, play: Callable[[float, int], int], *, start_v: float,
-                      stop_v: float, step_v: float, spikes: int, min_fraction: float,
-                      should_stop: StopCheck = None) -> Calibration:
+def confirm_amplitude(
+    calibration: Calibration,
+    play: Callable[[float, int], int],
+    *,
+    start_v: float,
+    stop_v: float,
+    step_v: float,
+    spikes: int,
+    min_fraction: float,
+    should_stop: StopCheck = None,
+) -> Calibration:
     """From ``start_v`` up in ``step_v`` steps to ``stop_v``: one train of ``spikes`` spikes
     (``play(amplitude_V, spikes)`` returns the spikes that fired) until one fires on at least
     ``min_fraction`` of them; that amplitude becomes ``calibration.operating_V`` (NaN: none).
@@ -125,8 +144,16 @@ def emit_calibration(procedure: Emitter, calibration: Calibration, name: str = "
     """Store the calibration as a waveform: fraction of the spikes that fired against amplitude (V),
     every train in the order played (ladder, then confirmation)."""
     fraction = np.asarray(calibration.fired, dtype=float) / np.maximum(np.asarray(calibration.played, float), 1)
-    procedure.emit("waveform", {"name": name, "y": fraction, "x": np.asarray(calibration.amplitudes_V, dtype=float),
-                                "y_label": "Fraction of spikes fired", "x_label": "Spike amplitude (V)"})
+    procedure.emit(
+        "waveform",
+        {
+            "name": name,
+            "y": fraction,
+            "x": np.asarray(calibration.amplitudes_V, dtype=float),
+            "y_label": "Fraction of spikes fired",
+            "x_label": "Spike amplitude (V)",
+        },
+    )
 
 
 class SpikeCalibrationMixin:
@@ -154,23 +181,27 @@ class SpikeCalibrationMixin:
         ("Amplitude calibration", "*", True),
     )
 
-    spike_amplitude_V = FloatParameter("Spike amplitude (0 = calibrate on the device)", units="V", minimum=0.0,
-                                       maximum=10.0, default=0.0)
-    calibration_start_V = FloatParameter("Calibration first amplitude", units="V", minimum=0.1, maximum=10.0,
-                                         default=1.3)
-    calibration_stop_V = FloatParameter("Calibration last amplitude", units="V", minimum=0.1, maximum=10.0,
-                                        default=1.85)
-    calibration_step_V = FloatParameter("Calibration fine step", units="V", minimum=0.001, maximum=1.0,
-                                        default=0.01)
-    calibration_coarse_steps = IntegerParameter("Calibration fine steps per coarse step", minimum=1,
-                                                maximum=100, default=5)
+    spike_amplitude_V = FloatParameter(
+        "Spike amplitude (0 = calibrate on the device)", units="V", minimum=0.0, maximum=10.0, default=0.0
+    )
+    calibration_start_V = FloatParameter(
+        "Calibration first amplitude", units="V", minimum=0.1, maximum=10.0, default=1.3
+    )
+    calibration_stop_V = FloatParameter(
+        "Calibration last amplitude", units="V", minimum=0.1, maximum=10.0, default=1.85
+    )
+    calibration_step_V = FloatParameter("Calibration fine step", units="V", minimum=0.001, maximum=1.0, default=0.01)
+    calibration_coarse_steps = IntegerParameter(
+        "Calibration fine steps per coarse step", minimum=1, maximum=100, default=5
+    )
     calibration_spikes = IntegerParameter("Calibration spikes per train", minimum=1, maximum=10_000, default=20)
-    calibration_min_fires = IntegerParameter("Calibration spikes that must fire", minimum=1, maximum=10_000,
-                                             default=2)
-    calibration_margin_V = FloatParameter("Calibration margin added to the amplitude found", units="V",
-                                          minimum=0.0, maximum=1.0, default=0.05)
-    calibration_confirm_spikes = IntegerParameter("Calibration confirmation spikes (0 = none)", minimum=0,
-                                                  maximum=10_000, default=40)
+    calibration_min_fires = IntegerParameter("Calibration spikes that must fire", minimum=1, maximum=10_000, default=2)
+    calibration_margin_V = FloatParameter(
+        "Calibration margin added to the amplitude found", units="V", minimum=0.0, maximum=1.0, default=0.05
+    )
+    calibration_confirm_spikes = IntegerParameter(
+        "Calibration confirmation spikes (0 = none)", minimum=0, maximum=10_000, default=40
+    )
 
     if TYPE_CHECKING:  # given by the procedure this mixes into (SpikeParametersMixin, TspcmProcedure)
         capture_interval_s: float
@@ -185,22 +216,29 @@ class SpikeCalibrationMixin:
 
     def highest_spike_amplitude_V(self) -> float:
         """The largest amplitude a spike of this run can have (V)."""
-        return cast(float, self.calibration_stop_V + self.calibration_margin_V if self.calibrating
-                    else self.spike_amplitude_V)
+        return cast(
+            float, self.calibration_stop_V + self.calibration_margin_V if self.calibrating else self.spike_amplitude_V
+        )
 
     def check_calibration(self) -> None:
         """Relations of the calibration parameters (ParameterError naming the parameter)."""
         if 0 < self.spike_amplitude_V < 0.1:
-            raise ParameterError("spike_amplitude_V", f"must be 0 (calibrate) or from 0.1 V to 10 V, got "
-                                 f"{self.spike_amplitude_V:g} V")
+            raise ParameterError(
+                "spike_amplitude_V", f"must be 0 (calibrate) or from 0.1 V to 10 V, got {self.spike_amplitude_V:g} V"
+            )
         if not self.calibrating:
             return
         if self.calibration_stop_V <= self.calibration_start_V:
-            raise ParameterError("calibration_stop_V", f"must be above calibration_start_V "
-                                 f"({self.calibration_start_V:g} V), got {self.calibration_stop_V:g} V")
+            raise ParameterError(
+                "calibration_stop_V",
+                f"must be above calibration_start_V "
+                f"({self.calibration_start_V:g} V), got {self.calibration_stop_V:g} V",
+            )
         if self.calibration_min_fires > self.calibration_spikes:
-            raise ParameterError("calibration_min_fires", f"must be at most calibration_spikes "
-                                 f"({self.calibration_spikes}), got {self.calibration_min_fires}")
+            raise ParameterError(
+                "calibration_min_fires",
+                f"must be at most calibration_spikes ({self.calibration_spikes}), got {self.calibration_min_fires}",
+            )
         for key in ("calibration_spikes", "calibration_confirm_spikes"):
             spikes = int(getattr(self, key))
             if spikes == 0:
@@ -221,30 +259,51 @@ class SpikeCalibrationMixin:
         ``play(amplitude_V, spikes)`` plays one train and returns the spikes that fired (default: on the
         connected cell)."""
         if play is None:
+
             def play(amplitude_V: float, spikes: int) -> int:
                 return int(np.count_nonzero(self.fire(self.calibration_train(amplitude_V, spikes)).fired))
+
         spikes = int(self.calibration_spikes)
         result = calibrate_amplitude(
-            lambda amplitude_V: play(amplitude_V, spikes), start_v=self.calibration_start_V,
-            stop_v=self.calibration_stop_V, step_v=self.calibration_step_V,
-            coarse_steps=int(self.calibration_coarse_steps), spikes=spikes,
-            min_fires=int(self.calibration_min_fires), should_stop=self.should_stop)
+            lambda amplitude_V: play(amplitude_V, spikes),
+            start_v=self.calibration_start_V,
+            stop_v=self.calibration_stop_V,
+            step_v=self.calibration_step_V,
+            coarse_steps=int(self.calibration_coarse_steps),
+            spikes=spikes,
+            min_fires=int(self.calibration_min_fires),
+            should_stop=self.should_stop,
+        )
         if result.found and not result.stopped:
             start = round(result.amplitude_V + self.calibration_margin_V, 6)
             if self.calibration_confirm_spikes > 0:
-                confirm_amplitude(result, play, start_v=start, stop_v=self.highest_spike_amplitude_V(),
-                                  step_v=self.calibration_step_V, spikes=int(self.calibration_confirm_spikes),
-                                  min_fraction=self.calibration_min_fires / spikes, should_stop=self.should_stop)
+                confirm_amplitude(
+                    result,
+                    play,
+                    start_v=start,
+                    stop_v=self.highest_spike_amplitude_V(),
+                    step_v=self.calibration_step_V,
+                    spikes=int(self.calibration_confirm_spikes),
+                    min_fraction=self.calibration_min_fires / spikes,
+                    should_stop=self.should_stop,
+                )
             else:
                 result.operating_V = start
         if not result.stopped:
             emit_calibration(self, result, name)
-            log.info("%s: ladder %s V, spikes at %s V (%d trains)", name, f"{result.amplitude_V:.3f}",
-                     f"{result.operating_V:.3f}", len(result.fired))
+            log.info(
+                "%s: ladder %s V, spikes at %s V (%d trains)",
+                name,
+                f"{result.amplitude_V:.3f}",
+                f"{result.operating_V:.3f}",
+                len(result.fired),
+            )
         return result
 
     def calibration_failed_text(self) -> str:
-        return (f"calibration: no spike amplitude from {self.calibration_start_V:g} V to "
-                f"{self.highest_spike_amplitude_V():g} V made the cell fire on {self.calibration_min_fires} of "
-                f"{self.calibration_spikes} spikes (and, with calibration_confirm_spikes, on the same fraction of "
-                f"a longer train): raise calibration_stop_V, or give spike_amplitude_V")
+        return (
+            f"calibration: no spike amplitude from {self.calibration_start_V:g} V to "
+            f"{self.highest_spike_amplitude_V():g} V made the cell fire on {self.calibration_min_fires} of "
+            f"{self.calibration_spikes} spikes (and, with calibration_confirm_spikes, on the same fraction of "
+            f"a longer train): raise calibration_stop_V, or give spike_amplitude_V"
+        )

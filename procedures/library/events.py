@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+
 
 def rising_edges(current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5) -> np.ndarray:
     """Indices where |I| rises through ``threshold_a`` (A): one firing event each. After an event
@@ -38,23 +39,29 @@ def count_firing_events(current_a: Sequence[float], threshold_a: float, *, rearm
     return int(rising_edges(current_a, threshold_a, rearm_fraction=rearm_fraction).size)
 
 
-def firing_times_s(t_s: Sequence[float], current_a: Sequence[float], threshold_a: float, *,
-                   rearm_fraction: float = 0.5) -> np.ndarray:
+def firing_times_s(
+    t_s: Sequence[float], current_a: Sequence[float], threshold_a: float, *, rearm_fraction: float = 0.5
+) -> np.ndarray:
     """Times (s) of the firing events: the first sample at or above ``threshold_a`` of each."""
     t = np.asarray(t_s, dtype=float)
     times: np.ndarray = t[rising_edges(current_a, threshold_a, rearm_fraction=rearm_fraction)]
     return times
 
 
-def events_per_window(t_s: Sequence[float], current_a: Sequence[float], threshold_a: float,
-                      starts_s: Sequence[float], length_s: float, *, rearm_fraction: float = 0.5) -> np.ndarray:
+def events_per_window(
+    t_s: Sequence[float],
+    current_a: Sequence[float],
+    threshold_a: float,
+    starts_s: Sequence[float],
+    length_s: float,
+    *,
+    rearm_fraction: float = 0.5,
+) -> np.ndarray:
     """Firing events in each window [start, start + length_s) (e.g. one window per spike of a
     train): an int array with one count per start."""
     times = firing_times_s(t_s, current_a, threshold_a, rearm_fraction=rearm_fraction)
     starts = np.asarray(starts_s, dtype=float)
-    return np.array([int(np.count_nonzero((times >= s) & (times < s + length_s))) for s in starts],
-                    dtype=np.int64)
-
+    return np.array([int(np.count_nonzero((times >= s) & (times < s + length_s))) for s in starts], dtype=np.int64)
 
 
 def crossings_s(t_s: npt.ArrayLike, current_a: npt.ArrayLike, threshold_a: float) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +101,9 @@ def first_after_s(t_cross_s: np.ndarray, starts_s: npt.ArrayLike, length_s: floa
     return out
 
 
-def first_event_delays_s(t_s: npt.ArrayLike, current_a: npt.ArrayLike, threshold_a: float, starts_s: npt.ArrayLike,
-                         length_s: float) -> np.ndarray:
+def first_event_delays_s(
+    t_s: npt.ArrayLike, current_a: npt.ArrayLike, threshold_a: float, starts_s: npt.ArrayLike, length_s: float
+) -> np.ndarray:
     """Per window [start, start + length): time from ``start`` to the first rise through
     ``threshold_a``, linearly interpolated between the samples around it (s); NaN without one."""
     return first_after_s(crossings_s(t_s, current_a, threshold_a)[1], starts_s, length_s)

@@ -100,8 +100,15 @@ def best_linear_on_grid(f_grid: np.ndarray, y: np.ndarray) -> tuple[int, float, 
     return k, c0, c1
 
 
-def refine_three(model: Callable[..., Any], x: npt.ArrayLike, y: npt.ArrayLike, x0: Sequence[float],
-                 lo: Sequence[float], hi: Sequence[float], scale0: float) -> tuple[tuple[float, ...], float]:
+def refine_three(
+    model: Callable[..., Any],
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    x0: Sequence[float],
+    lo: Sequence[float],
+    hi: Sequence[float],
+    scale0: float,
+) -> tuple[tuple[float, ...], float]:
     """A least-squares fit of a three-parameter ``model(x, p0, p1, p2)`` from the start ``x0`` within the
     bounds ``lo``..``hi`` (``scale0``: the first parameter's scale; the others are normalised to ~1):
     (parameters, standard error of the first); ``x0`` and NaN when the optimiser gives up."""

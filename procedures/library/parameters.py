@@ -7,8 +7,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pymeasure.experiment.parameters import (BooleanParameter, FloatParameter, IntegerParameter, ListParameter,
-                                             Parameter, VectorParameter)
+from pymeasure.experiment.parameters import (
+    BooleanParameter,
+    FloatParameter,
+    IntegerParameter,
+    ListParameter,
+    Parameter,
+    VectorParameter,
+)
 
 #: PyMeasure's default bounds of Float/IntegerParameter (+-1e9): "no range given"
 DEFAULT_BOUND = 1e9

@@ -14,8 +14,16 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 from instruments.benchlike import BenchLike
 from instruments.clock import StopCheck
 from procedures.library.errors import ParameterError
-from procedures.library.pulses import RESET_AMPLITUDE_V, RESET_WIDTH_S, SET_AMPLITUDE_V, SET_WIDTH_S, reset_pulse, set_pulse
+from procedures.library.pulses import (
+    RESET_AMPLITUDE_V,
+    RESET_WIDTH_S,
+    SET_AMPLITUDE_V,
+    SET_WIDTH_S,
+    reset_pulse,
+    set_pulse,
+)
 from procedures.library.read import read_conductance
+
 
 @dataclass
 class ProgramResult:
@@ -35,11 +43,21 @@ class ProgramResult:
         return self.set_pulses + self.reset_pulses
 
 
-def program_to_target(bench: BenchLike, g_target_S: float, *, tolerance: float = 0.2, max_pulses: int = 120,
-                      set_amplitude_v: float = SET_AMPLITUDE_V, set_width_s: float = SET_WIDTH_S,
-                      min_set_width_s: float = 20e-9, max_set_width_s: float = 2e-6,
-                      reset_amplitude_v: float = RESET_AMPLITUDE_V, reset_width_s: float = RESET_WIDTH_S,
-                      read: dict[str, Any] | None = None, should_stop: StopCheck = None) -> ProgramResult:
+def program_to_target(
+    bench: BenchLike,
+    g_target_S: float,
+    *,
+    tolerance: float = 0.2,
+    max_pulses: int = 120,
+    set_amplitude_v: float = SET_AMPLITUDE_V,
+    set_width_s: float = SET_WIDTH_S,
+    min_set_width_s: float = 20e-9,
+    max_set_width_s: float = 2e-6,
+    reset_amplitude_v: float = RESET_AMPLITUDE_V,
+    reset_width_s: float = RESET_WIDTH_S,
+    read: dict[str, Any] | None = None,
+    should_stop: StopCheck = None,
+) -> ProgramResult:
     """Program-and-verify the PCM to ``g_target_S`` (S) within ``tolerance`` (relative).
 
     Loop: read; within [target (1 - tol), target (1 + tol)]: done. Below (or below the read's range,
@@ -94,8 +112,6 @@ def program_to_target(bench: BenchLike, g_target_S: float, *, tolerance: float =
             last = "step"
 
 
-
-
 class ProgramParametersMixin:
     """Program-and-verify to a target conductance (:func:`program_to_target`)."""
 
@@ -103,18 +119,29 @@ class ProgramParametersMixin:
     #: this mixin (old name -> name); ``restore_procedure`` reads stored runs with them
     RENAMED_PARAMETERS = {"tolerance": "program_tolerance", "max_pulses": "program_max_pulses"}
 
-    PARAMETER_GROUPS = (("Program and verify", ("program_tolerance", "program_max_pulses", "set_amplitude_V",
-                                                "set_width_s", "reset_amplitude_V", "reset_width_s"), True),)
+    PARAMETER_GROUPS = (
+        (
+            "Program and verify",
+            (
+                "program_tolerance",
+                "program_max_pulses",
+                "set_amplitude_V",
+                "set_width_s",
+                "reset_amplitude_V",
+                "reset_width_s",
+            ),
+            True,
+        ),
+    )
 
     program_tolerance = FloatParameter("Program tolerance (relative)", minimum=0.01, maximum=0.9, default=0.2)
     program_max_pulses = IntegerParameter("Program max pulses", minimum=1, maximum=10_000, default=120)
-    set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=10.0,
-                                     default=SET_AMPLITUDE_V)
+    set_amplitude_V = FloatParameter("SET amplitude", units="V", minimum=0.1, maximum=10.0, default=SET_AMPLITUDE_V)
     set_width_s = FloatParameter("SET width", units="s", minimum=16e-9, maximum=1e-3, default=SET_WIDTH_S)
-    reset_amplitude_V = FloatParameter("RESET amplitude", units="V", minimum=0.1, maximum=10.0,
-                                       default=RESET_AMPLITUDE_V)
-    reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3,
-                                   default=RESET_WIDTH_S)
+    reset_amplitude_V = FloatParameter(
+        "RESET amplitude", units="V", minimum=0.1, maximum=10.0, default=RESET_AMPLITUDE_V
+    )
+    reset_width_s = FloatParameter("RESET width", units="s", minimum=16e-9, maximum=1e-3, default=RESET_WIDTH_S)
 
     if TYPE_CHECKING:  # given by the procedure this mixes into (TspcmProcedure, ConductanceReadMixin)
         bench: BenchLike
@@ -123,10 +150,17 @@ class ProgramParametersMixin:
 
     def program(self, target_S: float) -> ProgramResult:
         return program_to_target(
-            self.bench, target_S, tolerance=self.program_tolerance, max_pulses=int(self.program_max_pulses),
-            set_amplitude_v=self.set_amplitude_V, set_width_s=self.set_width_s,
-            reset_amplitude_v=self.reset_amplitude_V, reset_width_s=self.reset_width_s,
-            read=self.read_settings(), should_stop=self.should_stop)
+            self.bench,
+            target_S,
+            tolerance=self.program_tolerance,
+            max_pulses=int(self.program_max_pulses),
+            set_amplitude_v=self.set_amplitude_V,
+            set_width_s=self.set_width_s,
+            reset_amplitude_v=self.reset_amplitude_V,
+            reset_width_s=self.reset_width_s,
+            read=self.read_settings(),
+            should_stop=self.should_stop,
+        )
 
 
 def target_ladder(g_min: float, g_max: float, states: int, spacing: str = "log") -> np.ndarray:
@@ -144,10 +178,8 @@ class TargetLadderMixin:
     A procedure may declare other defaults by declaring the parameter again."""
 
     states = IntegerParameter("States", minimum=1, maximum=100, default=5)
-    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=1e-6)
-    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2,
-                                  default=100e-6)
+    target_min_S = FloatParameter("Lowest target conductance", units="S", minimum=1e-7, maximum=1e-2, default=1e-6)
+    target_max_S = FloatParameter("Highest target conductance", units="S", minimum=1e-7, maximum=1e-2, default=100e-6)
     spacing = ListParameter("Target spacing", choices=["log", "linear"], default="log")
 
     def targets(self) -> np.ndarray:

@@ -16,8 +16,15 @@ RESET_AMPLITUDE_V = 2.5
 RESET_WIDTH_S = 100e-9
 
 
-def apply_pulses(bench: BenchLike, amplitude_v: float, width_s: float, *, count: int = 1,
-                 period_s: float | None = None, edge_s: float | None = None) -> None:
+def apply_pulses(
+    bench: BenchLike,
+    amplitude_v: float,
+    width_s: float,
+    *,
+    count: int = 1,
+    period_s: float | None = None,
+    edge_s: float | None = None,
+) -> None:
     """``count`` pulses of ``amplitude_v`` (V, open-circuit level of the generator), ``width_s`` wide,
     one every ``period_s`` (None: twice the pulse), edges ``edge_s`` (None: the fastest), as one
     triggered burst; the generator output is on only for the burst."""
@@ -36,13 +43,25 @@ def apply_pulses(bench: BenchLike, amplitude_v: float, width_s: float, *, count:
         pulse.output_off()
 
 
-def set_pulse(bench: BenchLike, amplitude_v: float = SET_AMPLITUDE_V, width_s: float = SET_WIDTH_S, *,
-              count: int = 1, period_s: float | None = None, edge_s: float | None = None) -> None:
+def set_pulse(
+    bench: BenchLike,
+    amplitude_v: float = SET_AMPLITUDE_V,
+    width_s: float = SET_WIDTH_S,
+    *,
+    count: int = 1,
+    period_s: float | None = None,
+    edge_s: float | None = None,
+) -> None:
     """Potentiation (SET): heat the PCM into its crystallization window through a firing TS."""
     apply_pulses(bench, amplitude_v, width_s, count=count, period_s=period_s, edge_s=edge_s)
 
 
-def reset_pulse(bench: BenchLike, amplitude_v: float = RESET_AMPLITUDE_V, width_s: float = RESET_WIDTH_S, *,
-                edge_s: float | None = None) -> None:
+def reset_pulse(
+    bench: BenchLike,
+    amplitude_v: float = RESET_AMPLITUDE_V,
+    width_s: float = RESET_WIDTH_S,
+    *,
+    edge_s: float | None = None,
+) -> None:
     """Depression (RESET): melt and quench part of the PCM; the fastest fall (``edge_s`` None)."""
     apply_pulses(bench, amplitude_v, width_s, count=1, edge_s=edge_s)

@@ -44,7 +44,6 @@ READ_METHOD_TEXT = (
 )
 
 
-
 # ------------------------------------------------------------------------------------------ read
 @dataclass(frozen=True)
 class ConductanceRead:
@@ -74,10 +73,15 @@ class ConductanceRead:
         return self.voltage_high_V
 
 
-def conductance_from_read(voltages_v: Sequence[float], currents_a: Sequence[float], *, series_resistance_ohm: float,
-                          ts_on_resistance_ohm: float,
-                          min_current_a: float = READ_MIN_CURRENT_A,
-                          compliance_a: float | None = None) -> tuple[float, str]:
+def conductance_from_read(
+    voltages_v: Sequence[float],
+    currents_a: Sequence[float],
+    *,
+    series_resistance_ohm: float,
+    ts_on_resistance_ohm: float,
+    min_current_a: float = READ_MIN_CURRENT_A,
+    compliance_a: float | None = None,
+) -> tuple[float, str]:
     """(G in S, reason) of a two-point ON-branch read: G = 1 / (dV/dI - R_series - R_on,TS).
 
     NaN with a reason when the low-level current is below ``min_current_a`` (the TS did not hold: the
@@ -85,7 +89,10 @@ def conductance_from_read(voltages_v: Sequence[float], currents_a: Sequence[floa
     not positive or leaves no resistance for the PCM."""
     (v1, v2), (i1, i2) = voltages_v, currents_a
     if not (abs(i1) >= min_current_a):
-        return math.nan, f"below the read range: {abs(i1):.3g} A at the low level, under {min_current_a:g} A (the TS did not hold)"
+        return (
+            math.nan,
+            f"below the read range: {abs(i1):.3g} A at the low level, under {min_current_a:g} A (the TS did not hold)",
+        )
     if compliance_a is not None and max(abs(i1), abs(i2)) >= 0.98 * compliance_a:
         return math.nan, f"above the read range: the read reached its compliance {compliance_a:g} A"
     di, dv = i2 - i1, v2 - v1
@@ -97,12 +104,19 @@ def conductance_from_read(voltages_v: Sequence[float], currents_a: Sequence[floa
     return 1.0 / r_pcm, ""
 
 
-def read_conductance(bench: BenchLike, *, fire_voltage_v: float = READ_FIRE_VOLTAGE_V,
-                     fire_compliance_a: float = READ_FIRE_COMPLIANCE_A, low_voltage_v: float = READ_LOW_VOLTAGE_V,
-                     high_voltage_v: float = READ_HIGH_VOLTAGE_V, compliance_a: float = READ_COMPLIANCE_A,
-                     ts_on_resistance_ohm: float = READ_TS_ON_RESISTANCE_OHM,
-                     min_current_a: float = READ_MIN_CURRENT_A, nplc: float = READ_NPLC,
-                     series_resistance_ohm: float | None = None) -> ConductanceRead:
+def read_conductance(
+    bench: BenchLike,
+    *,
+    fire_voltage_v: float = READ_FIRE_VOLTAGE_V,
+    fire_compliance_a: float = READ_FIRE_COMPLIANCE_A,
+    low_voltage_v: float = READ_LOW_VOLTAGE_V,
+    high_voltage_v: float = READ_HIGH_VOLTAGE_V,
+    compliance_a: float = READ_COMPLIANCE_A,
+    ts_on_resistance_ohm: float = READ_TS_ON_RESISTANCE_OHM,
+    min_current_a: float = READ_MIN_CURRENT_A,
+    nplc: float = READ_NPLC,
+    series_resistance_ohm: float | None = None,
+) -> ConductanceRead:
     """Read the PCM conductance (see READ_METHOD_TEXT). ``series_resistance_ohm`` None: the SMU path
     resistance from the bench file. The SMU output is off afterwards."""
     smu = bench.smu
@@ -118,8 +132,14 @@ def read_conductance(bench: BenchLike, *, fire_voltage_v: float = READ_FIRE_VOLT
         smu.output_off()
     v = [float(x) for x in sweep.source_v]
     i = [float(x) for x in sweep.current_a]
-    g, reason = conductance_from_read(v, i, series_resistance_ohm=r_s, ts_on_resistance_ohm=ts_on_resistance_ohm,
-                                      min_current_a=min_current_a, compliance_a=compliance_a)
+    g, reason = conductance_from_read(
+        v,
+        i,
+        series_resistance_ohm=r_s,
+        ts_on_resistance_ohm=ts_on_resistance_ohm,
+        min_current_a=min_current_a,
+        compliance_a=compliance_a,
+    )
     return ConductanceRead(g, i[0], i[1], v[0], v[1], r_s, float(ts_on_resistance_ohm), reason)
 
 
@@ -135,23 +155,31 @@ class ConductanceReadMixin:
     #: folded in the window: rarely changed (see tspcm_lab/gui/viewspec.py)
     PARAMETER_GROUPS = (("Conductance read", "*", True),)  # "*": every parameter this class declares
 
-    read_fire_voltage_V = FloatParameter("Read firing voltage", units="V", minimum=0.1, maximum=10.0,
-                                         default=READ_FIRE_VOLTAGE_V)
-    read_fire_compliance_A = FloatParameter("Read firing compliance", units="A", minimum=1e-7, maximum=1e-4,
-                                            default=READ_FIRE_COMPLIANCE_A)
-    read_low_voltage_V = FloatParameter("Read low level", units="V", minimum=0.05, maximum=5.0,
-                                        default=READ_LOW_VOLTAGE_V)
-    read_high_voltage_V = FloatParameter("Read high level", units="V", minimum=0.05, maximum=5.0,
-                                         default=READ_HIGH_VOLTAGE_V)
-    read_compliance_A = FloatParameter("Read compliance", units="A", minimum=1e-7,
-                                       maximum=1e-3, default=READ_COMPLIANCE_A)
-    read_ts_on_resistance_ohm = FloatParameter("Read TS on-resistance", units="ohm", minimum=0.0, maximum=1e7,
-                                               default=READ_TS_ON_RESISTANCE_OHM)
-    read_min_current_A = FloatParameter("Read least current", units="A", minimum=1e-12,
-                                        maximum=1e-4, default=READ_MIN_CURRENT_A)
+    read_fire_voltage_V = FloatParameter(
+        "Read firing voltage", units="V", minimum=0.1, maximum=10.0, default=READ_FIRE_VOLTAGE_V
+    )
+    read_fire_compliance_A = FloatParameter(
+        "Read firing compliance", units="A", minimum=1e-7, maximum=1e-4, default=READ_FIRE_COMPLIANCE_A
+    )
+    read_low_voltage_V = FloatParameter(
+        "Read low level", units="V", minimum=0.05, maximum=5.0, default=READ_LOW_VOLTAGE_V
+    )
+    read_high_voltage_V = FloatParameter(
+        "Read high level", units="V", minimum=0.05, maximum=5.0, default=READ_HIGH_VOLTAGE_V
+    )
+    read_compliance_A = FloatParameter(
+        "Read compliance", units="A", minimum=1e-7, maximum=1e-3, default=READ_COMPLIANCE_A
+    )
+    read_ts_on_resistance_ohm = FloatParameter(
+        "Read TS on-resistance", units="ohm", minimum=0.0, maximum=1e7, default=READ_TS_ON_RESISTANCE_OHM
+    )
+    read_min_current_A = FloatParameter(
+        "Read least current", units="A", minimum=1e-12, maximum=1e-4, default=READ_MIN_CURRENT_A
+    )
     read_nplc = FloatParameter("Read NPLC", minimum=0.01, maximum=10.0, default=READ_NPLC)
     read_series_resistance_ohm = FloatParameter(
-        "Read series resistance (-1 = from bench file)", units="ohm", minimum=-1.0, maximum=1e6, default=-1.0)
+        "Read series resistance (-1 = from bench file)", units="ohm", minimum=-1.0, maximum=1e6, default=-1.0
+    )
 
     if TYPE_CHECKING:  # given by the procedure this mixes into (TspcmProcedure)
         bench: BenchLike
@@ -162,29 +190,42 @@ class ConductanceReadMixin:
             limit, where = bench.limit("smu", "voltage")
             value = getattr(self, key)
             if limit is not None and abs(value) > limit:
-                raise ParameterError(key, f"{key} = {value:g} V exceeds the bench limit {limit:g} V ({where}); "
-                                          f"allowed: up to {limit:g} V")
+                raise ParameterError(
+                    key,
+                    f"{key} = {value:g} V exceeds the bench limit {limit:g} V ({where}); allowed: up to {limit:g} V",
+                )
         limit, where = bench.limit("smu", "current")
         for key in ("read_fire_compliance_A", "read_compliance_A"):
             value = getattr(self, key)
             if limit is not None and value > limit:
-                raise ParameterError(key, f"{key} = {value:g} A exceeds the bench limit {limit:g} A ({where}); "
-                                          f"allowed: up to {limit:g} A")
+                raise ParameterError(
+                    key,
+                    f"{key} = {value:g} A exceeds the bench limit {limit:g} A ({where}); allowed: up to {limit:g} A",
+                )
         if self.read_series_resistance_ohm < 0:
             self.read_series_resistance_ohm = bench.series_resistance_ohm("smu")
         if not self.read_low_voltage_V < self.read_high_voltage_V < self.read_fire_voltage_V:
-            raise ParameterError("read_high_voltage_V", f"the read levels must rise: read_low_voltage_V "
-                                 f"({self.read_low_voltage_V:g} V) < read_high_voltage_V ({self.read_high_voltage_V:g} V) "
-                                 f"< read_fire_voltage_V ({self.read_fire_voltage_V:g} V)")
+            raise ParameterError(
+                "read_high_voltage_V",
+                f"the read levels must rise: read_low_voltage_V "
+                f"({self.read_low_voltage_V:g} V) < read_high_voltage_V ({self.read_high_voltage_V:g} V) "
+                f"< read_fire_voltage_V ({self.read_fire_voltage_V:g} V)",
+            )
 
     def read_settings(self) -> dict[str, Any]:
         """Keyword arguments of :func:`read_conductance` from the parameters."""
         r_s = self.read_series_resistance_ohm
-        return dict(fire_voltage_v=self.read_fire_voltage_V, fire_compliance_a=self.read_fire_compliance_A,
-                    low_voltage_v=self.read_low_voltage_V, high_voltage_v=self.read_high_voltage_V,
-                    compliance_a=self.read_compliance_A, ts_on_resistance_ohm=self.read_ts_on_resistance_ohm,
-                    min_current_a=self.read_min_current_A, nplc=self.read_nplc,
-                    series_resistance_ohm=None if r_s is None or r_s < 0 else r_s)
+        return dict(
+            fire_voltage_v=self.read_fire_voltage_V,
+            fire_compliance_a=self.read_fire_compliance_A,
+            low_voltage_v=self.read_low_voltage_V,
+            high_voltage_v=self.read_high_voltage_V,
+            compliance_a=self.read_compliance_A,
+            ts_on_resistance_ohm=self.read_ts_on_resistance_ohm,
+            min_current_a=self.read_min_current_A,
+            nplc=self.read_nplc,
+            series_resistance_ohm=None if r_s is None or r_s < 0 else r_s,
+        )
 
     def read(self) -> ConductanceRead:
         return read_conductance(self.bench, **self.read_settings())
@@ -193,6 +234,8 @@ class ConductanceReadMixin:
         s = self.read_settings()
         r_s = s["series_resistance_ohm"]
         r_text = f"{r_s:g} Ohm" if r_s is not None else "from the bench file"
-        return (f"{READ_METHOD_TEXT} Used: fire {s['fire_voltage_v']:g} V under {s['fire_compliance_a']:g} A; read at "
-                f"{s['low_voltage_v']:g} V and {s['high_voltage_v']:g} V under {s['compliance_a']:g} A, NPLC "
-                f"{s['nplc']:g}; R_series = {r_text}; R_on,TS = {s['ts_on_resistance_ohm']:g} Ohm.")
+        return (
+            f"{READ_METHOD_TEXT} Used: fire {s['fire_voltage_v']:g} V under {s['fire_compliance_a']:g} A; read at "
+            f"{s['low_voltage_v']:g} V and {s['high_voltage_v']:g} V under {s['compliance_a']:g} A, NPLC "
+            f"{s['nplc']:g}; R_series = {r_text}; R_on,TS = {s['ts_on_resistance_ohm']:g} Ohm."
+        )

@@ -77,23 +77,32 @@ def check_spike_train(train: SpikeTrain, *, prefix: str = "spike_") -> None:
     """Relations between the spike parameters; ParameterError naming the parameter."""
     edge = train.edge_time_s()
     if train.width_s + 2 * edge >= train.period_s:
-        raise ParameterError(f"{prefix}period_s", f"must exceed {prefix}width_s + 2 edges = "
-                             f"{train.width_s + 2 * edge:g} s, got {train.period_s:g} s")
+        raise ParameterError(
+            f"{prefix}period_s",
+            f"must exceed {prefix}width_s + 2 edges = {train.width_s + 2 * edge:g} s, got {train.period_s:g} s",
+        )
     if train.waveform == "arb":
         dt = train.arb_sample_interval_s
         if dt < ARB_MIN_INTERVAL_S or train.width_s < dt:
-            raise ParameterError("arb_sample_interval_s", f"must be from {ARB_MIN_INTERVAL_S:g} s to "
-                                 f"{prefix}width_s ({train.width_s:g} s), got {dt:g} s")
+            raise ParameterError(
+                "arb_sample_interval_s",
+                f"must be from {ARB_MIN_INTERVAL_S:g} s to {prefix}width_s ({train.width_s:g} s), got {dt:g} s",
+            )
         for key, value in ((f"{prefix}period_s", train.period_s), (f"{prefix}width_s", train.width_s)):
             steps = value / dt
             if abs(steps - round(steps)) > 1e-6 * max(steps, 1.0):
-                raise ParameterError(key, f"must be a whole number of arb_sample_interval_s ({dt:g} s) "
-                                     f"for an arbitrary spike train, got {value:g} s")
+                raise ParameterError(
+                    key,
+                    f"must be a whole number of arb_sample_interval_s ({dt:g} s) "
+                    f"for an arbitrary spike train, got {value:g} s",
+                )
         points = train.count * round(train.period_s / dt) + 1
         if points > ARB_MAX_POINTS:
-            raise ParameterError("spikes_per_train",
-                                 f"the arbitrary train would need {points} samples; allowed: up to "
-                                 f"{ARB_MAX_POINTS} (fewer spikes, or a longer arb_sample_interval_s)")
+            raise ParameterError(
+                "spikes_per_train",
+                f"the arbitrary train would need {points} samples; allowed: up to "
+                f"{ARB_MAX_POINTS} (fewer spikes, or a longer arb_sample_interval_s)",
+            )
 
 
 def capture_interval_s(train: SpikeTrain, requested_s: float, tail_s: float = 0.0) -> float:
@@ -102,10 +111,11 @@ def capture_interval_s(train: SpikeTrain, requested_s: float, tail_s: float = 0.
     record = train.duration_s + tail_s
     interval = max(requested_s, record / MAX_CAPTURE_POINTS)
     if interval > train.width_s / SAMPLES_PER_WIDTH:
-        raise ValueError(f"a {record:g} s record in {MAX_CAPTURE_POINTS} points samples every {interval:g} s, "
-                         f"more than width/{SAMPLES_PER_WIDTH} = {train.width_s / SAMPLES_PER_WIDTH:g} s")
+        raise ValueError(
+            f"a {record:g} s record in {MAX_CAPTURE_POINTS} points samples every {interval:g} s, "
+            f"more than width/{SAMPLES_PER_WIDTH} = {train.width_s / SAMPLES_PER_WIDTH:g} s"
+        )
     return interval
-
 
 
 # ------------------------------------------------------------------------------------------ playing it
@@ -163,14 +173,22 @@ def configure_train(bench: BenchLike, train: SpikeTrain, name: str = "SPIKES") -
     if train.waveform == "arb":
         pulse.configure_spike_train(train.arb_samples_V(), train.arb_sample_interval_s, count=1, name=name)
     else:
-        pulse.configure_pulse_train(train.amplitude_V, train.width_s, period_s=train.period_s,
-                                    count=train.count, edge_s=train.edge_s)
+        pulse.configure_pulse_train(
+            train.amplitude_V, train.width_s, period_s=train.period_s, count=train.count, edge_s=train.edge_s
+        )
 
 
-
-def fire_train(bench: BenchLike, train: SpikeTrain, *, fire_current_A: float = FIRE_CURRENT_A,
-               sample_interval_s: float = 1e-9, full_scale_current_A: float = 1e-3,
-               tail_s: float | None = None, name: str = "SPIKES", configure: bool = True) -> TrainResponse:
+def fire_train(
+    bench: BenchLike,
+    train: SpikeTrain,
+    *,
+    fire_current_A: float = FIRE_CURRENT_A,
+    sample_interval_s: float = 1e-9,
+    full_scale_current_A: float = 1e-3,
+    tail_s: float | None = None,
+    name: str = "SPIKES",
+    configure: bool = True,
+) -> TrainResponse:
     """Play ``train`` once and capture the cell current (scope armed on the generator's sync).
 
     The generator output is on only for the burst. ``tail_s``: record this long after the last
@@ -197,20 +215,42 @@ def fire_train(bench: BenchLike, train: SpikeTrain, *, fire_current_A: float = F
     window = np.floor(t_sample / train.period_s).astype(np.int64)
     events = np.bincount(window[(window >= 0) & (window < train.count)], minlength=train.count).astype(np.int64)
     delays = first_after_s(t_cross, starts, train.period_s) - (onsets - starts)
-    return TrainResponse(train, np.asarray(cap.t_s, float), np.asarray(cap.current_a, float),
-                         float(cap.meta.get("xincrement_s", interval)), events, delays, fire_current_A)
+    return TrainResponse(
+        train,
+        np.asarray(cap.t_s, float),
+        np.asarray(cap.current_a, float),
+        float(cap.meta.get("xincrement_s", interval)),
+        events,
+        delays,
+        fire_current_A,
+    )
 
 
 def emit_trace(procedure: Emitter, name: str, response: TrainResponse) -> None:
     """Store a captured train as a waveform (current against time from the trigger)."""
     t = response.t_s
     dt = float(np.median(np.diff(t))) if t.size > 1 else response.sample_interval_s
-    procedure.emit("waveform", {"name": name, "y": response.current_A, "dt": dt,
-                                "t0": float(t[0]) if t.size else 0.0,
-                                "y_label": "Current (A)", "x_label": "Time (s)"})
-    procedure.emit("waveform", {"name": f"{name}_events", "y": response.events_per_spike.astype(float),
-                                "x": np.arange(response.events_per_spike.size, dtype=float),
-                                "y_label": "Firing events", "x_label": "Spike"})
+    procedure.emit(
+        "waveform",
+        {
+            "name": name,
+            "y": response.current_A,
+            "dt": dt,
+            "t0": float(t[0]) if t.size else 0.0,
+            "y_label": "Current (A)",
+            "x_label": "Time (s)",
+        },
+    )
+    procedure.emit(
+        "waveform",
+        {
+            "name": f"{name}_events",
+            "y": response.events_per_spike.astype(float),
+            "x": np.arange(response.events_per_spike.size, dtype=float),
+            "y_label": "Firing events",
+            "x_label": "Spike",
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------ parameters
@@ -220,8 +260,11 @@ class SpikeParametersMixin:
 
     PARAMETER_GROUPS = (
         ("Spikes", ("spike_amplitude_V", "spike_width_s", "spike_period_s", "spikes_per_train"), False),
-        ("Waveform and scope", ("spike_waveform", "arb_sample_interval_s", "fire_current_A", "capture_interval_s",
-                                "scope_full_scale_A"), True),
+        (
+            "Waveform and scope",
+            ("spike_waveform", "arb_sample_interval_s", "fire_current_A", "capture_interval_s", "scope_full_scale_A"),
+            True,
+        ),
     )
 
     spike_amplitude_V = FloatParameter("Spike amplitude", units="V", minimum=0.1, maximum=10.0, default=1.6)
@@ -230,35 +273,47 @@ class SpikeParametersMixin:
     spike_period_s = FloatParameter("Spike period", units="s", minimum=50e-9, maximum=1.0, default=2e-6)
     spikes_per_train = IntegerParameter("Spikes per train", minimum=1, maximum=10_000, default=10)
     spike_waveform = ListParameter("Spike waveform", choices=["pulse", "arb"], default="pulse")
-    arb_sample_interval_s = FloatParameter("Arb sample interval", units="s", minimum=ARB_MIN_INTERVAL_S,
-                                           maximum=1e-3, default=ARB_MIN_INTERVAL_S)
-    fire_current_A = FloatParameter("Firing current threshold", units="A", minimum=1e-7, maximum=1e-2,
-                                    default=FIRE_CURRENT_A)
-    capture_interval_s = FloatParameter("Scope sample interval", units="s", minimum=1e-10, maximum=1e-3,
-                                        default=1e-9)
+    arb_sample_interval_s = FloatParameter(
+        "Arb sample interval", units="s", minimum=ARB_MIN_INTERVAL_S, maximum=1e-3, default=ARB_MIN_INTERVAL_S
+    )
+    fire_current_A = FloatParameter(
+        "Firing current threshold", units="A", minimum=1e-7, maximum=1e-2, default=FIRE_CURRENT_A
+    )
+    capture_interval_s = FloatParameter("Scope sample interval", units="s", minimum=1e-10, maximum=1e-3, default=1e-9)
     scope_full_scale_A = FloatParameter("Scope full scale", units="A", minimum=1e-6, maximum=0.1, default=1e-3)
 
     if TYPE_CHECKING:  # given by the procedure this mixes into (TspcmProcedure)
         bench: BenchLike
 
     def spike_train(self) -> SpikeTrain:
-        return SpikeTrain(self.spike_amplitude_V, self.spike_width_s, self.spike_period_s,
-                          int(self.spikes_per_train), self.spike_waveform,
-                          arb_sample_interval_s=self.arb_sample_interval_s)
+        return SpikeTrain(
+            self.spike_amplitude_V,
+            self.spike_width_s,
+            self.spike_period_s,
+            int(self.spikes_per_train),
+            self.spike_waveform,
+            arb_sample_interval_s=self.arb_sample_interval_s,
+        )
 
     def check_spike_parameters(self) -> None:
         train = self.spike_train()
         check_spike_train(train)
         if self.fire_current_A >= self.scope_full_scale_A:
-            raise ParameterError("fire_current_A", f"must be below scope_full_scale_A "
-                                 f"({self.scope_full_scale_A:g} A), got {self.fire_current_A:g} A")
+            raise ParameterError(
+                "fire_current_A",
+                f"must be below scope_full_scale_A ({self.scope_full_scale_A:g} A), got {self.fire_current_A:g} A",
+            )
         try:
             capture_interval_s(train, self.capture_interval_s, train.period_s)
         except ValueError as exc:
-            raise ParameterError("spikes_per_train", f"{exc}; allowed: fewer spikes or a shorter "
-                                 "period") from None
+            raise ParameterError("spikes_per_train", f"{exc}; allowed: fewer spikes or a shorter period") from None
 
     def fire(self, train: SpikeTrain | None = None, *, configure: bool = True) -> TrainResponse:
-        return fire_train(self.bench, train or self.spike_train(), fire_current_A=self.fire_current_A,
-                          sample_interval_s=self.capture_interval_s,
-                          full_scale_current_A=self.scope_full_scale_A, configure=configure)
+        return fire_train(
+            self.bench,
+            train or self.spike_train(),
+            fire_current_A=self.fire_current_A,
+            sample_interval_s=self.capture_interval_s,
+            full_scale_current_A=self.scope_full_scale_A,
+            configure=configure,
+        )

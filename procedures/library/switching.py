@@ -127,8 +127,9 @@ def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
     return value
 
 
-def device_voltage(voltage_V: npt.ArrayLike, current_A: npt.ArrayLike,
-                   series_resistance_ohm: float = 0.0) -> np.ndarray:
+def device_voltage(
+    voltage_V: npt.ArrayLike, current_A: npt.ArrayLike, series_resistance_ohm: float = 0.0
+) -> np.ndarray:
     """V_dev = V_app - I * R_s (V): the voltage across the device behind a series resistance R_s (Ohm)."""
     r_s = _check_positive("series_resistance_ohm", series_resistance_ohm, allow_zero=True)
     return np.asarray(voltage_V, dtype=float) - np.asarray(current_A, dtype=float) * r_s
@@ -181,8 +182,9 @@ def detect_cycles(voltage_V: npt.ArrayLike) -> np.ndarray:
     return labels
 
 
-def find_events(v_dev: np.ndarray, v_app: np.ndarray, current_A: np.ndarray, direction: int,
-                min_jump_decades: float = 1.0) -> list[Event]:
+def find_events(
+    v_dev: np.ndarray, v_app: np.ndarray, current_A: np.ndarray, direction: int, min_jump_decades: float = 1.0
+) -> list[Event]:
     """All jumps of at least ``min_jump_decades`` in log10|I| in the branch's sense (see module doc)."""
     _check_positive("min_jump_decades", min_jump_decades)
     logi = np.log10(np.maximum(np.abs(current_A), CURRENT_FLOOR_A))
@@ -256,8 +258,13 @@ def _steepest(v_dev: np.ndarray, v_app: np.ndarray, i_abs: np.ndarray) -> float:
 
 
 def branch_voltage(
-    v_dev: np.ndarray, v_app: np.ndarray, i_abs: np.ndarray, direction: int, events: list[Event], criterion: str,
-    current_criterion_A: float
+    v_dev: np.ndarray,
+    v_app: np.ndarray,
+    i_abs: np.ndarray,
+    direction: int,
+    events: list[Event],
+    criterion: str,
+    current_criterion_A: float,
 ) -> float:
     """Headline event voltage (magnitude) of one branch under ``criterion`` (one of :data:`CRITERIA`)."""
     if criterion == "jump":
@@ -349,8 +356,9 @@ def analyze_cycle(
 
 
 def _shift(e: Event, offset: int) -> Event:
-    return Event(e.index + offset, e.voltage_V, e.applied_voltage_V, e.current_before_A, e.current_after_A,
-                 e.size_decades)
+    return Event(
+        e.index + offset, e.voltage_V, e.applied_voltage_V, e.current_before_A, e.current_after_A, e.size_decades
+    )
 
 
 def analyze_sweep(

@@ -39,10 +39,18 @@ def ramp_levels(start_v: float, stop_v: float, step_v: float, *, down: bool = Fa
     return np.concatenate([up, up[-2::-1]]) if down else up
 
 
-def measure_threshold(bench: BenchLike, *, start_voltage_v: float = 0.0, stop_voltage_v: float = 2.5,
-                      step_v: float = 0.01, compliance_a: float = THRESHOLD_COMPLIANCE_A, nplc: float = 0.01,
-                      hold: bool = False, series_resistance_ohm: float | None = None,
-                      min_jump_decades: float = 1.0) -> ThresholdSweep:
+def measure_threshold(
+    bench: BenchLike,
+    *,
+    start_voltage_v: float = 0.0,
+    stop_voltage_v: float = 2.5,
+    step_v: float = 0.01,
+    compliance_a: float = THRESHOLD_COMPLIANCE_A,
+    nplc: float = 0.01,
+    hold: bool = False,
+    series_resistance_ohm: float | None = None,
+    min_jump_decades: float = 1.0,
+) -> ThresholdSweep:
     """The cell threshold: a staircase from ``start_voltage_v`` to ``stop_voltage_v`` (and back when
     ``hold``) with the SMU's buffered sweep under ``compliance_a``; Vth (and Vhold) found by
     :func:`procedures.library.switching.analyze_cycle` with the "jump" criterion (largest step of at
@@ -59,8 +67,14 @@ def measure_threshold(bench: BenchLike, *, start_voltage_v: float = 0.0, stop_vo
     v = np.asarray(sweep.source_v, dtype=float)
     i = np.asarray(sweep.current_a, dtype=float)
     # branches are cut on the programmed levels (the readback folds back at compliance)
-    results = switching.analyze_cycle(levels, i, series_resistance_ohm=r_s, criterion="jump",
-                                      min_jump_decades=min_jump_decades, compliance_A=compliance_a)
+    results = switching.analyze_cycle(
+        levels,
+        i,
+        series_resistance_ohm=r_s,
+        criterion="jump",
+        min_jump_decades=min_jump_decades,
+        compliance_A=compliance_a,
+    )
     head = next((r for r in results if r.polarity == (1 if stop_voltage_v >= start_voltage_v else -1)), None)
     vth = head.vth_V if head is not None else math.nan
     vhold = head.vhold_V if (head is not None and hold) else math.nan
@@ -76,9 +90,17 @@ class PulseThreshold:
     peak_current_A: np.ndarray  #: the largest captured current during each
 
 
-def measure_pulse_threshold(bench: BenchLike, *, start_voltage_v: float = 0.8, stop_voltage_v: float = 2.2,
-                            step_v: float = 0.02, width_s: float = 50e-9, fire_current_a: float = 50e-6,
-                            sample_interval_s: float = 1e-9, should_stop: StopCheck = None) -> PulseThreshold:
+def measure_pulse_threshold(
+    bench: BenchLike,
+    *,
+    start_voltage_v: float = 0.8,
+    stop_voltage_v: float = 2.2,
+    step_v: float = 0.02,
+    width_s: float = 50e-9,
+    fire_current_a: float = 50e-6,
+    sample_interval_s: float = 1e-9,
+    should_stop: StopCheck = None,
+) -> PulseThreshold:
     """The cell's firing threshold from single pulses of rising amplitude (pulse generator, scope
     capture on its sync): the amplitude of the first pulse during which the cell current rises
     through ``fire_current_a`` (A). Stops at that pulse, so only one pulse fires the cell (a firing
@@ -98,8 +120,13 @@ def measure_pulse_threshold(bench: BenchLike, *, start_voltage_v: float = 0.8, s
         if should_stop is not None and should_stop():
             break
         pulse.configure_single_pulse(float(amplitude), width_s)
-        scope.arm(record, sample_interval_s, trigger_level_v=1.0, pretrigger_s=0.0,
-                  full_scale_current_a=max(4 * fire_current_a, 1e-4))
+        scope.arm(
+            record,
+            sample_interval_s,
+            trigger_level_v=1.0,
+            pretrigger_s=0.0,
+            full_scale_current_a=max(4 * fire_current_a, 1e-4),
+        )
         try:
             pulse.output_on()
             pulse.trigger()

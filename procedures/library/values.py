@@ -7,8 +7,9 @@ import math
 from procedures.library.errors import ParameterError
 
 
-def parse_values(text: str, parameter: str, unit: str, low: float, high: float, *,
-                 allow_empty: bool = False) -> list[float]:
+def parse_values(
+    text: str, parameter: str, unit: str, low: float, high: float, *, allow_empty: bool = False
+) -> list[float]:
     """'1.2, 1.3' -> [1.2, 1.3] (commas, semicolons or blanks between them); each within [low, high]
     (in ``unit``); an empty text gives [] when ``allow_empty``. ParameterError naming ``parameter``
     otherwise."""
@@ -20,8 +21,9 @@ def parse_values(text: str, parameter: str, unit: str, low: float, high: float, 
         try:
             x = float(item)
         except ValueError:
-            raise ParameterError(parameter, f"{item!r} is not a number; give values in {unit} separated by "
-                                 "commas") from None
+            raise ParameterError(
+                parameter, f"{item!r} is not a number; give values in {unit} separated by commas"
+            ) from None
         if not (math.isfinite(x) and low <= x <= high):
             raise ParameterError(parameter, f"{x:g} {unit} is outside the allowed {low:g} {unit} to {high:g} {unit}")
         values.append(x)

@@ -28,7 +28,17 @@ from sim_backend.visa import (
 )
 
 __all__ = [
-    "WRAPPER_CLASS", "TspcmVisaLibrary", "get_bench", "get_faults", "get_host", "reset_bench",
-    "discard_bench", "close_bench", "set_bench_factory", "Latency", "DropConnection", "StopAnswering",
+    "WRAPPER_CLASS",
+    "TspcmVisaLibrary",
+    "get_bench",
+    "get_faults",
+    "get_host",
+    "reset_bench",
+    "discard_bench",
+    "close_bench",
+    "set_bench_factory",
+    "Latency",
+    "DropConnection",
+    "StopAnswering",
     "PushError",
 ]

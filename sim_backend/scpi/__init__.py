@@ -54,7 +54,15 @@ def build_instruments(bench) -> dict[str, ScpiInstrument]:
 
 
 __all__ = [
-    "ScpiInstrument", "VirtualInstrument", "ScpiError", "scpi", "VirtualAdapter",
-    "Keithley2450", "Keysight33522B", "KeysightDSOX1102G", "Keithley2750",
-    "DEFAULT_RESOURCES", "build_instruments",
+    "ScpiInstrument",
+    "VirtualInstrument",
+    "ScpiError",
+    "scpi",
+    "VirtualAdapter",
+    "Keithley2450",
+    "Keysight33522B",
+    "KeysightDSOX1102G",
+    "Keithley2750",
+    "DEFAULT_RESOURCES",
+    "build_instruments",
 ]

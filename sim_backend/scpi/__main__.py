@@ -17,8 +17,10 @@ MODELS = (Keithley2450, Keysight33522B, KeysightDSOX1102G, Keithley2750)
 
 
 def main() -> int:
-    print("| instrument | manual | rows | set forms | query forms | table settings | handlers "
-          "| refused | snapshot queries | coverage |")
+    print(
+        "| instrument | manual | rows | set forms | query forms | table settings | handlers "
+        "| refused | snapshot queries | coverage |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     totals = [0] * 7
     bad = []
@@ -27,13 +29,15 @@ def main() -> int:
         n_snap = len(snapshot_queries(cls))
         values = (c.rows, c.set_forms, c.query_forms, c.table, c.handler, c.refused, n_snap)
         totals = [a + b for a, b in zip(totals, values)]
-        print(f"| {c.model} | {cls.table.manual.split(',')[0]} | "
-              + " | ".join(str(v) for v in values) + f" | {c.percent:.1f} % |")
+        print(
+            f"| {c.model} | {cls.table.manual.split(',')[0]} | "
+            + " | ".join(str(v) for v in values)
+            + f" | {c.percent:.1f} % |"
+        )
         bad += [f"{c.model}: no implementation: {m}" for m in c.missing]
         bad += [f"{c.model}: handler without a row: {u}" for u in c.untabled]
     covered = totals[3] + totals[4] + totals[5]
-    print("| **all four** | | " + " | ".join(str(v) for v in totals)
-          + f" | {100.0 * covered / totals[0]:.1f} % |")
+    print("| **all four** | | " + " | ".join(str(v) for v in totals) + f" | {100.0 * covered / totals[0]:.1f} % |")
     for line in bad:
         print(line, file=sys.stderr)
     return 1 if bad else 0

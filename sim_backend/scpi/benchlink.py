@@ -57,16 +57,24 @@ class BenchLink:
             return self._clock_s
         return float(self.bench.now_s)
 
-    def set_source(self, *, enabled: bool, level_v: float | None = None,
-                   ilimit_a: float | None = None, r_series_ohm: float | None = None,
-                   mode: str | None = None, vlimit_v: float | None = None) -> None:
+    def set_source(
+        self,
+        *,
+        enabled: bool,
+        level_v: float | None = None,
+        ilimit_a: float | None = None,
+        r_series_ohm: float | None = None,
+        mode: str | None = None,
+        vlimit_v: float | None = None,
+    ) -> None:
         """A DC output's state (on/off, level, current limit, source resistance); ``mode="current"``:
         the level is in amperes and ``vlimit_v`` the voltage limit."""
         if self.bench is None:
             return
         extra = {} if mode is None else {"mode": mode, "vlimit_v": vlimit_v}
-        self.bench.set_source(self.name, enabled=enabled, level_v=level_v, ilimit_a=ilimit_a,
-                              r_series_ohm=r_series_ohm, **extra)
+        self.bench.set_source(
+            self.name, enabled=enabled, level_v=level_v, ilimit_a=ilimit_a, r_series_ohm=r_series_ohm, **extra
+        )
 
     @property
     def seed(self) -> int:
@@ -89,8 +97,9 @@ class BenchLink:
             self._clock_s += duration_s
             return Reading(0.0, 0.0, False)
         m = self.bench.measure(self.name, duration_s)
-        return Reading(float(_field(m, "current_a", 0)), float(_field(m, "voltage_v", 1)),
-                       bool(_field(m, "compliance", 2)))
+        return Reading(
+            float(_field(m, "current_a", 0)), float(_field(m, "voltage_v", 1)), bool(_field(m, "compliance", 2))
+        )
 
     def sweep_supports(self, keyword: str) -> bool:
         if self.bench is None:
@@ -102,8 +111,15 @@ class BenchLink:
                 self._sweep_kwargs = set()
         return keyword in self._sweep_kwargs
 
-    def sweep(self, levels_v: np.ndarray, *, delay_s: float, aperture_s: float, ilimit_a: float,
-              stop_on_compliance: bool = False):
+    def sweep(
+        self,
+        levels_v: np.ndarray,
+        *,
+        delay_s: float,
+        aperture_s: float,
+        ilimit_a: float,
+        stop_on_compliance: bool = False,
+    ):
         """A staircase of DC levels, one reading per step: arrays (current_a, voltage_v, compliance).
 
         With ``stop_on_compliance`` the arrays end at the first step that reached the limit; the
@@ -127,15 +143,14 @@ class BenchLink:
         if self.bench is None:
             self._clock_s += float(times_s[-1]) if len(times_s) else 0.0
             return
-        self.bench.play(self.name, np.asarray(times_s, dtype=float),
-                        np.asarray(volts_v, dtype=float), r_series_ohm=r_series_ohm)
+        self.bench.play(
+            self.name, np.asarray(times_s, dtype=float), np.asarray(volts_v, dtype=float), r_series_ohm=r_series_ohm
+        )
 
-    def arm_capture(self, *, record_s: float, dt_s: float, pretrigger_s: float,
-                    trigger: str) -> None:
+    def arm_capture(self, *, record_s: float, dt_s: float, pretrigger_s: float, trigger: str) -> None:
         if self.bench is None:
             return
-        self.bench.arm_capture(self.name, record_s=record_s, dt_s=dt_s,
-                               pretrigger_s=pretrigger_s, trigger=trigger)
+        self.bench.arm_capture(self.name, record_s=record_s, dt_s=dt_s, pretrigger_s=pretrigger_s, trigger=trigger)
 
     def capture(self):
         """The last capture as (t_s, current_a) arrays, or None when nothing triggered."""

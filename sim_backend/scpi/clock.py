@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import time as _time
-from typing import Callable
+from collections.abc import Callable
 
 EPOCH_S = float(calendar.timegm((2025, 1, 1, 0, 0, 0)))
 
@@ -43,10 +43,14 @@ class Clock:
     def set_from(self, p, which: str) -> None:
         """``:SYSTem:DATE <y>, <m>, <d>`` (``which`` "DATE") or ``:SYSTem:TIME <h>, <m>, <s>``."""
         if which == "DATE":
-            self.set_date(p.integer(0, lo=1970, hi=2099, name="year"),
-                          p.integer(1, lo=1, hi=12, name="month"),
-                          p.integer(2, lo=1, hi=31, name="day"))
+            self.set_date(
+                p.integer(0, lo=1970, hi=2099, name="year"),
+                p.integer(1, lo=1, hi=12, name="month"),
+                p.integer(2, lo=1, hi=31, name="day"),
+            )
         else:
-            self.set_time(p.integer(0, lo=0, hi=23, name="hour"),
-                          p.integer(1, lo=0, hi=59, name="minute"),
-                          int(p.number(2, lo=0, hi=59.999, name="second")))
+            self.set_time(
+                p.integer(0, lo=0, hi=23, name="hour"),
+                p.integer(1, lo=0, hi=59, name="minute"),
+                int(p.number(2, lo=0, hi=59.999, name="second")),
+            )

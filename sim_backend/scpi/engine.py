@@ -39,10 +39,11 @@ import copy
 import logging
 import re
 import threading
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from . import errors as err
-from .errors import ErrorQueue, ScpiError, STANDARD_MESSAGES
+from .errors import STANDARD_MESSAGES, ErrorQueue, ScpiError
 from .headers import Node, compile_pattern, match, split_typed
 from .params import Choice, Params, format_number, split_params, split_units
 from .table import Row, Table, get_value, load_table, set_value
@@ -100,6 +101,7 @@ def _method(name: str) -> Callable:
 def _refusal(row: Row) -> Callable:
     def refuse(inst, p):
         raise ScpiError(row.error, row.refuse)
+
     return refuse
 
 
@@ -107,7 +109,6 @@ def _generic(row: Row, query: bool) -> Callable:
     if query:
         return lambda inst, p: inst._table_get(row, p)
     return lambda inst, p: inst._table_set(row, p)
-
 
 
 #: header text -> (absolute, upper-cased mnemonics) of the headers already checked (a reading's ":READ?"
@@ -124,12 +125,12 @@ def _parse_header(header: str) -> tuple[bool, tuple[str, ...]]:
     for part in parts:
         base = part.rstrip("0123456789")
         if not _MNEMONIC_CHARS.match(base or "?"):
-            code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else \
-                -103 if "," in part else -102
+            code = -101 if any(ord(c) < 32 or ord(c) > 126 for c in part) else -103 if "," in part else -102
             raise ScpiError(code, f"bad mnemonic {part[:40]!r}")
         if len(base) > MAX_MNEMONIC:
             raise ScpiError(-112, part[:40])
     return absolute, tuple(part.upper() for part in parts)
+
 
 class ScpiInstrument:
     """Base of every virtual instrument (the ``VirtualInstrument`` interface of the transports).
@@ -555,8 +556,15 @@ class ScpiInstrument:
                 default = row.lookup(row.rst, p.alt, p.sfx) if row.rst is not None else None
                 if isinstance(default, str):
                     default = None
-            value = p.number(i, lo=lo, hi=hi, default=default, units=row.number_suffixes(p.alt, p.sfx),
-                             specials=row.specials or None, name=name)
+            value = p.number(
+                i,
+                lo=lo,
+                hi=hi,
+                default=default,
+                units=row.number_suffixes(p.alt, p.sfx),
+                specials=row.specials or None,
+                name=name,
+            )
             if t == "NR1" and abs(value) < 1e30:
                 return int(round(value))
             return value

@@ -84,8 +84,7 @@ class ScpiError(Exception):
     def __init__(self, code: int, detail: str | None = None):
         self.code = int(code)
         self.detail = detail
-        super().__init__(f"{code},{STANDARD_MESSAGES.get(code, 'Error')}"
-                         + (f"; {detail}" if detail else ""))
+        super().__init__(f"{code},{STANDARD_MESSAGES.get(code, 'Error')}" + (f"; {detail}" if detail else ""))
 
 
 class ErrorQueue:

@@ -35,7 +35,7 @@ def compile_pattern(pattern: str) -> tuple[Node, ...]:
         optional = text[i] == "["
         if optional:
             j = text.index("]", i)
-            body = text[i + 1:j]
+            body = text[i + 1 : j]
             i = j + 1
         else:
             j = i + 1 if text[i] == ":" else i

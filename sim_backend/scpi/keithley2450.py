@@ -50,32 +50,64 @@ from collections import deque
 
 import numpy as np
 
+from . import status
 from .benchlink import BenchLink, Reading
+from .clock import Clock
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from .keithley2450_buffers import (ELEMENTS, OVERFLOW, SSTAT_LIMIT, SSTAT_OUTPUT,
-                                   SSTAT_PROTECTION, SSTAT_READBACK, SSTAT_SENSE,
-                                   STAT_LIMIT1_HIGH, STAT_LIMIT1_LOW, STAT_LIMIT2_HIGH,
-                                   STAT_LIMIT2_LOW, STAT_QUESTIONABLE, STAT_TERMINAL,
-                                   TOTAL_CAPACITY, ReadingBuffer, check_buffer_name)
-from .keithley2450_trigger import (Block, Runner, Timer, TriggerModel, block_from_command,
-                                   parse_event, template, timer_start_time)
-from . import status
-from .clock import Clock
+from .keithley2450_buffers import (
+    ELEMENTS,
+    OVERFLOW,
+    SSTAT_LIMIT,
+    SSTAT_OUTPUT,
+    SSTAT_PROTECTION,
+    SSTAT_READBACK,
+    SSTAT_SENSE,
+    STAT_LIMIT1_HIGH,
+    STAT_LIMIT1_LOW,
+    STAT_LIMIT2_HIGH,
+    STAT_LIMIT2_LOW,
+    STAT_QUESTIONABLE,
+    STAT_TERMINAL,
+    TOTAL_CAPACITY,
+    ReadingBuffer,
+    check_buffer_name,
+)
+from .keithley2450_trigger import (
+    Block,
+    Runner,
+    Timer,
+    TriggerModel,
+    block_from_command,
+    parse_event,
+    template,
+    timer_start_time,
+)
 from .params import Params, format_number
 
 V_SOURCE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
 I_SOURCE_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-MEAS_RANGES = {"CURR": I_SOURCE_RANGES, "VOLT": V_SOURCE_RANGES,
-               "RES": (20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8)}
+MEAS_RANGES = {"CURR": I_SOURCE_RANGES, "VOLT": V_SOURCE_RANGES, "RES": (20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8)}
 SOURCE_RANGES = {"VOLT": V_SOURCE_RANGES, "CURR": I_SOURCE_RANGES}
 #: Source autodelay (s) by source function; a guess, the manual tabulates it per range.
 AUTODELAY_S = {"VOLT": 1e-3, "CURR": 1e-3}
 SOURCE_MAX = {"VOLT": 210.0, "CURR": 1.05}
 SENSE_UNIT = {"CURR": "AMP", "VOLT": "VOLT", "RES": "OHM"}
-OVP_V = {"PROT2": 2.0, "PROT5": 5.0, "PROT10": 10.0, "PROT20": 20.0, "PROT40": 40.0,
-         "PROT60": 60.0, "PROT80": 80.0, "PROT100": 100.0, "PROT120": 120.0, "PROT140": 140.0,
-         "PROT160": 160.0, "PROT180": 180.0, "NONE": math.inf}
+OVP_V = {
+    "PROT2": 2.0,
+    "PROT5": 5.0,
+    "PROT10": 10.0,
+    "PROT20": 20.0,
+    "PROT40": 40.0,
+    "PROT60": 60.0,
+    "PROT80": 80.0,
+    "PROT100": 100.0,
+    "PROT120": 120.0,
+    "PROT140": 140.0,
+    "PROT160": 160.0,
+    "PROT180": 180.0,
+    "NONE": math.inf,
+}
 #: regulation accuracy of the source (data sheet: 0.025 % of setting) and its noise (ppm rms)
 GAIN_ERROR_MAX = 2.5e-4
 REGULATION_NOISE = 2e-5
@@ -85,26 +117,53 @@ MAX_SWEEP_READINGS = 1_000_000
 TRIP_PROBE_S = 1e-5
 SOURCE_LIST_MAX = 100  # values per :SOUR:LIST command
 
-_SENSE_FUNC = {"CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
-               "VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
-               "RES": "RES", "RESISTANCE": "RES"}
+_SENSE_FUNC = {
+    "CURR": "CURR",
+    "CURRENT": "CURR",
+    "CURR:DC": "CURR",
+    "CURRENT:DC": "CURR",
+    "VOLT": "VOLT",
+    "VOLTAGE": "VOLT",
+    "VOLT:DC": "VOLT",
+    "VOLTAGE:DC": "VOLT",
+    "RES": "RES",
+    "RESISTANCE": "RES",
+}
 _SENSE_REPLY = {"CURR": '"CURR:DC"', "VOLT": '"VOLT:DC"', "RES": '"RES"'}
 _LIN_FIELDS = ("delay", "count", "range", "failabort", "dual", "buffer")
 _LOG_FIELDS = ("delay", "count", "range", "failabort", "dual", "asymptote", "buffer")
 _LIST_FIELDS = ("delay", "count", "failabort", "buffer")
-_SWEEP_LIST_NAMES = {("VOLT", "LIN"): "VoltLinearSweepList", ("CURR", "LIN"): "CurrLinearSweepList",
-                     ("VOLT", "LOG"): "VoltLogSweepList", ("CURR", "LOG"): "CurrLogSweepList",
-                     ("VOLT", "LIST"): "VoltCustomSweepList",
-                     ("CURR", "LIST"): "CurrCustomSweepList"}
-_BLOCK_KINDS = {"BUFF:CLE": "BUFFER_CLEAR", "CONF:NEXT": "CONFIG_NEXT",
-                "CONF:PREV": "CONFIG_PREV", "CONF:REC": "CONFIG_RECALL",
-                "DEL:CONS": "DELAY_CONSTANT", "DEL:DYN": "DELAY_DYNAMIC", "MEAS": "MEASURE",
-                "NOP": "NOP", "SOUR:STAT": "SOURCE_OUTPUT", "BRAN:ALW": "BRANCH_ALWAYS",
-                "BRAN:ONCE": "BRANCH_ONCE", "BRAN:ONCE:EXCL": "BRANCH_ONCE_EXCLUDED",
-                "BRAN:COUN": "BRANCH_COUNTER", "BRAN:LIM:CONS": "BRANCH_LIMIT_CONSTANT",
-                "BRAN:LIM:DYN": "BRANCH_LIMIT_DYNAMIC", "BRAN:DELT": "BRANCH_DELTA",
-                "BRAN:EVEN": "BRANCH_EVENT", "WAIT": "WAIT", "LOG:EVEN": "LOG_EVENT",
-                "NOT": "NOTIFY", "DIG:IO": "DIGITAL_IO"}
+_SWEEP_LIST_NAMES = {
+    ("VOLT", "LIN"): "VoltLinearSweepList",
+    ("CURR", "LIN"): "CurrLinearSweepList",
+    ("VOLT", "LOG"): "VoltLogSweepList",
+    ("CURR", "LOG"): "CurrLogSweepList",
+    ("VOLT", "LIST"): "VoltCustomSweepList",
+    ("CURR", "LIST"): "CurrCustomSweepList",
+}
+_BLOCK_KINDS = {
+    "BUFF:CLE": "BUFFER_CLEAR",
+    "CONF:NEXT": "CONFIG_NEXT",
+    "CONF:PREV": "CONFIG_PREV",
+    "CONF:REC": "CONFIG_RECALL",
+    "DEL:CONS": "DELAY_CONSTANT",
+    "DEL:DYN": "DELAY_DYNAMIC",
+    "MEAS": "MEASURE",
+    "NOP": "NOP",
+    "SOUR:STAT": "SOURCE_OUTPUT",
+    "BRAN:ALW": "BRANCH_ALWAYS",
+    "BRAN:ONCE": "BRANCH_ONCE",
+    "BRAN:ONCE:EXCL": "BRANCH_ONCE_EXCLUDED",
+    "BRAN:COUN": "BRANCH_COUNTER",
+    "BRAN:LIM:CONS": "BRANCH_LIMIT_CONSTANT",
+    "BRAN:LIM:DYN": "BRANCH_LIMIT_DYNAMIC",
+    "BRAN:DELT": "BRANCH_DELTA",
+    "BRAN:EVEN": "BRANCH_EVENT",
+    "WAIT": "WAIT",
+    "LOG:EVEN": "LOG_EVENT",
+    "NOT": "NOTIFY",
+    "DIG:IO": "DIGITAL_IO",
+}
 
 
 def _pick_range(value: float, ranges: tuple[float, ...]) -> float:
@@ -163,16 +222,21 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     save_slots = 5
     status_registers = ("OPER", "QUES", "MEAS")
 
-    def __init__(self, bench=None, resource_name: str = "GPIB0::18::INSTR", *,
-                 bench_name: str | None = "smu", line_frequency_hz: float = 60.0):
+    def __init__(
+        self,
+        bench=None,
+        resource_name: str = "GPIB0::18::INSTR",
+        *,
+        bench_name: str | None = "smu",
+        line_frequency_hz: float = 60.0,
+    ):
         if line_frequency_hz not in (50.0, 60.0):
             raise ValueError(f"line_frequency_hz must be 50 or 60, got {line_frequency_hz!r}")
         self.link = BenchLink(bench, bench_name)
         self.line_frequency_hz = float(line_frequency_hz)
         rng = np.random.default_rng([self.link.seed, zlib.crc32(b"2450 " + resource_name.encode())])
         self.rng = rng
-        self.gain_error = float(np.clip(rng.normal(0.0, GAIN_ERROR_MAX / 2.5), -GAIN_ERROR_MAX,
-                                        GAIN_ERROR_MAX))
+        self.gain_error = float(np.clip(rng.normal(0.0, GAIN_ERROR_MAX / 2.5), -GAIN_ERROR_MAX, GAIN_ERROR_MAX))
         self.clock = Clock(lambda: self.link.now_s)
         self._init_registers()
         self.meas2400 = self.registers["MEAS"]
@@ -183,11 +247,31 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     # ------------------------------------------------------------------ state
     def _rst_state(self) -> None:
-        for name in ("level", "source_range", "source_autorange", "source_delay",
-                     "source_autodelay", "readback", "off_mode", "nplc", "meas_range",
-                     "meas_autorange", "avg_state", "avg_tcon", "avg_count", "rsense", "azero",
-                     "rel", "rel_state", "meas_unit", "math_state", "math_format", "math_m",
-                     "math_b", "math_percent"):
+        for name in (
+            "level",
+            "source_range",
+            "source_autorange",
+            "source_delay",
+            "source_autodelay",
+            "readback",
+            "off_mode",
+            "nplc",
+            "meas_range",
+            "meas_autorange",
+            "avg_state",
+            "avg_tcon",
+            "avg_count",
+            "rsense",
+            "azero",
+            "rel",
+            "rel_state",
+            "meas_unit",
+            "math_state",
+            "math_format",
+            "math_m",
+            "math_b",
+            "math_percent",
+        ):
             setattr(self, name, {})
         self.source_list: dict[str, list[float]] = {"VOLT": [], "CURR": []}
         self.buffers = {"defbuffer1": ReadingBuffer(100000), "defbuffer2": ReadingBuffer(10000)}
@@ -233,11 +317,11 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         self.trip_stale = True
         level = self._effective_level()
         if self.source_func == "VOLT":
-            self.link.set_source(enabled=self.output, level_v=level, ilimit_a=self.ilimit_a,
-                                 mode="voltage")
+            self.link.set_source(enabled=self.output, level_v=level, ilimit_a=self.ilimit_a, mode="voltage")
         else:
-            self.link.set_source(enabled=self.output, level_v=level, mode="current",
-                                 vlimit_v=min(self.vlimit_v, self._ovp_v()))
+            self.link.set_source(
+                enabled=self.output, level_v=level, mode="current", vlimit_v=min(self.vlimit_v, self._ovp_v())
+            )
         if not self.output:
             self.tripped = False
             self.trip_stale = False
@@ -303,8 +387,12 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             value = v * i
         else:
             value = i if f == "CURR" else v
-        if (f != "RES" and unit == SENSE_UNIT[f] and not self.meas_autorange[f]
-                and abs(value) > 1.05 * self.meas_range[f]):
+        if (
+            f != "RES"
+            and unit == SENSE_UNIT[f]
+            and not self.meas_autorange[f]
+            and abs(value) > 1.05 * self.meas_range[f]
+        ):
             return OVERFLOW
         if abs(value) >= OVERFLOW:
             return OVERFLOW
@@ -357,15 +445,16 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         status = (STAT_TERMINAL if self.terminals == "FRON" else 0) | self._limit_status(value)
         if value >= OVERFLOW:
             status |= STAT_QUESTIONABLE
-        sstatus = ((SSTAT_READBACK if self.readback[self.source_func] else 0)
-                   | (SSTAT_LIMIT if limited else 0)
-                   | (SSTAT_SENSE if self.rsense[self.sense_func] else 0)
-                   | (SSTAT_OUTPUT if self.output else 0)
-                   | (SSTAT_PROTECTION if self.ovp_tripped else 0))
+        sstatus = (
+            (SSTAT_READBACK if self.readback[self.source_func] else 0)
+            | (SSTAT_LIMIT if limited else 0)
+            | (SSTAT_SENSE if self.rsense[self.sense_func] else 0)
+            | (SSTAT_OUTPUT if self.output else 0)
+            | (SSTAT_PROTECTION if self.ovp_tripped else 0)
+        )
         f = self.sense_func
         unit = self.meas_unit.get(f, "OHM")
-        buf.add(value, self._source_value(i, v), status, sstatus, t, unit,
-                SENSE_UNIT[self.source_func])
+        buf.add(value, self._source_value(i, v), status, sstatus, t, unit, SENSE_UNIT[self.source_func])
         self.tripped = limited
         self.trip_stale = False
         if self.trace_feed_control == "NEXT" and buf.full:
@@ -449,8 +538,9 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _set_level(self, p: Params):
         f = p.alt[0]
         top = self._level_max(p)
-        value = p.number(0, lo=-top, hi=top, default=0.0, units=("V",) if f == "VOLT" else ("A",),
-                         name=f"source {f.lower()} level")
+        value = p.number(
+            0, lo=-top, hi=top, default=0.0, units=("V",) if f == "VOLT" else ("A",), name=f"source {f.lower()} level"
+        )
         self.level[f] = value
         if self.source_autorange[f]:
             self.source_range[f] = _pick_range(value, SOURCE_RANGES[f])
@@ -463,8 +553,14 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _set_source_range(self, p: Params):
         f = p.alt[0]
         ranges = SOURCE_RANGES[f]
-        value = p.number(0, lo=-ranges[-1] * 1.05, hi=ranges[-1] * 1.05, default=ranges[-1],
-                         units=("V",) if f == "VOLT" else ("A",), name="source range")
+        value = p.number(
+            0,
+            lo=-ranges[-1] * 1.05,
+            hi=ranges[-1] * 1.05,
+            default=ranges[-1],
+            units=("V",) if f == "VOLT" else ("A",),
+            name="source range",
+        )
         rng = _pick_range(value, ranges)
         if abs(self.level[f]) > rng * 1.05:
             raise ScpiError(-221, "source level exceeds the range")
@@ -527,8 +623,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         ranges = MEAS_RANGES[f]
         units = {"CURR": ("A",), "VOLT": ("V",), "RES": ("OHM",)}[f]
         lo = 0.0 if f == "RES" else -ranges[-1] * 1.05
-        value = p.number(0, lo=lo, hi=ranges[-1] * 1.05, default=ranges[-1], units=units,
-                         name="measure range")
+        value = p.number(0, lo=lo, hi=ranges[-1] * 1.05, default=ranges[-1], units=units, name="measure range")
         self.meas_range[f] = _pick_range(value, ranges)
         self.meas_autorange[f] = False
 
@@ -573,8 +668,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         if any(e not in allowed for e in elements or ["READ"]):
             raise ScpiError(-221, "with FORMat REAL/SREal only READing, RELative and SOURce")
         values = [float(x) for x in buf.elements(start, end, elements, self.clock.epoch_s, repr)]
-        code = ("<" if self.border == "SWAP" else ">") + ("d" if self.data_format == "REAL"
-                                                          else "f")
+        code = ("<" if self.border == "SWAP" else ">") + ("d" if self.data_format == "REAL" else "f")
         payload = struct.pack(f"{code[0]}{len(values)}{code[1]}", *values)
         head = str(len(payload))
         return f"#{len(head)}{head}".encode() + payload
@@ -640,7 +734,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _set_trace_points(self, p: Params):
         name = self._buffer_arg(p, 1)
         buf = self.buffer(name)
-        n = p.integer(0, lo=1, hi=2 ** 31 - 1, name="buffer size")
+        n = p.integer(0, lo=1, hi=2**31 - 1, name="buffer size")
         if n > self._capacity_left(excluding=name):
             raise ScpiError(-225, f"{n} readings: only {self._capacity_left(name)} left in memory")
         buf.resize(n)
@@ -652,11 +746,10 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":TRACe:MAKE", args=(2, 3))
     def _trace_make(self, p: Params):
         name = check_buffer_name(p.string(0, "buffer name", allow_bare=True))
-        size = p.integer(1, lo=10, hi=2 ** 31 - 1, name="buffer size")
+        size = p.integer(1, lo=10, hi=2**31 - 1, name="buffer size")
         style = "STAN"
         if p.has(2):
-            style = p.choice(2, ["STANdard", "COMPact", "FULL", "WRITable", "FULLWRITable"],
-                             "style")
+            style = p.choice(2, ["STANdard", "COMPact", "FULL", "WRITable", "FULLWRITable"], "style")
         if name in self.buffers:
             raise ScpiError(-224, f"buffer {name!r} already exists")
         if size > self._capacity_left():
@@ -697,9 +790,13 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         data = np.array(self.buffer(self._buffer_arg(p, 0)).statistics_values())
         if not data.size:
             return _fmt(0.0)
-        value = {"AVER": np.mean, "MAX": np.max, "MIN": np.min,
-                 "STDD": lambda d: np.std(d, ddof=1) if d.size > 1 else 0.0,
-                 "PK2P": np.ptp}[p.alt[0]](data)
+        value = {
+            "AVER": np.mean,
+            "MAX": np.max,
+            "MIN": np.min,
+            "STDD": lambda d: np.std(d, ddof=1) if d.size > 1 else 0.0,
+            "PK2P": np.ptp,
+        }[p.alt[0]](data)
         return _fmt(float(value))
 
     @scpi(":TRACe:STATistics:CLEar", args=(0, 1))
@@ -710,8 +807,10 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":TRACe:WRITe:FORMat", args=(3, 3))
     def _trace_write_format(self, p: Params):
         buf = self._writable(p, 0)
-        buf.write_format = (p.choice(1, ["PREFix", "EXPonent"], "unit display"),
-                            str(p.integer(2, lo=3, hi=6, name="digits")))
+        buf.write_format = (
+            p.choice(1, ["PREFix", "EXPonent"], "unit display"),
+            str(p.integer(2, lo=3, hi=6, name="digits")),
+        )
 
     @scpi(":TRACe:WRITe:READing", args=(2, 5))
     def _trace_write_reading(self, p: Params):
@@ -720,7 +819,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         units = "AMP"
         if p.has(2):
             units = {"AMP": "AMP", "VOLT": "VOLT", "OHM": "OHM", "WATT": "WATT"}.get(
-                p.choice(2, ["AMP", "VOLT", "OHM", "WATT"], "units"), "AMP")
+                p.choice(2, ["AMP", "VOLT", "OHM", "WATT"], "units"), "AMP"
+            )
         buf.add(value, 0.0, 0, 0, self.link.now_s, units, "VOLT")
 
     def _writable(self, p: Params, i: int) -> ReadingBuffer:
@@ -756,14 +856,12 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _stat_clear(self, p: Params):
         self._clear_status_extra()
 
-    _stat_enable = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle")(
-        status.enable_command())
-    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle", query=True)(
-        status.enable_query())
-    _stat_event = scpi(":STATus:{OPERation|QUEStionable|MEASurement}[:EVENt]", query=True)(
-        status.event_query())
+    _stat_enable = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle")(status.enable_command())
+    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:ENABle", query=True)(status.enable_query())
+    _stat_event = scpi(":STATus:{OPERation|QUEStionable|MEASurement}[:EVENt]", query=True)(status.event_query())
     _stat_condition = scpi(":STATus:{OPERation|QUEStionable|MEASurement}:CONDition", query=True)(
-        status.condition_query())
+        status.condition_query()
+    )
 
     @scpi(":STATus:{OPERation|QUEStionable}:MAP", args=(2, 3))
     def _set_stat_map(self, p: Params):
@@ -780,8 +878,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     def trigger_event(self, code: int) -> None:
         """An instrument event (event number): mapped status bits follow it."""
-        for reg, mapping in ((self.registers["OPER"], self.oper_map),
-                             (self.registers["QUES"], self.ques_map)):
+        for reg, mapping in ((self.registers["OPER"], self.oper_map), (self.registers["QUES"], self.ques_map)):
             for bit, (set_event, clear_event) in mapping.items():
                 if code and code == set_event:
                     reg.set(1 << bit)
@@ -809,8 +906,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":SYSTem:EVENtlog:POST", args=(1, 2))
     def _eventlog_post(self, p: Params):
         message = p.string(0, "message")
-        kind = p.choice(1, ["ERRor", "WARNing", "INFormation"], "event type") if p.has(1) \
-            else "INF"
+        kind = p.choice(1, ["ERRor", "WARNing", "INFormation"], "event type") if p.has(1) else "INF"
         self.log_event(kind, message)
 
     def log_event(self, kind: str, message: str) -> None:
@@ -841,9 +937,11 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":SYSTem:TIME", args=(3, 6))
     def _set_time(self, p: Params):
         if len(p) == 6:
-            self.clock.set_date(p.integer(0, lo=1970, hi=2037, name="year"),
-                                p.integer(1, lo=1, hi=12, name="month"),
-                                p.integer(2, lo=1, hi=31, name="day"))
+            self.clock.set_date(
+                p.integer(0, lo=1970, hi=2037, name="year"),
+                p.integer(1, lo=1, hi=12, name="month"),
+                p.integer(2, lo=1, hi=31, name="day"),
+            )
             p = Params(p.tokens[3:], p.sfx, p.alt, p.query)
         elif len(p) != 3:
             raise ScpiError(-109, "year, month, day, hour, minute, second (or hour, minute, second)")
@@ -867,11 +965,15 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     # ------------------------------------------------------------------ configuration lists
     def _config_rows(self, kind: str):
         prefix = (":SOURce#", ":OUTPut#:{") if kind == "source" else ("[:SENSe#]", ":CALC")
-        return [row for row in self._keyed_rows if row.rst is not None
-                and row.header.startswith(prefix) and "FUNCtion" not in row.header]
+        return [
+            row
+            for row in self._keyed_rows
+            if row.rst is not None and row.header.startswith(prefix) and "FUNCtion" not in row.header
+        ]
 
     def _config_snapshot(self, kind: str) -> dict:
         from .table import get_value
+
         out = {}
         if kind == "source":
             out[("source_func",)] = self.source_func
@@ -885,6 +987,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     def _config_apply(self, entry: dict) -> None:
         from .table import set_value
+
         rows = self.table.by_header()
         for key, value in entry.items():
             if key == ("source_func",):
@@ -938,7 +1041,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _conf_recall(self, p: Params, kind: str):
         name = p.string(0, "list name", allow_bare=True)
         self._config_list(name, kind)
-        self.config_recall(name, p.integer(1, lo=1, hi=2 ** 31, name="index") if p.has(1) else 1)
+        self.config_recall(name, p.integer(1, lo=1, hi=2**31, name="index") if p.has(1) else 1)
 
     def _conf_delete(self, p: Params, kind: str):
         name = p.string(0, "list name", allow_bare=True)
@@ -976,61 +1079,72 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         return '"' + sep.join(fields) + '"'
 
     @scpi(":SOURce#:CONFiguration:LIST:CREate")
-    def _sconf_create(self, p): return self._conf_create(p, "source")
+    def _sconf_create(self, p):
+        return self._conf_create(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:CREate")
-    def _mconf_create(self, p): return self._conf_create(p, "measure")
+    def _mconf_create(self, p):
+        return self._conf_create(p, "measure")
 
     @scpi(":SOURce#:CONFiguration:LIST:STORe", args=(1, 2))
-    def _sconf_store(self, p): return self._conf_store(p, "source")
+    def _sconf_store(self, p):
+        return self._conf_store(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:STORe", args=(1, 2))
-    def _mconf_store(self, p): return self._conf_store(p, "measure")
+    def _mconf_store(self, p):
+        return self._conf_store(p, "measure")
 
     @scpi(":SOURce#:CONFiguration:LIST:RECall", args=(1, 2))
-    def _sconf_recall(self, p): return self._conf_recall(p, "source")
+    def _sconf_recall(self, p):
+        return self._conf_recall(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:RECall", args=(1, 2))
-    def _mconf_recall(self, p): return self._conf_recall(p, "measure")
+    def _mconf_recall(self, p):
+        return self._conf_recall(p, "measure")
 
     @scpi(":SOURce#:CONFiguration:LIST:DELete", args=(1, 2))
-    def _sconf_delete(self, p): return self._conf_delete(p, "source")
+    def _sconf_delete(self, p):
+        return self._conf_delete(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:DELete", args=(1, 2))
-    def _mconf_delete(self, p): return self._conf_delete(p, "measure")
+    def _mconf_delete(self, p):
+        return self._conf_delete(p, "measure")
 
     @scpi(":SOURce#:CONFiguration:LIST:SIZE", query=True, args=(1, 1))
-    def _sconf_size(self, p): return self._conf_size(p, "source")
+    def _sconf_size(self, p):
+        return self._conf_size(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:SIZE", query=True, args=(1, 1))
-    def _mconf_size(self, p): return self._conf_size(p, "measure")
+    def _mconf_size(self, p):
+        return self._conf_size(p, "measure")
 
     @scpi(":SOURce#:CONFiguration:LIST:CATalog", query=True)
-    def _sconf_catalog(self, p): return self._conf_catalog(p, "source")
+    def _sconf_catalog(self, p):
+        return self._conf_catalog(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:CATalog", query=True)
-    def _mconf_catalog(self, p): return self._conf_catalog(p, "measure")
+    def _mconf_catalog(self, p):
+        return self._conf_catalog(p, "measure")
 
     @scpi(":SOURce#:CONFiguration:LIST:QUERy", query=True, args=(2, 3))
-    def _sconf_query(self, p): return self._conf_query(p, "source")
+    def _sconf_query(self, p):
+        return self._conf_query(p, "source")
 
     @scpi("[:SENSe#]:CONFiguration:LIST:QUERy", query=True, args=(2, 3))
-    def _mconf_query(self, p): return self._conf_query(p, "measure")
+    def _mconf_query(self, p):
+        return self._conf_query(p, "measure")
 
     # ------------------------------------------------------------------ sweeps
-    def _sweep_tail(self, f: str, kind: str, levels: np.ndarray, p: Params, i: int,
-                    fields: tuple[str, ...]) -> None:
+    def _sweep_tail(self, f: str, kind: str, levels: np.ndarray, p: Params, i: int, fields: tuple[str, ...]) -> None:
         """Parse the optional trailing sweep parameters (the manual's order) and build the model."""
         if f != self.source_func:
             raise ScpiError(-221, "set :SOUR:FUNC to the sweep's function first")
-        v = {"delay": -1.0, "count": 1, "range": "BEST", "failabort": True, "dual": False,
-             "buffer": "defbuffer1"}
+        v = {"delay": -1.0, "count": 1, "range": "BEST", "failabort": True, "dual": False, "buffer": "defbuffer1"}
         for k, fld in enumerate(fields, start=i):
             if not p.has(k):
                 continue
             if fld == "delay":
-                v[fld] = p.number(k, lo=-1.0, hi=1e4, default=-1.0, units=("S",),
-                                  name="sweep delay")
+                v[fld] = p.number(k, lo=-1.0, hi=1e4, default=-1.0, units=("S",), name="sweep delay")
                 if v[fld] < 0 and v[fld] != -1.0 or 0 < v[fld] < 50e-6:
                     raise ScpiError(-222, "sweep delay must be -1 (auto), 0 or 50e-6 to 1e4 s")
             elif fld == "count":
@@ -1045,13 +1159,15 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             raise ScpiError(-108, "too many sweep parameters")
         self.buffer(v["buffer"])
         if v["count"] == 0:
-            raise ScpiError(-221, "an infinite sweep (count 0) cannot finish in virtual time "
-                                  "(emulator limit)")
+            raise ScpiError(-221, "an infinite sweep (count 0) cannot finish in virtual time (emulator limit)")
         if v["dual"]:
             levels = np.concatenate([levels, levels[::-1]])
         if len(levels) * v["count"] > MAX_SWEEP_READINGS:
-            raise ScpiError(-223, f"{len(levels) * v['count']} readings in one sweep: the "
-                                  f"emulator runs at most {MAX_SWEEP_READINGS} per :INIT")
+            raise ScpiError(
+                -223,
+                f"{len(levels) * v['count']} readings in one sweep: the "
+                f"emulator runs at most {MAX_SWEEP_READINGS} per :INIT",
+            )
         delay = AUTODELAY_S[f] if v["delay"] == -1.0 else v["delay"]
         self._build_sweep_model(f, kind, levels, delay, v)
 
@@ -1070,26 +1186,34 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         base[(range_row.header, (f,), (1,))] = base_range
         base[(auto_row.header, (f,), (1,))] = v["range"] == "AUTO"
         self.config_lists[name] = SweepList(base, (level_row.header, (f,), (1,)), levels)
-        blocks = [Block("BUFFER_CLEAR", {"buffer": v["buffer"]}),
-                  Block("CONFIG_RECALL", {"list": name, "index": 1}),
-                  Block("SOURCE_OUTPUT", {"state": "ON"}),
-                  Block("DELAY_CONSTANT", {"delay": delay}),
-                  Block("MEASURE", {"buffer": v["buffer"], "count": 1}),
-                  Block("CONFIG_NEXT", {"list": name}),
-                  Block("BRANCH_COUNTER", {"count": len(levels), "branch_block": 4})]
+        blocks = [
+            Block("BUFFER_CLEAR", {"buffer": v["buffer"]}),
+            Block("CONFIG_RECALL", {"list": name, "index": 1}),
+            Block("SOURCE_OUTPUT", {"state": "ON"}),
+            Block("DELAY_CONSTANT", {"delay": delay}),
+            Block("MEASURE", {"buffer": v["buffer"], "count": 1}),
+            Block("CONFIG_NEXT", {"list": name}),
+            Block("BRANCH_COUNTER", {"count": len(levels), "branch_block": 4}),
+        ]
         if v["count"] > 1:
             blocks.append(Block("BRANCH_COUNTER", {"count": v["count"], "branch_block": 2}))
         blocks.append(Block("SOURCE_OUTPUT", {"state": "OFF"}))
         self.trigger.clear()
         for n, block in enumerate(blocks, start=1):
             self.trigger.set_block(n, block)
-        self.trigger.sweep = dict(func=f, levels=levels, count=v["count"], delay_s=delay,
-                                  fail_abort=v["failabort"], buffer=v["buffer"], list=name)
+        self.trigger.sweep = dict(
+            func=f,
+            levels=levels,
+            count=v["count"],
+            delay_s=delay,
+            fail_abort=v["failabort"],
+            buffer=v["buffer"],
+            list=name,
+        )
 
     def _sweep_bounds(self, p: Params, f: str) -> tuple[float, float]:
         top = SOURCE_MAX[f]
-        return (p.number(0, lo=-top, hi=top, name="sweep start"),
-                p.number(1, lo=-top, hi=top, name="sweep stop"))
+        return (p.number(0, lo=-top, hi=top, name="sweep start"), p.number(1, lo=-top, hi=top, name="sweep stop"))
 
     @scpi(":SOURce#:SWEep:{VOLTage|CURRent}:LINear", args=(3, 9))
     def _sweep_linear(self, p: Params):
@@ -1121,7 +1245,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         if (start - asymptote) * (stop - asymptote) <= 0:
             raise ScpiError(-222, "the asymptote must lie outside [start, stop]")
         levels = asymptote + np.sign(start - asymptote) * np.logspace(
-            math.log10(abs(start - asymptote)), math.log10(abs(stop - asymptote)), points)
+            math.log10(abs(start - asymptote)), math.log10(abs(stop - asymptote)), points
+        )
         self._sweep_tail(f, "LOG", levels, p, 3, _LOG_FIELDS)
 
     @scpi(":SOURce#:SWEep:{VOLTage|CURRent}:LIST", args=(1, 5))
@@ -1131,8 +1256,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         start_index = p.integer(0, lo=1, hi=max(1, len(values)), name="start index")
         if not values:
             raise ScpiError(-221, "source list is empty")
-        self._sweep_tail(f, "LIST", np.asarray(values[start_index - 1:], dtype=float), p, 1,
-                         _LIST_FIELDS)
+        self._sweep_tail(f, "LIST", np.asarray(values[start_index - 1 :], dtype=float), p, 1, _LIST_FIELDS)
 
     def _list_values(self, p: Params, f: str) -> list[float]:
         if len(p) > SOURCE_LIST_MAX:
@@ -1157,7 +1281,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         values = self.source_list[p.alt[0]]
         start = p.integer(0, lo=1, hi=max(1, len(values)), name="start index") if p.has(0) else 1
         count = p.integer(1, lo=1, hi=2500, name="count") if p.has(1) else len(values)
-        chunk = values[start - 1:start - 1 + count]
+        chunk = values[start - 1 : start - 1 + count]
         return ",".join(_fmt(v) for v in chunk) if chunk else '""'
 
     @scpi(":SOURce#:LIST:{VOLTage|CURRent}:POINts", query=True)
@@ -1366,8 +1490,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     @scpi(":TRIGger:TIMer#:DELay")
     def _set_timer_delay(self, p: Params):
-        self._timer(p).delay_s = p.number(0, lo=8e-6, hi=1e5, default=10e-6, units=("S",),
-                                          name="timer delay")
+        self._timer(p).delay_s = p.number(0, lo=8e-6, hi=1e5, default=10e-6, units=("S",), name="timer delay")
 
     @scpi(":TRIGger:TIMer#:DELay", query=True)
     def _get_timer_delay(self, p: Params):
@@ -1392,7 +1515,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":TRIGger:TIMer#:STARt:SEConds")
     def _set_timer_seconds(self, p: Params):
         timer = self._timer(p)
-        seconds = p.integer(0, lo=0, hi=2 ** 31 - 1, name="seconds")
+        seconds = p.integer(0, lo=0, hi=2**31 - 1, name="seconds")
         timer.start_s = seconds - self.clock.epoch_s + (timer.start_s % 1)
 
     @scpi(":TRIGger:TIMer#:STARt:SEConds", query=True)
@@ -1496,22 +1619,21 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         t0 = self.link.now_s
         ilimit = self.ilimit_a if f == "VOLT" else None
         if not sw["fail_abort"] or not self.link.connected:
-            cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture,
-                                            ilimit_a=ilimit)
+            cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture, ilimit_a=ilimit)
         elif f == "VOLT" and self.link.sweep_supports("stop_on_compliance"):
             # one call of the compiled stepper, stopped at the limit (see VirtualBench.sweep). Voltage
             # sweeps only: for a current source the staircase and the point-by-point drive disagree
             # (0.50 V against 1.00 V on the on branch of a 0-1 uA sweep), so its failAbort keeps the
             # points as they were
-            cur, vol, lim = self.link.sweep(levels, delay_s=delay, aperture_s=aperture,
-                                            ilimit_a=ilimit, stop_on_compliance=True)
+            cur, vol, lim = self.link.sweep(
+                levels, delay_s=delay, aperture_s=aperture, ilimit_a=ilimit, stop_on_compliance=True
+            )
         else:
             return self._sweep_points(f, levels, sw, buf)
         step = delay + aperture
         for k in range(len(cur)):
             self.level[f] = float(levels[k])
-            self._store(buf, Reading(float(cur[k]), float(vol[k]), bool(lim[k])),
-                        t0 + step * k + delay)
+            self._store(buf, Reading(float(cur[k]), float(vol[k]), bool(lim[k])), t0 + step * k + delay)
         return bool(sw["fail_abort"] and len(lim) and lim[-1])
 
     def _sweep_points(self, f: str, levels: np.ndarray, sw: dict, buf: ReadingBuffer) -> bool:

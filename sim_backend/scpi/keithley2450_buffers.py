@@ -39,8 +39,24 @@ from .params import Choice
 #: overflow reading of the 2450
 OVERFLOW = 9.9e37
 
-ELEMENTS = Choice(["DATE", "FORMatted", "FRACtional", "READing", "RELative", "SEConds", "SOURce",
-                   "SOURFORMatted", "SOURSTATus", "SOURUNIT", "STATus", "TIME", "TSTamp", "UNIT"])
+ELEMENTS = Choice(
+    [
+        "DATE",
+        "FORMatted",
+        "FRACtional",
+        "READing",
+        "RELative",
+        "SEConds",
+        "SOURce",
+        "SOURFORMatted",
+        "SOURSTATus",
+        "SOURUNIT",
+        "STATus",
+        "TIME",
+        "TSTamp",
+        "UNIT",
+    ]
+)
 
 # measure status bits (bufferVar.statuses)
 STAT_QUESTIONABLE = 1
@@ -50,15 +66,23 @@ STAT_START_GROUP = 256
 # source status bits (bufferVar.sourcestatuses)
 SSTAT_PROTECTION, SSTAT_READBACK, SSTAT_LIMIT, SSTAT_SENSE, SSTAT_OUTPUT = 4, 8, 32, 64, 128
 
-UNIT_NAMES = {"AMP": ("Amp DC", "A"), "VOLT": ("Volt DC", "V"), "OHM": ("Ohm", "Ohm"),
-              "WATT": ("Watt DC", "W")}
+UNIT_NAMES = {"AMP": ("Amp DC", "A"), "VOLT": ("Volt DC", "V"), "OHM": ("Ohm", "Ohm"), "WATT": ("Watt DC", "W")}
 
 #: total readings of all standard buffers together (the family's documented capacity)
 TOTAL_CAPACITY = 4_000_000
 MAX_BUFFERS_NAME = 31
 
-_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
-             (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+_PREFIXES = (
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "u"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+    (1e-15, "f"),
+)
 
 
 def front_panel(value: float, unit: str) -> str:
@@ -114,8 +138,9 @@ class ReadingBuffer:
         """Fill-once buffers stop taking readings when full."""
         return not (self.fill_mode == "ONCE" and self.full)
 
-    def add(self, reading: float, source: float, status: int, sstatus: int, t: float,
-            unit: str, source_unit: str) -> None:
+    def add(
+        self, reading: float, source: float, status: int, sstatus: int, t: float, unit: str, source_unit: str
+    ) -> None:
         if not self.accepts():
             return
         self.readings.append(float(reading))
@@ -127,8 +152,15 @@ class ReadingBuffer:
         self.source_units.append(source_unit)
         if len(self.readings) > 2 * self.capacity:
             over = len(self.readings) - self.capacity
-            for lst in (self.readings, self.sources, self.status, self.sstatus, self.times,
-                        self.units, self.source_units):
+            for lst in (
+                self.readings,
+                self.sources,
+                self.status,
+                self.sstatus,
+                self.times,
+                self.units,
+                self.source_units,
+            ):
                 del lst[:over]
             self.stats_base = max(0, self.stats_base - over)
 
@@ -140,8 +172,7 @@ class ReadingBuffer:
         start = max(self.base, self.stats_base)
         return [x for x in self.readings[start:] if abs(x) < OVERFLOW]
 
-    def elements(self, start: int, end: int, elements: list[str], epoch_s: float,
-                 number) -> list[str]:
+    def elements(self, start: int, end: int, elements: list[str], epoch_s: float, number) -> list[str]:
         """Elements of readings ``start..end-1`` (0-based buffer indices) as reply fields."""
         if not elements:
             elements = ["READ"]
@@ -174,20 +205,21 @@ class ReadingBuffer:
                 elif e == "FORM":
                     out.append(front_panel(self.readings[k], UNIT_NAMES[self.units[k]][1]))
                 elif e == "SOURFORM":
-                    out.append(front_panel(self.sources[k],
-                                           UNIT_NAMES[self.source_units[k]][1]))
+                    out.append(front_panel(self.sources[k], UNIT_NAMES[self.source_units[k]][1]))
                 else:
                     tm = _time.gmtime(whole)
                     date = _time.strftime("%m/%d/%Y", tm)
                     clock = _time.strftime("%H:%M:%S", tm) + f"{frac:.9f}"[1:]
-                    out.append(date if e == "DATE" else clock if e == "TIME"
-                               else f"{date} {clock}")
+                    out.append(date if e == "DATE" else clock if e == "TIME" else f"{date} {clock}")
         return out
 
 
 def check_buffer_name(name: str) -> str:
-    if not name or len(name) > MAX_BUFFERS_NAME or not (name[0].isalpha() or name[0] == "_") \
-            or not all(c.isalnum() or c == "_" for c in name):
-        raise ScpiError(-224, f"buffer name {name!r}: 1 to 31 letters, digits or _, "
-                              "starting with a letter")
+    if (
+        not name
+        or len(name) > MAX_BUFFERS_NAME
+        or not (name[0].isalpha() or name[0] == "_")
+        or not all(c.isalnum() or c == "_" for c in name)
+    ):
+        raise ScpiError(-224, f"buffer name {name!r}: 1 to 31 letters, digits or _, starting with a letter")
     return name

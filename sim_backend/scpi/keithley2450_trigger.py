@@ -27,8 +27,10 @@ MAX_BLOCK_STEPS = 2_000_000
 TIMERS = 4
 NOTIFY_IDS = 8
 
-_EVENT = re.compile(r"^(COMM(?:AND)?|NONE|DISP(?:LAY)?|EXT(?:ERNAL)?|"
-                    r"(NOT(?:IFY)?|TIM(?:ER)?|DIG(?:ITAL)?|LAN|BLEN(?:DER)?|TSPL(?:INK)?)(\d+))$")
+_EVENT = re.compile(
+    r"^(COMM(?:AND)?|NONE|DISP(?:LAY)?|EXT(?:ERNAL)?|"
+    r"(NOT(?:IFY)?|TIM(?:ER)?|DIG(?:ITAL)?|LAN|BLEN(?:DER)?|TSPL(?:INK)?)(\d+))$"
+)
 _EVENT_RANGES = {"NOT": NOTIFY_IDS, "TIM": TIMERS, "DIG": 6, "LAN": 8, "BLEN": 2, "TSPL": 3}
 _LIMIT_TYPES = Choice(["ABOVe", "BELow", "INSide", "OUTSide"])
 
@@ -82,7 +84,7 @@ class Timer:
 @dataclass
 class TriggerModel:
     blocks: dict[int, Block] = field(default_factory=dict)
-    state: str = "IDLE"          # IDLE, RUNNING, WAITING, ABORTED, FAILED, PAUSED
+    state: str = "IDLE"  # IDLE, RUNNING, WAITING, ABORTED, FAILED, PAUSED
     pc: int = 0
     counters: dict[int, int] = field(default_factory=dict)
     once_done: set = field(default_factory=set)
@@ -90,7 +92,7 @@ class TriggerModel:
     last_measure_block: int = 0
     block_values: dict[int, list[float]] = field(default_factory=dict)  # last two readings per block
     waiting_at: int | None = None  # the WAIT block the model entered (ENTer clears only on entry)
-    sweep: dict | None = None    # set by a sweep command: INIT may take the fast path
+    sweep: dict | None = None  # set by a sweep command: INIT may take the fast path
 
     def set_block(self, n: int, block: Block) -> None:
         if not 1 <= n <= MAX_BLOCKS:
@@ -116,18 +118,23 @@ class TriggerModel:
 
 def block_from_command(kind: str, p: Params, start: int = 1) -> Block:
     """Parse the parameters of a ``:TRIGger:BLOCk:<kind>`` command (after the block number)."""
+
     def integer(i, name, lo=1, hi=MAX_BLOCKS):
         return p.integer(i, lo=lo, hi=hi, name=name)
 
     s = start
     if kind == "BUFFER_CLEAR":
-        return Block(kind, {"buffer": p.string(s, "buffer", allow_bare=True) if p.has(s)
-                            else "defbuffer1"})
+        return Block(kind, {"buffer": p.string(s, "buffer", allow_bare=True) if p.has(s) else "defbuffer1"})
     if kind in ("CONFIG_NEXT", "CONFIG_PREV"):
         return Block(kind, {"list": p.string(s, "configuration list", allow_bare=True)})
     if kind == "CONFIG_RECALL":
-        return Block(kind, {"list": p.string(s, "configuration list", allow_bare=True),
-                            "index": integer(s + 1, "index", hi=2 ** 31) if p.has(s + 1) else 1})
+        return Block(
+            kind,
+            {
+                "list": p.string(s, "configuration list", allow_bare=True),
+                "index": integer(s + 1, "index", hi=2**31) if p.has(s + 1) else 1,
+            },
+        )
     if kind == "DELAY_CONSTANT":
         return Block(kind, {"delay": p.number(s, lo=0.0, hi=1e4, units=("S",), name="delay")})
     if kind == "DELAY_DYNAMIC":
@@ -135,8 +142,7 @@ def block_from_command(kind: str, p: Params, start: int = 1) -> Block:
         m = re.match(r"^(SOUR(?:CE)?|MEAS(?:URE)?|M|S)(\d)$", token)
         if m is None or not 1 <= int(m.group(2)) <= 5:
             raise ScpiError(-224, f"user delay {token[:20]!r}: SOURce1..5 or MEASure1..5")
-        return Block(kind, {"delay": ("SOUR" if m.group(1).startswith("S") else "MEAS")
-                            + m.group(2)})
+        return Block(kind, {"delay": ("SOUR" if m.group(1).startswith("S") else "MEAS") + m.group(2)})
     if kind == "MEASURE":
         buffer = p.string(s, "buffer", allow_bare=True) if p.has(s) else "defbuffer1"
         count: int | str = 1
@@ -147,7 +153,7 @@ def block_from_command(kind: str, p: Params, start: int = 1) -> Block:
             elif token == "AUTO":
                 count = "AUTO"
             else:
-                count = p.integer(s + 1, lo=1, hi=2 ** 31 - 1, name="count")
+                count = p.integer(s + 1, lo=1, hi=2**31 - 1, name="count")
         return Block(kind, {"buffer": buffer, "count": count})
     if kind == "NOP":
         return Block(kind, {})
@@ -158,29 +164,42 @@ def block_from_command(kind: str, p: Params, start: int = 1) -> Block:
     if kind in ("BRANCH_ONCE", "BRANCH_ONCE_EXCLUDED"):
         return Block(kind, {"branch_block": integer(s, "branch block")})
     if kind == "BRANCH_COUNTER":
-        return Block(kind, {"count": p.integer(s, lo=1, hi=2 ** 31 - 1, name="count"),
-                            "branch_block": integer(s + 1, "branch block")})
+        return Block(
+            kind,
+            {"count": p.integer(s, lo=1, hi=2**31 - 1, name="count"), "branch_block": integer(s + 1, "branch block")},
+        )
     if kind == "BRANCH_LIMIT_CONSTANT":
-        return Block(kind, {"type": p.choice(s, _LIMIT_TYPES, "limit type"),
-                            "limit_a": p.number(s + 1, name="limit A"),
-                            "limit_b": p.number(s + 2, name="limit B"),
-                            "branch_block": integer(s + 3, "branch block"),
-                            "measure_block": integer(s + 4, "measure block") if p.has(s + 4)
-                            else 0})
+        return Block(
+            kind,
+            {
+                "type": p.choice(s, _LIMIT_TYPES, "limit type"),
+                "limit_a": p.number(s + 1, name="limit A"),
+                "limit_b": p.number(s + 2, name="limit B"),
+                "branch_block": integer(s + 3, "branch block"),
+                "measure_block": integer(s + 4, "measure block") if p.has(s + 4) else 0,
+            },
+        )
     if kind == "BRANCH_LIMIT_DYNAMIC":
-        return Block(kind, {"type": p.choice(s, _LIMIT_TYPES, "limit type"),
-                            "limit": p.integer(s + 1, lo=1, hi=2, name="limit number"),
-                            "branch_block": integer(s + 2, "branch block"),
-                            "measure_block": integer(s + 3, "measure block") if p.has(s + 3)
-                            else 0})
+        return Block(
+            kind,
+            {
+                "type": p.choice(s, _LIMIT_TYPES, "limit type"),
+                "limit": p.integer(s + 1, lo=1, hi=2, name="limit number"),
+                "branch_block": integer(s + 2, "branch block"),
+                "measure_block": integer(s + 3, "measure block") if p.has(s + 3) else 0,
+            },
+        )
     if kind == "BRANCH_DELTA":
-        return Block(kind, {"target": p.number(s, name="target difference"),
-                            "branch_block": integer(s + 1, "branch block"),
-                            "measure_block": integer(s + 2, "measure block") if p.has(s + 2)
-                            else 0})
+        return Block(
+            kind,
+            {
+                "target": p.number(s, name="target difference"),
+                "branch_block": integer(s + 1, "branch block"),
+                "measure_block": integer(s + 2, "measure block") if p.has(s + 2) else 0,
+            },
+        )
     if kind == "BRANCH_EVENT":
-        return Block(kind, {"event": parse_event(p.raw(s, "event")),
-                            "branch_block": integer(s + 1, "branch block")})
+        return Block(kind, {"event": parse_event(p.raw(s, "event")), "branch_block": integer(s + 1, "branch block")})
     if kind == "WAIT":
         events = [parse_event(p.raw(s, "event"))]
         clear, logic = "NEV", "OR"
@@ -200,9 +219,13 @@ def block_from_command(kind: str, p: Params, start: int = 1) -> Block:
     if kind == "NOTIFY":
         return Block(kind, {"notify": p.integer(s, lo=1, hi=NOTIFY_IDS, name="notify id")})
     if kind == "DIGITAL_IO":
-        return Block(kind, {"pattern": p.integer(s, lo=0, hi=63, name="bit pattern"),
-                            "mask": p.integer(s + 1, lo=0, hi=63, name="bit mask")
-                            if p.has(s + 1) else 63})
+        return Block(
+            kind,
+            {
+                "pattern": p.integer(s, lo=0, hi=63, name="bit pattern"),
+                "mask": p.integer(s + 1, lo=0, hi=63, name="bit mask") if p.has(s + 1) else 63,
+            },
+        )
     raise ScpiError(-113, kind)
 
 
@@ -217,8 +240,11 @@ class Runner:
         m = self.m
         for b in m.blocks.values():
             if b.kind == "MEASURE" and b.args["count"] == "INF":
-                raise ScpiError(-221, "a MEASURE block with an infinite count cannot finish in "
-                                      "virtual time (emulator limit): use a finite count")
+                raise ScpiError(
+                    -221,
+                    "a MEASURE block with an infinite count cannot finish in "
+                    "virtual time (emulator limit): use a finite count",
+                )
         m.counters.clear()
         m.once_done.clear()
         m.latched.clear()
@@ -242,8 +268,7 @@ class Runner:
             if steps > MAX_BLOCK_STEPS:
                 m.state = "FAILED"
                 inst.trigger_event(2730)
-                raise ScpiError(-200, f"trigger model stopped after {MAX_BLOCK_STEPS} blocks "
-                                      "(emulator limit)")
+                raise ScpiError(-200, f"trigger model stopped after {MAX_BLOCK_STEPS} blocks (emulator limit)")
             nxt = self.execute(m.pc, block)
             if nxt == "WAIT":
                 m.state = "WAITING"
@@ -381,38 +406,46 @@ def template(p: Params) -> tuple[list[Block], dict]:
     if word == "EMPTY":
         return [], {}
     if word == "SIMPLELOOP":
-        count = p.integer(1, lo=1, hi=2 ** 31 - 1, name="count")
-        return [Block("DELAY_CONSTANT", {"delay": delay(2)}),
-                Block("MEASURE", {"buffer": buffer(3), "count": 1}),
-                Block("BRANCH_COUNTER", {"count": count, "branch_block": 1})], {}
+        count = p.integer(1, lo=1, hi=2**31 - 1, name="count")
+        return [
+            Block("DELAY_CONSTANT", {"delay": delay(2)}),
+            Block("MEASURE", {"buffer": buffer(3), "count": 1}),
+            Block("BRANCH_COUNTER", {"count": count, "branch_block": 1}),
+        ], {}
     if word == "DURATIONLOOP":
         duration = p.number(1, lo=1e-6, hi=1e5, units=("S",), name="duration")
-        blocks = [Block("NOTIFY", {"notify": 8}),
-                  Block("DELAY_CONSTANT", {"delay": delay(2)}),
-                  Block("MEASURE", {"buffer": buffer(3), "count": 1}),
-                  Block("BRANCH_EVENT", {"event": "TIM4", "branch_block": 6}),
-                  Block("BRANCH_ALWAYS", {"branch_block": 2}),
-                  Block("NOP", {})]
+        blocks = [
+            Block("NOTIFY", {"notify": 8}),
+            Block("DELAY_CONSTANT", {"delay": delay(2)}),
+            Block("MEASURE", {"buffer": buffer(3), "count": 1}),
+            Block("BRANCH_EVENT", {"event": "TIM4", "branch_block": 6}),
+            Block("BRANCH_ALWAYS", {"branch_block": 2}),
+            Block("NOP", {}),
+        ]
         return blocks, {4: dict(delay_s=duration, count=1, stimulus="NOT8", enabled=True)}
     if word == "CONFIGLIST":
         measure_list = p.string(1, "measure configuration list", allow_bare=True)
         source_list = p.string(2, "source configuration list", allow_bare=True)
-        return [Block("CONFIG_RECALL", {"list": source_list, "index": 1}),
-                Block("CONFIG_RECALL", {"list": measure_list, "index": 1}),
-                Block("SOURCE_OUTPUT", {"state": "ON"}),
-                Block("DELAY_CONSTANT", {"delay": delay(3)}),
-                Block("MEASURE", {"buffer": buffer(4), "count": 1}),
-                Block("CONFIG_NEXT", {"list": source_list}),
-                Block("CONFIG_NEXT", {"list": measure_list}),
-                Block("BRANCH_COUNTER", {"count": ("size", source_list), "branch_block": 4}),
-                Block("SOURCE_OUTPUT", {"state": "OFF"})], {}
+        return [
+            Block("CONFIG_RECALL", {"list": source_list, "index": 1}),
+            Block("CONFIG_RECALL", {"list": measure_list, "index": 1}),
+            Block("SOURCE_OUTPUT", {"state": "ON"}),
+            Block("DELAY_CONSTANT", {"delay": delay(3)}),
+            Block("MEASURE", {"buffer": buffer(4), "count": 1}),
+            Block("CONFIG_NEXT", {"list": source_list}),
+            Block("CONFIG_NEXT", {"list": measure_list}),
+            Block("BRANCH_COUNTER", {"count": ("size", source_list), "branch_block": 4}),
+            Block("SOURCE_OUTPUT", {"state": "OFF"}),
+        ], {}
     if word in ("LOOPUNTILEVENT", "LOGICTRIGGER", "GRADEBINNING", "SORTBINNING"):
-        raise ScpiError(-221, f"template {word}: needs digital I/O or a run that waits for an "
-                              "external event while measuring; not emulated")
+        raise ScpiError(
+            -221,
+            f"template {word}: needs digital I/O or a run that waits for an "
+            "external event while measuring; not emulated",
+        )
     raise ScpiError(-224, f"trigger model template {word!r}")
 
 
 def timer_start_time(timer: Timer, now_s: float) -> None:
     timer.started_at = max(now_s, timer.start_s)
     timer.fired = 0
-

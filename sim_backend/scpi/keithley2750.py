@@ -23,10 +23,10 @@ The DMM of the 2750 is not emulated (its input is not wired on the bench): ``:RE
 
 from __future__ import annotations
 
+from . import status
 from .benchlink import BenchLink
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from . import status
 from .params import Params
 
 ROWS, COLUMNS = 6, 8
@@ -51,9 +51,15 @@ class Keithley2750(status.StatusModel, ScpiInstrument):
     save_slots = 5
     status_registers = ("MEAS", "OPER", "QUES")
 
-    def __init__(self, bench=None, resource_name: str = "GPIB0::16::INSTR", *,
-                 bench_name: str | None = "matrix", cards: dict[int, str] | None = None,
-                 routed_slot: int = 1):
+    def __init__(
+        self,
+        bench=None,
+        resource_name: str = "GPIB0::16::INSTR",
+        *,
+        bench_name: str | None = "matrix",
+        cards: dict[int, str] | None = None,
+        routed_slot: int = 1,
+    ):
         self.cards = dict(cards or {1: "7709"})
         if not all(1 <= s <= 5 for s in self.cards):
             raise ValueError(f"cards: the 2750 has slots 1-5, got {sorted(self.cards)}")
@@ -178,20 +184,20 @@ class Keithley2750(status.StatusModel, ScpiInstrument):
     def _card_vmax(self, p: Params):
         return "300" if p.sfx[0] in self.cards else "0"
 
-    _stat_enable = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle")(
-        status.enable_command())
-    _stat_enable_q = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle", query=True)(
-        status.enable_query())
-    _stat_event = scpi(":STATus:{MEASurement|OPERation|QUEStionable}[:EVENt]", query=True)(
-        status.event_query())
-    _stat_condition = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:CONDition",
-                           query=True)(status.condition_query())
+    _stat_enable = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle")(status.enable_command())
+    _stat_enable_q = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:ENABle", query=True)(status.enable_query())
+    _stat_event = scpi(":STATus:{MEASurement|OPERation|QUEStionable}[:EVENt]", query=True)(status.event_query())
+    _stat_condition = scpi(":STATus:{MEASurement|OPERation|QUEStionable}:CONDition", query=True)(
+        status.condition_query()
+    )
     _stat_preset = scpi(":STATus:PRESet", args=(0, 0))(status.preset_command())
 
     @scpi(":FORMat:ELEMents", args=(1, 6))
     def _set_elements(self, p: Params):
-        self.elements = [p.choice(i, ["READing", "CHANnel", "UNITs", "RNUMber", "TSTamp",
-                                      "LIMits"], "element") for i in range(len(p))]
+        self.elements = [
+            p.choice(i, ["READing", "CHANnel", "UNITs", "RNUMber", "TSTamp", "LIMits"], "element")
+            for i in range(len(p))
+        ]
 
     @scpi(":FORMat:ELEMents", query=True)
     def _get_elements(self, p: Params):

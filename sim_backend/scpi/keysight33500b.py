@@ -44,11 +44,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import status
 from .benchlink import BenchLink
+from .clock import Clock
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from . import status
-from .clock import Clock
 from .params import Choice, Params, format_number
 
 R_OUT_OHM = 50.0
@@ -59,8 +59,17 @@ MIN_WIDTH_S = 16e-9
 EDGE_MIN_S = 8.4e-9
 EDGE_MAX_S = 1e-6
 SQUARE_EDGE_S = 8.4e-9
-FREQ_MAX_HZ = {"SIN": 30e6, "SQU": 30e6, "PULS": 30e6, "TRI": 200e3, "RAMP": 200e3,
-               "ARB": 30e6, "PRBS": 30e6, "NOIS": 30e6, "DC": 30e6}
+FREQ_MAX_HZ = {
+    "SIN": 30e6,
+    "SQU": 30e6,
+    "PULS": 30e6,
+    "TRI": 200e3,
+    "RAMP": 200e3,
+    "ARB": 30e6,
+    "PRBS": 30e6,
+    "NOIS": 30e6,
+    "DC": 30e6,
+}
 BURST_FREQ_MAX_HZ = 6e6  # sine/square bursts above this only with an infinite count
 MAX_KNOTS_PER_PLAY = 200_000
 ARB_MIN_POINTS = 8
@@ -69,10 +78,18 @@ ARB_MEMORY_POINTS = 1_048_576
 ARB_BLOCK = 128
 BUILTIN_ARB = "INT:\\BUILTIN\\EXP_RISE.ARB"
 
-_FUNCS = Choice(["SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe",
-                 "ARBitrary", "DC"])
-_APPLY_NAMES = {"ARB": "ARB", "DC": "DC", "NOIS": "NOIS", "PRBS": "PRBS", "PULS": "PULS",
-                "RAMP": "RAMP", "SIN": "SIN", "SQU": "SQU", "TRI": "TRI"}
+_FUNCS = Choice(["SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARBitrary", "DC"])
+_APPLY_NAMES = {
+    "ARB": "ARB",
+    "DC": "DC",
+    "NOIS": "NOIS",
+    "PRBS": "PRBS",
+    "PULS": "PULS",
+    "RAMP": "RAMP",
+    "SIN": "SIN",
+    "SQU": "SQU",
+    "TRI": "TRI",
+}
 
 
 def _nr3(x: float) -> str:
@@ -130,8 +147,9 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
     save_slots = 5
     status_int = "%+d"
 
-    def __init__(self, bench=None, resource_name: str = "GPIB0::10::INSTR", *,
-                 bench_names: dict[int, str | None] | None = None):
+    def __init__(
+        self, bench=None, resource_name: str = "GPIB0::10::INSTR", *, bench_names: dict[int, str | None] | None = None
+    ):
         if bench_names is None:
             bench_names = {1: "awg", 2: None}
         self.links = {ch: BenchLink(bench, bench_names.get(ch)) for ch in (1, 2)}
@@ -154,8 +172,9 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
     def _c(self, p: Params, k: int = 0) -> Channel:
         return self.ch[p.sfx[k] if p.sfx else 1]
 
-    def _check_levels(self, c: Channel, ampl: float, offset: float, load: float | None = None,
-                      func: str | None = None) -> None:
+    def _check_levels(
+        self, c: Channel, ampl: float, offset: float, load: float | None = None, func: str | None = None
+    ) -> None:
         vmax = c.vmax_v(load)
         func = func or c.func
         if func == "DC":
@@ -167,14 +186,14 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
             if ampl < amin - 1e-15 or ampl > 2 * vmax + 1e-12:
                 raise ScpiError(-222, f"amplitude {ampl:g} Vpp outside [{amin:g}, {2 * vmax:g}]")
             if abs(offset) + ampl / 2 > vmax + 1e-12:
-                raise ScpiError(-222, f"|offset| + amplitude/2 = {abs(offset) + ampl / 2:g} V "
-                                      f"beyond {vmax:g} V for this load")
+                raise ScpiError(
+                    -222, f"|offset| + amplitude/2 = {abs(offset) + ampl / 2:g} V beyond {vmax:g} V for this load"
+                )
             hi, lo = offset + ampl / 2, offset - ampl / 2
         if self.s[f"ch{c.number}.vlimit.state"]:
             top, bottom = self.s[f"ch{c.number}.vlimit.high"], self.s[f"ch{c.number}.vlimit.low"]
             if hi > top + 1e-12 or lo < bottom - 1e-12:
-                raise ScpiError(-221, f"levels {lo:g}..{hi:g} V beyond VOLT:LIM "
-                                      f"{bottom:g}..{top:g} V")
+                raise ScpiError(-221, f"levels {lo:g}..{hi:g} V beyond VOLT:LIM {bottom:g}..{top:g} V")
 
     def _check_pulse(self, c: Channel, width: float, lead: float, trail: float, period: float):
         if width < MIN_WIDTH_S or width > period - MIN_WIDTH_S:
@@ -203,8 +222,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
             return np.array(t), np.array(v)
         if c.func == "SIN":
             t = np.linspace(0, c.period_s, 65)
-            return t, c.offset_v + (hi - c.offset_v) * np.sin(2 * np.pi * t / c.period_s
-                                                               + np.radians(c.phase_deg))
+            return t, c.offset_v + (hi - c.offset_v) * np.sin(2 * np.pi * t / c.period_s + np.radians(c.phase_deg))
         if c.func in ("TRI", "RAMP"):
             sym = 50.0 if c.func == "TRI" else c.ramp_symm
             tp = c.period_s * sym / 100
@@ -239,16 +257,18 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         """The output's DC state on the bench: off (high impedance) or its idle level."""
         c = self.ch[n]
         link = self.links[n]
-        self.free_running[n] = c.output and c.func != "DC" and not (
-            c.burst and c.trig_source in ("BUS", "EXT") and c.burst_ncyc < INF_COUNT)
+        self.free_running[n] = (
+            c.output
+            and c.func != "DC"
+            and not (c.burst and c.trig_source in ("BUS", "EXT") and c.burst_ncyc < INF_COUNT)
+        )
         waiting = c.output and c.burst and c.trig_source in ("BUS", "EXT")
         oper = self.registers["OPER"]
         (oper.set if waiting else oper.clear)(32)  # bit 5: waiting for trigger
         if not c.output:
             link.set_source(enabled=False)
             return
-        link.set_source(enabled=True, level_v=self._idle_level_v(c) * c.emf_factor(),
-                        r_series_ohm=R_OUT_OHM)
+        link.set_source(enabled=True, level_v=self._idle_level_v(c) * c.emf_factor(), r_series_ohm=R_OUT_OHM)
 
     def _output_changed(self, p: Params) -> None:
         self._apply_output(self._c(p).number)
@@ -256,8 +276,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
     def _fire(self, n: int) -> None:
         """Play one triggered burst of channel ``n`` (N cycles after the trigger delay)."""
         c = self.ch[n]
-        if not (c.output and c.burst) or c.func in ("DC", "NOIS", "PRBS") \
-                or c.burst_ncyc >= INF_COUNT:
+        if not (c.output and c.burst) or c.func in ("DC", "NOIS", "PRBS") or c.burst_ncyc >= INF_COUNT:
             return
         link = self.links[n]
         t1, v1 = self._one_cycle(c)
@@ -294,6 +313,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
             if value not in allowed:
                 raise ScpiError(-221, why)
             return value
+
         return check
 
     def _check_func(self, p: Params, func):
@@ -369,8 +389,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         c = self._c(p)
         if state and c.func in ("DC", "NOIS", "PRBS"):
             raise ScpiError(-221, f"burst not available for {c.func}")
-        if state and c.func in ("SIN", "SQU") and c.freq_hz > BURST_FREQ_MAX_HZ \
-                and c.burst_ncyc < INF_COUNT:
+        if state and c.func in ("SIN", "SQU") and c.freq_hz > BURST_FREQ_MAX_HZ and c.burst_ncyc < INF_COUNT:
             raise ScpiError(-221, "sine/square bursts above 6 MHz need an infinite count")
         return state
 
@@ -417,8 +436,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         return self._refuse_unless((False,), "channel coupling is not emulated")(p, value)
 
     def _check_freq_mode(self, p, value):
-        return self._refuse_unless(("CW", "FIX"), "frequency sweeps and lists are not played by "
-                                                  "the bench")(p, value)
+        return self._refuse_unless(("CW", "FIX"), "frequency sweeps and lists are not played by the bench")(p, value)
 
     def _check_unit(self, p, value):
         return self._refuse_unless(("VPP",), "only Vpp amplitudes are emulated")(p, value)
@@ -430,8 +448,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         return self._refuse_unless(("NONE",), "combining channels is not emulated")(p, value)
 
     def _check_output_mode(self, p, value):
-        return self._refuse_unless(("NORM",), "gated output needs a Trig In signal the bench "
-                                              "does not have")(p, value)
+        return self._refuse_unless(("NORM",), "gated output needs a Trig In signal the bench does not have")(p, value)
 
     def _check_angle(self, p, value):
         return self._refuse_unless(("DEG", "DEF"), "only degrees are emulated")(p, value)
@@ -453,8 +470,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
     def _set_ampl(self, p: Params):
         c = self._c(p)
         vmax = c.vmax_v()
-        ampl = p.number(0, lo=1e-3 * vmax / 5, hi=2 * vmax, default=0.1, units=("VPP", "V"),
-                        name="amplitude")
+        ampl = p.number(0, lo=1e-3 * vmax / 5, hi=2 * vmax, default=0.1, units=("VPP", "V"), name="amplitude")
         self._check_levels(c, ampl, c.offset_v)
         c.ampl_vpp = ampl
         self._apply_output(c.number)
@@ -486,8 +502,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         state = True if word == "ONCE" else p.boolean(0, "autorange")
         self.s[f"ch{self._c(p).number}.autorange"] = state and word != "ONCE"
 
-    @scpi("[:SOURce#]:APPLy:{SINusoid|SQUare|TRIangle|RAMP|PULSe|PRBS|NOISe|ARBitrary|DC}",
-          args=(0, 3))
+    @scpi("[:SOURce#]:APPLy:{SINusoid|SQUare|TRIangle|RAMP|PULSe|PRBS|NOISe|ARBitrary|DC}", args=(0, 3))
     def _apply(self, p: Params):
         c = self._c(p)
         func = p.alt[0]
@@ -529,8 +544,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
     @scpi("[:SOURce#]:FUNCtion:SQUare:PERiod")
     def _set_period_cmd(self, p: Params):
         c = self._c(p)
-        period = p.number(0, lo=1.0 / FREQ_MAX_HZ["PULS"], hi=1e6, default=1e-3, units=("S",),
-                          name="period")
+        period = p.number(0, lo=1.0 / FREQ_MAX_HZ["PULS"], hi=1e6, default=1e-3, units=("S",), name="period")
         self._set_period(c, period)
 
     @scpi("[:SOURce#]:FUNCtion:PULSe:PERiod", query=True, args=(0, 1))
@@ -558,8 +572,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
     @scpi("[:SOURce#]:FUNCtion:PULSe:TRANsition[:BOTH]")
     def _set_edges(self, p: Params):
         c = self._c(p)
-        edge = p.number(0, lo=EDGE_MIN_S, hi=EDGE_MAX_S, default=10e-9, units=("S",),
-                        name="edge time")
+        edge = p.number(0, lo=EDGE_MIN_S, hi=EDGE_MAX_S, default=10e-9, units=("S",), name="edge time")
         self._check_pulse(c, c.pulse_width_s, edge, edge, c.period_s)
         c.lead_s = c.trail_s = edge
         self._apply_output(c.number)
@@ -596,15 +609,13 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
             raise ScpiError(-221, f"arb {name!r} already in volatile memory")
         free = ARB_MEMORY_POINTS - c.arb_used()
         if _arb_blocks(len(samples)) > free:
-            raise ScpiError(-225, f"{len(samples)} points do not fit: {free} points free "
-                                  "(DATA:VOL:CLE frees them)")
+            raise ScpiError(-225, f"{len(samples)} points do not fit: {free} points free (DATA:VOL:CLE frees them)")
         c.arbs[name] = samples
 
     def _binary(self, p: Params, itemsize: int, code: str) -> np.ndarray:
         raw = p.block(1).encode("latin-1")
         if len(raw) % itemsize:
-            raise ScpiError(-161, f"block of {len(raw)} bytes is not a whole number of "
-                                  f"{itemsize}-byte samples")
+            raise ScpiError(-161, f"block of {len(raw)} bytes is not a whole number of {itemsize}-byte samples")
         order = ">" if self.byte_order == "NORM" else "<"
         return np.frombuffer(raw, dtype=np.dtype(order + code)).astype(float)
 
@@ -619,8 +630,11 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         else:
             if len(p) - 1 > ARB_MAX_POINTS:
                 raise ScpiError(-223, f"{len(p) - 1} points; an arb has at most {ARB_MAX_POINTS}")
-            values = np.asarray(p.numbers(1, lo=-32767 if dac else -1.0, hi=32767 if dac else 1.0,
-                                          name="DAC value" if dac else "arb value"))
+            values = np.asarray(
+                p.numbers(
+                    1, lo=-32767 if dac else -1.0, hi=32767 if dac else 1.0, name="DAC value" if dac else "arb value"
+                )
+            )
         if dac:
             if np.any(np.abs(values) > 32767):
                 raise ScpiError(-222, "DAC values must lie in -32767..32767")
@@ -676,7 +690,7 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
             return _nr3(float(np.mean(samples)))
         if which == "PTP":
             return _nr3(float(np.ptp(samples)))
-        rms = float(np.sqrt(np.mean(samples ** 2)))
+        rms = float(np.sqrt(np.mean(samples**2)))
         return _nr3(float(np.max(np.abs(samples))) / rms if rms else 0.0)
 
     @scpi("[:SOURce#]:FUNCtion:ARBitrary")
@@ -703,9 +717,13 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         c = self._c(p)
         n = len(c.arbs[c.arb_name])
         units = ("HZ",) if p.alt[0] == "FREQ" else ("S",)
-        value = p.number(0, lo=1e-6 if p.alt[0] == "FREQ" else n / 250e6,
-                         hi=250e6 / n if p.alt[0] == "FREQ" else 1e6 * n, units=units,
-                         name="arb " + p.alt[0].lower())
+        value = p.number(
+            0,
+            lo=1e-6 if p.alt[0] == "FREQ" else n / 250e6,
+            hi=250e6 / n if p.alt[0] == "FREQ" else 1e6 * n,
+            units=units,
+            name="arb " + p.alt[0].lower(),
+        )
         c.arb_srate = n * value if p.alt[0] == "FREQ" else n / value
 
     @scpi("[:SOURce#]:FUNCtion:ARBitrary:{FREQuency|PERiod}", query=True)
@@ -766,12 +784,9 @@ class Keysight33522B(status.StatusModel, ScpiInstrument):
         return f"{tm.tm_hour:+d},{tm.tm_min:+d},{float(tm.tm_sec):+.3f}"
 
     _stat_enable = scpi(":STATus:{OPERation|QUEStionable}:ENABle")(status.enable_command())
-    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable}:ENABle", query=True)(
-        status.enable_query())
-    _stat_event = scpi(":STATus:{OPERation|QUEStionable}[:EVENt]", query=True)(
-        status.event_query())
-    _stat_condition = scpi(":STATus:{OPERation|QUEStionable}:CONDition", query=True)(
-        status.condition_query())
+    _stat_enable_q = scpi(":STATus:{OPERation|QUEStionable}:ENABle", query=True)(status.enable_query())
+    _stat_event = scpi(":STATus:{OPERation|QUEStionable}[:EVENt]", query=True)(status.event_query())
+    _stat_condition = scpi(":STATus:{OPERation|QUEStionable}:CONDition", query=True)(status.condition_query())
     _stat_preset = scpi(":STATus:PRESet", args=(0, 0))(status.preset_command())
 
 
@@ -780,4 +795,3 @@ def _dedupe_knots(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     keep = np.ones(len(t), dtype=bool)
     keep[1:] = (np.diff(t) != 0) | (np.diff(v) != 0)
     return t[keep], v[keep]
-

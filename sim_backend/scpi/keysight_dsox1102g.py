@@ -45,9 +45,9 @@ import zlib
 import numpy as np
 
 from .benchlink import BenchLink
+from .clock import Clock
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
-from .clock import Clock
 from .params import Params, format_number
 from .status import EventRegister
 
@@ -57,8 +57,10 @@ BYTE_CODES_PER_DIV = 25.0
 WORD_CODES_PER_DIV = 6400.0
 REF_FRACTION = {"LEFT": 0.1, "CENT": 0.5, "RIGH": 0.9}
 
-_SOURCE = re.compile(r"^(CHAN|CHANNEL)([12])$|^(EXT|EXTERNAL)$|^(LINE)$|^(WGEN)$|"
-                     r"^(FUNC|FUNCTION|MATH)$|^(FFT)$|^(WMEM|WMEMORY)([12])$|^(ABUS)$")
+_SOURCE = re.compile(
+    r"^(CHAN|CHANNEL)([12])$|^(EXT|EXTERNAL)$|^(LINE)$|^(WGEN)$|"
+    r"^(FUNC|FUNCTION|MATH)$|^(FFT)$|^(WMEM|WMEMORY)([12])$|^(ABUS)$"
+)
 
 
 def _nr3(x: float) -> str:
@@ -71,8 +73,23 @@ def _source_name(token: str, allowed: tuple[str, ...]) -> str:
     if m is None:
         raise ScpiError(-224, f"source {token!r}")
     g = m.groups()
-    name = (f"CHAN{g[1]}" if g[0] else "EXT" if g[2] else "LINE" if g[3] else "WGEN" if g[4]
-            else "FUNC" if g[5] else "FFT" if g[6] else f"WMEM{g[8]}" if g[7] else "ABUS")
+    name = (
+        f"CHAN{g[1]}"
+        if g[0]
+        else "EXT"
+        if g[2]
+        else "LINE"
+        if g[3]
+        else "WGEN"
+        if g[4]
+        else "FUNC"
+        if g[5]
+        else "FFT"
+        if g[6]
+        else f"WMEM{g[8]}"
+        if g[7]
+        else "ABUS"
+    )
     if name not in allowed:
         raise ScpiError(-224, f"source {token!r} not allowed here")
     return name
@@ -80,12 +97,15 @@ def _source_name(token: str, allowed: tuple[str, ...]) -> str:
 
 def _tiny_png(width: int = 8, height: int = 8) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     raw = b"".join(b"\x00" + b"\x20\x20\x20" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _block(payload: bytes) -> bytes:
@@ -108,8 +128,14 @@ class KeysightDSOX1102G(ScpiInstrument):
     table_file = "keysight_dsox1102g.toml"
     save_slots = 10
 
-    def __init__(self, bench=None, resource_name: str = "GPIB0::7::INSTR", *,
-                 bench_name: str | None = "scope", sense_ohm: float = 50.0):
+    def __init__(
+        self,
+        bench=None,
+        resource_name: str = "GPIB0::7::INSTR",
+        *,
+        bench_name: str | None = "scope",
+        sense_ohm: float = 50.0,
+    ):
         if not sense_ohm > 0:
             raise ValueError(f"sense_ohm must be > 0 Ohm, got {sense_ohm!r}")
         self.link = BenchLink(bench, bench_name)
@@ -151,9 +177,12 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     def _arm(self, trigger: str | None = None) -> None:
         n = self._acq_points()
-        self.link.arm_capture(record_s=self.record_s, dt_s=self.record_s / n,
-                              pretrigger_s=-self._xorigin_s(),
-                              trigger=trigger or self._bench_trigger())
+        self.link.arm_capture(
+            record_s=self.record_s,
+            dt_s=self.record_s / n,
+            pretrigger_s=-self._xorigin_s(),
+            trigger=trigger or self._bench_trigger(),
+        )
         self.armed = True
         self.aer = True
         self.oper.set(8)
@@ -334,8 +363,7 @@ class KeysightDSOX1102G(ScpiInstrument):
     # ------------------------------------------------------------------ timebase
     @scpi(":TIMebase[:MAIN]:RANGe")
     def _set_tb_range(self, p: Params):
-        self.tb_scale_s = p.number(0, lo=50e-9, hi=500.0, units=("S",),
-                                   name="timebase range") / 10
+        self.tb_scale_s = p.number(0, lo=50e-9, hi=500.0, units=("S",), name="timebase range") / 10
         self._rearm()
 
     @scpi(":TIMebase[:MAIN]:RANGe", query=True)
@@ -344,8 +372,7 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     @scpi(":TIMebase:DELay")
     def _set_tb_position(self, p: Params):
-        self.tb_position_s = p.number(0, lo=-500.0, hi=500.0, units=("S",),
-                                      name="timebase position")
+        self.tb_position_s = p.number(0, lo=-500.0, hi=500.0, units=("S",), name="timebase position")
         self._rearm()
 
     @scpi(":TIMebase:DELay", query=True)
@@ -354,8 +381,10 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     @scpi(":TIMebase", query=True)
     def _get_timebase(self, p: Params):
-        return (f":TIM:MODE {self.tb_mode};REF {self.tb_reference};"
-                f"MAIN:RANG {self.record_s:+.2E};POS {self.tb_position_s:+.1E}")
+        return (
+            f":TIM:MODE {self.tb_mode};REF {self.tb_reference};"
+            f"MAIN:RANG {self.record_s:+.2E};POS {self.tb_position_s:+.1E}"
+        )
 
     def _rearm(self, p: Params | None = None) -> None:
         if self.armed:
@@ -377,6 +406,7 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     def _wav_points_max(self, p: Params) -> int:
         return MAX_POINTS if self.wav_points_mode == "NORM" else 1_000_000
+
     def _ch_scale_min(self, p: Params) -> float:
         return 1e-3 * self._ch(p).probe
 
@@ -389,16 +419,14 @@ class KeysightDSOX1102G(ScpiInstrument):
     @scpi(":CHANnel#:SCALe")
     def _set_ch_scale(self, p: Params):
         c = self._ch(p)
-        c.scale_v = p.number(0, lo=1e-3 * c.probe, hi=10.0 * c.probe, units=("V",),
-                             name="channel scale")
+        c.scale_v = p.number(0, lo=1e-3 * c.probe, hi=10.0 * c.probe, units=("V",), name="channel scale")
         lim = self._offset_limit(c)
         c.offset_v = max(-lim, min(lim, c.offset_v))
 
     @scpi(":CHANnel#:RANGe")
     def _set_ch_range(self, p: Params):
         c = self._ch(p)
-        c.scale_v = p.number(0, lo=8e-3 * c.probe, hi=80.0 * c.probe, units=("V",),
-                             name="channel range") / 8
+        c.scale_v = p.number(0, lo=8e-3 * c.probe, hi=80.0 * c.probe, units=("V",), name="channel range") / 8
 
     @scpi(":CHANnel#:RANGe", query=True)
     def _get_ch_range(self, p: Params):
@@ -434,10 +462,12 @@ class KeysightDSOX1102G(ScpiInstrument):
     @scpi(":CHANnel#", query=True)
     def _get_channel(self, p: Params):
         c = self._ch(p)
-        return (f":CHAN{c.number}:RANG {8 * c.scale_v:+.3E};OFFS {c.offset_v:+.5E};"
-                f"COUP {c.coupling};IMP ONEM;DISP {int(c.display)};BWL {int(c.bwlimit)};"
-                f'INV {int(c.invert)};LAB "{c.label}";UNIT {c.units};PROB {c.probe:+.0E};'
-                f"PROB:SKEW {c.skew_s:+.2E};STYP SING")
+        return (
+            f":CHAN{c.number}:RANG {8 * c.scale_v:+.3E};OFFS {c.offset_v:+.5E};"
+            f"COUP {c.coupling};IMP ONEM;DISP {int(c.display)};BWL {int(c.bwlimit)};"
+            f'INV {int(c.invert)};LAB "{c.label}";UNIT {c.units};PROB {c.probe:+.0E};'
+            f"PROB:SKEW {c.skew_s:+.2E};STYP SING"
+        )
 
     # ------------------------------------------------------------------ trigger
     @scpi(":TRIGger[:EDGE]:SOURce")
@@ -451,8 +481,11 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     @scpi(":TRIGger[:EDGE]:LEVel", args=(1, 2))
     def _set_trig_level(self, p: Params):
-        source = _source_name(p.raw(1), ("CHAN1", "CHAN2", "EXT")) if p.has(1) else \
-            (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
+        source = (
+            _source_name(p.raw(1), ("CHAN1", "CHAN2", "EXT"))
+            if p.has(1)
+            else (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
+        )
         if source == "EXT":
             lo, hi = -8.0, 8.0
         else:
@@ -463,8 +496,11 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     @scpi(":TRIGger[:EDGE]:LEVel", query=True, args=(0, 1))
     def _get_trig_level(self, p: Params):
-        source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "EXT")) if p.has(0) else \
-            (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
+        source = (
+            _source_name(p.raw(0), ("CHAN1", "CHAN2", "EXT"))
+            if p.has(0)
+            else (self.trig_source if self.trig_source in self.trig_level else "CHAN1")
+        )
         return _nr3(self.trig_level[source])
 
     @scpi(":TRIGger:FORCe", args=(0, 0))
@@ -486,8 +522,7 @@ class KeysightDSOX1102G(ScpiInstrument):
     # ------------------------------------------------------------------ waveform
     @scpi(":WAVeform:SOURce")
     def _set_wav_source(self, p: Params):
-        self.wav_source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "FUNC", "FFT", "WMEM1",
-                                                  "WMEM2", "EXT"))
+        self.wav_source = _source_name(p.raw(0), ("CHAN1", "CHAN2", "FUNC", "FFT", "WMEM1", "WMEM2", "EXT"))
 
     @scpi(":WAVeform:SOURce", query=True)
     def _get_wav_source(self, p: Params):
@@ -508,13 +543,11 @@ class KeysightDSOX1102G(ScpiInstrument):
 
     def _scaling(self) -> tuple[int, float, float, int]:
         """(format code, y increment, y origin, y reference) of the waveform source."""
-        c = self.chan[int(self.wav_source[-1])] if self.wav_source.startswith("CHAN") \
-            else self.chan[1]
+        c = self.chan[int(self.wav_source[-1])] if self.wav_source.startswith("CHAN") else self.chan[1]
         if self.wav_format == "BYTE":
             return 0, c.scale_v / BYTE_CODES_PER_DIV, c.offset_v, 128
         yref = 32768 if self.wav_unsigned else 0
-        return (1 if self.wav_format == "WORD" else 4), c.scale_v / WORD_CODES_PER_DIV, \
-            c.offset_v, yref
+        return (1 if self.wav_format == "WORD" else 4), c.scale_v / WORD_CODES_PER_DIV, c.offset_v, yref
 
     def _trace(self) -> tuple[float, float, np.ndarray]:
         """(xorigin, xincrement, displayed volts) of the waveform source, decimated."""
@@ -546,8 +579,7 @@ class KeysightDSOX1102G(ScpiInstrument):
         fmt, yinc, yorg, yref = self._scaling()
         typ = {"NORM": 0, "PEAK": 1, "AVER": 2, "HRES": 3}[self.acq_type]
         count = self.acq_count if self.acq_type == "AVER" else 1
-        return (f"{fmt:+d},{typ:+d},{volts.size:+d},{count:+d},{dt:+.9E},{x0:+.9E},+0,"
-                f"{yinc:+.9E},{yorg:+.9E},{yref:+d}")
+        return f"{fmt:+d},{typ:+d},{volts.size:+d},{count:+d},{dt:+.9E},{x0:+.9E},+0,{yinc:+.9E},{yorg:+.9E},{yref:+d}"
 
     @scpi(":WAVeform:DATA", query=True)
     def _get_data(self, p: Params):
@@ -616,4 +648,3 @@ class KeysightDSOX1102G(ScpiInstrument):
         if p.has(1):
             p.choice(1, ["COLor", "GRAYscale"], "palette")
         return _block(_tiny_png())
-

@@ -19,21 +19,35 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
 
 from .errors import ScpiError
 
 _SPECIAL = re.compile(r"""['"();#,]""")
 _NUMBER = re.compile(  # ASCII only: a real instrument does not read "٣" as 3
-    r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$", re.ASCII)
+    r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$", re.ASCII
+)
 _NONDECIMAL = re.compile(r"\s*#([HhQqBb])([0-9A-Fa-f]+)\s*$", re.ASCII)
 _MNEMONIC = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")
 
 #: SI prefixes as SCPI-99 spells them (section 7.7.3): note MA = mega, M = milli.
-_PREFIX = {"": 1.0, "EX": 1e18, "PE": 1e15, "T": 1e12, "G": 1e9, "MA": 1e6, "K": 1e3,
-           "M": 1e-3, "U": 1e-6, "N": 1e-9, "P": 1e-12, "F": 1e-15, "A": 1e-18}
+_PREFIX = {
+    "": 1.0,
+    "EX": 1e18,
+    "PE": 1e15,
+    "T": 1e12,
+    "G": 1e9,
+    "MA": 1e6,
+    "K": 1e3,
+    "M": 1e-3,
+    "U": 1e-6,
+    "N": 1e-9,
+    "P": 1e-12,
+    "F": 1e-15,
+    "A": 1e-18,
+}
 _SPECIAL_UNITS = {"MHZ": ("HZ", 1e6), "MOHM": ("OHM", 1e6)}
 
 
@@ -52,7 +66,7 @@ def _skip_block(text: str, i: int) -> int:
         return n  # indefinite-length block: runs to the end of the message
     if is_ascii_digits(c):
         ndig = int(c)
-        digits = text[i + 2:i + 2 + ndig]
+        digits = text[i + 2 : i + 2 + ndig]
         if len(digits) != ndig or not is_ascii_digits(digits):
             raise ScpiError(-160, "bad block header")
         end = i + 2 + ndig + int(digits)
@@ -177,7 +191,7 @@ def parse_number(token: str, *, units: Iterable[str] = (), name: str = "value") 
         tok = token.strip()
         if _NUMERIC_START.match(tok):
             head = re.match(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", tok)
-            rest = tok[head.end():] if head else tok
+            rest = tok[head.end() :] if head else tok
             if head and rest[:1].isspace() and _NUMERIC_START.match(rest):
                 raise ScpiError(-103, f"{name}: parameters must be separated by commas")
             if head and rest.strip()[:1].isalpha() and len(rest.strip()) > _MAX_CHAR_DATA:
@@ -245,8 +259,7 @@ class Params:
 
     __slots__ = ("tokens", "sfx", "alt", "query")
 
-    def __init__(self, tokens: list[str], sfx: tuple[int, ...] = (), alt: tuple[str, ...] = (),
-                 query: bool = False):
+    def __init__(self, tokens: list[str], sfx: tuple[int, ...] = (), alt: tuple[str, ...] = (), query: bool = False):
         self.tokens = tokens
         self.sfx = sfx
         self.alt = alt
@@ -263,10 +276,18 @@ class Params:
             raise ScpiError(-109, f"{name} missing")
         return self.tokens[i]
 
-    def number(self, i: int, *, lo: float | None = None, hi: float | None = None,
-               default: float | None = None, units: Iterable[str] = (),
-               specials: Mapping[str, float] | None = None, name: str = "value",
-               clip: bool = False) -> float:
+    def number(
+        self,
+        i: int,
+        *,
+        lo: float | None = None,
+        hi: float | None = None,
+        default: float | None = None,
+        units: Iterable[str] = (),
+        specials: Mapping[str, float] | None = None,
+        name: str = "value",
+        clip: bool = False,
+    ) -> float:
         """A numeric parameter in [lo, hi]; MIN/MAX/DEF map to lo/hi/default; -222 outside."""
         tok = self.raw(i, name)
         if tok[:1].isalpha():
@@ -293,14 +314,18 @@ class Params:
             raise ScpiError(-222, f"{name}: not a number")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             if clip:
-                return min(max(value, lo if lo is not None else value),
-                           hi if hi is not None else value)
-            raise ScpiError(-222, f"{name} {value:g} outside [{lo:g}, {hi:g}]"
-                            if lo is not None and hi is not None else f"{name} {value:g}")
+                return min(max(value, lo if lo is not None else value), hi if hi is not None else value)
+            raise ScpiError(
+                -222,
+                f"{name} {value:g} outside [{lo:g}, {hi:g}]"
+                if lo is not None and hi is not None
+                else f"{name} {value:g}",
+            )
         return value
 
-    def integer(self, i: int, *, lo: int | None = None, hi: int | None = None,
-                default: int | None = None, name: str = "value") -> int:
+    def integer(
+        self, i: int, *, lo: int | None = None, hi: int | None = None, default: int | None = None, name: str = "value"
+    ) -> int:
         """An integer parameter (a decimal value is rounded, as SCPI prescribes)."""
         return int(round(self.number(i, lo=lo, hi=hi, default=default, name=name)))
 
@@ -387,7 +412,7 @@ class Params:
         if tok[1] == "0":
             return tok[2:]
         ndig = int(tok[1])
-        return tok[2 + ndig:]
+        return tok[2 + ndig :]
 
     def numbers(self, start: int, *, lo: float, hi: float, name: str = "value") -> list[float]:
         """Every parameter from ``start`` on as a number in [lo, hi] (plain numbers only)."""

@@ -85,27 +85,32 @@ class StatusModel:
 # Handlers for the :STATus rows; each model binds them to its own header with @scpi (a fresh
 # function per model, since @scpi records the header on the function).
 
+
 def enable_command():
     def set_enable(self, p):
         self.registers[p.alt[0]].enable = p.integer(0, lo=0, hi=65535, name="enable mask")
+
     return set_enable
 
 
 def enable_query():
     def get_enable(self, p):
         return self.status_int % self.registers[p.alt[0]].enable
+
     return get_enable
 
 
 def event_query():
     def get_event(self, p):
         return self.status_int % self.registers[p.alt[0]].read_event()
+
     return get_event
 
 
 def condition_query():
     def get_condition(self, p):
         return self.status_int % self.registers[p.alt[0]].condition
+
     return get_condition
 
 
@@ -113,4 +118,5 @@ def preset_command():
     def preset(self, p):
         for reg in self.registers.values():
             reg.preset()
+
     return preset

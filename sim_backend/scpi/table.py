@@ -57,7 +57,7 @@ import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,49 @@ TABLE_DIR = Path(__file__).with_name("tables")
 GENERIC_TYPES = ("NRf", "NR1", "bool", "CHAR", "QCHAR", "STRING")
 
 #: Suffix accepted on a number for each reply unit (SCPI suffix spelling).
-_UNIT_SUFFIX = {"V": ("V",), "A": ("A",), "s": ("S",), "Hz": ("HZ",), "Ohm": ("OHM",),
-                "%": ("PCT",), "deg": ("DEG",), "W": ("W",), "Vpp": ("VPP", "V"), "Sa/s": ("SA/S",)}
+_UNIT_SUFFIX = {
+    "V": ("V",),
+    "A": ("A",),
+    "s": ("S",),
+    "Hz": ("HZ",),
+    "Ohm": ("OHM",),
+    "%": ("PCT",),
+    "deg": ("DEG",),
+    "W": ("W",),
+    "Vpp": ("VPP", "V"),
+    "Sa/s": ("SA/S",),
+}
 
 _ROW_FIELDS = {
-    "header", "set", "query", "query_params", "unit", "suffixes", "min", "max", "default", "rst",
-    "initial", "specials", "choices", "maxlen", "key", "n0", "n1", "check", "after", "refuse",
-    "error", "snapshot", "example", "query_example", "setup", "reply", "ref", "note", "fmt",
+    "header",
+    "set",
+    "query",
+    "query_params",
+    "unit",
+    "suffixes",
+    "min",
+    "max",
+    "default",
+    "rst",
+    "initial",
+    "specials",
+    "choices",
+    "maxlen",
+    "key",
+    "n0",
+    "n1",
+    "check",
+    "after",
+    "refuse",
+    "error",
+    "snapshot",
+    "example",
+    "query_example",
+    "setup",
+    "reply",
+    "ref",
+    "note",
+    "fmt",
     "refuses",
 }
 
@@ -180,8 +216,9 @@ class Row:
             ranges.append(list(range(lo, hi + 1)) if every else sorted({lo, hi}))
         return [tuple(c) for c in itertools.product(*ranges)] if ranges else [()]
 
-    def concrete(self, alt: tuple[str, ...] = (), sfx: tuple[int, ...] = (), query: bool = False,
-                 long: bool = False) -> str:
+    def concrete(
+        self, alt: tuple[str, ...] = (), sfx: tuple[int, ...] = (), query: bool = False, long: bool = False
+    ) -> str:
         """A header a client would send: required nodes only, short (or long) forms."""
         parts = []
         ai = si = 0
@@ -220,8 +257,7 @@ class Table:
 
 
 def _as_range(value, where: str) -> tuple[int, int]:
-    if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)
-            and value[0] <= value[1]):
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value) and value[0] <= value[1]:
         return value[0], value[1]
     raise TableError(f"{where}: a suffix range is [lo, hi], got {value!r}")
 
@@ -245,13 +281,45 @@ def _row(raw: dict, where: str) -> Row:
             n.append(_as_range(raw[f"n{i}"], f"{where} ({header}) n{i}"))
         elif i == 0 and "n1" in raw:
             n.append((1, 1))
-    kwargs = {k: raw[k] for k in ("set", "query", "query_params", "unit", "min", "max", "default",
-                                  "rst", "initial", "choices", "maxlen", "key", "check", "after",
-                                  "refuse", "error", "snapshot", "example", "query_example",
-                                  "setup", "reply", "ref", "note", "fmt", "refuses") if k in raw}
-    row = Row(header=header, nodes=nodes, n=tuple(n),
-              suffixes=tuple(s.upper() for s in raw.get("suffixes", ())),
-              specials=dict(raw.get("specials", {})), **kwargs)
+    kwargs = {
+        k: raw[k]
+        for k in (
+            "set",
+            "query",
+            "query_params",
+            "unit",
+            "min",
+            "max",
+            "default",
+            "rst",
+            "initial",
+            "choices",
+            "maxlen",
+            "key",
+            "check",
+            "after",
+            "refuse",
+            "error",
+            "snapshot",
+            "example",
+            "query_example",
+            "setup",
+            "reply",
+            "ref",
+            "note",
+            "fmt",
+            "refuses",
+        )
+        if k in raw
+    }
+    row = Row(
+        header=header,
+        nodes=nodes,
+        n=tuple(n),
+        suffixes=tuple(s.upper() for s in raw.get("suffixes", ())),
+        specials=dict(raw.get("specials", {})),
+        **kwargs,
+    )
     if row.key and any(node.is_alt and node.optional for node in nodes):
         raise TableError(f"{where} ({header}): a keyed row cannot have an optional {{A|B}} node")
     if row.key and row.set and row.generic_set:
@@ -265,7 +333,7 @@ def _row(raw: dict, where: str) -> Row:
     return row
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(name: str) -> Table:
     """Load ``tables/<name>`` (cached: tables are read-only data)."""
     path = TABLE_DIR / name
@@ -280,12 +348,17 @@ def load_table(name: str) -> Table:
     seen: dict[str, int] = {}
     for i, row in enumerate(rows):
         if row.header in seen:
-            raise TableError(f"{path.name} row {i + 1}: header {row.header!r} already in row "
-                             f"{seen[row.header] + 1}")
+            raise TableError(f"{path.name} row {i + 1}: header {row.header!r} already in row {seen[row.header] + 1}")
         seen[row.header] = i
-    return Table(path=path, model=meta.get("model", ""), manual=meta.get("manual", ""),
-                 number=meta.get("number", "%.6E"), integer=meta.get("integer", "%d"),
-                 not_tabled=meta.get("not_tabled", ""), rows=rows)
+    return Table(
+        path=path,
+        model=meta.get("model", ""),
+        manual=meta.get("manual", ""),
+        number=meta.get("number", "%.6E"),
+        integer=meta.get("integer", "%d"),
+        not_tabled=meta.get("not_tabled", ""),
+        rows=rows,
+    )
 
 
 # -------------------------------------------------------------------- state paths
@@ -375,11 +448,17 @@ def coverage(cls) -> Coverage:
             counts[kind] += 1
         else:
             missing.append(f"{row.header} ({kind})")
-    return Coverage(model=cls.model, rows=len(table.rows), table=counts["table"],
-                    handler=counts["handler"], refused=counts["refused"],
-                    set_forms=sum(1 for r in table.rows if r.set),
-                    query_forms=sum(1 for r in table.rows if r.query),
-                    missing=missing, untabled=list(cls._untabled))
+    return Coverage(
+        model=cls.model,
+        rows=len(table.rows),
+        table=counts["table"],
+        handler=counts["handler"],
+        refused=counts["refused"],
+        set_forms=sum(1 for r in table.rows if r.set),
+        query_forms=sum(1 for r in table.rows if r.query),
+        missing=missing,
+        untabled=list(cls._untabled),
+    )
 
 
 def snapshot_queries(cls) -> list[str]:

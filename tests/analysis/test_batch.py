@@ -49,8 +49,9 @@ def test_process_pool_gives_identical_table(serial, batch_folder):
 
 def test_dask_local_cluster_gives_identical_table(serial, batch_folder):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         result = analyze_paths([batch_folder], dask_address=cluster.scheduler_address, progress=False)
     _check_table(result, batch_folder)
     pd.testing.assert_frame_equal(result.table, serial.table)
@@ -64,8 +65,10 @@ def test_summary_file_merges_without_duplicates(serial, tmp_path, suffix):
     pd.testing.assert_frame_equal(first, again)
     back = read_summary(out)
     assert len(back) == len(serial.table)
-    assert back["value"].equals(serial.table["value"].reset_index(drop=True)) or \
-        (back["value"] - serial.table["value"]).abs().max() == 0
+    assert (
+        back["value"].equals(serial.table["value"].reset_index(drop=True))
+        or (back["value"] - serial.table["value"]).abs().max() == 0
+    )
     with pytest.raises(ValueError, match="csv or .parquet"):
         write_summary(serial.table, tmp_path / "summary.xlsx")
 

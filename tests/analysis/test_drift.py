@@ -14,8 +14,13 @@ def test_nu_within_10_percent_with_ci(seed):
     rng = np.random.default_rng(seed)
     t = np.logspace(0, 4, 30)
     state = np.repeat(["amorphous", "intermediate", "crystalline"], t.size)
-    r = np.concatenate([drift_record(0.1, 1e6, t, 0.02, rng), drift_record(0.05, 1e5, t, 0.02, rng),
-                        drift_record(0.0, 1e4, t, 0.02, rng)])
+    r = np.concatenate(
+        [
+            drift_record(0.1, 1e6, t, 0.02, rng),
+            drift_record(0.05, 1e5, t, 0.02, rng),
+            drift_record(0.0, 1e4, t, 0.02, rng),
+        ]
+    )
     out = drift.drift_per_state(state, np.tile(t, 3), r)
     assert out["amorphous"].nu == pytest.approx(0.1, rel=0.1)
     assert out["intermediate"].nu == pytest.approx(0.05, rel=0.1)
@@ -32,7 +37,7 @@ def test_endurance_window():
     e = drift.endurance_window(cycles, r_low, r_high, min_window=10)
     assert e.first_window == pytest.approx(100)
     assert e.window_slope == pytest.approx(-0.2)
-    assert 1e5 <= e.failure_cycle <= 1e5 * 10 ** 0.25  # 100 * c^-0.2 reaches 10 at c = 1e5
+    assert 1e5 <= e.failure_cycle <= 1e5 * 10**0.25  # 100 * c^-0.2 reaches 10 at c = 1e5
     assert math.isnan(drift.endurance_window(cycles, r_low, r_low * 100).failure_cycle)
     with pytest.raises(ValueError, match="min_window"):
         drift.endurance_window(cycles, r_low, r_high, min_window=0.5)

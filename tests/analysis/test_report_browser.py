@@ -13,9 +13,17 @@ from tspcm_lab.report import write_report
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 #: flags that work on a machine without a display, sandbox or network
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1366,768"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1366,768",
+]
 
 
 @pytest.fixture
@@ -23,8 +31,9 @@ def browser(tmp_path):
     webdriver = pytest.importorskip("selenium.webdriver", reason="pip install -e '.[test]' installs selenium")
     from selenium.webdriver.chrome.service import Service
 
-    assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), \
+    assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), (
         "headless Chromium is missing: bash .ci/setup installs chromium and chromium-driver"
+    )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:

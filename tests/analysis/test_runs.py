@@ -90,8 +90,9 @@ def test_retention_endurance_delay_runs(example_runs):
 
 
 def _run(path, procedure, cols, params=None):
-    w = RunWriter.create(path, parameters=params or {}, columns=list(cols), procedure_name=procedure,
-                         flush_interval_s=None, live=False)
+    w = RunWriter.create(
+        path, parameters=params or {}, columns=list(cols), procedure_name=procedure, flush_interval_s=None, live=False
+    )
     w.append_columns(cols)
     w.close()
     return path

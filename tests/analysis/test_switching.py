@@ -38,8 +38,9 @@ def test_vth_vhold_per_cycle_within_one_step(criterion):
         vs.append(v)
         is_.append(ts_iv(v, vth_V=vth, vhold_V=vh, r_series_ohm=R_S, noise=0.01, floor_A=1e-12, rng=rng))
         cs.append(np.full(v.size, c))
-    res = sw.analyze_sweep(np.concatenate(vs), np.concatenate(is_), np.concatenate(cs),
-                           series_resistance_ohm=R_S, criterion=criterion)
+    res = sw.analyze_sweep(
+        np.concatenate(vs), np.concatenate(is_), np.concatenate(cs), series_resistance_ohm=R_S, criterion=criterion
+    )
     assert [r.cycle for r in res] == list(range(8))
     for r, vth, vh in zip(res, truths, holds):
         assert abs(r.vth_V - vth) <= STEP
@@ -93,7 +94,11 @@ def test_bipolar_sweep_gives_signed_thresholds():
         assert abs(abs(r.vth_V) - 1.1) <= STEP and np.sign(r.vth_V) == r.polarity
     # cycles are also detected when no labels are given
     assert [(r.cycle, r.polarity) for r in sw.analyze_sweep(v, i, series_resistance_ohm=R_S)] == [
-        (0, 1), (0, -1), (1, 1), (1, -1)]
+        (0, 1),
+        (0, -1),
+        (1, 1),
+        (1, -1),
+    ]
 
 
 def test_no_switching_gives_nan_not_a_number_from_noise():

@@ -11,11 +11,8 @@ import logging
 
 import pytest
 
-
 SMU = "GPIB0::18::INSTR"
 AWG = "GPIB0::10::INSTR"
-
-
 
 
 @pytest.fixture
@@ -34,8 +31,7 @@ def open_window(qtbot, spy, tmp_path):
     def make(procedure_class, seed=1, own_process=False, **kwargs):
         kwargs.setdefault("output_dir", tmp_path / "runs")
         kwargs.setdefault("history", 0)
-        session = BenchSession.open("sim", seed=seed, require=procedure_class.REQUIRED_ROLES,
-                                    own_process=own_process)
+        session = BenchSession.open("sim", seed=seed, require=procedure_class.REQUIRED_ROLES, own_process=own_process)
         window = RunWindow(procedure_class, session, **kwargs)
         windows.append(window)
         qtbot.addWidget(window)
@@ -49,4 +45,3 @@ def open_window(qtbot, spy, tmp_path):
         window.close()
         root.removeHandler(window.log_widget.handler)
     root.setLevel(level)
-

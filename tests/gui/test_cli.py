@@ -74,16 +74,14 @@ def test_gui_on_an_unreachable_x_display_says_so_in_one_line(tmp_path):
     tspcm = Path(sys.executable).with_name("tspcm")
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     env["DISPLAY"] = ":87"  # no X server there
-    out = subprocess.run([str(tspcm), "gui", "iv-sweep", "--sim"], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([str(tspcm), "gui", "iv-sweep", "--sim"], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "cannot connect to the X display :87" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     plugins = tmp_path / "platforms"  # an xcb plugin that does not load (as when its libraries are missing)
     plugins.mkdir()
     (plugins / "libqxcb.so").write_bytes(b"not a library")
     env["QT_QPA_PLATFORM_PLUGIN_PATH"] = str(plugins)
-    out = subprocess.run([str(tspcm), "gui", "iv-sweep", "--sim"], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([str(tspcm), "gui", "iv-sweep", "--sim"], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "xcb plugin does not load" in out.stderr and "libxcb-icccm4" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
 
@@ -103,7 +101,8 @@ def test_gui_pattern_on_the_default_simulated_bench_gets_the_array(qtbot, capsys
         window.close()
 
     QtCore.QTimer.singleShot(0, check_and_close)
-    code, _, err = run_cli(capsys, "gui", "pattern", "--sim", "--seed", "3", "--output", str(tmp_path / "r"),
-                           "--history", "0")
+    code, _, err = run_cli(
+        capsys, "gui", "pattern", "--sim", "--seed", "3", "--output", str(tmp_path / "r"), "--history", "0"
+    )
     assert code == 0, err
     assert seen["bench"] == "simulated 4x4 array" and "sim-4x4" in seen["status"] and seen["refused"] == ""

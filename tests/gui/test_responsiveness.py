@@ -98,6 +98,7 @@ def _follow_the_run(qtbot, window, place: str):
 
     views.refresh = counting_refresh
     import gc
+
     gc_pauses, gc_start = [], []
 
     def on_gc(phase, info):
@@ -112,8 +113,9 @@ def _follow_the_run(qtbot, window, place: str):
     settle_memory()  # as `tspcm gui` does once its window is up (and the earlier tests' garbage goes)
     running = []
     window.manager.running.connect(lambda e: running.append(time.perf_counter()))
-    probe = subprocess.Popen([sys.executable, "-c", BASELINE_PROBE], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    probe = subprocess.Popen(
+        [sys.executable, "-c", BASELINE_PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     timer.start(TICK_MS)
     try:
         with qtbot.waitSignal(window.manager.finished, timeout=300_000) as blocker:
@@ -139,16 +141,18 @@ def _follow_the_run(qtbot, window, place: str):
     b = b[(b >= running[0]) & (b <= end)]
     baseline = np.diff(b) - TICK_MS / 1e3
 
-    text = (f"bench {place}: {len(late)} ticks over {end - running[0]:.1f} s of run; lateness (ms): median "
-            f"{1e3 * np.median(late):.1f}, 99th percentile {1e3 * np.percentile(late, 99):.1f}, max "
-            f"{1e3 * late.max():.0f} (the GUI thread's own work in that gap: {1e3 * own[worst]:.0f} ms, the "
-            f"whole process's {1e3 * process[worst]:.0f} ms; "
-            f"at most {1e3 * own.max():.0f} ms in any gap); views redrawn at {len(set(seen_rows))} row counts, "
-            f"a redraw's CPU time at most {1e3 * max(refresh_cpu):.0f} ms; longest garbage collection "
-            f"{1e3 * max(gc_pauses, default=0):.0f} ms; the baseline process's 10 ms wait over the same "
-            f"time, late by: median {1e3 * np.median(baseline):.1f}, 99th percentile "
-            f"{1e3 * np.percentile(baseline, 99):.1f}, max {1e3 * baseline.max():.0f} (the machine's load "
-            f"alone); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    text = (
+        f"bench {place}: {len(late)} ticks over {end - running[0]:.1f} s of run; lateness (ms): median "
+        f"{1e3 * np.median(late):.1f}, 99th percentile {1e3 * np.percentile(late, 99):.1f}, max "
+        f"{1e3 * late.max():.0f} (the GUI thread's own work in that gap: {1e3 * own[worst]:.0f} ms, the "
+        f"whole process's {1e3 * process[worst]:.0f} ms; "
+        f"at most {1e3 * own.max():.0f} ms in any gap); views redrawn at {len(set(seen_rows))} row counts, "
+        f"a redraw's CPU time at most {1e3 * max(refresh_cpu):.0f} ms; longest garbage collection "
+        f"{1e3 * max(gc_pauses, default=0):.0f} ms; the baseline process's 10 ms wait over the same "
+        f"time, late by: median {1e3 * np.median(baseline):.1f}, 99th percentile "
+        f"{1e3 * np.percentile(baseline, 99):.1f}, max {1e3 * baseline.max():.0f} (the machine's load "
+        f"alone); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print("\n" + text)
     # the views followed the run (not a window that skipped its work)
     assert len({n for n in seen_rows if 0 < n < 100_050}) >= 3
@@ -163,6 +167,7 @@ def _follow_the_run(qtbot, window, place: str):
         costs.append(time.thread_time() - start)
     text += f"; the whole run drawn from scratch in {1e3 * min(costs):.0f} ms of CPU"
     print(text)
-    print(f"BENCH gui: {text}; bound {1e3 * MAX_BLOCKED_S:.0f} ms: "
-          f"{'met' if late.max() < MAX_BLOCKED_S else 'NOT met'}")
+    print(
+        f"BENCH gui: {text}; bound {1e3 * MAX_BLOCKED_S:.0f} ms: {'met' if late.max() < MAX_BLOCKED_S else 'NOT met'}"
+    )
     return stored

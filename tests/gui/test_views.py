@@ -55,7 +55,9 @@ def test_a_pulse_train_shows_its_two_phases_as_two_series_with_the_fit(qtbot, op
     view = window.views.views[0]
     qtbot.waitUntil(lambda: window.views.runs[-1].analysis is not None, timeout=RUN_TIMEOUT_MS)
     columns = open_run(experiment.data_filename).columns
-    drawn = {label: (x, y) for label, x, y in curves(window, view, experiment) if label in ("potentiation", "depression")}
+    drawn = {
+        label: (x, y) for label, x, y in curves(window, view, experiment) if label in ("potentiation", "depression")
+    }
     assert set(drawn) == {"potentiation", "depression"}  # two series, not one line jumping back
     for phase, label in ((1, "potentiation"), (-1, "depression")):
         rows = columns["Phase"] == phase
@@ -92,8 +94,9 @@ def test_a_pattern_run_updates_the_array_map_after_every_epoch(qtbot, spy, tmp_p
         assert shown == epochs and len(epochs) >= 4  # every epoch of both trainings, in order
         last = (columns["Stage"] == epochs[-1][0]) & (columns["Epoch"] == epochs[-1][1])
         expected = np.full((4, 4), np.nan)
-        expected[columns["Row"][last].astype(int), columns["Column"][last].astype(int)] = \
-            columns["Conductance (S)"][last]
+        expected[columns["Row"][last].astype(int), columns["Column"][last].astype(int)] = columns["Conductance (S)"][
+            last
+        ]
         np.testing.assert_allclose(view.shown_map, expected)
 
         # a click on a cell plots its history over every epoch
@@ -151,8 +154,12 @@ def test_the_analysis_panel_shows_the_vth_that_tspcm_analyze_finds(qtbot, open_w
         experiment = run_to_end(qtbot, window)
     value, text = window.analysis_panel.shown_value("vth_mean_V")
     summary = tmp_path / "summary.csv"
-    assert cli.main(["analyze", experiment.data_filename, "--summary", str(summary), "--workers", "1",
-                     "--quiet", "--no-write"]) == 0
+    assert (
+        cli.main(
+            ["analyze", experiment.data_filename, "--summary", str(summary), "--workers", "1", "--quiet", "--no-write"]
+        )
+        == 0
+    )
     capsys.readouterr()
     table = pd.read_csv(summary)
     expected = float(table.loc[table["feature"] == "vth_mean_V", "value"].iloc[0])
@@ -207,13 +214,15 @@ def test_estimates_follow_the_parameters_typed(qtbot, open_window):
     type_into(qtbot, window.inputs.cycles, "4")
     qtbot.waitUntil(lambda: "4 cycles x 501 = 2004" in window.estimates.text(), timeout=5000)
     type_into(qtbot, window.inputs.cycles, "-3")
-    qtbot.waitUntil(lambda: "cycles" in window.estimates.text() and "out of range" in window.estimates.text(),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: "cycles" in window.estimates.text() and "out of range" in window.estimates.text(), timeout=5000
+    )
     assert not math.isnan(window.views.views[0].plot.plot_item.vb.viewRange()[0][0])
 
 
-def test_a_run_analysed_by_tspcm_analyze_shows_its_stored_analysis_in_the_preview_and_panel(qtbot, open_window,
-                                                                                           tmp_path, capsys):
+def test_a_run_analysed_by_tspcm_analyze_shows_its_stored_analysis_in_the_preview_and_panel(
+    qtbot, open_window, tmp_path, capsys
+):
     from tspcm_lab.gui.dialogs import RunFileDialog
 
     path = make_run(tmp_path / "iv.h5", plugins.load_procedure("iv-sweep"), 28, {"cycles": 2})
@@ -223,8 +232,10 @@ def test_a_run_analysed_by_tspcm_analyze_shows_its_stored_analysis_in_the_previe
     window = open_window(plugins.load_procedure("iv-sweep"), seed=29)
     dialog = RunFileDialog(window.procedure_class, widget_list=window.widget_list, parent=window)
     dialog.update_preview(str(path))
-    rows = {dialog.preview_metadata.topLevelItem(i).text(0): dialog.preview_metadata.topLevelItem(i).text(1)
-            for i in range(dialog.preview_metadata.topLevelItemCount())}
+    rows = {
+        dialog.preview_metadata.topLevelItem(i).text(0): dialog.preview_metadata.topLevelItem(i).text(1)
+        for i in range(dialog.preview_metadata.topLevelItemCount())
+    }
     dialog.close()
     assert rows["analysis: vth_mean_V"] == format_si(stored, "V") and "stored" in rows["Analysis"]
     (experiment,) = window.open_runs([str(path)])
@@ -242,9 +253,18 @@ def test_every_declared_view_and_group_names_the_procedures_own_columns_and_para
         cls = plugins.load_procedure(name)
         columns, keys = set(cls.DATA_COLUMNS), set(cls().parameter_objects())
         for view in cls.VIEWS:
-            named = [view.get("x"), view.get("color_by"), view.get("events"), view.get("row"), view.get("column"),
-                     view.get("value"), *as_list(view.get("y")), *as_list(view.get("series")),
-                     *as_list(view.get("frame")), *([] if view.get("marks") == "auto" else as_list(view.get("marks")))]
+            named = [
+                view.get("x"),
+                view.get("color_by"),
+                view.get("events"),
+                view.get("row"),
+                view.get("column"),
+                view.get("value"),
+                *as_list(view.get("y")),
+                *as_list(view.get("series")),
+                *as_list(view.get("frame")),
+                *([] if view.get("marks") == "auto" else as_list(view.get("marks"))),
+            ]
             assert {c for c in named if c} <= columns, (name, view["title"])
             params = [view.get("threshold_parameter"), view.get("target_parameter"), *as_list(view.get("hlines"))]
             assert {p for p in params if p} <= keys, (name, view["title"])

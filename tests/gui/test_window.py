@@ -52,8 +52,10 @@ def test_queued_run_completes_into_a_run_file_listed_in_the_browser(qtbot, open_
     from procedures.iv_sweep import cycle_levels
 
     window = open_window(plugins.load_procedure("iv-sweep"), seed=3, title="cell A1")
-    assert (window.plot_widget.plot_frame.x_axis, window.plot_widget.plot_frame.y_axis) == ("Voltage (V)",
-                                                                                            "Current (A)")
+    assert (window.plot_widget.plot_frame.x_axis, window.plot_widget.plot_frame.y_axis) == (
+        "Voltage (V)",
+        "Current (A)",
+    )
     window.inputs.cycles.setValue(2)
     seen_at_signal = {}
 
@@ -72,8 +74,13 @@ def test_queued_run_completes_into_a_run_file_listed_in_the_browser(qtbot, open_
     assert ":INIT" in spy["seed=3"][SMU]  # the SMU ran its sweeps (its source turns on by itself)
     points = cycle_levels(2.5, 0.01, "positive").size
     run = open_run(path)
-    assert (run.status, run.n_rows, run.procedure, run.seed, run.title) == ("completed", 2 * points, "iv-sweep", 3,
-                                                                           "cell A1")
+    assert (run.status, run.n_rows, run.procedure, run.seed, run.title) == (
+        "completed",
+        2 * points,
+        "iv-sweep",
+        3,
+        "cell A1",
+    )
     assert run.parameters["cycles"].value == 2 and run.parameters["stop_voltage_V"].units == "V"
     assert run.bench["simulation"]["spec"] == "seed=3"
     with h5py.File(path, "r") as h5:  # plain h5py, no tspcm code
@@ -124,8 +131,9 @@ def test_failure_is_reported_after_outputs_are_off(qtbot, open_window, spy):
     window.inputs.fail_after.setValue(2)
     window.inputs.shutdown_delay_s.setValue(0.3)  # PyMeasure says "failed" before shutdown() runs
     at_signal = {}
-    window.manager.failed.connect(lambda e: at_signal.update(
-        smu=ask(spy, 5, SMU, ":OUTP?"), status=open_run(e.data_filename).status))
+    window.manager.failed.connect(
+        lambda e: at_signal.update(smu=ask(spy, 5, SMU, ":OUTP?"), status=open_run(e.data_filename).status)
+    )
     with qtbot.waitSignal(window.manager.failed, timeout=RUN_TIMEOUT_MS) as blocker:
         click_queue(qtbot, window)
     assert at_signal == {"smu": "0", "status": "failed"}  # PyMeasure reports failure before shutdown; we don't
@@ -163,17 +171,24 @@ def test_invalid_parameter_is_refused_before_anything_is_enabled(qtbot, open_win
 def test_reopening_a_run_restores_its_parameters_and_curve(qtbot, open_window, tmp_path):
     folder = tmp_path / "earlier"
     folder.mkdir()
-    path = make_run(folder / "a.h5", spike_train(), 7, {"trains": 2, "spike_amplitude_V": 1.5,
-                                                       "spike_width_s": 2e-7, "store_traces": False})
+    path = make_run(
+        folder / "a.h5",
+        spike_train(),
+        7,
+        {"trains": 2, "spike_amplitude_V": 1.5, "spike_width_s": 2e-7, "store_traces": False},
+    )
     window = open_window(spike_train(), seed=8)
     assert window.inputs.trains.value() == 5 and window.inputs.spike_amplitude_V.value() == pytest.approx(1.6)
 
     # the Open dialog's preview reads the run file
     from tspcm_lab.gui.dialogs import RunFileDialog
+
     dialog = RunFileDialog(window.procedure_class, widget_list=window.widget_list, parent=window)
     dialog.update_preview(str(path))
-    preview = {dialog.preview_param.topLevelItem(i).text(0): dialog.preview_param.topLevelItem(i).text(1)
-               for i in range(dialog.preview_param.topLevelItemCount())}
+    preview = {
+        dialog.preview_param.topLevelItem(i).text(0): dialog.preview_param.topLevelItem(i).text(1)
+        for i in range(dialog.preview_param.topLevelItemCount())
+    }
     assert preview["Trains per state"] == "2" and preview["Spike amplitude"].startswith("1.5")
     dialog.close()
 

@@ -24,10 +24,10 @@ class SmuHold(TspcmProcedure):
     points = IntegerParameter("Points", minimum=1, maximum=10_000, default=5)
     compliance_A = FloatParameter("Compliance", units="A", minimum=1e-9, maximum=1e-3, default=1e-5)
     hold = BooleanParameter("Hold the output on until stopped", default=False)
-    fail_after = IntegerParameter("Fail after this many readings (0 = never)", minimum=0, maximum=10_000,
-                                  default=0)
-    shutdown_delay_s = FloatParameter("Wait before turning the outputs off", units="s", minimum=0.0,
-                                      maximum=1.0, default=0.0)  # a slow instrument's ramp-down
+    fail_after = IntegerParameter("Fail after this many readings (0 = never)", minimum=0, maximum=10_000, default=0)
+    shutdown_delay_s = FloatParameter(
+        "Wait before turning the outputs off", units="s", minimum=0.0, maximum=1.0, default=0.0
+    )  # a slow instrument's ramp-down
 
     def execute(self):
         smu = self.bench.smu

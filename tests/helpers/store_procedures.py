@@ -26,14 +26,15 @@ class TinySweep(Procedure):
         voltage = np.linspace(self.start_voltage, self.stop_voltage, self.points)
         current = voltage / self.resistance
         if self.batch:
-            self.emit("batch results", {"Voltage (V)": voltage, "Current (A)": current,
-                                        "Step": np.arange(self.points)})
+            self.emit("batch results", {"Voltage (V)": voltage, "Current (A)": current, "Step": np.arange(self.points)})
         else:
             for step, (v, i) in enumerate(zip(voltage, current)):
                 if step == self.fail_after:
                     raise RuntimeError(f"simulated instrument fault at step {step}")
                 self.emit("results", {"Voltage (V)": v, "Current (A)": i, "Step": step})
                 self.emit("progress", 100.0 * (step + 1) / self.points)
-        self.emit("waveform", {"name": "sweep", "y": current, "x": voltage,
-                               "y_label": "Current (A)", "x_label": "Voltage (V)"})
+        self.emit(
+            "waveform",
+            {"name": "sweep", "y": current, "x": voltage, "y_label": "Current (A)", "x_label": "Voltage (V)"},
+        )
         log.warning("compliance not reached (%d points)", self.points)

@@ -9,8 +9,10 @@ from tests.helpers.bench_cli import run_bench_cli
 
 def test_invalid_file_exits_2_and_connects_nothing(tmp_path, capsys):
     path = tmp_path / "bad.toml"
-    path.write_text('[smu]\ndriver = "keithley2450"\nresource = "GPIB0::18::INSTR"\nmax_voltage = "-1 V"\n'
-                    'max_compliance_current = "1 mA"\n')
+    path.write_text(
+        '[smu]\ndriver = "keithley2450"\nresource = "GPIB0::18::INSTR"\nmax_voltage = "-1 V"\n'
+        'max_compliance_current = "1 mA"\n'
+    )
     assert run_bench_cli(["bench", "check", str(path)]) == 2
     out = capsys.readouterr().out
     assert f"{path}: smu.max_voltage: must be > 0 V" in out
@@ -20,8 +22,10 @@ def test_invalid_file_exits_2_and_connects_nothing(tmp_path, capsys):
 def test_unreachable_instrument_and_missing_roles_one_line_each(tmp_path, capsys):
     path = tmp_path / "station.toml"
     # port 9 (discard) on loopback is closed: the connection is refused at once
-    path.write_text('[smu]\ndriver = "keithley2450"\nresource = "TCPIP::127.0.0.1::9::SOCKET"\n'
-                    'visa_library = "@py"\ntimeout = "2 s"\nmax_voltage = "2 V"\nmax_compliance_current = "1 mA"\n')
+    path.write_text(
+        '[smu]\ndriver = "keithley2450"\nresource = "TCPIP::127.0.0.1::9::SOCKET"\n'
+        'visa_library = "@py"\ntimeout = "2 s"\nmax_voltage = "2 V"\nmax_compliance_current = "1 mA"\n'
+    )
     assert run_bench_cli(["bench", "check", str(path), "--require", "smu,pulse"]) == 1
     lines = capsys.readouterr().out.splitlines()
     by_role = {line.split()[0]: line for line in lines if line.startswith("  ")}

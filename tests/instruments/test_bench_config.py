@@ -61,12 +61,16 @@ def problems_of(tmp_path, text):
 def test_builtin_sim_benches_load():
     sim = load_bench_config("sim")
     assert {r: c.resource for r, c in sim.roles.items()} == {
-        "smu": "GPIB0::18::INSTR", "pulse": "GPIB0::10::INSTR", "scope": "GPIB0::7::INSTR",
-        "matrix": "GPIB0::16::INSTR"}
+        "smu": "GPIB0::18::INSTR",
+        "pulse": "GPIB0::10::INSTR",
+        "scope": "GPIB0::7::INSTR",
+        "matrix": "GPIB0::16::INSTR",
+    }
     assert {c.visa_library for c in sim.roles.values()} == {"@tspcm"}
     tcp = load_bench_config("sim-tcp")
     assert [c.resource for c in tcp.roles.values()] == [
-        f"TCPIP::127.0.0.1::{port}::SOCKET" for port in (5025, 5026, 5027, 5028)]
+        f"TCPIP::127.0.0.1::{port}::SOCKET" for port in (5025, 5026, 5027, 5028)
+    ]
     assert {c.visa_library for c in tcp.roles.values()} == {"@py"}
     assert sim.roles["scope"].sense_resistance_ohm == 50.0
 
@@ -95,7 +99,9 @@ def test_missing_file_lists_builtins(tmp_path):
 
 
 def test_unknown_driver_and_driver_of_another_role(tmp_path):
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
 [smu]
 driver = "keithley9999"
 resource = "GPIB0::1::INSTR"
@@ -105,8 +111,12 @@ max_compliance_current = "1 mA"
 driver = "dsox1102g"
 resource = "GPIB0::2::INSTR"
 max_voltage = "1 V"
-""")
-    assert "smu.driver: unknown driver 'keithley9999'; allowed for [smu]: keithley2400, keithley2450, keithley2600" in message
+""",
+    )
+    assert (
+        "smu.driver: unknown driver 'keithley9999'; allowed for [smu]: keithley2400, keithley2450, keithley2600"
+        in message
+    )
     assert "pulse.driver: 'dsox1102g' is a scope driver, not a pulse; allowed for [pulse]: agilent33500" in message
 
 
@@ -118,7 +128,9 @@ def test_missing_resource_and_limits(tmp_path):
 
 
 def test_limits_of_wrong_sign_or_unit(tmp_path):
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
 [smu]
 driver = "keithley2450"
 resource = "GPIB0::18::INSTR"
@@ -129,7 +141,8 @@ timeout = "fast"
 driver = "dsox1102g"
 resource = "GPIB0::7::INSTR"
 sense_resistance = "50"
-""")
+""",
+    )
     assert "smu.max_voltage: must be > 0 V, got '-2 V'" in message
     assert "smu.max_compliance_current: '10 mV' is not in A" in message
     assert "smu.timeout: cannot read 'fast'" in message
@@ -137,7 +150,9 @@ sense_resistance = "50"
 
 
 def test_unknown_keys_tables_and_channels(tmp_path):
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
 [smu]
 driver = "keithley2450"
 resource = "GPIB0::18::INSTR"
@@ -152,7 +167,8 @@ max_voltage = "2 V"
 channel = 2
 [lockin]
 driver = "sr830"
-""")
+""",
+    )
     assert "smu.max_volatge: unknown key; allowed in [smu]:" in message
     assert "smu.channel: keithley2450 has no channels; remove the key" in message
     assert "pulse.channel: 2 is not a channel of agilent33521a; allowed: 1" in message
@@ -160,19 +176,21 @@ driver = "sr830"
 
 
 def test_matrix_channels_validated(tmp_path):
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
 [matrix]
 driver = "keithley2750"
 resource = "GPIB0::16::INSTR"
 row_channels = [101, 102]
 col_channels = [102, "x"]
-""")
+""",
+    )
     assert "matrix.col_channels: must be a non-empty list of positive channel numbers" in message
 
 
 def test_missing_role_that_a_procedure_requires(tmp_path):
-    path = write(tmp_path, '[scope]\ndriver = "dsox1102g"\nresource = "GPIB0::7::INSTR"\n'
-                           'sense_resistance = "50 ohm"\n')
+    path = write(tmp_path, '[scope]\ndriver = "dsox1102g"\nresource = "GPIB0::7::INSTR"\nsense_resistance = "50 ohm"\n')
     with pytest.raises(BenchConfigError, match=r"\[smu\]: missing: this needs a smu .*keithley2450"):
         load_bench_config(path, require=("smu", "scope"))
 
@@ -181,17 +199,36 @@ def test_empty_file(tmp_path):
     assert "configures no instrument" in problems_of(tmp_path, "# nothing\n")
 
 
-@pytest.mark.parametrize("text, unit, value", [
-    ("100 uA", "A", 1e-4), ("100µA", "A", 1e-4), ("2 V", "V", 2.0), ("1.5e-3 A", "A", 1.5e-3),
-    ("10 kOhm", "ohm", 1e4), ("50 ohm", "ohm", 50.0), ("20 ms", "s", 0.02), (3, "V", 3.0), (0.5, "A", 0.5),
-])
+@pytest.mark.parametrize(
+    "text, unit, value",
+    [
+        ("100 uA", "A", 1e-4),
+        ("100µA", "A", 1e-4),
+        ("2 V", "V", 2.0),
+        ("1.5e-3 A", "A", 1.5e-3),
+        ("10 kOhm", "ohm", 1e4),
+        ("50 ohm", "ohm", 50.0),
+        ("20 ms", "s", 0.02),
+        (3, "V", 3.0),
+        (0.5, "A", 0.5),
+    ],
+)
 def test_quantities(text, unit, value):
     assert parse_quantity(text, unit) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text, unit", [
-    ("2 mV", "A"), ("2", "V"), ("2 volts", "V"), (True, "V"), ("2 MV V", "V"), ("nan V", "V"), ([2], "V"),
-])
+@pytest.mark.parametrize(
+    "text, unit",
+    [
+        ("2 mV", "A"),
+        ("2", "V"),
+        ("2 volts", "V"),
+        (True, "V"),
+        ("2 MV V", "V"),
+        ("nan V", "V"),
+        ([2], "V"),
+    ],
+)
 def test_bad_quantities(text, unit):
     with pytest.raises(UnitError):
         parse_quantity(text, unit)

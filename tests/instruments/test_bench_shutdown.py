@@ -25,8 +25,9 @@ def make_bench(smu_driver, pulse_driver, matrix_driver, config=UNREACHABLE_SMU):
     roles = {
         "smu": Keithley2450SMU(smu_driver, limits=LIMITS, resource="GPIB0::18::INSTR"),
         "pulse": Agilent33500Pulse(pulse_driver, limits=LIMITS, resource="GPIB0::10::INSTR"),
-        "matrix": Keithley2750MatrixRole(matrix_driver, row_channels=[101], col_channels=[113],
-                                         resource="GPIB0::16::INSTR"),
+        "matrix": Keithley2750MatrixRole(
+            matrix_driver, row_channels=[101], col_channels=[113], resource="GPIB0::16::INSTR"
+        ),
     }
     bench = Bench(config, roles)
     roles["matrix"].outputs_on = bench.outputs_on
@@ -34,9 +35,11 @@ def make_bench(smu_driver, pulse_driver, matrix_driver, config=UNREACHABLE_SMU):
 
 
 def test_all_off_turns_everything_off_in_order():
-    with expected_protocol(Keithley2450Native, [(":ABOR", None), ("OUTPUT OFF", None)]) as smu, \
-            expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
-            expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
+    with (
+        expected_protocol(Keithley2450Native, [(":ABOR", None), ("OUTPUT OFF", None)]) as smu,
+        expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg,
+        expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix,
+    ):
         bench = make_bench(smu, awg, matrix)
         bench.smu.output_is_on = True
         assert bench.outputs_on() == ["smu"]
@@ -47,8 +50,10 @@ def test_all_off_turns_everything_off_in_order():
 
 def test_lost_connection_to_one_instrument_spares_the_others():
     dead = Keithley2450Native(ProtocolAdapter([]))  # every command to the SMU fails
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
-            expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
+    with (
+        expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg,
+        expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix,
+    ):
         bench = make_bench(dead, awg, matrix)
         problems = bench.all_off()
         bench.close()
@@ -66,8 +71,10 @@ def test_a_dropped_connection_is_reopened_once_to_confirm_the_output_off(caplog)
     sim_smu.handle(":SOUR:VOLT:LEV 1;:OUTP ON")
     assert sim_smu.handle(":OUTP?") == "1"
     dead = Keithley2450Native(ProtocolAdapter([]))
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
-            expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
+    with (
+        expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg,
+        expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix,
+    ):
         bench = make_bench(dead, awg, matrix, config=load_bench_config("sim"))
         bench.smu.output_is_on = True
         assert bench.all_off() == []
@@ -79,8 +86,10 @@ def test_a_dropped_connection_is_reopened_once_to_confirm_the_output_off(caplog)
 
 def test_context_manager_turns_off_on_exception_and_notes_problems():
     dead = Keithley2450Native(ProtocolAdapter([]))
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
-            expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
+    with (
+        expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg,
+        expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix,
+    ):
         with pytest.raises(KeyError) as info:
             with make_bench(dead, awg, matrix):
                 raise KeyError("mid-script failure")
@@ -89,8 +98,10 @@ def test_context_manager_turns_off_on_exception_and_notes_problems():
 
 def test_context_manager_raises_when_shutdown_is_not_confirmed():
     dead = Keithley2450Native(ProtocolAdapter([]))
-    with expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg, \
-            expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix:
+    with (
+        expected_protocol(Agilent33500Ext, [("OUTP1 0", None), ("OUTP1?", "0")]) as awg,
+        expected_protocol(Keithley2750Matrix, [(":ROUTe:OPEN:ALL", None)]) as matrix,
+    ):
         with pytest.raises(ShutdownError, match="outputs may still be on: smu"):
             with make_bench(dead, awg, matrix):
                 pass
@@ -98,9 +109,12 @@ def test_context_manager_raises_when_shutdown_is_not_confirmed():
 
 def test_snapshot_is_plain_data():
     import json
-    with expected_protocol(Keithley2450Native, [("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1")]) as smu, \
-            expected_protocol(Agilent33500Ext, [("*IDN?", "Agilent Technologies,33522B,1,1")]) as awg, \
-            expected_protocol(Keithley2750Matrix, [("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2750,1,1")]) as m:
+
+    with (
+        expected_protocol(Keithley2450Native, [("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1")]) as smu,
+        expected_protocol(Agilent33500Ext, [("*IDN?", "Agilent Technologies,33522B,1,1")]) as awg,
+        expected_protocol(Keithley2750Matrix, [("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2750,1,1")]) as m,
+    ):
         bench = make_bench(smu, awg, m)
         snap = bench.snapshot()
         bench.close()
@@ -112,9 +126,12 @@ def test_snapshot_is_plain_data():
 
 def test_open_reports_unreachable_instrument_and_connects_nothing_else(tmp_path):
     from tspcm_lab.bench import BenchOpenError
+
     path = tmp_path / "station.toml"
-    path.write_text('[smu]\ndriver = "keithley2450"\nresource = "TCPIP::127.0.0.1::9::SOCKET"\n'
-                    'visa_library = "@py"\ntimeout = "2 s"\nmax_voltage = "2 V"\nmax_compliance_current = "1 mA"\n')
+    path.write_text(
+        '[smu]\ndriver = "keithley2450"\nresource = "TCPIP::127.0.0.1::9::SOCKET"\n'
+        'visa_library = "@py"\ntimeout = "2 s"\nmax_voltage = "2 V"\nmax_compliance_current = "1 mA"\n'
+    )
     with pytest.raises(BenchOpenError) as info:
         Bench.open(path, require=("smu",))
     assert list(info.value.problems) == ["smu"]

@@ -23,24 +23,27 @@ BURST_CH1 = [
 
 
 def test_33500_pulse_train_then_output_then_trigger():
-    with expected_protocol(Agilent33500Ext, [
-        ("OUTP1:LOAD INF", None),
-        ("SOUR1:FUNC PULS", None),
-        ("SOUR1:VOLT:LOW?", "-5.0E-02"),  # the *RST default: high first is valid
-        ("SOUR1:VOLT:HIGH 1.200000", None),
-        ("SOUR1:VOLT:LOW 0.000000", None),
-        ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),  # minimum edge and width fit any period
-        ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
-        ("SOUR1:FUNC:PULS:PER 1.000000e-05", None),
-        ("SOUR1:FUNC:PULS:WIDT 1.000000e-06", None),
-        ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
-        *BURST_CH1,
-        NO_ERROR,
-        ("OUTP1 1", None),
-        ("*TRG;*WAI", None),
-        ("OUTP1 0", None),
-        ("OUTP1?", "0"),
-    ]) as driver:
+    with expected_protocol(
+        Agilent33500Ext,
+        [
+            ("OUTP1:LOAD INF", None),
+            ("SOUR1:FUNC PULS", None),
+            ("SOUR1:VOLT:LOW?", "-5.0E-02"),  # the *RST default: high first is valid
+            ("SOUR1:VOLT:HIGH 1.200000", None),
+            ("SOUR1:VOLT:LOW 0.000000", None),
+            ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),  # minimum edge and width fit any period
+            ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
+            ("SOUR1:FUNC:PULS:PER 1.000000e-05", None),
+            ("SOUR1:FUNC:PULS:WIDT 1.000000e-06", None),
+            ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
+            *BURST_CH1,
+            NO_ERROR,
+            ("OUTP1 1", None),
+            ("*TRG;*WAI", None),
+            ("OUTP1 0", None),
+            ("OUTP1?", "0"),
+        ],
+    ) as driver:
         pulse = Agilent33500Pulse(driver, limits=LIMITS, channel=1)
         pulse.configure_pulse_train(1.2, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
         pulse.output_on()
@@ -56,44 +59,56 @@ def test_33500_spike_train_upload_and_burst_of_arb():
     samples[2:4] = 1.5
     samples[10:12] = 1.5
     codes = ", ".join(str(c) for c in np.where(samples > 0, 32767, -32767))
-    with expected_protocol(Agilent33500Ext, [
-        ("OUTP2:LOAD INF", None),
-        ("SOUR2:VOLT:OFFS 0.000000", None),
-        ("SOUR2:DATA:VOL:CLE", None),
-        (f"SOUR2:DATA:ARB:DAC SPIKES, {codes}", None),
-        ("SOUR2:FUNC:ARB SPIKES", None),
-        ("SOUR2:FUNC ARB", None),
-        ("SOUR2:FUNC:ARB:SRAT 1000000.000000", None),
-        ("SOUR2:FUNC:ARB:FILT OFF", None),
-        ("SOUR2:VOLT 1.500000", None),
-        ("SOUR2:VOLT:OFFS 0.750000", None),
-        ("SOUR2:BURS:MODE TRIG", None),
-        ("SOUR2:BURS:NCYC 3", None),
-        ("SOUR2:BURS:STAT 1", None),
-        ("TRIG2:SOUR BUS", None),
-        ("OUTP:SYNC:SOUR CH2", None),
-        ("OUTP:SYNC 1", None),
-        NO_ERROR,
-    ]) as driver:
+    with expected_protocol(
+        Agilent33500Ext,
+        [
+            ("OUTP2:LOAD INF", None),
+            ("SOUR2:VOLT:OFFS 0.000000", None),
+            ("SOUR2:DATA:VOL:CLE", None),
+            (f"SOUR2:DATA:ARB:DAC SPIKES, {codes}", None),
+            ("SOUR2:FUNC:ARB SPIKES", None),
+            ("SOUR2:FUNC ARB", None),
+            ("SOUR2:FUNC:ARB:SRAT 1000000.000000", None),
+            ("SOUR2:FUNC:ARB:FILT OFF", None),
+            ("SOUR2:VOLT 1.500000", None),
+            ("SOUR2:VOLT:OFFS 0.750000", None),
+            ("SOUR2:BURS:MODE TRIG", None),
+            ("SOUR2:BURS:NCYC 3", None),
+            ("SOUR2:BURS:STAT 1", None),
+            ("TRIG2:SOUR BUS", None),
+            ("OUTP:SYNC:SOUR CH2", None),
+            ("OUTP:SYNC 1", None),
+            NO_ERROR,
+        ],
+    ) as driver:
         pulse = Agilent33500Pulse(driver, limits=LIMITS, channel=2)
         pulse.configure_spike_train(samples, 1e-6, count=3)
     assert pulse.settings["duration_s"] == pytest.approx(16e-6)
 
 
 def test_single_pulse_is_a_burst_of_one():
-    with expected_protocol(Agilent33521AExt, [
-        ("OUTP1:LOAD INF", None), ("SOUR1:FUNC PULS", None),
-        ("SOUR1:VOLT:LOW?", "+2.0E+00"),  # a previous pulse sat above the new one: low first
-        ("SOUR1:VOLT:LOW 0.000000", None), ("SOUR1:VOLT:HIGH 1.000000", None),
-        ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),
-        ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
-        ("SOUR1:FUNC:PULS:PER 2.400000e-07", None),
-        ("SOUR1:FUNC:PULS:WIDT 1.000000e-07", None),
-        ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
-        ("SOUR1:BURS:MODE TRIG", None), ("SOUR1:BURS:NCYC 1", None), ("SOUR1:BURS:STAT 1", None),
-        ("TRIG1:SOUR BUS", None), ("OUTP:SYNC:SOUR CH1", None), ("OUTP:SYNC 1", None),
-        NO_ERROR,
-    ]) as driver:
+    with expected_protocol(
+        Agilent33521AExt,
+        [
+            ("OUTP1:LOAD INF", None),
+            ("SOUR1:FUNC PULS", None),
+            ("SOUR1:VOLT:LOW?", "+2.0E+00"),  # a previous pulse sat above the new one: low first
+            ("SOUR1:VOLT:LOW 0.000000", None),
+            ("SOUR1:VOLT:HIGH 1.000000", None),
+            ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),
+            ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
+            ("SOUR1:FUNC:PULS:PER 2.400000e-07", None),
+            ("SOUR1:FUNC:PULS:WIDT 1.000000e-07", None),
+            ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
+            ("SOUR1:BURS:MODE TRIG", None),
+            ("SOUR1:BURS:NCYC 1", None),
+            ("SOUR1:BURS:STAT 1", None),
+            ("TRIG1:SOUR BUS", None),
+            ("OUTP:SYNC:SOUR CH1", None),
+            ("OUTP:SYNC 1", None),
+            NO_ERROR,
+        ],
+    ) as driver:
         Agilent33521APulse(driver, limits=LIMITS).configure_single_pulse(1.0, 100e-9, edge_s=10e-9)
     with pytest.raises(ValueError, match="channel"):
         Agilent33521APulse(None, limits=LIMITS, channel=2)
@@ -121,32 +136,35 @@ def test_pulse_safety_nothing_sent():
 
 
 def test_81160a_pulse_train_and_user_waveform():
-    with expected_protocol(Keysight81160AExt, [
-        (":OUTP1:LOAD 1.000000e+06", None),
-        (":FUNC1 PULS", None),
-        (":VOLT1:HIGH 1.000000", None),
-        (":VOLT1:LOW 0.000000", None),
-        (":PULS:PER1 1.000000e-06", None),
-        (":PULS:WIDT1 5.000000e-08", None),
-        (":FUNC1:PULS:TRAN 2.000000e-09", None),
-        (":ARM:SOUR1 MAN", None),
-        (":TRIG1:COUN 5", None),
-        NO_ERROR,
-        (":OUTP1:LOAD 1.000000e+06", None),
-        (":DATA1:DAC VOLATILE, -8191, 8191, -8191, -8191", None),
-        (":FUNC1:USER VOLATILE", None),
-        (":FUNC1 USER", None),
-        (":FREQ1 250000", None),
-        (":VOLT1 1.000000", None),
-        (":VOLT1:OFFS 0.500000", None),
-        (":ARM:SOUR1 MAN", None),
-        (":TRIG1:COUN 1", None),
-        NO_ERROR,
-        ("OUTP1 1", None),
-        ("*TRG;*WAI", None),
-        ("OUTP1 0", None),
-        ("OUTP1?", "0"),
-    ]) as driver:
+    with expected_protocol(
+        Keysight81160AExt,
+        [
+            (":OUTP1:LOAD 1.000000e+06", None),
+            (":FUNC1 PULS", None),
+            (":VOLT1:HIGH 1.000000", None),
+            (":VOLT1:LOW 0.000000", None),
+            (":PULS:PER1 1.000000e-06", None),
+            (":PULS:WIDT1 5.000000e-08", None),
+            (":FUNC1:PULS:TRAN 2.000000e-09", None),
+            (":ARM:SOUR1 MAN", None),
+            (":TRIG1:COUN 5", None),
+            NO_ERROR,
+            (":OUTP1:LOAD 1.000000e+06", None),
+            (":DATA1:DAC VOLATILE, -8191, 8191, -8191, -8191", None),
+            (":FUNC1:USER VOLATILE", None),
+            (":FUNC1 USER", None),
+            (":FREQ1 250000", None),
+            (":VOLT1 1.000000", None),
+            (":VOLT1:OFFS 0.500000", None),
+            (":ARM:SOUR1 MAN", None),
+            (":TRIG1:COUN 1", None),
+            NO_ERROR,
+            ("OUTP1 1", None),
+            ("*TRG;*WAI", None),
+            ("OUTP1 0", None),
+            ("OUTP1?", "0"),
+        ],
+    ) as driver:
         pulse = Keysight81160APulse(driver, limits=LIMITS)
         pulse.configure_pulse_train(1.0, 50e-9, period_s=1e-6, count=5, edge_s=2e-9)
         pulse.configure_spike_train([0, 1, 0, 0], 1e-6)

@@ -14,34 +14,37 @@ from instruments.scope import DSOX1102GScope
 
 
 def test_scope_arm_and_fetch_current():
-    with expected_protocol(KeysightDSOX1102GTrig, [
-        (":stop", None),
-        (":TIMebase:MODE MAIN", None),
-        (":TIMebase:REFerence LEFT", None),
-        (":TIMebase:RANGe 1e-05", None),
-        (":TIMebase:POSition 0", None),  # reference 1 division (1 us) in: left edge 1 us before trigger
-        (":channel1:PROBe 1.000000", None),
-        (":channel1:RANGe 0.062500", None),
-        (":channel1:OFFSet 0.025000", None),
-        (":TRIGger:MODE EDGE", None),
-        (":TRIGger:EDGE:SOURce EXT", None),
-        (":TRIGger:EDGE:LEVel 1", None),
-        (":TRIGger:EDGE:SLOPe POS", None),
-        (":TRIGger:SWEep NORM", None),
-        (":ACQuire:TYPE NORM", None),
-        (":single", None),
-        (":OPERegister:CONDition?", "+8"),  # armed: now the pulse generator may fire
-        (":OPERegister:CONDition?", "+8"),  # fetch: still waiting for the trigger
-        (":OPERegister:CONDition?", "+0"),  # done
-        (":waveform:source CHAN1", None),
-        (":waveform:points:mode RAW", None),
-        (":waveform:points 1000", None),
-        (":waveform:format WORD", None),  # binary by default: 2 bytes a point
-        (":WAVeform:UNSigned 1", None),
-        (":WAVeform:BYTeorder MSBF", None),
-        (":waveform:preamble?", "+1,+0,+3,+1,+1.0E-08,-1.0E-06,+0,+1.0E-03,+0.0E+00,+32768"),
-        (":waveform:data?", b"#800000006" + np.array([32768, 32818, 32778], ">u2").tobytes() + b"\n"),
-    ]) as driver:
+    with expected_protocol(
+        KeysightDSOX1102GTrig,
+        [
+            (":stop", None),
+            (":TIMebase:MODE MAIN", None),
+            (":TIMebase:REFerence LEFT", None),
+            (":TIMebase:RANGe 1e-05", None),
+            (":TIMebase:POSition 0", None),  # reference 1 division (1 us) in: left edge 1 us before trigger
+            (":channel1:PROBe 1.000000", None),
+            (":channel1:RANGe 0.062500", None),
+            (":channel1:OFFSet 0.025000", None),
+            (":TRIGger:MODE EDGE", None),
+            (":TRIGger:EDGE:SOURce EXT", None),
+            (":TRIGger:EDGE:LEVel 1", None),
+            (":TRIGger:EDGE:SLOPe POS", None),
+            (":TRIGger:SWEep NORM", None),
+            (":ACQuire:TYPE NORM", None),
+            (":single", None),
+            (":OPERegister:CONDition?", "+8"),  # armed: now the pulse generator may fire
+            (":OPERegister:CONDition?", "+8"),  # fetch: still waiting for the trigger
+            (":OPERegister:CONDition?", "+0"),  # done
+            (":waveform:source CHAN1", None),
+            (":waveform:points:mode RAW", None),
+            (":waveform:points 1000", None),
+            (":waveform:format WORD", None),  # binary by default: 2 bytes a point
+            (":WAVeform:UNSigned 1", None),
+            (":WAVeform:BYTeorder MSBF", None),
+            (":waveform:preamble?", "+1,+0,+3,+1,+1.0E-08,-1.0E-06,+0,+1.0E-03,+0.0E+00,+32768"),
+            (":waveform:data?", b"#800000006" + np.array([32768, 32818, 32778], ">u2").tobytes() + b"\n"),
+        ],
+    ) as driver:
         scope = DSOX1102GScope(driver, sense_resistance_ohm=50.0, channel=1)
         scope.arm(10e-6, 10e-9, pretrigger_s=1e-6, full_scale_current_a=1e-3)
         capture = scope.fetch()
@@ -61,13 +64,16 @@ def test_scope_refuses_impossible_records_before_sending():
 
 
 def test_matrix_connects_rows_and_columns_of_the_cells():
-    with expected_protocol(Keithley2750Matrix, [
-        (":ROUTe:OPEN:ALL", None),
-        (":ROUTe:MULTiple:CLOSe (@102,114)", None),
-        (":ROUTe:OPEN:ALL", None),
-        (":ROUTe:MULTiple:CLOSe (@101,102,113,114)", None),
-        (":ROUTe:OPEN:ALL", None),
-    ]) as driver:
+    with expected_protocol(
+        Keithley2750Matrix,
+        [
+            (":ROUTe:OPEN:ALL", None),
+            (":ROUTe:MULTiple:CLOSe (@102,114)", None),
+            (":ROUTe:OPEN:ALL", None),
+            (":ROUTe:MULTiple:CLOSe (@101,102,113,114)", None),
+            (":ROUTe:OPEN:ALL", None),
+        ],
+    ) as driver:
         matrix = Keithley2750MatrixRole(driver, row_channels=[101, 102], col_channels=[113, 114])
         matrix.connect([(1, 1)])
         assert matrix.connected() == [(1, 1)]
@@ -79,8 +85,9 @@ def test_matrix_connects_rows_and_columns_of_the_cells():
 def test_matrix_refuses_sets_that_would_connect_more_cells_and_hot_switching():
     outputs = ["smu"]
     with expected_protocol(Keithley2750Matrix, []) as driver:
-        matrix = Keithley2750MatrixRole(driver, row_channels=[101, 102], col_channels=[113, 114],
-                                        outputs_on=lambda: list(outputs))
+        matrix = Keithley2750MatrixRole(
+            driver, row_channels=[101, 102], col_channels=[113, 114], outputs_on=lambda: list(outputs)
+        )
         with pytest.raises(ValueError, match=r"would also connect \[\(0, 1\), \(1, 0\)\]"):
             matrix.connect([(0, 0), (1, 1)])
         with pytest.raises(ValueError, match="outside the 2x2 array"):
@@ -90,12 +97,15 @@ def test_matrix_refuses_sets_that_would_connect_more_cells_and_hot_switching():
 
 
 def test_prober_separates_before_moving_and_off_separates():
-    with expected_protocol(Velox, [
-        ("MoveChuckSeparation 100.0", "0:"),
-        ("StepNextDie 3 4 1", "0: 3 4 1 5"),
-        ("MoveChuckContact 100.0", "0: 0 0 50"),
-        ("MoveChuckSeparation 100.0", "0:"),
-    ]) as driver:
+    with expected_protocol(
+        Velox,
+        [
+            ("MoveChuckSeparation 100.0", "0:"),
+            ("StepNextDie 3 4 1", "0: 3 4 1 5"),
+            ("MoveChuckContact 100.0", "0: 0 0 50"),
+            ("MoveChuckSeparation 100.0", "0:"),
+        ],
+    ) as driver:
         prober = VeloxProber(driver)
         prober.move_to_die(3, 4, subsite=1)
         prober.contact()
@@ -106,10 +116,13 @@ def test_prober_separates_before_moving_and_off_separates():
 
 
 def test_matrix_with_one_relay_per_cell_connects_any_set():
-    with expected_protocol(Keithley2750Matrix, [
-        (":ROUTe:OPEN:ALL", None),
-        (":ROUTe:MULTiple:CLOSe (@101,110)", None),
-    ]) as driver:
+    with expected_protocol(
+        Keithley2750Matrix,
+        [
+            (":ROUTe:OPEN:ALL", None),
+            (":ROUTe:MULTiple:CLOSe (@101,110)", None),
+        ],
+    ) as driver:
         matrix = Keithley2750MatrixRole(driver, cell_channels=[[101, 102], [109, 110]])
         matrix.connect([(1, 1), (0, 0)])  # a diagonal: fine, each cell has its own relay
         assert matrix.connected() == [(0, 0), (1, 1)]

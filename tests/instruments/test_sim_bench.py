@@ -15,7 +15,6 @@ import itertools
 
 import numpy as np
 import pytest
-
 import pyvisa
 from pyvisa.errors import VisaIOError
 
@@ -29,8 +28,12 @@ from tspcm_lab.bench import BUILTIN_DIR, Bench, load_bench_config
 
 from tests.helpers.bench_cli import run_bench_cli
 
-RESOURCES = {"smu": "GPIB0::18::INSTR", "pulse": "GPIB0::10::INSTR", "scope": "GPIB0::7::INSTR",
-             "matrix": "GPIB0::16::INSTR"}
+RESOURCES = {
+    "smu": "GPIB0::18::INSTR",
+    "pulse": "GPIB0::10::INSTR",
+    "scope": "GPIB0::7::INSTR",
+    "matrix": "GPIB0::16::INSTR",
+}
 #: the query that tells whether each virtual instrument's output is on
 OUTPUT_QUERY = {"smu": ":OUTP?", "pulse": "OUTP1?"}
 
@@ -67,7 +70,8 @@ def tcp_bench():
         thread = ServerThread(server).start()
         running.append(thread)
         config = load_bench_config("sim-tcp").with_resources(
-            {role: f"TCPIP::127.0.0.1::{thread.ports[resource]}::SOCKET" for role, resource in RESOURCES.items()})
+            {role: f"TCPIP::127.0.0.1::{thread.ports[resource]}::SOCKET" for role, resource in RESOURCES.items()}
+        )
         return config, server
 
     yield make
@@ -79,7 +83,8 @@ def query_fresh(visa_library: str, resource: str, message: str, **kwargs) -> str
     """Ask a virtual instrument on a new session (not the bench's own connections)."""
     # (ResourceManager objects are shared per library: close the session, never the manager)
     inst = pyvisa.ResourceManager(visa_library).open_resource(
-        resource, read_termination="\n", write_termination="\n", timeout=2000, **kwargs)
+        resource, read_termination="\n", write_termination="\n", timeout=2000, **kwargs
+    )
     try:
         return inst.query(message).strip()
     finally:
@@ -103,8 +108,15 @@ def role_script(bench: Bench) -> dict:
     read_current_a = bench.smu.measure_current()
     bench.smu.output_off()
     errors = {name: role.error_queue() for name, role in bench.roles.items()}
-    return {"iv_v": iv.source_v, "iv_a": iv.current_a, "t_s": capture.t_s, "i_a": capture.current_a,
-            "read_a": read_current_a, "errors": errors, "snapshot": bench.snapshot()}
+    return {
+        "iv_v": iv.source_v,
+        "iv_a": iv.current_a,
+        "t_s": capture.t_s,
+        "i_a": capture.current_a,
+        "read_a": read_current_a,
+        "errors": errors,
+        "snapshot": bench.snapshot(),
+    }
 
 
 def check_script_result(result: dict) -> None:
@@ -285,6 +297,7 @@ def test_bench_check_wrong_resource_and_missing_role(tmp_path, capsys, tspcm_spe
 
 def test_open_refuses_an_instrument_of_another_model(tspcm_spec):
     from tspcm_lab.bench import BenchOpenError
+
     spec = tspcm_spec()
     config = sim_config(spec).with_resources({"smu": RESOURCES["pulse"]})  # a 33522B where the 2450 should be
     with pytest.raises(BenchOpenError, match="which is not a Keithley 2450") as info:
@@ -295,8 +308,9 @@ def test_open_refuses_an_instrument_of_another_model(tspcm_spec):
 def test_open_starts_from_outputs_off(tspcm_spec):
     spec = tspcm_spec()
     library = f"{spec}@tspcm"
-    inst = pyvisa.ResourceManager(library).open_resource(RESOURCES["smu"], read_termination="\n",
-                                                         write_termination="\n")
+    inst = pyvisa.ResourceManager(library).open_resource(
+        RESOURCES["smu"], read_termination="\n", write_termination="\n"
+    )
     inst.write(":SOUR:VOLT:ILIM 1e-4")
     inst.write(":OUTP ON")  # left on by an earlier session
     assert inst.query(":OUTP?").strip() == "1"

@@ -60,6 +60,7 @@ def test_virtual_clock_waits_in_virtual_time():
 def test_firing_events_match_the_sample_by_sample_detector():
     """The vectorised detector finds exactly the events of the plain state machine it replaced, on
     traces with every mix of above / in-between / below samples and starts."""
+
     def one_by_one(current, threshold, rearm=0.5):
         i = np.abs(current)
         events, armed = [], not i[0] >= threshold

@@ -15,9 +15,15 @@ from tspcm_lab.store import open_run
 
 def test_delay_falls_with_overdrive_and_the_threshold_recovers(tmp_path):
     with runner.BenchSession.open("sim", seed=3) as session:
-        procedure = runner.build_procedure(DelayRecoveryProcedure, {
-            "delay_repeats": 4, "recovery_repeats": 4,
-            "recovery_intervals_s": "40e-9, 100e-9, 200e-9, 600e-9, 1.5e-6, 3e-6"}, session)
+        procedure = runner.build_procedure(
+            DelayRecoveryProcedure,
+            {
+                "delay_repeats": 4,
+                "recovery_repeats": 4,
+                "recovery_intervals_s": "40e-9, 100e-9, 200e-9, 600e-9, 1.5e-6, 3e-6",
+            },
+            session,
+        )
         runner.validate(procedure)
         outcome = runner.execute(procedure, session, tmp_path / "dr.h5", seed=3)
         model = pyvisa_tspcm.get_bench(session.spec).model
@@ -51,13 +57,16 @@ def test_delay_falls_with_overdrive_and_the_threshold_recovers(tmp_path):
     assert f["v0_V"] > 0 and 1e-7 < f["recovery_tau_s"] < 2e-6, f  # the model's tau: 300 ns
 
 
-@pytest.mark.parametrize("values, parameter", [
-    ({"probe_fractions": "0.5, 1.2"}, "probe_fractions"),                  # not below the threshold
-    ({"delay_overdrives_V": "0.1, lots"}, "delay_overdrives_V"),
-    ({"threshold_V": 4.8}, "conditioning_overdrive_V"),           # 4.8 V + 0.5 V above the 5 V pulse limit
-    ({"threshold_stop_V": 4.8}, "threshold_stop_V"),              # a threshold found there would be too
-    ({"recovery_intervals_s": "1e-9"}, "recovery_intervals_s"),   # shorter than one arb sample
-])
+@pytest.mark.parametrize(
+    "values, parameter",
+    [
+        ({"probe_fractions": "0.5, 1.2"}, "probe_fractions"),  # not below the threshold
+        ({"delay_overdrives_V": "0.1, lots"}, "delay_overdrives_V"),
+        ({"threshold_V": 4.8}, "conditioning_overdrive_V"),  # 4.8 V + 0.5 V above the 5 V pulse limit
+        ({"threshold_stop_V": 4.8}, "threshold_stop_V"),  # a threshold found there would be too
+        ({"recovery_intervals_s": "1e-9"}, "recovery_intervals_s"),  # shorter than one arb sample
+    ],
+)
 def test_invalid_parameters_are_refused_before_any_output(values, parameter):
     with runner.BenchSession.open("sim", seed=1) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)

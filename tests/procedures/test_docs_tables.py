@@ -21,8 +21,11 @@ def test_every_procedure_of_ours_has_its_generated_parameter_table_in_docs():
     tables = _tables_module()
     text = (DOCS / "procedures.md").read_text()
     documented = [m.group("name") for m in tables.BLOCK.finditer(text)]
-    ours = [name for name, entries in plugins.registered().items()
-            if any(e.value.startswith("procedures.") for e in entries)]
+    ours = [
+        name
+        for name, entries in plugins.registered().items()
+        if any(e.value.startswith("procedures.") for e in entries)
+    ]
     assert len(ours) >= 9 and sorted(documented) == sorted(ours)
     assert tables.stale(text) == [], "regenerate with: python docs/scripts/procedure_tables.py"
 

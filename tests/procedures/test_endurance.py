@@ -1,7 +1,6 @@
 """endurance on the simulated bench: the window is kept over SET/RESET cycling; every way out turns outputs off."""
 
 import numpy as np
-import pytest
 
 import pyvisa_tspcm
 from procedures.endurance import EnduranceProcedure, read_cycles
@@ -13,8 +12,10 @@ from tspcm_lab.store.pymeasure_glue import HDF5Results, HDF5Worker
 
 def outputs_reported_on(sim) -> dict:
     """Ask each virtual instrument itself whether its output is on."""
-    return {"smu": sim.instruments["GPIB0::18::INSTR"].handle(":OUTP?").strip(),
-            "awg": sim.instruments["GPIB0::10::INSTR"].handle("OUTP1?").strip()}
+    return {
+        "smu": sim.instruments["GPIB0::18::INSTR"].handle(":OUTP?").strip(),
+        "awg": sim.instruments["GPIB0::10::INSTR"].handle("OUTP1?").strip(),
+    }
 
 
 def test_window_kept_over_cycling(tmp_path):
@@ -85,8 +86,9 @@ def test_abort_keeps_rows_and_turns_outputs_off(tmp_path):
         sim = pyvisa_tspcm.get_bench(session.spec)
         procedure = runner.build_procedure(EnduranceProcedure, {"cycles": 100000, "read_every": 1}, session)
         runner.validate(procedure)
-        outcome = runner.execute(procedure, session, tmp_path / "abort.h5", seed=73,
-                                 progress=StopAtFirstProgress(), stop_event=stop)
+        outcome = runner.execute(
+            procedure, session, tmp_path / "abort.h5", seed=73, progress=StopAtFirstProgress(), stop_event=stop
+        )
         assert outcome.status == "aborted"
         assert outputs_reported_on(sim) == {"smu": "0", "awg": "0"}
     run = open_run(outcome.path)

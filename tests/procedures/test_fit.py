@@ -25,12 +25,33 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 #: three non-default devices (the defaults: Vth 1.2 V, Vhold 0.5 V, R_on 5 kOhm, t_d0 100 ns, V0 0.1 V,
 #: tau_rec 300 ns, nu 0.1)
 DEVICES = {
-    "slow-high": {"ts.vth_v": 1.35, "ts.vhold_v": 0.6, "ts.r_on_ohm": 7000.0, "ts.t_d0_s": 2e-7,
-                  "ts.v0_delay_v": 0.08, "ts.tau_recovery_s": 6e-7, "pcm.nu_drift": 0.07},
-    "fast-low": {"ts.vth_v": 1.1, "ts.vhold_v": 0.45, "ts.r_on_ohm": 5500.0, "ts.t_d0_s": 5e-8,
-                 "ts.v0_delay_v": 0.12, "ts.tau_recovery_s": 2e-7, "pcm.nu_drift": 0.09},
-    "resistive": {"ts.vth_v": 1.25, "ts.vhold_v": 0.55, "ts.r_on_ohm": 8000.0, "ts.t_d0_s": 3e-7,
-                  "ts.v0_delay_v": 0.1, "ts.tau_recovery_s": 5e-7, "pcm.nu_drift": 0.05},
+    "slow-high": {
+        "ts.vth_v": 1.35,
+        "ts.vhold_v": 0.6,
+        "ts.r_on_ohm": 7000.0,
+        "ts.t_d0_s": 2e-7,
+        "ts.v0_delay_v": 0.08,
+        "ts.tau_recovery_s": 6e-7,
+        "pcm.nu_drift": 0.07,
+    },
+    "fast-low": {
+        "ts.vth_v": 1.1,
+        "ts.vhold_v": 0.45,
+        "ts.r_on_ohm": 5500.0,
+        "ts.t_d0_s": 5e-8,
+        "ts.v0_delay_v": 0.12,
+        "ts.tau_recovery_s": 2e-7,
+        "pcm.nu_drift": 0.09,
+    },
+    "resistive": {
+        "ts.vth_v": 1.25,
+        "ts.vhold_v": 0.55,
+        "ts.r_on_ohm": 8000.0,
+        "ts.t_d0_s": 3e-7,
+        "ts.v0_delay_v": 0.1,
+        "ts.tau_recovery_s": 5e-7,
+        "pcm.nu_drift": 0.05,
+    },
 }
 TRUE = DEVICES["slow-high"]
 #: measured, not fixed: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at 0.2-0.35 V
@@ -42,10 +63,11 @@ KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s"}}
 #: direct extraction only: nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond its statistical interval; the
 #: loop brings it within (test_the_loop_removes_the_bias_of_the_drift_exponent)
 DIRECT_BIASED = {"resistive": {"pcm.nu_drift"}}
-RUNS = [(IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
-        (DelayRecoveryProcedure, {}),
-        (RetentionProcedure, {"states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4,
-                              "reads": 25})]
+RUNS = [
+    (IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
+    (DelayRecoveryProcedure, {}),
+    (RetentionProcedure, {"states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4, "reads": 25}),
+]
 
 
 #: the delay-recovery procedure's default pulse intervals, 40 ns .. 3.2 us, span a 300 ns recovery
@@ -59,8 +81,11 @@ def settings(cls, true):
     if cls is DelayRecoveryProcedure:
         k = true["ts.tau_recovery_s"] / 3e-7
         i_on = (0.6 * true["ts.vth_v"] - true["ts.vhold_v"]) / (true["ts.r_on_ohm"] + 500.0)
-        return {"recovery_intervals_s": ", ".join(f"{t * k:.3g}" for t in RECOVERY_INTERVALS_S),
-                "fire_current_A": min(2e-5, i_on / 3), "read_ts_on_resistance_ohm": true["ts.r_on_ohm"]}
+        return {
+            "recovery_intervals_s": ", ".join(f"{t * k:.3g}" for t in RECOVERY_INTERVALS_S),
+            "fire_current_A": min(2e-5, i_on / 3),
+            "read_ts_on_resistance_ohm": true["ts.r_on_ohm"],
+        }
     if cls is RetentionProcedure:
         return {"read_ts_on_resistance_ohm": true["ts.r_on_ohm"]}
     return {}
@@ -93,14 +118,15 @@ def cells(request, tmp_path_factory):
     device = device_file(d / "true.toml", true)
     out = {}
     for seed in (11, 12):
-        out[seed] = [simulate(cls, {**values, **settings(cls, true)}, d / f"{cls.name}_{seed}.h5", seed, device)
-                     for cls, values in RUNS]
+        out[seed] = [
+            simulate(cls, {**values, **settings(cls, true)}, d / f"{cls.name}_{seed}.h5", seed, device)
+            for cls, values in RUNS
+        ]
     return d, out, true
 
 
 def fit_two_cells(runs, loop=False):
-    return fit_runs([p for seed in (11, 12) for p, _ in runs[seed]], cells=["A"] * 3 + ["B"] * 3, loop=loop,
-                    workers=2)
+    return fit_runs([p for seed in (11, 12) for p, _ in runs[seed]], cells=["A"] * 3 + ["B"] * 3, loop=loop, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +163,7 @@ def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_pat
     # the device-to-device spread is the cells' own: their drawn thresholds' spread lies in its interval
     drawn = [vth for seed in (11, 12) for _, vth in runs[seed][:1]]
     lo, hi = res.params["ts.vth_d2d_rel"].interval
-    assert lo <= abs(drawn[0] - drawn[1]) / 2 ** 0.5 / (sum(drawn) / 2) <= hi
+    assert lo <= abs(drawn[0] - drawn[1]) / 2**0.5 / (sum(drawn) / 2) <= hi
     # the written file is a device file: it loads with the fitted values and drives the simulated bench
     out = tmp_path / "mydevice.toml"
     out.write_text(render(res))
@@ -158,8 +184,12 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
     for seed in (11, 12):
         res = fit_runs([p for p, _ in runs[seed]], loop=False)  # direct extraction of one cell
         vth = runs[seed][0][1]
-        checks = {"ts.vth_v": vth, "ts.vhold_v": TRUE["ts.vhold_v"], "ts.v0_delay_v": TRUE["ts.v0_delay_v"],
-                  "pcm.nu_drift": TRUE["pcm.nu_drift"]}
+        checks = {
+            "ts.vth_v": vth,
+            "ts.vhold_v": TRUE["ts.vhold_v"],
+            "ts.v0_delay_v": TRUE["ts.v0_delay_v"],
+            "pcm.nu_drift": TRUE["pcm.nu_drift"],
+        }
         for name, true in checks.items():
             if name in biased(TRUE) | biased(TRUE, DIRECT_BIASED):
                 continue
@@ -212,8 +242,9 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
         assert run.name in mine.provenance[name]["source"]  # the run ids it came from
 
     # --base: a value known otherwise (the PCM's crystalline resistance) is used by the extraction and kept
-    (tmp_path / "base.toml").write_text('[pcm]\nr_cryst_ohm = { value = 800.0, unit = "Ohm", basis = "measured", '
-                                        'source = "TLM, die 3" }\n')
+    (tmp_path / "base.toml").write_text(
+        '[pcm]\nr_cryst_ohm = { value = 800.0, unit = "Ohm", basis = "measured", source = "TLM, die 3" }\n'
+    )
     r = tspcm("fit", str(iv), "--base", "base.toml", "-o", "based.toml", "--direct-only", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     based = DeviceParams.load(tmp_path / "based.toml")
@@ -232,9 +263,13 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     assert not (tmp_path / "no1.toml").exists()
 
     # nothing identifiable: retention of SET-side states only (the crystalline series part hides the drift)
-    set_side, _ = simulate(RetentionProcedure, {"states": 2, "target_min_S": 1e-4, "target_max_S": 2e-4,
-                                                "duration_s": 100.0, "reads": 5}, tmp_path / "set.h5", 3,
-                           d / "true.toml")
+    set_side, _ = simulate(
+        RetentionProcedure,
+        {"states": 2, "target_min_S": 1e-4, "target_max_S": 2e-4, "duration_s": 100.0, "reads": 5},
+        tmp_path / "set.h5",
+        3,
+        d / "true.toml",
+    )
     r = tspcm("fit", str(set_side), "-o", "no2.toml", cwd=tmp_path)
     assert r.returncode == 2 and "nothing identifiable" in r.stderr and "pcm.nu_drift" in r.stderr
     assert not (tmp_path / "no2.toml").exists()
@@ -253,8 +288,13 @@ def test_cli_refuses_too_few_measurements_and_a_fit_that_does_not_converge(cells
         pytest.skip("the command line is checked on one device")
     iv, dr, ret = (p for p, _ in runs[11])
     # a delay-recovery run at one overdrive: one delay feature for the delay law's two parameters
-    one, _ = simulate(DelayRecoveryProcedure, {**settings(DelayRecoveryProcedure, true), "delay_overdrives_V": "0.1",
-                                               "measure_recovery": False}, tmp_path / "one.h5", 4, d / "true.toml")
+    one, _ = simulate(
+        DelayRecoveryProcedure,
+        {**settings(DelayRecoveryProcedure, true), "delay_overdrives_V": "0.1", "measure_recovery": False},
+        tmp_path / "one.h5",
+        4,
+        d / "true.toml",
+    )
     r = tspcm("fit", str(iv), str(one), "-o", "no5.toml", cwd=tmp_path)
     assert r.returncode == 2 and not (tmp_path / "no5.toml").exists()
     line = r.stderr.strip()
@@ -276,8 +316,9 @@ def test_check_predicts_held_out_spike_trains_within_the_cells_spread(cells, fit
         pytest.skip("spike-train's default spikes fire a cell of threshold ~1.1 V: checked on that device")
     from procedures.spike_train import SpikeTrainProcedure
 
-    held = [simulate(SpikeTrainProcedure, {}, tmp_path / f"spikes_{seed}.h5", seed, d / "true.toml")[0]
-            for seed in (11, 12)]
+    held = [
+        simulate(SpikeTrainProcedure, {}, tmp_path / f"spikes_{seed}.h5", seed, d / "true.toml")[0] for seed in (11, 12)
+    ]
     (tmp_path / "mine.toml").write_text(render(fitted))
     r = tspcm("fit", "--check", "mine.toml", *map(str, held), "--seeds", "2", "--workers", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -300,7 +341,8 @@ def test_simulated_runs_are_the_same_serially_in_a_process_pool_and_on_a_dask_cl
     assert serial[0][0]["nu_state0"] < serial[1][0]["nu_state0"]  # the parameter reaches the simulated cell
     with Evaluator(2) as ev:
         assert repr(ev.map(jobs)) == repr(serial)  # repr: NaN features compare equal
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         with Evaluator(scheduler=cluster.scheduler_address) as ev:
             assert ev.parallel == 2 and repr(ev.map(jobs)) == repr(serial)

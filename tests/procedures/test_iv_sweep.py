@@ -44,12 +44,15 @@ def test_threshold_above_hold_in_every_cycle_and_the_cell_undisturbed(tmp_path):
     assert u_after == pytest.approx(u_before, rel=1e-6)  # 10 uA compliance does not program the PCM
 
 
-@pytest.mark.parametrize("values, parameter, allowed", [
-    ({"stop_voltage_V": 6.0}, "stop_voltage_V", "up to 5 V"),          # bench limit [smu] max_voltage
-    ({"compliance_A": 0.05}, "compliance_A", "up to 0.01 A"),          # bench limit max_compliance_current
-    ({"cycles": 0}, "cycles", "from 1 to 10000"),
-    ({"step_V": 0.0005}, "step_V", "step_V >="),                       # more points than a sweep holds
-])
+@pytest.mark.parametrize(
+    "values, parameter, allowed",
+    [
+        ({"stop_voltage_V": 6.0}, "stop_voltage_V", "up to 5 V"),  # bench limit [smu] max_voltage
+        ({"compliance_A": 0.05}, "compliance_A", "up to 0.01 A"),  # bench limit max_compliance_current
+        ({"cycles": 0}, "cycles", "from 1 to 10000"),
+        ({"step_V": 0.0005}, "step_V", "step_V >="),  # more points than a sweep holds
+    ],
+)
 def test_invalid_parameters_refused_before_any_output(values, parameter, allowed):
     with runner.BenchSession.open("sim", seed=32) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)

@@ -64,16 +64,18 @@ def test_savings_shrink_as_forgetting_grows_and_a_full_reset_saves_least(tmp_pat
     grow from) saves least."""
     found = []
     for forget_v in (2.1, 2.15, 2.5):
-        run, _ = run_procedure(LearningLoopProcedure, tmp_path / f"f{forget_v}", {"forget_amplitude_V": forget_v},
-                               seed=4)
+        run, _ = run_procedure(
+            LearningLoopProcedure, tmp_path / f"f{forget_v}", {"forget_amplitude_V": forget_v}, seed=4
+        )
         found.append(features(run)["savings"])
     assert found[0] >= found[1] > found[2], found
     assert found[2] <= 0.3, found
 
 
 def test_without_heating_from_firing_there_is_no_acceleration(tmp_path):
-    run, model = run_procedure(LearningLoopProcedure, tmp_path, {"max_trains": 12}, seed=2,
-                               sim_options="pcm.heat_coupling=0")
+    run, model = run_procedure(
+        LearningLoopProcedure, tmp_path, {"max_trains": 12}, seed=2, sim_options="pcm.heat_coupling=0"
+    )
     c = run.columns
     f = features(run)
     assert math.isnan(f["pulses_first"]) and math.isnan(f["savings"])
@@ -87,13 +89,16 @@ def test_without_heating_from_firing_there_is_no_acceleration(tmp_path):
     assert model.amorphous_fraction()[0] == pytest.approx(1.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("values, parameter, fragment", [
-    ({"forget_amplitude_V": 1.85}, "forget_amplitude_V", "1.9 V"),  # below the calibration's top (+ margin)
-    ({"spike_amplitude_V": 1.75, "forget_amplitude_V": 1.5}, "forget_amplitude_V", "1.75 V"),
-    ({"calibration_start_V": 2.0, "calibration_stop_V": 1.8}, "calibration_stop_V", "2 V"),
-    ({"spike_amplitude_V": 0.05}, "spike_amplitude_V", "0 (calibrate)"),
-    ({"calibration_stop_V": 6.0, "forget_amplitude_V": 6.5}, "forget_amplitude_V", "5 V"),  # bench limit
-])
+@pytest.mark.parametrize(
+    "values, parameter, fragment",
+    [
+        ({"forget_amplitude_V": 1.85}, "forget_amplitude_V", "1.9 V"),  # below the calibration's top (+ margin)
+        ({"spike_amplitude_V": 1.75, "forget_amplitude_V": 1.5}, "forget_amplitude_V", "1.75 V"),
+        ({"calibration_start_V": 2.0, "calibration_stop_V": 1.8}, "calibration_stop_V", "2 V"),
+        ({"spike_amplitude_V": 0.05}, "spike_amplitude_V", "0 (calibrate)"),
+        ({"calibration_stop_V": 6.0, "forget_amplitude_V": 6.5}, "forget_amplitude_V", "5 V"),  # bench limit
+    ],
+)
 def test_bad_parameters_are_refused_before_any_output(values, parameter, fragment):
     with runner.BenchSession.open("sim", seed=1) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)

@@ -77,8 +77,12 @@ def test_pattern_from_a_file_and_bad_patterns_refused(tmp_path):
     with runner.BenchSession.open("sim-4x4", seed=1) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)
         t0 = sim.model.t_s
-        for text, fragment in (("10101/01010/10101/01010/10101", "4 x 4"), ("10/0z", "1/0"),
-                               ("00/00", "no 1 cell"), (str(tmp_path / "missing.txt"), "neither")):
+        for text, fragment in (
+            ("10101/01010/10101/01010/10101", "4 x 4"),
+            ("10/0z", "1/0"),
+            ("00/00", "no 1 cell"),
+            (str(tmp_path / "missing.txt"), "neither"),
+        ):
             procedure = runner.build_procedure(PatternProcedure, {"pattern": text}, session)
             with pytest.raises(ParameterError) as err:
                 procedure.validate()

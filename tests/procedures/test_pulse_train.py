@@ -44,9 +44,18 @@ def test_conductance_rises_then_falls_in_every_cycle(tmp_path):
 def test_identical_partial_reset_pulses_depress_once(tmp_path):
     """The second and later identical partial-RESET pulses re-melt the same dome: each changes G by less
     than 20 % of the first one's change (a real cell's one-shot RESET), read through the instruments."""
-    run, _ = run_pulse_train(tmp_path, {"cycles": 1, "read_every": 1, "potentiation_pulses": 20,
-                                        "depression_pulses": 5, "reset_amplitude_V": 2.1,
-                                        "reset_amplitude_step_V": 0.0}, seed=43)
+    run, _ = run_pulse_train(
+        tmp_path,
+        {
+            "cycles": 1,
+            "read_every": 1,
+            "potentiation_pulses": 20,
+            "depression_pulses": 5,
+            "reset_amplitude_V": 2.1,
+            "reset_amplitude_step_V": 0.0,
+        },
+        seed=43,
+    )
     c = run.columns
     dep = c["Phase"] == -1
     g = c["Conductance (S)"][dep]
@@ -61,8 +70,11 @@ def test_identical_partial_reset_pulses_depress_once(tmp_path):
 def test_a_ladder_beyond_the_pulse_limit_is_refused():
     with runner.BenchSession.open("sim", seed=42) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)
-        procedure = runner.build_procedure(PulseTrainProcedure, {
-            "set_amplitude_V": 2.0, "set_amplitude_step_V": 0.2, "potentiation_pulses": 20}, session)
+        procedure = runner.build_procedure(
+            PulseTrainProcedure,
+            {"set_amplitude_V": 2.0, "set_amplitude_step_V": 0.2, "potentiation_pulses": 20},
+            session,
+        )
         with pytest.raises(ParameterError) as err:
             procedure.validate()  # 2.0 + 19 * 0.2 = 5.8 V > the 5 V [pulse] limit
         assert err.value.parameter == "set_amplitude_step_V" and "5 V" in str(err.value)

@@ -1,6 +1,5 @@
 """retention on the simulated bench: the measured drift exponent is the model's effective one."""
 
-import numpy as np
 import pytest
 
 import pyvisa_tspcm
@@ -17,8 +16,11 @@ def test_drift_exponent_of_reset_side_states_is_the_configured_one(tmp_path):
     so the drift exponent read through the instruments is the configured nu (within 20 %)."""
     with runner.BenchSession.open("sim", seed=61) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)
-        procedure = runner.build_procedure(RetentionProcedure, {
-            "states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4, "reads": 25}, session)
+        procedure = runner.build_procedure(
+            RetentionProcedure,
+            {"states": 2, "target_min_S": 1e-6, "target_max_S": 5e-6, "duration_s": 1e4, "reads": 25},
+            session,
+        )
         runner.validate(procedure)
         outcome = runner.execute(procedure, session, tmp_path / "ret.h5", seed=61)
         assert outcome.status == "completed", outcome.message

@@ -3,7 +3,6 @@ get, give back the parameters the cell was configured with (data/device_params.t
 threshold is drawn around ``ts.vth_v`` (device-to-device spread), so the threshold is compared with the
 cell's drawn value; every other parameter with the file's."""
 
-import numpy as np
 import pytest
 
 import pyvisa_tspcm

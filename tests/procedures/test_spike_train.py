@@ -5,7 +5,6 @@ import pytest
 
 import pyvisa_tspcm
 from procedures.base import ParameterError
-from procedures import library as common
 from procedures.library import SpikeTrain, calibrate_amplitude, confirm_amplitude, fire_train
 from procedures.spike_train import SpikeTrainProcedure
 from tspcm_lab import runner
@@ -48,8 +47,12 @@ def test_events_counted_in_the_captured_trace_are_the_cells_own():
 
 def test_firing_rises_with_the_programmed_conductance(tmp_path):
     trains = 3
-    run, _ = run_procedure(SpikeTrainProcedure, tmp_path, {
-        "target_conductances_S": "1e-6, 20e-6", "trains": trains, "spike_amplitude_V": 1.25}, seed=4)
+    run, _ = run_procedure(
+        SpikeTrainProcedure,
+        tmp_path,
+        {"target_conductances_S": "1e-6, 20e-6", "trains": trains, "spike_amplitude_V": 1.25},
+        seed=4,
+    )
     c = run.columns
     assert list(c["State"]) == [0] * trains + [1] * trains
     g, p = c["Conductance (S)"], c["Firing probability"]
@@ -67,12 +70,15 @@ def test_firing_rises_with_the_programmed_conductance(tmp_path):
     assert "Two-point ON-branch read" in str(run.metadata["read_method"].value)  # the read is recorded
 
 
-@pytest.mark.parametrize("values, parameter", [
-    ({"spike_amplitude_V": 6.0}, "spike_amplitude_V"),            # above the bench's 5 V pulse limit
-    ({"spike_period_s": 100e-9}, "spike_period_s"),               # no room for a 100 ns spike
-    ({"target_conductances_S": "1e-4, lots"}, "target_conductances_S"),
-    ({"spike_waveform": "arb", "spike_width_s": 102e-9}, "spike_width_s"),  # not on the 4 ns arb grid
-])
+@pytest.mark.parametrize(
+    "values, parameter",
+    [
+        ({"spike_amplitude_V": 6.0}, "spike_amplitude_V"),  # above the bench's 5 V pulse limit
+        ({"spike_period_s": 100e-9}, "spike_period_s"),  # no room for a 100 ns spike
+        ({"target_conductances_S": "1e-4, lots"}, "target_conductances_S"),
+        ({"spike_waveform": "arb", "spike_width_s": 102e-9}, "spike_width_s"),  # not on the 4 ns arb grid
+    ],
+)
 def test_invalid_parameters_are_refused_before_any_output(values, parameter):
     with runner.BenchSession.open("sim", seed=1) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)
@@ -86,9 +92,18 @@ def test_invalid_parameters_are_refused_before_any_output(values, parameter):
 
 
 def test_arbitrary_spike_train_gives_the_same_response_as_the_pulse_train(tmp_path):
-    run, _ = run_procedure(SpikeTrainProcedure, tmp_path, {
-        "spike_waveform": "arb", "trains": 2, "spike_amplitude_V": 1.4,
-        "target_conductances_S": "20e-6", "store_traces": False}, seed=4)
+    run, _ = run_procedure(
+        SpikeTrainProcedure,
+        tmp_path,
+        {
+            "spike_waveform": "arb",
+            "trains": 2,
+            "spike_amplitude_V": 1.4,
+            "target_conductances_S": "20e-6",
+            "store_traces": False,
+        },
+        seed=4,
+    )
     assert np.all(run.columns["Firing probability"] >= 0.8)
     assert run.waveforms == {}
 
@@ -111,13 +126,18 @@ def test_calibration_ladder_goes_coarse_then_fine_and_stops_at_the_first_amplitu
     none = calibrate_amplitude(lambda a: 1, start_v=1.6, stop_v=2.2, step_v=0.01)
     assert not none.found and none.amplitudes_V[-1] == pytest.approx(2.2) and len(none.fired) == 13
     # the confirmation: from 30 mV above, 40-spike trains until one fires on >= 10 % (4 spikes)
-    confirm_amplitude(cal, lambda a, n: n // 20 if a < 1.79 - 1e-9 else n // 5, start_v=1.76, stop_v=2.23,
-                      step_v=0.01, spikes=40, min_fraction=2 / 20)
+    confirm_amplitude(
+        cal,
+        lambda a, n: n // 20 if a < 1.79 - 1e-9 else n // 5,
+        start_v=1.76,
+        stop_v=2.23,
+        step_v=0.01,
+        spikes=40,
+        min_fraction=2 / 20,
+    )
     assert cal.operating_V == pytest.approx(1.79) and cal.confirmed
     assert cal.amplitudes_V[7:] == pytest.approx([1.76, 1.77, 1.78, 1.79]) and cal.played[7:] == [40] * 4
     assert cal.fired[7:] == [2, 2, 2, 8] and cal.amplitude_V == pytest.approx(1.73)  # the ladder's, kept
     # two trains must each fire enough: a device that fires on every other train never passes
     flip = iter([3, 0] * 50)
     assert not calibrate_amplitude(lambda a: next(flip), start_v=1.6, stop_v=1.7, step_v=0.01, trains=2).found
-
-

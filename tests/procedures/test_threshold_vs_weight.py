@@ -14,8 +14,11 @@ from tspcm_lab.store import open_run
 def test_threshold_falls_as_conductance_rises(tmp_path):
     with runner.BenchSession.open("sim", seed=51) as session:
         model = pyvisa_tspcm.get_bench(session.spec).model
-        procedure = runner.build_procedure(ThresholdVsWeightProcedure, {
-            "states": 3, "target_min_S": 1.2e-6, "target_max_S": 30e-6, "repeats": 6}, session)
+        procedure = runner.build_procedure(
+            ThresholdVsWeightProcedure,
+            {"states": 3, "target_min_S": 1.2e-6, "target_max_S": 30e-6, "repeats": 6},
+            session,
+        )
         runner.validate(procedure)
         outcome = runner.execute(procedure, session, tmp_path / "tvw.h5", seed=51)
         assert outcome.status == "completed", outcome.message
@@ -39,8 +42,9 @@ def test_inverted_target_range_refused_before_any_output():
     with runner.BenchSession.open("sim", seed=52) as session:
         sim = pyvisa_tspcm.get_bench(session.spec)
         t0 = sim.model.t_s
-        procedure = runner.build_procedure(ThresholdVsWeightProcedure,
-                                           {"target_min_S": 1e-4, "target_max_S": 5e-5}, session)
+        procedure = runner.build_procedure(
+            ThresholdVsWeightProcedure, {"target_min_S": 1e-4, "target_max_S": 5e-5}, session
+        )
         with pytest.raises(ParameterError) as err:
             procedure.validate()
         assert err.value.parameter == "target_max_S" and "target_min_S" in str(err.value)

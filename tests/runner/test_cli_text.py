@@ -20,10 +20,46 @@ def tspcm(capsys, *argv):
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
-    assert cli.main(["run", "iv-sweep", "--sim", "--seed", "5", "--set", "cycles=2", "--set", "compliance_A=10 uA",
-                     "--title", "die 3, cell A1", "-o", str(folder / "iv.h5")]) == 0
-    assert cli.main(["run", "pulse-train", "--sim", "--seed", "6", "--set", "cycles=1", "--set",
-                     "potentiation_pulses=10", "--set", "depression_pulses=5", "-o", str(folder / "pt.h5")]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                "iv-sweep",
+                "--sim",
+                "--seed",
+                "5",
+                "--set",
+                "cycles=2",
+                "--set",
+                "compliance_A=10 uA",
+                "--title",
+                "die 3, cell A1",
+                "-o",
+                str(folder / "iv.h5"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "run",
+                "pulse-train",
+                "--sim",
+                "--seed",
+                "6",
+                "--set",
+                "cycles=1",
+                "--set",
+                "potentiation_pulses=10",
+                "--set",
+                "depression_pulses=5",
+                "-o",
+                str(folder / "pt.h5"),
+            ]
+        )
+        == 0
+    )
     return folder
 
 

@@ -12,8 +12,17 @@ from tspcm_lab.store import open_run
 
 pytestmark = pytest.mark.slow
 
-OURS = ["iv-sweep", "pulse-train", "threshold-vs-weight", "spike-train", "learning-loop", "delay-recovery",
-        "retention", "endurance", "pattern"]
+OURS = [
+    "iv-sweep",
+    "pulse-train",
+    "threshold-vs-weight",
+    "spike-train",
+    "learning-loop",
+    "delay-recovery",
+    "retention",
+    "endurance",
+    "pattern",
+]
 
 
 def test_quick_demo_runs_every_procedure_analyses_them_and_shows_each_behaviour(capsys, tmp_path):

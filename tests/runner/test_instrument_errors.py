@@ -6,11 +6,12 @@ that instrument. A query error (-4xx) is only recorded."""
 import threading
 
 import pytest
-from tests.helpers.runs import wait_for_rows
 
 from sim_backend.faults import PushError
 from tspcm_lab import plugins, runner
 from tspcm_lab.store import open_run
+
+from tests.helpers.runs import wait_for_rows
 
 
 def _run_with_error_pushed(tmp_path, target, code, seed, points=40_000):
@@ -52,5 +53,6 @@ def test_a_device_error_mid_run_fails_the_run_and_is_in_the_log(plugin_site, tmp
 def test_a_query_error_mid_run_is_recorded_and_the_run_completes(plugin_site, tmp_path):
     outcome, run = _run_with_error_pushed(tmp_path, "smu", -420, seed=62, points=60_000)
     assert (outcome.status, run.status, run.n_rows) == ("completed", "completed", 60_000), outcome.message
-    assert any(r["levelname"] == "WARNING" and "smu (GPIB0::18::INSTR) reported error -420" in r["message"]
-               for r in run.log)
+    assert any(
+        r["levelname"] == "WARNING" and "smu (GPIB0::18::INSTR) reported error -420" in r["message"] for r in run.log
+    )

@@ -29,10 +29,27 @@ def _default_sigint() -> None:
 def test_ctrl_c_aborts_cleanly_keeps_the_rows_and_turns_every_output_off(child_env, tmp_path):
     path = tmp_path / "long.h5"
     process = subprocess.Popen(
-        [sys.executable, str(RUN_CHILD), "run", "smu-steps", "--sim", "--seed", "31",
-         "--set", "points=1000000", "--set", "with_pulse=true", "-o", str(path)],
-        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_default_sigint)  # as a shell starts it, whatever this test process inherited
+        [
+            sys.executable,
+            str(RUN_CHILD),
+            "run",
+            "smu-steps",
+            "--sim",
+            "--seed",
+            "31",
+            "--set",
+            "points=1000000",
+            "--set",
+            "with_pulse=true",
+            "-o",
+            str(path),
+        ],
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )  # as a shell starts it, whatever this test process inherited
     try:
         wait_for_rows(path, process)
         process.send_signal(signal.SIGINT)
@@ -80,8 +97,10 @@ def test_a_campaign_runs_into_one_folder_with_an_index(capsys, plugin_site, tmp_
     assert out.strip().splitlines()[-1] == str(folder)
     index = json.loads((folder / "campaign.json").read_text())
     assert index["status"] == "completed" and index["seed"] == 41 and index["quick"] is True
-    assert [(r["title"], r["status"], r["n_rows"]) for r in index["runs"]] == [("coarse", "completed", 5),
-                                                                                 ("fine", "completed", 7)]
+    assert [(r["title"], r["status"], r["n_rows"]) for r in index["runs"]] == [
+        ("coarse", "completed", 5),
+        ("fine", "completed", 7),
+    ]
     table = pd.read_csv(folder / "index.csv")
     assert list(table["file"]) == ["01_smu-steps.h5", "02_smu-steps.h5"]
     first, second = (open_run(folder / f) for f in table["file"])
@@ -104,8 +123,13 @@ def test_a_campaign_with_a_bad_run_is_refused_before_anything_runs(capsys, plugi
 
 
 def test_python_m_tspcm_lab_prints_errors_as_one_line(child_env):
-    result = subprocess.run([sys.executable, "-m", "tspcm_lab", "run", "no-such-procedure", "--sim"],
-                            env=child_env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "tspcm_lab", "run", "no-such-procedure", "--sim"],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("tspcm run: error: no procedure named 'no-such-procedure'")
@@ -119,8 +143,12 @@ def test_ctrl_c_stops_a_campaign_and_its_index_says_so(child_env, tmp_path):
     folder = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, str(RUN_CHILD), "campaign", str(file), "--sim", "--seed", "42", "-o", str(folder)],
-        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_default_sigint)  # as a shell starts it, whatever this test process inherited
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )  # as a shell starts it, whatever this test process inherited
     try:
         wait_for_rows(folder / "01_smu-steps.h5", process)
         process.send_signal(signal.SIGINT)

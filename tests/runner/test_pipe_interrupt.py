@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers.runs import wait_for_rows
 
 from tspcm_lab.store import open_run
+
+from tests.helpers.runs import wait_for_rows
 
 pytestmark = pytest.mark.slow
 
@@ -25,11 +26,26 @@ def _default_sigint() -> None:
 
 
 def _interrupt_through_a_dead_pipe(path: Path, stderr) -> int:
-    reader = subprocess.Popen([sys.executable, "-c", "import sys\nfor line in sys.stdin: pass"],
-                              stdin=subprocess.PIPE)
-    run = subprocess.Popen([str(TSPCM), "run", "endurance", "--sim", "--seed", "2", "--set", "cycles=100000",
-                            "--set", "read_every=1", "-o", str(path)], stdout=reader.stdin, stderr=stderr,
-                           preexec_fn=_default_sigint)
+    reader = subprocess.Popen([sys.executable, "-c", "import sys\nfor line in sys.stdin: pass"], stdin=subprocess.PIPE)
+    run = subprocess.Popen(
+        [
+            str(TSPCM),
+            "run",
+            "endurance",
+            "--sim",
+            "--seed",
+            "2",
+            "--set",
+            "cycles=100000",
+            "--set",
+            "read_every=1",
+            "-o",
+            str(path),
+        ],
+        stdout=reader.stdin,
+        stderr=stderr,
+        preexec_fn=_default_sigint,
+    )
     reader.stdin.close()
     try:
         wait_for_rows(path, run)

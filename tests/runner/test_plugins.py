@@ -44,8 +44,12 @@ def lab_site(tmp_path, monkeypatch, plugin_site):
     (site / package).mkdir(parents=True)
     (site / package / "__init__.py").write_text("")
     (site / package / "ramp.py").write_text(textwrap.dedent(LAB_MODULE))
-    write_dist_info(site, "lab-procs", {"lab-ramp": f"{package}.ramp:LabRamp",
-                                        "lab-broken": f"{package}.missing:Nothing"}, version="1.0")
+    write_dist_info(
+        site,
+        "lab-procs",
+        {"lab-ramp": f"{package}.ramp:LabRamp", "lab-broken": f"{package}.missing:Nothing"},
+        version="1.0",
+    )
     monkeypatch.syspath_prepend(str(site))
     return site, package
 
@@ -59,7 +63,7 @@ def test_a_labs_package_adds_its_procedure_without_touching_ours(lab_site, capsy
 
     assert cli.main(["procedures"]) == 0  # a broken plugin is listed, not fatal
     out = capsys.readouterr().out
-    assert f"lab-ramp: A lab's own procedure" in out and f"({package}.ramp:LabRamp, lab-procs; roles: smu)" in out
+    assert "lab-ramp: A lab's own procedure" in out and f"({package}.ramp:LabRamp, lab-procs; roles: smu)" in out
     assert "lab-broken  (cannot load" in out and "ModuleNotFoundError" in out
     assert "smu-steps" in out
 
@@ -67,7 +71,11 @@ def test_a_labs_package_adds_its_procedure_without_touching_ours(lab_site, capsy
     assert cli.main(["run", "lab-ramp", "--sim", "--seed", "51", "--set", "points=6", "-o", str(path)]) == 0
     run = open_run(path)
     assert (run.status, run.n_rows, run.procedure, run.procedure_class) == (
-        "completed", 6, "lab-ramp", f"{package}.ramp:LabRamp")
+        "completed",
+        6,
+        "lab-ramp",
+        f"{package}.ramp:LabRamp",
+    )
     capsys.readouterr()
     assert cli.main(["run", "lab-ramp", "--sim", "--set", "points=1"]) == 2  # its own range, checked by us
     assert "points" in capsys.readouterr().err

@@ -32,8 +32,22 @@ def output_on_commands(commands):
 
 def test_run_on_the_simulated_bench_completes_and_is_reproducible(capsys, spy, tmp_path):
     a, b, c = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.h5"
-    code, out, err = run_cli(capsys, "run", "smu-steps", "--sim", "--seed", "21", "--set", "points=25",
-                             "--set", "Level=250 mV", "--title", "cell A1", "-o", str(a))
+    code, out, err = run_cli(
+        capsys,
+        "run",
+        "smu-steps",
+        "--sim",
+        "--seed",
+        "21",
+        "--set",
+        "points=25",
+        "--set",
+        "Level=250 mV",
+        "--title",
+        "cell A1",
+        "-o",
+        str(a),
+    )
     assert code == 0, err
     assert out.strip().splitlines()[-1] == str(a)  # the last line is the run file
     run = open_run(a)
@@ -48,17 +62,48 @@ def test_run_on_the_simulated_bench_completes_and_is_reproducible(capsys, spy, t
     assert output_on_commands(spy["seed=21"][SMU])  # the run did enable the SMU ...
     assert spy["seed=21"]["bench"].instruments[SMU].handle(":OUTP?") == "0"  # ... and turned it off
 
-    assert run_cli(capsys, "run", "smu-steps", "--sim", "--seed", "21", "--set", "points=25",
-                   "--set", "level_V=0.25", "-o", str(b))[0] == 0
+    assert (
+        run_cli(
+            capsys,
+            "run",
+            "smu-steps",
+            "--sim",
+            "--seed",
+            "21",
+            "--set",
+            "points=25",
+            "--set",
+            "level_V=0.25",
+            "-o",
+            str(b),
+        )[0]
+        == 0
+    )
     np.testing.assert_array_equal(open_run(b).columns["Current (A)"], current)  # same seed, same data
-    assert run_cli(capsys, "run", "smu-steps", "--sim", "--seed", "22", "--set", "points=25",
-                   "--set", "level_V=0.25", "-o", str(c))[0] == 0
+    assert (
+        run_cli(
+            capsys,
+            "run",
+            "smu-steps",
+            "--sim",
+            "--seed",
+            "22",
+            "--set",
+            "points=25",
+            "--set",
+            "level_V=0.25",
+            "-o",
+            str(c),
+        )[0]
+        == 0
+    )
     assert not np.array_equal(open_run(c).columns["Current (A)"], current)  # another cell
 
 
 def test_an_out_of_range_value_is_refused_with_its_range(capsys, spy, tmp_path):
-    code, out, err = run_cli(capsys, "run", "smu-steps", "--sim", "--seed", "24", "--set", "level_V=3",
-                             "-o", str(tmp_path / "x.h5"))
+    code, out, err = run_cli(
+        capsys, "run", "smu-steps", "--sim", "--seed", "24", "--set", "level_V=3", "-o", str(tmp_path / "x.h5")
+    )
     assert code == 2
     assert err.count("\n") == 1 and "level_V" in err and "0 .. 2 V" in err and "3 V" in err
     code, _, err = run_cli(capsys, "run", "smu-steps", "--sim", "--set", "points=many")
@@ -72,12 +117,16 @@ def test_an_out_of_range_value_is_refused_with_its_range(capsys, spy, tmp_path):
 def test_validate_refuses_against_the_bench_before_any_output_is_enabled(capsys, spy, tmp_path):
     """The bench file allows 1 uA compliance; the procedure's default is 10 uA: validate() refuses it
     after the bench is open and before the run file exists or any output is on."""
-    text = builtin_benches()["sim"].read_text().replace('max_compliance_current = "10 mA"',
-                                                         'max_compliance_current = "1 uA"')
+    text = (
+        builtin_benches()["sim"]
+        .read_text()
+        .replace('max_compliance_current = "10 mA"', 'max_compliance_current = "1 uA"')
+    )
     bench_file = tmp_path / "tight.toml"
     bench_file.write_text(text)
-    code, out, err = run_cli(capsys, "run", "smu-steps", "--bench", str(bench_file), "--seed", "23",
-                             "-o", str(tmp_path / "runs"))
+    code, out, err = run_cli(
+        capsys, "run", "smu-steps", "--bench", str(bench_file), "--seed", "23", "-o", str(tmp_path / "runs")
+    )
     assert code == 2
     assert "compliance_A" in err and "1e-06 A" in err and err.count("\n") == 1
     commands = spy["seed=23"][SMU]
@@ -89,8 +138,22 @@ def test_validate_refuses_against_the_bench_before_any_output_is_enabled(capsys,
 def test_a_dropped_connection_fails_the_run_keeps_the_rows_and_turns_the_rest_off(capsys, spy, tmp_path):
     path = tmp_path / "drop.h5"
     spec = "seed=25"  # the bench factory sees the bench part of the spec (the fault part is the link's)
-    code, out, err = run_cli(capsys, "run", "smu-steps", "--sim", "--seed", "25", "--sim-options",
-                             "fault=smu:drop=40", "--set", "points=200", "--set", "with_pulse=true", "-o", str(path))
+    code, out, err = run_cli(
+        capsys,
+        "run",
+        "smu-steps",
+        "--sim",
+        "--seed",
+        "25",
+        "--sim-options",
+        "fault=smu:drop=40",
+        "--set",
+        "points=200",
+        "--set",
+        "with_pulse=true",
+        "-o",
+        str(path),
+    )
     assert code == 1
     assert "run failed: smu (keithley2450 at GPIB0::18::INSTR)" in err and "VI_ERROR_CONN_LOST" in err
     # said plainly, once: the SMU could not be reached to turn it off; the others are off
@@ -108,8 +171,20 @@ def test_a_dropped_connection_fails_the_run_keeps_the_rows_and_turns_the_rest_of
 def test_a_sequence_file_gives_one_run_per_point(capsys, spy, tmp_path):
     sequence = tmp_path / "seq.txt"
     sequence.write_text('- "Level", "[0.1, 0.2]"\n-- "points", "arange(3, 5)"\n')
-    code, out, err = run_cli(capsys, "run", "smu-steps", "--sim", "--seed", "26", "--sequence", str(sequence),
-                             "-o", str(tmp_path / "seq"), "--title", "ladder")
+    code, out, err = run_cli(
+        capsys,
+        "run",
+        "smu-steps",
+        "--sim",
+        "--seed",
+        "26",
+        "--sequence",
+        str(sequence),
+        "-o",
+        str(tmp_path / "seq"),
+        "--title",
+        "ladder",
+    )
     assert code == 0, err
     files = sorted((tmp_path / "seq").glob("*.h5"))
     assert len(files) == 4 and all(str(f) in out for f in files)

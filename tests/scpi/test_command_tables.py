@@ -77,9 +77,11 @@ def _example(row, alt, sfx):
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
 def test_table_coverage_is_complete(cls):
     c = coverage(cls)
-    print(f"{c.model}: {c.rows} rows ({c.set_forms} set forms, {c.query_forms} query forms): "
-          f"{c.table} table settings, {c.handler} handlers, {c.refused} documented refusals "
-          f"-> {c.percent:.1f} %")
+    print(
+        f"{c.model}: {c.rows} rows ({c.set_forms} set forms, {c.query_forms} query forms): "
+        f"{c.table} table settings, {c.handler} handlers, {c.refused} documented refusals "
+        f"-> {c.percent:.1f} %"
+    )
     assert c.missing == [], f"rows without an implementation: {c.missing}"
     assert c.untabled == [], f"handlers for headers not in the table: {c.untabled}"
     assert c.percent == 100.0
@@ -89,8 +91,7 @@ def test_table_coverage_is_complete(cls):
             assert len(row.refuse) > 20, f"{row.header}: a refusal needs its reason"
 
 
-@pytest.mark.parametrize("cls, row", CASES,
-                         ids=[f"{cls.__name__}:{row.header}" for cls, row in CASES])
+@pytest.mark.parametrize("cls, row", CASES, ids=[f"{cls.__name__}:{row.header}" for cls, row in CASES])
 def test_row_is_answered_with_the_manuals_semantics(cls, row):
     inst = cls(None)
     _errors(inst)
@@ -107,8 +108,9 @@ def test_row_is_answered_with_the_manuals_semantics(cls, row):
                 assert inst.handle(f"{set_header} 1") is None
                 assert inst.handle(query_header) is None
                 errors = _errors(inst)
-                assert len(errors) == 2 and all(e.startswith(f"{row.error},") or
-                                                e.startswith(f"{row.error:+d},") for e in errors), errors
+                assert len(errors) == 2 and all(
+                    e.startswith(f"{row.error},") or e.startswith(f"{row.error:+d},") for e in errors
+                ), errors
                 continue
             if row.query:
                 params = f" {row.query_example}" if row.query_example else ""
@@ -176,6 +178,5 @@ def _check_limits(inst, row, alt, sfx, set_header, query_header, current):
     beyond = hi + max(1.0, abs(hi))
     assert inst.handle(f"{set_header} {beyond!r}") is None
     errors = _errors(inst)
-    assert len(errors) == 1 and errors[0].lstrip("+").startswith("222,") or \
-        errors[0].startswith("-222,"), errors
+    assert len(errors) == 1 and errors[0].lstrip("+").startswith("222,") or errors[0].startswith("-222,"), errors
     assert _send(inst, query_header) == current

@@ -15,8 +15,16 @@ def test_pymeasure_driver_operations_leave_queue_empty(scope):
     s = driver(PmDSOX, scope)
     steps = [
         lambda: s.id,
-        lambda: s.ch1.setup(bwlimit=False, coupling="dc", display=True, invert=False, label="CELL",
-                            offset=0.1, probe_attenuation=1, scale=0.05),
+        lambda: s.ch1.setup(
+            bwlimit=False,
+            coupling="dc",
+            display=True,
+            invert=False,
+            label="CELL",
+            offset=0.1,
+            probe_attenuation=1,
+            scale=0.05,
+        ),
         lambda: s.ch1.setup(vertical_range=0.8),
         lambda: s.ch2.setup(coupling="ac", display=False),
         lambda: s.ch1.current_configuration,
@@ -24,7 +32,9 @@ def test_pymeasure_driver_operations_leave_queue_empty(scope):
         lambda: s.timebase,
         lambda: setattr(s, "acquisition_type", "average"),
         lambda: setattr(s, "acquisition_mode", "realtime"),
-        s.run, s.stop, s.single,
+        s.run,
+        s.stop,
+        s.single,
         lambda: s.digitize("channel1"),
         lambda: s.download_data("channel1", points=1000),
         lambda: setattr(s, "waveform_format", "word"),
@@ -32,7 +42,10 @@ def test_pymeasure_driver_operations_leave_queue_empty(scope):
         lambda: setattr(s, "waveform_points_mode", "maximum"),
         lambda: s.download_image(),
         lambda: setattr(s, "system_setup", s.system_setup),
-        s.autoscale, s.clear_status, s.default_setup, s.factory_reset,
+        s.autoscale,
+        s.clear_status,
+        s.default_setup,
+        s.factory_reset,
     ]
     for i, step in enumerate(steps):
         step()

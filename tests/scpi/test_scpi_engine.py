@@ -6,9 +6,8 @@ import pytest
 
 from sim_backend.scpi import Keithley2450, Keithley2750, Keysight33522B, KeysightDSOX1102G
 from sim_backend.scpi.engine import ScpiInstrument, scpi
-from sim_backend.scpi.errors import ErrorQueue
+from sim_backend.scpi.errors import ErrorQueue, ScpiError
 from sim_backend.scpi.params import Params, parse_number, split_params, split_units
-from sim_backend.scpi.errors import ScpiError
 
 
 class Toy(ScpiInstrument):
@@ -25,8 +24,7 @@ class Toy(ScpiInstrument):
     @scpi("[:SOURce#]:{VOLTage|CURRent}[:LEVel][:IMMediate][:AMPLitude]")
     def _set(self, p: Params):
         f = p.alt[0]
-        self.level[f] = p.number(0, lo=-10, hi=10, default=0.0,
-                                 units=("V",) if f == "VOLT" else ("A",))
+        self.level[f] = p.number(0, lo=-10, hi=10, default=0.0, units=("V",) if f == "VOLT" else ("A",))
         self.channel = p.sfx[0]
 
     @scpi("[:SOURce#]:{VOLTage|CURRent}[:LEVel][:IMMediate][:AMPLitude]", query=True, args=(0, 1))
@@ -58,8 +56,14 @@ def err(inst) -> int:
 
 
 def test_short_long_any_case_and_optional_nodes(toy):
-    for header in (":SOUR:VOLT", ":sour:volt", "SOURCE:VOLTAGE:LEVEL:IMMEDIATE:AMPLITUDE",
-                   ":SoUr:VoLt:LeV", "VOLT", ":volt:ampl"):
+    for header in (
+        ":SOUR:VOLT",
+        ":sour:volt",
+        "SOURCE:VOLTAGE:LEVEL:IMMEDIATE:AMPLITUDE",
+        ":SoUr:VoLt:LeV",
+        "VOLT",
+        ":volt:ampl",
+    ):
         toy.handle(f"{header} 1.5")
         assert toy.level["VOLT"] == 1.5
         toy.handle(":VOLT 0")
@@ -117,30 +121,33 @@ def test_error_in_compound_skips_only_that_unit(toy):
     assert [err(toy), err(toy), err(toy)] == [-222, -113, 0]
 
 
-@pytest.mark.parametrize("message, code", [
-    (":VOLT", -109),            # missing parameter
-    (":VOLT 1,2", -108),        # parameter not allowed
-    (":VOLT ON", -148),         # character data where a number belongs
-    (":VOLT 'x'", -158),        # string data where a number belongs
-    (":VOLT #15hello", -168),   # block data where a number belongs
-    (":VOLT (1+2)", -178),      # expression data
-    (":VOLT 1.2.3", -121),      # invalid character in number
-    (":VOLT 1e99999", -123),    # exponent too large
-    (":VOLT 1 2", -103),        # parameters separated by a blank, not a comma
-    (":VOLT 1 VOLTSANDMOREVOLTS", -134),  # suffix too long
-    (":VOLT " + "1" * 300, -124),         # too many digits
-    (":VOLTAGEVOLTAGEX 1", -112),         # mnemonic longer than 12 characters
-    (":SOUR:VOLT\x01 1", -101),           # invalid character
-    (":VOLT 1 mX", -131),       # invalid suffix
-    (":VOLT 1 A", -131),        # a current unit on a voltage
-    (":VOLT 11", -222),         # out of range
-    (":VOLT -1e3", -222),
-    (":VOLT UP", -148),
-    (":SYST:NAME 'abc", -151),  # unterminated string
-    (":VOLT:", -102),           # empty mnemonic
-    ("*ESE 300", -222),
-    ("*FOO", -113),
-])
+@pytest.mark.parametrize(
+    "message, code",
+    [
+        (":VOLT", -109),  # missing parameter
+        (":VOLT 1,2", -108),  # parameter not allowed
+        (":VOLT ON", -148),  # character data where a number belongs
+        (":VOLT 'x'", -158),  # string data where a number belongs
+        (":VOLT #15hello", -168),  # block data where a number belongs
+        (":VOLT (1+2)", -178),  # expression data
+        (":VOLT 1.2.3", -121),  # invalid character in number
+        (":VOLT 1e99999", -123),  # exponent too large
+        (":VOLT 1 2", -103),  # parameters separated by a blank, not a comma
+        (":VOLT 1 VOLTSANDMOREVOLTS", -134),  # suffix too long
+        (":VOLT " + "1" * 300, -124),  # too many digits
+        (":VOLTAGEVOLTAGEX 1", -112),  # mnemonic longer than 12 characters
+        (":SOUR:VOLT\x01 1", -101),  # invalid character
+        (":VOLT 1 mX", -131),  # invalid suffix
+        (":VOLT 1 A", -131),  # a current unit on a voltage
+        (":VOLT 11", -222),  # out of range
+        (":VOLT -1e3", -222),
+        (":VOLT UP", -148),
+        (":SYST:NAME 'abc", -151),  # unterminated string
+        (":VOLT:", -102),  # empty mnemonic
+        ("*ESE 300", -222),
+        ("*FOO", -113),
+    ],
+)
 def test_error_codes_leave_setting_unchanged(toy, message, code):
     toy.handle(":VOLT 2")
     assert toy.handle(message) is None
@@ -256,12 +263,15 @@ def test_bytes_and_crlf_input(toy):
     assert toy.handle(b":VOLT 1;:VOLT?\r\n") == "1"
 
 
-@pytest.mark.parametrize("inst, empty", [
-    (Keithley2450(None), '0,"No error;0;0 0"'),
-    (Keysight33522B(None), '+0,"No error"'),
-    (KeysightDSOX1102G(None), '+0,"No error"'),
-    (Keithley2750(None), '0,"No error"'),
-])
+@pytest.mark.parametrize(
+    "inst, empty",
+    [
+        (Keithley2450(None), '0,"No error;0;0 0"'),
+        (Keysight33522B(None), '+0,"No error"'),
+        (KeysightDSOX1102G(None), '+0,"No error"'),
+        (Keithley2750(None), '0,"No error"'),
+    ],
+)
 def test_each_model_error_format(inst, empty):
     assert inst.handle("SYST:ERR?") == empty
     assert inst.handle(":SYST:ERR:NEXT?") == empty
@@ -284,16 +294,19 @@ def test_never_evaluates_text(toy):
 REAL_MODELS = (Keithley2450, Keysight33522B, KeysightDSOX1102G, Keithley2750)
 
 
-@pytest.mark.parametrize("message", [
-    "DATA:ARB dac,#²12ab",  # '#' + a digit that is not ASCII: str.isdigit() says yes, int() says no
-    "DATA:ARB dac,#1²",
-    "DATA:ARB dac,#٣12abc",  # an Arabic-Indic three: int() would read it as 3
-    ":SOUR:VOLT ٣",
-    ":SOUR٢:VOLT 1",
-    ":ROUT:CLOS (@1²:3)",
-    "#9",
-    "*ESE #H٣",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "DATA:ARB dac,#²12ab",  # '#' + a digit that is not ASCII: str.isdigit() says yes, int() says no
+        "DATA:ARB dac,#1²",
+        "DATA:ARB dac,#٣12abc",  # an Arabic-Indic three: int() would read it as 3
+        ":SOUR:VOLT ٣",
+        ":SOUR٢:VOLT 1",
+        ":ROUT:CLOS (@1²:3)",
+        "#9",
+        "*ESE #H٣",
+    ],
+)
 @pytest.mark.parametrize("model", REAL_MODELS, ids=lambda m: m.__name__)
 def test_malformed_numbers_and_blocks_are_scpi_errors_and_the_session_goes_on(model, message):
     inst = model(None)
@@ -309,13 +322,56 @@ def test_random_messages_never_raise_and_every_instrument_still_answers():
     import random
 
     rng = random.Random(10)
-    atoms = ["#", "#9", "#1", "#2", "#0", "#H", "#Q", "#B", "²", "٣", ";", ",", ":", "*", "?", "'", '"', "(",
-             ")", "@", " ", "\x00", "\xff", "1", "9", "e", "-", ".", "1e400", "nan", "MIN", "MAX", "ON",
-             "#15hello", "(@101)", "*IDN?", "SYST:ERR?"]
+    atoms = [
+        "#",
+        "#9",
+        "#1",
+        "#2",
+        "#0",
+        "#H",
+        "#Q",
+        "#B",
+        "²",
+        "٣",
+        ";",
+        ",",
+        ":",
+        "*",
+        "?",
+        "'",
+        '"',
+        "(",
+        ")",
+        "@",
+        " ",
+        "\x00",
+        "\xff",
+        "1",
+        "9",
+        "e",
+        "-",
+        ".",
+        "1e400",
+        "nan",
+        "MIN",
+        "MAX",
+        "ON",
+        "#15hello",
+        "(@101)",
+        "*IDN?",
+        "SYST:ERR?",
+    ]
     for model in REAL_MODELS:
         inst = model(None)
-        headers = [c.pattern.replace("[", "").replace("]", "").replace("{", "").replace("}", "")
-                   .split("|")[0].replace("#", "1") for c in inst._commands]
+        headers = [
+            c.pattern.replace("[", "")
+            .replace("]", "")
+            .replace("{", "")
+            .replace("}", "")
+            .split("|")[0]
+            .replace("#", "1")
+            for c in inst._commands
+        ]
         for _ in range(2000):
             parts = [rng.choice(headers) + rng.choice(["?", " "])] if rng.random() < 0.7 else []
             parts += [rng.choice(atoms) for _ in range(rng.randrange(1, 8))]

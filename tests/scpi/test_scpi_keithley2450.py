@@ -116,14 +116,17 @@ def test_unknown_header_no_reply_then_in_sync(smu):
     assert queue_empty(smu)
 
 
-@pytest.mark.parametrize("command, query, before", [
-    (":SOUR:VOLT:ILIM 5", ":SOUR:VOLT:ILIM?", "1.050000E-04"),
-    (":SOUR:VOLT:ILIM 1e-12", ":SOUR:VOLT:ILIM?", "1.050000E-04"),
-    (":SOUR:CURR:VLIM 500", ":SOUR:CURR:VLIM?", "2.100000E+01"),
-    (":SENS:CURR:NPLC 20", ":SENS:CURR:NPLC?", "1.000000E+00"),
-    (":SOUR:VOLT 300", ":SOUR:VOLT?", "0.000000E+00"),
-    (":SOUR:CURR 2", ":SOUR:CURR?", "0.000000E+00"),
-])
+@pytest.mark.parametrize(
+    "command, query, before",
+    [
+        (":SOUR:VOLT:ILIM 5", ":SOUR:VOLT:ILIM?", "1.050000E-04"),
+        (":SOUR:VOLT:ILIM 1e-12", ":SOUR:VOLT:ILIM?", "1.050000E-04"),
+        (":SOUR:CURR:VLIM 500", ":SOUR:CURR:VLIM?", "2.100000E+01"),
+        (":SENS:CURR:NPLC 20", ":SENS:CURR:NPLC?", "1.000000E+00"),
+        (":SOUR:VOLT 300", ":SOUR:VOLT?", "0.000000E+00"),
+        (":SOUR:CURR 2", ":SOUR:CURR?", "0.000000E+00"),
+    ],
+)
 def test_out_of_range_queues_222_and_keeps_setting(smu, command, query, before):
     assert smu.handle(query) == before
     assert smu.handle(command) is None
@@ -143,7 +146,7 @@ def test_level_beyond_fixed_range_refused(smu):
 
 def test_native_linear_sweep_1000_points_in_three_exchanges_and_virtual_time(smu):
     k = driver(Keithley2450Native, smu)
-    k.write(":SOUR:FUNC VOLT;:SENS:FUNC \"CURR\";:SENS:CURR:NPLC 0.1;:SOUR:VOLT:ILIM 1e-3")
+    k.write(':SOUR:FUNC VOLT;:SENS:FUNC "CURR";:SENS:CURR:NPLC 0.1;:SOUR:VOLT:ILIM 1e-3')
     adapter = k.adapter
     before = adapter.exchanges
     t0 = smu.link.now_s

@@ -31,8 +31,7 @@ def _empty(smu) -> bool:
 def test_readings_in_compliance_are_the_limit_within_source_accuracy(smu):
     limit = 10e-6
     smu.handle(f":SOUR:FUNC VOLT;:SOUR:VOLT:ILIM {limit};:SOUR:VOLT 3;:SENS:CURR:NPLC 0.1;:OUTP ON")
-    data = _values(",".join(smu.handle(':READ? "defbuffer1", READ, SOUR, SOURSTAT')
-                            for _ in range(40)), 3)
+    data = _values(",".join(smu.handle(':READ? "defbuffer1", READ, SOUR, SOURSTAT') for _ in range(40)), 3)
     current, volts, sstat = data.T
     assert np.all(np.abs(current / limit - 1) < 5e-4)  # 0.05 %: the data sheet's accuracy
     assert np.std(current) / limit < 1e-4  # regulated, not the device model's scatter
@@ -58,8 +57,7 @@ def test_trip_flag_only_while_limiting(smu):
 
 
 def test_zero_amps_is_not_limited_and_current_sweep_runs_to_its_last_point(smu):
-    smu.handle(":SOUR:FUNC CURR;:SOUR:CURR:VLIM 2;:SOUR:CURR 0;:SENS:FUNC 'VOLT';"
-               ":SENS:VOLT:NPLC 0.1;:OUTP ON")
+    smu.handle(":SOUR:FUNC CURR;:SOUR:CURR:VLIM 2;:SOUR:CURR 0;:SENS:FUNC 'VOLT';:SENS:VOLT:NPLC 0.1;:OUTP ON")
     volts, amps = _values(smu.handle(':READ? "defbuffer1", READ, SOUR'), 2)[0]
     assert smu.handle(":SOUR:CURR:VLIM:TRIP?") == "0"
     assert abs(volts) < 1e-3 and amps == 0.0
@@ -69,8 +67,7 @@ def test_zero_amps_is_not_limited_and_current_sweep_runs_to_its_last_point(smu):
     smu.handle(':SOUR:SWE:CURR:LIN 0, 1e-6, 10, 0.001, 1, AUTO, ON, OFF, "defbuffer1"')
     smu.handle(":INIT;*WAI")
     assert smu.handle(":TRAC:ACT?") == "10"
-    volts, amps, sstat = _values(smu.handle(
-        ':TRAC:DATA? 1, 10, "defbuffer1", READ, SOUR, SOURSTAT'), 3).T
+    volts, amps, sstat = _values(smu.handle(':TRAC:DATA? 1, 10, "defbuffer1", READ, SOUR, SOURSTAT'), 3).T
     assert amps == pytest.approx(np.linspace(0, 1e-6, 10), rel=5e-4, abs=1e-12)
     assert not np.any(sstat.astype(int) & 32)  # never at the 2 V limit
     assert volts[0] == pytest.approx(0, abs=1e-3) and 0 < volts[1:].min() and volts.max() < 2.0
@@ -80,8 +77,7 @@ def test_zero_amps_is_not_limited_and_current_sweep_runs_to_its_last_point(smu):
 
 
 def test_current_source_at_its_voltage_limit(smu):
-    smu.handle(":SOUR:FUNC CURR;:SOUR:CURR:VLIM 2;:SOUR:CURR 1e-3;:SENS:FUNC 'VOLT';"
-               ":SENS:VOLT:NPLC 0.1;:OUTP ON")
+    smu.handle(":SOUR:FUNC CURR;:SOUR:CURR:VLIM 2;:SOUR:CURR 1e-3;:SENS:FUNC 'VOLT';:SENS:VOLT:NPLC 0.1;:OUTP ON")
     smu.handle(":READ?")  # settles
     volts, amps, sstat = _values(smu.handle(':READ? "defbuffer1", READ, SOUR, SOURSTAT'), 3)[0]
     assert volts == pytest.approx(2.0, rel=5e-4)  # held at the voltage limit
@@ -95,8 +91,7 @@ def test_current_source_at_its_voltage_limit(smu):
 
 
 def test_overvoltage_protection_clamps_the_output(smu):
-    smu.handle(":SOUR:FUNC VOLT;:SOUR:VOLT:PROT PROT2;:SOUR:VOLT:ILIM 1e-3;:SOUR:VOLT 5;"
-               ":SENS:FUNC 'VOLT';:OUTP ON")
+    smu.handle(":SOUR:FUNC VOLT;:SOUR:VOLT:PROT PROT2;:SOUR:VOLT:ILIM 1e-3;:SOUR:VOLT 5;:SENS:FUNC 'VOLT';:OUTP ON")
     assert float(smu.handle(":READ?")) <= 2.0 + 1e-9
     assert smu.handle(":SOUR:VOLT:PROT:TRIP?") == "1"
     assert smu.handle(":SOUR:VOLT?") == "5.000000E+00"  # the programmed level is kept

@@ -92,16 +92,19 @@ def test_levels_follow_load_and_limits(awg):
     assert queue_empty(awg)
 
 
-@pytest.mark.parametrize("command, query", [
-    ("SOUR1:FUNC:PULS:WIDT 10e-9", "SOUR1:FUNC:PULS:WIDT?"),         # < 16 ns
-    ("SOUR1:FUNC:PULS:WIDT 2e-3", "SOUR1:FUNC:PULS:WIDT?"),          # > period - 16 ns
-    ("SOUR1:FUNC:PULS:TRAN 2e-6", "SOUR1:FUNC:PULS:TRAN?"),          # > 1 us
-    ("SOUR1:FUNC:PULS:TRAN:LEAD 5e-9", "SOUR1:FUNC:PULS:TRAN:LEAD?"),  # < 8.4 ns
-    ("SOUR1:FREQ 40e6", "SOUR1:FREQ?"),
-    ("SOUR1:VOLT:HIGH 6", "SOUR1:VOLT:HIGH?"),
-    ("OUTP1:LOAD 0.5", "OUTP1:LOAD?"),
-    ("SOUR1:BURS:NCYC 0", "SOUR1:BURS:NCYC?"),
-])
+@pytest.mark.parametrize(
+    "command, query",
+    [
+        ("SOUR1:FUNC:PULS:WIDT 10e-9", "SOUR1:FUNC:PULS:WIDT?"),  # < 16 ns
+        ("SOUR1:FUNC:PULS:WIDT 2e-3", "SOUR1:FUNC:PULS:WIDT?"),  # > period - 16 ns
+        ("SOUR1:FUNC:PULS:TRAN 2e-6", "SOUR1:FUNC:PULS:TRAN?"),  # > 1 us
+        ("SOUR1:FUNC:PULS:TRAN:LEAD 5e-9", "SOUR1:FUNC:PULS:TRAN:LEAD?"),  # < 8.4 ns
+        ("SOUR1:FREQ 40e6", "SOUR1:FREQ?"),
+        ("SOUR1:VOLT:HIGH 6", "SOUR1:VOLT:HIGH?"),
+        ("OUTP1:LOAD 0.5", "OUTP1:LOAD?"),
+        ("SOUR1:BURS:NCYC 0", "SOUR1:BURS:NCYC?"),
+    ],
+)
 def test_out_of_range_queues_222_and_keeps_setting(awg, command, query):
     awg.handle("SOUR1:FUNC PULS;:SOUR1:FUNC:PULS:PER 1e-3;WIDT 1e-4")
     before = awg.handle(query)

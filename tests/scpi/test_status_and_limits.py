@@ -24,8 +24,7 @@ def bench():
 def test_opc_and_service_request_after_a_sweep_in_virtual_time(bench):
     smu = bench.instruments["GPIB0::18::INSTR"]
     smu.handle("*CLS;*ESE 1;*SRE 32")  # OPC -> ESB -> MSS
-    smu.handle(":SOUR:VOLT:ILIM 1e-4;:SENS:CURR:NPLC 0.1;:SOUR:SWE:VOLT:LIN 0, 0.5, 51, 0, 1, "
-               "BEST, OFF")
+    smu.handle(":SOUR:VOLT:ILIM 1e-4;:SENS:CURR:NPLC 0.1;:SOUR:SWE:VOLT:LIN 0, 0.5, 51, 0, 1, BEST, OFF")
     t0 = bench.now_s
     smu.handle(":INIT;*OPC")
     assert bench.now_s - t0 == pytest.approx(51 * 0.1 / 60)  # the sweep's time has passed
@@ -53,9 +52,13 @@ def test_operation_register_maps_trigger_model_events(bench):
 def test_trigger_model_waits_for_bus_trigger(bench):
     smu = bench.instruments["GPIB0::18::INSTR"]
     smu.handle(":SOUR:VOLT 0.1;:SOUR:VOLT:ILIM 1e-4;:SENS:CURR:NPLC 0.1;:TRAC:CLE")
-    for cmd in (":TRIG:BLOC:SOUR:STAT 1, ON", ":TRIG:BLOC:WAIT 2, COMM",
-                ':TRIG:BLOC:MEAS 3, "defbuffer1", 2', ":TRIG:BLOC:BRAN:COUN 4, 3, 2",
-                ":TRIG:BLOC:SOUR:STAT 5, OFF"):
+    for cmd in (
+        ":TRIG:BLOC:SOUR:STAT 1, ON",
+        ":TRIG:BLOC:WAIT 2, COMM",
+        ':TRIG:BLOC:MEAS 3, "defbuffer1", 2',
+        ":TRIG:BLOC:BRAN:COUN 4, 3, 2",
+        ":TRIG:BLOC:SOUR:STAT 5, OFF",
+    ):
         smu.handle(cmd)
     smu.handle(":INIT")
     assert smu.handle(":TRIG:STAT?") == "WAITING;WAITING;2"
@@ -76,8 +79,10 @@ def test_scope_single_completes_on_the_awg_burst(bench):
     awg, scope = bench.instruments["GPIB0::10::INSTR"], bench.instruments["GPIB0::7::INSTR"]
     scope.handle(":TIM:SCAL 1e-6;:TRIG:SOUR EXT;:TRIG:SWE NORM;:SING")
     assert scope.handle(":OPER:COND?") == "+8" and scope.handle(":TER?") == "+0"
-    awg.handle("FUNC PULS;:FUNC:PULS:PER 2e-6;:FUNC:PULS:WIDT 5e-7;:VOLT:HIGH 1;:VOLT:LOW 0;"
-               ":BURS:STAT ON;:BURS:NCYC 2;:TRIG:SOUR BUS;:OUTP ON")
+    awg.handle(
+        "FUNC PULS;:FUNC:PULS:PER 2e-6;:FUNC:PULS:WIDT 5e-7;:VOLT:HIGH 1;:VOLT:LOW 0;"
+        ":BURS:STAT ON;:BURS:NCYC 2;:TRIG:SOUR BUS;:OUTP ON"
+    )
     assert awg.handle("STAT:OPER:COND?") == "+32"  # waiting for the bus trigger
     awg.handle("*TRG")
     assert scope.handle(":TER?") == "+1" and scope.handle(":RST?") == "STOP"
@@ -85,18 +90,21 @@ def test_scope_single_completes_on_the_awg_burst(bench):
     assert queue_empty(scope) and queue_empty(awg)
 
 
-@pytest.mark.parametrize("command, code", [
-    (":SOUR:SWE:VOLT:LIN 0, 1, 1000001", -222),        # points 2 to 1e6
-    (":SOUR:SWE:VOLT:LIN 0, 1, 1", -222),
-    (":SOUR:SWE:VOLT:LIN 0, 1, 10, 0, 268435456", -222),  # count up to 268435455
-    (":SOUR:SWE:VOLT:LIN 0, 1, 10, 0, 0", -221),       # infinite: cannot finish (emulator limit)
-    (":SOUR:SWE:VOLT:LIN 0, 1, 1000, 0, 1001", -223),  # 1e6 readings per :INIT (emulator limit)
-    (":SOUR:SWE:VOLT:LIN 0, 1, 10, 2e-5", -222),       # delay: -1, 0 or 50 us..10 ks
-    (":SOUR:LIST:VOLT " + ",".join(["0.1"] * 101), -223),  # 100 values a command
-    (":TRAC:POIN 5000000", -225),                      # all buffers: 4e6 readings
-    (':TRAC:MAKE "big", 3950000', -225),
-    (':TRAC:MAKE "1bad", 100', -224),
-])
+@pytest.mark.parametrize(
+    "command, code",
+    [
+        (":SOUR:SWE:VOLT:LIN 0, 1, 1000001", -222),  # points 2 to 1e6
+        (":SOUR:SWE:VOLT:LIN 0, 1, 1", -222),
+        (":SOUR:SWE:VOLT:LIN 0, 1, 10, 0, 268435456", -222),  # count up to 268435455
+        (":SOUR:SWE:VOLT:LIN 0, 1, 10, 0, 0", -221),  # infinite: cannot finish (emulator limit)
+        (":SOUR:SWE:VOLT:LIN 0, 1, 1000, 0, 1001", -223),  # 1e6 readings per :INIT (emulator limit)
+        (":SOUR:SWE:VOLT:LIN 0, 1, 10, 2e-5", -222),  # delay: -1, 0 or 50 us..10 ks
+        (":SOUR:LIST:VOLT " + ",".join(["0.1"] * 101), -223),  # 100 values a command
+        (":TRAC:POIN 5000000", -225),  # all buffers: 4e6 readings
+        (':TRAC:MAKE "big", 3950000', -225),
+        (':TRAC:MAKE "1bad", 100', -224),
+    ],
+)
 def test_2450_size_limits_and_their_errors(command, code):
     smu = Keithley2450(None)
     assert smu.handle(command) is None
@@ -140,7 +148,7 @@ def test_arb_memory_limits_free_query_and_block_errors():
     assert _code(awg) == -161  # not a whole number of float32 samples
     awg.handle(b"SOUR1:DATA:ARB:DAC short, #3100" + b"\x00" * 10)
     assert _code(awg) == -160  # the block is shorter than its header says
-    assert awg.handle('SOUR1:DATA:VOL:CAT?') == '"big"'
+    assert awg.handle("SOUR1:DATA:VOL:CAT?") == '"big"'
     assert awg.handle('SOUR1:DATA:ATTR:POIN? "big"') == "+1000000"
     awg.handle("SOUR1:DATA:VOL:CLE")
     assert awg.handle("SOUR1:DATA:VOL:FREE?") == "+1048576"

@@ -22,16 +22,18 @@ out["iv_current_a"] = i_iv
 r = one.apply(ex.reset_pulse(), r_series_ohm=ex.R_AWG_OHM, c_node_f=ex.C_PROBE_F)
 out["reset_peak_k"], out["reset_steps"] = r.peak_temperature_k, r.steps
 one.idle(10.0)
-r = one.apply(Waveform.dc(1e-6, 1e-3), source="current", vlimit_v=2.0, r_series_ohm=ex.R_SMU_OHM,
-              windows_s=[[5e-4, 1e-3]])
+r = one.apply(
+    Waveform.dc(1e-6, 1e-3), source="current", vlimit_v=2.0, r_series_ohm=ex.R_SMU_OHM, windows_s=[[5e-4, 1e-3]]
+)
 out["isource_v"], out["isource_i"] = r.window_source_v, r.window_current_a
 out["g_one_s"] = one.pcm_conductance_s(noise=True)
 
 arr = CellArray(shape=(2, 2), seed=3)
 arr.set_state(u=0.6)
 train = ex.spike_train(1.8, count=5)
-r = arr.apply(train, r_series_ohm=ex.R_AWG_OHM, c_node_f=ex.C_PROBE_F,
-              sample_times_s=np.linspace(0, train.duration_s, 400))
+r = arr.apply(
+    train, r_series_ohm=ex.R_AWG_OHM, c_node_f=ex.C_PROBE_F, sample_times_s=np.linspace(0, train.duration_s, 400)
+)
 out["train_samples_a"], out["train_fires"], out["train_steps"] = r.sample_current_a, r.fires, r.steps
 out["train_peak_k"] = r.peak_temperature_k
 arr.idle(1.0)

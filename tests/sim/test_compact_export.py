@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim_backend.params import DEFAULTS_FILE
 from tspcm_lab.cli import main
 from tspcm_lab.export import ngspice, validate, verilog_a
 from tspcm_lab.export.device import load_device
-from sim_backend.params import DEFAULTS_FILE
 
 NO_NGSPICE = "ngspice is not installed (Debian package ngspice; .ci/setup installs it)"
 
@@ -24,8 +24,10 @@ def comparison():
 
 def test_export_writes_both_formats_from_the_defaults_and_a_partial_file(tmp_path, capsys):
     partial = tmp_path / "mydevice.toml"  # as tspcm fit writes it: only what it changes, with provenance
-    partial.write_text('[ts]\nvth_v = { value = 1.35, unit = "V", basis = "fitted", source = "runs", '
-                       'interval = [1.3, 1.4], n_cells = 2 }\n')
+    partial.write_text(
+        '[ts]\nvth_v = { value = 1.35, unit = "V", basis = "fitted", source = "runs", '
+        "interval = [1.3, 1.4], n_cells = 2 }\n"
+    )
     assert main(["export", "spice", str(partial)]) == 0
     cir = (tmp_path / "mydevice.cir").read_text()
     assert ".subckt tspcm_cell top bot" in cir and "ts_vth_v=1.35" in cir and ".ends tspcm_cell" in cir
@@ -38,8 +40,24 @@ def test_export_writes_both_formats_from_the_defaults_and_a_partial_file(tmp_pat
 
 def test_export_of_a_device_file_written_by_tspcm_fit(tmp_path, capsys):
     run = tmp_path / "iv.h5"
-    assert main(["run", "iv-sweep", "--sim", "--seed", "3", "--set", "cycles=3", "--set", "compliance_A=100e-6",
-                 "-o", str(run)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "iv-sweep",
+                "--sim",
+                "--seed",
+                "3",
+                "--set",
+                "cycles=3",
+                "--set",
+                "compliance_A=100e-6",
+                "-o",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert main(["fit", str(run), "-o", str(tmp_path / "my.toml")]) == 0
     assert main(["export", "spice", str(tmp_path / "my.toml")]) == 0
     fitted = load_device(tmp_path / "my.toml")
@@ -68,14 +86,17 @@ def test_verilog_a_compiles_with_openvaf(tmp_path):
         openvaf.compile_va(str(broken))
 
 
-@pytest.mark.parametrize("text, says", [
-    ('[ts]\nvth_v = { unit = "V" }\n', "'ts.vth_v' is missing its value"),
-    ('[campaign]\nname = "x"\n', "not a device file: unknown table(s) campaign"),
-    ('[ts]\nvth_x = 1.2\n', "unknown parameter 'ts.vth_x'"),
-    ('', "lists no device parameter"),
-    ('[ts\nvth_v = 1\n', "not valid TOML"),
-    ('[ts]\nvth_v = 0.3\n', "'ts.vhold_v' = 0.5 V must be below ts.vth_v"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ('[ts]\nvth_v = { unit = "V" }\n', "'ts.vth_v' is missing its value"),
+        ('[campaign]\nname = "x"\n', "not a device file: unknown table(s) campaign"),
+        ("[ts]\nvth_x = 1.2\n", "unknown parameter 'ts.vth_x'"),
+        ("", "lists no device parameter"),
+        ("[ts\nvth_v = 1\n", "not valid TOML"),
+        ("[ts]\nvth_v = 0.3\n", "'ts.vhold_v' = 0.5 V must be below ts.vth_v"),
+    ],
+)
 def test_bad_device_file_one_line_exit_2_nothing_written(tmp_path, capsys, text, says):
     dev = tmp_path / "bad.toml"
     dev.write_text(text)

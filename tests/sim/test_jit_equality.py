@@ -19,8 +19,15 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 #: what differs between any two runs of the same procedure: wall-clock times, the writer's process, and
 #: the flag that says which path ran (and the metadata checksum, which covers those)
-WALL_CLOCK = {"@start_time", "@end_time", "@writer_pid", "@writer_process_start", "run/heartbeat",
-              "bench/simulation/device@compiled", "@metadata_crc32"}
+WALL_CLOCK = {
+    "@start_time",
+    "@end_time",
+    "@writer_pid",
+    "@writer_process_start",
+    "run/heartbeat",
+    "bench/simulation/device@compiled",
+    "@metadata_crc32",
+}
 
 
 def _env(no_jit: bool) -> dict:
@@ -34,8 +41,12 @@ def test_model_script_is_bit_identical_compiled_and_uncompiled(tmp_path):
     files = {}
     for no_jit in (False, True):
         files[no_jit] = tmp_path / f"no_jit_{int(no_jit)}.npz"
-        subprocess.run([sys.executable, "-W", "ignore", str(HERE / "jit_equality_child.py"), str(files[no_jit])],
-                       env=_env(no_jit), check=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-W", "ignore", str(HERE / "jit_equality_child.py"), str(files[no_jit])],
+            env=_env(no_jit),
+            check=True,
+            timeout=300,
+        )
     compiled, plain = np.load(files[False]), np.load(files[True])
     assert bool(compiled["compiled"][0]) and not bool(plain["compiled"][0])  # the switch did switch
     assert set(compiled.files) == set(plain.files)
@@ -67,8 +78,13 @@ def test_run_files_are_identical_compiled_and_uncompiled(tmp_path, procedure):
     runs = {}
     for no_jit in (False, True):
         out_dir = tmp_path / f"no_jit_{int(no_jit)}"
-        subprocess.run([sys.executable, "-m", "tspcm_lab.cli", "run", procedure, "--sim", "--seed", "42",
-                        "-o", str(out_dir)], env=_env(no_jit), check=True, timeout=300, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "tspcm_lab.cli", "run", procedure, "--sim", "--seed", "42", "-o", str(out_dir)],
+            env=_env(no_jit),
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
         (path,) = out_dir.glob("*.h5")
         runs[no_jit] = _contents(path)
     compiled, plain = runs[False], runs[True]
@@ -109,8 +125,16 @@ def test_one_cell_short_path_equals_the_general_path():
         for wave, kwargs in ([ramp] if repeat == 0 else []) + calls:
             a = short.apply(wave, np.array([0]), **kwargs)
             b = general.apply(wave, np.array([0]), windows_s=[[0.0, wave.duration_s]], **kwargs)
-            for field in ("window_current_a", "window_source_v", "window_node_v", "window_compliance",
-                          "fires", "peak_temperature_k", "steps", "cells"):
+            for field in (
+                "window_current_a",
+                "window_source_v",
+                "window_node_v",
+                "window_compliance",
+                "fires",
+                "peak_temperature_k",
+                "steps",
+                "cells",
+            ):
                 np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
             fired += int(a.fires.sum())
             np.testing.assert_array_equal(short.S, general.S)

@@ -7,7 +7,7 @@ looks at currents and the PCM's own conductance; nothing is set by hand except i
 
 import numpy as np
 import pytest
-from scipy.stats import ks_2samp, spearmanr
+from scipy.stats import ks_2samp
 
 from sim_backend import experiments as ex
 from sim_backend.model import CellArray, ModelError
@@ -43,8 +43,10 @@ def test_one_abrupt_step_at_a_threshold_set_by_the_pcm_state(compliance_a):
 
 
 def test_a_slow_ramp_finds_the_same_threshold_whatever_its_end_and_segmenting():
-    found = [ex.ramp_threshold_v(cell(seed=3, u=0.3), v_max=v, segments=k)[0]
-             for v, k in ((2.0, 1), (4.0, 1), (3.0, 1), (2.0, 7), (2.0, 50))]
+    found = [
+        ex.ramp_threshold_v(cell(seed=3, u=0.3), v_max=v, segments=k)[0]
+        for v, k in ((2.0, 1), (4.0, 1), (3.0, 1), (2.0, 7), (2.0, 50))
+    ]
     assert max(found) - min(found) <= 0.02, found
 
 
@@ -52,8 +54,9 @@ def test_compliance_holds_with_the_probe_capacitance():
     """10 uA compliance with a capacitance on the top electrode: the source never delivers more, the
     cell is not programmed (only the probe's own charge passes the cell when it fires)."""
     m = cell(seed=2, u=0.5)
-    r = m.apply(Waveform.dc(2.5, 1e-3), r_series_ohm=ex.R_SMU_OHM, ilimit_a=10e-6, c_node_f=1e-12,
-                windows_s=[(0.5e-3, 1e-3)])
+    r = m.apply(
+        Waveform.dc(2.5, 1e-3), r_series_ohm=ex.R_SMU_OHM, ilimit_a=10e-6, c_node_f=1e-12, windows_s=[(0.5e-3, 1e-3)]
+    )
     assert r.window_current_a[0, 0] == pytest.approx(10e-6, rel=1e-3) and r.window_compliance[0, 0]
     assert m.amorphous_fraction()[0] == pytest.approx(0.5, rel=1e-6)
 
@@ -207,11 +210,14 @@ def test_cycling_wears_the_window_and_warns():
 
 
 # 7. bad input ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("make, fragment", [
-    (lambda: Waveform.dc(1.0, -1e-6), "duration_s"),
-    (lambda: Waveform.dc(float("nan"), 1e-6), "level_v"),
-    (lambda: Waveform.pulses(1.0, 0.0, 1e-6), "width_s"),
-])
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda: Waveform.dc(1.0, -1e-6), "duration_s"),
+        (lambda: Waveform.dc(float("nan"), 1e-6), "level_v"),
+        (lambda: Waveform.pulses(1.0, 0.0, 1e-6), "width_s"),
+    ],
+)
 def test_bad_waveforms_are_refused_with_the_parameter_named(make, fragment):
     with pytest.raises(WaveformError, match=fragment):
         make()
@@ -232,7 +238,7 @@ def test_bad_requests_and_parameters_are_refused_with_name_and_range(tmp_path):
     with pytest.raises(ParameterError, match="'pcm.tau_th_s' must be finite"):
         DeviceParams.load().replace(pcm__tau_th_s=float("nan"))
     bad = tmp_path / "dev.toml"
-    bad.write_text("[pcm]\nnu_drift = { value = 0.1, unit = \"s\" }\n")
+    bad.write_text('[pcm]\nnu_drift = { value = 0.1, unit = "s" }\n')
     with pytest.raises(ParameterError, match="unit 's'"):
         DeviceParams.load(bad)
     bad.write_text("[pcm]\nno_such_thing = 1\n")

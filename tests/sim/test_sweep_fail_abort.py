@@ -36,19 +36,27 @@ def test_stop_on_compliance_ends_the_staircase_at_the_first_reading_in_complianc
 def test_the_2450_fail_abort_sweep_through_scpi():
     bench = open_bench("seed=4")
     smu = bench.instruments[SMU]
-    for command in (":SOUR:FUNC VOLT", ":SOUR:VOLT:ILIM 2e-5", ":SENS:CURR:NPLC 0.06",
-                    ":SOUR:SWE:VOLT:LIN 0,3,301,1e-3"):  # failAbort defaults to ON
+    for command in (
+        ":SOUR:FUNC VOLT",
+        ":SOUR:VOLT:ILIM 2e-5",
+        ":SENS:CURR:NPLC 0.06",
+        ":SOUR:SWE:VOLT:LIN 0,3,301,1e-3",
+    ):  # failAbort defaults to ON
         smu.handle(command)
     smu.handle(":INIT")
     assert smu.handle("*OPC?") == "1"
     readings = int(smu.handle(":TRAC:ACT?"))
     assert 0 < readings < 301
     again = open_bench("seed=4").instruments[SMU]
-    for command in (":SOUR:FUNC VOLT", ":SOUR:VOLT:ILIM 2e-5", ":SENS:CURR:NPLC 0.06",
-                    ":SOUR:SWE:VOLT:LIN 0,3,301,1e-3,1,BEST,OFF"):
+    for command in (
+        ":SOUR:FUNC VOLT",
+        ":SOUR:VOLT:ILIM 2e-5",
+        ":SENS:CURR:NPLC 0.06",
+        ":SOUR:SWE:VOLT:LIN 0,3,301,1e-3,1,BEST,OFF",
+    ):
         again.handle(command)
     again.handle(":INIT")
     again.handle("*OPC?")
     assert int(again.handle(":TRAC:ACT?")) == 301
-    first = f'{smu.handle(f":TRAC:DATA? 1, {readings}")}'
+    first = f"{smu.handle(f':TRAC:DATA? 1, {readings}')}"
     assert first == again.handle(f":TRAC:DATA? 1, {readings}")

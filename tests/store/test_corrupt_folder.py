@@ -49,11 +49,12 @@ def folder(tmp_path_factory):
     damaged["truncated"].write_bytes(raw[: len(raw) * 3 // 5])
     zeroed = bytearray(raw)
     start = _first_chunk(src, column) // 4096 * 4096
-    zeroed[start:start + 4096] = bytes(4096)
+    zeroed[start : start + 4096] = bytes(4096)
     damaged["zeroed"].write_bytes(bytes(zeroed))
     crashed = root / "crashed.h5"  # a writer killed mid-run, then cut at its stale end-of-file address
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(crashed), "crash"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(CHILD), str(crashed), "crash"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "flushed 250"
     proc.kill()
     proc.wait()

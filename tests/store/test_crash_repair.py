@@ -16,7 +16,6 @@ from tspcm_lab.store.errors import NotARunError
 
 from checks.crash_campaign import kill_and_repair
 
-
 #: the pattern run with a given spike amplitude: no ~15 s calibration before its first row
 FAST = {"pattern": ["--bench", "sim-4x4", "--set", "spike_amplitude_V=1.9"]}
 
@@ -25,8 +24,7 @@ FAST = {"pattern": ["--bench", "sim-4x4", "--set", "spike_amplitude_V=1.9"]}
 @pytest.mark.parametrize("procedure", ["endurance", "retention", "pattern"])
 def test_kill_9_mid_run_then_repair_keeps_every_row_seen(procedure, tmp_path):
     moment = random.Random(procedure).uniform(0.0, 0.8)  # after the first flushed row
-    result = kill_and_repair(procedure, moment, seed=11, folder=tmp_path, after_rows=1,
-                             run_args=FAST.get(procedure))
+    result = kill_and_repair(procedure, moment, seed=11, folder=tmp_path, after_rows=1, run_args=FAST.get(procedure))
     assert result.problems == [], result.problems
     assert result.file and result.rows_seen >= 1
     assert result.rows_after >= result.rows_seen and result.status == "interrupted"
@@ -36,11 +34,13 @@ def test_kill_9_mid_run_then_repair_keeps_every_row_seen(procedure, tmp_path):
 
 def test_a_writer_killed_before_going_live_is_repaired_too(tmp_path):
     path = tmp_path / "early.h5"
-    child = ("import os, signal, sys\n"
-             "from tspcm_lab.store import RunWriter\n"
-             "w = RunWriter.create(sys.argv[1], columns=['Voltage (V)'], parameters={'amplitude': (1.5, 'V')},"
-             " live=False, flush_interval_s=None)\n"
-             "os.kill(os.getpid(), signal.SIGKILL)\n")
+    child = (
+        "import os, signal, sys\n"
+        "from tspcm_lab.store import RunWriter\n"
+        "w = RunWriter.create(sys.argv[1], columns=['Voltage (V)'], parameters={'amplitude': (1.5, 'V')},"
+        " live=False, flush_interval_s=None)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
     subprocess.run([sys.executable, "-c", child, str(path)], timeout=60)
     with pytest.raises(OSError, match="already open for write"):
         h5py.File(path, "r")
@@ -68,7 +68,7 @@ def test_repair_refuses_to_claim_success_for_a_damaged_chunk(tmp_path, capsys):
     with h5py.File(path, "r") as f:
         info = f["data/current_A"].id.get_chunk_info(1)  # rows 4096..8191
     raw = bytearray(path.read_bytes())
-    raw[info.byte_offset:info.byte_offset + 4096] = bytes(4096)
+    raw[info.byte_offset : info.byte_offset + 4096] = bytes(4096)
     path.write_bytes(bytes(raw))
     with pytest.raises(Exception, match="/data/current_A is damaged"):
         open_run(path).columns

@@ -2,7 +2,6 @@
 needed): no crash, status "failed" with a disk-full message, exit 1, every flushed row readable, every
 simulated output off. Three levels of checks/disk_full.py (which runs ten)."""
 
-
 import h5py
 import pytest
 

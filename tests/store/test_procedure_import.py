@@ -28,11 +28,14 @@ def test_a_csv_header_naming_a_module_does_not_import_it(tmp_path):
 @pytest.mark.slow
 def test_reopening_a_run_that_names_a_module_does_not_import_it(tmp_path):
     path = tmp_path / "run.h5"
-    with RunWriter.create(path, parameters={"width_s": (1e-6, "s")}, columns=["Step"],
-                          procedure_class="this:X", procedure_name="x") as w:
+    with RunWriter.create(
+        path, parameters={"width_s": (1e-6, "s")}, columns=["Step"], procedure_class="this:X", procedure_name="x"
+    ) as w:
         w.append_row({"Step": 1})
-    code = ("import sys\nfrom tspcm_lab.store import HDF5Results\n"
-            "r = HDF5Results.load(sys.argv[1])\nprint(type(r.procedure).__name__, 'this' in sys.modules)")
+    code = (
+        "import sys\nfrom tspcm_lab.store import HDF5Results\n"
+        "r = HDF5Results.load(sys.argv[1])\nprint(type(r.procedure).__name__, 'this' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert ZEN not in out.stdout and out.stdout.split() == ["X", "False"]  # a stand-in, built from the file
@@ -46,8 +49,13 @@ def test_registered_and_allow_listed_classes_are_imported(tmp_path, monkeypatch)
         w.append_row({"Step": 1})
     assert type(restore_procedure(path)) is IVSweepProcedure  # an entry point of tspcm_lab.procedures
     other = tmp_path / "other.h5"
-    with RunWriter.create(other, parameters={"n": 1}, columns=["Step"],
-                          procedure_class="procedures.base:TspcmProcedure", procedure_name="base") as w:
+    with RunWriter.create(
+        other,
+        parameters={"n": 1},
+        columns=["Step"],
+        procedure_class="procedures.base:TspcmProcedure",
+        procedure_name="base",
+    ) as w:
         w.append_row({"Step": 1})
     assert type(restore_procedure(other)).__name__ == "TspcmProcedure"
     assert type(restore_procedure(other)).__module__ != "procedures.base"  # not registered: a stand-in
@@ -70,17 +78,30 @@ def _iv_rows(vth_V: float, vhold_V: float, cycles: int = 3) -> list[dict]:
             rising = point < up.size
             on = (v > vth_V) if rising else (on and v > vhold_V)
             i = 10e-6 if on else 1e-9 * v
-            rows.append({"Cycle": cycle, "Point": point, "Direction": 1 if rising else -1, "Voltage (V)": v,
-                         "Voltage readback (V)": v, "Current (A)": i, "Cycle Vth (V)": np.nan,
-                         "Cycle Vhold (V)": np.nan})
+            rows.append(
+                {
+                    "Cycle": cycle,
+                    "Point": point,
+                    "Direction": 1 if rising else -1,
+                    "Voltage (V)": v,
+                    "Voltage readback (V)": v,
+                    "Current (A)": i,
+                    "Cycle Vth (V)": np.nan,
+                    "Cycle Vhold (V)": np.nan,
+                }
+            )
     return rows
 
 
 def _features(paths, tmp_path) -> dict[str, dict[str, float]]:
     """{file name: {feature: value}} from ``tspcm analyze --summary``."""
     summary = tmp_path / "summary.csv"
-    out = subprocess.run([str(TSPCM), "analyze", *map(str, paths), "--summary", str(summary), "--quiet"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(TSPCM), "analyze", *map(str, paths), "--summary", str(summary), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     found: dict[str, dict[str, float]] = {}
     for row in pd.read_csv(summary).to_dict("records"):
@@ -115,17 +136,21 @@ def test_a_pymeasure_csv_of_an_iv_sweep_imported_as_iv_sweep_analyses_to_its_thr
             w.append_row(row)
 
     imported = tmp_path / "local.h5"
-    out = subprocess.run([str(TSPCM), "import", str(written["local.csv"]), "--procedure", "iv-sweep",
-                          "-o", str(imported)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(TSPCM), "import", str(written["local.csv"]), "--procedure", "iv-sweep", "-o", str(imported)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     run = open_run(imported)
     assert run.procedure == "iv-sweep"
-    assert run.procedure_class.endswith(":test_a_pymeasure_csv_of_an_iv_sweep_imported_as_iv_sweep_analyses_to_"
-                                        "its_threshold.<locals>.IVSweep")  # the whole class path
+    assert run.procedure_class.endswith(
+        ":test_a_pymeasure_csv_of_an_iv_sweep_imported_as_iv_sweep_analyses_to_its_threshold.<locals>.IVSweep"
+    )  # the whole class path
     assert run.parameters["series_resistance_ohm"].value == 0.0  # keyed by the procedure's own names
     # a CSV of the project's own class needs no --procedure: its class path names it
-    out = subprocess.run([str(TSPCM), "import", str(written["ours.csv"])], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([str(TSPCM), "import", str(written["ours.csv"])], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert open_run(tmp_path / "ours.h5").procedure == "iv-sweep"
 
@@ -139,8 +164,9 @@ def test_a_pymeasure_csv_of_an_iv_sweep_imported_as_iv_sweep_analyses_to_its_thr
 def test_import_refuses_an_unknown_procedure_name(tmp_path):
     csv = tmp_path / "old.csv"
     csv.write_text("#Procedure: <x.X>\n#Parameters:\n#Data:\nStep\n1\n")
-    out = subprocess.run([str(TSPCM), "import", str(csv), "--procedure", "iv-sweeep"], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [str(TSPCM), "import", str(csv), "--procedure", "iv-sweeep"], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 2
     assert "no procedure named 'iv-sweeep'" in out.stderr and "iv-sweep" in out.stderr
     assert not csv.with_suffix(".h5").exists()
@@ -150,9 +176,13 @@ def test_a_run_stored_with_the_old_program_and_verify_names_reads_with_the_new_o
     from procedures.retention import RetentionProcedure
 
     path = tmp_path / "old_retention.h5"
-    with RunWriter.create(path, parameters={"tolerance": 0.15, "max_pulses": 80, "states": 2},
-                          columns=["State"], procedure_class="procedures.retention:RetentionProcedure",
-                          procedure_name="retention") as w:
+    with RunWriter.create(
+        path,
+        parameters={"tolerance": 0.15, "max_pulses": 80, "states": 2},
+        columns=["State"],
+        procedure_class="procedures.retention:RetentionProcedure",
+        procedure_name="retention",
+    ) as w:
         w.append_row({"State": 0})
     procedure = restore_procedure(path)
     assert type(procedure) is RetentionProcedure

@@ -9,10 +9,11 @@ import h5py
 import numpy as np
 import pytest
 from pymeasure.experiment import Results, Worker
-from tests.helpers.store_procedures import TinySweep
 
 from tspcm_lab.cli import main
 from tspcm_lab.store import NotARunError, RunWriter, list_runs, open_run, write_analysis
+
+from tests.helpers.store_procedures import TinySweep
 
 
 @pytest.fixture
@@ -38,16 +39,16 @@ def test_bad_input_gives_one_error_line(bad_files, kind, command, capsys):
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"tspcm {command}: error: {path}")
-    assert {"not HDF5": "file signature not found", "truncated": "truncated file",
-            "foreign": "not a tspcm run file"}[kind] in lines[0]
+    assert {"not HDF5": "file signature not found", "truncated": "truncated file", "foreign": "not a tspcm run file"}[
+        kind
+    ] in lines[0]
     with pytest.raises(NotARunError):
         open_run(path)
 
 
 def test_bad_input_from_a_real_shell_has_no_traceback(bad_files):
     tspcm = Path(sys.executable).with_name("tspcm")  # the installed console script users run
-    out = subprocess.run([str(tspcm), "runs", str(bad_files["foreign"])],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run([str(tspcm), "runs", str(bad_files["foreign"])], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
@@ -89,8 +90,10 @@ def test_import_without_the_procedure_class_parses_units(tmp_path):
     from tspcm_lab.store import import_pymeasure_csv
 
     csv = tmp_path / "lab.csv"
-    csv.write_text("#Procedure: <labcode.Pulses>\n#Parameters:\n#\tWidth: 1e-06 s\n#\tPulses: 10\n"
-                   "#\tMode: fast\n#\tFlag: True\n#Data:\nPulse,Conductance (S)\n1,2e-6\n2,3e-6\n")
+    csv.write_text(
+        "#Procedure: <labcode.Pulses>\n#Parameters:\n#\tWidth: 1e-06 s\n#\tPulses: 10\n"
+        "#\tMode: fast\n#\tFlag: True\n#Data:\nPulse,Conductance (S)\n1,2e-6\n2,3e-6\n"
+    )
     run = open_run(import_pymeasure_csv(csv))
     p = run.parameters
     assert (p["width"].value, p["width"].units, p["pulses"].value) == (1e-6, "s", 10)
@@ -102,10 +105,15 @@ def test_write_analysis_replaces_instead_of_duplicating(tmp_path):
     path = tmp_path / "r.h5"
     with RunWriter.create(path, columns=["Voltage (V)", "Current (A)"]) as w:
         w.append_row({"Voltage (V)": 1.0, "Current (A)": 1e-6})
-    write_analysis(path, "threshold", {"vth_V": [0.9, 0.95], "n": 2}, {"vth_V": "V"},
-                   method="largest jump in log I", criterion="jump")
-    write_analysis(path, "threshold", {"vth_V": [0.91]}, {"vth_V": "V"}, method="fixed current",
-                   criterion="1e-6 A")
+    write_analysis(
+        path,
+        "threshold",
+        {"vth_V": [0.9, 0.95], "n": 2},
+        {"vth_V": "V"},
+        method="largest jump in log I",
+        criterion="jump",
+    )
+    write_analysis(path, "threshold", {"vth_V": [0.91]}, {"vth_V": "V"}, method="fixed current", criterion="1e-6 A")
     analysis = open_run(path).analysis
     assert list(analysis) == ["threshold"]
     entry = analysis["threshold"]

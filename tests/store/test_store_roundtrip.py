@@ -7,10 +7,11 @@ import sys
 
 import numpy as np
 import pytest
-from tests.helpers.runs import run_headless
-from tests.helpers.store_procedures import TinySweep
 
 from tspcm_lab.store import HDF5Results, RunWriter, open_run, restore_procedure
+
+from tests.helpers.runs import run_headless
+from tests.helpers.store_procedures import TinySweep
 
 READ_WITHOUT_TSPCM = r"""
 import json, sys
@@ -39,21 +40,30 @@ print(json.dumps({
 def sweep_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("rt") / "sweep.h5"
     procedure = TinySweep(start_voltage=-0.5, stop_voltage=0.5, points=21, resistance=2000.0)
-    bench = {"smu": {"identity": "KEITHLEY INSTRUMENTS,MODEL 2450,0,1.7", "resource": "GPIB0::18::INSTR",
-                     "settings": {"nplc": 0.1, "compliance_A": 1e-3}},
-             "device": {"simulated": True, "vth_V": 0.9}}
+    bench = {
+        "smu": {
+            "identity": "KEITHLEY INSTRUMENTS,MODEL 2450,0,1.7",
+            "resource": "GPIB0::18::INSTR",
+            "settings": {"nplc": 0.1, "compliance_A": 1e-3},
+        },
+        "device": {"simulated": True, "vth_V": 0.9},
+    }
     run_headless(procedure, path, bench=bench, seed=42, title="round trip")
     return path
 
 
 @pytest.mark.slow
 def test_other_process_reads_everything_without_tspcm_lab(sweep_file):
-    out = subprocess.run([sys.executable, "-c", READ_WITHOUT_TSPCM, str(sweep_file)],
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", READ_WITHOUT_TSPCM, str(sweep_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     got = json.loads(out.stdout)
     assert got["tspcm_imported"] is False
-    assert (got["format"], got["status"], got["procedure"], got["seed"]) == (
-        "tspcm-run", "completed", "tiny-sweep", 42)
+    assert (got["format"], got["status"], got["procedure"], got["seed"]) == ("tspcm-run", "completed", "tiny-sweep", 42)
     assert got["params"]["start_voltage"] == {"value": -0.5, "units": "V", "label": "Start Voltage"}
     assert got["params"]["resistance"]["units"] == "ohm"
     assert got["params"]["points"]["value"] == 21
@@ -66,16 +76,38 @@ def test_other_process_reads_everything_without_tspcm_lab(sweep_file):
 
 
 def test_h5dump_reads_units_parameters_and_rows(sweep_file):
-    out = subprocess.run(["h5dump", "-a", "/data/current_A/units", "-a", "/parameters/stop_voltage/units",
-                          "-d", "/parameters/stop_voltage", "-d", "/data/step", str(sweep_file)],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            "h5dump",
+            "-a",
+            "/data/current_A/units",
+            "-a",
+            "/parameters/stop_voltage/units",
+            "-d",
+            "/parameters/stop_voltage",
+            "-d",
+            "/data/step",
+            str(sweep_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert '"A"' in out.stdout and '"V"' in out.stdout
     assert "0.5" in out.stdout
     # every step 0..20 appears in the dump of /data/step
-    numbers = [float(tok) for tok in out.stdout.split("DATASET \"/data/step\"")[1]
-               .split("DATA {")[1].split("}")[0].replace("(", " ").replace(")", " ")
-               .replace(":", " ").replace(",", " ").split()]
+    numbers = [
+        float(tok)
+        for tok in out.stdout.split('DATASET "/data/step"')[1]
+        .split("DATA {")[1]
+        .split("}")[0]
+        .replace("(", " ")
+        .replace(")", " ")
+        .replace(":", " ")
+        .replace(",", " ")
+        .split()
+    ]
     assert set(range(21)) <= set(numbers)
 
 
@@ -91,10 +123,15 @@ def test_reader_gets_bench_log_waveform_progress(sweep_file):
     np.testing.assert_array_equal(sweep.x, np.linspace(-0.5, 0.5, 21))
     np.testing.assert_array_equal(sweep.y, np.linspace(-0.5, 0.5, 21) / 2000.0)
     assert (sweep.y_units, sweep.x_units, sweep.row) == ("A", "V", 21)
-    assert any("compliance not reached (21 points)" in r["message"] and r["level"] == 30
-               for r in run.log)
-    for name in ("version_tspcm_lab", "version_pymeasure", "version_pyvisa", "version_numpy",
-                 "version_h5py", "version_python"):
+    assert any("compliance not reached (21 points)" in r["message"] and r["level"] == 30 for r in run.log)
+    for name in (
+        "version_tspcm_lab",
+        "version_pymeasure",
+        "version_pyvisa",
+        "version_numpy",
+        "version_h5py",
+        "version_python",
+    ):
         assert run.attrs[name], name
     assert run.attrs["procedure_class"] == "tests.helpers.store_procedures:TinySweep"
     assert run.attrs["start_time"].endswith("+00:00") and run.attrs["end_time"] > run.attrs["start_time"]
@@ -112,10 +149,13 @@ def test_reopen_restores_procedure_and_data(sweep_file, monkeypatch):
 
 def test_reopen_unimportable_procedure_gives_stand_in(tmp_path):
     path = tmp_path / "foreign.h5"
-    with RunWriter.create(path, parameters={"width_s": (1e-6, "s"), "pulses": 5},
-                          columns=["Pulse", "Conductance (S)"],
-                          procedure_class="lab_code_not_here.pulses:PulseTrain",
-                          procedure_name="pulse-train") as w:
+    with RunWriter.create(
+        path,
+        parameters={"width_s": (1e-6, "s"), "pulses": 5},
+        columns=["Pulse", "Conductance (S)"],
+        procedure_class="lab_code_not_here.pulses:PulseTrain",
+        procedure_name="pulse-train",
+    ) as w:
         w.append_row({"Pulse": 1, "Conductance (S)": 2e-6})
     procedure = restore_procedure(path)
     assert type(procedure).__name__ == "PulseTrain" and procedure.name == "pulse-train"

@@ -19,8 +19,14 @@ CHILD = Path(__file__).with_name("writer_child.py")
 
 def _start(path, mode):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, str(CHILD), str(path), mode], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), str(path), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _expect(proc, line):
@@ -78,8 +84,7 @@ def test_kill_9_keeps_flushed_rows_and_repair_makes_it_plain_readable(tmp_path, 
 
     assert main(["repair", str(path)]) == 0
     assert "repaired" in capsys.readouterr().out
-    dump = subprocess.run(["h5dump", "-a", "/status", str(path)], capture_output=True, text=True,
-                          timeout=60)
+    dump = subprocess.run(["h5dump", "-a", "/status", str(path)], capture_output=True, text=True, timeout=60)
     assert dump.returncode == 0, dump.stderr
     assert '"interrupted"' in dump.stdout
     with h5py.File(path, "r") as f:

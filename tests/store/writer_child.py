@@ -13,9 +13,14 @@ import numpy as np
 from tspcm_lab.store import RunWriter
 
 path, mode = sys.argv[1], sys.argv[2]
-writer = RunWriter.create(path, parameters={"amplitude": (1.5, "V")},
-                          columns=["Time (s)", "Current (A)"], seed=7, title=mode,
-                          flush_interval_s=None)  # flushes only when told: no wall-clock dependence
+writer = RunWriter.create(
+    path,
+    parameters={"amplitude": (1.5, "V")},
+    columns=["Time (s)", "Current (A)"],
+    seed=7,
+    title=mode,
+    flush_interval_s=None,
+)  # flushes only when told: no wall-clock dependence
 
 
 def rows(start, n):

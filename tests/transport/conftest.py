@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
+from sim_backend import visa
 from sim_backend.faults import set_bench_factory
 from sim_backend.server import SimServer
-from sim_backend import visa
 from sim_backend.visa import close_bench
 
 from tests.helpers.probe_bench import ProbeBench, open_probe_bench

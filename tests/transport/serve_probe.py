@@ -9,10 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder holding the package tests
 
-from sim_backend.faults import set_bench_factory  # noqa: E402
-from tspcm_lab import cli  # noqa: E402
+from sim_backend.faults import set_bench_factory
+from tspcm_lab import cli
 
-from tests.helpers.probe_bench import open_probe_bench  # noqa: E402
+from tests.helpers.probe_bench import open_probe_bench
 
 if __name__ == "__main__":
     set_bench_factory(open_probe_bench)

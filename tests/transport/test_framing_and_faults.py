@@ -35,13 +35,13 @@ def test_framer_whole_lines_at_once_equal_the_same_bytes_one_by_one():
     import random
 
     rng = random.Random(5)
-    alphabet = b'abc:*?;, "\'\r\n\x00\xff'
+    alphabet = b"abc:*?;, \"'\r\n\x00\xff"
     for _ in range(300):
         data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 40))) + b"\n"
         whole = MessageFramer(None).feed(data)
         framer, pieces = MessageFramer(None), []
         for k in range(len(data)):
-            pieces += framer.feed(data[k:k + 1])
+            pieces += framer.feed(data[k : k + 1])
         assert whole == pieces, data
 
 
@@ -57,7 +57,7 @@ def test_framer_keeps_newlines_inside_a_binary_block_split_across_feeds():
 
 def test_framer_treats_hash_in_quotes_and_non_decimal_numbers_as_text():
     framer = MessageFramer()
-    assert framer.feed(b'DISP:TEXT "#1"\n*ESE #H20\nX \'#9\'\n') == ['DISP:TEXT "#1"', "*ESE #H20", "X '#9'"]
+    assert framer.feed(b"DISP:TEXT \"#1\"\n*ESE #H20\nX '#9'\n") == ['DISP:TEXT "#1"', "*ESE #H20", "X '#9'"]
 
 
 def test_framer_bounds_unfinished_messages_and_declared_blocks():
@@ -81,13 +81,16 @@ def test_parse_fault_texts():
     assert parse_fault("smu:error=-350,Queue overflow") == ("smu", PushError(-350, "Queue overflow"))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("smu", "must look like"),
-    ("smu:explode", "unknown kind 'explode'"),
-    ("smu:drop=zero", "bad value"),
-    ("smu:drop=0", "at must be an integer >= 1"),
-    ("smu:latency=-1", "Latency seconds must be in"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("smu", "must look like"),
+        ("smu:explode", "unknown kind 'explode'"),
+        ("smu:drop=zero", "bad value"),
+        ("smu:drop=0", "at must be an integer >= 1"),
+        ("smu:latency=-1", "Latency seconds must be in"),
+    ],
+)
 def test_parse_fault_names_the_problem(text, message):
     with pytest.raises(ValueError, match=message):
         parse_fault(text)
@@ -95,7 +98,9 @@ def test_parse_fault_names_the_problem(text, message):
 
 def test_split_spec_takes_fault_options_out_of_a_bench_spec():
     assert split_spec("seed=3; fault=smu:drop=5;array=4x4;fault=awg:hang") == (
-        "seed=3;array=4x4", ["smu:drop=5", "awg:hang"])
+        "seed=3;array=4x4",
+        ["smu:drop=5", "awg:hang"],
+    )
     assert split_spec("") == ("", [])
 
 

@@ -68,8 +68,7 @@ def station(request):
         opened = []
 
         def open_(resource):
-            inst = rm.open_resource(address(resource), read_termination="\n",
-                                    write_termination="\n", timeout=5000)
+            inst = rm.open_resource(address(resource), read_termination="\n", write_termination="\n", timeout=5000)
             opened.append(inst)
             return inst
 
@@ -94,8 +93,7 @@ def test_33500_burst_example_runs_unmodified(station):
     for line in BURST_EXAMPLE.splitlines():
         awg.write(line)
     assert _errors(awg) == []
-    assert awg.query("APPL?") == '"SIN +1.000000000000000E+05,+3.000000000000000E+00,' \
-                                 '+0.000000000000000E+00"'
+    assert awg.query("APPL?") == '"SIN +1.000000000000000E+05,+3.000000000000000E+00,+0.000000000000000E+00"'
     assert float(awg.query("BURS:NCYC?")) == 3 and awg.query("BURS:STAT?") == "1"
     assert float(awg.query("BURS:INT:PER?")) == pytest.approx(4.4e-5)
     assert awg.query("TRIG:SOUR?") == "IMM" and awg.query("OUTP?") == "1"
@@ -126,9 +124,8 @@ def test_2450_sweep_to_buffer_sequence(station):
     smu = station(SMU)
     for line in SWEEP_TO_BUFFER.splitlines():
         smu.write(line)
-    assert smu.query(":TRAC:ACT? \"defbuffer1\"") == "21"
-    values = np.array(smu.query(':TRAC:DATA? 1, 21, "defbuffer1", SOUR, READ').split(","),
-                      dtype=float).reshape(-1, 2)
+    assert smu.query(':TRAC:ACT? "defbuffer1"') == "21"
+    values = np.array(smu.query(':TRAC:DATA? 1, 21, "defbuffer1", SOUR, READ').split(","), dtype=float).reshape(-1, 2)
     source, current = values.T
     assert source == pytest.approx(np.linspace(0, 0.5, 21), abs=1e-3)
     assert np.all(current[1:] > 0) and np.all(np.diff(current[1:]) > 0)  # a cell below threshold
@@ -185,32 +182,32 @@ class Telnet:
 
 
 BAD_FORMS = [
-    (":SOUR:VOLT:LEV", -109),                 # missing parameter
-    (":SOUR:VOLT 1,2", -108),                 # parameter not allowed
-    (":SOUR:VOLT 1 2", -103),                 # invalid separator
-    (":SOUR:VOLT ON", -148),                  # character data not allowed
-    (":SOUR:VOLT 'one'", -158),               # string data not allowed
-    (":SOUR:VOLT #15hello", -168),            # block data not allowed
-    (":SOUR:VOLT (1+1)", -178),               # expression data not allowed
-    (":SOUR:VOLT 1.2.3", -121),               # invalid character in number
-    (":SOUR:VOLT 1e999", -123),               # exponent too large
-    (":SOUR:VOLT " + "9" * 300, -124),        # too many digits
-    (":SOUR:VOLT 1 XYZ", -131),               # invalid suffix
-    (":SOUR:VOLT 1 mOHMSPERSQUARE", -134),    # suffix too long
-    (":SOUR:VOLT:LEV 1 V", None),             # a valid suffix: accepted
-    (":SENS:CURR:NPLC 1 V", -138),            # suffix not allowed
-    (":SOUR:FUNC 5", -128),                   # numeric data not allowed
-    (":SOUR:FUNC VOLTAGEVOLTAGE", -144),      # character data too long
-    (":SOUR:FUNC V$LT", -141),                # invalid character data
-    (':SENS:FUNC "CURR', -151),               # invalid string data
-    (":SOUR:VOLTAGEVOLTAGE 1", -112),         # program mnemonic too long
-    (":SOUR2:VOLT 1", -114),                  # header suffix out of range
-    (":SOUR:VOLT\x7f 1", -101),               # invalid character
-    ("::SOUR:VOLT 1", -102),                  # syntax error
-    (":SOUR:VOLT,1", -103),                   # invalid separator in the header
-    (":SOUR:BOGUS 1", -113),                  # undefined header
-    ("*IDN", -113),                           # a query without its '?'
-    (":SOUR:VOLT 300", -222),                 # data out of range
+    (":SOUR:VOLT:LEV", -109),  # missing parameter
+    (":SOUR:VOLT 1,2", -108),  # parameter not allowed
+    (":SOUR:VOLT 1 2", -103),  # invalid separator
+    (":SOUR:VOLT ON", -148),  # character data not allowed
+    (":SOUR:VOLT 'one'", -158),  # string data not allowed
+    (":SOUR:VOLT #15hello", -168),  # block data not allowed
+    (":SOUR:VOLT (1+1)", -178),  # expression data not allowed
+    (":SOUR:VOLT 1.2.3", -121),  # invalid character in number
+    (":SOUR:VOLT 1e999", -123),  # exponent too large
+    (":SOUR:VOLT " + "9" * 300, -124),  # too many digits
+    (":SOUR:VOLT 1 XYZ", -131),  # invalid suffix
+    (":SOUR:VOLT 1 mOHMSPERSQUARE", -134),  # suffix too long
+    (":SOUR:VOLT:LEV 1 V", None),  # a valid suffix: accepted
+    (":SENS:CURR:NPLC 1 V", -138),  # suffix not allowed
+    (":SOUR:FUNC 5", -128),  # numeric data not allowed
+    (":SOUR:FUNC VOLTAGEVOLTAGE", -144),  # character data too long
+    (":SOUR:FUNC V$LT", -141),  # invalid character data
+    (':SENS:FUNC "CURR', -151),  # invalid string data
+    (":SOUR:VOLTAGEVOLTAGE 1", -112),  # program mnemonic too long
+    (":SOUR2:VOLT 1", -114),  # header suffix out of range
+    (":SOUR:VOLT\x7f 1", -101),  # invalid character
+    ("::SOUR:VOLT 1", -102),  # syntax error
+    (":SOUR:VOLT,1", -103),  # invalid separator in the header
+    (":SOUR:BOGUS 1", -113),  # undefined header
+    ("*IDN", -113),  # a query without its '?'
+    (":SOUR:VOLT 300", -222),  # data out of range
 ]
 
 
@@ -242,7 +239,7 @@ def test_raw_socket_awg_burst_example_and_errors(raw_station):
         t.send("SOUR3:FREQ 1e3")
         t.send("VOLT:UNIT VRMS")
         assert t.ask("BURS:NCYC?") == "+3.000000000000000E+00"
-        assert [t.ask("SYST:ERR?")[:4] for _ in range(4)] == ["-222", "-114", "-221", "+0,\""]
+        assert [t.ask("SYST:ERR?")[:4] for _ in range(4)] == ["-222", "-114", "-221", '+0,"']
     finally:
         t.close()
 
@@ -254,7 +251,7 @@ def test_service_request_bits_through_visa_read_stb():
         smu = rm.open_resource(SMU, read_termination="\n", write_termination="\n")
         smu.write("*CLS;*ESE 1;*SRE 32")
         assert smu.stb & 64 == 0
-        smu.write(':SOUR:SWE:VOLT:LIN 0, 0.2, 5, 0, 1, BEST, OFF;:INIT;*OPC')
+        smu.write(":SOUR:SWE:VOLT:LIN 0, 0.2, 5, 0, 1, BEST, OFF;:INIT;*OPC")
         assert smu.stb & (64 | 32) == 96  # MSS and ESB: the SRQ a GPIB controller polls
         assert smu.query("*ESR?") == "1"
         assert smu.stb & 64 == 0

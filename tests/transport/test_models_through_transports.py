@@ -12,7 +12,6 @@ import logging
 import warnings
 
 import pytest
-
 import pyvisa
 from pymeasure.instruments.agilent import Agilent33500
 from pymeasure.instruments.keithley import Keithley2450, Keithley2750
@@ -73,8 +72,12 @@ def connect(request):
         def make(cls, resource):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
-                inst = cls(f"TCPIP::127.0.0.1::{ports[resource]}::SOCKET", visa_library="@py",
-                           read_termination="\n", write_termination="\n")
+                inst = cls(
+                    f"TCPIP::127.0.0.1::{ports[resource]}::SOCKET",
+                    visa_library="@py",
+                    read_termination="\n",
+                    write_termination="\n",
+                )
             made.append(inst)
             return inst
 
@@ -93,16 +96,19 @@ def run_steps(inst, steps) -> None:
 
 def test_keithley2450_driver(connect):
     smu = connect(Keithley2450, SMU)
-    run_steps(smu, [
-        smu.reset,
-        lambda: smu.apply_voltage(compliance_current=1e-3),
-        lambda: smu.measure_current(nplc=0.1),
-        lambda: setattr(smu, "source_voltage", 0.5),
-        smu.enable_source,
-        lambda: smu.current,
-        lambda: smu.voltage,
-        smu.disable_source,
-    ])
+    run_steps(
+        smu,
+        [
+            smu.reset,
+            lambda: smu.apply_voltage(compliance_current=1e-3),
+            lambda: smu.measure_current(nplc=0.1),
+            lambda: setattr(smu, "source_voltage", 0.5),
+            smu.enable_source,
+            lambda: smu.current,
+            lambda: smu.voltage,
+            smu.disable_source,
+        ],
+    )
     assert smu.source_voltage == pytest.approx(0.5)
     assert smu.compliance_current == pytest.approx(1e-3)
     assert smu.id.split(",")[1].strip().endswith("2450")
@@ -111,32 +117,38 @@ def test_keithley2450_driver(connect):
 def test_agilent33500_driver(connect):
     awg = connect(Agilent33500, AWG)
     c = awg.ch_1
-    run_steps(awg, [
-        lambda: setattr(c, "shape", "PULS"),
-        lambda: setattr(c, "voltage_high", 1.2),
-        lambda: setattr(c, "voltage_low", 0.0),
-        lambda: setattr(c, "pulse_period", 10e-6),
-        lambda: setattr(c, "pulse_width", 1e-6),
-        lambda: setattr(c, "burst_state", True),
-        lambda: setattr(c, "burst_mode", "TRIGGERED"),
-        lambda: setattr(c, "burst_ncycles", 10),
-        lambda: setattr(c, "output", True),
-        lambda: setattr(awg, "trigger_source", "BUS"),
-        awg.trigger,
-        lambda: c.data_arb("spikes", [0, 1000, 32767, 0, -32767, 0, 0, 0]),
-    ])
+    run_steps(
+        awg,
+        [
+            lambda: setattr(c, "shape", "PULS"),
+            lambda: setattr(c, "voltage_high", 1.2),
+            lambda: setattr(c, "voltage_low", 0.0),
+            lambda: setattr(c, "pulse_period", 10e-6),
+            lambda: setattr(c, "pulse_width", 1e-6),
+            lambda: setattr(c, "burst_state", True),
+            lambda: setattr(c, "burst_mode", "TRIGGERED"),
+            lambda: setattr(c, "burst_ncycles", 10),
+            lambda: setattr(c, "output", True),
+            lambda: setattr(awg, "trigger_source", "BUS"),
+            awg.trigger,
+            lambda: c.data_arb("spikes", [0, 1000, 32767, 0, -32767, 0, 0, 0]),
+        ],
+    )
     assert c.pulse_width == pytest.approx(1e-6)
     assert c.burst_ncycles == 10
 
 
 def test_dsox1102g_driver_binary_waveform(connect):
     scope = connect(KeysightDSOX1102G, SCOPE)
-    run_steps(scope, [
-        lambda: scope.ch1.setup(coupling="dc", offset=0.0, probe_attenuation=1, scale=0.05),
-        lambda: scope.timebase_setup(mode="main", horizontal_range=20e-6),
-        lambda: scope.digitize("channel1"),
-        lambda: setattr(scope, "waveform_format", "byte"),
-    ])
+    run_steps(
+        scope,
+        [
+            lambda: scope.ch1.setup(coupling="dc", offset=0.0, probe_attenuation=1, scale=0.05),
+            lambda: scope.timebase_setup(mode="main", horizontal_range=20e-6),
+            lambda: scope.digitize("channel1"),
+            lambda: setattr(scope, "waveform_format", "byte"),
+        ],
+    )
     data, preamble = scope.download_data("channel1", points=1000)
     assert len(data) == preamble["points"] == 1000
     assert scope.ask("SYST:ERR?").startswith("+0,")
@@ -144,11 +156,14 @@ def test_dsox1102g_driver_binary_waveform(connect):
 
 def test_keithley2750_driver(connect):
     matrix = connect(Keithley2750, MATRIX)
-    run_steps(matrix, [
-        lambda: matrix.open_all(),
-        lambda: matrix.close(101),
-        lambda: matrix.close(148),
-    ])
+    run_steps(
+        matrix,
+        [
+            lambda: matrix.open_all(),
+            lambda: matrix.close(101),
+            lambda: matrix.close(148),
+        ],
+    )
     assert matrix.closed_channels == [101, 148]
 
 

@@ -13,7 +13,6 @@ import re
 
 import numpy as np
 import pytest
-
 from qcodes.instrument_drivers.Keithley import Keithley2450
 from qcodes.instrument_drivers.Keysight import Keysight33522B
 
@@ -71,8 +70,7 @@ def _buffer_with_formatted_elements(smu):
         smu.output_enabled(True)
         buf.trigger_start()
         buf.elements(["time", "measurement_formatted", "source_value_formatted"])
-        time, reading, source = smu.ask(":TRACe:DATA? 1, 1, 'userbuff1', TIME, FORM, SOURFORM"
-                                        ).split(",")
+        time, reading, source = smu.ask(":TRACe:DATA? 1, 1, 'userbuff1', TIME, FORM, SOURFORM").split(",")
         assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d+", time), time
         assert re.fullmatch(r"[+-]\d+\.\d+ [munpf]?A", reading), reading
         assert re.fullmatch(r"[+-]\d+\.\d+ [munpf]?V", source), source
@@ -112,40 +110,61 @@ def test_qcodes_drivers_everyday_features(drivers):
     smu, awg = drivers
     features = {
         "2450 identity": lambda: smu.IDN(),
-        "2450 source voltage with limit": lambda: (smu.source_function("voltage"),
-                                                   smu.source.limit(1e-4), smu.source.voltage(0.5)),
+        "2450 source voltage with limit": lambda: (
+            smu.source_function("voltage"),
+            smu.source.limit(1e-4),
+            smu.source.voltage(0.5),
+        ),
         "2450 sense current range/NPLC/autorange": lambda: (
-            smu.sense_function("current"), smu.sense.nplc(0.1), smu.sense.range(1e-4),
-            smu.sense.auto_range(True)),
+            smu.sense_function("current"),
+            smu.sense.nplc(0.1),
+            smu.sense.range(1e-4),
+            smu.sense.auto_range(True),
+        ),
         "2450 source and sense user delays": lambda: _user_delays(smu),
         "2450 autozero once": lambda: smu.sense.auto_zero_once(),
-        "2450 output on, measure, off": lambda: (smu.output_enabled(True), smu.sense.current(),
-                                                 smu.output_enabled(False)),
+        "2450 output on, measure, off": lambda: (
+            smu.output_enabled(True),
+            smu.sense.current(),
+            smu.output_enabled(False),
+        ),
         "2450 user buffer, formatted elements": lambda: _buffer_with_formatted_elements(smu),
         "2450 current sweep from 0 A to its last point": lambda: _current_sweep_from_zero(smu),
-        "2450 terminals and line frequency": lambda: (smu.terminals("front"),
-                                                      smu.line_frequency()),
+        "2450 terminals and line frequency": lambda: (smu.terminals("front"), smu.line_frequency()),
         "2450 every parameter read and written back": lambda: _round_trip(smu),
         "33522B every parameter read and written back": lambda: _round_trip(awg),
     }
     for ch in (awg.ch1, awg.ch2):
         n = ch.short_name
-        features.update({
-            f"33522B {n} frequency mode": lambda ch=ch: (ch.frequency_mode("CW"),
-                                                         ch.frequency_mode()),
-            f"33522B {n} burst NCYC INFinity": lambda ch=ch: _burst_infinite(ch),
-            f"33522B {n} burst gate polarity, mode, phase, period": lambda ch=ch: (
-                ch.burst_polarity("INV"), ch.burst_polarity(), ch.burst_mode("N Cycle"),
-                ch.burst_phase(10), ch.burst_int_period(1e-3)),
-            f"33522B {n} trigger count, delay, slope, source, timer": lambda ch=ch: (
-                ch.trigger_count(5), ch.trigger_count(), ch.trigger_delay(1e-6),
-                ch.trigger_slope("NEG"), ch.trigger_source("BUS"), ch.trigger_timer(1e-3)),
-            f"33522B {n} waveform": lambda ch=ch: (ch.function_type("SQU"), ch.frequency(1e3),
-                                                   ch.amplitude(0.5), ch.offset(0.1)),
-        })
+        features.update(
+            {
+                f"33522B {n} frequency mode": lambda ch=ch: (ch.frequency_mode("CW"), ch.frequency_mode()),
+                f"33522B {n} burst NCYC INFinity": lambda ch=ch: _burst_infinite(ch),
+                f"33522B {n} burst gate polarity, mode, phase, period": lambda ch=ch: (
+                    ch.burst_polarity("INV"),
+                    ch.burst_polarity(),
+                    ch.burst_mode("N Cycle"),
+                    ch.burst_phase(10),
+                    ch.burst_int_period(1e-3),
+                ),
+                f"33522B {n} trigger count, delay, slope, source, timer": lambda ch=ch: (
+                    ch.trigger_count(5),
+                    ch.trigger_count(),
+                    ch.trigger_delay(1e-6),
+                    ch.trigger_slope("NEG"),
+                    ch.trigger_source("BUS"),
+                    ch.trigger_timer(1e-3),
+                ),
+                f"33522B {n} waveform": lambda ch=ch: (
+                    ch.function_type("SQU"),
+                    ch.frequency(1e3),
+                    ch.amplitude(0.5),
+                    ch.offset(0.1),
+                ),
+            }
+        )
     features["33522B sync output"] = lambda: (awg.sync.output("ON"), awg.sync.source(1))
-    features["33522B force trigger, phase sync"] = lambda: (awg.force_trigger(),
-                                                            awg.sync_channel_phases())
+    features["33522B force trigger, phase sync"] = lambda: (awg.force_trigger(), awg.sync_channel_phases())
     failed = {}
     for name, run in features.items():
         inst = smu if name.startswith("2450") else awg

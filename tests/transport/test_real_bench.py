@@ -12,7 +12,6 @@ import sys
 import time
 
 import pytest
-
 import pyvisa
 from pymeasure.instruments.keithley import Keithley2450
 from pyvisa.constants import StatusCode
@@ -25,8 +24,10 @@ from sim_backend.visa import close_bench
 SMU, AWG, SCOPE, MATRIX = "GPIB0::18::INSTR", "GPIB0::10::INSTR", "GPIB0::7::INSTR", "GPIB0::16::INSTR"
 _seeds = itertools.count(7_700_001)
 
-SIM_CLI = ("import sys; from tspcm_lab import cli; cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; "
-           "sys.exit(cli.main(sys.argv[1:]))")
+SIM_CLI = (
+    "import sys; from tspcm_lab import cli; cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; "
+    "sys.exit(cli.main(sys.argv[1:]))"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -77,8 +78,9 @@ def test_same_seed_same_reading_through_tspcm_and_tcp(real_spec):
     local = Keithley2450(SMU, visa_library=f"{spec}@tspcm")
     in_process = read_current(local)
     with SimServer(open_bench(spec), base_port=0) as server:
-        remote = Keithley2450(server.resource_string(SMU), visa_library="@py",
-                              read_termination="\n", write_termination="\n")
+        remote = Keithley2450(
+            server.resource_string(SMU), visa_library="@py", read_termination="\n", write_termination="\n"
+        )
         over_tcp = read_current(remote)
         remote.adapter.close()
     assert over_tcp == in_process != 0
@@ -119,9 +121,13 @@ def test_fault_option_in_the_library_path_of_the_real_bench(real_spec):
 
 @pytest.mark.slow
 def test_tspcm_sim_serve_real_bench_subprocess():
-    proc = subprocess.Popen([sys.executable, "-c", SIM_CLI, "sim", "serve", "--port", "0", "--bench", "seed=5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIM_CLI, "sim", "serve", "--port", "0", "--bench", "seed=5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         lines = []
         deadline = time.monotonic() + 60

@@ -45,8 +45,7 @@ def test_1000_idle_clients_no_lockout_and_the_scope_answers_during_a_long_sweep(
         asked = 0
         for points in (100_000, 1_000_000):  # the second only if the first ended before the scope was asked
             smu = start_sweep(server, points)
-            asked = _answers_during(lambda: sweep_running(smu),
-                                    lambda: query(scope, b"*IDN?").startswith(IDN_SCOPE))
+            asked = _answers_during(lambda: sweep_running(smu), lambda: query(scope, b"*IDN?").startswith(IDN_SCOPE))
             if asked:
                 break
         assert asked, "every sweep ended before the scope could be asked"
@@ -60,13 +59,13 @@ def test_1000_idle_clients_no_lockout_and_the_scope_answers_during_a_long_sweep(
 
 def test_through_tspcm_the_scope_answers_while_the_smu_sweeps():
     import pyvisa
+
     import pyvisa_tspcm
 
     spec = "seed=515151"
     rm = pyvisa.ResourceManager(f"{spec}@tspcm")
     try:
-        smu = rm.open_resource("GPIB0::18::INSTR", read_termination="\n", write_termination="\n",
-                               timeout=600_000)
+        smu = rm.open_resource("GPIB0::18::INSTR", read_termination="\n", write_termination="\n", timeout=600_000)
         scope = rm.open_resource("GPIB0::7::INSTR", read_termination="\n", write_termination="\n")
         for command in (":SOUR:FUNC VOLT", ":SOUR:VOLT:ILIM 1e-3", ":SENS:CURR:NPLC 0.01"):
             smu.write(command)
@@ -84,8 +83,9 @@ def test_through_tspcm_the_scope_answers_while_the_smu_sweeps():
             worker.start()
             try:
                 time.sleep(0.05)
-                asked = _answers_during(lambda done=done: not done.is_set(),
-                                        lambda: scope.query("*IDN?").startswith("KEYSIGHT"))
+                asked = _answers_during(
+                    lambda done=done: not done.is_set(), lambda: scope.query("*IDN?").startswith("KEYSIGHT")
+                )
             finally:
                 worker.join()
             if asked:

@@ -286,10 +286,20 @@ def test_one_bench_through_tspcm_and_tcp_at_once(probe_spec):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_subprocess_prints_ports_and_stops_cleanly(sig):
-    args = [sys.executable, str(SERVE_PROBE), "serve", "--port", "0", "--bench", "seed=9",
-            "--fault", "awg:error=-350,Queue overflow"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    args = [
+        sys.executable,
+        str(SERVE_PROBE),
+        "serve",
+        "--port",
+        "0",
+        "--bench",
+        "seed=9",
+        "--fault",
+        "awg:error=-350,Queue overflow",
+    ]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     try:
         lines = []
         deadline = time.monotonic() + 30
@@ -300,8 +310,10 @@ def test_serve_subprocess_prints_ports_and_stops_cleanly(sig):
             lines.append(line)
             if line.strip() == "ready":
                 break
-        ports = {m.group(1): int(m.group(2))
-                 for m in re.finditer(r"(GPIB0::\d+::INSTR)\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "".join(lines))}
+        ports = {
+            m.group(1): int(m.group(2))
+            for m in re.finditer(r"(GPIB0::\d+::INSTR)\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "".join(lines))
+        }
         assert set(ports) == {SMU, AWG}, f"no port map in the output: {lines!r}"
         with socket.create_connection(("127.0.0.1", ports[SMU]), timeout=5) as smu:
             smu.sendall(b"*IDN?\n")
@@ -348,12 +360,15 @@ def test_serve_command_reports_a_busy_port(probe_specs, sim_cli, capsys):
     assert "choose another --port" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["sim", "serve", "--fault", "smu:explode"], "--fault"),
-    (["sim", "serve", "--fault", "dmm:hang"], "not a resource of this bench"),
-    (["sim", "serve", "--port", "70000"], "--port"),
-    (["sim", "resources", "--bench", "nonsense=1"], "nonsense"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sim", "serve", "--fault", "smu:explode"], "--fault"),
+        (["sim", "serve", "--fault", "dmm:hang"], "not a resource of this bench"),
+        (["sim", "serve", "--port", "70000"], "--port"),
+        (["sim", "resources", "--bench", "nonsense=1"], "nonsense"),
+    ],
+)
 def test_bad_command_line_values_are_named(probe_specs, sim_cli, capsys, argv, message):
     assert sim_cli(argv) == 2
     assert message in capsys.readouterr().err
@@ -375,8 +390,7 @@ def test_malformed_blocks_over_tcp_and_tspcm_give_errors_and_answers():
         assert int(_read_line(sock).split(b",")[0]) in range(-199, -99)
     spec = "seed=424242"
     try:
-        smu = pyvisa.ResourceManager(f"{spec}@tspcm").open_resource(SMU, read_termination="\n",
-                                                                    write_termination="\n")
+        smu = pyvisa.ResourceManager(f"{spec}@tspcm").open_resource(SMU, read_termination="\n", write_termination="\n")
         smu.write_raw(b":SOUR:VOLT #\xb212\n")  # used to raise ValueError out of the client's write
         smu.write("#9")
         assert smu.query("*OPC?") == "1"

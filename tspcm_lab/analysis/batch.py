@@ -59,14 +59,23 @@ def find_run_files(paths) -> list[str]:
 def _message(path: str, exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if text.startswith(path):
-        text = text[len(path):].lstrip(": ")
+        text = text[len(path) :].lstrip(": ")
     return text if isinstance(exc, (ValueError, LookupError, OSError)) else f"{type(exc).__name__}: {text}"
 
 
 def rows_for(path: str, run_id: str, procedure: str, analysis: RunAnalysis) -> list[dict]:
     return [
-        {"path": path, "run_id": run_id, "procedure": procedure, "feature": f.name, "value": f.value,
-         "units": f.units, "method": f.method, "criterion": f.criterion, "version": ANALYSIS_VERSION}
+        {
+            "path": path,
+            "run_id": run_id,
+            "procedure": procedure,
+            "feature": f.name,
+            "value": f.value,
+            "units": f.units,
+            "method": f.method,
+            "criterion": f.criterion,
+            "version": ANALYSIS_VERSION,
+        }
         for f in analysis.features
     ]
 
@@ -81,8 +90,16 @@ def write_run_analysis(path, analysis: RunAnalysis) -> None:
     for name, (arr, u) in analysis.arrays.items():
         values[name], units[name] = np.asarray(arr), u
     settings = {k: v for k, v in analysis.settings.items() if v is not None}
-    write_analysis(path, analysis.name, values, units, method=analysis.method, criterion=analysis.criterion,
-                   analysis_version=ANALYSIS_VERSION, **settings)
+    write_analysis(
+        path,
+        analysis.name,
+        values,
+        units,
+        method=analysis.method,
+        criterion=analysis.criterion,
+        analysis_version=ANALYSIS_VERSION,
+        **settings,
+    )
 
 
 def analyze_run_file(path, write: bool = True) -> FileResult:
@@ -161,11 +178,12 @@ class Progress:
 
 
 def _chunks(items: list, n: int) -> list[list]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
+    return [items[i : i + n] for i in range(0, len(items), n)]
 
 
-def analyze_paths(paths, *, workers: int = 1, dask_address: str | None = None, write: bool = True,
-                  progress: bool = True, stream=None) -> BatchResult:
+def analyze_paths(
+    paths, *, workers: int = 1, dask_address: str | None = None, write: bool = True, progress: bool = True, stream=None
+) -> BatchResult:
     """Analyse every run file under ``paths``.
 
     ``workers`` child processes analyse the files (`tspcm_lab.isolated`: one that hangs or crashes on a
@@ -208,8 +226,9 @@ def _run_dask(files: list[str], address: str, write: bool, bar: Progress) -> lis
             try:
                 chunk_results = fut.result()
             except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by a file it crashed on
-                chunk_results = [FileResult(p, error=f"the Dask task for it failed: {_message(p, exc)}")
-                                 for p in futures[fut]]
+                chunk_results = [
+                    FileResult(p, error=f"the Dask task for it failed: {_message(p, exc)}") for p in futures[fut]
+                ]
             for r in chunk_results:
                 bar.update(r)
                 results.append(r)

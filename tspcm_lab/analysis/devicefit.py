@@ -31,9 +31,9 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -131,8 +131,9 @@ def _step(runs) -> float | None:
     return max(steps) if steps else None
 
 
-def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None,
-              r_cryst_ohm: float = 500.0) -> list[_Run]:
+def load_runs(
+    paths: Sequence[str | Path], cells: Sequence[str] | None = None, r_cryst_ohm: float = 500.0
+) -> list[_Run]:
     """Open and analyse each run; refuse (FitError) a run the extraction cannot use."""
     from tspcm_lab.analysis.modelfit import LOOPS
     from tspcm_lab.analysis.registry import get_analysis
@@ -147,8 +148,10 @@ def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None,
         except Exception as exc:  # not a run file, unreadable
             raise FitError(f"{p}: not a readable run file ({exc})") from None
         if run.procedure not in USED:
-            raise FitError(f"{p}: a {run.procedure or 'unknown'} run; the fit uses runs of "
-                           f"{', '.join(USED)} (remove it or run one of those)")
+            raise FitError(
+                f"{p}: a {run.procedure or 'unknown'} run; the fit uses runs of "
+                f"{', '.join(USED)} (remove it or run one of those)"
+            )
         try:
             analysis = get_analysis(run.procedure)(run)
         except Exception as exc:
@@ -159,8 +162,9 @@ def load_runs(paths: Sequence[str | Path], cells: Sequence[str] | None = None,
         step = float(step.value) if step is not None and isinstance(step.value, (int, float)) else None
         loop = LOOPS.get(run.procedure)
         lf = loop.features(run, analysis, RESET_SIDE_FACTOR * r_cryst_ohm) if loop is not None else None
-        out.append(_Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step,
-                        dict(run.parameter_values), lf))
+        out.append(
+            _Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step, dict(run.parameter_values), lf)
+        )
     return out
 
 
@@ -177,8 +181,7 @@ def _per_cell(runs: list[_Run], key: str) -> dict[str, list[float]]:
     return cells
 
 
-def _across_cells(name, unit, runs, key, method, *, one_cell_halfwidth=None, transform=lambda v: v,
-                  resolution=None):
+def _across_cells(name, unit, runs, key, method, *, one_cell_halfwidth=None, transform=lambda v: v, resolution=None):
     """Fitted from per-cell means of feature ``key`` (cells from several runs each averaged)."""
     cells = _per_cell(runs, key)
     used = [r.id for r in runs if _finite(r.features.get(key))]
@@ -193,8 +196,7 @@ def _across_cells(name, unit, runs, key, method, *, one_cell_halfwidth=None, tra
         method += "; one cell: interval from its cycles' spread (and the sweep's step) or the fit's standard error x 1.96; the device-to-device spread is not in it"
     elif interval is not None:
         method += f"; mean over {len(per_cell)} cells, interval mean +- t s/sqrt(n)"
-    return Fitted(name, m, unit, interval, used, method, len(per_cell), spread,
-                  per_cell=dict(zip(cells, per_cell)))
+    return Fitted(name, m, unit, interval, used, method, len(per_cell), spread, per_cell=dict(zip(cells, per_cell)))
 
 
 def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
@@ -207,15 +209,23 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
     if iv:
         usable = [r for r in iv if _finite(r.features.get("vth_median_V"))]
         if not usable:
-            raise FitError("iv-sweep runs: no threshold found in any cycle (no switching step >= "
-                           "min_jump_decades): sweep further or raise the compliance")
+            raise FitError(
+                "iv-sweep runs: no threshold found in any cycle (no switching step >= "
+                "min_jump_decades): sweep further or raise the compliance"
+            )
         # one cell's interval: the median threshold's spread over the cycles after the first (which SETs)
         vth_cycles = [np.asarray(r.arrays.get("vth_V_jump", ([], ""))[0], float)[1:] for r in usable]
         hw = _with_resolution(_cycle_interval(np.concatenate(vth_cycles)), usable) if len(usable) == 1 else None
-        f = _across_cells("ts.vth_v", "V", usable, "vth_median_V",
-                          "iv-sweep vth_median_V: median threshold over cycles (largest log-current step); the "
-                          "first cycle SETs a RESET cell, the later ones see the switch alone",
-                          one_cell_halfwidth=hw, resolution=_step(usable))
+        f = _across_cells(
+            "ts.vth_v",
+            "V",
+            usable,
+            "vth_median_V",
+            "iv-sweep vth_median_V: median threshold over cycles (largest log-current step); the "
+            "first cycle SETs a RESET cell, the later ones see the switch alone",
+            one_cell_halfwidth=hw,
+            resolution=_step(usable),
+        )
         res.params[f.name] = f
         if f.n_cells >= 2 and f.spread is not None:
             from scipy import stats
@@ -224,18 +234,33 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
             lo = s * math.sqrt((n - 1) / stats.chi2.ppf(0.975, n - 1)) / f.value
             hi = s * math.sqrt((n - 1) / stats.chi2.ppf(0.025, n - 1)) / f.value
             res.params["ts.vth_d2d_rel"] = Fitted(
-                "ts.vth_d2d_rel", s / f.value, "1", (lo, min(hi, 0.5)), f.runs,
-                f"sample sigma / mean of the {n} cells' median thresholds, chi-square interval", n, None)
+                "ts.vth_d2d_rel",
+                s / f.value,
+                "1",
+                (lo, min(hi, 0.5)),
+                f.runs,
+                f"sample sigma / mean of the {n} cells' median thresholds, chi-square interval",
+                n,
+                None,
+            )
         else:
-            res.not_identified.append("ts.vth_d2d_rel: one cell; the device-to-device spread needs iv-sweeps "
-                                      "of two or more cells (--cells labels the runs' cells)")
-        hw = _cycle_interval(np.concatenate([np.asarray(r.arrays.get("vhold_V_jump", ([], ""))[0], float)
-                                             for r in usable]))
+            res.not_identified.append(
+                "ts.vth_d2d_rel: one cell; the device-to-device spread needs iv-sweeps "
+                "of two or more cells (--cells labels the runs' cells)"
+            )
+        hw = _cycle_interval(
+            np.concatenate([np.asarray(r.arrays.get("vhold_V_jump", ([], ""))[0], float) for r in usable])
+        )
         hw = _with_resolution(hw, usable) if len(usable) == 1 else None
         res.params["ts.vhold_v"] = _across_cells(
-            "ts.vhold_v", "V", usable, "vhold_mean_V",
+            "ts.vhold_v",
+            "V",
+            usable,
+            "vhold_mean_V",
             "iv-sweep vhold_mean_V: hold voltage where the down branch leaves the on state",
-            one_cell_halfwidth=hw, resolution=_step(usable))
+            one_cell_halfwidth=hw,
+            resolution=_step(usable),
+        )
         # the stack's on-branch slope is r_on + R_pcm >= r_on + r_cryst: a PCM still crystallizing over the
         # first cycles only adds, so each run's least value over its cycles (after the first) is its estimate
         for r in usable:
@@ -244,18 +269,28 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
             r.features["r_on_least_ohm"] = float(per.min()) if per.size else r.features.get("r_on_mean_ohm")
         ron = [np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:] for r in usable]
         hw = _cycle_interval(np.concatenate(ron)[-3:]) if len(usable) == 1 else None
-        f = _across_cells("ts.r_on_ohm", "Ohm", usable, "r_on_least_ohm",
-                          f"iv-sweep per-cycle r_on_ohm (the on branch's slope: the switch in series with the "
-                          f"PCM), least over the cycles after the first (a PCM not yet fully crystalline only "
-                          f"adds: an upper bound), minus pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm",
-                          one_cell_halfwidth=hw, transform=lambda v: v - r_cryst_ohm)
+        f = _across_cells(
+            "ts.r_on_ohm",
+            "Ohm",
+            usable,
+            "r_on_least_ohm",
+            f"iv-sweep per-cycle r_on_ohm (the on branch's slope: the switch in series with the "
+            f"PCM), least over the cycles after the first (a PCM not yet fully crystalline only "
+            f"adds: an upper bound), minus pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm",
+            one_cell_halfwidth=hw,
+            transform=lambda v: v - r_cryst_ohm,
+        )
         f.bound = "upper"
-        f.method += ("; an upper bound: the PCM's residual amorphous part after the DC SET adds to the slope "
-                     "and the iv-sweep cannot separate it (the interval is the bound's)")
+        f.method += (
+            "; an upper bound: the PCM's residual amorphous part after the DC SET adds to the slope "
+            "and the iv-sweep cannot separate it (the interval is the bound's)"
+        )
         if not f.value > 0:
-            raise FitError(f"iv-sweep runs: the on-branch resistance {f.value + r_cryst_ohm:g} Ohm is not above "
-                           f"pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm: check series_resistance_ohm of the runs or "
-                           f"give the cell's own r_cryst_ohm with --base")
+            raise FitError(
+                f"iv-sweep runs: the on-branch resistance {f.value + r_cryst_ohm:g} Ohm is not above "
+                f"pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm: check series_resistance_ohm of the runs or "
+                f"give the cell's own r_cryst_ohm with --base"
+            )
         res.params[f.name] = f
     else:
         res.not_identified.append("ts.vth_v, ts.vhold_v, ts.r_on_ohm: no iv-sweep run")
@@ -264,38 +299,55 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
     dr = by["delay-recovery"]
     if dr:
         if not any(_finite(r.features.get("td0_s")) for r in dr):
-            res.not_identified.append("ts.t_d0_s, ts.v0_delay_v: the delay-recovery runs measured fewer than "
-                                      "two delays (raise the pulse amplitudes above threshold)")
+            res.not_identified.append(
+                "ts.t_d0_s, ts.v0_delay_v: the delay-recovery runs measured fewer than "
+                "two delays (raise the pulse amplitudes above threshold)"
+            )
         else:
             hw = None
             one = [r for r in dr if _finite(r.features.get("v0_stderr_V"))]
             if len(one) == 1:
                 hw = 1.96 * one[0].features["v0_stderr_V"]
             res.params["ts.v0_delay_v"] = _across_cells(
-                "ts.v0_delay_v", "V", dr, "v0_V",
+                "ts.v0_delay_v",
+                "V",
+                dr,
+                "v0_V",
                 "delay-recovery v0_V: mean delay t_d = t_d0 exp(-(V - Vth)/V0), exponential-delay likelihood",
-                one_cell_halfwidth=hw)
+                one_cell_halfwidth=hw,
+            )
             # t_d0 is positive and spread on a log scale: averaged in log over cells
             cells = _per_cell(dr, "td0_s")
             logs = [float(np.mean(np.log(v))) for v in cells.values()]
             m, interval, _ = _mean_interval(logs)
             res.params["ts.t_d0_s"] = Fitted(
-                "ts.t_d0_s", math.exp(m), "s", None if interval is None else (math.exp(interval[0]),
-                                                                           math.exp(interval[1])),
+                "ts.t_d0_s",
+                math.exp(m),
+                "s",
+                None if interval is None else (math.exp(interval[0]), math.exp(interval[1])),
                 [r.id for r in dr if _finite(r.features.get("td0_s"))],
                 "delay-recovery td0_s: the delay law's value at the run's measured threshold"
-                + ("; geometric mean over cells, interval from the log spread" if interval else
-                   "; one cell: the analysis gives no standard error, so no interval (measure two or more cells)"),
-                len(logs), per_cell={c: math.exp(v) for c, v in zip(cells, logs)})
+                + (
+                    "; geometric mean over cells, interval from the log spread"
+                    if interval
+                    else "; one cell: the analysis gives no standard error, so no interval (measure two or more cells)"
+                ),
+                len(logs),
+                per_cell={c: math.exp(v) for c, v in zip(cells, logs)},
+            )
         if not any(_finite(r.features.get("recovery_tau_s")) for r in dr):
             res.not_identified.append("ts.tau_recovery_s: the delay-recovery runs have no recovery rows")
         else:
             one = [r for r in dr if _finite(r.features.get("recovery_tau_stderr_s"))]
             hw = 1.96 * one[0].features["recovery_tau_stderr_s"] if len(one) == 1 else None
             res.params["ts.tau_recovery_s"] = _across_cells(
-                "ts.tau_recovery_s", "s", dr, "recovery_tau_s",
-                "delay-recovery recovery_tau_s: threshold recovery after turn-off, from the probes' 1/2 "
-                "crossings", one_cell_halfwidth=hw)
+                "ts.tau_recovery_s",
+                "s",
+                dr,
+                "recovery_tau_s",
+                "delay-recovery recovery_tau_s: threshold recovery after turn-off, from the probes' 1/2 crossings",
+                one_cell_halfwidth=hw,
+            )
     else:
         res.not_identified.append("ts.t_d0_s, ts.v0_delay_v, ts.tau_recovery_s: no delay-recovery run")
 
@@ -309,8 +361,11 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
                 if not mt or not _finite(v):
                     continue
                 s = mt.group(1)
-                r0, lo, hi = (r.features.get(f"r0_ohm_{s}"), r.features.get(f"nu_ci_low_{s}"),
-                              r.features.get(f"nu_ci_high_{s}"))
+                r0, lo, hi = (
+                    r.features.get(f"r0_ohm_{s}"),
+                    r.features.get(f"nu_ci_low_{s}"),
+                    r.features.get(f"nu_ci_high_{s}"),
+                )
                 if not (_finite(r0) and r0 >= RESET_SIDE_FACTOR * r_cryst_ohm and _finite(lo) and _finite(hi)):
                     continue
                 # measured nu_eff = nu R_a / (R_a + R_c): corrected for the crystalline series part
@@ -322,7 +377,8 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
             res.not_identified.append(
                 f"pcm.nu_drift: no retention state on the RESET side (R(1 s) >= {RESET_SIDE_FACTOR:g} x "
                 f"pcm.r_cryst_ohm = {RESET_SIDE_FACTOR * r_cryst_ohm:g} Ohm), where the measured drift is the "
-                f"amorphous phase's own: program lower conductances")
+                f"amorphous phase's own: program lower conductances"
+            )
         else:
             w = 1 / np.square(hws)
             m = float(np.sum(w * nus) / np.sum(w))
@@ -331,10 +387,16 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
                 chi2 = float(np.sum(w * np.square(np.asarray(nus) - m))) / (len(nus) - 1)
                 hw *= max(1.0, math.sqrt(chi2))
             res.params["pcm.nu_drift"] = Fitted(
-                "pcm.nu_drift", m, "1", (max(m - hw, 0.0), m + hw), used,
+                "pcm.nu_drift",
+                m,
+                "1",
+                (max(m - hw, 0.0), m + hw),
+                used,
                 f"retention nu per state (log R against log t) x R/(R - pcm.r_cryst_ohm), inverse-variance mean of {len(nus)} RESET-side "
                 f"state(s) (R(1 s) >= {RESET_SIDE_FACTOR:g} x pcm.r_cryst_ohm), 95 % interval widened by the "
-                f"states' disagreement", len(used))
+                f"states' disagreement",
+                len(used),
+            )
     # ---- curve features: recorded, no parameter set directly
     for r in by["pulse-train"]:
         for k in ("p_a_pulses", "d_a_pulses", "p_gmin_S", "p_gmax_S"):
@@ -349,13 +411,18 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
             if _finite(r.features.get(k)):
                 res.features.append(f"{r.id}: threshold-vs-weight {k} = {r.features[k]:.4g}")
     if any(by[p] for p in ("pulse-train", "endurance", "threshold-vs-weight")):
-        res.not_identified.append("pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
-                                  "runs): curves of several parameters at once; their features are recorded above, "
-                                  "the model-in-the-loop fit does not use them yet (docs/fitting.md)")
+        res.not_identified.append(
+            "pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
+            "runs): curves of several parameters at once; their features are recorded above, "
+            "the model-in-the-loop fit does not use them yet (docs/fitting.md)"
+        )
     if not res.params:
-        raise FitError("nothing identifiable in these runs: " + "; ".join(res.not_identified)
-                       + ". Direct extraction needs an iv-sweep, a delay-recovery or a retention run "
-                       "(RESET-side states).")
+        raise FitError(
+            "nothing identifiable in these runs: "
+            + "; ".join(res.not_identified)
+            + ". Direct extraction needs an iv-sweep, a delay-recovery or a retention run "
+            "(RESET-side states)."
+        )
     return res
 
 
@@ -372,11 +439,12 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
 
         values, prov = _read(Path(base), require_all=False)
         base_entries = {n: (v, prov[n]) for n, v in values.items() if n not in res.params}
-    lines = ["# Device file written by `tspcm fit` (direct extraction from run files, then a model-in-the-loop fit",
-             "# of what the analyses read with a bias or not at all; docs/fitting.md).",
-             "# Every value: basis = \"fitted\", source = the runs it came from and how; interval = 95 %.",
-             "# Parameters not listed keep the defaults of data/device_params.toml.",
-             ]
+    lines = [
+        "# Device file written by `tspcm fit` (direct extraction from run files, then a model-in-the-loop fit",
+        "# of what the analyses read with a bias or not at all; docs/fitting.md).",
+        '# Every value: basis = "fitted", source = the runs it came from and how; interval = 95 %.',
+        "# Parameters not listed keep the defaults of data/device_params.toml.",
+    ]
     if command:
         lines.append(f"# command: {command}")
     lines.append("# runs:")
@@ -394,11 +462,17 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
             continue
         lines += ["", f"[{section}]"]
         for n, (v, prov) in kept.items():
-            lines.append(f"{n.split('.', 1)[1]} = {{ value = {v!r}, unit = {_toml_str(prov['unit'])}, "
-                         f"basis = {_toml_str(prov['basis'])}, source = {_toml_str(prov['source'])} }}")
+            lines.append(
+                f"{n.split('.', 1)[1]} = {{ value = {v!r}, unit = {_toml_str(prov['unit'])}, "
+                f"basis = {_toml_str(prov['basis'])}, source = {_toml_str(prov['source'])} }}"
+            )
         for f in items:
-            parts = [f"value = {f.value!r}", f"unit = {_toml_str(f.unit)}", 'basis = "fitted"',
-                     f"source = {_toml_str(f.method + '; runs: ' + ', '.join(f.runs))}"]
+            parts = [
+                f"value = {f.value!r}",
+                f"unit = {_toml_str(f.unit)}",
+                'basis = "fitted"',
+                f"source = {_toml_str(f.method + '; runs: ' + ', '.join(f.runs))}",
+            ]
             if f.interval is not None:
                 parts.append(f"interval = [{f.interval[0]!r}, {f.interval[1]!r}]")
             else:
@@ -409,8 +483,11 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
             if f.spread is not None:
                 parts.append(f"spread = {f.spread!r}")
             if f.correlations:
-                parts.append("correlations = { " + ", ".join(f"{_toml_str(k)} = {v:.4f}"
-                                                             for k, v in f.correlations.items()) + " }")
+                parts.append(
+                    "correlations = { "
+                    + ", ".join(f"{_toml_str(k)} = {v:.4f}" for k, v in f.correlations.items())
+                    + " }"
+                )
             lines.append(f"{f.name.split('.', 1)[1]} = {{ {', '.join(parts)} }}")
     return "\n".join(lines) + "\n"
 
@@ -451,8 +528,16 @@ def write_device_file(res: FitResult, path: str | Path, base: str | Path | None 
     return path
 
 
-def fit_runs(paths, cells=None, base=None, *, loop: bool = True, workers: int = 1, scheduler: str | None = None,
-             max_evaluations: int = 20) -> FitResult:
+def fit_runs(
+    paths,
+    cells=None,
+    base=None,
+    *,
+    loop: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
+    max_evaluations: int = 20,
+) -> FitResult:
     """Analyse ``paths``, extract directly, then (``loop``) fit the parameters of modelfit.LOOPS model-in-the-loop
     (``workers`` processes, or the Dask ``scheduler``); ``base`` is a device file of values known otherwise
     (its pcm.r_cryst_ohm is used by the extraction; the loop's simulated cells start from it)."""
@@ -471,8 +556,16 @@ def fit_runs(paths, cells=None, base=None, *, loop: bool = True, workers: int = 
     res = extract(runs, r_cryst)
     if loop:
         try:
-            res.loop = loop_fit(res, runs, dict(defaults.values), workers=workers, scheduler=scheduler,
-                                max_evaluations=max_evaluations, r_cryst_ohm=r_cryst, base_values=base_values)
+            res.loop = loop_fit(
+                res,
+                runs,
+                dict(defaults.values),
+                workers=workers,
+                scheduler=scheduler,
+                max_evaluations=max_evaluations,
+                r_cryst_ohm=r_cryst,
+                base_values=base_values,
+            )
         except LoopError as exc:
             raise FitError(str(exc)) from None
     return res

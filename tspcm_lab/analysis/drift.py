@@ -36,8 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from procedures.library.drift import Drift, drift_exponent  # noqa: F401 - part of this module's API
-from procedures.library.fitting import (LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared,
-                                        refine_three)
+from procedures.library.fitting import LinearFit, best_linear_on_grid, finite_pairs, linear_fit, r_squared, refine_three
 
 
 def drift_per_state(state, time_s, resistance_ohm, confidence: float = 0.95) -> dict:
@@ -47,8 +46,9 @@ def drift_per_state(state, time_s, resistance_ohm, confidence: float = 0.95) -> 
     r = np.asarray(resistance_ohm, dtype=float).ravel()
     if not (s.size == t.size == r.size):
         raise ValueError("state, time_s and resistance_ohm must have the same length")
-    return {k.item() if hasattr(k, "item") else k: drift_exponent(t[s == k], r[s == k], confidence)
-            for k in np.unique(s)}
+    return {
+        k.item() if hasattr(k, "item") else k: drift_exponent(t[s == k], r[s == k], confidence) for k in np.unique(s)
+    }
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,15 @@ def _window_summary(c: np.ndarray, w: np.ndarray, min_window: float) -> Enduranc
     fail = np.flatnonzero(w < min_window)
     pos = (c >= 1) & (w > 0)
     slope = linear_fit(np.log10(c[pos]), np.log10(w[pos])).slope
-    return Endurance(float(w[0]), float(w[-1]), float(w.min()), float(c[fail[0]]) if fail.size else math.nan,
-                     slope, min_window, int(c.size))
+    return Endurance(
+        float(w[0]),
+        float(w[-1]),
+        float(w.min()),
+        float(c[fail[0]]) if fail.size else math.nan,
+        slope,
+        min_window,
+        int(c.size),
+    )
 
 
 def threshold_window(cycle, window_v, min_window_v: float = 0.1) -> Endurance:
@@ -204,8 +211,7 @@ def recovery_time(interval_s, response) -> Recovery:
     off = float(np.mean(y))
     yn = (y - off) / span  # normalised, so the optimiser's tolerances fit any unit
     x0 = [tau0, (yinf0 - off) / span, (y00 - off) / span]
-    (tau, y_inf, y0), se = refine_three(model, t, yn, x0, [grid[0], -np.inf, -np.inf], [grid[-1], np.inf, np.inf],
-                                        tau0)
+    (tau, y_inf, y0), se = refine_three(model, t, yn, x0, [grid[0], -np.inf, -np.inf], [grid[-1], np.inf, np.inf], tau0)
     y_inf, y0 = off + span * y_inf, off + span * y0
     return Recovery(tau, se, y0, y_inf, t_model_free, r_squared(y, model(t, tau, y_inf, y0)), int(t.size))
 
@@ -245,8 +251,10 @@ def recovery_from_probes(fraction, interval_s, probability) -> ProbeRecovery:
     crossings = [probability_crossing_s(t[f == lv], p[f == lv]) for lv in levels]
     ok = [(lv, c) for lv, c in zip(levels, crossings) if math.isfinite(c) and 0 < lv < 1]
     if len(ok) < 2:
-        raise ValueError(f"need the probability's 1/2 crossing at 2 or more probe fractions, got {len(ok)} "
-                         f"(fractions {levels}, crossings {crossings})")
+        raise ValueError(
+            f"need the probability's 1/2 crossing at 2 or more probe fractions, got {len(ok)} "
+            f"(fractions {levels}, crossings {crossings})"
+        )
     fit = linear_fit([c for _, c in ok], [math.log(1 - lv) for lv, _ in ok])
     if not (math.isfinite(fit.slope) and fit.slope < 0):
         return ProbeRecovery(math.nan, math.nan, math.nan, tuple(crossings), tuple(levels), fit.r2)

@@ -34,7 +34,7 @@ class Trend:
 
     @property
     def best_fit(self) -> str:
-        """"linear" or "log": the fit with the higher R^2 (linear when tied or both undefined)."""
+        """ "linear" or "log": the fit with the higher R^2 (linear when tied or both undefined)."""
         lin = self.linear.r2 if math.isfinite(self.linear.r2) else -math.inf
         lg = self.log.r2 if math.isfinite(self.log.r2) else -math.inf
         return "log" if lg > lin else "linear"

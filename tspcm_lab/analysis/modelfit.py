@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def drift_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
     for k, v in feats.items():
         if not k.startswith("nu_state"):
             continue
-        s = k[len("nu_"):]
+        s = k[len("nu_") :]
         lo, hi, r0 = feats.get(f"nu_ci_low_{s}"), feats.get(f"nu_ci_high_{s}"), feats.get(f"r0_ohm_{s}")
         if all(x is not None and math.isfinite(x) for x in (v, lo, hi, r0)) and r0 >= r_min_ohm and hi > lo:
             out[k] = (float(v), (hi - lo) / 3.92)
@@ -117,12 +117,20 @@ def drift_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
 
 
 LOOPS = {
-    "iv-sweep": Loop(("ts.r_on_ohm",), on_resistance_features, {}, "two or more cycles with an on branch",
-                     stage=1),
-    "delay-recovery": Loop(("ts.t_d0_s", "ts.v0_delay_v"), delay_features, {"measure_recovery": False},
-                           "delays at two or more overdrives, three or more fired pulses each"),
-    "retention": Loop(("pcm.nu_drift",), drift_features, {}, "RESET-side states (R(1 s) >= 100 x pcm.r_cryst_ohm)",
-                      {"pcm.nu_drift": (1e-3, 0.5)}),
+    "iv-sweep": Loop(("ts.r_on_ohm",), on_resistance_features, {}, "two or more cycles with an on branch", stage=1),
+    "delay-recovery": Loop(
+        ("ts.t_d0_s", "ts.v0_delay_v"),
+        delay_features,
+        {"measure_recovery": False},
+        "delays at two or more overdrives, three or more fired pulses each",
+    ),
+    "retention": Loop(
+        ("pcm.nu_drift",),
+        drift_features,
+        {},
+        "RESET-side states (R(1 s) >= 100 x pcm.r_cryst_ohm)",
+        {"pcm.nu_drift": (1e-3, 0.5)},
+    ),
 }
 
 
@@ -182,7 +190,6 @@ class Evaluator:
             except Exception as exc:  # noqa: BLE001 - the user's address: named in the message
                 raise LoopError(f"--scheduler {self.scheduler}: cannot connect ({exc})") from None
         elif self.workers > 1:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             from tspcm_lab.isolated import _context
@@ -248,8 +255,16 @@ def _bounds(loop: Loop, name: str) -> tuple[float, float]:
     return max(s.low, 1e-30), s.high
 
 
-def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, ev: Evaluator,
-             max_evaluations: int = 20, r_min_ohm: float = 0.0) -> CellFit:
+def fit_cell(
+    cell: str,
+    procedure: str,
+    runs: list,
+    device: dict,
+    start: dict,
+    ev: Evaluator,
+    max_evaluations: int = 20,
+    r_min_ohm: float = 0.0,
+) -> CellFit:
     """Fit LOOPS[procedure].params of one cell to its runs' loop features. ``runs``: objects with
     ``values`` (recorded procedure parameters), ``loop`` ({name: (value, sigma)}) and ``id``; ``device``:
     the cell's other parameters; ``start``: the starting values (its direct extraction, else the defaults).
@@ -262,9 +277,11 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
     y = np.array([runs[i].loop[k][0] for i, k in keys])
     sig = np.array([runs[i].loop[k][1] for i, k in keys]) * math.sqrt(2.0)  # measurement + simulation noise
     if len(keys) < len(names_all):
-        raise LoopError(f"cell {cell}: too few measurements to identify {', '.join(names_all)}: its {procedure} "
-                        f"run(s) give {len(keys)} feature(s) ({', '.join(k for _, k in keys) or 'none'}); they need "
-                        f"{loop.needs}")
+        raise LoopError(
+            f"cell {cell}: too few measurements to identify {', '.join(names_all)}: its {procedure} "
+            f"run(s) give {len(keys)} feature(s) ({', '.join(k for _, k in keys) or 'none'}); they need "
+            f"{loop.needs}"
+        )
     jobs_for = [({**r.values, **loop.overrides}) for r in runs]
     cache: dict = {}
     seeds = [SEED0 + i for i in range(len(runs))]
@@ -274,16 +291,17 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
 
     def evaluate(names, xs):
         todo = [x for x in xs if tuple(np.round(x, 12)) not in cache]
-        jobs = [(procedure, jobs_for[i], point(names, x), seeds[i], r_min_ohm)
-                for x in todo for i in range(len(runs))]
+        jobs = [(procedure, jobs_for[i], point(names, x), seeds[i], r_min_ohm) for x in todo for i in range(len(runs))]
         got = ev.map(jobs) if jobs else []
         for n, x in enumerate(todo):
             r = np.full(len(keys), MISSING)
             for j, (i, k) in enumerate(keys):
                 res = got[n * len(runs) + i]
                 if isinstance(res, Exception):
-                    raise LoopError(f"cell {cell}: the simulated {procedure} run with the recorded parameters of "
-                                    f"{runs[i].id} failed: {' '.join(str(res).split())}")
+                    raise LoopError(
+                        f"cell {cell}: the simulated {procedure} run with the recorded parameters of "
+                        f"{runs[i].id} failed: {' '.join(str(res).split())}"
+                    )
                 v = res[1].get(k)
                 if v is not None and math.isfinite(v[0]):
                     r[j] = (v[0] - y[j]) / sig[j]
@@ -334,9 +352,13 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
         J0 = jacobian(names, x0, lo, hi)
         r0 = evaluate(names, [x0])[0]
         if np.all(r0 == MISSING):
-            unidentified.update({n: f"the simulated {procedure} run(s) with the recorded parameters measured none "
-                                    f"of the features {', '.join(k for _, k in keys)} on the model of this cell"
-                                 for n in names})
+            unidentified.update(
+                {
+                    n: f"the simulated {procedure} run(s) with the recorded parameters measured none "
+                    f"of the features {', '.join(k for _, k in keys)} on the model of this cell"
+                    for n in names
+                }
+            )
             names = []
             break
         hw, rho, *_ = analyse(J0, r0, names)
@@ -344,14 +366,15 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
         worst = int(np.argmax(hw))
         if hw[worst] > math.log(UNIDENTIFIED_FACTOR) and len(names) >= 1:
             n = names[worst]
-            unidentified[n] = (f"its runs' features change by less than their noise over a factor "
-                               f"{UNIDENTIFIED_FACTOR:g} of it (95 % half-width x{math.exp(min(hw[worst], 50)):.3g})")
+            unidentified[n] = (
+                f"its runs' features change by less than their noise over a factor "
+                f"{UNIDENTIFIED_FACTOR:g} of it (95 % half-width x{math.exp(min(hw[worst], 50)):.3g})"
+            )
             names.pop(worst)
             if not names:
                 break
             continue
-        off = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))
-               if abs(rho[i, j]) > UNIDENTIFIED_RHO]
+        off = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names)) if abs(rho[i, j]) > UNIDENTIFIED_RHO]
         if off:
             i, j = off[0]
             n = names[j]
@@ -372,32 +395,65 @@ def fit_cell(cell: str, procedure: str, runs: list, device: dict, start: dict, e
 
     # solved in u = 1 + ln(value / start): least_squares' step tolerance xtol (|du| < xtol (xtol + |u|)) is then
     # about xtol in ln(value) near the start, 1 %, well inside the runs' noise
-    sol = least_squares(lambda u: fun(u - 1.0), np.clip(np.zeros(len(names)), lo, hi) + 1.0,
-                        jac=lambda u: jacobian(names, u - 1.0, lo, hi), bounds=(lo + 1.0, hi + 1.0), method="trf",
-                        x_scale=1.0, xtol=1e-2, ftol=1e-3, gtol=1e-8, max_nfev=max_evaluations)
+    sol = least_squares(
+        lambda u: fun(u - 1.0),
+        np.clip(np.zeros(len(names)), lo, hi) + 1.0,
+        jac=lambda u: jacobian(names, u - 1.0, lo, hi),
+        bounds=(lo + 1.0, hi + 1.0),
+        method="trf",
+        x_scale=1.0,
+        xtol=1e-2,
+        ftol=1e-3,
+        gtol=1e-8,
+        max_nfev=max_evaluations,
+    )
     sol.x = sol.x - 1.0
     evaluations = nfev[0]
     if sol.status <= 0:
-        raise LoopError(f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
-                        f"did not converge in {evaluations} evaluation(s) ({sol.message}); raise "
-                        f"--max-evaluations or check the runs' settings")
+        raise LoopError(
+            f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
+            f"did not converge in {evaluations} evaluation(s) ({sol.message}); raise "
+            f"--max-evaluations or check the runs' settings"
+        )
     J = jacobian(names, sol.x, lo, hi)
     r = evaluate(names, [sol.x])[0]
     hw, rho, chi2, dof = analyse(J, r, names)
     at_bound = [n for n, x, a, b in zip(names, sol.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]
     if at_bound:
-        raise LoopError(f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
-                        f"did not converge: {', '.join(at_bound)} ran into the allowed range's end; the model "
-                        f"cannot reproduce these runs' features")
+        raise LoopError(
+            f"cell {cell}: the model-in-the-loop fit of {', '.join(names)} to its {procedure} run(s) "
+            f"did not converge: {', '.join(at_bound)} ran into the allowed range's end; the model "
+            f"cannot reproduce these runs' features"
+        )
     values = {n: start[n] * math.exp(x) for n, x in zip(names, sol.x)}
     corr = {(names[i], names[j]): float(rho[i, j]) for i in range(len(names)) for j in range(i + 1, len(names))}
-    return CellFit(cell, procedure, values, dict(zip(names, hw.tolist())), corr, unidentified, chi2, dof,
-                   evaluations, [r.id for r in runs], dropped)
+    return CellFit(
+        cell,
+        procedure,
+        values,
+        dict(zip(names, hw.tolist())),
+        corr,
+        unidentified,
+        chi2,
+        dof,
+        evaluations,
+        [r.id for r in runs],
+        dropped,
+    )
 
 
 # --------------------------------------------------------------------------------------- all cells
-def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: str | None = None,
-             max_evaluations: int = 20, r_cryst_ohm: float = 500.0, base_values: dict | None = None) -> list:
+def loop_fit(
+    res,
+    runs: list,
+    defaults: dict,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    max_evaluations: int = 20,
+    r_cryst_ohm: float = 500.0,
+    base_values: dict | None = None,
+) -> list:
     """Replace (or add) in ``res`` (devicefit.FitResult, after direct extraction) the parameters of LOOPS
     fitted model-in-the-loop, per cell, combined over cells. ``runs``: devicefit._Run with ``values`` and
     ``loop``; ``defaults``: the device's values (data/device_params.toml and --base). Returns the CellFits."""
@@ -406,9 +462,11 @@ def loop_fit(res, runs: list, defaults: dict, *, workers: int = 1, scheduler: st
             rs = [r for r in runs if r.cell == cell and r.procedure == procedure and r.loop is not None]
             keys = [k for r in rs for k in r.loop]
             if rs and len(keys) < len(loop.params):
-                raise LoopError(f"cell {cell}: too few measurements to identify {', '.join(loop.params)}: its "
-                                f"{procedure} run(s) give {len(keys)} feature(s) ({', '.join(keys) or 'none'}); they "
-                                f"need {loop.needs}")
+                raise LoopError(
+                    f"cell {cell}: too few measurements to identify {', '.join(loop.params)}: its "
+                    f"{procedure} run(s) give {len(keys)} feature(s) ({', '.join(keys) or 'none'}); they "
+                    f"need {loop.needs}"
+                )
     fits = []
     for stage in sorted({loop.stage for loop in LOOPS.values()}):
         fits += _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cryst_ohm, base_values)
@@ -456,8 +514,10 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
             why = [f"cell {f.cell}: {f.unidentified[name]}" for f in group if name in f.unidentified]
             if not got:
                 kept = "the direct extraction's value kept" if name in res.params else "default kept"
-                res.not_identified.append(f"{name}: not identified by the model-in-the-loop fit of the {procedure} "
-                                          f"runs ({'; '.join(why)}); {kept}")
+                res.not_identified.append(
+                    f"{name}: not identified by the model-in-the-loop fit of the {procedure} "
+                    f"runs ({'; '.join(why)}); {kept}"
+                )
                 continue
             logs = name != "pcm.nu_drift"  # scale parameters: averaged (and their intervals) in log
             per = [math.log(f.values[name]) if logs else f.values[name] for f in got]
@@ -470,9 +530,11 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
                         corr.setdefault(b if a == name else a, []).append(rho)
             evals = sum(f.evaluations for f in got)
             chi = ", ".join(f"{f.cell}: {f.chi2:.3g}/{f.dof}" for f in got)
-            method = (f"model-in-the-loop: the {procedure} runs re-run on the simulated bench with their recorded "
-                      f"parameters (scipy least_squares on ln {name}, {evals} evaluations; chi2/dof {chi}); "
-                      f"features: {', '.join(_feature_names(runs, procedure))}")
+            method = (
+                f"model-in-the-loop: the {procedure} runs re-run on the simulated bench with their recorded "
+                f"parameters (scipy least_squares on ln {name}, {evals} evaluations; chi2/dof {chi}); "
+                f"features: {', '.join(_feature_names(runs, procedure))}"
+            )
             if interval is None:
                 f0 = got[0]
                 h = f0.halfwidth_log[name]
@@ -494,8 +556,16 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
             old = res.params.get(name)
             if old is not None:
                 method += f"; direct extraction gave {old.value:.4g}"
-            fitted = Fitted(name, value, old.unit if old else _unit(name), iv, ids, method, len(got),
-                            spread if interval is not None else None)  # (no longer a bound: the loop's PCM adds too)
+            fitted = Fitted(
+                name,
+                value,
+                old.unit if old else _unit(name),
+                iv,
+                ids,
+                method,
+                len(got),
+                spread if interval is not None else None,
+            )  # (no longer a bound: the loop's PCM adds too)
             fitted.correlations = {k: float(np.mean(v)) for k, v in corr.items()}
             fitted.per_cell = {f.cell: f.values[name] for f in got}
             res.params[name] = fitted
@@ -555,16 +625,20 @@ def key_figure_names(procedure: str, feats: dict) -> list[str]:
     return out
 
 
-def check(device_file: str | Path, paths: Sequence[str | Path], *, seeds: int = 3, workers: int = 1,
-          scheduler: str | None = None) -> list[Check]:
+def check(
+    device_file: str | Path,
+    paths: Sequence[str | Path],
+    *,
+    seeds: int = 3,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> list[Check]:
     """Re-run each run (its recorded parameters) on the simulated bench with ``device_file``, ``seeds``
     simulated cells per run (the device's own device-to-device draws), and compare the procedures' key
     figures (tspcm_lab.keyfigures) with the measured ones."""
-    from sim_backend.params import DeviceParams, ParameterError
+    from sim_backend.params import DeviceParams, ParameterError, _read
     from tspcm_lab.analysis.registry import get_analysis
     from tspcm_lab.store import open_run
-
-    from sim_backend.params import _read
 
     try:
         DeviceParams.load(device_file)  # a valid device (ranges, consistency), of which the file's own values
@@ -580,8 +654,10 @@ def check(device_file: str | Path, paths: Sequence[str | Path], *, seeds: int = 
         except Exception as exc:  # noqa: BLE001 - named
             raise LoopError(f"{p}: cannot be analysed ({' '.join(str(exc).split())})") from None
         if not key_figure_names(run.procedure, feats):
-            raise LoopError(f"{p}: a {run.procedure} run has no key figure to predict (procedures with key "
-                            f"figures: {', '.join(_key_procedures())})")
+            raise LoopError(
+                f"{p}: a {run.procedure} run has no key figure to predict (procedures with key "
+                f"figures: {', '.join(_key_procedures())})"
+            )
         measured.setdefault(run.procedure, []).append(feats)
         for s in range(seeds):
             jobs.append((run.procedure, dict(run.parameter_values), dict(given), SEED0 + 101 * s + len(jobs), 0.0))
@@ -599,10 +675,18 @@ def check(device_file: str | Path, paths: Sequence[str | Path], *, seeds: int = 
             mv = np.array([m.get(fig, math.nan) for m in ms], float)
             pv = np.array([p.get(fig, math.nan) for p in predicted[proc]], float)
             mv, pv = mv[np.isfinite(mv)], pv[np.isfinite(pv)]
-            out.append(Check(proc, fig, float(mv.mean()) if mv.size else math.nan,
-                             float(mv.std(ddof=1)) if mv.size >= 2 else None,
-                             float(pv.mean()) if pv.size else math.nan,
-                             float(pv.std(ddof=1)) if pv.size >= 2 else None, int(mv.size), int(pv.size)))
+            out.append(
+                Check(
+                    proc,
+                    fig,
+                    float(mv.mean()) if mv.size else math.nan,
+                    float(mv.std(ddof=1)) if mv.size >= 2 else None,
+                    float(pv.mean()) if pv.size else math.nan,
+                    float(pv.std(ddof=1)) if pv.size >= 2 else None,
+                    int(mv.size),
+                    int(pv.size),
+                )
+            )
     return out
 
 

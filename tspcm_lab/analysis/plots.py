@@ -14,11 +14,11 @@ import math
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
-from procedures.library import switching  # noqa: E402
-from tspcm_lab.analysis import intrinsic, plasticity  # noqa: E402
+from procedures.library import switching
+from tspcm_lab.analysis import intrinsic, plasticity
 
 
 def _fig(w=7.5, h=3.9, ncols=1):
@@ -62,7 +62,7 @@ def iv_figure(voltage_V, current_A, results=(), cycle=None, title="I-V", series_
     return fig
 
 
-def plasticity_figure(result: "plasticity.PlasticityResult", segments=(), title="Plasticity") -> Figure:
+def plasticity_figure(result: plasticity.PlasticityResult, segments=(), title="Plasticity") -> Figure:
     """Conductance against pulse number per segment (dots) with the NeuroSim fits (lines)."""
     fig, ax = _fig()
     x0 = 0.0
@@ -83,8 +83,9 @@ def plasticity_figure(result: "plasticity.PlasticityResult", segments=(), title=
     return fig
 
 
-def trend_figure(conductance_S, response, trend: "intrinsic.Trend", ylabel="Threshold (V)",
-                 title="Threshold vs conductance") -> Figure:
+def trend_figure(
+    conductance_S, response, trend: intrinsic.Trend, ylabel="Threshold (V)", title="Threshold vs conductance"
+) -> Figure:
     """Response against conductance (log axis) with the log10 fit and Spearman rho."""
     fig, ax = _fig()
     g = np.asarray(conductance_S, dtype=float)
@@ -92,8 +93,11 @@ def trend_figure(conductance_S, response, trend: "intrinsic.Trend", ylabel="Thre
     if np.isfinite(trend.log.slope) and np.any(g > 0):
         gg = np.logspace(np.log10(g[g > 0].min()), np.log10(g.max()), 50)
         ax.semilogx(gg, trend.log.intercept + trend.log.slope * np.log10(gg), "k-", lw=0.8)
-    ax.set(xlabel="Conductance (S)", ylabel=ylabel,
-           title=f"{title}  (rho = {trend.spearman_rho:.2f}, {trend.log.slope:.3g} per decade)")
+    ax.set(
+        xlabel="Conductance (S)",
+        ylabel=ylabel,
+        title=f"{title}  (rho = {trend.spearman_rho:.2f}, {trend.log.slope:.3g} per decade)",
+    )
     return fig
 
 
@@ -121,7 +125,7 @@ def pattern_figure(maps_S, stage, epoch, accuracy=None, target=None) -> Figure:
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[k + maps.shape[0]:]:
+    for ax in axes[k + maps.shape[0] :]:
         ax.set_visible(False)
     if im is not None:
         fig.colorbar(im, ax=axes.tolist(), label="log10 G (S)", shrink=0.8)
@@ -136,14 +140,24 @@ def distribution_figure(values, xlabel="Vth (V)", title="Distribution") -> Figur
     st = switching.summarize(x)
     ax.hist(x, bins=max(5, min(40, int(np.sqrt(max(x.size, 1))) * 2)), color="C0", alpha=0.8)
     ax.set(xlabel=xlabel, ylabel="count")
-    ax.set_title(f"{title}\nn = {st.n}, mean = {st.mean:.4g}, sigma = {st.sigma:.3g}, CV = {100 * st.cv:.2g} %",
-                 fontsize=9)
+    ax.set_title(
+        f"{title}\nn = {st.n}, mean = {st.mean:.4g}, sigma = {st.sigma:.3g}, CV = {100 * st.cv:.2g} %", fontsize=9
+    )
     ax.ticklabel_format(axis="x", useOffset=False)
     return fig
 
 
-def learning_figure(stage, pulse, probability, criterion, counts=(math.nan, math.nan), savings=math.nan,
-                    x_label="Pulses", y_label="Firing probability", title="Learning") -> Figure:
+def learning_figure(
+    stage,
+    pulse,
+    probability,
+    criterion,
+    counts=(math.nan, math.nan),
+    savings=math.nan,
+    x_label="Pulses",
+    y_label="Firing probability",
+    title="Learning",
+) -> Figure:
     """The learning curve: the response against pulses (or epochs) of the first training, then of the
     retraining after the forgetting (marked), the criterion as a line, counts and savings in the title."""
     fig, ax = _fig()
@@ -156,8 +170,16 @@ def learning_figure(stage, pulse, probability, criterion, counts=(math.nan, math
         x = pulse[sel] - np.nanmin(pulse[stage == s]) + offset
         if s == 1:
             ax.axvline(offset - 0.5, color="0.4", ls="--", lw=1)
-            ax.annotate("forgetting", (offset - 0.5, 0.02), xycoords=("data", "axes fraction"), rotation=90,
-                        fontsize=8, ha="right", va="bottom", color="0.3")
+            ax.annotate(
+                "forgetting",
+                (offset - 0.5, 0.02),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                fontsize=8,
+                ha="right",
+                va="bottom",
+                color="0.3",
+            )
         ax.plot(x, y[sel], "o-", ms=3, lw=1, color=color, label=name)
         offset = float(np.nanmax(x)) + 1
     if math.isfinite(criterion):
@@ -183,15 +205,25 @@ def drift_figure(state, time_s, resistance_ohm, fits: dict, title="Drift") -> Fi
         ax.loglog(t[sel], r[sel], "o", ms=3, color=f"C{k}", label=label)
         if fit is not None and math.isfinite(fit.nu) and sel.any():
             tt = np.logspace(np.log10(t[sel].min()), np.log10(t[sel].max()), 50)
-            ax.loglog(tt, fit.r0_ohm * tt ** fit.nu, "-", lw=1, color=f"C{k}")
+            ax.loglog(tt, fit.r0_ohm * tt**fit.nu, "-", lw=1, color=f"C{k}")
     ax.set(xlabel="Time since programming (s)", ylabel="Resistance (Ohm)", title=title)
     ax.legend(fontsize=8)
     return fig
 
 
-def endurance_figure(cycle, set_state, reset_state, window, min_window: float, result=None, *,
-                     quantity="Threshold (V)", window_label="Threshold window V_T(RESET) - V_T(SET) (V)",
-                     log_y=False, title="Endurance") -> Figure:
+def endurance_figure(
+    cycle,
+    set_state,
+    reset_state,
+    window,
+    min_window: float,
+    result=None,
+    *,
+    quantity="Threshold (V)",
+    window_label="Threshold window V_T(RESET) - V_T(SET) (V)",
+    log_y=False,
+    title="Endurance",
+) -> Figure:
     """The SET and RESET states and the window against cycle (log cycle axis, the first cycle drawn at
     1), the failure criterion as a line: thresholds and their difference (V) for the two-state
     threshold window, or resistances and their ratio (log axes)."""
@@ -216,8 +248,9 @@ def endurance_figure(cycle, set_state, reset_state, window, min_window: float, r
     return fig
 
 
-def delay_recovery_figure(voltage_V, delay_s, interval_s, probability, delay=None, recovery=None,
-                          title="Delay and recovery") -> Figure:
+def delay_recovery_figure(
+    voltage_V, delay_s, interval_s, probability, delay=None, recovery=None, title="Delay and recovery"
+) -> Figure:
     """Left: switching delay against pulse amplitude (log delay) with t_d0 exp(-(V - Vth)/V0).
     Right: firing probability of the second pulse against the interval, with the fitted recovery."""
     fig, (ax1, ax2) = _fig(ncols=2)
@@ -226,8 +259,13 @@ def delay_recovery_figure(voltage_V, delay_s, interval_s, probability, delay=Non
     ax1.semilogy(v[sel], td[sel], "o", ms=3)
     if delay is not None and math.isfinite(delay.v0_V) and sel.any():
         vv = np.linspace(v[sel].min(), v[sel].max(), 50)
-        ax1.semilogy(vv, delay.td0_s * np.exp(-(vv - delay.vth_V) / delay.v0_V), "k-", lw=1,
-                     label=f"V0 = {1e3 * delay.v0_V:.0f} mV, Vth = {delay.vth_V:.3f} V")
+        ax1.semilogy(
+            vv,
+            delay.td0_s * np.exp(-(vv - delay.vth_V) / delay.v0_V),
+            "k-",
+            lw=1,
+            label=f"V0 = {1e3 * delay.v0_V:.0f} mV, Vth = {delay.vth_V:.3f} V",
+        )
         ax1.legend(fontsize=8)
     ax1.set(xlabel="Pulse amplitude (V)", ylabel="Switching delay (s)", title="Delay vs amplitude")
     dt, y = np.asarray(interval_s, dtype=float), np.asarray(probability, dtype=float)
@@ -235,11 +273,17 @@ def delay_recovery_figure(voltage_V, delay_s, interval_s, probability, delay=Non
     ax2.semilogx(dt[sel], y[sel], "o", ms=3, color="C1")
     if recovery is not None and math.isfinite(recovery.tau_s) and sel.any():
         tt = np.logspace(np.log10(dt[sel].min()), np.log10(dt[sel].max()), 80)
-        ax2.semilogx(tt, recovery.y_inf + (recovery.y0 - recovery.y_inf) * np.exp(-tt / recovery.tau_s), "k-",
-                     lw=1, label=f"tau = {1e9 * recovery.tau_s:.0f} ns")
+        ax2.semilogx(
+            tt,
+            recovery.y_inf + (recovery.y0 - recovery.y_inf) * np.exp(-tt / recovery.tau_s),
+            "k-",
+            lw=1,
+            label=f"tau = {1e9 * recovery.tau_s:.0f} ns",
+        )
         ax2.legend(fontsize=8)
-    ax2.set(xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)",
-            title="Threshold recovery")
+    ax2.set(
+        xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)", title="Threshold recovery"
+    )
     fig.suptitle(title, fontsize=10)
     return fig
 
@@ -253,8 +297,16 @@ def _iv_run(run):
     c = columns(run, "iv-sweep", ["Cycle", "Voltage (V)", "Current (A)"])
     kw, crit = iv_options(run)
     res = switching.analyze_sweep(c["Voltage (V)"], c["Current (A)"], c["Cycle"], criterion=crit, **kw)
-    return [iv_figure(c["Voltage (V)"], c["Current (A)"], res, c["Cycle"], title=f"I-V: {run.path.name}",
-                      series_resistance_ohm=kw["series_resistance_ohm"])]
+    return [
+        iv_figure(
+            c["Voltage (V)"],
+            c["Current (A)"],
+            res,
+            c["Cycle"],
+            title=f"I-V: {run.path.name}",
+            series_resistance_ohm=kw["series_resistance_ohm"],
+        )
+    ]
 
 
 def _pulse_run(run):
@@ -279,8 +331,9 @@ def _spike_run(run):
 
     c = columns(run, "spike-train", ["Conductance (S)", "Firing probability"])
     t = intrinsic.firing_probability_vs_conductance(c["Conductance (S)"], c["Firing probability"])
-    return [trend_figure(c["Conductance (S)"], c["Firing probability"], t, ylabel="Firing probability",
-                         title=run.path.name)]
+    return [
+        trend_figure(c["Conductance (S)"], c["Firing probability"], t, ylabel="Firing probability", title=run.path.name)
+    ]
 
 
 def _pattern_run(run):
@@ -304,17 +357,33 @@ def _learning_run(run):
 
     c = columns(run, "learning-loop", ["Stage", "Pulse", "Firing probability"])
     f = {x.name: x.value for x in analyze_learning_loop_run(run).features}
-    return [learning_figure(c["Stage"], c["Pulse"], c["Firing probability"],
-                            float_param(run, ("criterion_probability",), 0.9),
-                            (f["pulses_first"], f["pulses_retrain"]), f["savings"], title=run.path.name)]
+    return [
+        learning_figure(
+            c["Stage"],
+            c["Pulse"],
+            c["Firing probability"],
+            float_param(run, ("criterion_probability",), 0.9),
+            (f["pulses_first"], f["pulses_retrain"]),
+            f["savings"],
+            title=run.path.name,
+        )
+    ]
 
 
 def _pattern_learning(run, acc, stage, epoch, f):
     from tspcm_lab.analysis.runs import float_param
 
-    return learning_figure(stage, epoch, acc, float_param(run, ("accuracy_criterion",), 1.0),
-                           (f["epochs_first"], f["epochs_retrain"]), f["savings"], x_label="Epochs",
-                           y_label="Pattern accuracy", title=f"{run.path.name}: accuracy per epoch")
+    return learning_figure(
+        stage,
+        epoch,
+        acc,
+        float_param(run, ("accuracy_criterion",), 1.0),
+        (f["epochs_first"], f["epochs_retrain"]),
+        f["savings"],
+        x_label="Epochs",
+        y_label="Pattern accuracy",
+        title=f"{run.path.name}: accuracy per epoch",
+    )
 
 
 def _retention_run(run):
@@ -336,14 +405,34 @@ def _endurance_run(run):
         c = columns(run, "endurance", ["Cycle", "Threshold SET (V)", "Threshold RESET (V)", "Threshold window (V)"])
         mw = float_param(run, ("min_window_V",), 0.1)
         e = drift.threshold_window(c["Cycle"], c["Threshold window (V)"], mw)
-        return [endurance_figure(c["Cycle"], c["Threshold SET (V)"], c["Threshold RESET (V)"],
-                                 c["Threshold window (V)"], mw, e, title=title)]
+        return [
+            endurance_figure(
+                c["Cycle"],
+                c["Threshold SET (V)"],
+                c["Threshold RESET (V)"],
+                c["Threshold window (V)"],
+                mw,
+                e,
+                title=title,
+            )
+        ]
     c = columns(run, "endurance", ["Cycle", "Resistance SET (Ohm)", "Resistance RESET (Ohm)"])
     mw = float_param(run, ("min_window",), 10.0)
     e = drift.endurance_window(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"], mw)
-    return [endurance_figure(c["Cycle"], c["Resistance SET (Ohm)"], c["Resistance RESET (Ohm)"],
-                             c["Resistance RESET (Ohm)"] / c["Resistance SET (Ohm)"], mw, e, quantity="Resistance (Ohm)",
-                             window_label="Window R_RESET / R_SET", log_y=True, title=title)]
+    return [
+        endurance_figure(
+            c["Cycle"],
+            c["Resistance SET (Ohm)"],
+            c["Resistance RESET (Ohm)"],
+            c["Resistance RESET (Ohm)"] / c["Resistance SET (Ohm)"],
+            mw,
+            e,
+            quantity="Resistance (Ohm)",
+            window_label="Window R_RESET / R_SET",
+            log_y=True,
+            title=title,
+        )
+    ]
 
 
 def _delay_recovery_run(run):
@@ -359,14 +448,31 @@ def _delay_recovery_run(run):
         delay = drift.delay_vs_overdrive(c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows], vth)
     if np.count_nonzero(r_rows) >= 4:
         recovery = drift.recovery_time(c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
-    return [delay_recovery_figure(c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows], c["Interval (s)"][r_rows],
-                                  c["Firing probability"][r_rows], delay, recovery, title=run.path.name)]
+    return [
+        delay_recovery_figure(
+            c["Voltage (V)"][d_rows],
+            c["Delay (s)"][d_rows],
+            c["Interval (s)"][r_rows],
+            c["Firing probability"][r_rows],
+            delay,
+            recovery,
+            title=run.path.name,
+        )
+    ]
 
 
 #: procedure short name -> function(run) -> [Figure, ...]
-RUN_PLOTTERS = {"iv-sweep": _iv_run, "pulse-train": _pulse_run, "threshold-vs-weight": _tvw_run,
-                "spike-train": _spike_run, "pattern": _pattern_run, "learning-loop": _learning_run,
-                "retention": _retention_run, "endurance": _endurance_run, "delay-recovery": _delay_recovery_run}
+RUN_PLOTTERS = {
+    "iv-sweep": _iv_run,
+    "pulse-train": _pulse_run,
+    "threshold-vs-weight": _tvw_run,
+    "spike-train": _spike_run,
+    "pattern": _pattern_run,
+    "learning-loop": _learning_run,
+    "retention": _retention_run,
+    "endurance": _endurance_run,
+    "delay-recovery": _delay_recovery_run,
+}
 
 
 def plot_run(run) -> list[Figure]:

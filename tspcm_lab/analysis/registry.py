@@ -8,8 +8,8 @@ the entry-point group ``tspcm_lab.analyses`` (name = procedure short name, value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Callable
 
 ENTRY_POINT_GROUP = "tspcm_lab.analyses"
 

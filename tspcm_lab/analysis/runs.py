@@ -27,8 +27,7 @@ def columns(run, procedure: str, required, optional=()) -> dict[str, np.ndarray]
     data = run.columns
     missing = [c for c in required if c not in data]
     if missing:
-        raise ColumnError(f"{procedure} run lacks column(s) {missing} (it has {sorted(data)}); "
-                          f"see docs/analysis.md")
+        raise ColumnError(f"{procedure} run lacks column(s) {missing} (it has {sorted(data)}); see docs/analysis.md")
     return {k: np.asarray(data[k], dtype=float) for k in (*required, *optional) if k in data}
 
 
@@ -73,8 +72,9 @@ def iv_options(run) -> tuple[dict, str]:
     crit = str(param(run, ("threshold_criterion",), "jump"))
     level = float_param(run, ("current_criterion_A",), 1e-6)
     jump = float_param(run, ("min_jump_decades",), 1.0)
-    return dict(series_resistance_ohm=r_s, compliance_A=compliance, current_criterion_A=level,
-                min_jump_decades=jump), crit
+    return dict(
+        series_resistance_ohm=r_s, compliance_A=compliance, current_criterion_A=level, min_jump_decades=jump
+    ), crit
 
 
 @register_analysis("iv-sweep")
@@ -89,8 +89,10 @@ def analyze_iv_run(run) -> RunAnalysis:
     c = columns(run, "iv-sweep", ["Cycle", "Voltage (V)", "Current (A)"], ["Device"])
     kw, crit = iv_options(run)
     r_s, level, jump = kw["series_resistance_ohm"], kw["current_criterion_A"], kw["min_jump_decades"]
-    per_crit = {k: switching.analyze_sweep(c["Voltage (V)"], c["Current (A)"], c["Cycle"], criterion=k, **kw)
-                for k in switching.CRITERIA}
+    per_crit = {
+        k: switching.analyze_sweep(c["Voltage (V)"], c["Current (A)"], c["Cycle"], criterion=k, **kw)
+        for k in switching.CRITERIA
+    }
     if crit not in per_crit:
         raise ValueError(f"parameter threshold_criterion must be one of {switching.CRITERIA}, got {crit!r}")
     res = per_crit[crit]
@@ -107,23 +109,53 @@ def analyze_iv_run(run) -> RunAnalysis:
         Feature("vth_mean_V", s_th.mean, "V", method, crit_text),
         Feature("vth_sigma_V", s_th.sigma, "V", method + ", sample sigma over cycles", crit_text),
         Feature("vth_cv", s_th.cv, "", method + ", sigma/|mean|", crit_text),
-        Feature("vth_median_V", float(np.nanmedian(vth)) if np.isfinite(vth).any() else math.nan, "V",
-                method + ", median over cycles (robust to a first cycle that SETs or forms the cell)", crit_text),
-        Feature("vth_trigger_mean_V", _mean([r.vth_V for r in per_crit["current"] if r.polarity == pol]), "V",
-                method + ", trigger-level crossing (not the switching voltage: it moves with the series "
-                "resistance and the state)", _CRITERION_TEXT["current"].format(level=level)),
+        Feature(
+            "vth_median_V",
+            float(np.nanmedian(vth)) if np.isfinite(vth).any() else math.nan,
+            "V",
+            method + ", median over cycles (robust to a first cycle that SETs or forms the cell)",
+            crit_text,
+        ),
+        Feature(
+            "vth_trigger_mean_V",
+            _mean([r.vth_V for r in per_crit["current"] if r.polarity == pol]),
+            "V",
+            method + ", trigger-level crossing (not the switching voltage: it moves with the series "
+            "resistance and the state)",
+            _CRITERION_TEXT["current"].format(level=level),
+        ),
         Feature("vhold_mean_V", s_ho.mean, "V", method, crit_text),
         Feature("vhold_sigma_V", s_ho.sigma, "V", method + ", sample sigma over cycles", crit_text),
         Feature("vhold_cv", s_ho.cv, "", method + ", sigma/|mean|", crit_text),
-        Feature("on_off_ratio_median", float(np.nanmedian(ratio)) if np.isfinite(ratio).any() else math.nan,
-                "", method + ", max |I| after / |I| before the largest up jump", "largest up-branch jump"),
-        Feature("r_on_mean_ohm", _mean([r.r_on_ohm for r in head]), "Ohm",
-                method + ", line V_dev = Vhold_fit + R_on*I on the down branch's on state", "compliance excluded"),
-        Feature("hold_below_threshold_fraction", float(np.mean([r.hold_below_threshold for r in head]))
-                if head else math.nan, "", "fraction of cycles with |Vhold| < |Vth|", crit_text),
+        Feature(
+            "on_off_ratio_median",
+            float(np.nanmedian(ratio)) if np.isfinite(ratio).any() else math.nan,
+            "",
+            method + ", max |I| after / |I| before the largest up jump",
+            "largest up-branch jump",
+        ),
+        Feature(
+            "r_on_mean_ohm",
+            _mean([r.r_on_ohm for r in head]),
+            "Ohm",
+            method + ", line V_dev = Vhold_fit + R_on*I on the down branch's on state",
+            "compliance excluded",
+        ),
+        Feature(
+            "hold_below_threshold_fraction",
+            float(np.mean([r.hold_below_threshold for r in head])) if head else math.nan,
+            "",
+            "fraction of cycles with |Vhold| < |Vth|",
+            crit_text,
+        ),
         Feature("n_cycles", float(len(head)), "", "cycles analysed", f"polarity {pol:+d}"),
-        Feature("vth2_mean_V", _mean(vth2), "V", method + ", second up-branch event (stacked cell)",
-                f"step in log10|I| >= {jump} decade"),
+        Feature(
+            "vth2_mean_V",
+            _mean(vth2),
+            "V",
+            method + ", second up-branch event (stacked cell)",
+            f"step in log10|I| >= {jump} decade",
+        ),
     ]
     if "Device" in c:
         dev = {int(cy): d for cy, d in zip(c["Cycle"], c["Device"])}
@@ -144,9 +176,19 @@ def analyze_iv_run(run) -> RunAnalysis:
     for k, rr in per_crit.items():
         arrays[f"vth_V_{k}"] = ([r.vth_V for r in rr], "V")
         arrays[f"vhold_V_{k}"] = ([r.vhold_V for r in rr], "V")
-    return RunAnalysis("iv-sweep", feats, arrays, method, crit_text,
-                       {"series_resistance_ohm": r_s, "threshold_criterion": crit,
-                        "current_criterion_A": level, "min_jump_decades": jump})
+    return RunAnalysis(
+        "iv-sweep",
+        feats,
+        arrays,
+        method,
+        crit_text,
+        {
+            "series_resistance_ohm": r_s,
+            "threshold_criterion": crit,
+            "current_criterion_A": level,
+            "min_jump_decades": jump,
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------- pulse-train
@@ -175,10 +217,20 @@ def analyze_pulse_train_run(run) -> RunAnalysis:
             Feature(pre + "gmax_S", f.g_max_S, "S", method, ""),
             Feature(pre + "dynamic_range", f.dynamic_range, "", "Gmax/Gmin of the fit", ""),
             Feature(pre + "fit_r2", f.r2, "", method, ""),
-            Feature(pre + "states", float(r.states), "", "distinguishable states along the fit",
-                    f"levels >= {k:g} sigma apart, {noise}"),
-            Feature(pre + "sigma_percent_range", r.sigma_percent_of_range, "%",
-                    "cycle-to-cycle sigma / (Gmax - Gmin)", noise),
+            Feature(
+                pre + "states",
+                float(r.states),
+                "",
+                "distinguishable states along the fit",
+                f"levels >= {k:g} sigma apart, {noise}",
+            ),
+            Feature(
+                pre + "sigma_percent_range",
+                r.sigma_percent_of_range,
+                "%",
+                "cycle-to-cycle sigma / (Gmax - Gmin)",
+                noise,
+            ),
         ]
         arrays[pre + "a_per_cycle"] = ([cf.a for cf in r.cycle_fits], "")
     feats.append(Feature("asymmetry", res.asymmetry, "", "|A_p - A_d| / (A_p + A_d)", ""))
@@ -217,8 +269,13 @@ def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
     best = t.log if t.best_fit == "log" else t.linear
     feats = [
         Feature("threshold_slope_V_per_S", t.linear.slope, "V/S", method + ", line against G", "least squares"),
-        Feature("threshold_slope_V_per_decade", t.log.slope, "V", method + ", line against log10 G",
-                "per decade of conductance"),
+        Feature(
+            "threshold_slope_V_per_decade",
+            t.log.slope,
+            "V",
+            method + ", line against log10 G",
+            "per decade of conductance",
+        ),
         Feature("threshold_spearman_rho", t.spearman_rho, "", method, "monotonicity"),
         Feature("threshold_spearman_p", t.spearman_p, "", method, "two-sided"),
         Feature("threshold_fit_r2", best.r2, "", method, f"best of linear/log: {t.best_fit}"),
@@ -252,8 +309,7 @@ def analyze_learning_loop_run(run) -> RunAnalysis:
         Feature("pulses_retrain", n1, "", "learning.count_to_criterion, retraining", text),
         Feature("savings", sav, "", "(N_first - N_retrain) / N_first", text),
     ]
-    return RunAnalysis("learning-loop", feats, {}, "learning.count_to_criterion", text,
-                       {"criterion_probability": crit})
+    return RunAnalysis("learning-loop", feats, {}, "learning.count_to_criterion", text, {"criterion_probability": crit})
 
 
 # ---------------------------------------------------------------------------------------------- pattern
@@ -293,13 +349,23 @@ def analyze_pattern_run(run) -> RunAnalysis:
         Feature("epochs_first", n0, "", "learning.count_to_criterion on accuracy per epoch", crit_text),
         Feature("epochs_retrain", n1, "", "learning.count_to_criterion on accuracy per epoch", crit_text),
         Feature("savings", sav, "", "(N_first - N_retrain) / N_first", crit_text),
-        Feature("final_accuracy", float(acc[-1]) if acc.size else math.nan, "", "learning.pattern_accuracy",
-                crit_text),
+        Feature("final_accuracy", float(acc[-1]) if acc.size else math.nan, "", "learning.pattern_accuracy", crit_text),
     ]
-    arrays = {"stage": (stage, ""), "epoch": (epoch, ""), "accuracy": (acc, ""), "maps_S": (maps, "S"),
-              "target": (target.astype(np.int8), "")}
-    return RunAnalysis("pattern", feats, arrays, "learning.accuracy_per_epoch", crit_text,
-                       {"read_threshold_S": thr, "accuracy_criterion": crit, "pattern": str(text)})
+    arrays = {
+        "stage": (stage, ""),
+        "epoch": (epoch, ""),
+        "accuracy": (acc, ""),
+        "maps_S": (maps, "S"),
+        "target": (target.astype(np.int8), ""),
+    }
+    return RunAnalysis(
+        "pattern",
+        feats,
+        arrays,
+        "learning.accuracy_per_epoch",
+        crit_text,
+        {"read_threshold_S": thr, "accuracy_criterion": crit, "pattern": str(text)},
+    )
 
 
 # ---------------------------------------------------------------------------------------------- retention
@@ -359,8 +425,12 @@ def analyze_delay_recovery_run(run) -> RunAnalysis:
     Parameter read: ``vth_V`` (default: the run's ``Threshold (V)`` column, else the smallest voltage with a
     measured delay; only t_d0 depends on it).
     """
-    c = columns(run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"],
-                ["Probe fraction", "Threshold (V)"])
+    c = columns(
+        run,
+        "delay-recovery",
+        ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"],
+        ["Probe fraction", "Threshold (V)"],
+    )
     d_rows = np.isfinite(c["Delay (s)"]) & ~np.isfinite(c["Interval (s)"])
     r_rows = np.isfinite(c["Interval (s)"])
     v, td = c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows]
@@ -376,25 +446,52 @@ def analyze_delay_recovery_run(run) -> RunAnalysis:
     if np.count_nonzero(td > 0) >= 2 and math.isfinite(vth):
         d = drift.delay_vs_overdrive(v, td, vth)
         m = "drift.delay_vs_overdrive: mean t_d = t_d0 exp(-(V - Vth)/V0), exponential-delay likelihood"
-        feats += [Feature("td0_s", d.td0_s, "s", m, f"Vth = {vth:g} V from {vth_src}"),
-                  Feature("v0_V", d.v0_V, "V", m, "maximum likelihood"),
-                  Feature("v0_stderr_V", d.v0_stderr_V, "V", m, "covariance x dispersion")]
+        feats += [
+            Feature("td0_s", d.td0_s, "s", m, f"Vth = {vth:g} V from {vth_src}"),
+            Feature("v0_V", d.v0_V, "V", m, "maximum likelihood"),
+            Feature("v0_stderr_V", d.v0_stderr_V, "V", m, "covariance x dispersion"),
+        ]
     fractions = c["Probe fraction"][r_rows] if "Probe fraction" in c else None
     if fractions is not None and np.unique(fractions[np.isfinite(fractions)]).size >= 2:
         r = drift.recovery_from_probes(fractions, c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
         m = "drift.recovery_from_probes: ln(1 - f) = ln(1 - V_start/Vth) - t_f/tau"
-        feats += [Feature("recovery_tau_s", r.tau_s, "s", m, "slope over the probe fractions' 1/2 crossings"),
-                  Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "least squares"),
-                  Feature("recovery_start_V", r.v_start_fraction * vth, "V", m,
-                          f"threshold just after turn-off, x Vth = {vth:g} V"),
-                  Feature("t_recover_s", r.crossing_s[-1], "s", "interval where the highest probe's firing "
-                          "probability falls through 1/2", f"probe at {r.fractions[-1]:g} x Vth")]
+        feats += [
+            Feature("recovery_tau_s", r.tau_s, "s", m, "slope over the probe fractions' 1/2 crossings"),
+            Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "least squares"),
+            Feature(
+                "recovery_start_V",
+                r.v_start_fraction * vth,
+                "V",
+                m,
+                f"threshold just after turn-off, x Vth = {vth:g} V",
+            ),
+            Feature(
+                "t_recover_s",
+                r.crossing_s[-1],
+                "s",
+                "interval where the highest probe's firing probability falls through 1/2",
+                f"probe at {r.fractions[-1]:g} x Vth",
+            ),
+        ]
     elif np.count_nonzero(r_rows) >= 4:
         r = drift.recovery_time(c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
         m = "drift.recovery_time: y = y_inf + (y0 - y_inf) exp(-dt/tau)"
-        feats += [Feature("recovery_tau_s", r.tau_s, "s", m, "fitted tau (one probe level)"),
-                  Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "sqrt of covariance"),
-                  Feature("t_recover_s", r.t_recover_s, "s", "interval where recovery reaches 1 - 1/e",
-                          "model-free, log-interpolated")]
-    return RunAnalysis("delay-recovery", feats, {}, "drift.delay_vs_overdrive, drift.recovery_from_probes",
-                       f"Vth from {vth_src}", {"vth_V": vth})
+        feats += [
+            Feature("recovery_tau_s", r.tau_s, "s", m, "fitted tau (one probe level)"),
+            Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "sqrt of covariance"),
+            Feature(
+                "t_recover_s",
+                r.t_recover_s,
+                "s",
+                "interval where recovery reaches 1 - 1/e",
+                "model-free, log-interpolated",
+            ),
+        ]
+    return RunAnalysis(
+        "delay-recovery",
+        feats,
+        {},
+        "drift.delay_vs_overdrive, drift.recovery_from_probes",
+        f"Vth from {vth_src}",
+        {"vth_V": vth},
+    )

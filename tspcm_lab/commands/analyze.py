@@ -12,17 +12,31 @@ POOL_MIN_FILES = 16
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "analyze", help=HELP,
+        "analyze",
+        help=HELP,
         description="Analyse run files (folders are searched recursively for .h5/.hdf5): each run's "
-                    "features are written back under /analysis/<procedure> and collected in a summary "
-                    "table with one row per run and feature. See docs/analysis.md.")
+        "features are written back under /analysis/<procedure> and collected in a summary "
+        "table with one row per run and feature. See docs/analysis.md.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="run files or folders")
-    p.add_argument("--summary", metavar="FILE", help="write the summary table to FILE.csv or FILE.parquet "
-                   "(merged with an existing one: re-analysed runs replace their old rows)")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes to use (default: the number of CPUs; 1 = in this process)")
-    p.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786 "
-                   "(then --workers is ignored)")
+    p.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="write the summary table to FILE.csv or FILE.parquet "
+        "(merged with an existing one: re-analysed runs replace their old rows)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes to use (default: the number of CPUs; 1 = in this process)",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://127.0.0.1:8786 (then --workers is ignored)",
+    )
     p.add_argument("--report", metavar="DIR", help="write a self-contained HTML report to DIR/report.html")
     p.add_argument("--no-write", action="store_true", help="do not write /analysis into the run files")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -46,8 +60,9 @@ def run(args) -> int:
     workers = args.workers or os.cpu_count() or 1
     if len(files) < POOL_MIN_FILES and args.workers is None:
         workers = 1
-    result = analyze_paths(files, workers=workers, dask_address=args.dask, write=not args.no_write,
-                           progress=not args.quiet)
+    result = analyze_paths(
+        files, workers=workers, dask_address=args.dask, write=not args.no_write, progress=not args.quiet
+    )
     for path, message in result.warnings:
         print(f"tspcm analyze: warning: {path}: {message}", file=sys.stderr)
     for path, message in result.errors:
@@ -66,7 +81,9 @@ def run(args) -> int:
         out = write_report(files, args.report, table=table, errors=result.errors)
         print(f"report: {out}")
     n_ok = result.n_files - len(result.errors)
-    print(f"analyzed {n_ok} of {result.n_files} files, {len(table)} features"
-          + (f", {len(result.errors)} failed" if result.errors else "")
-          + (f" -> {args.summary}" if args.summary else ""))
+    print(
+        f"analyzed {n_ok} of {result.n_files} files, {len(table)} features"
+        + (f", {len(result.errors)} failed" if result.errors else "")
+        + (f" -> {args.summary}" if args.summary else "")
+    )
     return 1 if result.errors else 0

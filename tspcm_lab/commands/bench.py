@@ -1,11 +1,11 @@
 """``tspcm bench``: check a bench before trusting a device to it.
 
-    tspcm bench check [FILE | --sim] [--require smu,pulse,scope]
-        validate the bench file, connect to each instrument, print its identity and error queue and
-        one line per role saying what is missing or wrong; never enables (or changes) an output.
-        Exit 0 when every required role answers as configured, 1 on any problem, 2 for a bad file.
-    tspcm bench list
-        the built-in bench files (sim: in-process @tspcm; sim-tcp: `tspcm sim serve` over TCP)
+tspcm bench check [FILE | --sim] [--require smu,pulse,scope]
+    validate the bench file, connect to each instrument, print its identity and error queue and
+    one line per role saying what is missing or wrong; never enables (or changes) an output.
+    Exit 0 when every required role answers as configured, 1 on any problem, 2 for a bad file.
+tspcm bench list
+    the built-in bench files (sim: in-process @tspcm; sim-tcp: `tspcm sim serve` over TCP)
 """
 
 from __future__ import annotations
@@ -19,16 +19,20 @@ from tspcm_lab.cli import CliError
 def register(subparsers: argparse._SubParsersAction) -> None:
     from tspcm_lab.bench import DEFAULT_REQUIRED_ROLES, add_bench_arguments
 
-    parser = subparsers.add_parser("bench", help="check a bench file and its instruments",
-                                   description=__doc__.split("\n\n")[0])
+    parser = subparsers.add_parser(
+        "bench", help="check a bench file and its instruments", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="bench_command", metavar="BENCHCOMMAND")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
     check = sub.add_parser("check", help="connect, print identities and error queues; never enables an output")
     add_bench_arguments(check)
-    check.add_argument("--require", default=",".join(DEFAULT_REQUIRED_ROLES), metavar="ROLES",
-                       help="comma-separated roles that must be present "
-                            f"(default {','.join(DEFAULT_REQUIRED_ROLES)}; '' for none)")
+    check.add_argument(
+        "--require",
+        default=",".join(DEFAULT_REQUIRED_ROLES),
+        metavar="ROLES",
+        help=f"comma-separated roles that must be present (default {','.join(DEFAULT_REQUIRED_ROLES)}; '' for none)",
+    )
     check.set_defaults(func=run_check)
 
     listing = sub.add_parser("list", help="list the built-in bench files")
@@ -67,9 +71,14 @@ def check_role(role_config) -> list[RoleCheck]:
         if info.identity_matches(identity):
             results.append(RoleCheck(role_config.role, "OK", f"{where}: {identity}"))
         else:
-            results.append(RoleCheck(role_config.role, "PROBLEM",
-                                     f"{where}: answered {identity!r}, which is not a {info.model} "
-                                     f"(expected /{info.idn_pattern}/ in *IDN?)"))
+            results.append(
+                RoleCheck(
+                    role_config.role,
+                    "PROBLEM",
+                    f"{where}: answered {identity!r}, which is not a {info.model} "
+                    f"(expected /{info.idn_pattern}/ in *IDN?)",
+                )
+            )
         try:
             errors = role.error_queue()
         except Exception as exc:  # noqa: BLE001
@@ -95,8 +104,14 @@ def check_bench(config, required: list[str]) -> list[RoleCheck]:
         if role in config.roles:
             lines.extend(check_role(config.roles[role]))
         elif role in required:
-            lines.append(RoleCheck(role, "PROBLEM", f"missing: required, but the bench has no [{role}] table "
-                                                    f"(driver one of {', '.join(driver_names_for(role))})"))
+            lines.append(
+                RoleCheck(
+                    role,
+                    "PROBLEM",
+                    f"missing: required, but the bench has no [{role}] table "
+                    f"(driver one of {', '.join(driver_names_for(role))})",
+                )
+            )
         else:
             lines.append(RoleCheck(role, "-", "not configured"))
     return lines
@@ -128,8 +143,9 @@ def run_check(args) -> int:
     for line in lines:
         print(f"  {line.role:<7} {line.status:<8} {line.detail}")
     problems = sum(line.problem for line in lines)
-    print("result: OK, no output was touched" if not problems else
-          f"result: {problems} problem(s); no output was touched")
+    print(
+        "result: OK, no output was touched" if not problems else f"result: {problems} problem(s); no output was touched"
+    )
     return 1 if problems else 0
 
 

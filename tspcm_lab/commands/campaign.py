@@ -18,11 +18,19 @@ HELP = "run a campaign file (a list of procedures with parameters) into one fold
 def register(subparsers) -> None:
     from tspcm_lab.commands.run import add_bench_options
 
-    p = subparsers.add_parser("campaign", help=HELP, description="Run the procedures of a campaign file (TOML) on one bench into one folder, with an index (campaign.json, index.csv). Exit code 0 when every run completed, 2 when the campaign is refused (nothing was enabled), 1 otherwise.")
+    p = subparsers.add_parser(
+        "campaign",
+        help=HELP,
+        description="Run the procedures of a campaign file (TOML) on one bench into one folder, with an index (campaign.json, index.csv). Exit code 0 when every run completed, 2 when the campaign is refused (nothing was enabled), 1 otherwise.",
+    )
     p.add_argument("file", metavar="FILE", help="campaign TOML file")
     add_bench_options(p)
-    p.add_argument("--output", "-o", metavar="DIR",
-                   help="folder for the run files and the index (default: campaigns/<name>-<time>)")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="DIR",
+        help="folder for the run files and the index (default: campaigns/<name>-<time>)",
+    )
     p.add_argument("--quick", action="store_true", help="use each run's [quick] parameter overrides")
     p.add_argument("--verbose", "-v", action="store_true", help="log details and full tracebacks")
     p.set_defaults(func=run)
@@ -61,8 +69,16 @@ def execute_campaign(args, campaign, folder: Path, *, skip_missing: bool = False
     from tspcm_lab.cli import CliError
 
     try:
-        return run_campaign(campaign, folder, bench=bench_override(args), seed=args.seed, quick=args.quick,
-                            skip_missing=skip_missing, lenient=lenient, notes=ConsoleNotes())
+        return run_campaign(
+            campaign,
+            folder,
+            bench=bench_override(args),
+            seed=args.seed,
+            quick=args.quick,
+            skip_missing=skip_missing,
+            lenient=lenient,
+            notes=ConsoleNotes(),
+        )
     except CampaignError as exc:
         lines = str(exc).splitlines()
         for line in lines[:-1]:
@@ -96,8 +112,11 @@ def run(args) -> int:
         campaign = load_campaign(args.file)
     except CampaignError as exc:
         raise CliError(str(exc).replace("\n", "; "), 2) from None
-    folder = Path(args.output) if args.output else default_folder(
-        Path("campaigns") / f"{Path(args.file).stem}-{runner.timestamp()}")
+    folder = (
+        Path(args.output)
+        if args.output
+        else default_folder(Path("campaigns") / f"{Path(args.file).stem}-{runner.timestamp()}")
+    )
     if (folder / "campaign.json").exists():
         raise CliError(f"{folder} already holds a campaign (campaign.json); choose another --output", 2)
     if args.sim_options:

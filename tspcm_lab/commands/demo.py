@@ -30,19 +30,31 @@ CHECKS: dict[str, tuple] = {
     "spike-train": (lambda f: f.get("probability_spearman_rho", 0) > 0, "firing rises with conductance"),
     "threshold-vs-weight": (lambda f: f.get("threshold_spearman_rho", 0) < 0, "threshold falls as G rises"),
     "learning-loop": (lambda f: f.get("savings", 0) > 0, "retraining is faster (savings > 0)"),
-    "pattern": (lambda f: f.get("savings", 0) > 0 and f.get("final_accuracy", 0) >= 1.0,
-                "pattern memorized, savings > 0"),
-    "retention": (lambda f: all(0.05 < v < 0.15 for k, v in f.items() if k.startswith("nu_state")),
-                  "RESET-side states drift with nu ~0.1"),
-    "endurance": (lambda f: f.get("window_min", 0) > 0.1 and not math.isfinite(f.get("failure_cycle", math.nan)),
-                  "threshold window kept in every cycle"),
-    "delay-recovery": (lambda f: f.get("v0_V", 0) > 0 and 1e-8 < f.get("recovery_tau_s", 0) < 1e-4,
-                       "delay falls with overdrive; the threshold recovers"),
+    "pattern": (
+        lambda f: f.get("savings", 0) > 0 and f.get("final_accuracy", 0) >= 1.0,
+        "pattern memorized, savings > 0",
+    ),
+    "retention": (
+        lambda f: all(0.05 < v < 0.15 for k, v in f.items() if k.startswith("nu_state")),
+        "RESET-side states drift with nu ~0.1",
+    ),
+    "endurance": (
+        lambda f: f.get("window_min", 0) > 0.1 and not math.isfinite(f.get("failure_cycle", math.nan)),
+        "threshold window kept in every cycle",
+    ),
+    "delay-recovery": (
+        lambda f: f.get("v0_V", 0) > 0 and 1e-8 < f.get("recovery_tau_s", 0) < 1e-4,
+        "delay falls with overdrive; the threshold recovers",
+    ),
 }
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help=HELP, description="Run every procedure on the simulated bench (data/campaigns/demo.toml), analyse the runs (summary.csv, report.html) and print what each shows.")
+    p = subparsers.add_parser(
+        "demo",
+        help=HELP,
+        description="Run every procedure on the simulated bench (data/campaigns/demo.toml), analyse the runs (summary.csv, report.html) and print what each shows.",
+    )
     p.add_argument("--output", "-o", metavar="DIR", help="folder for everything (default: tspcm-demo)")
     p.add_argument("--quick", action="store_true", help="fewer cycles and points (under a minute)")
     p.add_argument("--seed", type=int, default=None, metavar="N", help="simulated bench seed (default: the campaign's)")
@@ -58,8 +70,9 @@ def summarize(result, table) -> list[str]:
     if table is not None and len(table):
         for path, rows in table.groupby("path"):
             by_path[Path(path).name] = {r.feature: float(r.value) for r in rows.itertuples()}
-            units[Path(path).name] = {r.feature: str(r.units) if isinstance(r.units, str) else ""
-                                      for r in rows.itertuples()}
+            units[Path(path).name] = {
+                r.feature: str(r.units) if isinstance(r.units, str) else "" for r in rows.itertuples()
+            }
     width = max((len(r.procedure) for r in result.records), default=10)
     for record in result.records:
         head = f"  {record.procedure:<{width}}  "
@@ -99,8 +112,9 @@ def run(args) -> int:
     folder = Path(args.output) if args.output else default_folder(Path("tspcm-demo"))
     if (folder / "campaign.json").exists():
         raise cli.CliError(f"{folder} already holds a campaign (campaign.json); choose another --output", 2)
-    print(f"tspcm demo: {campaign.title}{' (quick)' if args.quick else ''} on the simulated bench -> {folder}",
-          flush=True)
+    print(
+        f"tspcm demo: {campaign.title}{' (quick)' if args.quick else ''} on the simulated bench -> {folder}", flush=True
+    )
     with console_logging(args.verbose):
         result = execute_campaign(args, campaign, folder, skip_missing=True, lenient=True)
     print_records(result)
@@ -110,8 +124,9 @@ def run(args) -> int:
     if files:
         print("\ntspcm analyze:", flush=True)
         summary = folder / "summary.csv"
-        analyze_code = cli.main(["analyze", *files, "--summary", str(summary), "--report", str(folder),
-                                 "--workers", "1", "--quiet"])
+        analyze_code = cli.main(
+            ["analyze", *files, "--summary", str(summary), "--report", str(folder), "--workers", "1", "--quiet"]
+        )
         if summary.exists():
             table = read_summary(summary)
     print("\nwhat the runs show:")

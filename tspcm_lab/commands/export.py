@@ -8,12 +8,14 @@ SUFFIX = {"spice": ".cir", "verilog-a": ".va"}
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help=HELP,
+        "export",
+        help=HELP,
         description="Write a compact model of the TS-PCM stack from a device file (data/device_params.toml's "
-                    "format, e.g. one written by tspcm fit): 'spice' an ngspice behavioural subcircuit "
-                    "(.subckt tspcm_cell top bot; run .tran ... uic), 'verilog-a' a Verilog-A module of the same "
-                    "equations. States: amorphous thickness, temperature, TS on/off and recovery. Deterministic "
-                    "(switching delay at its mean, no noise, no ageing). See docs/fitting.md, Export.")
+        "format, e.g. one written by tspcm fit): 'spice' an ngspice behavioural subcircuit "
+        "(.subckt tspcm_cell top bot; run .tran ... uic), 'verilog-a' a Verilog-A module of the same "
+        "equations. States: amorphous thickness, temperature, TS on/off and recovery. Deterministic "
+        "(switching delay at its mean, no noise, no ageing). See docs/fitting.md, Export.",
+    )
     p.add_argument("format", choices=tuple(SUFFIX), help="spice (ngspice subcircuit) or verilog-a")
     p.add_argument("device", metavar="DEVICE", help="device file (.toml)")
     p.add_argument("--output", "-o", metavar="FILE", help="file to write (default: DEVICE with .cir or .va)")
@@ -60,6 +62,8 @@ def run(args) -> int:
     checked = ""
     if args.format == "verilog-a":
         checked = "; compiled by OpenVAF" if compiled == [] else "; checked (openvaf-py not installed: not compiled)"
-    print(f"wrote {out} ({args.format}) from {args.device}: {used} parameter(s) from the file, "
-          f"{len(dev.defaults)} default(s){checked}")
+    print(
+        f"wrote {out} ({args.format}) from {args.device}: {used} parameter(s) from the file, "
+        f"{len(dev.defaults)} default(s){checked}"
+    )
     return 0

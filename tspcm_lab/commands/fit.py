@@ -10,34 +10,62 @@ HELP = "fit device parameters to run files (a device file for the simulated benc
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "fit", help=HELP,
+        "fit",
+        help=HELP,
         description="Direct extraction: each run is analysed (as tspcm analyze does) and the features that "
-                    "measure a model parameter are written to a device file (sim_backend.params format, basis "
-                    "'fitted', the run ids, a 95 % interval). iv-sweep -> ts.vth_v, ts.vth_d2d_rel (>= 2 "
-                    "cells), ts.vhold_v, ts.r_on_ohm; delay-recovery -> ts.t_d0_s, ts.v0_delay_v, "
-                    "ts.tau_recovery_s; retention -> pcm.nu_drift. Then the model-in-the-loop fit: the "
-                    "iv-sweep, delay-recovery and retention runs re-run on the simulated bench with their recorded "
-                    "parameters, ts.r_on_ohm, ts.t_d0_s, ts.v0_delay_v and pcm.nu_drift fitted to their features (least "
-                    "squares; correlations and intervals reported, unidentifiable parameters said so). Use the "
-                    "file with `tspcm run NAME --sim-options device=FILE`. With --check FILE: predict the runs' "
-                    "key figures with that device file instead (exit 1 when one is outside 2 sigma of the cells' "
-                    "spread). See docs/fitting.md.")
+        "measure a model parameter are written to a device file (sim_backend.params format, basis "
+        "'fitted', the run ids, a 95 % interval). iv-sweep -> ts.vth_v, ts.vth_d2d_rel (>= 2 "
+        "cells), ts.vhold_v, ts.r_on_ohm; delay-recovery -> ts.t_d0_s, ts.v0_delay_v, "
+        "ts.tau_recovery_s; retention -> pcm.nu_drift. Then the model-in-the-loop fit: the "
+        "iv-sweep, delay-recovery and retention runs re-run on the simulated bench with their recorded "
+        "parameters, ts.r_on_ohm, ts.t_d0_s, ts.v0_delay_v and pcm.nu_drift fitted to their features (least "
+        "squares; correlations and intervals reported, unidentifiable parameters said so). Use the "
+        "file with `tspcm run NAME --sim-options device=FILE`. With --check FILE: predict the runs' "
+        "key figures with that device file instead (exit 1 when one is outside 2 sigma of the cells' "
+        "spread). See docs/fitting.md.",
+    )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run files (.h5) or folders")
     p.add_argument("--output", "-o", metavar="FILE", help="device file to write (.toml)")
-    p.add_argument("--check", metavar="DEVICE", help="instead of fitting: re-run RUNS on the simulated bench with "
-                   "this device file and compare their key figures with the measured ones")
+    p.add_argument(
+        "--check",
+        metavar="DEVICE",
+        help="instead of fitting: re-run RUNS on the simulated bench with "
+        "this device file and compare their key figures with the measured ones",
+    )
     p.add_argument("--seeds", type=int, default=3, metavar="N", help="--check: simulated cells per run (default 3)")
     p.add_argument("--direct-only", action="store_true", help="direct extraction only (no simulated runs)")
-    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
-                   help="processes running the simulated runs (default: min(4, CPUs))")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run the simulated runs on this Dask scheduler "
-                   "(e.g. tcp://127.0.0.1:8786) instead of local processes")
-    p.add_argument("--max-evaluations", type=int, default=20, metavar="N", help="model-in-the-loop: evaluations "
-                   "of the simulated runs per cell before the fit counts as not converged (default 20)")
-    p.add_argument("--cells", metavar="LABELS", help="comma-separated cell label per run file, in the order given "
-                   "(runs with the same label are one cell; default: every run file is its own cell)")
-    p.add_argument("--base", metavar="FILE", help="device file of values known otherwise (e.g. the cell's "
-                   "pcm.r_cryst_ohm); copied into the output where the fit sets nothing")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="processes running the simulated runs (default: min(4, CPUs))",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the simulated runs on this Dask scheduler (e.g. tcp://127.0.0.1:8786) instead of local processes",
+    )
+    p.add_argument(
+        "--max-evaluations",
+        type=int,
+        default=20,
+        metavar="N",
+        help="model-in-the-loop: evaluations "
+        "of the simulated runs per cell before the fit counts as not converged (default 20)",
+    )
+    p.add_argument(
+        "--cells",
+        metavar="LABELS",
+        help="comma-separated cell label per run file, in the order given "
+        "(runs with the same label are one cell; default: every run file is its own cell)",
+    )
+    p.add_argument(
+        "--base",
+        metavar="FILE",
+        help="device file of values known otherwise (e.g. the cell's "
+        "pcm.r_cryst_ohm); copied into the output where the fit sets nothing",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=run)
 
@@ -64,14 +92,22 @@ def run(args) -> int:
         files = [Path(p) for p in args.runs]
         bad = [str(p) for p in files if not p.is_file()]
         if bad:
-            raise CliError(f"with --cells, give run files (one label each), not folders or missing paths: "
-                           f"{', '.join(bad)}", 2)
+            raise CliError(
+                f"with --cells, give run files (one label each), not folders or missing paths: {', '.join(bad)}", 2
+            )
     else:
         files = [Path(p) for p in _run_files(args.runs)]
     cells = [c.strip() for c in args.cells.split(",")] if args.cells else None
     try:
-        res = fit_runs(files, cells, args.base, loop=not args.direct_only, workers=args.workers,
-                       scheduler=args.scheduler, max_evaluations=args.max_evaluations)
+        res = fit_runs(
+            files,
+            cells,
+            args.base,
+            loop=not args.direct_only,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            max_evaluations=args.max_evaluations,
+        )
         write_device_file(res, out, args.base, command="tspcm fit " + " ".join(sys.argv[2:]))
     except FitError as exc:
         raise CliError(f"no device file written: {exc}", 2) from None
@@ -106,8 +142,10 @@ def _check(args) -> int:
         rows = check(args.check, files, seeds=args.seeds, workers=args.workers, scheduler=args.scheduler)
     except LoopError as exc:
         raise CliError(str(exc), 2) from None
-    print(f"{'procedure':20s} {'key figure':30s} {'measured':>11s} {'predicted':>11s} {'error':>10s} "
-          f"{'spread':>10s} {'err/spread':>10s}  within 2 sigma")
+    print(
+        f"{'procedure':20s} {'key figure':30s} {'measured':>11s} {'predicted':>11s} {'error':>10s} "
+        f"{'spread':>10s} {'err/spread':>10s}  within 2 sigma"
+    )
     bad = 0
     for c in rows:
         err = c.predicted - c.measured
@@ -116,11 +154,15 @@ def _check(args) -> int:
         ratio = f"{abs(err) / s:10.2f}" if s else f"{'-':>10s}"
         verdict = {True: "yes", False: "NO", None: "-"}[c.within]
         bad += c.within is False
-        print(f"{c.procedure:20s} {c.figure:30s} {c.measured:11.4g} {c.predicted:11.4g} {err:10.3g} "
-              f"{(s if s is not None else float('nan')):10.3g} {ratio}  {verdict} ({src}: {c.n_measured} measured, "
-              f"{c.n_predicted} simulated)")
-    print(f"{len(rows) - bad} of {len(rows)} key figures predicted within 2 sigma of the cells' spread "
-          f"(spread: the larger of the measured cells' and the simulated cells' sample sigma)")
+        print(
+            f"{c.procedure:20s} {c.figure:30s} {c.measured:11.4g} {c.predicted:11.4g} {err:10.3g} "
+            f"{(s if s is not None else float('nan')):10.3g} {ratio}  {verdict} ({src}: {c.n_measured} measured, "
+            f"{c.n_predicted} simulated)"
+        )
+    print(
+        f"{len(rows) - bad} of {len(rows)} key figures predicted within 2 sigma of the cells' spread "
+        f"(spread: the larger of the measured cells' and the simulated cells' sample sigma)"
+    )
     return 1 if bad else 0
 
 

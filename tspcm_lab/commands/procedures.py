@@ -12,7 +12,11 @@ HELP = "list the procedures (ours and plugins) with their parameters, units, def
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("procedures", help=HELP, description="List the installed procedures (ours and those of any package registering in the entry-point group tspcm_lab.procedures) with their parameters, units, defaults and allowed ranges.")
+    p = subparsers.add_parser(
+        "procedures",
+        help=HELP,
+        description="List the installed procedures (ours and those of any package registering in the entry-point group tspcm_lab.procedures) with their parameters, units, defaults and allowed ranges.",
+    )
     p.add_argument("name", nargs="?", metavar="NAME", help="show one procedure in full")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
@@ -41,13 +45,27 @@ def describe(name: str, entry, *, full: bool) -> tuple[list[str], dict]:
         return [f"{name}  (cannot load: {exc})"], data
     summary = plugins.summary_line(cls)
     roles = tuple(getattr(cls, "REQUIRED_ROLES", ()) or ())
-    data.update(summary=summary, required_roles=list(roles),
-                key_parameters=list(getattr(cls, "KEY_PARAMETERS", ()) or ()),
-                read_method=getattr(cls, "READ_METHOD", None),
-                columns=list(getattr(cls, "DATA_COLUMNS", []) or []),
-                parameters=[{"key": i.key, "label": i.label, "type": i.kind, "units": i.units,
-                             "default": i.default, "minimum": i.minimum, "maximum": i.maximum,
-                             "choices": i.choices or None, "allowed": i.allowed} for i in infos])
+    data.update(
+        summary=summary,
+        required_roles=list(roles),
+        key_parameters=list(getattr(cls, "KEY_PARAMETERS", ()) or ()),
+        read_method=getattr(cls, "READ_METHOD", None),
+        columns=list(getattr(cls, "DATA_COLUMNS", []) or []),
+        parameters=[
+            {
+                "key": i.key,
+                "label": i.label,
+                "type": i.kind,
+                "units": i.units,
+                "default": i.default,
+                "minimum": i.minimum,
+                "maximum": i.maximum,
+                "choices": i.choices or None,
+                "allowed": i.allowed,
+            }
+            for i in infos
+        ],
+    )
     origin = entry.value + (f", {entry.distribution}" if entry.distribution else "")
     lines = [f"{name}: {summary}" if summary else name, f"  ({origin}; roles: {', '.join(roles) or 'none'})"]
     if full:
@@ -61,8 +79,10 @@ def describe(name: str, entry, *, full: bool) -> tuple[list[str], dict]:
     label_width = max((len(i.label) for i in infos), default=0)
     default_width = max((len(_default_text(i)) for i in infos), default=0)
     for i in infos:
-        lines.append(f"    {i.key:<{width}}  {i.label:<{label_width}}  default {_default_text(i):<{default_width}}"
-                     f"  allowed {i.allowed}")
+        lines.append(
+            f"    {i.key:<{width}}  {i.label:<{label_width}}  default {_default_text(i):<{default_width}}"
+            f"  allowed {i.allowed}"
+        )
     return lines, data
 
 

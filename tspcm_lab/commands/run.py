@@ -25,16 +25,28 @@ PLAIN_STEP_PERCENT = 10.0
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "run", help=HELP, description="Run one procedure headless (or one run per point of a sequence file) "
+        "run",
+        help=HELP,
+        description="Run one procedure headless (or one run per point of a sequence file) "
         "into run files. `tspcm procedures` lists the procedures and their parameters. Exit code 0 only when "
-        "every run completed, 2 for invalid input, 1 otherwise; the last line printed is the run file.")
+        "every run completed, 2 for invalid input, 1 otherwise; the last line printed is the run file.",
+    )
     p.add_argument("name", metavar="NAME", help="procedure name (tspcm procedures lists them)")
     add_bench_options(p)
-    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                   help="set a parameter (key or label); units allowed: --set width_s='100 ns'. Repeatable.")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="set a parameter (key or label); units allowed: --set width_s='100 ns'. Repeatable.",
+    )
     p.add_argument("--sequence", metavar="FILE", help="PyMeasure sequencer file: one run per parameter point")
-    p.add_argument("--output", "-o", metavar="FILE_OR_DIR",
-                   help="run file (.h5) or folder (default: runs/, files named <time>_<name>.h5)")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE_OR_DIR",
+        help="run file (.h5) or folder (default: runs/, files named <time>_<name>.h5)",
+    )
     p.add_argument("--title", default="", help="free-text title stored in the run file")
     p.add_argument("--verbose", "-v", action="store_true", help="log details and full tracebacks")
     p.set_defaults(func=run)
@@ -45,15 +57,24 @@ def add_bench_options(parser) -> None:
     from tspcm_lab.benches import builtin_benches
 
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--bench", metavar="FILE",
-                       help=f"bench file, or a built-in name ({', '.join(builtin_benches())})")
+    group.add_argument(
+        "--bench", metavar="FILE", help=f"bench file, or a built-in name ({', '.join(builtin_benches())})"
+    )
     group.add_argument("--sim", action="store_true", help="the built-in simulated bench (the default)")
-    parser.add_argument("--seed", type=int, metavar="N",
-                        help="seed of the simulated bench (default: a random one, printed and recorded); "
-                             "with a real bench it is only recorded")
-    parser.add_argument("--sim-options", default="", metavar="SPEC",
-                        help="simulated bench options joined by ';', e.g. 'array=4x4', 'c_probe=1e-11', "
-                             "'pcm.heat_coupling=0', 'fault=smu:drop=50' (see docs/model.md and sim_backend/faults.py)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed of the simulated bench (default: a random one, printed and recorded); "
+        "with a real bench it is only recorded",
+    )
+    parser.add_argument(
+        "--sim-options",
+        default="",
+        metavar="SPEC",
+        help="simulated bench options joined by ';', e.g. 'array=4x4', 'c_probe=1e-11', "
+        "'pcm.heat_coupling=0', 'fault=smu:drop=50' (see docs/model.md and sim_backend/faults.py)",
+    )
 
 
 def bench_source(args) -> str:
@@ -77,8 +98,14 @@ class ConsoleProgress(runner.Progress):
         if self.use_bar:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100.0, desc=name, file=sys.stderr, leave=False, dynamic_ncols=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+            self.bar = tqdm(
+                total=100.0,
+                desc=name,
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+            )
 
     def update(self, percent: float) -> None:
         if self.bar is not None:
@@ -91,9 +118,11 @@ class ConsoleProgress(runner.Progress):
             print(f"{self.prefix}  progress {min(percent, 100.0):5.1f} %", flush=True)
 
     def stopping(self, count: int) -> None:
-        text = {1: "stopping: the procedure ends at its next check, then every output is turned off "
-                   "(Ctrl-C twice more to stop waiting)",
-                2: "still stopping; one more Ctrl-C stops waiting and turns the outputs off from here"}
+        text = {
+            1: "stopping: the procedure ends at its next check, then every output is turned off "
+            "(Ctrl-C twice more to stop waiting)",
+            2: "still stopping; one more Ctrl-C stops waiting and turns the outputs off from here",
+        }
         say(text.get(count, "not waiting any longer: turning every output off"))
 
     def finish(self, outcome: runner.RunOutcome) -> None:
@@ -105,8 +134,7 @@ class ConsoleProgress(runner.Progress):
             line += f" ({outcome.message})" if outcome.status != "failed" else ""
         print(line, flush=True)
         if outcome.status == "failed":
-            kept = (f"the rows so far are kept in {outcome.path}" if outcome.path.exists()
-                    else "no run file was written")
+            kept = f"the rows so far are kept in {outcome.path}" if outcome.path.exists() else "no run file was written"
             say(f"run failed: {outcome.message.rstrip('.')}; {kept}")
         report_off_problems(outcome.off_problems)
         if outcome.status in ("failed", "aborted", "interrupted"):
@@ -162,7 +190,8 @@ class _ConsoleHandler(logging.Handler):
 def _is_off_problem(record: logging.LogRecord) -> bool:
     """A failed step of an instrument's off(): reported once, per instrument, by the runner."""
     return record.getMessage().startswith("shutdown:") or (
-        record.name == "instruments.base" and record.levelno >= logging.ERROR and " failed: " in record.getMessage())
+        record.name == "instruments.base" and record.levelno >= logging.ERROR and " failed: " in record.getMessage()
+    )
 
 
 @contextlib.contextmanager
@@ -189,8 +218,9 @@ def open_session(args, require=()) -> runner.BenchSession:
     from tspcm_lab.cli import CliError
 
     try:
-        return runner.BenchSession.open(bench_source(args), seed=args.seed, sim_options=args.sim_options,
-                                        require=require)
+        return runner.BenchSession.open(
+            bench_source(args), seed=args.seed, sim_options=args.sim_options, require=require
+        )
     except BenchConfigError as exc:
         raise CliError(str(exc).replace("\n", "; "), 2) from None
     except BenchOpenError as exc:
@@ -269,16 +299,26 @@ def _run_points(args, cls, name, values, points, paths, session) -> int:
         procedures.append(procedure)
 
     seed_text = f", seed {session.seed}" if session.seed is not None else ""
-    print(f"bench: {session.name}{' (simulated' + seed_text + ')' if session.simulated else seed_text}; "
-          f"Ctrl-C stops cleanly", flush=True)
+    print(
+        f"bench: {session.name}{' (simulated' + seed_text + ')' if session.simulated else seed_text}; "
+        f"Ctrl-C stops cleanly",
+        flush=True,
+    )
     outcomes = []
     for index, (point, procedure, path) in enumerate(zip(points, procedures, paths)):
         prefix = f"[{index + 1}/{len(points)}] " if len(points) > 1 else ""
         title = args.title or name
         if point:
             title += f" [{describe_point(point)}]"
-        outcome = runner.execute(procedure, session, path, seed=session.seed, title=title,
-                                 last=index == len(points) - 1, progress=ConsoleProgress(prefix=prefix))
+        outcome = runner.execute(
+            procedure,
+            session,
+            path,
+            seed=session.seed,
+            title=title,
+            last=index == len(points) - 1,
+            progress=ConsoleProgress(prefix=prefix),
+        )
         outcomes.append(outcome)
         if outcome.status != "completed":
             if len(points) > index + 1:

@@ -26,8 +26,11 @@ from tspcm_lab.cli import CliError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sim", help="the simulated bench: list its resources, serve it over TCP",
-                                   description="The simulated bench's ways in: list its resources, serve it over TCP.")
+    parser = subparsers.add_parser(
+        "sim",
+        help="the simulated bench: list its resources, serve it over TCP",
+        description="The simulated bench's ways in: list its resources, serve it over TCP.",
+    )
     sim = parser.add_subparsers(dest="sim_command", metavar="SIMCOMMAND")
     parser.set_defaults(func=lambda args: _no_subcommand(parser))
 
@@ -38,30 +41,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     srv = sim.add_parser("serve", help="serve each virtual instrument on its own TCP port (raw SCPI socket)")
     _bench_option(srv)
-    srv.add_argument("--port", type=int, default=5025,
-                     help="base port: instrument i listens on PORT+i (default 5025; 0 = any free ports)")
-    srv.add_argument("--host", default="127.0.0.1",
-                     help="address to bind (default 127.0.0.1, loopback only; 0.0.0.0 exposes the bench)")
-    srv.add_argument("--fault", action="append", default=[], metavar="F",
-                     help="inject a fault, e.g. smu:latency=0.2, smu:drop=5, awg:hang, smu:error=-350,Overflow")
-    srv.add_argument("--max-message-bytes", type=int, default=16 * 1024 * 1024,
-                     help="longest accepted message in bytes; longer closes that connection (default 16 MiB)")
-    srv.add_argument("--max-clients", type=int, default=1024,
-                     help="connections served at once (default 1024); past it a new client still gets in and "
-                          "the connection idle the longest is closed")
-    srv.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
-                     help="close a connection silent for this long (default 600 s; 0 = never)")
-    srv.add_argument("--control", action="store_true",
-                     help="also serve the bench's control point on the next port (virtual time: :WAIT <s>, "
-                          ":TIME?; :SNAPshot? as JSON), for a client in another process")
-    srv.add_argument("--stop-on-eof", action="store_true",
-                     help="also stop when standard input closes (the process that started it has ended)")
+    srv.add_argument(
+        "--port",
+        type=int,
+        default=5025,
+        help="base port: instrument i listens on PORT+i (default 5025; 0 = any free ports)",
+    )
+    srv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1, loopback only; 0.0.0.0 exposes the bench)",
+    )
+    srv.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="F",
+        help="inject a fault, e.g. smu:latency=0.2, smu:drop=5, awg:hang, smu:error=-350,Overflow",
+    )
+    srv.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=16 * 1024 * 1024,
+        help="longest accepted message in bytes; longer closes that connection (default 16 MiB)",
+    )
+    srv.add_argument(
+        "--max-clients",
+        type=int,
+        default=1024,
+        help="connections served at once (default 1024); past it a new client still gets in and "
+        "the connection idle the longest is closed",
+    )
+    srv.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="close a connection silent for this long (default 600 s; 0 = never)",
+    )
+    srv.add_argument(
+        "--control",
+        action="store_true",
+        help="also serve the bench's control point on the next port (virtual time: :WAIT <s>, "
+        ":TIME?; :SNAPshot? as JSON), for a client in another process",
+    )
+    srv.add_argument(
+        "--stop-on-eof",
+        action="store_true",
+        help="also stop when standard input closes (the process that started it has ended)",
+    )
     srv.set_defaults(func=run_serve)
 
 
 def _bench_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bench", default="", metavar="FILE|SPEC",
-                        help='bench file or spec, e.g. "seed=42" or "bench.toml" (default: single cell, seed 0)')
+    parser.add_argument(
+        "--bench",
+        default="",
+        metavar="FILE|SPEC",
+        help='bench file or spec, e.g. "seed=42" or "bench.toml" (default: single cell, seed 0)',
+    )
 
 
 def _no_subcommand(parser: argparse.ArgumentParser) -> int:
@@ -117,13 +155,21 @@ def run_serve(args: argparse.Namespace) -> int:
     if not (args.idle_timeout == 0 or 0 < args.idle_timeout <= 86400):
         raise CliError(f"--idle-timeout must be 0 (never) or from 0 to 86400 s, got {args.idle_timeout}", 2)
     if args.host not in LOOPBACK_HOSTS:
-        print(f"tspcm sim serve: warning: binding {args.host}: anyone who can reach this address can "
-              "drive the bench", file=sys.stderr)
-    server = SimServer(bench, host=args.host, base_port=args.port, faults=plan,
-                       max_message_bytes=args.max_message_bytes, max_clients=args.max_clients,
-                       idle_timeout_s=args.idle_timeout or None,
-                       max_buffered_bytes=max(args.max_message_bytes, DEFAULT_MAX_BUFFERED_BYTES),
-                       control=args.control)
+        print(
+            f"tspcm sim serve: warning: binding {args.host}: anyone who can reach this address can drive the bench",
+            file=sys.stderr,
+        )
+    server = SimServer(
+        bench,
+        host=args.host,
+        base_port=args.port,
+        faults=plan,
+        max_message_bytes=args.max_message_bytes,
+        max_clients=args.max_clients,
+        idle_timeout_s=args.idle_timeout or None,
+        max_buffered_bytes=max(args.max_message_bytes, DEFAULT_MAX_BUFFERED_BYTES),
+        control=args.control,
+    )
 
     def announce(ports: dict[str, int]) -> None:
         label = args.bench or "default"
@@ -138,6 +184,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     if args.stop_on_eof:
+
         def watch_stdin() -> None:
             # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader aborts the
             # interpreter at exit
@@ -151,8 +198,10 @@ def run_serve(args: argparse.Namespace) -> int:
         serve(server, on_ready=announce, stop_event=stop)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            raise CliError(f"cannot listen on {args.host} from port {args.port}: {exc.strerror}; "
-                           "choose another --port or --host", 1) from None
+            raise CliError(
+                f"cannot listen on {args.host} from port {args.port}: {exc.strerror}; choose another --port or --host",
+                1,
+            ) from None
         raise
     print("tspcm sim serve: stopped", flush=True)
     return 0

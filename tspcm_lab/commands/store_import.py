@@ -6,17 +6,23 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "import", help="convert a PyMeasure CSV result into a run file",
+        "import",
+        help="convert a PyMeasure CSV result into a run file",
         description="Read a CSV written by PyMeasure's Results (its header of procedure, parameters "
-                    "and metadata, then labelled columns with units) and write a run file "
-                    "(status 'imported').")
+        "and metadata, then labelled columns with units) and write a run file "
+        "(status 'imported').",
+    )
     parser.add_argument("csv", metavar="FILE.csv", help="PyMeasure CSV result")
-    parser.add_argument("-o", "--output", metavar="FILE.h5",
-                        help="run file to write (default: the CSV's name with suffix .h5)")
-    parser.add_argument("--procedure", metavar="NAME",
-                        help="the procedure the CSV is a run of (e.g. iv-sweep; see tspcm procedures): its "
-                             "parameters and analysis apply. Default: the procedure registered for the "
-                             "CSV's class, else the class name")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE.h5", help="run file to write (default: the CSV's name with suffix .h5)"
+    )
+    parser.add_argument(
+        "--procedure",
+        metavar="NAME",
+        help="the procedure the CSV is a run of (e.g. iv-sweep; see tspcm procedures): its "
+        "parameters and analysis apply. Default: the procedure registered for the "
+        "CSV's class, else the class name",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.set_defaults(func=run)
 
@@ -35,6 +41,8 @@ def run(args) -> int:
         raise CliError(str(exc), code=2) from None
     except RunFileError as exc:
         raise CliError(str(exc)) from None
-    print(f"{output}: {run.n_rows} rows, {len(run.parameters)} parameters, "
-          f"procedure {run.procedure_class or '?'} ({run.procedure})")
+    print(
+        f"{output}: {run.n_rows} rows, {len(run.parameters)} parameters, "
+        f"procedure {run.procedure_class or '?'} ({run.procedure})"
+    )
     return 0

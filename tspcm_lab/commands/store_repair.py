@@ -17,17 +17,22 @@ REPAIR_TIMEOUT_S = 300.0
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "repair", help="make interrupted or damaged run files readable again, keeping every readable row",
+        "repair",
+        help="make interrupted or damaged run files readable again, keeping every readable row",
         description="For each run file left open by a writer that died (kill -9, crash, power cut) or "
-                    "damaged: copy every readable object into a fresh file, trim the columns to equal "
-                    "length, set status 'interrupted' (with the time of the writer's last flush) for a run "
-                    "that was running, and check that plain h5py and h5dump read all of it before it replaces "
-                    "the original (kept as FILE.bak). Files that need nothing are left unchanged. Refuses "
-                    "runs still being written.")
+        "damaged: copy every readable object into a fresh file, trim the columns to equal "
+        "length, set status 'interrupted' (with the time of the writer's last flush) for a run "
+        "that was running, and check that plain h5py and h5dump read all of it before it replaces "
+        "the original (kept as FILE.bak). Files that need nothing are left unchanged. Refuses "
+        "runs still being written.",
+    )
     parser.add_argument("files", nargs="+", metavar="FILE|FOLDER", help="run files, or folders of them")
     parser.add_argument("-r", "--recursive", action="store_true", help="also search subfolders")
-    parser.add_argument("--no-backup", action="store_true",
-                        help="do not keep the original as FILE.bak (it is kept anyway when something was lost)")
+    parser.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="do not keep the original as FILE.bak (it is kept anyway when something was lost)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -70,8 +75,9 @@ def run(args) -> int:
     files = run_files_or_exit(args.files, recursive=args.recursive)
     jobs = [(path, not args.no_backup) for path in files]
     outcomes: list[tuple[str, str]] = [(FAILED, "")] * len(jobs)
-    for index, result in map_isolated(repair_one, jobs, timeout_s=lambda job: repair_timeout_s(job[0]),
-                                      on_lost=_remove_leftovers):
+    for index, result in map_isolated(
+        repair_one, jobs, timeout_s=lambda job: repair_timeout_s(job[0]), on_lost=_remove_leftovers
+    ):
         if isinstance(result, Failed):
             result = (FAILED, f"{files[index]}: {result.reason}; left as it was")
         outcomes[index] = result

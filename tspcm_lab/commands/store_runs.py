@@ -23,14 +23,17 @@ READ_TIMEOUT_S = 60.0
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "runs", help="list the run files in folders (or describe single run files)",
+        "runs",
+        help="list the run files in folders (or describe single run files)",
         description="List run files as a table: start time, procedure, status, the key result (from the "
-                    "run's stored analysis, else computed now), title, seed and file. A run whose writer "
-                    "died reads as 'interrupted'. --long adds the rows, key parameters, bench and path.")
+        "run's stored analysis, else computed now), title, seed and file. A run whose writer "
+        "died reads as 'interrupted'. --long adds the rows, key parameters, bench and path.",
+    )
     parser.add_argument("paths", nargs="+", metavar="FOLDER|FILE", help="folders of runs or run files")
     parser.add_argument("-r", "--recursive", action="store_true", help="also search subfolders")
-    parser.add_argument("-l", "--long", action="store_true",
-                        help="every detail: rows, key parameters, bench, full path, errors")
+    parser.add_argument(
+        "-l", "--long", action="store_true", help="every detail: rows, key parameters, bench, full path, errors"
+    )
     parser.set_defaults(func=run)
 
 
@@ -82,10 +85,20 @@ def describe(row: dict) -> dict:
     from tspcm_lab.keyfigures import figures, run_features
     from tspcm_lab.store import open_run
 
-    out = {"start": _start(row.get("start_time", "")), "procedure": row.get("procedure", ""),
-           "status": row.get("status", ""), "title": row.get("title", ""), "seed": "", "rows": row.get("n_rows", 0),
-           "parameters": row.get("parameters", ""), "path": row.get("path", ""), "error": row.get("error", ""),
-           "result": "", "results": "", "bench": ""}
+    out = {
+        "start": _start(row.get("start_time", "")),
+        "procedure": row.get("procedure", ""),
+        "status": row.get("status", ""),
+        "title": row.get("title", ""),
+        "seed": "",
+        "rows": row.get("n_rows", 0),
+        "parameters": row.get("parameters", ""),
+        "path": row.get("path", ""),
+        "error": row.get("error", ""),
+        "result": "",
+        "results": "",
+        "bench": "",
+    }
     out["file"] = Path(out["path"]).name
     if out["error"]:
         return out
@@ -107,7 +120,7 @@ def describe(row: dict) -> dict:
 
 
 def _start(text: str) -> str:
-    """"2026-12-05T19:28:33.798+00:00" -> "2026-12-05 19:28" in local time."""
+    """ "2026-12-05T19:28:33.798+00:00" -> "2026-12-05 19:28" in local time."""
     from datetime import datetime
 
     try:
@@ -136,9 +149,18 @@ def format_long(rows: list[dict]) -> list[str]:
     lines = []
     for row in rows:
         lines.append(f"{row['path']}")
-        for label, key in (("procedure", "procedure"), ("status", "status"), ("started", "start"),
-                           ("title", "title"), ("seed", "seed"), ("bench", "bench"), ("rows", "rows"),
-                           ("key parameters", "parameters"), ("results", "results"), ("error", "error")):
+        for label, key in (
+            ("procedure", "procedure"),
+            ("status", "status"),
+            ("started", "start"),
+            ("title", "title"),
+            ("seed", "seed"),
+            ("bench", "bench"),
+            ("rows", "rows"),
+            ("key parameters", "parameters"),
+            ("results", "results"),
+            ("error", "error"),
+        ):
             if row.get(key) not in ("", None):
                 lines.append(f"  {label:15s} {row[key]}")
     return lines

@@ -44,8 +44,10 @@ def load_device(path: str | Path) -> ExportDevice:
         raise ExportError(f"{path} is not a device file: not valid TOML ({exc})") from None
     other = [k for k in doc if k not in SECTIONS and "." not in k]
     if other:
-        raise ExportError(f"{path} is not a device file: unknown table(s) {', '.join(sorted(other))}; a device "
-                          f"file has [ts] and [pcm] tables of device parameters (data/device_params.toml)")
+        raise ExportError(
+            f"{path} is not a device file: unknown table(s) {', '.join(sorted(other))}; a device "
+            f"file has [ts] and [pcm] tables of device parameters (data/device_params.toml)"
+        )
     listed = []
     for section in SECTIONS:
         body = doc.get(section, {})
@@ -61,12 +63,17 @@ def load_device(path: str | Path) -> ExportDevice:
             listed.append(name)
     listed += [k for k in doc if "." in k]
     if not listed:
-        raise ExportError(f"{path} lists no device parameter: a device file has [ts] and/or [pcm] tables "
-                          f"(data/device_params.toml)")
+        raise ExportError(
+            f"{path} lists no device parameter: a device file has [ts] and/or [pcm] tables (data/device_params.toml)"
+        )
     try:
         params = DeviceParams.load(path)
     except ParameterError as exc:
         raise ExportError(str(exc)) from None
     listed_set = set(listed)
-    return ExportDevice(path=path, params=params, from_file=tuple(n for n in SCHEMA if n in listed_set),
-                        defaults=tuple(n for n in SCHEMA if n not in listed_set))
+    return ExportDevice(
+        path=path,
+        params=params,
+        from_file=tuple(n for n in SCHEMA if n in listed_set),
+        defaults=tuple(n for n in SCHEMA if n not in listed_set),
+    )

@@ -11,10 +11,24 @@ from __future__ import annotations
 from sim_backend.params import SCHEMA
 
 #: device parameters the compact model uses, in SCHEMA order
-USED = tuple(n for n in SCHEMA if n not in (
-    "ts.vth_c2c_rel", "ts.vth_d2d_rel", "pcm.r_d2d_rel", "pcm.vt_c2c_rel", "pcm.sigma_prog_rel",
-    "pcm.sigma_reset_rel", "pcm.sigma_read_rel", "pcm.read_noise_white_rel", "pcm.endurance_cycles",
-    "pcm.t_damage_k", "pcm.damage_time_s"))
+USED = tuple(
+    n
+    for n in SCHEMA
+    if n
+    not in (
+        "ts.vth_c2c_rel",
+        "ts.vth_d2d_rel",
+        "pcm.r_d2d_rel",
+        "pcm.vt_c2c_rel",
+        "pcm.sigma_prog_rel",
+        "pcm.sigma_reset_rel",
+        "pcm.sigma_read_rel",
+        "pcm.read_noise_white_rel",
+        "pcm.endurance_cycles",
+        "pcm.t_damage_k",
+        "pcm.damage_time_s",
+    )
+)
 #: the rest, and why the compact model does without
 LEFT_OUT = {
     "ts.vth_c2c_rel": "cycle-to-cycle spread: deterministic model (nominal threshold)",
@@ -51,9 +65,14 @@ def check_constants() -> None:
     """The compact model restates a few of the stepper's constants: they must still be the stepper's."""
     from sim_backend import elements, kernel
 
-    pairs = [(PCM_RELEASE_S, kernel.PCM_RELEASE_S), (REARM_REL, kernel.REARM_REL), (U_MIN, elements.U_MIN),
-             (K_B_EV, elements.K_B_EV), (GLASS_TAU_S, elements.GLASS_TAU_S),
-             (GLASS_FRAGILITY_K, elements.GLASS_FRAGILITY_K)]
+    pairs = [
+        (PCM_RELEASE_S, kernel.PCM_RELEASE_S),
+        (REARM_REL, kernel.REARM_REL),
+        (U_MIN, elements.U_MIN),
+        (K_B_EV, elements.K_B_EV),
+        (GLASS_TAU_S, elements.GLASS_TAU_S),
+        (GLASS_FRAGILITY_K, elements.GLASS_FRAGILITY_K),
+    ]
     bad = [f"{a!r} != {b!r}" for a, b in pairs if a != b]
     if bad:
         raise AssertionError("compact model constants differ from sim_backend's: " + ", ".join(bad))

@@ -29,15 +29,19 @@ def _num(x: float) -> str:
 
 def header_lines(dev: ExportDevice, comment: str) -> list[str]:
     """Provenance lines (without the comment marker): file, defaults, what is left out."""
-    lines = [f"TS-PCM compact model written by tspcm-lab {__version__} (tspcm export; docs/fitting.md)",
-             f"device file: {dev.path}",
-             f"from the device file ({len(dev.from_file)}): " + (", ".join(dev.from_file) or "none")]
+    lines = [
+        f"TS-PCM compact model written by tspcm-lab {__version__} (tspcm export; docs/fitting.md)",
+        f"device file: {dev.path}",
+        f"from the device file ({len(dev.from_file)}): " + (", ".join(dev.from_file) or "none"),
+    ]
     used_defaults = [n for n in dev.defaults if n in eq.USED]
     if used_defaults:
         lines.append(f"defaults of data/device_params.toml ({len(used_defaults)}): " + ", ".join(used_defaults))
-    lines += ["deterministic: the switching delay fires at its mean (integrated progress 1), no c2c/d2d spread,",
-              "no programming/RESET/read noise (compare with the Python model with its noise off);",
-              "left out: " + "; ".join(f"{n} ({why})" for n, why in eq.LEFT_OUT.items())]
+    lines += [
+        "deterministic: the switching delay fires at its mean (integrated progress 1), no c2c/d2d spread,",
+        "no programming/RESET/read noise (compare with the Python model with its noise off);",
+        "left out: " + "; ".join(f"{n} ({why})" for n, why in eq.LEFT_OUT.items()),
+    ]
     return [f"{comment} {line}" for line in lines]
 
 
@@ -46,27 +50,36 @@ def subcircuit(dev: ExportDevice) -> str:
     eq.check_constants()
     v = dev.value
     params = [f"+ {eq.spice_name(n)}={_num(v(n))}" for n in eq.USED]
-    text = "\n".join(["* " + SUBCKT + ": TS-PCM cell (threshold switch under a phase-change layer)"]
-                     + header_lines(dev, "*") + [
-        "* usage:  x1 top 0 tspcm_cell [u0=1 tamb=300 <parameter>=<value> ...]",
-        "*         .tran <step> <stop> uic      (the states start from their ic: uic is required)",
-        "* outputs: v(x1.u) amorphous thickness, v(x1.tk) temperature (K), v(x1.ts) TS on (0/1),",
-        "*          v(x1.pc) amorphous part switched on (0/1), v(x1.g) PCM conductance at tamb (S)",
-        f".subckt {SUBCKT} top bot params:",
-        *params,
-        f"+ u0={_num(v('pcm.u_initial'))} tamb=300",
-        body(),
-        f".ends {SUBCKT}",
-    ])
+    text = "\n".join(
+        ["* " + SUBCKT + ": TS-PCM cell (threshold switch under a phase-change layer)"]
+        + header_lines(dev, "*")
+        + [
+            "* usage:  x1 top 0 tspcm_cell [u0=1 tamb=300 <parameter>=<value> ...]",
+            "*         .tran <step> <stop> uic      (the states start from their ic: uic is required)",
+            "* outputs: v(x1.u) amorphous thickness, v(x1.tk) temperature (K), v(x1.ts) TS on (0/1),",
+            "*          v(x1.pc) amorphous part switched on (0/1), v(x1.g) PCM conductance at tamb (S)",
+            f".subckt {SUBCKT} top bot params:",
+            *params,
+            f"+ u0={_num(v('pcm.u_initial'))} tamb=300",
+            body(),
+            f".ends {SUBCKT}",
+        ]
+    )
     return text + "\n"
 
 
 def body() -> str:
     """The subcircuit's body (elements, no parameters), with the compact model's constants filled in."""
     return Template(_BODY.strip("\n")).substitute(
-        kb=_num(eq.K_B_EV), tl=_num(eq.LATCH_S), tc=_num(eq.COMMIT_S), trel=_num(eq.PCM_RELEASE_S),
-        rearm=_num(1.0 + eq.REARM_REL), umin=_num(eq.U_MIN), gtau=_num(eq.GLASS_TAU_S),
-        gfrag=_num(eq.GLASS_FRAGILITY_K))
+        kb=_num(eq.K_B_EV),
+        tl=_num(eq.LATCH_S),
+        tc=_num(eq.COMMIT_S),
+        trel=_num(eq.PCM_RELEASE_S),
+        rearm=_num(1.0 + eq.REARM_REL),
+        umin=_num(eq.U_MIN),
+        gtau=_num(eq.GLASS_TAU_S),
+        gfrag=_num(eq.GLASS_FRAGILITY_K),
+    )
 
 
 def write(dev: ExportDevice) -> str:

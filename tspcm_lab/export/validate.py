@@ -22,14 +22,21 @@ import numpy as np
 from sim_backend.model import CellArray
 from sim_backend.params import DeviceParams
 from sim_backend.waveform import Waveform
-
 from tspcm_lab.export import ngspice
 from tspcm_lab.export.device import ExportDevice
 from tspcm_lab.export.spice import subcircuit
 
 #: spreads and noise the compact model leaves out: zero in the Python reference
-NOISE_OFF = ("ts.vth_c2c_rel", "ts.vth_d2d_rel", "pcm.r_d2d_rel", "pcm.vt_c2c_rel", "pcm.sigma_prog_rel",
-             "pcm.sigma_reset_rel", "pcm.sigma_read_rel", "pcm.read_noise_white_rel")
+NOISE_OFF = (
+    "ts.vth_c2c_rel",
+    "ts.vth_d2d_rel",
+    "pcm.r_d2d_rel",
+    "pcm.vt_c2c_rel",
+    "pcm.sigma_prog_rel",
+    "pcm.sigma_reset_rel",
+    "pcm.sigma_read_rel",
+    "pcm.read_noise_white_rel",
+)
 
 TARGETS = {"vth": 0.05, "vhold": 0.05, "set_curve": 0.10, "reset_factor": 0.20}
 
@@ -123,8 +130,9 @@ def python_iv(params: DeviceParams, s: Setup, seed: int):
 
 def ngspice_iv(sub: str, s: Setup):
     wave, win = iv_waveform(s), iv_windows(s)
-    tr = ngspice.run_bench(sub, wave.times_s, wave.volts_v, r_series_ohm=s.iv_r_load_ohm, c_node_f=s.c_node_f,
-                           max_step_s=s.iv_ramp_s / 2e4)
+    tr = ngspice.run_bench(
+        sub, wave.times_s, wave.volts_v, r_series_ohm=s.iv_r_load_ohm, c_node_f=s.c_node_f, max_step_s=s.iv_ramp_s / 2e4
+    )
     v_app = wave.value_at(win.mean(axis=1))
     return v_app, _window_means(tr.t_s, tr.source_current_a, win), tr.attempt
 
@@ -143,8 +151,9 @@ def python_train(params: DeviceParams, s: Setup, train: Train, seed: int, reset:
         g.append(cell.pcm_conductance_s()[0])
     if not reset:
         return np.array(g), None
-    cell.apply(pulse_waveform(s.reset_v, s.reset_width_s, train.period_s, s), r_series_ohm=s.pulse_r_ohm,
-               c_node_f=s.c_node_f)
+    cell.apply(
+        pulse_waveform(s.reset_v, s.reset_width_s, train.period_s, s), r_series_ohm=s.pulse_r_ohm, c_node_f=s.c_node_f
+    )
     return np.array(g), float(cell.pcm_conductance_s()[0])
 
 
@@ -152,8 +161,9 @@ def ngspice_train(sub: str, s: Setup, train: Train, reset: bool):
     wave = pulse_waveform(train.amplitude_v, train.width_s, train.period_s, s, count=train.count)
     if reset:
         wave = wave.then(pulse_waveform(s.reset_v, s.reset_width_s, train.period_s, s))
-    tr = ngspice.run_bench(sub, wave.times_s, wave.volts_v, r_series_ohm=s.pulse_r_ohm, c_node_f=s.c_node_f,
-                           max_step_s=s.edge_s / 40)
+    tr = ngspice.run_bench(
+        sub, wave.times_s, wave.volts_v, r_series_ohm=s.pulse_r_ohm, c_node_f=s.c_node_f, max_step_s=s.edge_s / 40
+    )
     ends = train.period_s * np.arange(1, train.count + (2 if reset else 1))
     g = np.interp(ends * (1 - 1e-9), tr.t_s, tr.states["g"])
     return (g[:-1], float(g[-1]), tr) if reset else (g, None, tr)
@@ -170,8 +180,10 @@ def compare(dev: ExportDevice, setup: Setup | None = None) -> Comparison:
     v_ng, i_ng, attempt = ngspice_iv(sub, s)
     cmp.attempts["iv"] = attempt
     vth_ng, vhold_ng = _analyse_iv(v_ng, i_ng, s.iv_r_load_ohm)
-    cmp.iv = {"python": (py[0][0] - py[0][1] * s.iv_r_load_ohm, py[0][1]),
-              "ngspice": (v_ng - i_ng * s.iv_r_load_ohm, i_ng)}
+    cmp.iv = {
+        "python": (py[0][0] - py[0][1] * s.iv_r_load_ohm, py[0][1]),
+        "ngspice": (v_ng - i_ng * s.iv_r_load_ohm, i_ng),
+    }
     cmp.vth = {"python": float(feats[:, 0].mean()), "python_sd": float(feats[:, 0].std(ddof=1)), "ngspice": vth_ng}
     cmp.vhold = {"python": float(feats[:, 1].mean()), "python_sd": float(feats[:, 1].std(ddof=1)), "ngspice": vhold_ng}
     cmp.errors["vth"] = abs(vth_ng / cmp.vth["python"] - 1)
@@ -188,8 +200,13 @@ def compare(dev: ExportDevice, setup: Setup | None = None) -> Comparison:
         if reset:
             g_reset_py = np.array([r[1] for r in runs])
             f_py = g_py[:, -1] / g_reset_py
-            cmp.reset_factor = {"train": train.name, "python": float(f_py.mean()), "python_sd": float(f_py.std(ddof=1)),
-                                "ngspice": float(g_ng[-1] / g_reset_ng), "g_after_python": float(g_reset_py.mean()),
-                                "g_after_ngspice": float(g_reset_ng)}
+            cmp.reset_factor = {
+                "train": train.name,
+                "python": float(f_py.mean()),
+                "python_sd": float(f_py.std(ddof=1)),
+                "ngspice": float(g_ng[-1] / g_reset_ng),
+                "g_after_python": float(g_reset_py.mean()),
+                "g_after_ngspice": float(g_reset_ng),
+            }
             cmp.errors["reset_factor"] = abs(cmp.reset_factor["ngspice"] / cmp.reset_factor["python"] - 1)
     return cmp

@@ -17,10 +17,27 @@ from tspcm_lab.export.device import ExportDevice
 from tspcm_lab.export.spice import _num, body, header_lines
 
 MODULE = "tspcm_cell"
-_FUNCS = {"min", "max", "abs", "exp", "log", "ln", "sqrt", "pow", "sinh", "cosh", "tanh", "asinh", "V", "I",
-          "ddt"}
-_VA_KEYWORDS = {"module", "endmodule", "analog", "begin", "end", "function", "endfunction", "real", "input",
-                "inout", "electrical", "parameter", "ground", "branch", "if", "else", "from", "inf"}
+_FUNCS = {"min", "max", "abs", "exp", "log", "ln", "sqrt", "pow", "sinh", "cosh", "tanh", "asinh", "V", "I", "ddt"}
+_VA_KEYWORDS = {
+    "module",
+    "endmodule",
+    "analog",
+    "begin",
+    "end",
+    "function",
+    "endfunction",
+    "real",
+    "input",
+    "inout",
+    "electrical",
+    "parameter",
+    "ground",
+    "branch",
+    "if",
+    "else",
+    "from",
+    "inf",
+}
 
 
 def _expr(text: str) -> str:
@@ -34,23 +51,29 @@ def module(dev: ExportDevice) -> str:
     v = dev.value
     text_body = body()
     params = [f"    parameter real {eq.spice_name(n)} = {_num(v(n))};  // {n}" for n in eq.USED]
-    params += [f"    parameter real u0 = {_num(v('pcm.u_initial'))};  // initial amorphous thickness (set .ic below)",
-               "    parameter real tamb = 300.0;  // chuck temperature (K)"]
+    params += [
+        f"    parameter real u0 = {_num(v('pcm.u_initial'))};  // initial amorphous thickness (set .ic below)",
+        "    parameter real tamb = 300.0;  // chuck temperature (K)",
+    ]
     derived, nodes, contrib, ics, funcs = [], ["m"], [], [], []
     for line in text_body.splitlines():
         line = line.strip()
         if not line or line.startswith("*"):
             continue
         if line.startswith(".param"):
-            for name, val in re.findall(r"(\w+)=(\{[^}]*\}|\S+)", line[len(".param"):]):
+            for name, val in re.findall(r"(\w+)=(\{[^}]*\}|\S+)", line[len(".param") :]):
                 derived.append(f"    real {name};")
                 contrib.append(f"        {name} = {_expr(val.strip('{}'))};")
             continue
         if line.startswith(".func"):
             m = re.match(r"\.func\s+(\w+)\((\w+)\)\s*\{(.*)\}\s*$", line)
             fname, arg, expr = m.groups()
-            funcs += [f"    analog function real {fname};", f"        input {arg}; real {arg};",
-                      f"        {fname} = {_expr(expr)};", "    endfunction"]
+            funcs += [
+                f"    analog function real {fname};",
+                f"        input {arg}; real {arg};",
+                f"        {fname} = {_expr(expr)};",
+                "    endfunction",
+            ]
             continue
         parts = line.split(None, 3)
         kind = line[0].upper()
@@ -82,33 +105,35 @@ def module(dev: ExportDevice) -> str:
             name, a, b, val = parts
             contrib.append(f"        I({a}) <+ V({a}) / {val};")
     head = [f"// {line}" for line in header_lines(dev, "").__iter__()]
-    text = "\n".join([
-        *[h.replace("//  ", "// ") for h in head],
-        "// The same equations as the ngspice subcircuit of `tspcm export spice` (docs/fitting.md, Export).",
-        "// Initial states (as the subcircuit's capacitor ic, with .tran ... uic): " + " ".join(ics),
-        "// Internal nodes carry the states: u (amorphous thickness), tk (temperature, K), ts (TS on 0/1),",
-        "// pc (amorphous part switched on 0/1), g (PCM conductance at tamb, S).",
-        "`include \"disciplines.vams\"",
-        "",
-        f"module {MODULE}(top, bot);",
-        "    inout top, bot;",
-        "    electrical top, bot;",
-        "    electrical " + ", ".join(nodes) + ";",
-        *params,
-        *derived,
-        "",
-        *funcs,
-        "    analog function real sgn;",
-        "        input x; real x;",
-        "        sgn = x > 0 ? 1 : (x < 0 ? -1 : 0);",
-        "    endfunction",
-        "",
-        "    analog begin",
-        *contrib,
-        "    end",
-        "endmodule",
-        "",
-    ])
+    text = "\n".join(
+        [
+            *[h.replace("//  ", "// ") for h in head],
+            "// The same equations as the ngspice subcircuit of `tspcm export spice` (docs/fitting.md, Export).",
+            "// Initial states (as the subcircuit's capacitor ic, with .tran ... uic): " + " ".join(ics),
+            "// Internal nodes carry the states: u (amorphous thickness), tk (temperature, K), ts (TS on 0/1),",
+            "// pc (amorphous part switched on 0/1), g (PCM conductance at tamb, S).",
+            '`include "disciplines.vams"',
+            "",
+            f"module {MODULE}(top, bot);",
+            "    inout top, bot;",
+            "    electrical top, bot;",
+            "    electrical " + ", ".join(nodes) + ";",
+            *params,
+            *derived,
+            "",
+            *funcs,
+            "    analog function real sgn;",
+            "        input x; real x;",
+            "        sgn = x > 0 ? 1 : (x < 0 ? -1 : 0);",
+            "    endfunction",
+            "",
+            "    analog begin",
+            *contrib,
+            "    end",
+            "endmodule",
+            "",
+        ]
+    )
     # ground node "0" of the netlist: Verilog-A's gnd
     return re.sub(r"\b(V|I)\((\w+), 0\)", r"\1(\2)", text).replace("V(0)", "0")
 
@@ -130,7 +155,7 @@ def sanity(text: str) -> list[str]:
     declared |= {n for decl in re.findall(r"\belectrical\s+([\w\s,]+);", code) for n in re.split(r"[\s,]+", decl) if n}
     declared |= set(re.findall(r"\bground\s+(\w+)", code))
     declared |= set(re.findall(r"function\s+real\s+(\w+)", code))
-    analog = code[code.find("analog begin"):]
+    analog = code[code.find("analog begin") :]
     words = set(re.findall(r"\b([A-Za-z_]\w*)\b", analog))
     undeclared = sorted(w for w in words if w not in declared and w not in _FUNCS and w not in _VA_KEYWORDS)
     if undeclared:

@@ -99,8 +99,14 @@ def analyze(results) -> AnalysisResult:
 
     rows = [FeatureRow(f.name, f.value, f.units, f.criterion, f.method) for f in analysis.features]
     arrays = {k: np.asarray(v[0]) for k, v in analysis.arrays.items()}
-    return AnalysisResult(path, procedure, "computed", rows, arrays,
-                          note=f"computed now by tspcm analyze's extractors (version {ANALYSIS_VERSION})")
+    return AnalysisResult(
+        path,
+        procedure,
+        "computed",
+        rows,
+        arrays,
+        note=f"computed now by tspcm analyze's extractors (version {ANALYSIS_VERSION})",
+    )
 
 
 def _stored(path: str, procedure: str, group: dict) -> AnalysisResult:
@@ -108,13 +114,26 @@ def _stored(path: str, procedure: str, group: dict) -> AnalysisResult:
     for name, value in group["values"].items():
         array = np.asarray(value)
         if array.ndim == 0 and np.issubdtype(array.dtype, np.number):
-            rows.append(FeatureRow(name, float(array), group["units"].get(name, ""), str(group.get("criterion", "")),
-                                   str(group.get("method", ""))))
+            rows.append(
+                FeatureRow(
+                    name,
+                    float(array),
+                    group["units"].get(name, ""),
+                    str(group.get("criterion", "")),
+                    str(group.get("method", "")),
+                )
+            )
         else:
             arrays[name] = array
     version = group.get("analysis_version", "")
-    return AnalysisResult(path, procedure, "stored", sorted(rows, key=lambda r: r.name), arrays,
-                          note=f"stored in the run file by tspcm analyze (version {version})")
+    return AnalysisResult(
+        path,
+        procedure,
+        "stored",
+        sorted(rows, key=lambda r: r.name),
+        arrays,
+        note=f"stored in the run file by tspcm analyze (version {version})",
+    )
 
 
 class _Relay(QtCore.QObject):

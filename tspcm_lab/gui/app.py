@@ -26,8 +26,10 @@ class GuiStartError(Exception):
 
 
 #: Debian packages of the libraries Qt's X11 (xcb) platform plugin loads (what .ci/setup installs)
-XCB_PACKAGES = ("libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 "
-                "libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-xfixes0")
+XCB_PACKAGES = (
+    "libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 "
+    "libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-xfixes0"
+)
 
 
 def display_problem() -> str | None:
@@ -38,8 +40,10 @@ def display_problem() -> str | None:
         return None
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or platform):
-        return ("no display: start it from the probe-station PC's desktop session, over ssh -X, or "
-                "under xvfb-run (QT_QPA_PLATFORM=offscreen runs it without showing anything)")
+        return (
+            "no display: start it from the probe-station PC's desktop session, over ssh -X, or "
+            "under xvfb-run (QT_QPA_PLATFORM=offscreen runs it without showing anything)"
+        )
     if platform not in ("", "xcb") or not os.environ.get("DISPLAY"):
         return None
     return xcb_problem(os.environ["DISPLAY"])
@@ -56,8 +60,10 @@ def xcb_problem(display: str) -> str | None:
             ctypes.CDLL(plugin)
         except OSError as exc:
             reason = str(exc).split(": ", 1)[-1] if str(exc).startswith("/") else str(exc)
-            return (f"Qt cannot use the X display {display}: its xcb plugin does not load ({reason}); "
-                    f"install Qt's X11 libraries (bash .ci/setup, or apt-get install {XCB_PACKAGES})")
+            return (
+                f"Qt cannot use the X display {display}: its xcb plugin does not load ({reason}); "
+                f"install Qt's X11 libraries (bash .ci/setup, or apt-get install {XCB_PACKAGES})"
+            )
     name = ctypes.util.find_library("xcb")
     if name is None:
         return f"Qt cannot use the X display {display}: libxcb is missing (apt-get install libxcb1)"
@@ -69,8 +75,10 @@ def xcb_problem(display: str) -> str | None:
     connection = xcb.xcb_connect(display.encode(), None)
     try:
         if xcb.xcb_connection_has_error(connection):
-            return (f"cannot connect to the X display {display}: is the X server running and may this user "
-                    f"use it (ssh -X, xauth)? Or run under xvfb-run")
+            return (
+                f"cannot connect to the X display {display}: is the X server running and may this user "
+                f"use it (ssh -X, xauth)? Or run under xvfb-run"
+            )
     finally:
         xcb.xcb_disconnect(connection)
     return None
@@ -137,8 +145,13 @@ def start(options: GuiOptions):
         raise GuiStartError(str(exc), 2) from None
     try:
         load_bench_config(options.bench, require=getattr(cls, "REQUIRED_ROLES", ()))
-        session = runner.BenchSession.open(options.bench, seed=options.seed, sim_options=options.sim_options,
-                                           require=getattr(cls, "REQUIRED_ROLES", ()), own_process=True)
+        session = runner.BenchSession.open(
+            options.bench,
+            seed=options.seed,
+            sim_options=options.sim_options,
+            require=getattr(cls, "REQUIRED_ROLES", ()),
+            own_process=True,
+        )
     except BenchConfigError as exc:
         raise GuiStartError(str(exc).replace("\n", "; "), 2) from None
     except BenchOpenError as exc:
@@ -151,8 +164,7 @@ def start(options: GuiOptions):
     from tspcm_lab.gui.window import RunWindow
 
     try:
-        window = RunWindow(cls, session, output_dir=options.output, title=options.title,
-                           history=options.history)
+        window = RunWindow(cls, session, output_dir=options.output, title=options.title, history=options.history)
     except Exception:
         session.close()
         raise
@@ -187,12 +199,19 @@ def _other_simulated_bench(procedure_class: type, session, options: GuiOptions):
 
     refused = defaults_refused(procedure_class, session)
     for name in OTHER_SIMULATED_BENCHES:
-        other = runner.BenchSession.open(name, seed=options.seed, sim_options=options.sim_options,
-                                         require=getattr(procedure_class, "REQUIRED_ROLES", ()), own_process=True)
+        other = runner.BenchSession.open(
+            name,
+            seed=options.seed,
+            sim_options=options.sim_options,
+            require=getattr(procedure_class, "REQUIRED_ROLES", ()),
+            own_process=True,
+        )
         if not defaults_refused(procedure_class, other):
             session.close()
-            return other, (f"using the built-in simulated bench {name}: the default one refuses "
-                           f"{getattr(procedure_class, 'name', '')} ({refused})")
+            return other, (
+                f"using the built-in simulated bench {name}: the default one refuses "
+                f"{getattr(procedure_class, 'name', '')} ({refused})"
+            )
         other.close()
     return session, f"this bench refuses the default parameters: {refused}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from pymeasure.display.Qt import QtCore, QtWidgets
 from pymeasure.display.widgets import ResultsDialog
@@ -20,8 +20,9 @@ class RunFileDialog(ResultsDialog):
     HDF5 file through the store. Files in ``busy`` (being written by this process) are not previewed:
     a run file must not be opened in the process that is writing it."""
 
-    def __init__(self, procedure_class, widget_list=(), parent=None, directory: str | os.PathLike = "",
-                 busy: Iterable[str] = ()):
+    def __init__(
+        self, procedure_class, widget_list=(), parent=None, directory: str | os.PathLike = "", busy: Iterable[str] = ()
+    ):
         super().__init__(procedure_class, widget_list=widget_list, parent=parent)
         self.busy = {os.path.abspath(p) for p in busy}
         self.setNameFilter(RUN_FILE_FILTER)
@@ -52,10 +53,16 @@ class RunFileDialog(ResultsDialog):
             self.preview_param.addTopLevelItem(QtWidgets.QTreeWidgetItem([parameter.name, str(parameter)]))
         self.preview_metadata.clear()
         run = results._run  # the reader (HDF5Results.load keeps it): status, title and /metadata
-        rows = [("Status", run.status), ("Title", run.title), ("Start time (UTC)", run.start_time),
-                ("Seed", "" if run.seed is None else str(run.seed)), ("Rows", str(run.n_rows))]
-        rows += [(record.label or key, f"{record.value} {record.units}".strip())
-                 for key, record in run.metadata.items()]
+        rows = [
+            ("Status", run.status),
+            ("Title", run.title),
+            ("Start time (UTC)", run.start_time),
+            ("Seed", "" if run.seed is None else str(run.seed)),
+            ("Rows", str(run.n_rows)),
+        ]
+        rows += [
+            (record.label or key, f"{record.value} {record.units}".strip()) for key, record in run.metadata.items()
+        ]
         rows += analysis_rows(run)
         for name, value in rows:
             self.preview_metadata.addTopLevelItem(QtWidgets.QTreeWidgetItem([name, str(value)]))
@@ -99,13 +106,14 @@ class ProcedureChooser(QtWidgets.QDialog):
             item.setData(QtCore.Qt.ItemDataRole.UserRole, name)
             if name in self.problems:
                 item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEnabled)
-        first = next((i for i in range(self.list.count())
-                      if self.list.item(i).flags() & QtCore.Qt.ItemFlag.ItemIsEnabled), None)
+        first = next(
+            (i for i in range(self.list.count()) if self.list.item(i).flags() & QtCore.Qt.ItemFlag.ItemIsEnabled), None
+        )
         if first is not None:
             self.list.setCurrentRow(first)
         buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel,
-            parent=self)
+            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel, parent=self
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.list.itemDoubleClicked.connect(lambda _item: self.accept())
@@ -133,4 +141,3 @@ def choose_procedure(parent=None) -> str | None:
     if dialog.exec():
         return dialog.chosen
     return None
-

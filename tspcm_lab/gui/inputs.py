@@ -22,7 +22,7 @@ from tspcm_lab import runner
 from tspcm_lab.gui.viewspec import parameter_groups
 from tspcm_lab.si import format_parameter
 
-INVALID_STYLE = "QLineEdit[invalid=\"true\"] { background: #ffe4e4; border: 1px solid #c00000; }"
+INVALID_STYLE = 'QLineEdit[invalid="true"] { background: #ffe4e4; border: 1px solid #c00000; }'
 
 
 class QuantityInput(QtWidgets.QLineEdit):

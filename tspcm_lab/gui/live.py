@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tspcm_lab.store.pymeasure_glue import HDF5Results
-
 
 #: scope traces kept in memory while a run writes (the views show the latest; the file keeps them all)
 MAX_LIVE_WAVEFORMS = 60
@@ -40,8 +40,7 @@ class LiveResults(HDF5Results):
     Other arguments as for :class:`HDF5Results`.
     """
 
-    def __init__(self, procedure, data_filename, *, snapshot: Callable[[], Mapping[str, Any]] | None = None,
-                 **kwargs):
+    def __init__(self, procedure, data_filename, *, snapshot: Callable[[], Mapping[str, Any]] | None = None, **kwargs):
         super().__init__(procedure, data_filename, **kwargs)
         self._snapshot = snapshot
         self._live_lock = threading.RLock()
@@ -97,17 +96,24 @@ class LiveResults(HDF5Results):
     def add_live_waveform(self, record: Mapping[str, Any]) -> None:
         """One ``emit('waveform', {...})`` record (a scope trace), kept as the reader's Waveform; the
         latest MAX_LIVE_WAVEFORMS only (the file has them all)."""
-        from tspcm_lab.store.reader import Waveform
         from tspcm_lab.gui.viewspec import column_units
+        from tspcm_lab.store.reader import Waveform
 
         y = np.asarray(record.get("y", ()), dtype=float)
         x = record.get("x")
         y_label, x_label = str(record.get("y_label", "")), str(record.get("x_label", "Time (s)"))
-        wave = Waveform(name=str(record.get("name", "")), y=y, t0=float(record.get("t0", 0.0) or 0.0),
-                        dt=float(record["dt"]) if x is None and record.get("dt") else math.nan, row=0,
-                        y_label=y_label, y_units=column_units(y_label), x_label=x_label,
-                        x_units=column_units(x_label),
-                        x_values=None if x is None else np.asarray(x, dtype=float))
+        wave = Waveform(
+            name=str(record.get("name", "")),
+            y=y,
+            t0=float(record.get("t0", 0.0) or 0.0),
+            dt=float(record["dt"]) if x is None and record.get("dt") else math.nan,
+            row=0,
+            y_label=y_label,
+            y_units=column_units(y_label),
+            x_label=x_label,
+            x_units=column_units(x_label),
+            x_values=None if x is None else np.asarray(x, dtype=float),
+        )
         with self._live_lock:
             if self._live:
                 self._live_waveforms.setdefault(wave.name, []).append(wave)

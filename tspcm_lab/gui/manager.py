@@ -47,8 +47,9 @@ class HoldingQueue(queue.Queue):
 
     @staticmethod
     def _is_end(item) -> bool:
-        return item is None or (isinstance(item, tuple) and len(item) == 2 and item[0] == "status"
-                                and item[1] in FINAL_STATUSES)
+        return item is None or (
+            isinstance(item, tuple) and len(item) == 2 and item[0] == "status" and item[1] in FINAL_STATUSES
+        )
 
     def put(self, item, block=True, timeout=None):
         with self._hold_lock:
@@ -91,8 +92,7 @@ class GuiWorker(HDF5Worker):
             add(record)
 
     def handle_batch_record(self, record) -> None:
-        whole = (self._is_dictionary_of_sequences(record)
-                 and len({len(value) for value in record.values()}) <= 1)
+        whole = self._is_dictionary_of_sequences(record) and len({len(value) for value in record.values()}) <= 1
         super().handle_batch_record(record)
         add = getattr(self.results, "add_live_columns", None)
         if whole and add is not None:
@@ -104,8 +104,9 @@ class GuiWorker(HDF5Worker):
         except BaseException as exc:  # noqa: BLE001 - e.g. the run file could not be created
             procedure = self.results.procedure
             procedure.status = Procedure.FAILED
-            log.error("%s failed: %s: %s", getattr(procedure, "name", "") or type(procedure).__name__,
-                      type(exc).__name__, exc)
+            log.error(
+                "%s failed: %s: %s", getattr(procedure, "name", "") or type(procedure).__name__, type(exc).__name__, exc
+            )
             writer = self.results.writer
             if writer is not None and not writer._closed:
                 try:

@@ -54,8 +54,9 @@ def shoot(procedure: str, folder: str, size: str, app) -> str:
 
     bench, values = RUNS.get(procedure, ("sim", {}))
     session = runner.BenchSession.open(bench, seed=SEED)
-    window = RunWindow(plugins.load_procedure(procedure), session, output_dir="runs", title=f"{procedure}, demo cell",
-                       history=0)
+    window = RunWindow(
+        plugins.load_procedure(procedure), session, output_dir="runs", title=f"{procedure}, demo cell", history=0
+    )
     window.showMaximized()
     for key, text in values.items():
         set_input(window, key, text)
@@ -100,8 +101,18 @@ def main(argv: list[str] | None = None) -> int:
         code = 0
         for size in SIZES:
             env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}  # a real X server: xcb
-            command = ["xvfb-run", "-a", "-s", f"-screen 0 {size}x24", sys.executable, "-m",
-                       "tspcm_lab.gui.screenshot", folder, "--size", size]
+            command = [
+                "xvfb-run",
+                "-a",
+                "-s",
+                f"-screen 0 {size}x24",
+                sys.executable,
+                "-m",
+                "tspcm_lab.gui.screenshot",
+                folder,
+                "--size",
+                size,
+            ]
             for name in args.only or []:
                 command += ["--only", name]
             code |= subprocess.run(command, env=env).returncode

@@ -76,14 +76,18 @@ def split_series(frame: pd.DataFrame, columns: list[str]) -> list[tuple[tuple, n
     starts = np.concatenate([[0], change])
     if len({tuple(values[s]) for s in starts}) == starts.size:  # each series in one block of rows (usual)
         bounds = np.concatenate([starts, [n]])
-        return [(tuple(float(v) if v != -1e300 else math.nan for v in values[a]), np.arange(a, b))
-                for a, b in zip(bounds[:-1], bounds[1:])]
+        return [
+            (tuple(float(v) if v != -1e300 else math.nan for v in values[a]), np.arange(a, b))
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ]
     keys, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     rows = np.argsort(inverse, kind="stable")
     pieces = np.split(rows, np.cumsum(np.bincount(inverse, minlength=len(keys)))[:-1])
-    return [(tuple(float(v) if v != -1e300 else math.nan for v in keys[k]), pieces[k])
-            for k in np.argsort(first, kind="stable")]
+    return [
+        (tuple(float(v) if v != -1e300 else math.nan for v in keys[k]), pieces[k])
+        for k in np.argsort(first, kind="stable")
+    ]
 
 
 class BaseView(QtWidgets.QWidget):
@@ -99,13 +103,13 @@ class BaseView(QtWidgets.QWidget):
         self.analysis_text = ""
         self.live_text = ""
 
-    def draw(self, run: "RunViews", frame: pd.DataFrame, current: bool) -> None:  # pragma: no cover
+    def draw(self, run: RunViews, frame: pd.DataFrame, current: bool) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def clear(self, run: "RunViews") -> None:
+    def clear(self, run: RunViews) -> None:
         pass
 
-    def set_analysis(self, run: "RunViews", result) -> None:
+    def set_analysis(self, run: RunViews, result) -> None:
         names = as_list(self.spec.get("features"))
         parts = []
         for name in names:
@@ -134,13 +138,13 @@ class LogAxis(pg.AxisItem):
             return super().tickStrings(values, scale, spacing)
         mantissas = []
         for v in values:
-            real = 10.0 ** v
+            real = 10.0**v
             mantissas.append(round(real / 10 ** math.floor(math.log10(real) + 1e-9), 3))
         decades = sum(1 for m in mantissas if m == 1)
         keep = {1} if decades >= 2 else {1, 2, 5}
-        out = [format_si(10.0 ** v, self.units, 2) if m in keep else "" for v, m in zip(values, mantissas)]
+        out = [format_si(10.0**v, self.units, 2) if m in keep else "" for v, m in zip(values, mantissas)]
         if not any(out):
-            out = [format_si(10.0 ** v, self.units, 2) for v in values]
+            out = [format_si(10.0**v, self.units, 2) for v in values]
         return out
 
 
@@ -148,8 +152,11 @@ class CoordinatePlot(pg.PlotWidget):
     """A plot whose cursor readout gives values in units (log axes read as values, not log10)."""
 
     def __init__(self, spec_x: str, spec_y: str, log_x: bool, log_y: bool, parent=None):
-        axes = {side: LogAxis(side, column_units(label))
-                for side, label, log_mode in (("bottom", spec_x, log_x), ("left", spec_y, log_y)) if log_mode}
+        axes = {
+            side: LogAxis(side, column_units(label))
+            for side, label, log_mode in (("bottom", spec_x, log_x), ("left", spec_y, log_y))
+            if log_mode
+        }
         super().__init__(parent, background="w", axisItems=axes)
         self.plot_item = self.getPlotItem()
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
@@ -173,8 +180,8 @@ class CoordinatePlot(pg.PlotWidget):
     def _moved(self, event) -> None:
         point = self.plot_item.vb.mapSceneToView(event[0])
         x, y = point.x(), point.y()
-        x = 10 ** x if self.log_x else x
-        y = 10 ** y if self.log_y else y
+        x = 10**x if self.log_x else x
+        y = 10**y if self.log_y else y
         self.readout.setText(f"{format_si(x, self.units_x)}, {format_si(y, self.units_y)}")
         (x0, x1), (y0, y1) = self.plot_item.vb.viewRange()
         self.readout.setPos(x1, y0)
@@ -195,9 +202,14 @@ class XYView(BaseView):
         self.abs_y = bool(spec.get("abs_y"))
         style = spec.get("style", "lines")
         self.lines, self.points = style in ("lines", "both"), style in ("points", "both")
-        ylabel = self.ys[0] if len(self.ys) == 1 else (
-            ", ".join(column_name(y) for y in self.ys) + (f" ({column_units(self.ys[0])})" if column_units(self.ys[0])
-                                                          else ""))
+        ylabel = (
+            self.ys[0]
+            if len(self.ys) == 1
+            else (
+                ", ".join(column_name(y) for y in self.ys)
+                + (f" ({column_units(self.ys[0])})" if column_units(self.ys[0]) else "")
+            )
+        )
         if self.abs_y and column_units(self.ys[0]):
             ylabel = f"|{column_name(self.ys[0])}| ({column_units(self.ys[0])})"
         self.plot = CoordinatePlot(self.x, ylabel, self.log_x, self.log_y, self)
@@ -266,8 +278,9 @@ class XYView(BaseView):
             return
         state = self.items.setdefault(id(run), {"data": {}, "extra": (None, [])})
         groups = split_series(frame, self.series)[-MAX_SERIES:]
-        color_keys = [key[self.series.index(self.color_by)] if self.color_by in self.series else key
-                      for key, _ in groups]
+        color_keys = [
+            key[self.series.index(self.color_by)] if self.color_by in self.series else key for key, _ in groups
+        ]
         distinct = list(dict.fromkeys(color_keys))
         many = len(distinct) > len(PALETTE)
         colors = series_colors(distinct, many) if self.series else {}
@@ -287,8 +300,14 @@ class XYView(BaseView):
                 value = event_values[idx[0]]
                 if last_event is not None and value != last_event and np.isfinite(x).any():
                     name = self.labels.get(_label_value(value)) if events_col == self.color_by else None
-                    events.append((float(np.nanmin(x) - 0.5), f"{name} after forgetting" if name else
-                                   f"{column_name(events_col).lower()} {_label_value(value)}"))
+                    events.append(
+                        (
+                            float(np.nanmin(x) - 0.5),
+                            f"{name} after forgetting"
+                            if name
+                            else f"{column_name(events_col).lower()} {_label_value(value)}",
+                        )
+                    )
                 last_event = value
             x_use = np.where(x > 0, x, np.nan) if self.log_x else x
             for j, y_col in enumerate(y_all):
@@ -313,8 +332,12 @@ class XYView(BaseView):
                 item_key = (key, y_col)
                 wanted.add(item_key)
                 item = self._set_series(state, item_key, x_use, y, color, label, len(idx))
-                if current and label and label not in [name for name, _ in legend] and (
-                        not many or ck == color_keys[0]):
+                if (
+                    current
+                    and label
+                    and label not in [name for name, _ in legend]
+                    and (not many or ck == color_keys[0])
+                ):
                     legend.append((label, item))
         for item_key in [k for k in state["data"] if k not in wanted]:
             self.plot.plot_item.removeItem(state["data"].pop(item_key)[0])
@@ -326,8 +349,10 @@ class XYView(BaseView):
                 self.plot.plot_item.removeItem(item)
             state["extra"] = (extras, self._make_extras(*extras))
         if current and not wanted:  # rows, but nothing to draw: say so rather than show an empty frame
-            readout = (f"no finite values of {', '.join(self.ys)} in the {len(frame)} rows so far "
-                       f"(NaN: e.g. a read below its range)")
+            readout = (
+                f"no finite values of {', '.join(self.ys)} in the {len(frame)} rows so far "
+                f"(NaN: e.g. a read below its range)"
+            )
         if current:
             latest = None
             if many and groups:  # many series: the first one and the latest (its entry follows the run)
@@ -349,15 +374,31 @@ class XYView(BaseView):
         pen = pg.mkPen(color, width=1.5 if n < 2000 else 1) if self.lines else None
         brush = pg.mkBrush(color) if self.points else None
         if found is None:
-            item = pg.PlotDataItem(x, y, pen=pen, connect="finite", symbol="o" if self.points else None,
-                                   symbolSize=5, symbolBrush=brush, symbolPen=None)
+            item = pg.PlotDataItem(
+                x,
+                y,
+                pen=pen,
+                connect="finite",
+                symbol="o" if self.points else None,
+                symbolSize=5,
+                symbolBrush=brush,
+                symbolPen=None,
+            )
             item.setDownsampling(auto=True, method="peak")
             item.series_label = label
             self.plot.plot_item.addItem(item)
         else:
             item = found[0]
-            item.setData(x, y, pen=pen, symbolBrush=brush, symbol="o" if self.points else None, symbolSize=5,
-                         symbolPen=None, connect="finite")
+            item.setData(
+                x,
+                y,
+                pen=pen,
+                symbolBrush=brush,
+                symbol="o" if self.points else None,
+                symbolSize=5,
+                symbolPen=None,
+                connect="finite",
+            )
         state["data"][item_key] = (item, signature)
         return item
 
@@ -365,8 +406,12 @@ class XYView(BaseView):
         """Rebuild the legend only when its entries change (an entry costs a few ms to make); the
         "latest" entry of a run with many series is updated in place."""
         mark_kinds = list(dict.fromkeys((name, style) for _pos, _color, style, name in marks))
-        keys = (tuple(label for label, _ in legend) + tuple(mark_kinds) + (("NeuroSim fit",) if fit else ())
-                + ((True,) if latest else ()))
+        keys = (
+            tuple(label for label, _ in legend)
+            + tuple(mark_kinds)
+            + (("NeuroSim fit",) if fit else ())
+            + ((True,) if latest else ())
+        )
         if latest is not None:
             self._latest_sample.setPen(pg.mkPen(latest[1], width=1.5))
         if keys == getattr(self, "_legend_shown", None):
@@ -405,7 +450,7 @@ class XYView(BaseView):
         values = {m: frame[m].to_numpy(dtype=float) for m in marks}
         out, readout = [], ""
         shown = groups[-8:]  # the latest series (a line per mark per series)
-        for (key, idx), ck in zip(shown, color_keys[-len(shown):]):
+        for (key, idx), ck in zip(shown, color_keys[-len(shown) :]):
             color = QtGui.QColor(colors.get(ck, run.color))
             parts = []
             for n, mark in enumerate(marks):
@@ -463,22 +508,35 @@ class XYView(BaseView):
     def _make_extras(self, events, hlines, fits) -> list:
         items = []
         for x_pos, text in events:
-            items.append(pg.InfiniteLine(
-                pos=math.log10(x_pos) if self.log_x and x_pos > 0 else x_pos, angle=90,
-                pen=pg.mkPen("#606060", width=1, style=QtCore.Qt.PenStyle.DashLine), label=text,
-                labelOpts={"position": 0.12, "color": "#404040", "rotateAxis": (1, 0), "anchors": [(0, 1), (0, 1)]}))
+            items.append(
+                pg.InfiniteLine(
+                    pos=math.log10(x_pos) if self.log_x and x_pos > 0 else x_pos,
+                    angle=90,
+                    pen=pg.mkPen("#606060", width=1, style=QtCore.Qt.PenStyle.DashLine),
+                    label=text,
+                    labelOpts={"position": 0.12, "color": "#404040", "rotateAxis": (1, 0), "anchors": [(0, 1), (0, 1)]},
+                )
+            )
         for value, text in hlines:
-            items.append(pg.InfiniteLine(
-                pos=math.log10(value) if self.log_y and value > 0 else value, angle=0,
-                pen=pg.mkPen("#b00000", width=1, style=QtCore.Qt.PenStyle.DashLine), label=text,
-                labelOpts={"position": 0.02, "color": "#b00000", "anchors": [(0, 1), (0, 1)]}))
+            items.append(
+                pg.InfiniteLine(
+                    pos=math.log10(value) if self.log_y and value > 0 else value,
+                    angle=0,
+                    pen=pg.mkPen("#b00000", width=1, style=QtCore.Qt.PenStyle.DashLine),
+                    label=text,
+                    labelOpts={"position": 0.02, "color": "#b00000", "anchors": [(0, 1), (0, 1)]},
+                )
+            )
         if fits:
             from tspcm_lab.analysis.plasticity import neurosim_conductance
 
             for start, span, a, gmin, gmax, phase in fits:
                 p = np.linspace(0, span, 100)
-                items.append(pg.PlotDataItem(start + p, neurosim_conductance(p, a, gmin, gmax, span, phase),
-                                             pen=pg.mkPen("k", width=1.5)))
+                items.append(
+                    pg.PlotDataItem(
+                        start + p, neurosim_conductance(p, a, gmin, gmax, span, phase), pen=pg.mkPen("k", width=1.5)
+                    )
+                )
         for item in items:
             self.plot.plot_item.addItem(item, ignoreBounds=isinstance(item, pg.InfiniteLine))
         return items
@@ -505,8 +563,9 @@ class MapView(BaseView):
         self.image = pg.ImageItem()
         self.map_plot.addItem(self.image)
         self.cmap = pg.colormap.get("viridis")
-        self.colorbar = pg.ColorBarItem(values=(-6, -4), colorMap=self.cmap, label=f"log10 {self.value}",
-                                        interactive=False, width=12)
+        self.colorbar = pg.ColorBarItem(
+            values=(-6, -4), colorMap=self.cmap, label=f"log10 {self.value}", interactive=False, width=12
+        )
         self.colorbar.setImageItem(self.image, insert_in=self.map_plot)
         self.history_widget = pg.PlotWidget(self, background="w", axisItems={"left": LogAxis("left", self.units)})
         self.history = self.history_widget.getPlotItem()
@@ -574,10 +633,10 @@ class MapView(BaseView):
             lo, hi = lo - 0.25, hi + 0.25
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
         self.colorbar.setLevels((lo, hi))
-        for key, idx in groups[min(self.drawn, len(groups) - 1):]:
+        for key, idx in groups[min(self.drawn, len(groups) - 1) :]:
             g = np.full(shape, np.nan)
             g[rows[idx].astype(int), cols[idx].astype(int)] = values[idx]
-            logg = np.log10(np.clip(g, 10 ** lo, None))
+            logg = np.log10(np.clip(g, 10**lo, None))
             self.image.setImage(logg.T, levels=(lo, hi), autoLevels=False)
             if key != self.shown_key:
                 self.shown_key = key
@@ -589,8 +648,9 @@ class MapView(BaseView):
         self.texts, self.outlines = [], []
         for (i, j), value in np.ndenumerate(g):
             bright = np.isfinite(logg[i, j]) and (logg[i, j] - lo) / (hi - lo) > 0.6
-            text = pg.TextItem(format_si(value, self.units, 3).replace(" ", "\n"),
-                               color="k" if bright else "w", anchor=(0.5, 0.5))
+            text = pg.TextItem(
+                format_si(value, self.units, 3).replace(" ", "\n"), color="k" if bright else "w", anchor=(0.5, 0.5)
+            )
             font = QtGui.QFont()
             font.setPointSize(7)
             text.setFont(font)
@@ -608,8 +668,11 @@ class MapView(BaseView):
         if self.selected is None and target is not None and target.any():
             self.selected = tuple(int(v) for v in np.argwhere(target)[0])
         labels = ", ".join(f"{column_name(c).lower()} {_label_value(v)}" for c, v in zip(self.frame_cols, key))
-        threshold = parameter_value(run.results, self.spec.get("threshold_parameter", "")) \
-            if self.spec.get("threshold_parameter") else None
+        threshold = (
+            parameter_value(run.results, self.spec.get("threshold_parameter", ""))
+            if self.spec.get("threshold_parameter")
+            else None
+        )
         learned = ""
         if target is not None and isinstance(threshold, (int, float)):
             acc = float(np.mean((g >= threshold) == target))
@@ -654,13 +717,27 @@ class MapView(BaseView):
             y = cell[self.value].to_numpy(dtype=float)[idx]
             x = np.arange(len(idx)) + 1 + offset
             offset += len(idx)
-            self.history.plot(x, np.where(y > 0, y, np.nan), pen=pg.mkPen(colors[key], width=1.5), symbol="o",
-                              symbolSize=5, symbolBrush=colors[key], symbolPen=None, connect="finite")
-        threshold = parameter_value(self.run.results, self.spec.get("threshold_parameter", "")) \
-            if self.spec.get("threshold_parameter") else None
+            self.history.plot(
+                x,
+                np.where(y > 0, y, np.nan),
+                pen=pg.mkPen(colors[key], width=1.5),
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=colors[key],
+                symbolPen=None,
+                connect="finite",
+            )
+        threshold = (
+            parameter_value(self.run.results, self.spec.get("threshold_parameter", ""))
+            if self.spec.get("threshold_parameter")
+            else None
+        )
         if isinstance(threshold, (int, float)) and threshold > 0:
-            self.history.addItem(pg.InfiniteLine(pos=math.log10(threshold), angle=0,
-                                                 pen=pg.mkPen("#b00000", style=QtCore.Qt.PenStyle.DashLine)))
+            self.history.addItem(
+                pg.InfiniteLine(
+                    pos=math.log10(threshold), angle=0, pen=pg.mkPen("#b00000", style=QtCore.Qt.PenStyle.DashLine)
+                )
+            )
         self.history.setTitle(f"cell ({row}, {col})", size="9pt")
 
 
@@ -704,8 +781,11 @@ class TracesView(BaseView):
             self.clear(self.run)
             self.run = run
         waveforms = run.waveforms()
-        traces = {name: w[-1] for name, w in waveforms.items()
-                  if w and (w[-1].y_units == "A" or w[-1].y_label.startswith("Current"))}
+        traces = {
+            name: w[-1]
+            for name, w in waveforms.items()
+            if w and (w[-1].y_units == "A" or w[-1].y_label.startswith("Current"))
+        }
         if len(traces) == self._count:
             return
         self._count = len(traces)
@@ -736,13 +816,26 @@ class TracesView(BaseView):
         threshold = parameter_value(self.run.results, self.spec.get("threshold_parameter", "fire_current_A"))
         text = f"{trace.name}: {t.size} samples"
         if isinstance(threshold, (int, float)) and threshold > 0:
-            self.plot.plot_item.addItem(pg.InfiniteLine(pos=threshold, angle=0, pen=pg.mkPen(
-                "#b00000", style=QtCore.Qt.PenStyle.DashLine), label=f"firing threshold {format_si(threshold, 'A')}",
-                labelOpts={"position": 0.85, "color": "#b00000", "anchors": [(0.5, 1), (0.5, 1)]}))
+            self.plot.plot_item.addItem(
+                pg.InfiniteLine(
+                    pos=threshold,
+                    angle=0,
+                    pen=pg.mkPen("#b00000", style=QtCore.Qt.PenStyle.DashLine),
+                    label=f"firing threshold {format_si(threshold, 'A')}",
+                    labelOpts={"position": 0.85, "color": "#b00000", "anchors": [(0.5, 1), (0.5, 1)]},
+                )
+            )
             t_sample, t_cross = crossings_s(t, i, threshold)
             peaks = np.interp(t_cross, t, np.abs(i)) if t_cross.size else t_cross
-            self.plot.plot_item.plot(t_cross, np.maximum(peaks, threshold), pen=None, symbol="t1", symbolSize=9,
-                                     symbolBrush="#d62728", symbolPen=None)
+            self.plot.plot_item.plot(
+                t_cross,
+                np.maximum(peaks, threshold),
+                pen=None,
+                symbol="t1",
+                symbolSize=9,
+                symbolBrush="#d62728",
+                symbolPen=None,
+            )
             text += f"; {t_cross.size} events detected (rising through {format_si(threshold, 'A')})"
         self.live_text = text
         self._caption()
@@ -751,7 +844,7 @@ class TracesView(BaseView):
 class RunViews:
     """One run in the views (PyMeasure's "curve": the Manager and browser call these)."""
 
-    def __init__(self, widget: "ViewsWidget", results, color):
+    def __init__(self, widget: ViewsWidget, results, color):
         self.wdg = widget
         self.results = results
         self.color = pg.mkColor(color)

@@ -48,13 +48,13 @@ _UNITS = re.compile(r"\(([^()]*)\)\s*$")
 
 
 def column_units(label: str) -> str:
-    """"Current (A)" -> "A"; "Cycle" -> ""."""
+    """ "Current (A)" -> "A"; "Cycle" -> ""."""
     match = _UNITS.search(label or "")
     return match[1].strip() if match else ""
 
 
 def column_name(label: str) -> str:
-    """"Current (A)" -> "Current"."""
+    """ "Current (A)" -> "Current"."""
     return _UNITS.sub("", label or "").strip()
 
 

@@ -36,9 +36,10 @@ import os
 import re
 import time
 from collections import ChainMap
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyqtgraph as pg
 from pymeasure.display.browser import BrowserItem
@@ -100,7 +101,7 @@ def parameter_keys(procedure_class: type) -> list[str]:
 
 
 def format_duration(seconds: float) -> str:
-    """"45 s", "3 min 20 s", "2 h 05 min"."""
+    """ "45 s", "3 min 20 s", "2 h 05 min"."""
     seconds = max(0.0, float(seconds))
     if seconds < 60:
         return f"{seconds:.0f} s"
@@ -127,8 +128,9 @@ class RunSequencer(SequencerWidget):
                 values = dict(ChainMap(*entry[::-1]))
                 try:
                     procedure = self._parent.make_procedure()
-                    runner.apply_values(procedure, {k: v.item() if hasattr(v, "item") else v
-                                                    for k, v in values.items()})
+                    runner.apply_values(
+                        procedure, {k: v.item() if hasattr(v, "item") else v for k, v in values.items()}
+                    )
                 except ValueError as exc:
                     self._parent.refuse(f"sequence point {n}: {runner.parameter_error_text(exc)}")
                     return
@@ -150,8 +152,10 @@ class RunBrowserItem(BrowserItem):
 
     def __init__(self, results, color, displays=(), parent=None):
         objects = results.procedure.parameter_objects()
-        self._shown = [format_parameter(objects[k].value, getattr(objects[k], "units", None) or "")
-                       if k in objects else None for k in displays]
+        self._shown = [
+            format_parameter(objects[k].value, getattr(objects[k], "units", None) or "") if k in objects else None
+            for k in displays
+        ]
         super().__init__(results, color, parent)
 
     def setText(self, column, text):  # noqa: N802 - Qt's spelling
@@ -176,8 +180,17 @@ class RunWindow(ManagedWindowBase):
         the outputs are turned off but the connections stay open (the caller owns the bench)
     """
 
-    def __init__(self, procedure_class: type, session: runner.BenchSession, output_dir: str | os.PathLike = "runs",
-                 *, title: str = "", history: int = DEFAULT_HISTORY, close_bench: bool = True, parent=None):
+    def __init__(
+        self,
+        procedure_class: type,
+        session: runner.BenchSession,
+        output_dir: str | os.PathLike = "runs",
+        *,
+        title: str = "",
+        history: int = DEFAULT_HISTORY,
+        close_bench: bool = True,
+        parent=None,
+    ):
         self.session = session
         self.close_bench = close_bench
         self.name = procedure_name(procedure_class)
@@ -193,8 +206,7 @@ class RunWindow(ManagedWindowBase):
         if len(procedure_class.DATA_COLUMNS) < 2:
             raise ValueError(f"{self.name} declares fewer than two DATA_COLUMNS; nothing to plot")
         self.x_axis, self.y_axis = default_axes(procedure_class)
-        self.log_widget = LogWidget("Experiment Log", fmt="%(asctime)s %(levelname)s %(message)s",
-                                    datefmt="%H:%M:%S")
+        self.log_widget = LogWidget("Experiment Log", fmt="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
         self.views = ViewsWidget(procedure_class, "Views")
         self.plot_widget = PlotWidget("All columns", procedure_class.DATA_COLUMNS, self.x_axis, self.y_axis)
         self.plot_widget.setMinimumSize(100, 150)
@@ -203,9 +215,15 @@ class RunWindow(ManagedWindowBase):
         for label in (self.plot_widget.columns_x_label, self.plot_widget.columns_y_label):
             label.setMaximumWidth(60)
         displays = [k for k in getattr(procedure_class, "KEY_PARAMETERS", ()) if hasattr(procedure_class, k)]
-        super().__init__(procedure_class, widget_list=(self.views, self.plot_widget, self.log_widget),
-                         inputs=parameter_keys(procedure_class), displays=displays, enable_file_input=False,
-                         inputs_in_scrollarea=True, parent=parent)
+        super().__init__(
+            procedure_class,
+            widget_list=(self.views, self.plot_widget, self.log_widget),
+            inputs=parameter_keys(procedure_class),
+            displays=displays,
+            enable_file_input=False,
+            inputs_in_scrollarea=True,
+            parent=parent,
+        )
         self.browser_widget.browser.measured_quantities.update([self.x_axis, self.y_axis])
         self._plain_unitless_axes()
         logging.getLogger().addHandler(self.log_widget.handler)
@@ -389,16 +407,18 @@ class RunWindow(ManagedWindowBase):
             procedure = self.make_procedure()
             estimates = procedure.get_estimates()
         except ValueError as exc:
-            self.estimates.setText(f"<span style='color:#b00000'>{html.escape(runner.parameter_error_text(exc))}"
-                                   f"</span>")
+            self.estimates.setText(
+                f"<span style='color:#b00000'>{html.escape(runner.parameter_error_text(exc))}</span>"
+            )
             return
         except Exception as exc:  # noqa: BLE001 - an estimate must never break the window
             self.estimates.setText(f"no estimate: {html.escape(str(exc))}")
             return
         if isinstance(estimates, (int, float)):
             estimates = [("Duration", format_si(float(estimates), "s", 3))]
-        self.estimates.setText("<br>".join(f"<b>{html.escape(str(k))}:</b> {html.escape(str(v))}"
-                                           for k, v in estimates))
+        self.estimates.setText(
+            "<br>".join(f"<b>{html.escape(str(k))}:</b> {html.escape(str(v))}" for k, v in estimates)
+        )
 
     def _show_progress(self) -> None:
         """Status bar while a run goes: its progress, time so far and (from the progress rate) left."""
@@ -413,8 +433,10 @@ class RunWindow(ManagedWindowBase):
             left = f", about {format_duration(elapsed * (100 - percent) / percent)} left"
         waiting = self.waiting_runs()
         more = f"; {waiting} more queued" if waiting else ""
-        self.statusBar().showMessage(f"running {os.path.basename(experiment.data_filename)}: {percent} %, "
-                                     f"{format_duration(elapsed)} so far{left}{more}")
+        self.statusBar().showMessage(
+            f"running {os.path.basename(experiment.data_filename)}: {percent} %, "
+            f"{format_duration(elapsed)} so far{left}{more}"
+        )
 
     def waiting_runs(self) -> int:
         return sum(1 for e in self.manager.experiments if e.procedure.status == Procedure.QUEUED)
@@ -444,14 +466,17 @@ class RunWindow(ManagedWindowBase):
             path = self.next_run_path()
         except OSError as exc:
             return self.refuse(f"run folder {self.output_dir}: {exc}")
-        results = LiveResults(procedure, path, snapshot=self.session.snapshot, seed=self.session.seed,
-                              title=self.run_title)
+        results = LiveResults(
+            procedure, path, snapshot=self.session.snapshot, seed=self.session.seed, title=self.run_title
+        )
         experiment = self.new_experiment(results)
         self.manager.queue(experiment)
         log.info("queued %s -> %s", self.name, path)
         if self.paused:
-            self.statusBar().showMessage(f"queued {path.name}; the queue is paused after an abort: Resume runs "
-                                         f"the {self.waiting_runs()} waiting run(s)")
+            self.statusBar().showMessage(
+                f"queued {path.name}; the queue is paused after an abort: Resume runs "
+                f"the {self.waiting_runs()} waiting run(s)"
+            )
         else:
             self.statusBar().showMessage(f"queued {path.name}")
         return experiment
@@ -478,9 +503,13 @@ class RunWindow(ManagedWindowBase):
         self.statusBar().showMessage(f"not queued: {message}")
         if self.refusal_box is not None:
             self.refusal_box.close()
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Not queued",
-                                    f"Nothing was queued or enabled.\n\n{message}",
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Warning,
+            "Not queued",
+            f"Nothing was queued or enabled.\n\n{message}",
+            QtWidgets.QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         box.open()
         self.refusal_box = box
@@ -508,14 +537,19 @@ class RunWindow(ManagedWindowBase):
 
     def open_experiment(self):
         """The Open button: choose run files (with a preview) and open them."""
-        dialog = RunFileDialog(self.procedure_class, widget_list=self.widget_list, parent=self,
-                               directory=self.output_dir if self.output_dir.is_dir() else "",
-                               busy=self.running_files())
+        dialog = RunFileDialog(
+            self.procedure_class,
+            widget_list=self.widget_list,
+            parent=self,
+            directory=self.output_dir if self.output_dir.is_dir() else "",
+            busy=self.running_files(),
+        )
         if dialog.exec():
             self.open_runs(dialog.selectedFiles())
 
-    def open_runs(self, paths: Iterable[str | os.PathLike], *, use_parameters: bool = True,
-                  show: bool = True) -> list[Experiment]:
+    def open_runs(
+        self, paths: Iterable[str | os.PathLike], *, use_parameters: bool = True, show: bool = True
+    ) -> list[Experiment]:
         """Open run files into the browser (their curves on the plot when ``show``); with
         ``use_parameters`` the parameter inputs take the values of the last one opened. Files that
         are not runs of this procedure are refused with a message naming why."""
@@ -540,8 +574,10 @@ class RunWindow(ManagedWindowBase):
                 stored, stored_class = run.procedure, run.procedure_class
                 cls = self.procedure_class
                 if stored != self.name and stored_class != f"{cls.__module__}:{cls.__qualname__}":
-                    problems.append(f"{os.path.basename(path)} is a {stored or 'different'} run; this window "
-                                    f"runs {self.name} (open it with: tspcm gui {stored or '<procedure>'})")
+                    problems.append(
+                        f"{os.path.basename(path)} is a {stored or 'different'} run; this window "
+                        f"runs {self.name} (open it with: tspcm gui {stored or '<procedure>'})"
+                    )
                     continue
                 results = HDF5Results.load(path, procedure_class=cls)
             except (RunFileError, OSError) as exc:
@@ -560,13 +596,15 @@ class RunWindow(ManagedWindowBase):
             log.info("opened run %s", path)
         if opened and use_parameters:
             self.set_parameters(opened[-1].procedure.parameter_objects())
-            self.statusBar().showMessage(f"parameters of {os.path.basename(opened[-1].data_filename)} "
-                                         f"loaded; Queue runs them again")
+            self.statusBar().showMessage(
+                f"parameters of {os.path.basename(opened[-1].data_filename)} loaded; Queue runs them again"
+            )
         if problems:
             text = "\n".join(problems)
             log.warning("not opened: %s", text.replace("\n", "; "))
-            QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Not opened", text,
-                                  QtWidgets.QMessageBox.StandardButton.Ok, self).open()
+            QtWidgets.QMessageBox(
+                QtWidgets.QMessageBox.Icon.Warning, "Not opened", text, QtWidgets.QMessageBox.StandardButton.Ok, self
+            ).open()
         return opened
 
     def save_experiment_copy(self, source_filename):
@@ -577,7 +615,8 @@ class RunWindow(ManagedWindowBase):
             self.statusBar().showMessage("the run file is still being written; copy it when the run has ended")
             return
         filename, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save a copy of the run file", os.path.basename(source_filename), "Run files (*.h5 *.hdf5)")
+            self, "Save a copy of the run file", os.path.basename(source_filename), "Run files (*.h5 *.hdf5)"
+        )
         if filename:
             if not filename.lower().endswith((".h5", ".hdf5")):
                 filename += ".h5"
@@ -651,8 +690,7 @@ class RunWindow(ManagedWindowBase):
             self.manager.abort()
         except Exception:  # noqa: BLE001 - e.g. the run ended just now
             log.error("failed to abort the run", exc_info=True)
-        self.statusBar().showMessage("aborting: the procedure stops at its next check, then every output is "
-                                     "turned off")
+        self.statusBar().showMessage("aborting: the procedure stops at its next check, then every output is turned off")
 
     def resume(self):
         """Run the queued runs held after an abort."""
@@ -688,8 +726,10 @@ class RunWindow(ManagedWindowBase):
             self.manager._is_continuous = True
         self._ended(experiment)
         if waiting:
-            text = (f"{os.path.basename(experiment.data_filename)}: aborted; every output off. The queue is "
-                    f"paused: {waiting} run(s) waiting; Resume runs them, Clear all removes them")
+            text = (
+                f"{os.path.basename(experiment.data_filename)}: aborted; every output off. The queue is "
+                f"paused: {waiting} run(s) waiting; Resume runs them, Clear all removes them"
+            )
             log.warning(text)
             self.statusBar().showMessage(text)
 
@@ -713,8 +753,11 @@ class RunWindow(ManagedWindowBase):
         from tspcm_lab.gui.app import settle_memory
 
         settle_memory()  # what the run left (its garbage, the model's kernels loaded on first use) out of the next run
-        if not self.browser.selectedItems() or self.views.current is None or \
-                self.views.current.results is experiment.results:
+        if (
+            not self.browser.selectedItems()
+            or self.views.current is None
+            or self.views.current.results is experiment.results
+        ):
             self.analysis_panel.show_run(experiment.results, force=True)
 
     # ------------------------------------------------------------------ shutting down
@@ -757,9 +800,13 @@ class RunWindow(ManagedWindowBase):
         if self.close_box is not None and self.close_box.isVisible():
             return self.close_box
         name = os.path.basename(self.manager.running_experiment().data_filename)
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, "A run is in progress",
-                                    f"{name} is running. Closing aborts it: the procedure stops at its next "
-                                    f"check, every output is turned off and the rows so far are kept.", parent=self)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Question,
+            "A run is in progress",
+            f"{name} is running. Closing aborts it: the procedure stops at its next "
+            f"check, every output is turned off and the rows so far are kept.",
+            parent=self,
+        )
         self.close_yes = box.addButton("Abort run and close", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
         self.close_no = box.addButton("Keep running", QtWidgets.QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(self.close_no)

@@ -30,15 +30,46 @@ from tspcm_lab.runner.execute import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Progres
 from tspcm_lab.runner.paths import RUN_SUFFIXES, run_paths, timestamp, unique_path
 from tspcm_lab.runner.sequences import read_sequence
 from tspcm_lab.runner.session import BenchSession, new_seed, simulated_spec
-from tspcm_lab.runner.values import (ParameterInputError, allowed_text, apply_values, build_procedure,
-                                     convert_value, is_parameter_error, parameter_error_text, parse_assignments,
-                                     format_number, resolve_key, validate)
+from tspcm_lab.runner.values import (
+    ParameterInputError,
+    allowed_text,
+    apply_values,
+    build_procedure,
+    convert_value,
+    format_number,
+    is_parameter_error,
+    parameter_error_text,
+    parse_assignments,
+    resolve_key,
+    validate,
+)
 from tspcm_lab.runner.worker import describe_failure
 
 __all__ = [
-    "EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "Progress", "RunOutcome", "execute", "RUN_SUFFIXES", "run_paths",
-    "timestamp", "unique_path", "read_sequence", "BenchSession", "new_seed", "simulated_spec",
-    "ParameterInputError", "allowed_text", "apply_values", "build_procedure", "convert_value",
-    "is_parameter_error", "parameter_error_text", "parse_assignments", "resolve_key", "validate", "format_number",
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "Progress",
+    "RunOutcome",
+    "execute",
+    "RUN_SUFFIXES",
+    "run_paths",
+    "timestamp",
+    "unique_path",
+    "read_sequence",
+    "BenchSession",
+    "new_seed",
+    "simulated_spec",
+    "ParameterInputError",
+    "allowed_text",
+    "apply_values",
+    "build_procedure",
+    "convert_value",
+    "is_parameter_error",
+    "parameter_error_text",
+    "parse_assignments",
+    "resolve_key",
+    "validate",
+    "format_number",
     "describe_failure",
 ]

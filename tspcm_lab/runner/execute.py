@@ -46,9 +46,17 @@ class Progress:
     def finish(self, outcome: RunOutcome) -> None: ...
 
 
-def execute(procedure: Any, session: BenchSession, path: str | Path, *, seed: int | None = None,
-            title: str = "", last: bool = True, progress: Progress | None = None,
-            stop_event: threading.Event | None = None) -> RunOutcome:
+def execute(
+    procedure: Any,
+    session: BenchSession,
+    path: str | Path,
+    *,
+    seed: int | None = None,
+    title: str = "",
+    last: bool = True,
+    progress: Progress | None = None,
+    stop_event: threading.Event | None = None,
+) -> RunOutcome:
     """Run a validated procedure on an open bench into the run file ``path``; returns its outcome.
 
     Ctrl-C / SIGTERM (or ``stop_event``) ask the procedure to stop at its next ``should_stop()``; each
@@ -130,8 +138,11 @@ def _read_ending(outcome: RunOutcome, worker: Any) -> None:
         outcome.status, outcome.n_rows = run.status, run.n_rows
     except Exception as exc:  # noqa: BLE001 - e.g. the file could not be created at all
         outcome.status = "failed"
-        outcome.message = (describe_failure(worker.exception) if worker.exception is not None
-                           else f"run file {outcome.path} unreadable: {type(exc).__name__}: {exc}")
+        outcome.message = (
+            describe_failure(worker.exception)
+            if worker.exception is not None
+            else f"run file {outcome.path} unreadable: {type(exc).__name__}: {exc}"
+        )
     if outcome.status == "running":  # the worker is done but could not end the file (a failed write)
         outcome.status = "failed"
     if outcome.status == "failed" and not outcome.message:

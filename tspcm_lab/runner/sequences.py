@@ -44,5 +44,5 @@ def read_sequence(procedure_class: type, path: str | Path) -> list[dict[str, Any
                 merged[key] = value.item() if hasattr(value, "item") else value
         out.append(merged)
     if not out:
-        raise ParameterInputError("--sequence", f"{path} has no sequence lines (format: - \"Name\", \"[1, 2]\")")
+        raise ParameterInputError("--sequence", f'{path} has no sequence lines (format: - "Name", "[1, 2]")')
     return out

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 def _split_library(library: str) -> tuple[str, str]:
@@ -37,9 +38,17 @@ class BenchSession:
         return self.bench.config.name
 
     @classmethod
-    def open(cls, source: str | Path | None = "sim", *, seed: int | None = None, sim_options: str = "",
-             require: Iterable[str] = (), fresh: bool = True, strict_options: bool = True,
-             own_process: bool = False) -> "BenchSession":
+    def open(
+        cls,
+        source: str | Path | None = "sim",
+        *,
+        seed: int | None = None,
+        sim_options: str = "",
+        require: Iterable[str] = (),
+        fresh: bool = True,
+        strict_options: bool = True,
+        own_process: bool = False,
+    ) -> BenchSession:
         """Open a bench file or built-in name (None = "sim").
 
         A bench whose every role is reached through ``@tspcm`` is simulated: the seed and ``sim_options``
@@ -61,8 +70,10 @@ class BenchSession:
         if simulated:
             existing = {_split_library(lib)[0] for lib in libraries}
             if len(existing) > 1:
-                raise ValueError(f"{config.path}: the roles use different simulated benches ({sorted(existing)}); "
-                                 f"a run needs one bench")
+                raise ValueError(
+                    f"{config.path}: the roles use different simulated benches ({sorted(existing)}); "
+                    f"a run needs one bench"
+                )
             existing_spec = existing.pop()
             if seed is None:  # the bench file's own seed, else a fresh one (recorded: the run can be repeated)
                 given = [p.split("=", 1)[1] for p in existing_spec.split(";") if p.strip().startswith("seed=")]
@@ -81,14 +92,16 @@ class BenchSession:
                 given = f"simulated bench options {sim_options!r}" if sim_options else f"bench {config.path}"
                 raise ValueError(f"{given}: {' '.join(str(exc).split())}") from None
         elif sim_options and strict_options:
-            raise ValueError(f"simulated bench options ({sim_options!r}) need a simulated bench (--sim), "
-                             f"not {config.path}")
+            raise ValueError(
+                f"simulated bench options ({sim_options!r}) need a simulated bench (--sim), not {config.path}"
+            )
         bench = Bench.open(config, require=tuple(require))
         return cls(bench=bench, simulated=simulated, spec=spec, seed=seed)
 
     @classmethod
-    def _open_served(cls, config, spec: str, seed: int | None, sim_options: str,
-                     require: Iterable[str]) -> "BenchSession":
+    def _open_served(
+        cls, config, spec: str, seed: int | None, sim_options: str, require: Iterable[str]
+    ) -> BenchSession:
         from tspcm_lab.bench import Bench
         from tspcm_lab.served import ServedBench
 
@@ -144,7 +157,7 @@ class BenchSession:
             self.served.stop()
         return problems
 
-    def __enter__(self) -> "BenchSession":
+    def __enter__(self) -> BenchSession:
         return self
 
     def __exit__(self, *exc) -> None:

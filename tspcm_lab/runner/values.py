@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pymeasure.experiment.parameters import (BooleanParameter, FloatParameter, IntegerParameter, ListParameter,
-                                             VectorParameter)
+from pymeasure.experiment.parameters import (
+    BooleanParameter,
+    FloatParameter,
+    IntegerParameter,
+    ListParameter,
+    VectorParameter,
+)
 
 from instruments.units import split_quantity, unit_factor
 from procedures.library.errors import ParameterError
@@ -30,7 +36,8 @@ def is_parameter_error(exc: BaseException) -> bool:
     procedure's, a plugin's subclass), or a plugin's own ValueError of the same shape (a ``parameter``
     attribute naming it)."""
     return isinstance(exc, ParameterError) or (
-        isinstance(exc, ValueError) and isinstance(getattr(exc, "parameter", None), str))
+        isinstance(exc, ValueError) and isinstance(getattr(exc, "parameter", None), str)
+    )
 
 
 def format_number(value: Any) -> str:
@@ -42,26 +49,34 @@ def _number(parameter: Any, key: str, value: Any) -> float:
     (:func:`instruments.units.unit_factor`)."""
     units = getattr(parameter, "units", None) or ""
     if isinstance(value, (bool, np.bool_)):
-        raise ParameterInputError(key, f"{parameter.name} needs a number, got {value!r}; allowed: "
-                                       f"{allowed_text(parameter)}")
+        raise ParameterInputError(
+            key, f"{parameter.name} needs a number, got {value!r}; allowed: {allowed_text(parameter)}"
+        )
     if isinstance(value, (int, float, np.number)):
         number = float(value)
     else:
         split = split_quantity(str(value))
         if split is None:
-            raise ParameterInputError(key, f"{parameter.name}: cannot read {value!r} as a number"
-                                           + (f" in {units}" if units else "")
-                                           + f"; allowed: {allowed_text(parameter)}")
+            raise ParameterInputError(
+                key,
+                f"{parameter.name}: cannot read {value!r} as a number"
+                + (f" in {units}" if units else "")
+                + f"; allowed: {allowed_text(parameter)}",
+            )
         number, written = split
         if written:
             factor = unit_factor(written, units)
             if factor is None:
-                raise ParameterInputError(key, f"{parameter.name}: {value!r} is not in {units or 'plain numbers'}"
-                                               f"; allowed: {allowed_text(parameter)}")
+                raise ParameterInputError(
+                    key,
+                    f"{parameter.name}: {value!r} is not in {units or 'plain numbers'}"
+                    f"; allowed: {allowed_text(parameter)}",
+                )
             number *= factor
     if not math.isfinite(number):
-        raise ParameterInputError(key, f"{parameter.name} must be finite, got {value!r}; allowed: "
-                                       f"{allowed_text(parameter)}")
+        raise ParameterInputError(
+            key, f"{parameter.name} must be finite, got {value!r}; allowed: {allowed_text(parameter)}"
+        )
     return number
 
 
@@ -122,7 +137,8 @@ def convert_value(parameter: Any, key: str, value: Any) -> Any:
     """``value`` (text or typed) converted by the PyMeasure parameter's type and checked against its
     range; ParameterInputError naming ``key`` and the allowed values otherwise."""
     if isinstance(parameter, (FloatParameter, IntegerParameter)) or isinstance(
-            getattr(parameter, "minimum", None), (int, float)):
+        getattr(parameter, "minimum", None), (int, float)
+    ):
         return _in_range(parameter, key, value)
     if isinstance(parameter, BooleanParameter):
         return _boolean(parameter, key, value)
@@ -179,8 +195,9 @@ def apply_values(procedure: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def build_procedure(procedure_class: type, values: Mapping[str, Any] | None = None,
-                    session: "BenchSession | None" = None) -> Any:
+def build_procedure(
+    procedure_class: type, values: Mapping[str, Any] | None = None, session: BenchSession | None = None
+) -> Any:
     """A procedure instance with ``values`` applied and the bench attached (nothing validated yet)."""
     procedure = procedure_class()
     applied = apply_values(procedure, values or {})

@@ -7,6 +7,7 @@ import sys
 
 def worker_class():
     from pymeasure.experiment import Procedure
+
     from tspcm_lab.store.pymeasure_glue import HDF5Worker
 
     class RunnerWorker(HDF5Worker):

@@ -14,9 +14,23 @@ from tspcm_lab.store.repair import repair_run
 from tspcm_lab.store.writer import RunWriter
 
 __all__ = [
-    "FORMAT_NAME", "FORMAT_VERSION", "HDF5Results", "HDF5Worker", "NotARunError", "ParameterRecord",
-    "Run", "RunBusyError", "RunFileError", "RunWriter", "Waveform", "import_pymeasure_csv",
-    "list_runs", "open_run", "repair_run", "restore_procedure", "write_analysis",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "HDF5Results",
+    "HDF5Worker",
+    "NotARunError",
+    "ParameterRecord",
+    "Run",
+    "RunBusyError",
+    "RunFileError",
+    "RunWriter",
+    "Waveform",
+    "import_pymeasure_csv",
+    "list_runs",
+    "open_run",
+    "repair_run",
+    "restore_procedure",
+    "write_analysis",
 ]
 
 _LAZY = {  # PyMeasure (and pandas) load only when these are used

@@ -9,9 +9,10 @@ idempotent.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import h5py
 import numpy as np
@@ -34,9 +35,15 @@ def _value(value: Any) -> Any:
     return np.asarray(value)
 
 
-def write_analysis(path: str | Path, name: str, values: Mapping[str, Any],
-                   units: Mapping[str, str] | None = None, method: str = "", criterion: str = "",
-                   **settings: Any) -> None:
+def write_analysis(
+    path: str | Path,
+    name: str,
+    values: Mapping[str, Any],
+    units: Mapping[str, str] | None = None,
+    method: str = "",
+    criterion: str = "",
+    **settings: Any,
+) -> None:
     """Write (or replace) ``/analysis/<name>`` in the run file at `path`.
 
     :param values: {feature: scalar or array}, e.g. {"vth_V": [0.91, 0.93], "vhold_V": [...]}
@@ -69,8 +76,12 @@ def _writer_busy(h5: h5py.File) -> bool:
         return False
     attrs = {k: py_value(attr(h5, k)) for k in _STATE_ATTRS}
     heartbeat = float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
-    return writer_alive(str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
-                        str(attrs.get("writer_process_start", "")), heartbeat)
+    return writer_alive(
+        str(attrs.get("writer_host", "")),
+        int(attrs.get("writer_pid", 0) or 0),
+        str(attrs.get("writer_process_start", "")),
+        heartbeat,
+    )
 
 
 def _diagnose(path: Path, exc: OSError) -> RunBusyError:
@@ -108,8 +119,15 @@ def _open_for_analysis(path: Path) -> Iterator[h5py.File]:
         yield h5
 
 
-def _write_group(h5: h5py.File, name: str, values: Mapping[str, Any], units: Mapping[str, str],
-                 method: str, criterion: str, settings: Mapping[str, Any]) -> None:
+def _write_group(
+    h5: h5py.File,
+    name: str,
+    values: Mapping[str, Any],
+    units: Mapping[str, str],
+    method: str,
+    criterion: str,
+    settings: Mapping[str, Any],
+) -> None:
     """Replace ``/analysis/<name>`` of the open file ``h5`` with the given values and attributes."""
     parent = h5.require_group("analysis")
     key = hdf5_name(name)

@@ -121,22 +121,35 @@ def _records(cls: type | None, texts: dict[str, str]) -> list[ParameterRecord]:
             key, parameter = objects[label]
             try:
                 parameter.value = text
-                records.append(ParameterRecord(
-                    key=key, value=parameter.value, units=getattr(parameter, "units", None) or "",
-                    label=label, kind=type(parameter).__name__))
+                records.append(
+                    ParameterRecord(
+                        key=key,
+                        value=parameter.value,
+                        units=getattr(parameter, "units", None) or "",
+                        label=label,
+                        kind=type(parameter).__name__,
+                    )
+                )
                 continue
             except Exception:
                 pass
         value, units = parse_value(text)
-        kind = {bool: "BooleanParameter", int: "IntegerParameter", float: "FloatParameter",
-                list: "VectorParameter"}.get(type(value), "Parameter")
-        records.append(ParameterRecord(key=_snake(label), value=value, units=units, label=label,
-                                       kind=kind))
+        kind = {
+            bool: "BooleanParameter",
+            int: "IntegerParameter",
+            float: "FloatParameter",
+            list: "VectorParameter",
+        }.get(type(value), "Parameter")
+        records.append(ParameterRecord(key=_snake(label), value=value, units=units, label=label, kind=kind))
     return records
 
 
-def import_pymeasure_csv(csv_path: str | os.PathLike, output: str | os.PathLike | None = None,
-                         overwrite: bool = False, procedure: str | None = None) -> Path:
+def import_pymeasure_csv(
+    csv_path: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    procedure: str | None = None,
+) -> Path:
     """Write the run file for a PyMeasure CSV (default: same name, suffix .h5); return its path.
 
     ``procedure``: the registered procedure (e.g. "iv-sweep") the CSV is a run of: its parameter
@@ -179,12 +192,23 @@ def import_pymeasure_csv(csv_path: str | os.PathLike, output: str | os.PathLike 
     metadata = {r.key: r for r in _records(None, metadata_texts)}
     mtime = layout.iso_from_unix(csv_path.stat().st_mtime)
     writer = RunWriter.create(
-        output, parameters={r.key: r for r in records}, columns=list(frame.columns),
-        procedure_class=stored_class, procedure_name=name, metadata=metadata, title=f"imported from {csv_path.name}",
-        start_time=mtime, attrs={"imported_from": str(csv_path.resolve()),
-                                 "imported_time": layout.utc_now_iso(),
-                                 "start_time_source": "modification time of the imported CSV"},
-        flush_interval_s=None, live=False, overwrite=overwrite)
+        output,
+        parameters={r.key: r for r in records},
+        columns=list(frame.columns),
+        procedure_class=stored_class,
+        procedure_name=name,
+        metadata=metadata,
+        title=f"imported from {csv_path.name}",
+        start_time=mtime,
+        attrs={
+            "imported_from": str(csv_path.resolve()),
+            "imported_time": layout.utc_now_iso(),
+            "start_time_source": "modification time of the imported CSV",
+        },
+        flush_interval_s=None,
+        live=False,
+        overwrite=overwrite,
+    )
     try:
         columns = {}
         for label in frame.columns:

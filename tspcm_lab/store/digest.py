@@ -13,21 +13,27 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 #: root attribute holding the checksum (8 hex digits); files without it are not checked
 DIGEST_ATTR = "metadata_crc32"
 
 
-def metadata_digest(attrs: Mapping[str, Any], parameters: Mapping[str, Any], metadata: Mapping[str, Any],
-                    bench: Mapping[str, Any]) -> str:
+def metadata_digest(
+    attrs: Mapping[str, Any], parameters: Mapping[str, Any], metadata: Mapping[str, Any], bench: Mapping[str, Any]
+) -> str:
     """CRC-32 (8 hex digits) of the metadata as the reader holds it: root attributes (``py_value``'d,
     the checksum itself left out), parameter and metadata records, the bench tree."""
+
     def records(items: Mapping[str, Any]) -> list:
         return [[key, r.value, r.units, r.label, r.kind, r.extra] for key, r in sorted(items.items())]
 
-    text = json.dumps([{k: v for k, v in attrs.items() if k != DIGEST_ATTR}, records(parameters),
-                       records(metadata), bench], sort_keys=True, default=str)
+    text = json.dumps(
+        [{k: v for k, v in attrs.items() if k != DIGEST_ATTR}, records(parameters), records(metadata), bench],
+        sort_keys=True,
+        default=str,
+    )
     return f"{zlib.crc32(text.encode('utf-8', 'surrogatepass')):08x}"
 
 

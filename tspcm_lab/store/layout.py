@@ -10,9 +10,10 @@ import os
 import platform
 import re
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version as _dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 from pathlib import Path
 
 #: Root attribute ``format``: how a reader recognises a run file.
@@ -27,7 +28,13 @@ LIBVER = ("v110", "v110")
 
 #: Run statuses stored in the ``status`` root attribute.
 RUNNING, COMPLETED, ABORTED, FAILED, INTERRUPTED, IMPORTED = (
-    "running", "completed", "aborted", "failed", "interrupted", "imported")
+    "running",
+    "completed",
+    "aborted",
+    "failed",
+    "interrupted",
+    "imported",
+)
 FINAL_STATUSES = (COMPLETED, ABORTED, FAILED, INTERRUPTED, IMPORTED)
 
 #: Elements per chunk of a streamed 1-D column (4096 float64 = 32 kB: small runs stay small, large
@@ -124,8 +131,9 @@ def create_small_dataset(group, name: str, data):
         _COMPACT_DCPL = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
         _COMPACT_DCPL.set_layout(h5py.h5d.COMPACT)
     space = h5py.h5s.create(h5py.h5s.SCALAR) if array.shape == () else h5py.h5s.create_simple(array.shape)
-    dsid = h5py.h5d.create(group.id, name.encode("utf-8"), h5py.h5t.py_create(array.dtype, logical=True),
-                           space, dcpl=_COMPACT_DCPL)
+    dsid = h5py.h5d.create(
+        group.id, name.encode("utf-8"), h5py.h5t.py_create(array.dtype, logical=True), space, dcpl=_COMPACT_DCPL
+    )
     if array.dtype.kind in "iuf":
         dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(array))
         return h5py.Dataset(dsid)
@@ -143,12 +151,12 @@ def hdf5_name(key: str) -> str:
 
 def utc_now_iso() -> str:
     """The current time as ISO 8601 UTC with milliseconds, e.g. 2026-05-09T07:35:25.123+00:00."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def iso_from_unix(t_s: float) -> str:
     """ISO 8601 UTC for a Unix time in seconds."""
-    return datetime.fromtimestamp(t_s, timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(t_s, UTC).isoformat(timespec="milliseconds")
 
 
 def _dist(name: str) -> str:
@@ -224,7 +232,7 @@ def process_start_ticks(pid: int) -> str:
     except OSError:
         return ""
     # the command name (field 2) may contain spaces and parentheses: split after its closing ")"
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else ""
 
 

@@ -28,14 +28,15 @@ def _pid_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read().decode(errors="replace")
-        state = stat[stat.rfind(")") + 2:].split()[0]
+        state = stat[stat.rfind(")") + 2 :].split()[0]
         return state not in ("Z", "X")
     except (OSError, IndexError):
         return True
 
 
-def writer_alive(host: str, pid: int, process_start: str, heartbeat_unix_s: float | None,
-                 now_unix_s: float | None = None) -> bool:
+def writer_alive(
+    host: str, pid: int, process_start: str, heartbeat_unix_s: float | None, now_unix_s: float | None = None
+) -> bool:
     """True when the writer described by these root attributes may still be writing.
 
     Same host: the pid must exist, not be a zombie, and have the stored start time (pid reuse).

@@ -9,8 +9,9 @@ PyMeasure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import h5py
 import numpy as np
@@ -51,9 +52,16 @@ def from_procedure(procedure: Any) -> list[ParameterRecord]:
         if choices:
             extra["choices"] = [str(c) for c in choices]
         value = parameter.value if parameter.is_set() else None
-        records.append(ParameterRecord(
-            key=key, value=value, units=getattr(parameter, "units", None) or "",
-            label=parameter.name, kind=type(parameter).__name__, extra=extra))
+        records.append(
+            ParameterRecord(
+                key=key,
+                value=value,
+                units=getattr(parameter, "units", None) or "",
+                label=parameter.name,
+                kind=type(parameter).__name__,
+                extra=extra,
+            )
+        )
     return records
 
 
@@ -64,8 +72,7 @@ def from_mapping(parameters: Mapping[str, Any]) -> list[ParameterRecord]:
         if isinstance(item, ParameterRecord):
             records.append(item)
         elif isinstance(item, tuple) and len(item) == 2:
-            records.append(ParameterRecord(key=key, value=item[0], units=item[1] or "", label=key,
-                                           kind=_kind(item[0])))
+            records.append(ParameterRecord(key=key, value=item[0], units=item[1] or "", label=key, kind=_kind(item[0])))
         else:
             records.append(ParameterRecord(key=key, value=item, label=key, kind=_kind(item)))
     return records
@@ -131,9 +138,18 @@ def read_parameters(group: h5py.Group) -> dict[str, ParameterRecord]:
         if attrs.get("type") == "BooleanParameter" and isinstance(value, (int, np.integer)):
             value = bool(value)
         extra = {k: v for k, v in attrs.items() if k not in ("label", "units", "type", "order")}
-        records.append((attrs.get("order", 0), ParameterRecord(
-            key=key, value=value, units=attrs.get("units", "") or "",
-            label=attrs.get("label", key) or key, kind=attrs.get("type", "Parameter"),
-            extra=extra)))
+        records.append(
+            (
+                attrs.get("order", 0),
+                ParameterRecord(
+                    key=key,
+                    value=value,
+                    units=attrs.get("units", "") or "",
+                    label=attrs.get("label", key) or key,
+                    kind=attrs.get("type", "Parameter"),
+                    extra=extra,
+                ),
+            )
+        )
     records.sort(key=lambda item: item[0])
     return {record.key: record for _, record in records}

@@ -28,32 +28,45 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 from pymeasure.experiment import Procedure, Results, Worker
 from pymeasure.experiment import parameters as pm_parameters
 from pymeasure.experiment.results import CSVFormatter
 
-from tspcm_lab.store.layout import ABORTED, COMPLETED, FAILED, INTERRUPTED, IMPORTED, RUNNING
+from tspcm_lab.store.layout import ABORTED, COMPLETED, FAILED, IMPORTED, INTERRUPTED, RUNNING
 from tspcm_lab.store.reader import Run, open_run
 from tspcm_lab.store.writer import RunWriter
 
 log = logging.getLogger(__name__)
 
 #: PyMeasure status of a procedure -> run file status
-STATUS_FROM_PYMEASURE = {Procedure.FINISHED: COMPLETED, Procedure.ABORTED: ABORTED,
-                         Procedure.FAILED: FAILED}
+STATUS_FROM_PYMEASURE = {Procedure.FINISHED: COMPLETED, Procedure.ABORTED: ABORTED, Procedure.FAILED: FAILED}
 #: run file status -> PyMeasure status of a reloaded procedure
-STATUS_TO_PYMEASURE = {COMPLETED: Procedure.FINISHED, IMPORTED: Procedure.FINISHED,
-                       ABORTED: Procedure.ABORTED, FAILED: Procedure.FAILED,
-                       INTERRUPTED: Procedure.FAILED, RUNNING: Procedure.RUNNING}
+STATUS_TO_PYMEASURE = {
+    COMPLETED: Procedure.FINISHED,
+    IMPORTED: Procedure.FINISHED,
+    ABORTED: Procedure.ABORTED,
+    FAILED: Procedure.FAILED,
+    INTERRUPTED: Procedure.FAILED,
+    RUNNING: Procedure.RUNNING,
+}
 
 #: the PyMeasure parameter classes a stand-in procedure may use (looked up by stored type name)
-_PARAMETER_TYPES = {cls.__name__: cls for cls in (
-    pm_parameters.FloatParameter, pm_parameters.IntegerParameter, pm_parameters.BooleanParameter,
-    pm_parameters.ListParameter, pm_parameters.VectorParameter, pm_parameters.Parameter)}
+_PARAMETER_TYPES = {
+    cls.__name__: cls
+    for cls in (
+        pm_parameters.FloatParameter,
+        pm_parameters.IntegerParameter,
+        pm_parameters.BooleanParameter,
+        pm_parameters.ListParameter,
+        pm_parameters.VectorParameter,
+        pm_parameters.Parameter,
+    )
+}
 
 
 class StoredProcedure(Procedure):
@@ -61,8 +74,7 @@ class StoredProcedure(Procedure):
     parameters and columns so that the run can be browsed and re-plotted, but cannot be run."""
 
     def startup(self):
-        raise NotImplementedError(
-            f"{type(self).__name__} was rebuilt from a run file; import its procedure to run it")
+        raise NotImplementedError(f"{type(self).__name__} was rebuilt from a run file; import its procedure to run it")
 
 
 #: environment variable with more class paths ("module:QualName", comma-separated) that run files and
@@ -128,8 +140,7 @@ def _stand_in_class(run: Run) -> type[Procedure]:
     return type(name or "StoredProcedure", (StoredProcedure,), attrs)
 
 
-def restore_procedure(run: Run | str | os.PathLike, procedure_class: type[Procedure] | None = None
-                      ) -> Procedure:
+def restore_procedure(run: Run | str | os.PathLike, procedure_class: type[Procedure] | None = None) -> Procedure:
     """A procedure instance with the stored parameter values (and columns) of a run."""
     if not isinstance(run, Run):
         run = open_run(run)
@@ -166,9 +177,16 @@ class HDF5Results(Results):
     :param flush_interval_s: longest time a row waits in memory before it reaches the file (s)
     """
 
-    def __init__(self, procedure: Procedure, data_filename: str | os.PathLike, *,
-                 bench: Mapping[str, Any] | None = None, seed: int | None = None, title: str = "",
-                 flush_interval_s: float | None = 1.0):
+    def __init__(
+        self,
+        procedure: Procedure,
+        data_filename: str | os.PathLike,
+        *,
+        bench: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        title: str = "",
+        flush_interval_s: float | None = 1.0,
+    ):
         if not isinstance(procedure, Procedure):
             raise ValueError("Results require a Procedure object")
         self.procedure = procedure
@@ -207,16 +225,24 @@ class HDF5Results(Results):
         or the first rows are flushed."""
         if self.writer is None:
             self.writer = RunWriter.create(
-                self.data_filename, procedure=self.procedure, bench=self.bench, seed=self.seed,
-                title=self.title, flush_interval_s=self.flush_interval_s, live=False)
+                self.data_filename,
+                procedure=self.procedure,
+                bench=self.bench,
+                seed=self.seed,
+                title=self.title,
+                flush_interval_s=self.flush_interval_s,
+                live=False,
+            )
         return self.writer
 
     def store_metadata(self) -> None:
         """Store the procedure's evaluated metadata, then go live."""
         if self.writer is None:
             return
-        metadata = {key: (getattr(self.procedure, key, item.value), getattr(item, "units", "") or "")
-                    for key, item in self.procedure.metadata_objects().items()}
+        metadata = {
+            key: (getattr(self.procedure, key, item.value), getattr(item, "units", "") or "")
+            for key, item in self.procedure.metadata_objects().items()
+        }
         if metadata:
             self.writer.set_metadata(metadata)
         self.writer.go_live()
@@ -255,8 +281,11 @@ class HDF5Results(Results):
             self._pieces.append(new)
             self._data = None
         if self._data is None:
-            self._data = (pd.concat(self._pieces, ignore_index=True) if self._pieces
-                          else pd.DataFrame(columns=run.column_labels or columns))
+            self._data = (
+                pd.concat(self._pieces, ignore_index=True)
+                if self._pieces
+                else pd.DataFrame(columns=run.column_labels or columns)
+            )
             self._pieces = [self._data] if len(self._data) else []
         return self._data
 
@@ -275,13 +304,11 @@ class HDF5Results(Results):
         return ""
 
     @staticmethod
-    def load(data_filename: str | os.PathLike, procedure_class: type[Procedure] | None = None
-             ) -> "HDF5Results":
+    def load(data_filename: str | os.PathLike, procedure_class: type[Procedure] | None = None) -> HDF5Results:
         """Reopen a run file: a Results whose ``.procedure`` has the stored parameters."""
         run = open_run(data_filename)
         procedure = restore_procedure(run, procedure_class)
-        results = HDF5Results(procedure, data_filename, bench=run.bench, seed=run.seed,
-                              title=run.title)
+        results = HDF5Results(procedure, data_filename, bench=run.bench, seed=run.seed, title=run.title)
         results._run = run
         return results
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import h5py
 import numpy as np
@@ -42,8 +43,17 @@ def _is_lock_error(text: str) -> bool:
 
 
 #: what HDF5 raises for a damaged object (a failed checksum, an address past the end, a bad header)
-DAMAGE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError,
-                 UnicodeDecodeError, OverflowError)
+DAMAGE_ERRORS = (
+    OSError,
+    RuntimeError,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    UnicodeDecodeError,
+    OverflowError,
+)
 
 
 @contextmanager
@@ -105,8 +115,10 @@ def open_h5(path: str | Path) -> Iterator[tuple[h5py.File, bool]]:
             if _is_lock_error(text):
                 raise RunBusyError(f"{path}: locked by another process that is creating it") from None
             if "already open for write" in text or "not already open for swmr writing" in text.lower():
-                raise NotARunError(f"{path}: left open for write by a writer that stopped before it "
-                                   f"went live; run 'tspcm repair {path}'") from None
+                raise NotARunError(
+                    f"{path}: left open for write by a writer that stopped before it "
+                    f"went live; run 'tspcm repair {path}'"
+                ) from None
             raise NotARunError(f"{path}: not a readable HDF5 file ({_reason(text)})") from None
     try:
         with reading(path, "the file's structure"):
@@ -131,16 +143,18 @@ def attr(obj, name: str, default: Any = None) -> Any:
 def _check_format(path: Path, h5: h5py.File) -> None:
     fmt = py_value(attr(h5, "format", None))
     if fmt != layout.FORMAT_NAME:
-        raise NotARunError(f"{path}: an HDF5 file but not a tspcm run file "
-                           f"(no root attribute format = {layout.FORMAT_NAME!r})")
+        raise NotARunError(
+            f"{path}: an HDF5 file but not a tspcm run file (no root attribute format = {layout.FORMAT_NAME!r})"
+        )
     version = str(py_value(attr(h5, "format_version", "")))
     try:
         major = int(version.split(".")[0])
     except ValueError:
         raise NotARunError(f"{path}: run file with an unreadable format_version {version!r}") from None
     if major > layout.FORMAT_MAJOR:
-        raise NotARunError(f"{path}: run file format {version} is newer than this reader "
-                           f"({layout.FORMAT_VERSION}); update tspcm-lab")
+        raise NotARunError(
+            f"{path}: run file format {version} is newer than this reader ({layout.FORMAT_VERSION}); update tspcm-lab"
+        )
 
 
 @dataclass
@@ -170,8 +184,12 @@ def _status_from(attrs: dict[str, Any], heartbeat: float | None) -> str:
     status = str(attrs.get("status", ""))
     if status != RUNNING:
         return status
-    alive = writer_alive(str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
-                         str(attrs.get("writer_process_start", "")), heartbeat)
+    alive = writer_alive(
+        str(attrs.get("writer_host", "")),
+        int(attrs.get("writer_pid", 0) or 0),
+        str(attrs.get("writer_process_start", "")),
+        heartbeat,
+    )
     return RUNNING if alive else INTERRUPTED
 
 
@@ -190,7 +208,7 @@ class Run:
             self.consistent = consistent
 
     @classmethod
-    def snapshot(cls, path: str | Path) -> "Run":
+    def snapshot(cls, path: str | Path) -> Run:
         """The run read once, in one open of the file: its static parts and every flushed row.
 
         `columns` and `read_columns` then serve those rows from memory (no further I/O), so a
@@ -203,8 +221,10 @@ class Run:
             run.consistent = consistent
             n = min((ds.shape[0] for ds in datasets), default=0)
             # whole datasets read with [()] (h5py's fast path); a column caught ahead mid-flush is cut to n
-            run._rows = {label: read_dataset(run.path, ds, () if ds.shape[0] == n else slice(0, n))
-                         for (_, label, _), ds in zip(run._column_info, datasets)}
+            run._rows = {
+                label: read_dataset(run.path, ds, () if ds.shape[0] == n else slice(0, n))
+                for (_, label, _), ds in zip(run._column_info, datasets)
+            }
         return run
 
     def _read_static(self, h5: h5py.File) -> list[h5py.Dataset]:
@@ -214,28 +234,34 @@ class Run:
             self.attrs: dict[str, Any] = {name: py_value(value) for name, value in h5.attrs.items()}
         with reading(self.path, "/parameters"):
             self.parameters: dict[str, ParameterRecord] = (
-                read_parameters(h5["parameters"]) if "parameters" in h5 else {})
+                read_parameters(h5["parameters"]) if "parameters" in h5 else {}
+            )
         with reading(self.path, "/metadata"):
-            self.metadata: dict[str, ParameterRecord] = (
-                read_parameters(h5["metadata"]) if "metadata" in h5 else {})
+            self.metadata: dict[str, ParameterRecord] = read_parameters(h5["metadata"]) if "metadata" in h5 else {}
         with reading(self.path, "/bench"):
             self.bench: dict[str, Any] = read_tree(h5["bench"]) if "bench" in h5 else {}
         stored = self.attrs.get(DIGEST_ATTR)
         if stored is not None and stored != metadata_digest(self.attrs, self.parameters, self.metadata, self.bench):
-            raise CorruptRunError(f"{self.path}: its metadata (root attributes, /parameters, /metadata or /bench) "
-                                  f"is damaged: checksum {DIGEST_ATTR} does not match (changed since it was "
-                                  f"written; a program that edits them must update it: "
-                                  f"tspcm_lab.store.digest.write_digest)")
+            raise CorruptRunError(
+                f"{self.path}: its metadata (root attributes, /parameters, /metadata or /bench) "
+                f"is damaged: checksum {DIGEST_ATTR} does not match (changed since it was "
+                f"written; a program that edits them must update it: "
+                f"tspcm_lab.store.digest.write_digest)"
+            )
         self._column_info: list[tuple[str, str, str]] = []
         datasets: list[h5py.Dataset] = []
         with reading(self.path, "/data"):
             if "data" in h5:
                 data = h5["data"]  # members by name: .items() would hide a damaged one as None
-                items = [(py_value(attr(ds, "order", 0)), key, ds) for key, ds in
-                         ((key, data[key]) for key in data) if isinstance(ds, h5py.Dataset)]
+                items = [
+                    (py_value(attr(ds, "order", 0)), key, ds)
+                    for key, ds in ((key, data[key]) for key in data)
+                    if isinstance(ds, h5py.Dataset)
+                ]
                 for _, key, ds in sorted(items, key=lambda item: item[0]):
-                    self._column_info.append((key, str(py_value(attr(ds, "label", key))),
-                                              str(py_value(attr(ds, "units", "")))))
+                    self._column_info.append(
+                        (key, str(py_value(attr(ds, "label", key))), str(py_value(attr(ds, "units", ""))))
+                    )
                     datasets.append(ds)
         return datasets
 
@@ -276,9 +302,12 @@ class Run:
         ``running`` in the file with a writer that is no longer alive reads as ``interrupted``."""
         with open_h5(self.path) as (h5, consistent):
             self.consistent = consistent
-            attrs = {name: py_value(value) for name, value in h5.attrs.items()
-                     if name in ("status", "writer_host", "writer_pid", "writer_process_start",
-                                 "end_time", "n_rows", "error")}
+            attrs = {
+                name: py_value(value)
+                for name, value in h5.attrs.items()
+                if name
+                in ("status", "writer_host", "writer_pid", "writer_process_start", "end_time", "n_rows", "error")
+            }
             heartbeat = float(h5["run/heartbeat"][()]) if "run/heartbeat" in h5 else None
         self.attrs.update(attrs)
         return _status_from(attrs, heartbeat)
@@ -340,8 +369,10 @@ class Run:
             n = self._n_rows(h5)
             stop = n if stop is None else min(stop, n)
             start = min(start, stop)
-            return {label: read_dataset(self.path, h5["data"][key], slice(start, stop))
-                    for key, label, _ in self._column_info}
+            return {
+                label: read_dataset(self.path, h5["data"][key], slice(start, stop))
+                for key, label, _ in self._column_info
+            }
 
     @property
     def columns(self) -> dict[str, np.ndarray]:
@@ -364,8 +395,9 @@ class Run:
         import xarray as xr
 
         columns = self.columns
-        data_vars = {key: ("row", columns[label], {"units": units, "label": label})
-                     for key, label, units in self._column_info}
+        data_vars = {
+            key: ("row", columns[label], {"units": units, "label": label}) for key, label, units in self._column_info
+        }
         attrs = {k: v for k, v in self.attrs.items() if isinstance(v, (str, int, float))}
         for key, record in self.parameters.items():
             if isinstance(record.value, (str, int, float)):
@@ -385,14 +417,17 @@ class Run:
             n = wf["name"].shape[0]  # written last: every index entry below n is complete
             if n == 0:
                 return out
-            index = {name: read_dataset(self.path, wf[name], slice(0, n)) for name in
-                     ("name", "start", "count", "t0", "dt", "row", "y_label", "y_units", "x_label",
-                      "x_units")}
+            index = {
+                name: read_dataset(self.path, wf[name], slice(0, n))
+                for name in ("name", "start", "count", "t0", "dt", "row", "y_label", "y_units", "x_label", "x_units")
+            }
             n_samples = wf["y"].shape[0]
             y_all = read_dataset(self.path, wf["y"], slice(0, n_samples))
             x_all = read_dataset(self.path, wf["x"], slice(0, wf["x"].shape[0]))
-        text = {k: [v.decode("utf-8", errors="replace") for v in index[k]]
-                for k in ("name", "y_label", "y_units", "x_label", "x_units")}
+        text = {
+            k: [v.decode("utf-8", errors="replace") for v in index[k]]
+            for k in ("name", "y_label", "y_units", "x_label", "x_units")
+        }
         for i in range(n):
             start, count = int(index["start"][i]), int(index["count"][i])
             if start + count > n_samples:
@@ -400,11 +435,21 @@ class Run:
             dt = float(index["dt"][i])
             x_values = None
             if np.isnan(dt):
-                x_values = x_all[start:start + count] if start + count <= x_all.size else None
-            out.setdefault(text["name"][i], []).append(Waveform(
-                name=text["name"][i], y=y_all[start:start + count], t0=float(index["t0"][i]), dt=dt,
-                row=int(index["row"][i]), y_label=text["y_label"][i], y_units=text["y_units"][i],
-                x_label=text["x_label"][i], x_units=text["x_units"][i], x_values=x_values))
+                x_values = x_all[start : start + count] if start + count <= x_all.size else None
+            out.setdefault(text["name"][i], []).append(
+                Waveform(
+                    name=text["name"][i],
+                    y=y_all[start : start + count],
+                    t0=float(index["t0"][i]),
+                    dt=dt,
+                    row=int(index["row"][i]),
+                    y_label=text["y_label"][i],
+                    y_units=text["y_units"][i],
+                    x_label=text["x_label"][i],
+                    x_units=text["x_units"][i],
+                    x_values=x_values,
+                )
+            )
         return out
 
     @property
@@ -415,13 +460,20 @@ class Run:
                 return []
             lg = h5["log"]
             n = lg["time"].shape[0]
-            columns = {name: read_dataset(self.path, lg[name], slice(0, n))
-                       for name in ("time", "level", "levelname", "message")}
+            columns = {
+                name: read_dataset(self.path, lg[name], slice(0, n))
+                for name in ("time", "level", "levelname", "message")
+            }
         n = min(len(v) for v in columns.values())
-        return [{"time": float(columns["time"][i]), "level": int(columns["level"][i]),
-                 "levelname": columns["levelname"][i].decode("utf-8", errors="replace"),
-                 "message": columns["message"][i].decode("utf-8", errors="replace")}
-                for i in range(n)]
+        return [
+            {
+                "time": float(columns["time"][i]),
+                "level": int(columns["level"][i]),
+                "levelname": columns["levelname"][i].decode("utf-8", errors="replace"),
+                "message": columns["message"][i].decode("utf-8", errors="replace"),
+            }
+            for i in range(n)
+        ]
 
     @property
     def analysis(self) -> dict[str, dict[str, Any]]:
@@ -460,7 +512,7 @@ class Run:
         }
 
     def key_parameter_text(self, limit: int = 4) -> str:
-        """"label=value unit" of the key parameters (``key_parameters`` attribute, else the first
+        """ "label=value unit" of the key parameters (``key_parameters`` attribute, else the first
         few)."""
         keys = self.attrs.get("key_parameters") or list(self.parameters)[:limit]
         if isinstance(keys, str):
@@ -504,8 +556,16 @@ def summarize(path: str | Path) -> dict[str, Any]:
 
 def unreadable_row(path: str | Path, error: str) -> dict[str, Any]:
     """The `list_runs` row of a file that cannot be read."""
-    return {"procedure": "", "status": "unreadable", "title": "", "start_time": "", "n_rows": 0,
-            "parameters": "", "path": str(path), "error": error}
+    return {
+        "procedure": "",
+        "status": "unreadable",
+        "title": "",
+        "start_time": "",
+        "n_rows": 0,
+        "parameters": "",
+        "path": str(path),
+        "error": error,
+    }
 
 
 def find_run_files(paths, recursive: bool = True) -> list[str]:
@@ -516,8 +576,7 @@ def find_run_files(paths, recursive: bool = True) -> list[str]:
     for p in map(Path, paths):
         if p.is_dir():
             found = p.rglob("*") if recursive else p.glob("*")
-            out.update(dict.fromkeys(str(f) for f in sorted(found)
-                                     if f.suffix.lower() in RUN_SUFFIXES and f.is_file()))
+            out.update(dict.fromkeys(str(f) for f in sorted(found) if f.suffix.lower() in RUN_SUFFIXES and f.is_file()))
         elif p.exists():
             out[str(p)] = None
         else:

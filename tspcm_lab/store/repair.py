@@ -29,10 +29,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import h5py
 import numpy as np
@@ -67,17 +67,25 @@ class RepairResult:
 
     def __str__(self) -> str:
         if not self.rebuilt:
-            return (f"{self.path}: nothing to repair (status {self.status}, {self.n_rows} rows, every object "
-                    f"read by {self.checked_with})")
-        change = (f"status {self.status_before} -> {self.status}" if self.status_before != self.status
-                  else f"status {self.status}")
+            return (
+                f"{self.path}: nothing to repair (status {self.status}, {self.n_rows} rows, every object "
+                f"read by {self.checked_with})"
+            )
+        change = (
+            f"status {self.status_before} -> {self.status}"
+            if self.status_before != self.status
+            else f"status {self.status}"
+        )
         kept = f"; original kept as {self.backup.name}" if self.backup else ""
         if self.lost:
             shown = "; ".join(self.lost[:3]) + (f"; and {len(self.lost) - 3} more" if len(self.lost) > 3 else "")
-            return (f"{self.path}: partly repaired ({change}; {self.n_rows} rows kept; unreadable and left "
-                    f"out: {shown}{kept})")
-        return (f"{self.path}: repaired ({change}; {self.n_rows} rows, every object read back by "
-                f"{self.checked_with}{kept})")
+            return (
+                f"{self.path}: partly repaired ({change}; {self.n_rows} rows kept; unreadable and left "
+                f"out: {shown}{kept})"
+            )
+        return (
+            f"{self.path}: repaired ({change}; {self.n_rows} rows, every object read back by {self.checked_with}{kept})"
+        )
 
 
 class RepairError(RunFileError):
@@ -132,7 +140,7 @@ def _read_all(ds: h5py.Dataset) -> None:
     n = ds.shape[0]
     step = max(BLOCK_ELEMENTS, ds.chunks[0] if ds.chunks else 0)
     for start in range(0, n, step):
-        ds[start:min(n, start + step)]
+        ds[start : min(n, start + step)]
 
 
 def _attributes(obj, problems: list[str]) -> Iterator[tuple[str, object]]:
@@ -202,8 +210,14 @@ def verify(path: str | Path) -> tuple[list[str], str]:
         return problems, "h5py"
     timeout = 60 + path.stat().st_size / 5e6
     try:
-        out = subprocess.run([tool, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, errors="replace", timeout=timeout)
+        out = subprocess.run(
+            [tool, str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return problems + [f"h5dump did not finish in {timeout:.0f} s"], "h5py and h5dump"
     if out.returncode != 0:
@@ -234,14 +248,23 @@ def _copy_dataset(ds: h5py.Dataset, group: h5py.Group, name: str, lost: list[str
         except Exception as exc:  # noqa: BLE001
             lost.append(f"{where}: {_reason(str(exc))}")
             return
-        out = group.create_dataset(name, data=data, dtype=ds.dtype, chunks=ds.chunks,
-                                   maxshape=ds.maxshape if ds.chunks else None)
+        out = group.create_dataset(
+            name, data=data, dtype=ds.dtype, chunks=ds.chunks, maxshape=ds.maxshape if ds.chunks else None
+        )
     else:
         chunk = ds.chunks[0]
-        out = group.create_dataset(name, shape=ds.shape, maxshape=ds.maxshape, chunks=ds.chunks,
-                                   dtype=ds.dtype, fillvalue=ds.fillvalue, fletcher32=ds.fletcher32,
-                                   compression=ds.compression, compression_opts=ds.compression_opts,
-                                   shuffle=ds.shuffle)
+        out = group.create_dataset(
+            name,
+            shape=ds.shape,
+            maxshape=ds.maxshape,
+            chunks=ds.chunks,
+            dtype=ds.dtype,
+            fillvalue=ds.fillvalue,
+            fletcher32=ds.fletcher32,
+            compression=ds.compression,
+            compression_opts=ds.compression_opts,
+            shuffle=ds.shuffle,
+        )
         n = ds.shape[0]
         step = max(chunk, BLOCK_ELEMENTS // chunk * chunk)
         for start in range(0, n, step):
@@ -288,15 +311,19 @@ def repair_run(path: str | Path, backup: bool = True) -> RepairResult:
             heartbeat = None
         status_before = str(attrs.get("status", ""))
         if status_before == RUNNING and writer_alive(
-                str(attrs.get("writer_host", "")), int(attrs.get("writer_pid", 0) or 0),
-                str(attrs.get("writer_process_start", "")), heartbeat):
-            raise RunBusyError(f"{path}: is being written right now (pid {attrs.get('writer_pid')} on "
-                               f"{attrs.get('writer_host')}); not repairing")
+            str(attrs.get("writer_host", "")),
+            int(attrs.get("writer_pid", 0) or 0),
+            str(attrs.get("writer_process_start", "")),
+            heartbeat,
+        ):
+            raise RunBusyError(
+                f"{path}: is being written right now (pid {attrs.get('writer_pid')} on "
+                f"{attrs.get('writer_host')}); not repairing"
+            )
         if clean and status_before != RUNNING:
             problems, checked_with = verify(path)
             if not problems and not _damaged_metadata(h5):
-                return RepairResult(path, status_before, status_before, _n_rows(h5),
-                                    checked_with=checked_with)
+                return RepairResult(path, status_before, status_before, _n_rows(h5), checked_with=checked_with)
         fresh = path.with_name(f".{path.name}.repair-{os.getpid()}")
         lost: list[str] = _damaged_metadata(h5)
         try:
@@ -307,13 +334,16 @@ def repair_run(path: str | Path, backup: bool = True) -> RepairResult:
             stack.close()  # the source (and a temporary fixed copy of it) is closed before replacing
             problems, checked_with = verify(fresh)
             if problems:
-                raise RepairError(f"{path}: repair failed, original left untouched: the repaired copy does "
-                                  f"not read back ({'; '.join(problems[:3])})")
+                raise RepairError(
+                    f"{path}: repair failed, original left untouched: the repaired copy does "
+                    f"not read back ({'; '.join(problems[:3])})"
+                )
             kept = _replace(path, fresh, backup or bool(lost))
         finally:
             fresh.unlink(missing_ok=True)
-    return RepairResult(path, status_before, status, n_rows, rebuilt=True, backup=kept, lost=lost,
-                        checked_with=checked_with)
+    return RepairResult(
+        path, status_before, status, n_rows, rebuilt=True, backup=kept, lost=lost, checked_with=checked_with
+    )
 
 
 def _finish(h5: h5py.File, status_before: str, heartbeat: float | None, lost: list[str]) -> str:
@@ -378,8 +408,9 @@ def _trim_columns(h5: h5py.File) -> int:
         if ds.shape[0] > n:
             ds.resize((n,))
     _trim_parallel(h5, "log", ("time", "level", "levelname", "message"))
-    _trim_parallel(h5, "waveforms", ("name", "start", "count", "t0", "dt", "row", "y_label",
-                                     "y_units", "x_label", "x_units"))
+    _trim_parallel(
+        h5, "waveforms", ("name", "start", "count", "t0", "dt", "row", "y_label", "y_units", "x_label", "x_units")
+    )
     return int(n)
 
 

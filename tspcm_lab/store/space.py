@@ -27,8 +27,7 @@ CREATE_BYTES = 256 << 10
 METADATA_BYTES_PER_DATASET = 2048
 #: errno values that mean "no room" (ENOSPC full file system, EFBIG file size limit, EDQUOT quota)
 NO_ROOM_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-_NO_ROOM_TEXT = ("no space left", "file too large", "disk quota exceeded", "errno = 28", "errno = 27",
-                 "errno = 122")
+_NO_ROOM_TEXT = ("no space left", "file too large", "disk quota exceeded", "errno = 28", "errno = 27", "errno = 122")
 
 
 def room_bytes(path: Path) -> int:

@@ -46,9 +46,9 @@ def lookup3(data: bytes, initval: int = 0) -> int:
     a = b = c = (0xDEADBEEF + length + initval) & m
     i = 0
     while length > 12:
-        a = (a + int.from_bytes(data[i:i + 4], "little")) & m
-        b = (b + int.from_bytes(data[i + 4:i + 8], "little")) & m
-        c = (c + int.from_bytes(data[i + 8:i + 12], "little")) & m
+        a = (a + int.from_bytes(data[i : i + 4], "little")) & m
+        b = (b + int.from_bytes(data[i + 4 : i + 8], "little")) & m
+        c = (c + int.from_bytes(data[i + 8 : i + 12], "little")) & m
         # fmt: off
         a = (a - c) & m; a ^= _rot(c, 4); c = (c + b) & m  # noqa: E702 - the reference's layout
         b = (b - a) & m; b ^= _rot(a, 6); a = (a + c) & m  # noqa: E702
@@ -101,10 +101,16 @@ def read_superblock(path: str | os.PathLike) -> Superblock | None:
             size, covered = layout
             if len(head) < covered + 4:
                 return None
-            fields = [int.from_bytes(head[12 + k * size:12 + (k + 1) * size], "little") for k in range(4)]
-            stored = int.from_bytes(head[covered:covered + 4], "little")
-            return Superblock(offset=offset, version=head[8], flags=head[11], base=fields[0],
-                              eoa=fields[2], checksum_ok=lookup3(head[:covered]) == stored)
+            fields = [int.from_bytes(head[12 + k * size : 12 + (k + 1) * size], "little") for k in range(4)]
+            stored = int.from_bytes(head[covered : covered + 4], "little")
+            return Superblock(
+                offset=offset,
+                version=head[8],
+                flags=head[11],
+                base=fields[0],
+                eoa=fields[2],
+                checksum_ok=lookup3(head[:covered]) == stored,
+            )
     return None
 
 
@@ -123,8 +129,8 @@ def fixed_copy(path: str | os.PathLike, target: str | os.PathLike) -> Superblock
         end = os.fstat(f.fileno()).st_size - block.offset - block.base
         eoa = max(block.eoa, end)
         head[11] = 0
-        head[12 + 2 * size:12 + 3 * size] = eoa.to_bytes(size, "little")
-        head[covered:covered + 4] = lookup3(bytes(head[:covered])).to_bytes(4, "little")
+        head[12 + 2 * size : 12 + 3 * size] = eoa.to_bytes(size, "little")
+        head[covered : covered + 4] = lookup3(bytes(head[:covered])).to_bytes(4, "little")
         f.seek(block.offset)
-        f.write(head[:covered + 4])
+        f.write(head[: covered + 4])
     return block

@@ -33,10 +33,10 @@ def _attr_value(value: Any) -> tuple[str, Any]:
             return "", np.array(items, dtype=h5py.string_dtype())
         if all(isinstance(v, (bool, np.bool_)) for v in items) and items:
             return "", np.array(items, dtype=bool)
-        if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-               for v in items):
-            return "", np.asarray(items, dtype=float if items and any(
-                isinstance(v, (float, np.floating)) for v in items) else np.int64)
+        if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in items):
+            return "", np.asarray(
+                items, dtype=float if items and any(isinstance(v, (float, np.floating)) for v in items) else np.int64
+            )
         return JSON_SUFFIX, json.dumps(items, default=str)
     return JSON_SUFFIX, json.dumps(value, default=str)
 
@@ -59,8 +59,7 @@ def _py(value: Any) -> Any:
         return value.decode("utf-8", errors="replace")
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "SO":
-            return [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v
-                    for v in value.tolist()]
+            return [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v for v in value.tolist()]
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()

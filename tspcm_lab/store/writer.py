@@ -34,8 +34,9 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
@@ -44,7 +45,16 @@ from tspcm_lab.store import layout, space
 from tspcm_lab.store.digest import write_digest
 from tspcm_lab.store.errors import DiskFullError, RunWriteError
 from tspcm_lab.store.layout import (
-    ABORTED, COMPLETED, FAILED, FINAL_STATUSES, INTERRUPTED, LIBVER, RUNNING, parse_label, unique_keys)
+    ABORTED,
+    COMPLETED,
+    FAILED,
+    FINAL_STATUSES,
+    INTERRUPTED,
+    LIBVER,
+    RUNNING,
+    parse_label,
+    unique_keys,
+)
 from tspcm_lab.store.params import ParameterRecord, from_mapping, from_procedure, write_parameters
 from tspcm_lab.store.tree import write_tree
 
@@ -111,8 +121,7 @@ class RunWriter:
     #: anyway, in tests/store/test_disk_full.py and checks/disk_full.py)
     check_room = True
 
-    def __init__(self, path: Path, h5: h5py.File, flush_interval_s: float | None,
-                 max_buffer_rows: int):
+    def __init__(self, path: Path, h5: h5py.File, flush_interval_s: float | None, max_buffer_rows: int):
         self.path = path
         self._h5 = h5
         self._lock = threading.RLock()
@@ -152,15 +161,27 @@ class RunWriter:
 
     # ------------------------------------------------------------------ creation
     @classmethod
-    def create(cls, path: str | os.PathLike, *, procedure: Any = None,
-               parameters: Mapping[str, Any] | None = None,
-               columns: Sequence[str] | Mapping[str, Any] | None = None,
-               bench: Mapping[str, Any] | None = None, seed: int | None = None, title: str = "",
-               procedure_class: str | None = None, procedure_name: str | None = None,
-               metadata: Mapping[str, Any] | None = None, attrs: Mapping[str, Any] | None = None,
-               key_parameters: Sequence[str] | None = None, start_time: str | None = None,
-               flush_interval_s: float | None = 1.0, max_buffer_rows: int = 16_384,
-               live: bool = True, overwrite: bool = False) -> "RunWriter":
+    def create(
+        cls,
+        path: str | os.PathLike,
+        *,
+        procedure: Any = None,
+        parameters: Mapping[str, Any] | None = None,
+        columns: Sequence[str] | Mapping[str, Any] | None = None,
+        bench: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        title: str = "",
+        procedure_class: str | None = None,
+        procedure_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        attrs: Mapping[str, Any] | None = None,
+        key_parameters: Sequence[str] | None = None,
+        start_time: str | None = None,
+        flush_interval_s: float | None = 1.0,
+        max_buffer_rows: int = 16_384,
+        live: bool = True,
+        overwrite: bool = False,
+    ) -> RunWriter:
         """Create the run file at `path` with its full structure, status ``running``.
 
         :param procedure: a PyMeasure ``Procedure`` (class path, short name, parameters with units,
@@ -188,8 +209,10 @@ class RunWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         room, needed = space.room_bytes(path), space.CREATE_BYTES + space.CLOSE_RESERVE_BYTES
         if room < needed:
-            raise DiskFullError(f"disk full: {path} not created: {space.describe_bytes(max(room, 0))} free "
-                                f"there, a run file needs at least {space.describe_bytes(needed)}")
+            raise DiskFullError(
+                f"disk full: {path} not created: {space.describe_bytes(max(room, 0))} free "
+                f"there, a run file needs at least {space.describe_bytes(needed)}"
+            )
         records: list[ParameterRecord] = []
         if procedure is not None:
             records = from_procedure(procedure)
@@ -223,8 +246,7 @@ class RunWriter:
             for name, value in {**layout.software_versions(), **layout.writer_identity()}.items():
                 root[name] = value
             if key_parameters:
-                root["key_parameters"] = np.array([str(k) for k in key_parameters],
-                                                  dtype=h5py.string_dtype())
+                root["key_parameters"] = np.array([str(k) for k in key_parameters], dtype=h5py.string_dtype())
             for name, value in (attrs or {}).items():
                 root[name] = value
             write_parameters(h5.create_group("parameters"), records)
@@ -262,33 +284,44 @@ class RunWriter:
         self._ds_progress.attrs["description"] = "last progress the procedure reported"
         lg = h5.create_group("log")
         self._log_ds = {
-            "time": self._stream(lg, "time", np.float64, 256, units="s",
-                                 description="Unix time of the record"),
-            "level": self._stream(lg, "level", np.int32, 256,
-                                  description="Python logging level (30 warning, 40 error)"),
+            "time": self._stream(lg, "time", np.float64, 256, units="s", description="Unix time of the record"),
+            "level": self._stream(
+                lg, "level", np.int32, 256, description="Python logging level (30 warning, 40 error)"
+            ),
             "levelname": self._stream(lg, "levelname", _STR["log_level"], 256),
-            "message": self._stream(lg, "message", _STR["log_message"], 64,
-                                    description=f"UTF-8, cut at {layout.LOG_MESSAGE_BYTES} bytes"),
+            "message": self._stream(
+                lg, "message", _STR["log_message"], 64, description=f"UTF-8, cut at {layout.LOG_MESSAGE_BYTES} bytes"
+            ),
         }
         wf = h5.create_group("waveforms")
         wf.attrs["layout"] = "contiguous ragged array: record i is y[start[i]:start[i]+count[i]]"
-        self._wf_y = self._stream(wf, "y", np.float64, layout.WAVEFORM_CHUNK,
-                                  description="samples of all records, concatenated")
-        self._wf_x = self._stream(wf, "x", np.float64, layout.WAVEFORM_CHUNK,
-                                  description="explicit x of records whose dt is NaN, else NaN")
+        self._wf_y = self._stream(
+            wf, "y", np.float64, layout.WAVEFORM_CHUNK, description="samples of all records, concatenated"
+        )
+        self._wf_x = self._stream(
+            wf, "x", np.float64, layout.WAVEFORM_CHUNK, description="explicit x of records whose dt is NaN, else NaN"
+        )
         self._wf_index = {
             name: self._stream(wf, name, dtype, 256, description=description)
             for name, (dtype, _, description) in WAVEFORM_INDEX.items()
         }
 
     @staticmethod
-    def _stream(group: h5py.Group, name: str, dtype: Any, chunk: int, units: str | None = None,
-                description: str | None = None, fillvalue: Any = None) -> h5py.Dataset:
+    def _stream(
+        group: h5py.Group,
+        name: str,
+        dtype: Any,
+        chunk: int,
+        units: str | None = None,
+        description: str | None = None,
+        fillvalue: Any = None,
+    ) -> h5py.Dataset:
         kind = np.dtype(dtype).kind
         if fillvalue is None and kind == "f":
             fillvalue = np.nan
-        ds = group.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(chunk,), dtype=dtype,
-                                  fillvalue=fillvalue, fletcher32=True)
+        ds = group.create_dataset(
+            name, shape=(0,), maxshape=(None,), chunks=(chunk,), dtype=dtype, fillvalue=fillvalue, fletcher32=True
+        )
         if units is not None:
             ds.attrs["units"] = units
         if description:
@@ -392,8 +425,9 @@ class RunWriter:
         arrays = {label: np.asarray(values) for label, values in columns.items()}
         lengths = {label: a.shape[0] if a.ndim == 1 else None for label, a in arrays.items()}
         if any(n is None for n in lengths.values()):
-            raise ValueError(f"append_columns: every column must be 1-D, got shapes "
-                             f"{ {k: a.shape for k, a in arrays.items()} }")
+            raise ValueError(
+                f"append_columns: every column must be 1-D, got shapes { {k: a.shape for k, a in arrays.items()} }"
+            )
         if len(set(lengths.values())) > 1:
             raise ValueError(f"append_columns: columns must have equal lengths, got {lengths}")
         n = next(iter(lengths.values()), 0)
@@ -405,8 +439,7 @@ class RunWriter:
             for i, label in enumerate(self._labels):
                 values = arrays.get(label)
                 if values is None:
-                    piece = np.full(n, math.nan if self._dtypes[i].kind == "f" else 0,
-                                    dtype=self._dtypes[i])
+                    piece = np.full(n, math.nan if self._dtypes[i].kind == "f" else 0, dtype=self._dtypes[i])
                 else:
                     piece = self._convert(values, i)
                 self._pieces[i].append(piece)
@@ -415,9 +448,18 @@ class RunWriter:
             if self._buffered_rows >= self._max_buffer_rows or time.monotonic() >= self._next_flush:
                 self._flush_locked()
 
-    def add_waveform(self, name: str, y: Any, *, dt: float | None = None, t0: float = 0.0,
-                     x: Any = None, y_label: str = "", x_label: str = "Time (s)",
-                     row: int | None = None) -> None:
+    def add_waveform(
+        self,
+        name: str,
+        y: Any,
+        *,
+        dt: float | None = None,
+        t0: float = 0.0,
+        x: Any = None,
+        y_label: str = "",
+        x_label: str = "Time (s)",
+        row: int | None = None,
+    ) -> None:
         """Append one waveform record (a scope trace, a sweep): samples `y` with either a uniform time
         base (`t0`, `dt` in x units) or explicit `x` values of the same length.
 
@@ -438,11 +480,20 @@ class RunWriter:
             raise ValueError("add_waveform: name must be a non-empty string")
         with self._lock:
             self._check_open()
-            self._waveforms.append((
-                name, y_arr, x_arr, float(t0), float(dt),
-                self._rows_appended if row is None else int(row),
-                y_label, parse_label(y_label)[1] if y_label else "",
-                x_label, parse_label(x_label)[1] if x_label else ""))
+            self._waveforms.append(
+                (
+                    name,
+                    y_arr,
+                    x_arr,
+                    float(t0),
+                    float(dt),
+                    self._rows_appended if row is None else int(row),
+                    y_label,
+                    parse_label(y_label)[1] if y_label else "",
+                    x_label,
+                    parse_label(x_label)[1] if x_label else "",
+                )
+            )
             self._wf_samples += y_arr.size
             if self._wf_samples >= 4 * layout.WAVEFORM_CHUNK or time.monotonic() >= self._next_flush:
                 self._flush_locked()
@@ -457,8 +508,9 @@ class RunWriter:
             levelname = logging.getLevelName(level)
         with self._lock:
             self._check_open()
-            self._logs.append((time.time() if time_unix_s is None else time_unix_s, int(level),
-                               str(levelname), str(message)))
+            self._logs.append(
+                (time.time() if time_unix_s is None else time_unix_s, int(level), str(levelname), str(message))
+            )
 
     def set_progress(self, percent: float) -> None:
         """Record the procedure's progress (%); written with the next flush."""
@@ -537,8 +589,7 @@ class RunWriter:
         need = 0
         if self._buffered_rows:
             for dtype in self._dtypes:
-                need += space.append_bytes(self._rows_written, self._buffered_rows, layout.COLUMN_CHUNK,
-                                           dtype.itemsize)
+                need += space.append_bytes(self._rows_written, self._buffered_rows, layout.COLUMN_CHUNK, dtype.itemsize)
         if self._waveforms:
             samples = sum(record[1].size for record in self._waveforms)
             for ds in (self._wf_y, self._wf_x):
@@ -560,7 +611,8 @@ class RunWriter:
             f"disk full: {space.describe_bytes(max(room, 0))} left for {self.path}, the next "
             f"{self._buffered_rows} rows need up to {space.describe_bytes(need)} and "
             f"{space.describe_bytes(space.CLOSE_RESERVE_BYTES)} is kept to end the run; "
-            f"the {self._rows_written} rows written before are kept")
+            f"the {self._rows_written} rows written before are kept"
+        )
         raise self.failure
 
     def _check_failure(self) -> None:
@@ -576,8 +628,10 @@ class RunWriter:
         self._detached = True
         what = "disk full" if space.means_no_room(exc) else "writing failed"
         cls = DiskFullError if space.means_no_room(exc) else RunWriteError
-        self.failure = cls(f"{what}: {self.path}: {_reason(exc)}; the {self._rows_written} rows written "
-                           f"before are kept (run 'tspcm repair {self.path}' to end the file)")
+        self.failure = cls(
+            f"{what}: {self.path}: {_reason(exc)}; the {self._rows_written} rows written "
+            f"before are kept (run 'tspcm repair {self.path}' to end the file)"
+        )
         raise self.failure from None
 
     def _seal_rows(self) -> None:
@@ -622,8 +676,9 @@ class RunWriter:
     def _note_unknown(self, row: Mapping[str, Any]) -> None:
         for label in row:
             if label not in self._label_set:
-                self._warn_once(f"column {label!r} is not one of the run's columns "
-                                f"{self._labels}; its values are not stored")
+                self._warn_once(
+                    f"column {label!r} is not one of the run's columns {self._labels}; its values are not stored"
+                )
 
     def _flush_waveforms(self) -> None:
         records, self._waveforms = self._waveforms, []
@@ -639,7 +694,7 @@ class RunWriter:
         x_ds.resize((offset,))
         for start, record in zip(starts, records):
             if record[2] is not None and record[2].size:
-                x_ds[start:start + record[2].size] = record[2]
+                x_ds[start : start + record[2].size] = record[2]
         y_ds.flush()
         x_ds.flush()
         columns = {
@@ -658,12 +713,15 @@ class RunWriter:
 
     def _flush_logs(self) -> None:
         records, self._logs = self._logs, []
-        self._append_streams(self._log_ds, {
-            "time": [r[0] for r in records],
-            "level": [r[1] for r in records],
-            "levelname": [_fit_bytes(r[2], layout.LOG_LEVEL_BYTES) for r in records],
-            "message": [_fit_bytes(r[3], layout.LOG_MESSAGE_BYTES) for r in records],
-        })
+        self._append_streams(
+            self._log_ds,
+            {
+                "time": [r[0] for r in records],
+                "level": [r[1] for r in records],
+                "levelname": [_fit_bytes(r[2], layout.LOG_LEVEL_BYTES) for r in records],
+                "message": [_fit_bytes(r[3], layout.LOG_MESSAGE_BYTES) for r in records],
+            },
+        )
 
     @staticmethod
     def _append_streams(datasets: dict[str, h5py.Dataset], columns: dict[str, list]) -> None:
@@ -694,8 +752,7 @@ class RunWriter:
     def _start_thread(self) -> None:
         if self._flush_interval_s is None:
             return
-        self._thread = threading.Thread(target=self._flush_loop, name=f"RunWriter flush {self.path.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._flush_loop, name=f"RunWriter flush {self.path.name}", daemon=True)
         self._thread.start()
 
     def _flush_loop(self) -> None:
@@ -765,7 +822,7 @@ class RunWriter:
         if flush_error is not None:
             raise flush_error
 
-    def __enter__(self) -> "RunWriter":
+    def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -811,7 +868,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _close_at_exit(ref: "weakref.ref[RunWriter]") -> None:
+def _close_at_exit(ref: weakref.ref[RunWriter]) -> None:
     """A writer still open when the interpreter exits: keep its rows, mark it interrupted."""
     writer = ref()
     if writer is not None and not writer._closed:

@@ -25,30 +25,36 @@ def test_constant_waveform_is_refused():
 
 def test_33500_spike_train_upload_on_channel_2():
     samples = [0, 0, 1, 1, 0, 0, 0, 0]  # 0 V base, 1 V spikes -> 1 Vpp around 0.5 V
-    with expected_protocol(Agilent33500Ext, [
-        ("SOUR2:DATA:VOL:CLE", None),
-        ("SOUR2:DATA:ARB:DAC SPK1, -32767, -32767, 32767, 32767, -32767, -32767, -32767, -32767", None),
-        ("SOUR2:FUNC:ARB SPK1", None),
-        ("SOUR2:FUNC ARB", None),
-        ("SOUR2:FUNC:ARB:SRAT 10000000.000000", None),
-        ("SOUR2:FUNC:ARB:FILT OFF", None),
-        ("SOUR2:VOLT 1.000000", None),
-        ("SOUR2:VOLT:OFFS 0.500000", None),
-    ]) as awg:
+    with expected_protocol(
+        Agilent33500Ext,
+        [
+            ("SOUR2:DATA:VOL:CLE", None),
+            ("SOUR2:DATA:ARB:DAC SPK1, -32767, -32767, 32767, 32767, -32767, -32767, -32767, -32767", None),
+            ("SOUR2:FUNC:ARB SPK1", None),
+            ("SOUR2:FUNC ARB", None),
+            ("SOUR2:FUNC:ARB:SRAT 10000000.000000", None),
+            ("SOUR2:FUNC:ARB:FILT OFF", None),
+            ("SOUR2:VOLT 1.000000", None),
+            ("SOUR2:VOLT:OFFS 0.500000", None),
+        ],
+    ) as awg:
         scaling = awg.ch_2.upload_arb_volts("SPK1", samples, 100e-9)
     assert scaling.amplitude_vpp == 1.0 and scaling.offset_v == 0.5
 
 
 def test_33500_per_channel_trigger_sync_and_abort():
-    with expected_protocol(Agilent33500Ext, [
-        ("TRIG1:SOUR BUS", None),
-        ("TRIG2:SOUR?", "EXT"),
-        ("OUTP:SYNC:SOUR CH2", None),
-        ("OUTP:SYNC 1", None),
-        ("OUTP:SYNC?", "0"),
-        ("SOUR1:FUNC:ARB:POIN?", "1000"),
-        ("ABOR", None),
-    ]) as awg:
+    with expected_protocol(
+        Agilent33500Ext,
+        [
+            ("TRIG1:SOUR BUS", None),
+            ("TRIG2:SOUR?", "EXT"),
+            ("OUTP:SYNC:SOUR CH2", None),
+            ("OUTP:SYNC 1", None),
+            ("OUTP:SYNC?", "0"),
+            ("SOUR1:FUNC:ARB:POIN?", "1000"),
+            ("ABOR", None),
+        ],
+    ) as awg:
         awg.ch_1.trigger_source = "BUS"
         assert awg.ch_2.trigger_source == "EXT"
         awg.sync_source = "CH2"
@@ -75,26 +81,32 @@ def test_33521a_has_only_channel_1():
 
 
 def test_81160a_user_waveform_keeps_absolute_levels():
-    with expected_protocol(Keysight81160AExt, [
-        (":DATA1:DAC VOLATILE, -8191, 8191, -8191, -8191", None),
-        (":FUNC1:USER VOLATILE", None),
-        (":FUNC1 USER", None),
-        (":FREQ1 250000", None),
-        (":VOLT1 2.000000", None),
-        (":VOLT1:OFFS 1.000000", None),
-    ]) as gen:
+    with expected_protocol(
+        Keysight81160AExt,
+        [
+            (":DATA1:DAC VOLATILE, -8191, 8191, -8191, -8191", None),
+            (":FUNC1:USER VOLATILE", None),
+            (":FUNC1 USER", None),
+            (":FREQ1 250000", None),
+            (":VOLT1 2.000000", None),
+            (":VOLT1:OFFS 1.000000", None),
+        ],
+    ) as gen:
         scaling = gen.ch_1.upload_user_volts([0, 2, 0, 0], 1e-6)
     assert scaling.offset_v == 1.0
 
 
 def test_33500_burst_count_is_validated_as_a_range():
     """The 33500B's whole burst-count range (1 to 1e8) is accepted, and nothing outside it is sent."""
-    with expected_protocol(Agilent33500Ext, [
-        ("SOUR1:BURS:NCYC 100000000", None),
-        ("SOUR2:BURS:NCYC 5", None),
-        ("SOUR2:BURS:NCYC?", "+5.000000000000000E+00"),
-        ("BURS:NCYC 1", None),
-    ]) as awg:
+    with expected_protocol(
+        Agilent33500Ext,
+        [
+            ("SOUR1:BURS:NCYC 100000000", None),
+            ("SOUR2:BURS:NCYC 5", None),
+            ("SOUR2:BURS:NCYC?", "+5.000000000000000E+00"),
+            ("BURS:NCYC 1", None),
+        ],
+    ) as awg:
         awg.ch_1.burst_ncycles = 100_000_000  # upstream's range(1, 100000) refuses 100000 and above
         awg.ch_2.burst_ncycles = 5
         assert awg.ch_2.burst_ncycles == 5
