@@ -24,19 +24,8 @@ from sim_backend.params import DeviceParams
 from sim_backend.waveform import Waveform
 from tspcm_lab.export import ngspice
 from tspcm_lab.export.device import ExportDevice
+from tspcm_lab.export.equations import NOISE_OFF
 from tspcm_lab.export.spice import subcircuit
-
-#: spreads and noise the compact model leaves out: zero in the Python reference
-NOISE_OFF = (
-    "ts.vth_c2c_rel",
-    "ts.vth_d2d_rel",
-    "pcm.r_d2d_rel",
-    "pcm.vt_c2c_rel",
-    "pcm.sigma_prog_rel",
-    "pcm.sigma_reset_rel",
-    "pcm.sigma_read_rel",
-    "pcm.read_noise_white_rel",
-)
 
 TARGETS = {"vth": 0.05, "vhold": 0.05, "set_curve": 0.10, "reset_factor": 0.20}
 

@@ -506,27 +506,23 @@ class XYView(BaseView):
                 lines.append(line)
 
     def _make_extras(self, events, hlines, fits) -> list:
-        items = []
-        for x_pos, text in events:
-            items.append(
-                pg.InfiniteLine(
-                    pos=math.log10(x_pos) if self.log_x and x_pos > 0 else x_pos,
-                    angle=90,
-                    pen=pg.mkPen("#606060", width=1, style=QtCore.Qt.PenStyle.DashLine),
-                    label=text,
-                    labelOpts={"position": 0.12, "color": "#404040", "rotateAxis": (1, 0), "anchors": [(0, 1), (0, 1)]},
-                )
+        def mark(value, log, angle, color, label_opts):
+            """A dashed line at ``value`` (data units; the view's log10 when its axis is log)."""
+            return pg.InfiniteLine(
+                pos=math.log10(value) if log and value > 0 else value,
+                angle=angle,
+                pen=pg.mkPen(color, width=1, style=QtCore.Qt.PenStyle.DashLine),
+                label=label_opts.pop("text"),
+                labelOpts={**label_opts, "anchors": [(0, 1), (0, 1)]},
             )
-        for value, text in hlines:
-            items.append(
-                pg.InfiniteLine(
-                    pos=math.log10(value) if self.log_y and value > 0 else value,
-                    angle=0,
-                    pen=pg.mkPen("#b00000", width=1, style=QtCore.Qt.PenStyle.DashLine),
-                    label=text,
-                    labelOpts={"position": 0.02, "color": "#b00000", "anchors": [(0, 1), (0, 1)]},
-                )
-            )
+
+        items = [
+            mark(x, self.log_x, 90, "#606060", {"text": t, "position": 0.12, "color": "#404040", "rotateAxis": (1, 0)})
+            for x, t in events
+        ]
+        items += [
+            mark(y, self.log_y, 0, "#b00000", {"text": t, "position": 0.02, "color": "#b00000"}) for y, t in hlines
+        ]
         if fits:
             from tspcm_lab.analysis.plasticity import neurosim_conductance
 
