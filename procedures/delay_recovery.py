@@ -262,6 +262,18 @@ class DelayRecoveryProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixi
         log.info("cell threshold %.3f V (median of %s V)", vth, ", ".join(f"{v:.3f}" for v in values))
         return vth
 
+    def fire(self, train: lib.SpikeTrain, *, configure: bool) -> lib.TrainResponse:
+        """Play ``train`` once and capture the cell's response (no tail after the last pulse)."""
+        return lib.fire_train(
+            self.bench,
+            train,
+            fire_current_A=self.fire_current_A,
+            sample_interval_s=self.capture_interval_s,
+            full_scale_current_A=self.scope_full_scale_A,
+            tail_s=0.0,
+            configure=configure,
+        )
+
     # ------------------------------------------------------------------ part 1
     def measure_delays(self, clock, progress) -> bool:
         edge = getattr(self.bench.pulse, "MIN_EDGE_S", 8.4e-9)
@@ -272,15 +284,7 @@ class DelayRecoveryProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixi
                 if self.should_stop():
                     return False
                 t_start = clock.now_s()
-                response = lib.fire_train(
-                    self.bench,
-                    train,
-                    fire_current_A=self.fire_current_A,
-                    sample_interval_s=self.capture_interval_s,
-                    full_scale_current_A=self.scope_full_scale_A,
-                    tail_s=0.0,
-                    configure=(k == 0),
-                )
+                response = self.fire(train, configure=(k == 0))
                 # from the moment the leading edge passes the threshold (onsets are at half rise)
                 delay = float(response.delay_s[0]) - edge * (min(self.vth / amplitude, 1.0) - 0.5)
                 if not delay < self.delay_width_s - edge / 2:
@@ -355,15 +359,7 @@ class DelayRecoveryProcedure(lib.ProgramParametersMixin, lib.ConductanceReadMixi
         for k in range(self.recovery_repeats):
             if self.should_stop():
                 return False
-            response = lib.fire_train(
-                self.bench,
-                train,
-                fire_current_A=self.fire_current_A,
-                sample_interval_s=self.capture_interval_s,
-                full_scale_current_A=self.scope_full_scale_A,
-                tail_s=0.0,
-                configure=False,
-            )
+            response = self.fire(train, configure=False)
             t, i = response.t_s, response.current_A
             t_cross = lib.crossings_s(t, i, self.fire_current_A)[1]
             cond = np.count_nonzero(t_cross < t_probe)

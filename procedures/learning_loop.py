@@ -43,25 +43,12 @@ STAGE_FIRST, STAGE_RETRAIN = 0, 1
 CALIBRATION_SHARE = 0.2
 
 
-class LearningLoopProcedure(
-    lib.SpikeCalibrationMixin,
-    lib.SpikeParametersMixin,
-    lib.ProgramParametersMixin,
-    lib.ConductanceReadMixin,
-    TspcmProcedure,
-):
+class LearningLoopProcedure(lib.TrainForgetRetrainMixin, TspcmProcedure):
     """Train to a firing criterion, forget, retrain; pulses to criterion and savings."""
 
     name = "learning-loop"
     REQUIRED_ROLES = ("smu", "pulse", "scope")
     KEY_PARAMETERS = ("spike_amplitude_V", "criterion_probability", "forget_mode", "forget_amplitude_V")
-    BENCH_LIMITS = {
-        "spike_amplitude_V": ("pulse", "voltage"),
-        "set_amplitude_V": ("pulse", "voltage"),
-        "reset_amplitude_V": ("pulse", "voltage"),
-        "forget_amplitude_V": ("pulse", "voltage"),
-        "calibration_stop_V": ("pulse", "voltage"),
-    }
     DATA_COLUMNS = [
         "Stage",
         "Train",
@@ -108,13 +95,6 @@ class LearningLoopProcedure(
         "Program to this conductance first (0 = no)", units="S", minimum=0.0, maximum=1e-2, default=0.0
     )
     forget_mode = ListParameter("Forget by", choices=["reset", "wait"], default="reset")
-    # a partial RESET: it re-melts a dome smaller than a full RESET's (procedures.library.RESET_AMPLITUDE_V)
-    forget_amplitude_V = FloatParameter(
-        "Forget (partial RESET) amplitude", units="V", minimum=0.1, maximum=10.0, default=2.15
-    )
-    forget_width_s = FloatParameter(
-        "Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3, default=lib.RESET_WIDTH_S
-    )
     forget_wait_s = FloatParameter("Forget wait", units="s", minimum=0.0, maximum=1e7, default=1e3)
     train_interval_s = FloatParameter("Wait between trains", units="s", minimum=0.0, maximum=1e4, default=1e-3)
     store_traces = BooleanParameter("Store captured traces", default=False)
@@ -130,17 +110,8 @@ class LearningLoopProcedure(
                 f"must be 0 (no programming) or from 1e-07 S to 0.01 S, got {self.initial_conductance_S:g} S",
             )
         self.check_calibration()
-        top = self.highest_spike_amplitude_V()
-        if self.forget_mode == "reset" and self.forget_amplitude_V <= top:
-            what = (
-                "the highest calibration amplitude (calibration_stop_V + calibration_margin_V"
-                if self.calibrating
-                else "the spike amplitude (spike_amplitude_V"
-            )
-            raise ParameterError(
-                "forget_amplitude_V",
-                f"a partial RESET must be above {what} = {top:g} V), got {self.forget_amplitude_V:g} V",
-            )
+        if self.forget_mode == "reset":
+            self.check_forget_amplitude()
 
     # ------------------------------------------------------------------ steps
     def _row(

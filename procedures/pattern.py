@@ -87,25 +87,12 @@ def pattern_text(pattern: np.ndarray) -> str:
     return "/".join("".join("1" if v else "0" for v in row) for row in pattern)
 
 
-class PatternProcedure(
-    lib.SpikeCalibrationMixin,
-    lib.SpikeParametersMixin,
-    lib.ProgramParametersMixin,
-    lib.ConductanceReadMixin,
-    TspcmProcedure,
-):
+class PatternProcedure(lib.TrainForgetRetrainMixin, TspcmProcedure):
     """Memorize a binary pattern on an array: epochs to criterion, forget, retrain."""
 
     name = "pattern"
     REQUIRED_ROLES = ("smu", "pulse", "scope", "matrix")
     KEY_PARAMETERS = ("pattern", "spike_amplitude_V", "read_threshold_S", "forget_amplitude_V")
-    BENCH_LIMITS = {
-        "spike_amplitude_V": ("pulse", "voltage"),
-        "set_amplitude_V": ("pulse", "voltage"),
-        "reset_amplitude_V": ("pulse", "voltage"),
-        "forget_amplitude_V": ("pulse", "voltage"),
-        "calibration_stop_V": ("pulse", "voltage"),
-    }
     DATA_COLUMNS = [
         "Stage",
         "Epoch",
@@ -155,13 +142,6 @@ class PatternProcedure(
     require_firing = BooleanParameter("A learned cell must also fire", default=True)
     criterion_probability = FloatParameter("Criterion firing probability", minimum=0.01, maximum=1.0, default=0.9)
     max_epochs = IntegerParameter("Max epochs per training", minimum=1, maximum=10_000, default=80)
-    # as learning-loop: a partial RESET leaves a smaller dome than the blank RESET's
-    forget_amplitude_V = FloatParameter(
-        "Forget (partial RESET) amplitude", units="V", minimum=0.1, maximum=10.0, default=2.15
-    )
-    forget_width_s = FloatParameter(
-        "Forget (partial RESET) width", units="s", minimum=16e-9, maximum=1e-3, default=lib.RESET_WIDTH_S
-    )
     store_traces = BooleanParameter("Store captured traces", default=False)
     stall_epochs = IntegerParameter(
         "Raise a cell's amplitude after this many slow epochs (0 = never)", minimum=0, maximum=10_000, default=10
@@ -176,17 +156,7 @@ class PatternProcedure(
         if not target.any():
             raise ParameterError("pattern", "has no 1 cell: nothing to memorize")
         self.check_calibration()
-        top = self.highest_spike_amplitude_V()
-        if self.forget_amplitude_V <= top:
-            what = (
-                "the highest calibration amplitude (calibration_stop_V + calibration_margin_V"
-                if self.calibrating
-                else "the spike amplitude (spike_amplitude_V"
-            )
-            raise ParameterError(
-                "forget_amplitude_V",
-                f"a partial RESET must be above {what} = {top:g} V), got {self.forget_amplitude_V:g} V",
-            )
+        self.check_forget_amplitude()
 
     def check_bench(self, bench) -> None:
         target = self.target()

@@ -14,6 +14,7 @@ Layers import one way: ``tspcm_lab`` (the application) -> ``procedures`` (one mo
 - :mod:`.events`: firing events in a captured current trace
 - :mod:`.spikes`: spike trains and their captured response (``SpikeParametersMixin``)
 - :mod:`.calibration`: the per-device spike-amplitude calibration (``SpikeCalibrationMixin``)
+- :mod:`.forgetting`: train, forget by a partial RESET, retrain (``TrainForgetRetrainMixin``)
 - :mod:`.values`: lists of numbers typed into one parameter
 - pure extractors on plain arrays, which ``tspcm_lab.analysis`` builds on: :mod:`.switching` (Vth, Vhold
   from I-V sweeps), :mod:`.fitting`, :mod:`.drift` (drift exponent), :mod:`.learning` (savings, patterns)
@@ -42,6 +43,7 @@ from procedures.library.events import (
     first_event_delays_s,
     rising_edges,
 )
+from procedures.library.forgetting import TrainForgetRetrainMixin
 from procedures.library.learning import parse_pattern, savings, savings_or_nan
 from procedures.library.program import (
     ProgramParametersMixin,
@@ -105,6 +107,7 @@ __all__ = [
     "WallClock",
     "Calibration",
     "SpikeCalibrationMixin",
+    "TrainForgetRetrainMixin",
     "amplitude_ladder",
     "calibrate_amplitude",
     "confirm_amplitude",

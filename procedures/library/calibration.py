@@ -7,13 +7,14 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from instruments.clock import StopCheck
 from procedures.library.errors import ParameterError
+from procedures.library.parameters import ParameterGroups
 from procedures.library.spikes import Emitter, SpikeTrain, TrainResponse, capture_interval_s, check_spike_train
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class SpikeCalibrationMixin:
     firing at the tail's amplitude does not heat the PCM into its crystallization window, hence the
     margin. docs/procedures.md gives the figures over many simulated devices (a script makes them)."""
 
-    PARAMETER_GROUPS = (
+    PARAMETER_GROUPS: ClassVar[ParameterGroups] = (
         ("Spikes", ("spike_amplitude_V",), False),
         ("Amplitude calibration", "*", True),
     )

@@ -19,6 +19,10 @@ from pymeasure.experiment.parameters import (
 #: PyMeasure's default bounds of Float/IntegerParameter (+-1e9): "no range given"
 DEFAULT_BOUND = 1e9
 
+#: a procedure class's ``PARAMETER_GROUPS``: (title, parameter keys or "*" for every parameter the class
+#: itself declares, folded), read by tspcm_lab.gui.viewspec.parameter_groups
+ParameterGroups = tuple[tuple[str, str | tuple[str, ...], bool], ...]
+
 
 def bound(parameter: Any, name: str) -> float | None:
     """The parameter's ``minimum`` or ``maximum`` (``name``); None when it gives none (or PyMeasure's default)."""

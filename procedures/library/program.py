@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
@@ -14,6 +14,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 from instruments.benchlike import BenchLike
 from instruments.clock import StopCheck
 from procedures.library.errors import ParameterError
+from procedures.library.parameters import ParameterGroups
 from procedures.library.pulses import (
     RESET_AMPLITUDE_V,
     RESET_WIDTH_S,
@@ -119,7 +120,7 @@ class ProgramParametersMixin:
     #: this mixin (old name -> name); ``restore_procedure`` reads stored runs with them
     RENAMED_PARAMETERS = {"tolerance": "program_tolerance", "max_pulses": "program_max_pulses"}
 
-    PARAMETER_GROUPS = (
+    PARAMETER_GROUPS: ClassVar[ParameterGroups] = (
         (
             "Program and verify",
             (

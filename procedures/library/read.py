@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pymeasure.experiment import FloatParameter
 
 from instruments.benchlike import BenchLike
 from procedures.library.errors import ParameterError
+from procedures.library.parameters import ParameterGroups
 
 #: read: fire the TS under a low compliance, then two ON-branch levels (see READ_METHOD_TEXT)
 READ_FIRE_VOLTAGE_V = 2.0
@@ -153,7 +154,9 @@ class ConductanceReadMixin:
 
     READ_METHOD = READ_METHOD_TEXT
     #: folded in the window: rarely changed (see tspcm_lab/gui/viewspec.py)
-    PARAMETER_GROUPS = (("Conductance read", "*", True),)  # "*": every parameter this class declares
+    PARAMETER_GROUPS: ClassVar[ParameterGroups] = (
+        ("Conductance read", "*", True),
+    )  # "*": every parameter this class declares
 
     read_fire_voltage_V = FloatParameter(
         "Read firing voltage", units="V", minimum=0.1, maximum=10.0, default=READ_FIRE_VOLTAGE_V

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
@@ -14,6 +14,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 from instruments.benchlike import BenchLike
 from procedures.library.errors import ParameterError
 from procedures.library.events import crossings_s, first_after_s
+from procedures.library.parameters import ParameterGroups
 
 #: ~100-200 uA through the 100 Ohm generator path at 1.5-2 V on the simulated cell, an unfired one
 #: < 0.1 uA.
@@ -258,7 +259,7 @@ class SpikeParametersMixin:
     """The spike train and its capture, shared by spike-train, learning-loop and pattern.
     Defaults: near-threshold spikes that fire a partly crystalline cell on the simulated bench."""
 
-    PARAMETER_GROUPS = (
+    PARAMETER_GROUPS: ClassVar[ParameterGroups] = (
         ("Spikes", ("spike_amplitude_V", "spike_width_s", "spike_period_s", "spikes_per_train"), False),
         (
             "Waveform and scope",
