@@ -17,6 +17,7 @@ A hotter pulse melts a dome that quenches amorphous (depression) unless the trai
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -100,6 +101,15 @@ class StateView:
 def _seed_key(seed: int) -> np.uint64:
     with np.errstate(over="ignore"):
         return np.uint64(splitmix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF)))
+
+
+def _check_steps(steps: np.ndarray, duration_s: float) -> None:
+    """Refuse a result for which some cell needed more than the kernel's step budget."""
+    if (steps > kn.MAX_STEPS).any():
+        raise ModelError(
+            f"the model took more than {kn.MAX_STEPS} steps for {duration_s:g} s of waveform: a state it cannot "
+            "resolve; please report it with the seed and stimulus"
+        )
 
 
 class CellArray:
@@ -410,26 +420,8 @@ class CellArray:
         T = waveform.duration_s
         idx = _CELL_ZERO
         w, counts, t_peak = np.zeros((4, 1, 1)), np.zeros((2, 1), np.int64), np.zeros(1)
-        if JIT_DISABLED:
-            with np.errstate(over="ignore"):  # (compiled code does not consult numpy's error state)
-                kn.run_one(
-                    self.S,
-                    self.rng,
-                    self.key,
-                    self.p,
-                    waveform.times_s,
-                    waveform.volts_v,
-                    mode,
-                    r_s,
-                    lim,
-                    max(cap, C_MIN_F),
-                    self.ambient_k,
-                    self.t_s,
-                    w,
-                    counts,
-                    t_peak,
-                )
-        else:
+        # overflow is silenced on the Python path only: compiled code does not consult numpy's error state
+        with np.errstate(over="ignore") if JIT_DISABLED else contextlib.nullcontext():
             kn.run_one(
                 self.S,
                 self.rng,
@@ -448,11 +440,7 @@ class CellArray:
                 t_peak,
             )
         fires, steps = counts[0], counts[1]
-        if steps[0] > kn.MAX_STEPS:
-            raise ModelError(
-                f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "
-                "please report it with the seed and stimulus"
-            )
+        _check_steps(steps, T)
         self.fire_count[0] += fires[0]
         S, p = self.S, self.p
         if (
@@ -521,11 +509,7 @@ class CellArray:
                 t_peak,
                 steps,
             )
-        if (steps > kn.MAX_STEPS).any():
-            raise ModelError(
-                f"the model took more than {kn.MAX_STEPS} steps for {T:g} s of waveform: a state it cannot resolve; "
-                "please report it with the seed and stimulus"
-            )
+        _check_steps(steps, T)
         self.fire_count[idx] += fires
         self._check_ageing(idx, t_peak)
         return Response(
