@@ -114,6 +114,8 @@ _ROW_FIELDS = {
     "fmt",
     "refuses",
 }
+#: the fields a Row takes as written in the table (header, n0/n1, suffixes and specials are parsed first)
+_AS_WRITTEN = _ROW_FIELDS - {"header", "n0", "n1", "suffixes", "specials"}
 
 
 class TableError(ValueError):
@@ -281,37 +283,7 @@ def _row(raw: dict, where: str) -> Row:
             n.append(_as_range(raw[f"n{i}"], f"{where} ({header}) n{i}"))
         elif i == 0 and "n1" in raw:
             n.append((1, 1))
-    kwargs = {
-        k: raw[k]
-        for k in (
-            "set",
-            "query",
-            "query_params",
-            "unit",
-            "min",
-            "max",
-            "default",
-            "rst",
-            "initial",
-            "choices",
-            "maxlen",
-            "key",
-            "check",
-            "after",
-            "refuse",
-            "error",
-            "snapshot",
-            "example",
-            "query_example",
-            "setup",
-            "reply",
-            "ref",
-            "note",
-            "fmt",
-            "refuses",
-        )
-        if k in raw
-    }
+    kwargs = {k: raw[k] for k in _AS_WRITTEN if k in raw}
     row = Row(
         header=header,
         nodes=nodes,
