@@ -25,6 +25,7 @@ KEY_FIGURES: dict[str, list[tuple[str, str, str | None]]] = {
         ("probability_spearman_rho", "rho(probability, G)", "{:+.2f}"),
     ],
     "threshold-vs-weight": [
+        ("threshold_mean_V", "mean threshold", None),
         ("threshold_slope_V_per_decade", "dVth/dlog10 G", "{:+.3f} V/decade"),
         ("threshold_spearman_rho", "rho(Vth, G)", "{:+.2f}"),
     ],

@@ -110,26 +110,15 @@ def main() -> None:
         shown,
     )
     check = sh([*tspcm, "analyze", "check_iv.h5", "--no-write"], work, [])
-    # held out: spike-train runs of the same two cells, predicted by the fitted file (and by the defaults)
+    # held out: threshold-vs-weight runs of the same two cells (the procedure's defaults), predicted by the fitted
+    # file (and by the defaults)
     held = []
     for seed, cell in ((11, "A"), (12, "B")):
-        out = f"cell{cell}_spike-train.h5"
+        out = f"cell{cell}_threshold-vs-weight.h5"
         (work / out).unlink(missing_ok=True)
-        # spikes above this cell's threshold (~1.4 V with the PCM's share; the default 1.6 V spikes fire it rarely)
         sh(
-            [
-                *tspcm,
-                "run",
-                "spike-train",
-                "--seed",
-                str(seed),
-                "--sim-options",
-                "device=lab_cell.toml",
-                "-o",
-                out,
-                "--set",
-                "spike_amplitude_V=1.9",
-            ],
+            [*tspcm, "run", "threshold-vs-weight", "--seed", str(seed), "--sim-options", "device=lab_cell.toml"]
+            + ["-o", out],
             work,
             [],
         )
@@ -214,7 +203,7 @@ def main() -> None:
         *check_lines,
         "```",
         "",
-        "Held out: a spike-train run on each cell (`--set spike_amplitude_V=1.9`; not used in the fit), "
+        "Held out: a threshold-vs-weight run on each cell (the procedure's defaults; not used in the fit), "
         "predicted by the fitted file, then by the defaults (exit status after the output):",
         "",
         "```",

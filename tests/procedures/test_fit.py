@@ -5,6 +5,7 @@ loads and drives the simulated bench. Bad input is refused with what is missing,
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import pytest
@@ -54,15 +55,16 @@ DEVICES = {
     },
 }
 TRUE = DEVICES["slow-high"]
-#: measured, not fixed: on the "resistive" device (t_d0 = 300 ns) the delay-recovery runs' delays at 0.2-0.35 V
-#: overdrive stay at 40-70 ns, 2-4x the delay law's (RC charging of the cell through its PCM, not the law), so
-#: direct extraction reads V0 ~0.15-0.19 V for 0.1 V; the model-in-the-loop fit, whose cells charge alike,
-#: still gives 0.16-0.19 V and t_d0 ~190 ns: at the three low overdrives that carry the law, (190 ns, 0.17 V)
-#: and (300 ns, 0.1 V) give delays within the 20 repeats' noise (test_known_bias_of_the_delay_law, xfail).
-KNOWN_BIASED = {"resistive": {"ts.v0_delay_v", "ts.t_d0_s"}}
-#: direct extraction only: nu = 0.05 comes back 0.047 (6 % low, 2 seeds), beyond its statistical interval; the
-#: loop brings it within (test_the_loop_removes_the_bias_of_the_drift_exponent)
-DIRECT_BIASED = {"resistive": {"pcm.nu_drift"}}
+#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR). On "resistive"
+#: (t_d0 = 300 ns, V0 = 0.1 V) the delays at the three upper overdrives sit at the cell's charging time (40-70 ns),
+#: so only the three lowest carry the delay law: (190 ns, 0.17 V) and (300 ns, 0.1 V) give delays within the 20
+#: repeats' noise there; the loop says so (its cells' fits give intervals beyond x/2.5) instead of a value.
+NOT_IDENTIFIED = {"slow-high": set(), "fast-low": set(), "resistive": {"ts.t_d0_s", "ts.v0_delay_v"}}
+#: direct extraction only (one cell, its analysis' own interval): nu = 0.05 comes back 0.047 (6 % low, 2 seeds),
+#: beyond its statistical interval (the loop brings it within:
+#: test_the_loop_removes_the_bias_of_the_drift_exponent); V0 0.15-0.19 V for 0.1 V (delays near the RC charging
+#: time; the loop says the runs do not identify it)
+DIRECT_BIASED = {"resistive": {"pcm.nu_drift", "ts.v0_delay_v"}}
 RUNS = [
     (IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
     (DelayRecoveryProcedure, {}),
@@ -137,8 +139,12 @@ def fitted(cells):
     return fit_two_cells(runs, loop=True)
 
 
-def biased(true, table=KNOWN_BIASED):
-    return next((v for k, v in table.items() if DEVICES[k] is true), set())
+def device_name(true) -> str:
+    return next(k for k, v in DEVICES.items() if v is true)
+
+
+def biased(true, table=DIRECT_BIASED):
+    return table.get(device_name(true), set())
 
 
 def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_path):
@@ -149,10 +155,17 @@ def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_pat
     for n, f in res.params.items():
         print(n, f.value, f.interval)
     assert set(res.params) == set(TRUE) | {"ts.vth_d2d_rel"}
+    # every parameter: the truth within its reported interval, or said not identified, with why and its partner
+    assert {n for n, f in res.params.items() if not f.identified} == NOT_IDENTIFIED[device_name(TRUE)]
     for name, true in TRUE.items():
-        if name in biased(TRUE):
-            continue
         f = res.params[name]
+        if not f.identified:
+            assert f.interval is None and f.method.startswith("NOT IDENTIFIED"), f
+            why = next(t for t in res.not_identified if t.startswith(name + ": not identified"))
+            assert "beyond x/" in why and "delay-recovery run with more overdrives" in why, why
+            partner = ({"ts.t_d0_s", "ts.v0_delay_v"} - {name}).pop()
+            assert f"correlation with {partner}" in why, why
+            continue
         assert f.n_cells == 2 and f.interval is not None, name
         if f.bound == "upper":  # R_on: the PCM's residual amorphous part only adds (docs/fitting.md)
             assert true <= f.interval[1], (name, true, f)
@@ -170,7 +183,7 @@ def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_pat
     params = DeviceParams.load(out)
     for name in TRUE:
         assert params[name] == res.params[name].value
-        assert params.provenance[name]["basis"] == "fitted"
+        assert params.provenance[name]["basis"] == ("fitted" if res.params[name].identified else "not identified")
         assert "iv-sweep" in params.provenance[name]["source"] or name not in ("ts.vth_v", "ts.vhold_v")
     path, vth = simulate(IVSweepProcedure, {"cycles": 2, "compliance_A": 100e-6}, tmp_path / "iv.h5", 5, out)
     assert vth == pytest.approx(res.params["ts.vth_v"].value, rel=0.25)  # drawn around the fitted ts.vth_v
@@ -191,7 +204,7 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
             "pcm.nu_drift": TRUE["pcm.nu_drift"],
         }
         for name, true in checks.items():
-            if name in biased(TRUE) | biased(TRUE, DIRECT_BIASED):
+            if name in biased(TRUE):
                 continue
             lo, hi = res.params[name].interval
             assert lo <= true <= hi, (seed, name, true, res.params[name])
@@ -200,15 +213,6 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
         assert res.params["ts.tau_recovery_s"].value == pytest.approx(TRUE["ts.tau_recovery_s"], rel=0.2)
         assert res.params["ts.t_d0_s"].interval is None  # no standard error from one run: said, not invented
         assert any("ts.vth_d2d_rel" in t for t in res.not_identified)
-
-
-@pytest.mark.xfail(strict=True, reason="delays near the cell's RC charging time bias the delay law (KNOWN_BIASED)")
-def test_known_bias_of_the_delay_law(cells, fitted):
-    d, runs, true = cells
-    if not biased(true):
-        pytest.skip("no known bias on this device")
-    res = fitted
-    assert res.params["ts.v0_delay_v"].value == pytest.approx(true["ts.v0_delay_v"], rel=0.2)
 
 
 def test_the_loop_removes_the_bias_of_the_drift_exponent(cells, fitted):
@@ -305,26 +309,45 @@ def test_cli_refuses_too_few_measurements_and_a_fit_that_does_not_converge(cells
     assert "did not converge" in r.stderr and "pcm.nu_drift" in r.stderr and "--max-evaluations" in r.stderr
 
 
-def test_check_predicts_held_out_spike_trains_within_the_cells_spread(cells, fitted, tmp_path):
-    """Must-show 2: fitted on iv-sweep, delay-recovery and retention runs, the device file predicts a held-out
-    procedure (spike-train: firing probability) of the same two cells within the cells' spread. (Measured: the
-    defaults predict it within that spread too, 0.57 against the fitted file's 0.61 for 0.69: cells whose
-    thresholds differ by a few percent fire with 0.5-0.9 probability, so this figure cannot tell these devices
-    apart; docs/fitting.md.)"""
-    d, runs, true = cells
-    if true is not DEVICES["fast-low"]:
-        pytest.skip("spike-train's default spikes fire a cell of threshold ~1.1 V: checked on that device")
-    from procedures.spike_train import SpikeTrainProcedure
+#: measured (docs/fitting.md, --check): the devices on which the defaults' prediction of the held-out thresholds
+#: misses the cells' spread (the defaults' Vth 1.2 V against 1.35, 1.1 and 1.25 V)
+DEFAULTS_MISS = {"slow-high": True, "fast-low": True, "resistive": True}
 
-    held = [
-        simulate(SpikeTrainProcedure, {}, tmp_path / f"spikes_{seed}.h5", seed, d / "true.toml")[0] for seed in (11, 12)
+
+@pytest.fixture(scope="module")
+def held_out(cells):
+    """A threshold-vs-weight run (the procedure's defaults: a DC threshold at five PCM states) on each of the two
+    cells: a procedure the fit did not use."""
+    from procedures.threshold_vs_weight import ThresholdVsWeightProcedure
+
+    d, runs, true = cells
+    return [
+        simulate(ThresholdVsWeightProcedure, {}, d / f"threshold-vs-weight_{seed}.h5", seed, d / "true.toml")[0]
+        for seed in (11, 12)
     ]
+
+
+def check_rows(device, held, cwd):
+    r = tspcm("fit", "--check", str(device), *map(str, held), "--seeds", "3", "--workers", "2", cwd=cwd)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    print(r.stdout)
+    return {ln.split()[1]: ln.split() for ln in r.stdout.splitlines()[1:] if ln.startswith("threshold-vs-weight")}
+
+
+def test_check_predicts_held_out_thresholds_within_the_cells_spread_and_the_defaults_do_not(
+    cells, fitted, held_out, tmp_path
+):
+    """Must-show 2: fitted on iv-sweep, delay-recovery and retention runs, the device file predicts a held-out
+    procedure (threshold-vs-weight: the cell's mean threshold over five PCM states) of the same two cells within
+    the cells' spread (2 sigma), and the defaults do not: the check tells the fitted device from the defaults."""
+    d, runs, true = cells
     (tmp_path / "mine.toml").write_text(render(fitted))
-    r = tspcm("fit", "--check", "mine.toml", *map(str, held), "--seeds", "2", "--workers", "2", cwd=tmp_path)
-    assert r.returncode == 0, r.stdout + r.stderr
-    row = next(ln for ln in r.stdout.splitlines() if "firing_probability_mean" in ln).split()
-    assert row[7] == "yes", r.stdout
-    assert abs(float(row[4])) <= 2 * float(row[5])  # error and spread columns, as the verdict says
+    mine = check_rows("mine.toml", held_out, tmp_path)["threshold_mean_V"]
+    assert mine[7] == "yes" and abs(float(mine[4])) <= 2 * float(mine[5]), mine  # error and spread, as said
+    default = check_rows(Path(runner.__file__).parents[1] / "data" / "device_params.toml", held_out, tmp_path)
+    row = default["threshold_mean_V"]
+    assert (row[7] == "NO") is DEFAULTS_MISS[device_name(true)], row
+    assert float(row[5]) > 0 and (abs(float(row[4])) > 2 * float(row[5])) is DEFAULTS_MISS[device_name(true)]
 
 
 def test_simulated_runs_are_the_same_serially_in_a_process_pool_and_on_a_dask_cluster():

@@ -63,6 +63,7 @@ class Fitted:
     bound: str = ""  #: "upper": the measurement can only exceed the parameter (the interval is the bound's)
     per_cell: dict | None = None  #: cell label -> that cell's value
     correlations: dict | None = None  #: other parameter -> correlation of the two estimates (model-in-the-loop)
+    identified: bool = True  #: False: the value reproduces the runs, but they do not measure it (basis "not identified")
 
 
 @dataclass
@@ -442,7 +443,8 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
     lines = [
         "# Device file written by `tspcm fit` (direct extraction from run files, then a model-in-the-loop fit",
         "# of what the analyses read with a bias or not at all; docs/fitting.md).",
-        '# Every value: basis = "fitted", source = the runs it came from and how; interval = 95 %.',
+        '# Every value: basis = "fitted", source = the runs it came from and how; interval = 95 %; a value the',
+        '# runs reproduce but do not measure (not identified, header below): basis = "not identified", no interval.',
         "# Parameters not listed keep the defaults of data/device_params.toml.",
     ]
     if command:
@@ -450,7 +452,7 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
     lines.append("# runs:")
     lines += [f"#   {r}" for r in res.runs]
     if res.not_identified:
-        lines.append("# not identified by these runs (defaults kept):")
+        lines.append("# not identified by these runs:")
         lines += [f"#   {t}" for t in res.not_identified]
     if res.features:
         lines.append("# measured curve features (no parameter set from them):")
@@ -470,10 +472,12 @@ def render(res: FitResult, command: str = "", base: str | Path | None = None) ->
             parts = [
                 f"value = {f.value!r}",
                 f"unit = {_toml_str(f.unit)}",
-                'basis = "fitted"',
+                'basis = "fitted"' if f.identified else 'basis = "not identified"',
                 f"source = {_toml_str(f.method + '; runs: ' + ', '.join(f.runs))}",
             ]
-            if f.interval is not None:
+            if not f.identified:
+                parts.append('interval = "none: not identified by these runs (header)"')
+            elif f.interval is not None:
                 parts.append(f"interval = [{f.interval[0]!r}, {f.interval[1]!r}]")
             else:
                 parts.append('interval = "none: the analysis gives no standard error for one run"')

@@ -20,18 +20,26 @@ retention       pcm.nu_drift                         the analysis' nu of each RE
 ==============  ===================================  ============================================
 
 The simulated runs use seeds of their own (never the run's: the model's noise is independent of the
-measurement's, so each feature's noise is counted twice). The interval of one cell is the Gauss-Newton
-covariance at the solution (J^T J)^-1, scaled up by chi2/dof when the features disagree more than their
-noise; a parameter whose 95 % interval spans more than a factor ``UNIDENTIFIED_FACTOR`` (or which is
-correlated beyond ``UNIDENTIFIED_RHO`` with another) is not fitted: it keeps its start and the file says so.
-Over several cells, the value is the mean over cells and the interval mean +- t s/sqrt(n), as for direct
-extraction. Simulations run in a process pool (``workers``) or on a Dask scheduler (``scheduler``).
+measurement's, so each feature's noise is counted twice), and each cell's fit its own (a simulation noise shared by
+the cells' fits would pull them alike and not show in their spread). The covariance of one cell is Gauss-Newton,
+(J^T J)^-1, scaled up by chi2/dof when the features disagree more than their noise, with J by central differences
+over +-``COV_STEP`` in ln(parameter), each side the mean of ``COV_REPLICAS`` simulated cells: a simulated run's
+features jump with a parameter by about their own noise, so the optimizer's 10 % forward difference on one seed
+measures slopes of noise (intervals several times too narrow). Over the cells, the value is the mean and the 95 %
+interval the larger of t s/sqrt(n) over the cells and the cells' own intervals combined (sqrt(sum h_i^2)/n). A
+parameter is identified when that combination of the cells' own intervals lies within a factor
+``IDENTIFIED_FACTOR``; else the file keeps the value, which reproduces the runs, with basis "not identified", no
+interval, and the reason: its correlated partner and the run that would separate them. Before fitting, a
+parameter whose interval at the start spans more than a factor ``UNIDENTIFIED_FACTOR`` (or correlated beyond
+``UNIDENTIFIED_RHO``) is not fitted at all. Simulations run in a process pool (``workers``) or on a Dask scheduler
+(``scheduler``).
 """
 
 from __future__ import annotations
 
 import math
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,10 +47,22 @@ from pathlib import Path
 
 import numpy as np
 
-#: a parameter whose 95 % interval spans more than this factor (either side) is reported unidentified
+#: before fitting: a parameter whose 95 % interval at the start spans more than this factor (either side), or
+#: is correlated beyond UNIDENTIFIED_RHO with another, is not fitted at all (hopeless: saves the evaluations)
 UNIDENTIFIED_FACTOR = 10.0
-#: ... or whose correlation with another fitted parameter exceeds this
 UNIDENTIFIED_RHO = 0.995
+#: after fitting: a parameter is identified by the runs when the 95 % interval of its value that the cells' fits
+#: give (their covariances below, combined over the cells: what the runs determine, before the cells' spread)
+#: lies within this factor either side of the value
+IDENTIFIED_FACTOR = 2.5
+#: the covariance's Jacobian: central differences of +-COV_STEP in ln(parameter), each side the median of
+#: COV_REPLICAS simulated cells (the fit's seeds and others). A simulated run's features jump with a parameter by about
+#: their own noise (a pulse that fires or not shifts the cell's later random draws: measured on the
+#: delay-recovery features, jumps of 0.5 in ln delay between 5 % steps of t_d0), so a 10 % forward difference
+#: on one seed gives slopes of noise and intervals far too narrow; over +-0.5 and three cells a slope's noise is
+#: ~0.2 of a unit slope
+COV_STEP = 0.5
+COV_REPLICAS = 3
 #: log step of the finite-difference Jacobian (10 %): larger than the features' jitter under a parameter change
 LOG_STEP = 0.1
 #: simulation seeds (far from the small seeds users give their own runs)
@@ -69,6 +89,7 @@ class Loop:
     needs: str = ""  #: what a run must have measured (the refusal's text)
     bounds: dict = field(default_factory=dict)  #: name -> (low, high) where the schema's is open at 0
     stage: int = 2  #: stage 1 is fitted first: the later stages' model cells use its values
+    separate: str = "more runs of this procedure"  #: what run would separate parameters it cannot tell apart
 
 
 def on_resistance_features(run, analysis, r_min_ohm: float = 0.0) -> dict:
@@ -123,6 +144,8 @@ LOOPS = {
         delay_features,
         {"measure_recovery": False},
         "delays at two or more overdrives, three or more fired pulses each",
+        separate="a delay-recovery run with more overdrives whose delays stay well above the cell's charging "
+        "time (lower overdrives, a longer delay_width_s) and more repeats per overdrive",
     ),
     "retention": Loop(
         ("pcm.nu_drift",),
@@ -264,11 +287,13 @@ def fit_cell(
     ev: Evaluator,
     max_evaluations: int = 20,
     r_min_ohm: float = 0.0,
+    seed0: int = SEED0,
 ) -> CellFit:
     """Fit LOOPS[procedure].params of one cell to its runs' loop features. ``runs``: objects with
     ``values`` (recorded procedure parameters), ``loop`` ({name: (value, sigma)}) and ``id``; ``device``:
     the cell's other parameters; ``start``: the starting values (its direct extraction, else the defaults).
-    Raises LoopError when a run has too few features or the fit does not converge."""
+    Raises LoopError when a run has too few features or the fit does not converge. ``seed0``: the cell's own
+    simulation seeds (each cell its own: a noise shared by the cells' fits would not show in their spread)."""
     from scipy.optimize import least_squares
 
     loop = LOOPS[procedure]
@@ -284,7 +309,7 @@ def fit_cell(
         )
     jobs_for = [({**r.values, **loop.overrides}) for r in runs]
     cache: dict = {}
-    seeds = [SEED0 + i for i in range(len(runs))]
+    seeds = [seed0 + i for i in range(len(runs))]
 
     def point(names, x):
         return {**device, **{n: start[n] * math.exp(v) for n, v in zip(names, x)}}
@@ -315,7 +340,9 @@ def fit_cell(
         return np.column_stack([(r[j + 1] - r[0]) / steps[j] for j in range(len(names))])
 
     def analyse(J, r, names):
-        chi2, dof = float(r @ r), len(r) - len(names)
+        # chi2 over the features the simulated runs gave (MISSING is the optimizer's penalty, not a scatter)
+        got = r != MISSING
+        chi2, dof = float(r[got] @ r[got]), int(np.count_nonzero(got)) - len(names)
         scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
         cov = np.linalg.pinv(J.T @ J) * scale
         hw = 1.96 * np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -324,6 +351,54 @@ def fit_cell(
         d = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
         rho = cov / np.outer(d, d)
         return hw, rho, chi2, dof
+
+    def sensitivity(names, x, lo, hi):
+        """The covariance's Jacobian (COV_STEP, COV_REPLICAS): d(residual)/d ln(parameter), central differences
+        within the bounds, each side the median over replica cells (the fit's own seeds, which gave every feature,
+        and seeds of their own; a feature a replica did not measure is left out); and each feature's scatter over
+        the replicas (1.4826 x the median absolute deviation from their side's median, pooled over the sides)."""
+        sides = []
+        for j in range(len(names)):
+            e = np.eye(len(names))[j]
+            up, down = min(COV_STEP, hi[j] - x[j]), min(COV_STEP, x[j] - lo[j])
+            if up + down <= 0:
+                up = down = 0.0
+            sides.append((x + up * e, x - down * e, up + down))
+        jobs = [
+            (procedure, jobs_for[i], point(names, p), seeds[i] if k == 0 else seed0 + 10_000 * k + i, r_min_ohm)
+            for plus, minus, _ in sides
+            for p in (plus, minus)
+            for k in range(COV_REPLICAS)
+            for i in range(len(runs))
+        ]
+        got = ev.map(jobs)
+        per = len(runs) * COV_REPLICAS
+        mid, dev = [], []
+        for n in range(2 * len(names)):
+            v = np.full((COV_REPLICAS, len(keys)), np.nan)
+            for k in range(COV_REPLICAS):
+                for j, (i, key) in enumerate(keys):
+                    res = got[n * per + k * len(runs) + i]
+                    f = None if isinstance(res, Exception) else res[1].get(key)
+                    if f is not None and math.isfinite(f[0]):
+                        v[k, j] = f[0]
+            # medians and median absolute deviations: robust to a replica whose run went another way (e.g. a
+            # retention state that did not reach the RESET side: nu 0.014 beside 0.080 and 0.081)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = np.nanmedian(v, axis=0)
+            mid.append(m)
+            dev.append(np.abs(v - m))
+        devs = np.concatenate(dev)  # (sides x replicas, features)
+        scatter = np.zeros(len(keys))
+        for j in range(len(keys)):
+            d = devs[:, j][np.isfinite(devs[:, j]) & (devs[:, j] > 0)]  # the median's own zero left out
+            scatter[j] = 1.4826 * float(np.median(d)) if d.size else 0.0
+        cols = []
+        for j, (_, _, width) in enumerate(sides):
+            d = (mid[2 * j] - mid[2 * j + 1]) / sig / width if width > 0 else np.zeros(len(keys))
+            cols.append(d)  # NaN: a feature no replica measured on one side
+        return np.column_stack(cols), scatter
 
     names = list(names_all)
     unidentified: dict[str, str] = {}
@@ -337,7 +412,7 @@ def fit_cell(
         if not short or attempt == SEED_TRIES - 1:
             break
         for i in short:
-            seeds[i] = SEED0 + i + 1000 * (attempt + 1)
+            seeds[i] = seed0 + i + 1000 * (attempt + 1)
         cache.clear()
     # what the model's cell still does not measure is left out of the fit (named in the result)
     dropped = [f"{k} ({runs[i].id})" for j, (i, k) in enumerate(keys) if r0[j] == MISSING]
@@ -415,9 +490,15 @@ def fit_cell(
             f"did not converge in {evaluations} evaluation(s) ({sol.message}); raise "
             f"--max-evaluations or check the runs' settings"
         )
-    J = jacobian(names, sol.x, lo, hi)
+    J, scatter = sensitivity(names, sol.x, lo, hi)
     r = evaluate(names, [sol.x])[0]
-    hw, rho, chi2, dof = analyse(J, r, names)
+    if not np.isfinite(J).all():  # a feature the replicas did not measure at +-COV_STEP: the fit's own slope
+        J = np.where(np.isfinite(J), J, jacobian(names, sol.x, lo, hi))
+    # each feature's noise: the larger of its assumed one and the simulated replicas' own scatter, both for the
+    # measurement and the simulation (a run-level draw, e.g. the procedure's measured threshold, moves all of a
+    # run's delays together: on one cell the replicas' ln delay at 0.3 V overdrive scattered by 1.5, not 0.22)
+    noise = np.maximum(sig, math.sqrt(2.0) * scatter)
+    hw, rho, chi2, dof = analyse(J * (sig / noise)[:, None], np.where(r == MISSING, MISSING, r * sig / noise), names)
     at_bound = [n for n, x, a, b in zip(names, sol.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]
     if at_bound:
         raise LoopError(
@@ -495,16 +576,18 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
                 continue
             start = {n: device.get(n, defaults[n]) for n in loop.params}
             dev = {k: v for k, v in device.items() if k not in loop.params}
-            tasks.append((cell, procedure, rs, dev, start))
+            tasks.append((cell, procedure, rs, dev, start, SEED0 + 100_000 * cells.index(cell)))
     if not tasks:
         return []
     with Evaluator(workers, scheduler) as ev:
         if ev.parallel > 1 and len(tasks) > 1:
             with ThreadPoolExecutor(min(len(tasks), ev.parallel)) as tp:
-                futures = [tp.submit(fit_cell, *t, ev, max_evaluations, 100.0 * r_cryst_ohm) for t in tasks]
+                futures = [
+                    tp.submit(fit_cell, *t[:5], ev, max_evaluations, 100.0 * r_cryst_ohm, t[5]) for t in tasks
+                ]
                 fits = [f.result() for f in futures]
         else:
-            fits = [fit_cell(*t, ev, max_evaluations, 100.0 * r_cryst_ohm) for t in tasks]
+            fits = [fit_cell(*t[:5], ev, max_evaluations, 100.0 * r_cryst_ohm, t[5]) for t in tasks]
     for procedure, loop in LOOPS.items():
         group = [f for f in fits if f.procedure == procedure]
         if not group or loop.stage != stage:
@@ -521,7 +604,14 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
                 continue
             logs = name != "pcm.nu_drift"  # scale parameters: averaged (and their intervals) in log
             per = [math.log(f.values[name]) if logs else f.values[name] for f in got]
-            m, interval, spread = _mean_interval(per)
+            m, between, spread = _mean_interval(per)
+            # the interval of the mean: the larger of the cells' spread (t s/sqrt(n)) and the cells' own fit
+            # intervals combined (sqrt(sum h_i^2)/n: the mean is known no better than its cells' fits), in log
+            own = [f.halfwidth_log[name] * (1.0 if logs else f.values[name]) for f in got]
+            h_own = math.sqrt(sum(h * h for h in own)) / len(got)
+            h_between = (between[1] - m) if between is not None else 0.0
+            h = max(h_own, h_between)
+            value = math.exp(m) if logs else m
             ids = [i for f in got for i in f.runs]
             corr = {}
             for f in got:
@@ -535,24 +625,44 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
                 f"parameters (scipy least_squares on ln {name}, {evals} evaluations; chi2/dof {chi}); "
                 f"features: {', '.join(_feature_names(runs, procedure))}"
             )
-            if interval is None:
-                f0 = got[0]
-                h = f0.halfwidth_log[name]
-                v = f0.values[name]
-                value = v
-                iv = (v * math.exp(-h), v * math.exp(h))
-                method += "; one cell: interval from the fit's covariance (Jacobian at the solution), its noise only"
+            unit = "" if logs else " (absolute)"
+            method += (
+                f"; {'mean over ' + str(len(got)) + ' cells' + (' in log' if logs else '') if len(got) > 1 else 'one cell'}"
+                f", 95 % interval the larger of the cells' own fit intervals combined, sqrt(sum h^2)/n = "
+                f"{h_own:.3g}{unit}, and t s/sqrt(n) over the cells = {h_between:.3g}{unit}"
+                f" (each cell's: Gauss-Newton covariance, Jacobian over +-{COV_STEP:g} in ln of "
+                f"{COV_REPLICAS} simulated cells, scaled by chi2/dof > 1)"
+            )
+            if logs:
+                iv = (math.exp(m - h), math.exp(m + h))
             else:
-                value = math.exp(m) if logs else m
-                iv = (math.exp(interval[0]), math.exp(interval[1])) if logs else interval
-                method += f"; mean over {len(got)} cells{' in log' if logs else ''}, interval mean +- t s/sqrt(n)"
-                spread = (value * spread) if logs else spread
+                iv = (m - h, m + h)
             dropped = [f"cell {f.cell}: {', '.join(f.dropped)}" for f in got if f.dropped]
             if dropped:
                 method += f"; features the simulated cell did not measure, left out: {'; '.join(dropped)}"
-            if why:
-                method += f"; not identified on {'; '.join(why)}"
-                res.not_identified.append(f"{name}: on {'; '.join(why)} (fitted on the other cells)")
+            h_rel = h_own if logs else h_own / abs(m)  # nu: averaged in linear, judged relative as the others
+            identified = not why and h_rel <= math.log(IDENTIFIED_FACTOR)
+            if not why and not identified:
+                near = max(corr.items(), key=lambda kv: abs(float(np.mean(kv[1]))), default=None)
+                text = (
+                    f"the cells' fits give a 95 % interval x/{math.exp(min(h_rel, 50)):.3g} (combined over "
+                    f"{len(got)} cell(s)), beyond x/{IDENTIFIED_FACTOR:g}"
+                )
+                if near is not None and abs(float(np.mean(near[1]))) >= 0.5:
+                    text += (
+                        f"; correlation with {near[0]} {float(np.mean(near[1])):+.2f}: the runs fix a combination of"
+                        f" the two better than each; to separate them: {LOOPS[procedure].separate}"
+                    )
+                else:
+                    text += f": the runs' features change little with it; to identify it: {LOOPS[procedure].separate}"
+                why = [f"{'all cells' if len(got) > 1 else 'cell ' + got[0].cell}: {text}"]
+            if not identified:
+                method = f"NOT IDENTIFIED ({'; '.join(why)}): a value that reproduces the runs; " + method
+                res.not_identified.append(
+                    f"{name}: not identified by the {procedure} runs (on {'; '.join(why)}); the file keeps the "
+                    f"loop's value {value:.4g}, which reproduces these runs, with basis \"not identified\" and "
+                    f"no interval"
+                )
             old = res.params.get(name)
             if old is not None:
                 method += f"; direct extraction gave {old.value:.4g}"
@@ -560,11 +670,12 @@ def _stage(res, runs, defaults, stage, workers, scheduler, max_evaluations, r_cr
                 name,
                 value,
                 old.unit if old else _unit(name),
-                iv,
+                iv if identified else None,
                 ids,
                 method,
                 len(got),
-                spread if interval is not None else None,
+                ((value * spread) if logs else spread) if spread is not None else None,
+                identified=identified,
             )  # (no longer a bound: the loop's PCM adds too)
             fitted.correlations = {k: float(np.mean(v)) for k, v in corr.items()}
             fitted.per_cell = {f.cell: f.values[name] for f in got}

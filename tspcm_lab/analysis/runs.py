@@ -268,6 +268,7 @@ def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
     method = "intrinsic.threshold_vs_conductance"
     best = t.log if t.best_fit == "log" else t.linear
     feats = [
+        Feature("threshold_mean_V", _mean(c["Threshold (V)"]), "V", "mean over the states and repeats", ""),
         Feature("threshold_slope_V_per_S", t.linear.slope, "V/S", method + ", line against G", "least squares"),
         Feature(
             "threshold_slope_V_per_decade",

@@ -114,6 +114,7 @@ def run(args) -> int:
     print(f"{'parameter':24s} {'value':>12s} {'95 % interval':>28s} unit  cells")
     for f in res.params.values():
         iv = f"[{f.interval[0]:.4g}, {f.interval[1]:.4g}]" if f.interval else "(none)"
+        iv = iv if f.identified else "NOT IDENTIFIED"
         print(f"{f.name:24s} {f.value:12.5g} {iv:>28s} {f.unit:5s} {f.n_cells}")
     for t in res.not_identified:
         print(f"not identified: {t}")
