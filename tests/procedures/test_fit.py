@@ -58,8 +58,9 @@ TRUE = DEVICES["slow-high"]
 #: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR). On "resistive"
 #: (t_d0 = 300 ns, V0 = 0.1 V) the delays at the three upper overdrives sit at the cell's charging time (40-70 ns),
 #: so only the three lowest carry the delay law: (190 ns, 0.17 V) and (300 ns, 0.1 V) give delays within the 20
-#: repeats' noise there; the loop says so (its cells' fits give intervals beyond x/2.5) instead of a value.
-NOT_IDENTIFIED = {"slow-high": set(), "fast-low": set(), "resistive": {"ts.t_d0_s", "ts.v0_delay_v"}}
+#: repeats' noise there. The loop says V0 is not identified (its cells' fits combined: x/5.9), and gives t_d0 with
+#: an interval (x/1.7 from the cells' fits, [77, 686] ns over the two cells) that contains 300 ns.
+NOT_IDENTIFIED = {"slow-high": set(), "fast-low": set(), "resistive": {"ts.v0_delay_v"}}
 #: direct extraction only (one cell, its analysis' own interval): nu = 0.05 comes back 0.047 (6 % low, 2 seeds),
 #: beyond its statistical interval (the loop brings it within:
 #: test_the_loop_removes_the_bias_of_the_drift_exponent); V0 0.15-0.19 V for 0.1 V (delays near the RC charging
@@ -236,7 +237,7 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     if true is not DEVICES["slow-high"]:
         pytest.skip("the command line is checked on one device")
     iv, dr, ret = (p for p, _ in runs[11])
-    r = tspcm("fit", str(iv), str(dr), str(ret), "-o", "my.toml", "--workers", "2", cwd=tmp_path)
+    r = tspcm("fit", str(iv), str(dr), str(ret), "--cells", "A,A,A", "-o", "my.toml", "--workers", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ts.vth_v" in r.stdout and (tmp_path / "my.toml").exists()
     assert "correlation ts.t_d0_s / ts.v0_delay_v" in r.stdout  # the loop's two delay-law parameters
@@ -309,9 +310,11 @@ def test_cli_refuses_too_few_measurements_and_a_fit_that_does_not_converge(cells
     assert "did not converge" in r.stderr and "pcm.nu_drift" in r.stderr and "--max-evaluations" in r.stderr
 
 
-#: measured (docs/fitting.md, --check): the devices on which the defaults' prediction of the held-out thresholds
-#: misses the cells' spread (the defaults' Vth 1.2 V against 1.35, 1.1 and 1.25 V)
-DEFAULTS_MISS = {"slow-high": True, "fast-low": True, "resistive": True}
+#: measured (docs/fitting.md, docs/scripts/fit_roundtrip.py): the devices on which the defaults' prediction of the
+#: held-out mean threshold misses the cells' spread. slow-high (Vth 1.35 V): 1.21 V for 1.40 V, 2.0 spreads off.
+#: fast-low (1.1 V) and resistive (1.25 V): the defaults come within 0.05-0.1 V, inside their own spread (0.09 V:
+#: the 5 % device-to-device threshold spread): two cells cannot tell a device 0.1 V away from the defaults
+DEFAULTS_MISS = {"slow-high": True, "fast-low": False, "resistive": False}
 
 
 @pytest.fixture(scope="module")
@@ -344,7 +347,7 @@ def test_check_predicts_held_out_thresholds_within_the_cells_spread_and_the_defa
     (tmp_path / "mine.toml").write_text(render(fitted))
     mine = check_rows("mine.toml", held_out, tmp_path)["threshold_mean_V"]
     assert mine[7] == "yes" and abs(float(mine[4])) <= 2 * float(mine[5]), mine  # error and spread, as said
-    default = check_rows(Path(runner.__file__).parents[1] / "data" / "device_params.toml", held_out, tmp_path)
+    default = check_rows(Path(__file__).resolve().parents[2] / "data" / "device_params.toml", held_out, tmp_path)
     row = default["threshold_mean_V"]
     assert (row[7] == "NO") is DEFAULTS_MISS[device_name(true)], row
     assert float(row[5]) > 0 and (abs(float(row[4])) > 2 * float(row[5])) is DEFAULTS_MISS[device_name(true)]

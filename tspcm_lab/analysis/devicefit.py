@@ -63,7 +63,9 @@ class Fitted:
     bound: str = ""  #: "upper": the measurement can only exceed the parameter (the interval is the bound's)
     per_cell: dict | None = None  #: cell label -> that cell's value
     correlations: dict | None = None  #: other parameter -> correlation of the two estimates (model-in-the-loop)
-    identified: bool = True  #: False: the value reproduces the runs, but they do not measure it (basis "not identified")
+    identified: bool = (
+        True  #: False: the value reproduces the runs, but they do not measure it (basis "not identified")
+    )
 
 
 @dataclass
