@@ -180,7 +180,7 @@ class Progress:
 def _preload_analyses() -> None:
     """Import what the analyses of run files import (the registered analyses, scipy's fits and special
     functions, the run-file reader): ~0.5 s, paid once in the parent instead of once per forked worker."""
-    import scipy.optimize  # noqa: F401
+    import scipy.optimize
     import scipy.special  # noqa: F401
 
     import tspcm_lab.store.reader  # noqa: F401

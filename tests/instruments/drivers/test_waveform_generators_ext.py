@@ -126,7 +126,7 @@ def test_dynamic_properties_keep_pymeasures_reserved_names():
         ch.pulse_width_values = [16e-9, 1e-6]  # stored under PyMeasure's reserved prefix
         assert ch.___pulse_width_values == [16e-9, 1e-6]
         with pytest.raises(AttributeError, match="reserved"):
-            ch.pulse_width_values  # noqa: B018 - reading it is the behaviour under test
+            ch.pulse_width_values
         with pytest.raises(ValueError):
             ch.pulse_width = 2e-6  # outside the narrowed range: refused before anything is written
         ch.pulse_width = 20e-9
