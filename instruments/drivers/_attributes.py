@@ -22,7 +22,7 @@ _RESERVED_PREFIX = "___"
 class ReservedNamesAsSet:
     """``CommonBase.__getattribute__``/``__setattr__`` with the reserved names in a frozenset."""
 
-    def _setup_special_names(self) -> frozenset[str]:  # type: ignore[override]
+    def _setup_special_names(self) -> frozenset[str]:
         return frozenset(super()._setup_special_names())  # type: ignore[misc]
 
     def __getattribute__(self, name: str) -> Any:

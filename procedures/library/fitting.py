@@ -56,7 +56,8 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
     first = np.r_[True, sorted_x[1:] != sorted_x[:-1]]
     dense = first.cumsum()[inverse]
     count = np.r_[np.nonzero(first)[0], x.size]
-    return 0.5 * (count[dense] + count[dense - 1] + 1)
+    ranks: np.ndarray = 0.5 * (count[dense] + count[dense - 1] + 1)
+    return ranks
 
 
 def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float]:
