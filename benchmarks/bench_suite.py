@@ -67,7 +67,7 @@ def main() -> int:
         "--workers",
         default="",
         metavar="N",
-        help="also time this checkout with pytest-xdist (-n N), if it is installed",
+        help="also time this checkout with pytest-xdist (-n N --dist loadscope: the README's command with N=2)",
     )
     args = ap.parse_args()
     ensure_worktree(args.base, args.base_dir)
@@ -77,7 +77,7 @@ def main() -> int:
     ).stdout.strip()
     runs = [(f"baseline {args.base}", args.base_dir, ()), (f"this checkout {head}", ROOT, ())]
     if args.workers:
-        runs.append((f"this checkout, -n {args.workers}", ROOT, ("-n", args.workers)))
+        runs.append((f"this checkout, -n {args.workers}", ROOT, ("-n", args.workers, "--dist", "loadscope")))
     results = {}
     for name, checkout, extra in runs:
         results[name] = timed_suite(checkout, extra)
