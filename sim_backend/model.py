@@ -457,7 +457,7 @@ class CellArray:
         i, v, _, comp, _, _, _ = self._run_one(
             duration_s, level, level, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v
         )
-        return i, v, comp > 0
+        return float(i), float(v), bool(comp > 0)
 
     def _run_one(self, t_end, v_start, v_end, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v) -> tuple:
         """One kernel call for cell 0 (see :func:`kernel.run_one`), with the step budget, the fire count,
