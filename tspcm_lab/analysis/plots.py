@@ -288,10 +288,20 @@ def endurance_figure(
 
 
 def delay_recovery_figure(
-    voltage_V, delay_s, interval_s, probability, delay=None, recovery=None, title="Delay and recovery"
+    voltage_V,
+    delay_s,
+    interval_s,
+    probability,
+    delay=None,
+    recovery=None,
+    title="Delay and recovery",
+    fraction=None,
 ) -> Figure:
     """Left: switching delay against pulse amplitude (log delay) with t_d0 exp(-(V - Vth)/V0).
-    Right: firing probability of the second pulse against the interval, with the fitted recovery."""
+    Right: firing probability of the second pulse against the interval, with the recovery the analysis
+    fits: with probe ``fraction`` (second-pulse amplitude / Vth, per row) one curve per probe, each probe's
+    1/2 crossing and where ln(1 - f) = ln(1 - V_start/Vth) - t/tau puts it (a
+    :class:`drift.ProbeRecovery`); with one probe level the exponential of a :class:`drift.RecoveryFit`."""
     fig, (ax1, ax2) = _fig(ncols=2, top_in=0.8)
     v, td = np.asarray(voltage_V, dtype=float), np.asarray(delay_s, dtype=float)
     sel = np.isfinite(v) & (td > 0)
@@ -309,8 +319,11 @@ def delay_recovery_figure(
     ax1.set(xlabel="Pulse amplitude (V)", ylabel="Switching delay (s)", title="Delay vs amplitude")
     dt, y = np.asarray(interval_s, dtype=float), np.asarray(probability, dtype=float)
     sel = np.isfinite(dt) & np.isfinite(y) & (dt > 0)
-    ax2.semilogx(dt[sel], y[sel], "o", ms=3, color="C1")
-    if recovery is not None and math.isfinite(recovery.tau_s) and sel.any():
+    if fraction is not None:
+        _probe_recovery(ax2, np.asarray(fraction, dtype=float), dt, y, sel, recovery)
+    else:
+        ax2.semilogx(dt[sel], y[sel], "o", ms=3, color="C1")
+    if fraction is None and recovery is not None and math.isfinite(recovery.tau_s) and sel.any():
         tt = np.logspace(np.log10(dt[sel].min()), np.log10(dt[sel].max()), 80)
         ax2.semilogx(
             tt,
@@ -320,11 +333,38 @@ def delay_recovery_figure(
             label=f"tau = {1e9 * recovery.tau_s:.0f} ns",
         )
         ax2.legend(fontsize=8)
-    ax2.set(
-        xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)", title="Threshold recovery"
-    )
+    ax2.set(xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)")
+    if not ax2.get_title():
+        ax2.set_title("Threshold recovery")
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _probe_recovery(ax, f, dt, y, sel, recovery) -> None:
+    """One probability curve per probe fraction, its measured 1/2 crossing (open marker) and the crossing
+    the fitted tau and V_start put it at (cross): the points the analysis fits, and how well it does."""
+    levels = sorted({float(x) for x in f[sel & np.isfinite(f)]})
+    fitted = recovery is not None and math.isfinite(recovery.tau_s)
+    for k, lv in enumerate(levels):
+        rows = sel & (f == lv)
+        order = np.argsort(dt[rows])
+        ax.semilogx(dt[rows][order], y[rows][order], "o-", ms=3, lw=0.8, color=f"C{k}", label=f"probe {lv:g} x Vth")
+        if recovery is None:
+            continue
+        measured = dict(zip(recovery.fractions, recovery.crossing_s)).get(lv, math.nan)
+        if math.isfinite(measured):
+            ax.plot([measured], [0.5], "o", mfc="none", mec=f"C{k}", ms=8)
+        if fitted and 0 < lv < 1 and recovery.v_start_fraction < lv:
+            t_f = recovery.tau_s * (math.log(1 - recovery.v_start_fraction) - math.log(1 - lv))
+            ax.plot([t_f], [0.5], "x", color=f"C{k}", ms=8, mew=1.5)
+    ax.axhline(0.5, color="0.6", lw=0.6, ls=":")
+    ax.legend(fontsize=7, loc="upper right")
+    if fitted:
+        ax.set_title(
+            f"Threshold recovery\nfit (x): tau = {1e9 * recovery.tau_s:.0f} ns, "
+            f"V_start = {recovery.v_start_fraction:.2f} x Vth",
+            fontsize=9,
+        )
 
 
 # --------------------------------------------------------------------------------- figures of run files
@@ -478,14 +518,24 @@ def _delay_recovery_run(run):
     from tspcm_lab.analysis import drift
     from tspcm_lab.analysis.runs import analyze_delay_recovery_run, columns
 
-    c = columns(run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"])
+    c = columns(
+        run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"], ["Probe fraction"]
+    )
     vth = analyze_delay_recovery_run(run).settings.get("vth_V", math.nan)
     d_rows = np.isfinite(c["Delay (s)"]) & ~np.isfinite(c["Interval (s)"])
     r_rows = np.isfinite(c["Interval (s)"])
-    delay = recovery = None
+    delay = recovery = fraction = None
     if np.count_nonzero(c["Delay (s)"][d_rows] > 0) >= 2 and math.isfinite(vth):
         delay = drift.delay_vs_overdrive(c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows], vth)
-    if np.count_nonzero(r_rows) >= 4:
+    # the recovery the analysis reports (analyze_delay_recovery_run): from the probes' crossings when the run
+    # has two or more probe fractions, else one exponential
+    if "Probe fraction" in c and np.unique(c["Probe fraction"][r_rows & np.isfinite(c["Probe fraction"])]).size >= 2:
+        fraction = c["Probe fraction"][r_rows]
+        try:
+            recovery = drift.recovery_from_probes(fraction, c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
+        except ValueError:  # fewer than two crossings: the curves without a fit
+            recovery = None
+    elif np.count_nonzero(r_rows) >= 4:
         recovery = drift.recovery_time(c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
     return [
         delay_recovery_figure(
@@ -496,6 +546,7 @@ def _delay_recovery_run(run):
             delay,
             recovery,
             title=run.path.name,
+            fraction=fraction,
         )
     ]
 
