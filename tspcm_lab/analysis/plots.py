@@ -67,16 +67,28 @@ def iv_figure(voltage_V, current_A, results=(), cycle=None, title="I-V", series_
 
 
 def plasticity_figure(result: plasticity.PlasticityResult, segments=(), title="Plasticity") -> Figure:
-    """Conductance against pulse number per segment (dots) with the NeuroSim fits (lines)."""
+    """Conductance against pulse number per segment (dots) with the NeuroSim fits (lines), on a log axis
+    when the conductances span more than a decade (a SET from the RESET state rises by orders of
+    magnitude, and a linear axis shows only its last pulses); a fit is drawn where it is positive."""
     fig, ax = _fig()
     x0 = 0.0
+    g_all = np.concatenate([np.asarray(s.conductance_S, dtype=float) for s in segments]) if segments else np.array([])
+    g_pos = g_all[np.isfinite(g_all) & (g_all > 0)]
+    log_y = g_pos.size > 1 and g_pos.max() > 10 * g_pos.min()
     for s in segments:
         ax.plot(x0 + s.pulse, s.conductance_S, ".", ms=3, color="C0" if s.phase > 0 else "C1", alpha=0.6)
         fit = result.phases.get(s.phase)
         if fit is not None:
             p = np.linspace(0, fit.fit.p_max, 100)
-            ax.plot(x0 + p, fit.fit.conductance(p), "-", color="k", lw=0.8)
+            g = fit.fit.conductance(p)
+            ax.plot(x0 + fit.fit.p_offset + p, np.where(g > 0, g, np.nan) if log_y else g, "-", color="k", lw=0.8)
         x0 += s.pulse.max() + 1 if s.pulse.size else 0
+    if log_y:
+        ax.set_yscale("log")
+    ax.plot([], [], ".", color="C0", label="SET (potentiation)")
+    ax.plot([], [], ".", color="C1", label="RESET (depression)")
+    ax.plot([], [], "k-", lw=0.8, label="NeuroSim fit")
+    ax.legend(fontsize=7, loc="lower right")
     text = []
     for ph, name in ((plasticity.POTENTIATION, "A_p"), (plasticity.DEPRESSION, "A_d")):
         if ph in result.phases:
