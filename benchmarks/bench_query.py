@@ -10,6 +10,9 @@ Measured in one run, on this machine:
 - **driver trivial**: the same driver and pyvisa-py against a trivial server in its own process that
   answers every line with a fixed reading (the TCP row's client, with no instrument behind it);
 - **TCP**: the same driver through pyvisa-py to ``tspcm sim serve`` running in its own process;
+- **TCP server floor**: the same driver to the same server (``tspcm sim serve``, :class:`SimServer`) in
+  its own process, serving the transport tests' probe instrument, whose ``READ?`` answers a formatted
+  number at once: what the TCP row costs with no instrument model behind the server (its floor);
 - **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share);
 - **model handle()**: the emulated instrument's ``handle(":READ?")`` alone, no transport, no driver (the
   transports' own cost is what the other rows add to it).
@@ -222,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         sim_proc, match = start_process(serve_cmd, r"GPIB0::18::INSTR\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "ready")
         procs.append(sim_proc)
         sim_port = int(match.group(1))
+        floor_cmd = [sys.executable, str(ROOT / "tests" / "transport" / "serve_probe.py"), "serve", "--port", "0"]
+        floor_proc, match = start_process(floor_cmd, r"GPIB0::18::INSTR\s+TCPIP::127\.0\.0\.1::(\d+)::SOCKET", "ready")
+        procs.append(floor_proc)
+        floor_port = int(match.group(1))
 
         sock = socket.create_connection(("127.0.0.1", echo_port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -258,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
             read_termination="\n",
             write_termination="\n",
         )
+        smu_floor = Keithley2450(
+            f"TCPIP::127.0.0.1::{floor_port}::SOCKET",
+            visa_library="@py",
+            read_termination="\n",
+            write_termination="\n",
+        )
         import pyvisa_tspcm
 
         smu_model = pyvisa_tspcm.get_bench("seed=1").instruments[SMU]  # the one behind smu_local
@@ -271,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 "@tspcm": lambda: smu_local.current,
                 "driver trivial": lambda: smu_trivial.current,
                 "TCP": lambda: smu_tcp.current,
+                "TCP server floor": lambda: smu_floor.current,
             },
             args.queries,
             args.repeats,
@@ -281,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         inproc_res.close()
         smu_tcp.adapter.close()
         smu_trivial.adapter.close()
+        smu_floor.adapter.close()
     finally:
         for proc in procs:
             proc.terminate()
@@ -312,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"@tspcm / pyvisa-py in-process query:          {results['@tspcm'] / results['pyvisa-py in-proc']:.2f} x"
         f"  (issue 12 goal <= 4 x)"
+    )
+    print(
+        f"TCP server floor / pyvisa-py echo:            {results['TCP server floor'] / results['pyvisa-py echo']:.2f} x"
+        f"  (the same driver and server, no instrument model: the least the TCP row can cost)"
+    )
+    print(
+        f"TCP - TCP server floor (the 2450 model's share): {results['TCP'] - results['TCP server floor']:.1f} us"
+        f"; the 2450 handle() alone {results['model handle()']:.1f} us"
     )
     print(f"raw socket TCP / echo (server and model only): {results['raw socket TCP'] / echo_us:.2f} x")
     model_us = results["model handle()"]

@@ -7,7 +7,8 @@ warm as its setup leaves it); then the two suites run one after the other, basel
 ``pytest -q`` with ``QT_QPA_PLATFORM=offscreen``. Prints wall and CPU (children's user + system) times,
 pass/fail summaries and the ratios.
 
-Run: ``.venv/bin/python benchmarks/bench_suite.py [--base 4f70652] [--base-dir /tmp/base]``
+Run: ``.venv/bin/python benchmarks/bench_suite.py [--base 4f70652] [--base-dir /tmp/base] [--workers 2
+--skip-serial]`` (``--workers 2``: this checkout also as the README's command, ``-n 2 --dist loadscope``)
 (several minutes of CPU; the machine should be otherwise idle for a fair ratio).
 """
 
@@ -67,7 +68,12 @@ def main() -> int:
         "--workers",
         default="",
         metavar="N",
-        help="also time this checkout with pytest-xdist (-n N), if it is installed",
+        help="also time this checkout with pytest-xdist (-n N --dist loadscope: the README's command with N=2)",
+    )
+    ap.add_argument(
+        "--skip-serial",
+        action="store_true",
+        help="with --workers: time this checkout only with the workers (the README's command), not also in one process",
     )
     args = ap.parse_args()
     ensure_worktree(args.base, args.base_dir)
@@ -75,9 +81,11 @@ def main() -> int:
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    runs = [(f"baseline {args.base}", args.base_dir, ()), (f"this checkout {head}", ROOT, ())]
+    runs = [(f"baseline {args.base}", args.base_dir, ())]
+    if not (args.skip_serial and args.workers):
+        runs.append((f"this checkout {head}", ROOT, ()))
     if args.workers:
-        runs.append((f"this checkout, -n {args.workers}", ROOT, ("-n", args.workers)))
+        runs.append((f"this checkout, -n {args.workers}", ROOT, ("-n", args.workers, "--dist", "loadscope")))
     results = {}
     for name, checkout, extra in runs:
         results[name] = timed_suite(checkout, extra)

@@ -586,17 +586,24 @@ def run_serial(
 
 
 @njit
-def run_one(S, rng, seed, p, kt, kv, mode, r_s, lim, cap, amb, t_start, w, counts, t_peak):
-    """:func:`run_cell` for cell 0 through the whole waveform, one window over all of it and no samples (an
-    SMU reading): the breakpoint and window arrays are made here, so that the call from Python passes few
-    arguments. ``w`` (4, 1, 1): window current, source voltage, node voltage, compliance time; ``counts``
-    (2, 1): fires, steps; ``t_peak`` (1,)."""
-    t_end = kt[kt.size - 1]
+def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_start):
+    """:func:`run_cell` for cell 0 of a one-cell model through the two-knot waveform (0, ``v_start``) ->
+    (``t_end``, ``v_end``) (a DC level or one ramp), one window over all of it and no samples: an SMU
+    reading. The knot, breakpoint and window arrays are made here and the results come back as scalars,
+    so that the call from Python passes and gets back no arrays. Returns (window current, source voltage,
+    node voltage, compliance (1.0/0.0), fires, steps, peak temperature)."""
+    kt = np.empty(2)
+    kt[0] = 0.0
+    kt[1] = t_end
+    kv = np.empty(2)
+    kv[0] = v_start
+    kv[1] = v_end
     bps = np.empty(1)
     bps[0] = t_end
     win = np.empty((1, 2))
     win[0, 0] = 0.0
     win[0, 1] = t_end
+    w = np.zeros((4, 1, 1))
     fires, peak, steps = run_cell(
         S,
         rng,
@@ -621,9 +628,7 @@ def run_one(S, rng, seed, p, kt, kv, mode, r_s, lim, cap, amb, t_start, w, count
         w[3],
         np.empty((1, 0)),
     )
-    counts[0, 0] = fires
-    counts[1, 0] = steps
-    t_peak[0] = peak
+    return w[0, 0, 0], w[1, 0, 0], w[2, 0, 0], w[3, 0, 0], fires, steps, peak
 
 
 @njit(parallel=True)

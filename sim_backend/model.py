@@ -17,7 +17,6 @@ A hotter pulse melts a dome that quenches amorphous (depression) unless the trai
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from sim_backend import kernel as kn
 from sim_backend.elements import P_DAMAGE_TIME, P_ENDURANCE, P_SIGMA_READ, P_T_DAMAGE, READ_T_REF_S, splitmix64
 from sim_backend.jit import DISABLED as JIT_DISABLED
 from sim_backend.params import DeviceParams
-from sim_backend.waveform import Waveform, WaveformError
+from sim_backend.waveform import Waveform, WaveformError, _positive
 
 _CELL_ZERO = np.zeros(1, np.int64)  # the one cell of a one-cell model (read-only arguments of the kernel)
 _NO_SAMPLES = np.zeros(0)
@@ -416,53 +415,69 @@ class CellArray:
         or one ramp), one window over all of it, no samples. The same checks and the same kernel call as
         the general path (whose breakpoint bookkeeping reduces to the single breakpoint at the end), with
         scalars instead of one-element array operations: identical results, a fraction of the overhead."""
-        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
-        T = waveform.duration_s
-        idx = _CELL_ZERO
-        w, counts, t_peak = np.zeros((4, 1, 1)), np.zeros((2, 1), np.int64), np.zeros(1)
-        # overflow is silenced on the Python path only: compiled code does not consult numpy's error state
-        with np.errstate(over="ignore") if JIT_DISABLED else contextlib.nullcontext():
-            kn.run_one(
-                self.S,
-                self.rng,
-                self.key,
-                self.p,
-                waveform.times_s,
-                waveform.volts_v,
-                mode,
-                r_s,
-                lim,
-                max(cap, C_MIN_F),
-                self.ambient_k,
-                self.t_s,
-                w,
-                counts,
-                t_peak,
-            )
-        fires, steps = counts[0], counts[1]
-        _check_steps(steps, T)
-        self.fire_count[0] += fires[0]
-        S, p = self.S, self.p
-        if (
-            t_peak[0] > p[P_T_DAMAGE]
-            or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE]
-            or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]
-        ):
-            self._check_ageing(idx, t_peak)
-        self.t_s += T
+        kt, kv = waveform.times_s, waveform.volts_v
+        i, v, node, comp, fires, steps, peak = self._run_one(
+            float(kt[1]), float(kv[0]), float(kv[1]), r_series_ohm, ilimit_a, c_node_f, source, vlimit_v
+        )
         return Response(
-            cells=idx.copy(),
-            duration_s=T,
-            window_current_a=w[0],
-            window_source_v=w[1],
-            window_node_v=w[2],
-            window_compliance=w[3] > 0,
+            cells=_CELL_ZERO.copy(),
+            duration_s=waveform.duration_s,
+            window_current_a=np.array([[i]]),
+            window_source_v=np.array([[v]]),
+            window_node_v=np.array([[node]]),
+            window_compliance=np.array([[comp > 0]]),
             sample_t_s=_NO_SAMPLES.copy(),
             sample_current_a=np.zeros((1, 0)),
-            fires=fires,
-            peak_temperature_k=t_peak,
-            steps=steps,
+            fires=np.array([fires], np.int64),
+            peak_temperature_k=np.array([peak]),
+            steps=np.array([steps], np.int64),
         )
+
+    def read_one(
+        self,
+        level: float,
+        duration_s: float,
+        *,
+        r_series_ohm: float = 50.0,
+        ilimit_a: float | None = None,
+        c_node_f: float = 0.0,
+        source: str = "voltage",
+        vlimit_v: float | None = None,
+    ) -> tuple[float, float, bool]:
+        """``apply(Waveform.dc(level, duration_s), ...)`` on a one-cell model, reduced to what an SMU reading
+        needs: (mean source current (A), mean source voltage (V), whether the compliance acted). The same
+        checks, the same kernel call and the same state afterwards as :meth:`apply` (identical numbers,
+        tested), without building a waveform, arrays or a :class:`Response`: the short path of a ``:READ?``."""
+        if self.n != 1:
+            raise ModelError(f"read_one drives the cell of a one-cell model; this one has {self.n} cells")
+        duration_s = _positive("duration_s", duration_s)
+        level = float(level)
+        if not math.isfinite(level):
+            raise WaveformError("level_v must be finite voltages (V); got NaN or infinity")
+        i, v, _, comp, _, _, _ = self._run_one(
+            duration_s, level, level, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v
+        )
+        return float(i), float(v), bool(comp > 0)
+
+    def _run_one(self, t_end, v_start, v_end, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v) -> tuple:
+        """One kernel call for cell 0 (see :func:`kernel.run_one`), with the step budget, the fire count,
+        the ageing warnings and the clock kept as :meth:`_run` keeps them."""
+        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
+        args = (self.S, self.rng, self.key, self.p, t_end, v_start, v_end, mode, r_s, lim, max(cap, C_MIN_F))
+        if JIT_DISABLED:  # overflow is silenced on the Python path only: compiled code ignores numpy's error state
+            with np.errstate(over="ignore"):
+                out = kn.run_one(*args, self.ambient_k, self.t_s)
+        else:
+            out = kn.run_one(*args, self.ambient_k, self.t_s)
+        fires, steps, peak = out[4], out[5], out[6]
+        if steps > kn.MAX_STEPS:
+            _check_steps(np.array([steps]), t_end)
+        self.fire_count[0] += fires
+        S, p = self.S, self.p
+        if peak > p[P_T_DAMAGE] or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]:
+            self._check_ageing(_CELL_ZERO, np.array([peak]))
+        self.t_s += t_end
+        return out
 
     def _run(self, waveform: Waveform, idx, *, mode, r_s, lim, cap, windows, samples) -> Response:
         kt, kv = waveform.times_s, waveform.volts_v

@@ -102,18 +102,24 @@ def map_isolated(
     timeout_s: Callable[[Any], float] | float,
     workers: int = 1,
     on_lost: Callable[[Any, int], None] | None = None,
+    preload: Callable[[], None] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, func(item))`` for every item, in completion order, computed in ``workers`` child
     processes; a `Failed` result for an item whose call raised, hung past ``timeout_s`` (seconds, or a
     function of the item) or crashed its worker. ``func`` must be a module-level function (picklable)
     and return picklable results. ``on_lost(item, pid)`` is called after a worker was lost on ``item``
-    (e.g. to remove its temporary files)."""
+    (e.g. to remove its temporary files). ``preload()`` imports what ``func`` will import: it runs here
+    when the workers start by ``fork``, so that they inherit those modules instead of each importing
+    them again (and this process has them for its own later use: a report after the analysis); with
+    another start method it is not called (each worker imports as it goes)."""
     items = list(items)
     if not items:
         return
     limit = timeout_s if callable(timeout_s) else (lambda _item, t=float(timeout_s): t)
     pending = collections.deque(enumerate(items))
     ctx = _context()
+    if preload is not None and ctx.get_start_method() == "fork":
+        preload()
     pool = [_Worker(ctx, func) for _ in range(max(1, min(int(workers), len(items))))]
     try:
         for worker in pool:

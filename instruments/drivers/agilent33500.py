@@ -21,6 +21,8 @@ from pymeasure.instruments.agilent import Agilent33500
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500Channel
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from ._attributes import ReservedNamesAsSet
+
 #: full-scale DAC code of the 33500 series (16 bit, symmetric)
 DAC_FULL_SCALE = 32767
 #: arbitrary waveform length limits (points) without the memory option
@@ -71,7 +73,7 @@ def scale_to_dac(samples_v: Sequence[float] | np.ndarray, full_scale: int) -> Ar
     return ArbScaling(np.clip(codes, -full_scale, full_scale), amplitude, offset)
 
 
-class Agilent33500ExtChannel(Agilent33500Channel):
+class Agilent33500ExtChannel(ReservedNamesAsSet, Agilent33500Channel):
     """A 33500 channel with per-channel trigger source and sampled-voltage arb upload."""
 
     burst_ncycles = _burst_ncycles_control("SOUR{ch}:")
@@ -120,7 +122,7 @@ class Agilent33500ExtChannel(Agilent33500Channel):
         return scaling
 
 
-class Agilent33500Ext(Agilent33500):
+class Agilent33500Ext(ReservedNamesAsSet, Agilent33500):
     """33500B-series function/arbitrary waveform generator (two channels) with the extensions."""
 
     burst_ncycles = _burst_ncycles_control("")

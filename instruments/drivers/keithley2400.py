@@ -16,6 +16,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from ._attributes import ReservedNamesAsSet
 from ._format import scpi_list
 
 LIST_CHUNK = 100
@@ -30,7 +31,7 @@ def _chunk_list(values: Sequence[float]) -> str:
     return scpi_list(values)
 
 
-class Keithley2400List(Keithley2400):
+class Keithley2400List(ReservedNamesAsSet, Keithley2400):
     """Keithley 2400 SourceMeter with list sweeps."""
 
     source_voltage_mode = Instrument.control(

@@ -20,6 +20,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2450
 from pymeasure.instruments.validators import strict_discrete_set
 
+from ._attributes import ReservedNamesAsSet
 from ._format import on_off, scpi_list, scpi_number
 
 #: the 2450 accepts at most this many values in one :SOUR:LIST or :SOUR:LIST:APP command
@@ -35,7 +36,7 @@ def _chunk_list(values: Sequence[float]) -> str:
     return scpi_list(values)
 
 
-class Keithley2450Native(Keithley2450):
+class Keithley2450Native(ReservedNamesAsSet, Keithley2450):
     """Keithley 2450 SourceMeter with native sweeps and ``defbuffer1`` read-back."""
 
     source_list_voltage = Instrument.setting(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from pymeasure.instruments.keithley import Keithley2600
 
+from ._attributes import ReservedNamesAsSet
 from ._format import scpi_number
 
 CHANNELS = ("a", "b")
@@ -23,7 +24,7 @@ def tsp_table(values: Sequence[float]) -> str:
     return "{" + ", ".join(scpi_number(v) for v in values) + "}"
 
 
-class Keithley2600Sweep(Keithley2600):
+class Keithley2600Sweep(ReservedNamesAsSet, Keithley2600):
     """Keithley 2600 series SourceMeter with buffered list sweeps (TSP)."""
 
     def smu(self, channel: str) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from pymeasure.instruments.keithley.keithley2750 import Keithley2750
 
+from ._attributes import ReservedNamesAsSet
+
 MATRIX_ROWS, MATRIX_COLUMNS = 6, 8
 
 
@@ -41,7 +43,7 @@ def parse_channel_list(reply: str) -> list[int]:
     return sorted(channels)
 
 
-class Keithley2750Matrix(Keithley2750):
+class Keithley2750Matrix(ReservedNamesAsSet, Keithley2750):
     """Keithley 2750 multimeter/switch system driving matrix cards."""
 
     @property

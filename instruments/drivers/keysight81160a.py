@@ -17,13 +17,14 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight import Keysight81160A
 from pymeasure.instruments.keysight.keysight81160A import MAX_DAC_VALUE, Keysight81160AChannel
 
+from ._attributes import ReservedNamesAsSet
 from ._format import scpi_number
 from .agilent33500 import ArbScaling, scale_to_dac
 
 USER_POINTS = (2, 524288)
 
 
-class Keysight81160AExtChannel(Keysight81160AChannel):
+class Keysight81160AExtChannel(ReservedNamesAsSet, Keysight81160AChannel):
     """An 81160A channel with absolute-level user waveforms."""
 
     user_waveform = Instrument.control(
@@ -52,7 +53,7 @@ class Keysight81160AExtChannel(Keysight81160AChannel):
         return scaling
 
 
-class Keysight81160AExt(Keysight81160A):
+class Keysight81160AExt(ReservedNamesAsSet, Keysight81160A):
     """Keysight 81160A pulse/function/arbitrary generator with the extensions."""
 
     ch_1 = Instrument.ChannelCreator(Keysight81160AExtChannel, 1)

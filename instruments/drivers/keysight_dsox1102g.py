@@ -19,11 +19,13 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight import KeysightDSOX1102G
 from pymeasure.instruments.validators import strict_discrete_set
 
+from ._attributes import ReservedNamesAsSet
+
 #: ``:OPERegister:CONDition?`` bit set while the scope is running or armed
 RUN_BIT = 1 << 3
 
 
-class KeysightDSOX1102GTrig(KeysightDSOX1102G):
+class KeysightDSOX1102GTrig(ReservedNamesAsSet, KeysightDSOX1102G):
     """Keysight DSOX1102G oscilloscope with triggering for single captures."""
 
     trigger_mode = Instrument.control(

@@ -30,14 +30,48 @@ class LinearFit:
         """Two-sided Student-t interval on the slope (n - 2 degrees of freedom)."""
         if self.n < 3 or not math.isfinite(self.slope_stderr):
             return (math.nan, math.nan)
-        from scipy import stats  # here, not at the top: scipy.stats costs ~0.5 s to import, and a procedure
-        # that extracts a threshold from its sweep (iv-sweep) needs only the fit, not the interval
-
-        t = stats.t.ppf(0.5 + level / 2, self.n - 2)
+        t = student_t_quantile(0.5 + level / 2, self.n - 2)
         return (self.slope - t * self.slope_stderr, self.slope + t * self.slope_stderr)
 
 
 NAN_FIT = LinearFit(math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+
+
+# Student's t and Spearman's rho from scipy.special, not scipy.stats: the same functions scipy.stats calls
+# (t.ppf is special.stdtrit, spearmanr's p-value special.stdtr), so the same numbers to the last bit (a test
+# compares them), without scipy.stats' ~0.5 s import in every process that fits a line or a trend.
+def student_t_quantile(q: float, df: float) -> float:
+    """The ``q`` quantile of Student's t with ``df`` degrees of freedom (``scipy.stats.t.ppf(q, df)``)."""
+    from scipy import special
+
+    return float(special.stdtrit(df, q))
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their mean rank (``scipy.stats.rankdata(x, "average")``: exact halves)."""
+    order = np.argsort(x, kind="mergesort")
+    inverse = np.empty(x.size, dtype=np.intp)
+    inverse[order] = np.arange(x.size)
+    sorted_x = x[order]
+    first = np.r_[True, sorted_x[1:] != sorted_x[:-1]]
+    dense = first.cumsum()[inverse]
+    count = np.r_[np.nonzero(first)[0], x.size]
+    ranks: np.ndarray = 0.5 * (count[dense] + count[dense - 1] + 1)
+    return ranks
+
+
+def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float]:
+    """Spearman's rank correlation of two finite, non-constant 1-D samples of the same length (3 or more)
+    and its two-sided p-value (Student's t with n - 2 degrees of freedom), as ``scipy.stats.spearmanr``."""
+    from scipy import special
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    rs = np.corrcoef(np.column_stack((_average_ranks(x), _average_ranks(y))), rowvar=False)
+    dof = x.size - 2
+    with np.errstate(divide="ignore"):  # rho = +-1: t is infinite, p is 0
+        t = rs * np.sqrt((dof / ((rs + 1.0) * (1.0 - rs))).clip(0))
+    p = 2 * special.stdtr(dof, -np.abs(t))
+    return float(rs[1, 0]), float(p[1, 0])
 
 
 def finite_pairs(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -237,6 +237,7 @@ class ScpiInstrument:
         self.s: dict = {}
         self._saved: dict[int, dict] = {}
         self._lookup: dict[tuple[tuple[str, ...], bool], tuple | None] = {}
+        self._units: dict[tuple[str, tuple[str, ...]], tuple] = {}  # parsed units (see _parse_unit)
         self._full_rst(power_on=True)
 
     # ------------------------------------------------------------------ interface to transports
@@ -379,6 +380,22 @@ class ScpiInstrument:
         self.esr |= err.esr_bit_for(e.code)
 
     def _execute(self, unit: str, path: tuple[str, ...]) -> tuple[Reply, tuple[str, ...]]:
+        key = (unit, path)
+        parsed = self._units.get(key)
+        if parsed is None:
+            parsed = self._parse_unit(unit, path)  # a unit that does not parse raises, and is not kept
+            if len(unit) <= 200 and len(self._units) < 4096:  # not data blocks: a few short commands
+                self._units[key] = parsed
+        impl, tokens, sfx, alt, query, new_path = parsed
+        if impl is None:  # a common command: tokens holds (header, data)
+            return self._common(tokens[0], query, tokens[1]), path
+        return impl(self, Params(list(tokens), sfx, alt, query)), new_path
+
+    def _parse_unit(self, unit: str, path: tuple[str, ...]) -> tuple:
+        """What a program message unit asks, checked: (implementation, parameter tokens, header suffixes,
+        alternatives, query, the path after it), or (None, (header, data), (), (), query, path) for a
+        common command. Depends only on the text and the path, so :meth:`_execute` keeps it per unit
+        (a repeated ``:READ?`` is parsed once)."""
         # split header from data at the first whitespace
         n = len(unit)
         k = 0
@@ -394,7 +411,7 @@ class ScpiInstrument:
         if header.startswith("*"):
             if not _MNEMONIC_CHARS.match(header[1:] or "?"):
                 raise ScpiError(-102, f"bad common command {header[:40]!r}")
-            return self._common(header.upper(), query, data), path
+            return None, (header.upper(), data), (), (), query, path
         parsed = _HEADERS.get(header)
         if parsed is None:
             parsed = _parse_header(header)
@@ -428,9 +445,7 @@ class ScpiInstrument:
             raise ScpiError(-108, cmd.pattern)
         if any(t == "" for t in tokens[:lo]):
             raise ScpiError(-102, "empty parameter")
-        impl = cmd.get if query else cmd.set
-        reply = impl(self, Params(tokens, sfx, alt, query))
-        return reply, new_path
+        return (cmd.get if query else cmd.set), tuple(tokens), sfx, alt, query, new_path
 
     def _resolve(self, full: tuple[str, ...], query: bool):
         typed = []

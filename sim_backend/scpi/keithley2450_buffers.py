@@ -174,9 +174,9 @@ class ReadingBuffer:
 
     def elements(self, start: int, end: int, elements: list[str], epoch_s: float, number) -> list[str]:
         """Elements of readings ``start..end-1`` (0-based buffer indices) as reply fields."""
-        if not elements:
-            elements = ["READ"]
         base = self.base
+        if not elements or elements == ["READ"]:  # the readings alone (every :READ?): no time fields
+            return [number(x) for x in self.readings[start + base : end + base]]
         t_first = self.times[base] if len(self) else 0.0
         out: list[str] = []
         for k in range(start + base, end + base):

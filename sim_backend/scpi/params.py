@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -129,6 +130,7 @@ def split_params(text: str) -> list[str]:
 
 
 _PRINTF_E = re.compile(r"%([+]?)\.(\d+)E$")
+_FLOAT_MIN = sys.float_info.min  # the smallest normal float
 
 
 def format_number(fmt: str, x: float) -> str:
@@ -137,7 +139,16 @@ def format_number(fmt: str, x: float) -> str:
     m = _PRINTF_E.match(fmt)
     if m is None or not math.isfinite(x) or x == 0:
         return fmt % x
-    text = format(Decimal(repr(float(x))), f"{m.group(1)}.{m.group(2)}E")
+    shortest = repr(float(x))
+    digits = int(m.group(2))
+    significant = shortest.partition("e")[0].replace(".", "").lstrip("-0").rstrip("0")
+    if digits <= 12 and abs(x) >= _FLOAT_MIN and (len(significant) != digits + 2 or significant[-1] != "5"):
+        # Rounding x itself to at most 13 digits gives the same digits as rounding its shortest decimal
+        # (x is within half an ulp of it, a normal float's ulp is < 1e-15 of it), except when that decimal
+        # is a tie at the last digit kept (one more digit, a 5): a rounding boundary strictly between x
+        # and its shortest decimal would itself read back as x and be shorter or closer. The fast path.
+        return fmt % x
+    text = format(Decimal(shortest), f"{m.group(1)}.{digits}E")
     mantissa, exponent = text.split("E")
     return f"{mantissa}E{int(exponent):+03d}"
 

@@ -345,29 +345,51 @@ def _index(container, raw: str):
     return raw
 
 
-def resolve_key(inst, key: str, alt: tuple[str, ...], sfx: tuple[int, ...]):
-    """(container, index, is_attribute) of a row's state for these alternatives and suffixes."""
+#: (key, alternatives, suffixes) -> the key's text and its parsed segments (None: a plain state name)
+_KEY_PATHS: dict[tuple[str, tuple, tuple], tuple[str, tuple | None]] = {}
+
+
+def _key_path(key: str, alt: tuple[str, ...], sfx: tuple[int, ...]) -> tuple[str, tuple | None]:
+    """The key for these alternatives and suffixes, formatted and split into (name, index) segments:
+    the same for every command that reaches the row, so kept (a setting repeated 1000 times in a run
+    is formatted and parsed once)."""
+    cache_key = (key, tuple(alt), tuple(sfx))
+    found = _KEY_PATHS.get(cache_key)
+    if found is not None:
+        return found
     names = {f"a{i}": a for i, a in enumerate(alt)}
     names.update({f"n{i}": s for i, s in enumerate(sfx)})
     text = key.format(**names)
-    if not text.startswith("@"):
+    segments = None
+    if text.startswith("@"):
+        parsed = []
+        for seg in text[1:].split("."):
+            m = _SEGMENT.match(seg)
+            if m is None:
+                raise TableError(f"bad key segment {seg!r} in {key!r}")
+            parsed.append(m.groups())
+        segments = tuple(parsed)
+    if len(_KEY_PATHS) < 65536:  # table rows x alternatives x suffixes: a few thousand at most
+        _KEY_PATHS[cache_key] = (text, segments)
+    return text, segments
+
+
+def resolve_key(inst, key: str, alt: tuple[str, ...], sfx: tuple[int, ...]):
+    """(container, index, is_attribute) of a row's state for these alternatives and suffixes."""
+    text, segments = _key_path(key, alt, sfx)
+    if segments is None:
         return inst.s, text, False
     obj = inst
-    segments = text[1:].split(".")
-    for k, seg in enumerate(segments):
-        m = _SEGMENT.match(seg)
-        if m is None:
-            raise TableError(f"bad key segment {seg!r} in {key!r}")
-        name, idx = m.groups()
-        last = k == len(segments) - 1
+    last = len(segments) - 1
+    for k, (name, idx) in enumerate(segments):
         if idx is None:
-            if last:
+            if k == last:
                 return obj, name, True
             obj = getattr(obj, name)
             continue
         container = getattr(obj, name)
         index = _index(container, idx)
-        if last:
+        if k == last:
             return container, index, False
         obj = container[index]
     raise TableError(f"empty key {key!r}")

@@ -112,3 +112,35 @@ def test_read_run_reads_the_columns_once_and_gives_what_open_run_gives(example_r
         np.testing.assert_array_equal(snap.read_columns(1, 3)[label], values[1:3])
     snap.columns[live.column_labels[0]][:] = -1  # callers get their own arrays
     np.testing.assert_array_equal(snap.columns[live.column_labels[0]], cols[live.column_labels[0]])
+
+
+def _has_module(name: str) -> bool:
+    import sys
+
+    return name in sys.modules
+
+
+def test_preload_is_imported_once_before_the_workers_fork():
+    """map_isolated(preload=...): with fork, the preload runs here once and every worker inherits what it
+    imported (analyze_paths preloads scipy and the analyses so that neither each worker nor the report
+    after it imports them again); with another start method it is not called."""
+    import sys
+
+    from tspcm_lab import isolated
+
+    marker = "tabnanny"  # a module nothing else imports: imported by the preload, looked for by the workers
+    if marker in sys.modules:
+        pytest.skip(f"{marker} already imported")
+    calls = []
+
+    def preload():
+        calls.append(1)
+        import tabnanny  # noqa: F401
+
+    forked = isolated._context().get_start_method() == "fork"
+    results = dict(isolated.map_isolated(_has_module, [marker] * 3, timeout_s=60.0, workers=2, preload=preload))
+    assert len(results) == 3
+    if forked:
+        assert calls == [1] and all(results.values())
+    else:
+        assert calls == [] and not any(results.values())

@@ -61,3 +61,31 @@ def test_pattern_accuracy_per_epoch():
         learning.parse_pattern("10/1")
     with pytest.raises(ValueError, match="shape"):
         learning.pattern_accuracy(np.zeros((3, 3)), target, 1e-5)
+
+
+def test_spearman_and_t_quantile_equal_scipy_stats_to_the_last_bit():
+    """The extractors' Spearman rho and p-value and Student-t quantile (from scipy.special, without importing
+    scipy.stats) give scipy.stats' numbers exactly: ties, perfect (anti-)correlation, few and many points."""
+    import numpy as np
+    from scipy import stats
+
+    from procedures.library.fitting import spearman, student_t_quantile
+
+    rng = np.random.default_rng(12)
+    cases = [(np.arange(5.0), np.arange(5.0)), (np.arange(5.0), -np.arange(5.0)), ([1, 2, 2, 3], [4, 4, 1, 0])]
+    for k in range(300):
+        n = int(rng.integers(3, 40))
+        x = rng.normal(size=n)
+        y = 0.5 * x + rng.normal(size=n)
+        cases.append((np.round(x, 1), np.round(y)) if k % 2 else (x, y))
+    compared = 0
+    for x, y in cases:
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            continue
+        ref = stats.spearmanr(x, y)
+        assert spearman(x, y) == (float(ref.statistic), float(ref.pvalue)), (x, y)
+        compared += 1
+    assert compared > 250
+    for df in (1, 2, 7, 30, 1000):
+        for q in (0.975, 0.995, 0.5):
+            assert student_t_quantile(q, df) == stats.t.ppf(q, df)

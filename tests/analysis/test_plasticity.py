@@ -77,3 +77,24 @@ def test_too_few_points_is_an_error():
     with pytest.raises(ValueError, match="at least 4"):
         pl.fit_neurosim([0, 1], [1e-5, 2e-5])
     assert math.isnan(pl.PlasticityResult().asymmetry)
+
+
+def test_reads_below_range_shift_the_fit_and_the_figure_draws_it_where_the_data_are():
+    """A SET from the RESET state: the first reads fall below the read range (NaN). The fit counts P from
+    the first finite read, says so (p_offset), and the figure draws the curve over those reads on a log
+    axis (the conductances span three decades)."""
+    from tspcm_lab.analysis import plots
+
+    pulse = np.arange(20.0)
+    g = pl.neurosim_conductance(pulse - 5, A_P / 4, 1e-6, 1e-3, 14, pl.POTENTIATION)
+    g[:5] = np.nan
+    res = pl.analyze_plasticity(pulse, g, np.ones(20), np.zeros(20))
+    fit = res.phases[pl.POTENTIATION].fit
+    assert fit.p_offset == 5 and fit.a == pytest.approx(A_P / 4, rel=0.05)
+    segs = pl.split_segments(pulse, g, np.ones(20), np.zeros(20))
+    ax = plots.plasticity_figure(res, segs).axes[0]
+    assert ax.get_yscale() == "log"
+    (curve,) = [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(ln.get_xdata()) > 2]
+    x, y = curve.get_xdata(), curve.get_ydata()
+    assert x[0] == 5 and x[-1] == 19
+    assert np.interp(pulse[5:], x, y) == pytest.approx(g[5:], rel=0.02)

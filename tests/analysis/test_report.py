@@ -50,3 +50,36 @@ def test_cli_report_is_one_self_contained_file(example_runs, tmp_path):
     for proc in ("iv-sweep", "pulse-train", "pattern", "retention"):
         assert f"<h2>{proc} (1 runs)</h2>" in text
     assert "vth_mean_V" in text and "Threshold distributions" in text
+
+
+def test_recovery_figure_shows_the_recovery_the_analysis_reports(tmp_path):
+    """A run with three probe fractions: the figure's fit is the analysis's (tau from the probes' 1/2
+    crossings), not a second fit of its own; the crossings it marks are the ones the fit used."""
+    from tspcm_lab.analysis.runs import analyze_delay_recovery_run
+    from tspcm_lab.store.writer import RunWriter
+
+    tau, start = 300e-9, 0.46
+    interval = np.geomspace(40e-9, 3.2e-6, 25)
+    cols: dict[str, list[float]] = {k: [] for k in ("Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability")}
+    cols["Probe fraction"] = []
+    for f in (0.6, 0.75, 0.9):
+        t_f = tau * (np.log(1 - start) - np.log(1 - f))
+        for t in interval:  # falls from 1 to 0 over a factor 2 around t_f, log-linear: the crossing is t_f
+            p = float(np.clip(0.5 - np.log(t / t_f) / np.log(4.0), 0.0, 1.0))
+            for k, v in zip(cols, (f * 1.2, np.nan, t, p, f)):
+                cols[k].append(v)
+    w = RunWriter.create(
+        tmp_path / "dr.h5", parameters={}, columns=list(cols), procedure_name="delay-recovery", live=False
+    )
+    w.append_columns({k: np.asarray(v) for k, v in cols.items()})
+    w.close()
+    run = open_run(tmp_path / "dr.h5")
+    reported = {f.name: f.value for f in analyze_delay_recovery_run(run).features}["recovery_tau_s"]
+    assert reported == pytest.approx(tau, rel=0.01)
+    (fig,) = plots.plot_run(run)
+    ax = fig.axes[1]
+    assert f"tau = {1e9 * reported:.0f} ns" in ax.get_title()
+    assert len([ln for ln in ax.lines if ln.get_label().startswith("probe")]) == 3
+    crosses = sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_marker() == "x" and len(ln.get_xdata()) == 1)
+    expected = [tau * (np.log(1 - start) - np.log(1 - f)) for f in (0.6, 0.75, 0.9)]
+    assert crosses == pytest.approx(expected, rel=0.02)

@@ -68,8 +68,9 @@ def test_the_views_follow_a_1e5_point_run_and_the_lateness_is_reported(qtbot, op
         assert connection.resource_name.startswith("TCPIP0::127.0.0.1::")
     assert isinstance(session.bench.clock, ServedClock)
     stored = _follow_the_run(qtbot, window, place)
-    # no simulated bench was built in this process for the runs: the model ran in the bench's process
-    assert set(visa._HOSTS) == hosts_before and session.spec not in visa._HOSTS
+    # no simulated bench was built in this process for the runs: the model ran in the bench's process (benches
+    # of earlier tests in this process may close meanwhile, when the event loop runs their windows' teardown)
+    assert not set(visa._HOSTS) - hosts_before and session.spec not in visa._HOSTS
     assert stored.bench["simulation"]["process"].startswith("own")
 
 

@@ -17,14 +17,19 @@ from tests.helpers.plugins import write_dist_info
 TESTS_PARENT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def plugin_site(tmp_path_factory) -> Path:
-    """A site directory registering the test procedure ``smu-steps``; on sys.path for the session."""
+@pytest.fixture(scope="package")
+def plugin_site(tmp_path_factory):
+    """A site directory registering the test procedure ``smu-steps``; on sys.path while the runner tests
+    run, and off it after them (tests elsewhere, e.g. the GUI's window for every registered procedure, must
+    not find a procedure of these tests, whatever order the modules run in)."""
     site = tmp_path_factory.mktemp("site")
     write_dist_info(site, "tspcm-runner-tests", {"smu-steps": "tests.helpers.runner_procedures:SmuSteps"})
-    if str(site) not in sys.path:
+    added = str(site) not in sys.path
+    if added:
         sys.path.insert(0, str(site))
-    return site
+    yield site
+    if added and str(site) in sys.path:
+        sys.path.remove(str(site))
 
 
 @pytest.fixture

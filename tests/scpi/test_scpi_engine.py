@@ -378,3 +378,32 @@ def test_random_messages_never_raise_and_every_instrument_still_answers():
             inst.handle("".join(parts))  # must not raise
         inst.handle("*CLS")
         assert inst.handle("*IDN?") == inst.idn
+
+
+def test_format_number_rounds_the_shortest_decimal_as_an_instrument_prints_it():
+    """``%.<n>E`` rounds the shortest decimal that reads back as the value (9.9e37 prints 9.900000E+37); the
+    fast path (rounding the float itself) must agree with that everywhere, ties at the last digit included."""
+    import math
+    import random
+    from decimal import Decimal
+
+    from sim_backend.scpi.params import format_number
+
+    def reference(fmt: str, x: float) -> str:
+        sign, digits = fmt[1:].split(".")[0], int(fmt.split(".")[1][:-1])
+        if not math.isfinite(x) or x == 0:
+            return fmt % x
+        mantissa, exponent = format(Decimal(repr(x)), f"{sign}.{digits}E").split("E")
+        return f"{mantissa}E{int(exponent):+03d}"
+
+    rng = random.Random(12)
+    values = [9.9e37, -9.9e37, 5e-324, 1e-300, 1.7976931348623157e308, 0.5, 1.2345675e-5, 100.0, -0.001]
+    for _ in range(3000):
+        values.append(rng.uniform(-10, 10) * 10.0 ** rng.randint(-30, 30))
+        mantissa = rng.randint(10 ** rng.randint(0, 15), 10**16)
+        values.append(float(f"{mantissa}5e{rng.randint(-40, 40)}"))  # a tie at some digit
+    for fmt in ("%.6E", "%+.6E", "%.0E", "%.3E", "%.12E", "%.13E", "%.16E"):
+        for x in values:
+            assert format_number(fmt, x) == reference(fmt, x), (fmt, x)
+    assert format_number("%.6E", 9.9e37) == "9.900000E+37"
+    assert format_number("%.6E", 1.2345675e-5) == reference("%.6E", 1.2345675e-5)

@@ -111,7 +111,7 @@ def test_one_cell_short_path_equals_the_general_path():
     from sim_backend.model import CellArray
     from sim_backend.waveform import Waveform
 
-    short, general = CellArray(shape=1, seed=5), CellArray(shape=1, seed=5)
+    short, general, reads = CellArray(shape=1, seed=5), CellArray(shape=1, seed=5), CellArray(shape=1, seed=5)
     calls = [  # SMU readings under and over the threshold, in compliance, current sourcing; a ramp first
         (Waveform.dc(0.2, 1.67e-4), dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=1e-3)),
         (Waveform.dc(2.5, 1e-3), dict(r_series_ohm=ex.R_SMU_OHM, ilimit_a=20e-6, c_node_f=ex.C_PROBE_F)),
@@ -137,11 +137,75 @@ def test_one_cell_short_path_equals_the_general_path():
             ):
                 np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
             fired += int(a.fires.sum())
-            np.testing.assert_array_equal(short.S, general.S)
-            np.testing.assert_array_equal(short.rng, general.rng)
-            assert short.t_s == general.t_s
+            # CellArray.read_one, the bench's short path for a DC reading: the same reading, as floats
+            if wave.volts_v[0] == wave.volts_v[1]:
+                got = reads.read_one(wave.volts_v[0], wave.duration_s, **kwargs)
+                assert got == (b.window_current_a[0, 0], b.window_source_v[0, 0], b.window_compliance[0, 0])
+                assert type(got[0]) is float and type(got[2]) is bool
+            else:
+                reads.apply(wave, **kwargs)
+            for model in (short, reads):
+                np.testing.assert_array_equal(model.S, general.S)
+                np.testing.assert_array_equal(model.rng, general.rng)
+                assert model.t_s == general.t_s
     assert fired > 0 and (short.fire_count == general.fire_count).all()
+    assert (reads.fire_count == general.fire_count).all()
     with pytest.raises(ValueError, match="ilimit_a"):
         short.apply(Waveform.dc(0.1, 1e-3), ilimit_a=-1.0)
     with pytest.raises(ValueError, match="cell indices"):
         short.apply(Waveform.dc(0.1, 1e-3), np.array([1]))
+    with pytest.raises(ValueError, match="ilimit_a"):
+        reads.read_one(0.1, 1e-3, ilimit_a=-1.0)
+    with pytest.raises(ValueError, match="duration_s"):
+        reads.read_one(0.1, 0.0)
+    with pytest.raises(ValueError, match="one-cell"):
+        CellArray(shape=2, seed=5).read_one(0.1, 1e-3)
+
+
+def test_a_bench_reading_takes_the_short_path_with_the_general_paths_numbers():
+    """VirtualBench.measure on a one-cell bench with one output on (every SMU ``:READ?``) skips the general
+    drive (:meth:`VirtualBench._drive`, waveform, Response): the same readings and the same model state as
+    the general path, reading after reading, under and over threshold, in compliance, sourcing current, at
+    0 V; with a second output on, the general path runs (and still agrees with itself)."""
+    from sim_backend.bench import BenchConfig, VirtualBench
+
+    fast, slow = (VirtualBench(BenchConfig(seed=3), with_instruments=False) for _ in range(2))
+    general_drives = []  # calls of the general path on the bench that should not take it
+    fast._drive = lambda *args, **kwargs: general_drives.append(args) or VirtualBench._drive(fast, *args, **kwargs)
+    settings = [
+        dict(level_v=0.2, ilimit_a=1e-3),
+        dict(level_v=2.5, ilimit_a=20e-6),
+        dict(level_v=0.0, ilimit_a=1e-3),
+        dict(level_v=0.3, ilimit_a=None),
+        dict(level_v=5e-6, mode="current", vlimit_v=2.0),
+        dict(level_v=0.1, ilimit_a=1e-3, mode="voltage"),
+    ]
+    fired = 0
+    for repeat in range(2):
+        for kwargs in settings:
+            for bench in (fast, slow):
+                bench.set_source("smu", enabled=True, r_series_ohm=None, **kwargs)
+            for duration_s in (1.67e-4, 2e-3):
+                got = fast.measure("smu", duration_s)
+                resp, _, _ = slow._drive({}, duration_s)  # the general path, as measure() took it before
+                if resp is None:
+                    want = (0.0, kwargs["level_v"], False)
+                else:
+                    want = (
+                        float(resp.window_current_a[0, 0]),
+                        float(resp.window_source_v[0, 0]),
+                        bool(resp.window_compliance[0, 0]),
+                    )
+                    fired += int(resp.fires.sum())
+                assert (got.current_a, got.voltage_v, got.compliance) == want, kwargs
+                np.testing.assert_array_equal(fast.model.S, slow.model.S)
+                np.testing.assert_array_equal(fast.model.rng, slow.model.rng)
+                assert fast.model.t_s == slow.model.t_s
+    assert fired > 0 and general_drives == []
+    # two outputs on: not the short path; the reading is the general path's weighted one
+    for bench in (fast, slow):
+        bench.set_source("awg", enabled=True, level_v=0.05, r_series_ohm=50.0)
+    got = fast.measure("smu", 1e-3)
+    resp, weights, r_eq = slow._drive({}, 1e-3)
+    assert got.current_a == float(slow._source_current("smu", resp, weights, r_eq)[0])
+    assert len(general_drives) == 1

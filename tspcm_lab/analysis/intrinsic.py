@@ -7,7 +7,7 @@ probability, Hz for a firing rate), passed through as ``response_units``.
 Method: two straight-line fits of the response y against conductance G, y = c + slope * G (slope in
 units/S) and y = c + slope_log * log10(G / 1 S) (slope in units per decade of G, on positive G only), each
 with its R^2; ``best_fit`` names the one with the higher R^2. Monotonicity is Spearman's rank correlation
-rho (``scipy.stats.spearmanr``) with its two-sided p-value: rho = -1 means the threshold falls every time
+rho (as ``scipy.stats.spearmanr``: :func:`procedures.library.fitting.spearman`) with its two-sided p-value: rho = -1 means the threshold falls every time
 the conductance rises, which is the intrinsic-plasticity signature of a TS-PCM cell.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from procedures.library.fitting import LinearFit, finite_pairs, linear_fit
+from procedures.library.fitting import LinearFit, finite_pairs, linear_fit, spearman
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,7 @@ def response_vs_conductance(conductance_S, response, response_units: str = "V") 
     pos = g > 0
     lg = linear_fit(np.log10(g[pos]), y[pos])
     if g.size >= 3 and np.ptp(g) > 0 and np.ptp(y) > 0:
-        from scipy import stats  # imported when used: ~0.5 s, which `tspcm run` need not pay
-
-        res = stats.spearmanr(g, y)
-        rho, p = float(res.statistic), float(res.pvalue)
+        rho, p = spearman(g, y)
     else:
         rho, p = math.nan, math.nan
     return Trend(response_units, lin, lg, rho, p, int(g.size))

@@ -57,7 +57,9 @@ def neurosim_conductance(p, a, g_min, g_max, p_max, phase: int = POTENTIATION):
 
 @dataclass(frozen=True)
 class NeuroSimFit:
-    """Fitted NeuroSim parameters of one phase (A in pulses, conductances in S)."""
+    """Fitted NeuroSim parameters of one phase (A in pulses, conductances in S). P counts from the first
+    pulse with a finite read, ``p_offset`` pulses after the segment's first (reads of a cell in the RESET
+    state fall below the read range and are NaN)."""
 
     phase: int
     a: float
@@ -67,6 +69,7 @@ class NeuroSimFit:
     p_max: float
     r2: float
     n: int
+    p_offset: float = 0.0
 
     @property
     def a_over_pmax(self) -> float:
@@ -102,8 +105,8 @@ def fit_neurosim(pulse, conductance_S, phase=POTENTIATION) -> NeuroSimFit:
         raise ValueError(f"pulse and conductance_S must have the same length, got {p.size} and {g.size}")
     keep = np.isfinite(p) & np.isfinite(g)
     p, g = p[keep], g[keep]
-    if p.size:
-        p = p - p.min()
+    p_offset = float(p.min()) if p.size else 0.0
+    p = p - p_offset
     if g.size < 4 or np.unique(p).size < 3:
         raise ValueError(f"need at least 4 reads over 3 pulse numbers to fit, got {g.size} reads")
     p_max = float(p.max())
@@ -129,7 +132,7 @@ def fit_neurosim(pulse, conductance_S, phase=POTENTIATION) -> NeuroSimFit:
     (a, gmin, gmax), a_se = refine_three(model, p, gn, x0, lo, hi, a0)
     gmin, gmax = off + span * gmin, off + span * gmax
     r2 = r_squared(g, model(p, a, gmin, gmax))
-    return NeuroSimFit(phase, a, a_se, gmin, gmax, p_max, r2, int(g.size))
+    return NeuroSimFit(phase, a, a_se, gmin, gmax, p_max, r2, int(g.size), p_offset)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,13 @@ from procedures.library import switching
 from tspcm_lab.analysis import intrinsic, plasticity
 
 
-def _fig(w=7.5, h=3.9, ncols=1):
-    """A figure sized to the report's page width (~1000 px at 130 dpi)."""
-    fig = Figure(figsize=(w, h), dpi=130, layout="constrained")
+def _fig(w=7.5, h=3.9, ncols=1, top_in=0.5):
+    """A figure sized to the report's page width (~1000 px at 130 dpi), with fixed margins in inches
+    (``top_in`` above the axes: room for a two-line title, or a suptitle over the titles) rather than
+    a layout engine, which measures every tick label of every axes on each draw and cost most of the
+    report's rendering time."""
+    fig = Figure(figsize=(w, h), dpi=130)
+    fig.subplots_adjust(left=0.85 / w, right=1 - 0.15 / w, bottom=0.55 / h, top=1 - top_in / h, wspace=0.28)
     if ncols == 1:
         return fig, fig.add_subplot()
     return fig, fig.subplots(1, ncols)
@@ -63,16 +67,28 @@ def iv_figure(voltage_V, current_A, results=(), cycle=None, title="I-V", series_
 
 
 def plasticity_figure(result: plasticity.PlasticityResult, segments=(), title="Plasticity") -> Figure:
-    """Conductance against pulse number per segment (dots) with the NeuroSim fits (lines)."""
+    """Conductance against pulse number per segment (dots) with the NeuroSim fits (lines), on a log axis
+    when the conductances span more than a decade (a SET from the RESET state rises by orders of
+    magnitude, and a linear axis shows only its last pulses); a fit is drawn where it is positive."""
     fig, ax = _fig()
     x0 = 0.0
+    g_all = np.concatenate([np.asarray(s.conductance_S, dtype=float) for s in segments]) if segments else np.array([])
+    g_pos = g_all[np.isfinite(g_all) & (g_all > 0)]
+    log_y = g_pos.size > 1 and g_pos.max() > 10 * g_pos.min()
     for s in segments:
         ax.plot(x0 + s.pulse, s.conductance_S, ".", ms=3, color="C0" if s.phase > 0 else "C1", alpha=0.6)
         fit = result.phases.get(s.phase)
         if fit is not None:
             p = np.linspace(0, fit.fit.p_max, 100)
-            ax.plot(x0 + p, fit.fit.conductance(p), "-", color="k", lw=0.8)
+            g = fit.fit.conductance(p)
+            ax.plot(x0 + fit.fit.p_offset + p, np.where(g > 0, g, np.nan) if log_y else g, "-", color="k", lw=0.8)
         x0 += s.pulse.max() + 1 if s.pulse.size else 0
+    if log_y:
+        ax.set_yscale("log")
+    ax.plot([], [], ".", color="C0", label="SET (potentiation)")
+    ax.plot([], [], ".", color="C1", label="RESET (depression)")
+    ax.plot([], [], "k-", lw=0.8, label="NeuroSim fit")
+    ax.legend(fontsize=7, loc="lower right")
     text = []
     for ph, name in ((plasticity.POTENTIATION, "A_p"), (plasticity.DEPRESSION, "A_d")):
         if ph in result.phases:
@@ -102,33 +118,68 @@ def trend_figure(
 
 
 def pattern_figure(maps_S, stage, epoch, accuracy=None, target=None) -> Figure:
-    """The conductance map after every epoch (log10 colour scale), target pattern first."""
+    """The conductance map after every epoch (log10 colour scale), target pattern first: one mosaic in
+    one axes (an image per map would be one axes per epoch, 50 of them after a 44-epoch training), each
+    map framed and titled with its stage, epoch and accuracy; cells that read below range (NaN) are white."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
     maps = np.asarray(maps_S, dtype=float)
+    n_rows, n_cols = maps.shape[1:]
     n = maps.shape[0] + (target is not None)
     cols = min(n, 6)
     rows = int(np.ceil(n / cols))
-    fig = Figure(figsize=(1.6 * cols + 0.6, 1.7 * rows + 0.3), dpi=90, layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    # tile k at (k // cols, k % cols) of a grid with a one-cell gap between tiles and 1.5 cells above each
+    # tile for its title; the figure sized so that a cell is `cell_in` inches square, plus the colour bar
+    pitch_r, pitch_c = n_rows + 1.5, n_cols + 1
+    cell_in = 1.6 / pitch_c  # a tile 1.6 in wide, as many cells as it has
+    width_cells, height_cells = cols * pitch_c, rows * pitch_r
+    # axes and colour bar placed in inches: the axes spans exactly the tiles, so a cell stays square
+    ax_w, ax_h = (width_cells - 0.8) * cell_in, (height_cells + 0.1) * cell_in
+    w, h = 0.05 + ax_w + 1.15, ax_h + 0.1
+    fig = Figure(figsize=(w, h), dpi=90)
+    ax = fig.add_axes((0.05 / w, 0.05 / h, ax_w / w, ax_h / h))
     finite = maps[np.isfinite(maps) & (maps > 0)]
     vmin, vmax = (np.log10(finite.min()), np.log10(finite.max())) if finite.size else (0, 1)
-    k = 0
-    if target is not None:
-        axes[0].imshow(np.asarray(target, float), cmap="viridis", vmin=0, vmax=1)  # 1 = learned (bright)
-        axes[0].set_title("target", fontsize=8)
-        k = 1
-    im = None
+
+    def corner(tile):  # the upper-left corner of tile ``tile`` (data coordinates: x, y)
+        return (tile % cols) * pitch_c - 0.5, (tile // cols) * pitch_r + 1.0
+
+    mosaic = np.full((int(np.ceil(height_cells)) * 2, width_cells * 2), np.nan)  # half-cell pixels
+    k = int(target is not None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(np.clip(maps, 10**vmin, None))
+    texts = [(0, "target")] if target is not None else []
     for j in range(maps.shape[0]):
-        ax = axes[k + j]
-        im = ax.imshow(np.log10(np.clip(maps[j], 10**vmin, None)), vmin=vmin, vmax=vmax, cmap="viridis")
+        x0, y0 = corner(k + j)
+        r0, c0 = int(round(2 * (y0 + 0.5))), int(round(2 * (x0 + 0.5)))
+        mosaic[r0 : r0 + 2 * n_rows, c0 : c0 + 2 * n_cols] = np.repeat(np.repeat(logs[j], 2, axis=0), 2, axis=1)
         acc = "" if accuracy is None else f" {100 * accuracy[j]:.0f}%"
-        ax.set_title(f"{'train' if stage[j] == 0 else 'retrain'} {epoch[j]}{acc}", fontsize=8)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes[k + maps.shape[0] :]:
-        ax.set_visible(False)
-    if im is not None:
-        fig.colorbar(im, ax=axes.tolist(), label="log10 G (S)", shrink=0.8)
+        texts.append((k + j, f"{'train' if stage[j] == 0 else 'retrain'} {epoch[j]}{acc}"))
+    extent = (-0.5, width_cells - 0.5, mosaic.shape[0] / 2 - 0.5, -0.5)
+    im = ax.imshow(mosaic, vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest", extent=extent)
+    if target is not None:  # 1 = learned (bright), on its own 0..1 scale
+        x0, y0 = corner(0)
+        ax.imshow(
+            np.asarray(target, float),
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=(x0, x0 + n_cols, y0 + n_rows, y0),
+        )
+    frames = []
+    for tile, text in texts:
+        x0, y0 = corner(tile)
+        frames.append(Rectangle((x0, y0), n_cols, n_rows))
+        ax.text(x0 + n_cols / 2, y0 - 0.25, text, fontsize=8, ha="center", va="bottom")
+    ax.add_collection(PatchCollection(frames, facecolor="none", edgecolor="k", linewidth=0.8))
+    ax.set_xlim(-0.6, width_cells - 1.4)
+    ax.set_ylim(height_cells - 0.4, -0.5)
+    ax.set_axis_off()
+    if maps.shape[0]:
+        cax = fig.add_axes(((0.05 + ax_w + 0.15) / w, 0.15, 0.18 / w, 0.7))
+        fig.colorbar(im, cax=cax, label="log10 G (S)")
     return fig
 
 
@@ -227,7 +278,7 @@ def endurance_figure(
     """The SET and RESET states and the window against cycle (log cycle axis, the first cycle drawn at
     1), the failure criterion as a line: thresholds and their difference (V) for the two-state
     threshold window, or resistances and their ratio (log axes)."""
-    fig, (ax1, ax2) = _fig(ncols=2)
+    fig, (ax1, ax2) = _fig(ncols=2, top_in=0.8)
     c, s1, s2, w = (np.asarray(a, dtype=float) for a in (cycle, set_state, reset_state, window))
     x = np.maximum(c, 1)
     plot = ax1.loglog if log_y else ax1.semilogx
@@ -249,11 +300,21 @@ def endurance_figure(
 
 
 def delay_recovery_figure(
-    voltage_V, delay_s, interval_s, probability, delay=None, recovery=None, title="Delay and recovery"
+    voltage_V,
+    delay_s,
+    interval_s,
+    probability,
+    delay=None,
+    recovery=None,
+    title="Delay and recovery",
+    fraction=None,
 ) -> Figure:
     """Left: switching delay against pulse amplitude (log delay) with t_d0 exp(-(V - Vth)/V0).
-    Right: firing probability of the second pulse against the interval, with the fitted recovery."""
-    fig, (ax1, ax2) = _fig(ncols=2)
+    Right: firing probability of the second pulse against the interval, with the recovery the analysis
+    fits: with probe ``fraction`` (second-pulse amplitude / Vth, per row) one curve per probe, each probe's
+    1/2 crossing and where ln(1 - f) = ln(1 - V_start/Vth) - t/tau puts it (a
+    :class:`drift.ProbeRecovery`); with one probe level the exponential of a :class:`drift.RecoveryFit`."""
+    fig, (ax1, ax2) = _fig(ncols=2, top_in=0.8)
     v, td = np.asarray(voltage_V, dtype=float), np.asarray(delay_s, dtype=float)
     sel = np.isfinite(v) & (td > 0)
     ax1.semilogy(v[sel], td[sel], "o", ms=3)
@@ -270,8 +331,11 @@ def delay_recovery_figure(
     ax1.set(xlabel="Pulse amplitude (V)", ylabel="Switching delay (s)", title="Delay vs amplitude")
     dt, y = np.asarray(interval_s, dtype=float), np.asarray(probability, dtype=float)
     sel = np.isfinite(dt) & np.isfinite(y) & (dt > 0)
-    ax2.semilogx(dt[sel], y[sel], "o", ms=3, color="C1")
-    if recovery is not None and math.isfinite(recovery.tau_s) and sel.any():
+    if fraction is not None:
+        _probe_recovery(ax2, np.asarray(fraction, dtype=float), dt, y, sel, recovery)
+    else:
+        ax2.semilogx(dt[sel], y[sel], "o", ms=3, color="C1")
+    if fraction is None and recovery is not None and math.isfinite(recovery.tau_s) and sel.any():
         tt = np.logspace(np.log10(dt[sel].min()), np.log10(dt[sel].max()), 80)
         ax2.semilogx(
             tt,
@@ -281,11 +345,38 @@ def delay_recovery_figure(
             label=f"tau = {1e9 * recovery.tau_s:.0f} ns",
         )
         ax2.legend(fontsize=8)
-    ax2.set(
-        xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)", title="Threshold recovery"
-    )
+    ax2.set(xlabel="Interval between the pulses (s)", ylabel="Firing probability (2nd pulse)")
+    if not ax2.get_title():
+        ax2.set_title("Threshold recovery")
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _probe_recovery(ax, f, dt, y, sel, recovery) -> None:
+    """One probability curve per probe fraction, its measured 1/2 crossing (open marker) and the crossing
+    the fitted tau and V_start put it at (cross): the points the analysis fits, and how well it does."""
+    levels = sorted({float(x) for x in f[sel & np.isfinite(f)]})
+    fitted = recovery is not None and math.isfinite(recovery.tau_s)
+    for k, lv in enumerate(levels):
+        rows = sel & (f == lv)
+        order = np.argsort(dt[rows])
+        ax.semilogx(dt[rows][order], y[rows][order], "o-", ms=3, lw=0.8, color=f"C{k}", label=f"probe {lv:g} x Vth")
+        if recovery is None:
+            continue
+        measured = dict(zip(recovery.fractions, recovery.crossing_s)).get(lv, math.nan)
+        if math.isfinite(measured):
+            ax.plot([measured], [0.5], "o", mfc="none", mec=f"C{k}", ms=8)
+        if fitted and 0 < lv < 1 and recovery.v_start_fraction < lv:
+            t_f = recovery.tau_s * (math.log(1 - recovery.v_start_fraction) - math.log(1 - lv))
+            ax.plot([t_f], [0.5], "x", color=f"C{k}", ms=8, mew=1.5)
+    ax.axhline(0.5, color="0.6", lw=0.6, ls=":")
+    ax.legend(fontsize=7, loc="upper right")
+    if fitted:
+        ax.set_title(
+            f"Threshold recovery\nfit (x): tau = {1e9 * recovery.tau_s:.0f} ns, "
+            f"V_start = {recovery.v_start_fraction:.2f} x Vth",
+            fontsize=9,
+        )
 
 
 # --------------------------------------------------------------------------------- figures of run files
@@ -439,14 +530,24 @@ def _delay_recovery_run(run):
     from tspcm_lab.analysis import drift
     from tspcm_lab.analysis.runs import analyze_delay_recovery_run, columns
 
-    c = columns(run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"])
+    c = columns(
+        run, "delay-recovery", ["Voltage (V)", "Delay (s)", "Interval (s)", "Firing probability"], ["Probe fraction"]
+    )
     vth = analyze_delay_recovery_run(run).settings.get("vth_V", math.nan)
     d_rows = np.isfinite(c["Delay (s)"]) & ~np.isfinite(c["Interval (s)"])
     r_rows = np.isfinite(c["Interval (s)"])
-    delay = recovery = None
+    delay = recovery = fraction = None
     if np.count_nonzero(c["Delay (s)"][d_rows] > 0) >= 2 and math.isfinite(vth):
         delay = drift.delay_vs_overdrive(c["Voltage (V)"][d_rows], c["Delay (s)"][d_rows], vth)
-    if np.count_nonzero(r_rows) >= 4:
+    # the recovery the analysis reports (analyze_delay_recovery_run): from the probes' crossings when the run
+    # has two or more probe fractions, else one exponential
+    if "Probe fraction" in c and np.unique(c["Probe fraction"][r_rows & np.isfinite(c["Probe fraction"])]).size >= 2:
+        fraction = c["Probe fraction"][r_rows]
+        try:
+            recovery = drift.recovery_from_probes(fraction, c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
+        except ValueError:  # fewer than two crossings: the curves without a fit
+            recovery = None
+    elif np.count_nonzero(r_rows) >= 4:
         recovery = drift.recovery_time(c["Interval (s)"][r_rows], c["Firing probability"][r_rows])
     return [
         delay_recovery_figure(
@@ -457,6 +558,7 @@ def _delay_recovery_run(run):
             delay,
             recovery,
             title=run.path.name,
+            fraction=fraction,
         )
     ]
 

@@ -114,3 +114,21 @@ def test_33500_burst_count_is_validated_as_a_range():
         for bad in (0, 100_000_001, -3):
             with pytest.raises(ValueError, match="not in range"):
                 awg.ch_1.burst_ncycles = bad
+
+
+def test_dynamic_properties_keep_pymeasures_reserved_names():
+    """ReservedNamesAsSet (the reserved names of dynamic properties in a set, checked in one call) keeps
+    PyMeasure's behaviour: an instance-level ``<property>_values`` narrows that property's range, the
+    reserved name itself cannot be read, other attributes read and write as usual."""
+    with expected_protocol(Agilent33500Ext, [("SOUR1:FUNC:PULS:WIDT 2.000000e-08", None)]) as awg:
+        ch = awg.ch_1
+        assert isinstance(ch._special_names, frozenset) and "pulse_width_values" in ch._special_names
+        ch.pulse_width_values = [16e-9, 1e-6]  # stored under PyMeasure's reserved prefix
+        assert ch.___pulse_width_values == [16e-9, 1e-6]
+        with pytest.raises(AttributeError, match="reserved"):
+            ch.pulse_width_values
+        with pytest.raises(ValueError):
+            ch.pulse_width = 2e-6  # outside the narrowed range: refused before anything is written
+        ch.pulse_width = 20e-9
+        ch.note = "kept"
+        assert ch.note == "kept" and ch.id == 1
