@@ -352,6 +352,14 @@ def fit_cell(
         rho = cov / np.outer(d, d)
         return hw, rho, chi2, dof
 
+    def analyse_with_scatter(J, r, names, scatter):
+        """:func:`analyse` with each feature's noise the larger of its assumed one and the simulated replicas'
+        own scatter, both for the measurement and the simulation (a run-level draw, e.g. the procedure's
+        measured threshold, moves all of a run's delays together: on one cell the replicas' ln delay at 0.3 V
+        overdrive scattered by 1.5, not 0.22): J and r rescaled from units of ``sig`` to units of that noise."""
+        noise = np.maximum(sig, math.sqrt(2.0) * scatter)
+        return analyse(J * (sig / noise)[:, None], np.where(r == MISSING, MISSING, r * sig / noise), names)
+
     def sensitivity(names, x, lo, hi):
         """The covariance's Jacobian (COV_STEP, COV_REPLICAS): d(residual)/d ln(parameter), central differences
         within the bounds, each side the median over replica cells (the fit's own seeds, which gave every feature,
@@ -443,10 +451,7 @@ def fit_cell(
             # Jacobian and noise (replicas) before a parameter is dropped
             Jr, scatter = sensitivity(names, x0, lo, hi)
             Jr = np.where(np.isfinite(Jr), Jr, J0)
-            noise = np.maximum(sig, math.sqrt(2.0) * scatter)
-            hw, rho, *_ = analyse(
-                Jr * (sig / noise)[:, None], np.where(r0 == MISSING, MISSING, r0 * sig / noise), names
-            )
+            hw, rho, *_ = analyse_with_scatter(Jr, r0, names, scatter)
         # identifiability before fitting: drop the worst-determined parameter, one at a time
         worst = int(np.argmax(hw))
         if hw[worst] > math.log(UNIDENTIFIED_FACTOR) and len(names) >= 1:
@@ -504,11 +509,7 @@ def fit_cell(
     r = evaluate(names, [sol.x])[0]
     if not np.isfinite(J).all():  # a feature the replicas did not measure at +-COV_STEP: the fit's own slope
         J = np.where(np.isfinite(J), J, jacobian(names, sol.x, lo, hi))
-    # each feature's noise: the larger of its assumed one and the simulated replicas' own scatter, both for the
-    # measurement and the simulation (a run-level draw, e.g. the procedure's measured threshold, moves all of a
-    # run's delays together: on one cell the replicas' ln delay at 0.3 V overdrive scattered by 1.5, not 0.22)
-    noise = np.maximum(sig, math.sqrt(2.0) * scatter)
-    hw, rho, chi2, dof = analyse(J * (sig / noise)[:, None], np.where(r == MISSING, MISSING, r * sig / noise), names)
+    hw, rho, chi2, dof = analyse_with_scatter(J, r, names, scatter)
     at_bound = [n for n, x, a, b in zip(names, sol.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]
     if at_bound:
         raise LoopError(
