@@ -416,8 +416,8 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
     if any(by[p] for p in ("pulse-train", "endurance", "threshold-vs-weight")):
         res.not_identified.append(
             "pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
-            "runs): curves of several parameters at once; their features are recorded above, "
-            "the model-in-the-loop fit does not use them yet (docs/fitting.md)"
+            "runs): curves of several parameters at once, which the fit does not use yet (docs/fitting.md); "
+            "their features are listed in the device file's header"
         )
     if not res.params:
         raise FitError(

@@ -98,6 +98,11 @@ def run(args) -> int:
     else:
         files = [Path(p) for p in _run_files(args.runs)]
     cells = [c.strip() for c in args.cells.split(",")] if args.cells else None
+    if cells is None and len(files) > 1:
+        print(
+            f"note: no --cells: each of the {len(files)} run files is fitted as a cell of its own; runs of one "
+            f"cell share a label (e.g. --cells A,A,A for one cell's iv-sweep, delay-recovery and retention)"
+        )
     try:
         res = fit_runs(
             files,
@@ -160,10 +165,19 @@ def _check(args) -> int:
             f"{(s if s is not None else float('nan')):10.3g} {ratio}  {verdict} ({src}: {c.n_measured} measured, "
             f"{c.n_predicted} simulated)"
         )
+    compared = sum(c.within is not None for c in rows)
     print(
-        f"{len(rows) - bad} of {len(rows)} key figures predicted within 2 sigma of the cells' spread "
+        f"{compared - bad} of {compared} key figures predicted within 2 sigma of the cells' spread "
         f"(spread: the larger of the measured cells' and the simulated cells' sample sigma)"
+        + (
+            f"; {len(rows) - compared} not compared ('-': the runs or the simulated cells gave no value or no spread)"
+            if compared < len(rows)
+            else ""
+        )
     )
+    if not compared:
+        print("nothing compared: these runs' key figures have no value to predict (see the table); no verdict")
+        return 1
     return 1 if bad else 0
 
 
