@@ -133,34 +133,24 @@ def summary(runs: list[tuple[float, float]]) -> tuple[float, float, float]:
     return min(walls), statistics.median(walls), statistics.median(c for _, c in runs)
 
 
+def stderr_of(args: list[str], work: Path) -> str:
+    """The standard error of one run of ``args`` in ``work`` (its output files removed after)."""
+    proc = subprocess.run(args, cwd=work, env=user_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    clean(work)
+    return proc.stderr
+
+
 def kernel_cpu(cmd: list[str], work: Path) -> float:
     """CPU seconds spent in the device model's kernel (``CellArray._run``) by one in-process run of ``cmd``."""
-    proc = subprocess.run(
-        [PY, "-c", KERNEL_SHARE, *cmd[1:]],
-        cwd=work,
-        env=user_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    clean(work)
-    found = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("KERNEL ")]
+    stderr = stderr_of([PY, "-c", KERNEL_SHARE, *cmd[1:]], work)
+    found = [line.split()[1] for line in stderr.splitlines() if line.startswith("KERNEL ")]
     return float(found[-1]) if found else float("nan")
 
 
 def imported_heavy(cmd: list[str], work: Path) -> list[str]:
     """The HEAVY modules a run of ``cmd`` (a tspcm command) imported, with their cumulative import time."""
-    proc = subprocess.run(
-        [PY, "-X", "importtime", "-m", "tspcm_lab.cli", *cmd[1:]],
-        cwd=work,
-        env=user_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    clean(work)
     found = {}
-    for line in proc.stderr.splitlines():
+    for line in stderr_of([PY, "-X", "importtime", "-m", "tspcm_lab.cli", *cmd[1:]], work).splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
         _, cumulative, name = line.split("|")
