@@ -58,12 +58,14 @@ def run(args) -> int:
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, out)
+    from tspcm_lab.export.spice import used_defaults_of
+
     used = len(dev.from_file)
     checked = ""
     if args.format == "verilog-a":
         checked = "; compiled by OpenVAF" if compiled == [] else "; checked (openvaf-py not installed: not compiled)"
     print(
         f"wrote {out} ({args.format}) from {args.device}: {used} parameter(s) from the file, "
-        f"{len(dev.defaults)} default(s){checked}"
+        f"{len(used_defaults_of(dev))} default(s) of data/device_params.toml{checked}"
     )
     return 0

@@ -27,6 +27,12 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+def used_defaults_of(dev: ExportDevice) -> list[str]:
+    """The parameters the compact model uses and the device file does not list (data/device_params.toml's
+    values); the others of ``dev.defaults`` are the spreads and noises the compact model leaves out."""
+    return [n for n in dev.defaults if n in eq.USED]
+
+
 def header_lines(dev: ExportDevice, comment: str) -> list[str]:
     """Provenance lines (without the comment marker): file, defaults, what is left out."""
     lines = [
@@ -34,7 +40,7 @@ def header_lines(dev: ExportDevice, comment: str) -> list[str]:
         f"device file: {dev.path}",
         f"from the device file ({len(dev.from_file)}): " + (", ".join(dev.from_file) or "none"),
     ]
-    used_defaults = [n for n in dev.defaults if n in eq.USED]
+    used_defaults = used_defaults_of(dev)
     if used_defaults:
         lines.append(f"defaults of data/device_params.toml ({len(used_defaults)}): " + ", ".join(used_defaults))
     lines += [
