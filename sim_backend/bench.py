@@ -364,23 +364,15 @@ class VirtualBench:
         if level == 0:
             self.model.idle(duration_s)
             return Measurement(0.0, src.level_v, False)
-        if src.mode == "current":
-            current, voltage, compliance = self.model.read_one(
-                level,
-                duration_s,
-                r_series_ohm=r_eq,
-                vlimit_v=src.vlimit_v,
-                source="current",
-                c_node_f=self.wiring.c_probe_f,
-            )
-        else:
-            current, voltage, compliance = self.model.read_one(
-                level,
-                duration_s,
-                r_series_ohm=r_eq,
-                ilimit_a=src.ilimit_a if src.ilimit_a else None,
-                c_node_f=self.wiring.c_probe_f,
-            )
+        # a current source is limited in voltage, a voltage source in current (none when its limit is 0)
+        limit = (
+            {"source": "current", "vlimit_v": src.vlimit_v}
+            if src.mode == "current"
+            else {"ilimit_a": src.ilimit_a if src.ilimit_a else None}
+        )
+        current, voltage, compliance = self.model.read_one(
+            level, duration_s, r_series_ohm=r_eq, c_node_f=self.wiring.c_probe_f, **limit
+        )
         return Measurement(current, voltage, compliance)
 
     @_locked
