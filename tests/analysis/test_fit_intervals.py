@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 
-from tests.analysis.test_drift import step_probes
 from tspcm_lab.analysis import drift
 from tspcm_lab.analysis.devicefit import _recovery_tau, _Run
 from tspcm_lab.analysis.modelfit import Check
+
+from tests.analysis.test_drift import step_probes
 
 
 def _cell(name, tau_s, v_start_fraction):
@@ -37,7 +38,9 @@ def test_two_cells_on_the_same_grid_that_err_alike_get_an_interval_with_the_trut
 
 
 def _check(measured, predicted, n_measured, measured_sigma, predicted_sigma=0.05):
-    return Check("threshold-vs-weight", "threshold_mean_V", measured, measured_sigma, predicted, predicted_sigma, n_measured, 6)
+    return Check(
+        "threshold-vs-weight", "threshold_mean_V", measured, measured_sigma, predicted, predicted_sigma, n_measured, 6
+    )
 
 
 def test_check_spread_is_the_measured_cells_and_falls_back_to_the_simulated_ones_only_for_one_cell():

@@ -22,7 +22,8 @@ parameter is set from them. The delay law and nu are then refitted model-in-the-
 (tspcm_lab.analysis.modelfit, step 2 of fit_runs), which removes the analyses' bias.
 
 Intervals are 95 %: over cells, mean +- t(n-1) s / sqrt(n) (several cells); within one cell, the
-analysis' own standard error (x 1.96) or the spread over cycles. A parameter with no standard error in its
+analysis' own standard error (x 1.96) or the spread over cycles. tau_recovery's interval also carries the
+pulse-interval grid's resolution, which cells on the same grid share (_recovery_tau). A parameter with no standard error in its
 analysis and a single run gets no interval (said so in the file).
 """
 
@@ -211,7 +212,9 @@ def _recovery_tau(dr: list[_Run]) -> Fitted:
     The grid's part is the same on every cell measured on the same grid, so it does not average out over cells:
     it is added in quadrature to the over-cells t interval at its rms over the runs, not divided by sqrt(n)."""
     used = [r for r in dr if _finite(r.features.get("recovery_tau_s"))]
-    grid = [r.features["recovery_tau_grid_stderr_s"] for r in used if _finite(r.features.get("recovery_tau_grid_stderr_s"))]
+    grid = [
+        r.features["recovery_tau_grid_stderr_s"] for r in used if _finite(r.features.get("recovery_tau_grid_stderr_s"))
+    ]
     g95 = 1.96 * math.sqrt(float(np.mean(np.square(grid)))) if grid else None
     method = "delay-recovery recovery_tau_s: threshold recovery after turn-off, from the probes' 1/2 crossings"
     one = [r for r in used if _finite(r.features.get("recovery_tau_stderr_s"))]

@@ -21,8 +21,8 @@ def register(subparsers) -> None:
         "parameters, ts.r_on_ohm, ts.t_d0_s, ts.v0_delay_v and pcm.nu_drift fitted to their features (least "
         "squares; correlations and intervals reported, unidentifiable parameters said so). Use the "
         "file with `tspcm run NAME --sim-options device=FILE`. With --check FILE: predict the runs' "
-        "key figures with that device file instead (exit 1 when one is outside 2 sigma of the cells' "
-        "spread). See docs/fitting.md.",
+        "key figures with that device file instead (exit 1 when one is outside 2 sigma of the measured "
+        "cells' spread; with one measured cell, of the simulated cells', said so). See docs/fitting.md.",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run files (.h5) or folders")
     p.add_argument("--output", "-o", metavar="FILE", help="device file to write (.toml)")
@@ -167,9 +167,14 @@ def _check(args) -> int:
             f"{c.n_predicted} simulated)"
         )
     compared = sum(c.within is not None for c in rows)
+    if not fallbacks:
+        basis = "the measured cells' sample sigma, device to device"
+    elif fallbacks == sum(c.spread is not None for c in rows):
+        basis = "the simulated cells' sample sigma: fewer than two measured cells, fallback below"
+    else:
+        basis = "the measured cells' sample sigma; rows marked 'sim': the simulated cells', fallback below"
     print(
-        f"{compared - bad} of {compared} key figures predicted within 2 sigma of the cells' spread "
-        f"(spread: the measured cells' sample sigma, device to device)"
+        f"{compared - bad} of {compared} key figures predicted within 2 sigma of the cells' spread (spread: {basis})"
         + (
             f"; {len(rows) - compared} not compared ('-': the runs or the simulated cells gave no value or no spread)"
             if compared < len(rows)
