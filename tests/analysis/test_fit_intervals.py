@@ -55,3 +55,16 @@ def test_check_spread_zero_admits_only_the_same_value():
     assert _check(0.0, 0.1, 2, 0.0).within is False  # not "within" by |0.1| <= 2 x 0
     assert _check(0.0, 0.1, 1, None, predicted_sigma=0.0).within is False
     assert math.isnan(_check(0.0, math.nan, 2, 0.0).predicted) and _check(0.0, math.nan, 2, 0.0).within is None
+
+
+def test_check_notes_when_the_simulated_runs_did_not_reach_the_measured_conditions():
+    """threshold-vs-weight: a device file with which the procedure programs fewer PCM states than it did on the
+    measured cells is said (the thresholds then compare unlike states); as many or more, or no record: nothing."""
+    from tspcm_lab.analysis.modelfit import _condition_note
+
+    measured = [{"states_reached": 5.0}, {"states_reached": 5.0}]
+    note = _condition_note("threshold-vs-weight", measured, [{"states_reached": 0.0}] * 6)
+    assert note is not None and "0 per simulated run, 5 per measured run" in note
+    assert _condition_note("threshold-vs-weight", measured, [{"states_reached": 5.0}] * 6) is None
+    assert _condition_note("threshold-vs-weight", [{}], [{"states_reached": 0.0}]) is None  # an older run file
+    assert _condition_note("spike-train", measured, [{"states_reached": 0.0}]) is None

@@ -314,11 +314,17 @@ def test_cli_refuses_too_few_measurements_and_a_fit_that_does_not_converge(cells
 #: measured cells' spread (their sample sigma, 0.017-0.021 V on these devices). The defaults (Vth 1.2 V) miss on
 #: every device (0.05-0.19 V off). The fitted file predicts slow-high (+0.037 V) and fast-low (-0.002 V) within 2
 #: sigma, and misses resistive: 1.412 V for 1.308 V, 5 sigma, where the true device file predicts 1.272 V (within).
-#: Of the 0.14 V, its fitted Vth (1.287 V for 1.25 V) makes ~0.06 V (the fitted file with Vth 1.25 V: 1.35 V); its
-#: V0 (0.18 V for 0.1 V, not identified) < 0.01 V; the rest is not traced. An earlier check took the larger of the
-#: measured and the simulated cells' sigma (0.06-0.09 V) and passed it.
+#: Traced one parameter at a time (docs/scripts/held_out_trace.py): the miss is the fitted R_on (8620 Ohm for 8000,
+#: within its interval), not the not-identified V0 (0.18 V for 0.1 V: -0.009 V). With R_on 8.6 kOhm the
+#: procedure's default SET pulses do not program the simulated cell (0 of 10 PCM states reached, seeds 11 and 12;
+#: the measured cells: 10 of 10) and its thresholds are read in the unprogrammed states; the fitted file with R_on
+#: 8000 Ohm: 7 of 10 reached, 1.311 V (within). The check says so (CONDITIONS_NOTED).
 FITTED_WITHIN = {"slow-high": True, "fast-low": True, "resistive": False}
 DEFAULTS_MISS = {"slow-high": True, "fast-low": True, "resistive": True}
+#: measured: `tspcm fit --check` notes that the fitted file's simulated runs reached fewer PCM states than the
+#: measured ones (resistive: 0 per run for 5; slow-high's 4.5 for 5 is noted too, not asserted); the defaults' runs
+#: reach them all on every device
+CONDITIONS_NOTED = {"resistive": True}
 
 
 @pytest.fixture(scope="module")
@@ -348,15 +354,20 @@ def test_check_predicts_held_out_thresholds_within_the_cells_spread_and_the_defa
 ):
     """Must-show 2: fitted on iv-sweep, delay-recovery and retention runs, the device file predicts a held-out
     procedure (threshold-vs-weight: the cell's mean threshold over five PCM states) of the same two cells within
-    the measured cells' spread (2 sigma) on two of the three devices (FITTED_WITHIN: the third's V0 is not
-    identified), and the defaults do not on any: the check tells the fitted device from the defaults."""
+    the measured cells' spread (2 sigma) on two of the three devices (FITTED_WITHIN: on the third its R_on leaves
+    the simulated cell unprogrammable by the procedure's SET pulses, which the check says), and the defaults do not
+    on any: the check tells the fitted device from the defaults."""
     d, runs, true = cells
     (tmp_path / "mine.toml").write_text(render(fitted))
-    mine = check_rows("mine.toml", held_out, tmp_path)["threshold_mean_V"]
+    out = []
+    mine = check_rows("mine.toml", held_out, tmp_path, out)["threshold_mean_V"]
     within = FITTED_WITHIN[device_name(true)]
     assert (mine[7] == "yes") is within and (abs(float(mine[4])) <= 2 * float(mine[5])) is within, mine
     assert mine[8] == "(cells:", mine  # two measured cells: their own spread, no fallback
-    default = check_rows(Path(__file__).resolve().parents[2] / "data" / "device_params.toml", held_out, tmp_path)
+    if CONDITIONS_NOTED.get(device_name(true)):  # the miss's cause said: the simulated cells were not programmed
+        assert "conditions: threshold-vs-weight: PCM states reached by program-and-verify: 0 per simulated" in out[0]
+    default = check_rows(Path(__file__).resolve().parents[2] / "data" / "device_params.toml", held_out, tmp_path, out)
+    assert "conditions:" not in out[1], out[1]  # the defaults program every state: a miss there is the threshold
     row = default["threshold_mean_V"]
     assert (row[7] == "NO") is DEFAULTS_MISS[device_name(true)], row
     assert float(row[5]) > 0 and (abs(float(row[4])) > 2 * float(row[5])) is DEFAULTS_MISS[device_name(true)]

@@ -263,7 +263,7 @@ def analyze_spike_train_run(run) -> RunAnalysis:
 @register_analysis("threshold-vs-weight")
 def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
     """Columns ``State``, ``Conductance (S)``, ``Threshold (V)``."""
-    c = columns(run, "threshold-vs-weight", ["State", "Conductance (S)", "Threshold (V)"])
+    c = columns(run, "threshold-vs-weight", ["State", "Conductance (S)", "Threshold (V)"], ["Converged"])
     t = intrinsic.threshold_vs_conductance(c["Conductance (S)"], c["Threshold (V)"])
     method = "intrinsic.threshold_vs_conductance"
     best = t.log if t.best_fit == "log" else t.linear
@@ -282,6 +282,9 @@ def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
         Feature("threshold_fit_r2", best.r2, "", method, f"best of linear/log: {t.best_fit}"),
         Feature("n_states", float(np.unique(c["State"]).size), "", "distinct states", ""),
     ]
+    if "Converged" in c:  # the thresholds are read at the states the program-and-verify loop reached, or not
+        reached = np.unique(c["State"][c["Converged"] > 0]).size
+        feats.append(Feature("states_reached", float(reached), "", "states whose target was reached", ""))
     return RunAnalysis("threshold-vs-weight", feats, {}, method, "Spearman rank correlation")
 
 

@@ -187,6 +187,8 @@ def _check(args) -> int:
             f"their spread is the simulated cells' sample sigma (the device file's own spreads and the "
             f"figure's noise, not the lab's cells'); measure two or more cells for a device-to-device spread"
         )
+    for note in dict.fromkeys(c.note for c in rows if c.note):
+        print(f"conditions: {note}")
     if not compared:
         print("nothing compared: these runs' key figures have no value to predict (see the table); no verdict")
         return 1
