@@ -235,8 +235,8 @@ LOOPS = {
         "depression train that RESETs the cell below 30 uS (start from a full RESET: initial_reset; more "
         "potentiation_pulses, or a higher set_amplitude_V, if G stays below the read's floor)",
         {"pcm.r_th_k_per_w": (1e5, 1e8)},
-        separate="pulse-train runs at two or more SET amplitudes (set_amplitude_V) and widths (set_width_s), "
-        "more cycles each",
+        separate="pulse-train runs with more cycles, of more cells (the SET onset's cycle-to-cycle scatter limits "
+        "how well the crystallization rate and the JMAK exponent are told apart; docs/fitting.md)",
         uses_analysis=False,
     ),
 }
