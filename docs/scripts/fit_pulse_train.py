@@ -64,6 +64,23 @@ def check(device: Path, held: list[Path], cwd: Path) -> list[str]:
     return [ln for ln in r.stdout.splitlines() if ln.startswith("pulse-train ")]
 
 
+def fitted_table(res, true: dict) -> list[str]:
+    """Markdown rows: each true parameter against its fitted value, the cells' values and the interval."""
+    rows = [
+        "| parameter | true | fitted | cell A, cell B | 95 % interval | identified | within |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, v in true.items():
+        f = res.params[name]
+        iv = f"[{f.interval[0]:.3g}, {f.interval[1]:.3g}]" if f.interval else "none"
+        inside = "yes" if f.interval and f.interval[0] <= v <= f.interval[1] else "NO"
+        per = ", ".join(f"{x:.3g}" for x in f.per_cell.values())
+        rows.append(
+            f"| `{name}` | {v:.3g} | {f.value:.3g} | {per} | {iv} | {'yes' if f.identified else 'NO'} | {inside} |"
+        )
+    return rows
+
+
 def main() -> None:
     import test_fit_pulse_train as t  # the test's device and runs: the docs show what the test checks
 
@@ -106,18 +123,7 @@ def main() -> None:
     paths = [t.simulate({"cycles": 4}, work / f"cell_{s}.h5", s, true_dev) for s in (11, 12)]
     res = fit_runs(paths, cells=["A", "B"], workers=2)
     (work / "fitted.toml").write_text(render(res))
-    trip = [
-        "| parameter | true | fitted | cell A, cell B | 95 % interval | identified | within |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, v in t.TRUE.items():
-        f = res.params[name]
-        iv = f"[{f.interval[0]:.3g}, {f.interval[1]:.3g}]" if f.interval else "none"
-        inside = "yes" if f.interval and f.interval[0] <= v <= f.interval[1] else "NO"
-        per = ", ".join(f"{x:.3g}" for x in f.per_cell.values())
-        trip.append(
-            f"| `{name}` | {v:.3g} | {f.value:.3g} | {per} | {iv} | {'yes' if f.identified else 'NO'} | {inside} |"
-        )
+    trip = fitted_table(res, t.TRUE)
     corr = sorted({(a, b): r for a in t.TRUE for b, r in (res.params[a].correlations or {}).items() if a < b}.items())
     corr_text = "; ".join(f"`{a}` / `{b}` {r:+.2f}" for (a, b), r in corr)
 
@@ -133,18 +139,7 @@ def main() -> None:
 
     # 4. both runs of each cell fitted together
     both = fit_runs([paths[0], held[0], paths[1], held[1]], cells=["A", "A", "B", "B"], workers=2)
-    trip2 = [
-        "| parameter | true | fitted | cell A, cell B | 95 % interval | identified | within |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, v in t.TRUE.items():
-        f = both.params[name]
-        iv = f"[{f.interval[0]:.3g}, {f.interval[1]:.3g}]" if f.interval else "none"
-        inside = "yes" if f.interval and f.interval[0] <= v <= f.interval[1] else "NO"
-        per = ", ".join(f"{x:.3g}" for x in f.per_cell.values())
-        trip2.append(
-            f"| `{name}` | {v:.3g} | {f.value:.3g} | {per} | {iv} | {'yes' if f.identified else 'NO'} | {inside} |"
-        )
+    trip2 = fitted_table(both, t.TRUE)
     kn = both.params["pcm.jmak_n"].correlations.get("pcm.k_cryst_max_per_s", math.nan)
 
     md = [
