@@ -14,7 +14,13 @@ from tspcm_lab.si import format_si
 #: procedure -> [(feature, label, format)]: format None = SI prefix with the feature's units; a
 #: feature ending in "*" stands for every feature with that prefix (one per state)
 KEY_FIGURES: dict[str, list[tuple[str, str, str | None]]] = {
-    "iv-sweep": [("vth_mean_V", "Vth", None), ("vhold_mean_V", "Vhold", None), ("n_cycles", "cycles", "{:.0f}")],
+    # the median first: the threshold `tspcm fit` takes (a first cycle that SETs a RESET cell pulls the mean up)
+    "iv-sweep": [
+        ("vth_median_V", "Vth median", None),
+        ("vhold_mean_V", "Vhold", None),
+        ("n_cycles", "cycles", "{:.0f}"),
+        ("vth_mean_V", "Vth mean", None),
+    ],
     "pulse-train": [
         ("p_a_pulses", "NeuroSim A (potentiation)", "{:.3g} pulses"),
         ("d_a_pulses", "A (depression)", "{:.3g} pulses"),

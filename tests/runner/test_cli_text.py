@@ -70,8 +70,12 @@ def test_run_ends_with_the_key_figures_of_the_run(capsys, tmp_path):
     lines = out.strip().splitlines()
     assert lines[-1] == str(path)  # still the last line
     features = {f.name: f for f in get_analysis("iv-sweep")(read_run(path)).features}
-    vth, vhold = features["vth_mean_V"].value, features["vhold_mean_V"].value
-    assert lines[-2] == f"iv-sweep: Vth {format_si(vth, 'V')}; Vhold {format_si(vhold, 'V')}; cycles 2"
+    vth, vhold = features["vth_median_V"].value, features["vhold_mean_V"].value
+    mean = features["vth_mean_V"].value
+    assert lines[-2] == (
+        f"iv-sweep: Vth median {format_si(vth, 'V')}; Vhold {format_si(vhold, 'V')}; cycles 2; "
+        f"Vth mean {format_si(mean, 'V')}"
+    )
 
 
 def test_runs_is_a_readable_table_and_long_gives_the_rest(capsys, two_runs):
@@ -81,7 +85,7 @@ def test_runs_is_a_readable_table_and_long_gives_the_rest(capsys, two_runs):
     assert lines[0].split() == ["start", "procedure", "status", "result", "title", "seed", "file"]
     assert len(lines) == 4 and all(len(line) <= 140 for line in lines)
     iv = next(line for line in lines if line.endswith("iv.h5"))
-    assert "completed" in iv and re.search(r"Vth 1\.\d{1,3} V", iv) and " 5 " in iv and "die 3, cell A1" in iv
+    assert "completed" in iv and re.search(r"Vth median 1\.\d{1,3} V", iv) and " 5 " in iv and "die 3, cell A1" in iv
     assert not re.search(r"\d{6,}|e-0", out)  # no float noise like 2.9999999999999997e-05
     code, out, _ = tspcm(capsys, "runs", "--long", str(two_runs / "iv.h5"))
     assert code == 0
