@@ -7,9 +7,12 @@ warm as its setup leaves it); then the two suites run one after the other, basel
 ``pytest -q`` with ``QT_QPA_PLATFORM=offscreen``. Prints wall and CPU (children's user + system) times,
 pass/fail summaries and the ratios.
 
+``--same-tests``: instead, only the tests both checkouts have (the same node ids, collected on each), in one
+process each: the suite has grown ~3x since the baseline, so the whole-suite ratio mixes speed with size.
+
 Run: ``.venv/bin/python benchmarks/bench_suite.py [--base 4f70652] [--base-dir /tmp/base] [--workers 2
---skip-serial]`` (``--workers 2``: this checkout also as the README's command, ``-n 2 --dist loadscope``)
-(several minutes of CPU; the machine should be otherwise idle for a fair ratio).
+--skip-serial] [--same-tests]`` (``--workers 2``: this checkout also as the README's command, ``-n 2 --dist
+loadscope``) (several minutes of CPU; the machine should be otherwise idle for a fair ratio).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +41,23 @@ def ensure_worktree(commit: str, where: Path) -> None:
 def count_tests(summary: str) -> int:
     """Tests run, from pytest's last line ("1020 passed, 6 skipped, 2 xfailed in 134.5s")."""
     return sum(int(n) for n, what in re.findall(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)", summary))
+
+
+def collect(checkout: Path, *args: str) -> tuple[set[str], set[str]]:
+    """(node ids, test modules that failed to collect) of ``pytest --collect-only [args]`` in ``checkout``
+    (with a module that fails, pytest lists no ids and runs nothing)."""
+    proc = subprocess.run(
+        [
+            str(checkout / ".venv" / "bin" / "python"),
+            *("-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args),
+        ],
+        cwd=checkout,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+    )
+    ids = {line.strip() for line in proc.stdout.splitlines() if "::" in line and not line.startswith("ERROR")}
+    return ids, set(re.findall(r"ERROR collecting (\S+\.py)", proc.stdout))
 
 
 def timed_suite(checkout: Path, extra: tuple[str, ...] = ()) -> tuple[float, float, str, int]:
@@ -75,16 +96,31 @@ def main() -> int:
         action="store_true",
         help="with --workers: time this checkout only with the workers (the README's command), not also in one process",
     )
+    ap.add_argument("--same-tests", action="store_true", help="only the tests both checkouts have, one process each")
     args = ap.parse_args()
     ensure_worktree(args.base, args.base_dir)
     subprocess.run(["bash", str(ROOT / ".ci" / "setup")], cwd=ROOT, check=True)
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    runs = [(f"baseline {args.base}", args.base_dir, ())]
-    if not (args.skip_serial and args.workers):
-        runs.append((f"this checkout {head}", ROOT, ()))
-    if args.workers:
+    if args.same_tests:
+        same = sorted(collect(args.base_dir)[0] & collect(ROOT)[0])
+        # node ids hold spaces and leading minus signs: one per line in a pytest @file, not on a command line
+        ids = Path(tempfile.mkdtemp()) / "same_tests.txt"
+        ids.write_text("\n".join(same) + "\n")
+        # a module that imports from a conftest by name collects only in the whole suite's order: left out
+        kept = same
+        for checkout in (args.base_dir, ROOT):
+            while bad := collect(checkout, f"@{ids}")[1]:
+                kept = [i for i in kept if i.split("::")[0] not in bad]
+                ids.write_text("\n".join(kept) + "\n")
+        print(f"tests in both checkouts: {len(same)}; collected alone in both: {len(kept)}", flush=True)
+        runs = [(f"baseline {args.base}", args.base_dir, (f"@{ids}",)), (f"this checkout {head}", ROOT, (f"@{ids}",))]
+    else:
+        runs = [(f"baseline {args.base}", args.base_dir, ())]
+        if not (args.skip_serial and args.workers):
+            runs.append((f"this checkout {head}", ROOT, ()))
+    if args.workers and not args.same_tests:
         runs.append((f"this checkout, -n {args.workers}", ROOT, ("-n", args.workers, "--dist", "loadscope")))
     results = {}
     for name, checkout, extra in runs:

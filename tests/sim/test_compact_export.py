@@ -38,6 +38,29 @@ def test_export_writes_both_formats_from_the_defaults_and_a_partial_file(tmp_pat
     assert "1 parameter(s) from the file" in capsys.readouterr().out
 
 
+def test_a_parameter_not_identified_by_the_fit_is_marked_in_both_exported_files(tmp_path, capsys):
+    """A value tspcm fit writes with basis "not identified" (it reproduces the runs, which do not measure it)
+    is said so in the .cir's and the .va's header, on the .va's parameter line and in the console; a fitted one
+    is not."""
+    device = tmp_path / "mydevice.toml"
+    device.write_text(
+        '[ts]\nvth_v = { value = 1.35, unit = "V", basis = "fitted", source = "runs", interval = [1.3, 1.4] }\n'
+        'v0_delay_v = { value = 0.18, unit = "V", basis = "not identified", source = "NOT IDENTIFIED (...)", '
+        'interval = "none: not identified by these runs (header)" }\n'
+    )
+    assert main(["export", "spice", str(device)]) == 0
+    assert main(["export", "verilog-a", str(device)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("not identified by the fit's runs") == 2 and "ts.v0_delay_v" in out
+    cir = (tmp_path / "mydevice.cir").read_text()
+    va = (tmp_path / "mydevice.va").read_text()
+    for text, comment in ((cir, "*"), (va, "//")):
+        marked = [ln for ln in text.splitlines() if ln.startswith(f"{comment} NOT IDENTIFIED")]
+        assert len(marked) == 1 and "ts.v0_delay_v" in marked[0] and "ts.vth_v" not in marked[0], marked
+    assert "parameter real ts_v0_delay_v = 0.18;  // ts.v0_delay_v (NOT IDENTIFIED)" in va
+    assert "parameter real ts_vth_v = 1.35;  // ts.vth_v\n" in va and verilog_a.sanity(va) == []
+
+
 def test_export_of_a_device_file_written_by_tspcm_fit(tmp_path, capsys):
     run = tmp_path / "iv.h5"
     assert (

@@ -10,7 +10,8 @@ iv-sweep        vth_median_V (per cell)                      ts.vth_v, ts.vth_d2
 iv-sweep        vhold_mean_V                                 ts.vhold_v
 iv-sweep        r_on_mean_ohm minus pcm.r_cryst_ohm          ts.r_on_ohm
 delay-recovery  td0_s, v0_V (+ v0_stderr_V)                  ts.t_d0_s, ts.v0_delay_v
-delay-recovery  recovery_tau_s (+ recovery_tau_stderr_s)     ts.tau_recovery_s
+delay-recovery  recovery_tau_s (+ recovery_tau_stderr_s,      ts.tau_recovery_s
+                recovery_tau_grid_stderr_s: the grid's part)
 retention       nu_state<k> (+ 95 % interval) of RESET-side  pcm.nu_drift
                 states (R(1 s) >= 100 x pcm.r_cryst_ohm)
 ==============  ==========================================  ======================================
@@ -23,7 +24,8 @@ PCM's SET/RESET kinetics (pcm.k_cryst_max_per_s, pcm.jmak_n, pcm.r_th_k_per_w) a
 pulse-train runs' SET and RESET pulse counts; endurance and threshold-vs-weight runs set nothing yet.
 
 Intervals are 95 %: over cells, mean +- t(n-1) s / sqrt(n) (several cells); within one cell, the
-analysis' own standard error (x 1.96) or the spread over cycles. A parameter with no standard error in its
+analysis' own standard error (x 1.96) or the spread over cycles. tau_recovery's interval also carries the
+pulse-interval grid's resolution, which cells on the same grid share (_recovery_tau). A parameter with no standard error in its
 analysis and a single run gets no interval (said so in the file).
 """
 
@@ -205,6 +207,37 @@ def _across_cells(name, unit, runs, key, method, *, one_cell_halfwidth=None, tra
     return Fitted(name, m, unit, interval, used, method, len(per_cell), spread, per_cell=dict(zip(cells, per_cell)))
 
 
+def _recovery_tau(dr: list[_Run]) -> Fitted:
+    """ts.tau_recovery_s from the delay-recovery runs' probe crossings. Its error has two parts: the statistical
+    one (the crossings' scatter about the line: the least-squares standard error, or the cells' spread) and the
+    pulse-interval grid's resolution (each crossing uniform in the grid step it is interpolated in: the firing
+    probability falls from ~1 to ~0 within one step, and the interpolation's place in it is not the truth's).
+    The grid's part is the same on every cell measured on the same grid, so it does not average out over cells:
+    it is added in quadrature to the over-cells t interval at its rms over the runs, not divided by sqrt(n)."""
+    used = [r for r in dr if _finite(r.features.get("recovery_tau_s"))]
+    grid = [
+        r.features["recovery_tau_grid_stderr_s"] for r in used if _finite(r.features.get("recovery_tau_grid_stderr_s"))
+    ]
+    g95 = 1.96 * math.sqrt(float(np.mean(np.square(grid)))) if grid else None
+    method = "delay-recovery recovery_tau_s: threshold recovery after turn-off, from the probes' 1/2 crossings"
+    one = [r for r in used if _finite(r.features.get("recovery_tau_stderr_s"))]
+    hw = None
+    if len(one) == 1:  # one run: its least-squares standard error and the grid's, in quadrature
+        g = one[0].features.get("recovery_tau_grid_stderr_s")
+        hw = 1.96 * math.hypot(one[0].features["recovery_tau_stderr_s"], g if _finite(g) else 0.0)
+    f = _across_cells("ts.tau_recovery_s", "s", used, "recovery_tau_s", method, one_cell_halfwidth=hw)
+    if f.n_cells >= 2 and f.interval is not None and g95 is not None:
+        h = math.hypot((f.interval[1] - f.interval[0]) / 2, g95)
+        f.interval = (f.value - h, f.value + h)
+        f.method += (
+            f"; the pulse-interval grid's resolution (each crossing uniform in its grid step, propagated: "
+            f"1.96 x {g95 / 1.96:.3g} s, rms over the runs, shared by cells on the same grid) added in quadrature"
+        )
+    elif f.n_cells == 1 and grid:
+        f.method += "; the one-cell interval includes the pulse-interval grid's resolution"
+    return f
+
+
 def extract(runs: list[_Run], r_cryst_ohm: float, loop: bool = False) -> FitResult:
     """Direct extraction from analysed runs; FitError when nothing is identifiable (``loop``: nor by the
     model-in-the-loop fit that follows, which alone fits pulse-train runs: fit_runs refuses after it)."""
@@ -345,16 +378,7 @@ def extract(runs: list[_Run], r_cryst_ohm: float, loop: bool = False) -> FitResu
         if not any(_finite(r.features.get("recovery_tau_s")) for r in dr):
             res.not_identified.append("ts.tau_recovery_s: the delay-recovery runs have no recovery rows")
         else:
-            one = [r for r in dr if _finite(r.features.get("recovery_tau_stderr_s"))]
-            hw = 1.96 * one[0].features["recovery_tau_stderr_s"] if len(one) == 1 else None
-            res.params["ts.tau_recovery_s"] = _across_cells(
-                "ts.tau_recovery_s",
-                "s",
-                dr,
-                "recovery_tau_s",
-                "delay-recovery recovery_tau_s: threshold recovery after turn-off, from the probes' 1/2 crossings",
-                one_cell_halfwidth=hw,
-            )
+            res.params["ts.tau_recovery_s"] = _recovery_tau(dr)
     else:
         res.not_identified.append("ts.t_d0_s, ts.v0_delay_v, ts.tau_recovery_s: no delay-recovery run")
 

@@ -226,20 +226,34 @@ class ProbeRecovery:
     crossing_s: tuple[float, ...]  #: per fraction, the interval where the firing probability falls through 1/2
     fractions: tuple[float, ...]
     r2: float
+    #: per fraction, the crossing's standard error from the pulse-interval grid: (t1 - t0) / sqrt(12) of the
+    #: bracket [t0, t1] it is interpolated in (NaN where there is no crossing)
+    crossing_grid_stderr_s: tuple[float, ...] = ()
+    #: tau's standard error from those crossing errors (propagated through the fit): the grid's resolution, an
+    #: error that the least-squares scatter does not see and that cells measured on the same grid share
+    tau_grid_stderr_s: float = math.nan
 
 
 def probability_crossing_s(interval_s, probability, level: float = 0.5) -> float:
     """Interval (s) where a falling firing probability first drops through ``level`` (log-interpolated);
     NaN when it never starts above or never drops below it."""
+    return probability_crossing_bracket(interval_s, probability, level)[0]
+
+
+def probability_crossing_bracket(interval_s, probability, level: float = 0.5) -> tuple[float, float, float]:
+    """(crossing, t0, t1): :func:`probability_crossing_s` and the two pulse intervals (s) it is interpolated
+    between. The probability of a recovering switch falls from ~1 to ~0 over a span of intervals that can be
+    narrower than the grid's step: the crossing is then anywhere in [t0, t1], whatever the interpolation says."""
     t, p = finite_pairs(interval_s, probability)
     order = np.argsort(t)
     t, p = t[order], p[order]
     below = np.flatnonzero(p < level)
     if t.size < 2 or below.size == 0 or below[0] == 0 or t[0] <= 0:
-        return math.nan
+        return math.nan, math.nan, math.nan
     k = int(below[0])
     t0, t1, p0, p1 = t[k - 1], t[k], p[k - 1], p[k]
-    return float(math.exp(math.log(t0) + (p0 - level) / (p0 - p1) * (math.log(t1) - math.log(t0))))
+    c = float(math.exp(math.log(t0) + (p0 - level) / (p0 - p1) * (math.log(t1) - math.log(t0))))
+    return c, float(t0), float(t1)
 
 
 def recovery_from_probes(fraction, interval_s, probability) -> ProbeRecovery:
@@ -248,16 +262,40 @@ def recovery_from_probes(fraction, interval_s, probability) -> ProbeRecovery:
     t = np.asarray(interval_s, dtype=float)
     p = np.asarray(probability, dtype=float)
     levels = sorted({float(x) for x in f[np.isfinite(f)]})
-    crossings = [probability_crossing_s(t[f == lv], p[f == lv]) for lv in levels]
-    ok = [(lv, c) for lv, c in zip(levels, crossings) if math.isfinite(c) and 0 < lv < 1]
+    brackets = [probability_crossing_bracket(t[f == lv], p[f == lv]) for lv in levels]
+    crossings = [b[0] for b in brackets]
+    grid_se = [(b[2] - b[1]) / math.sqrt(12.0) for b in brackets]  # uniform within the bracket
+    ok = [(lv, c, g) for lv, c, g in zip(levels, crossings, grid_se) if math.isfinite(c) and 0 < lv < 1]
     if len(ok) < 2:
         raise ValueError(
             f"need the probability's 1/2 crossing at 2 or more probe fractions, got {len(ok)} "
             f"(fractions {levels}, crossings {crossings})"
         )
-    fit = linear_fit([c for _, c in ok], [math.log(1 - lv) for lv, _ in ok])
+    x = np.array([c for _, c, _ in ok])
+    y = np.array([math.log(1 - lv) for lv, _, _ in ok])
+    fit = linear_fit(x, y)
     if not (math.isfinite(fit.slope) and fit.slope < 0):
-        return ProbeRecovery(math.nan, math.nan, math.nan, tuple(crossings), tuple(levels), fit.r2)
+        return ProbeRecovery(
+            math.nan, math.nan, math.nan, tuple(crossings), tuple(levels), fit.r2, tuple(grid_se), math.nan
+        )
     tau = -1.0 / fit.slope
     se = fit.slope_stderr / fit.slope**2 if math.isfinite(fit.slope_stderr) else math.nan
-    return ProbeRecovery(tau, se, 1.0 - math.exp(fit.intercept), tuple(crossings), tuple(levels), fit.r2)
+    # the grid's part: d tau / d crossing_i (the fit is linear in each crossing near the solution) x its error
+    grid = 0.0
+    for i, (_, _, g) in enumerate(ok):
+        h = 1e-3 * g if g > 0 else 0.0
+        if h > 0:
+            xp = x.copy()
+            xp[i] += h
+            slope = linear_fit(xp, y).slope
+            grid += ((-1.0 / slope - tau) / h * g) ** 2 if slope < 0 else math.inf
+    return ProbeRecovery(
+        tau,
+        se,
+        1.0 - math.exp(fit.intercept),
+        tuple(crossings),
+        tuple(levels),
+        fit.r2,
+        tuple(grid_se),
+        math.sqrt(grid),
+    )

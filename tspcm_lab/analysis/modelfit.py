@@ -802,7 +802,7 @@ class Check:
     procedure: str
     figure: str
     measured: float
-    measured_sigma: float | None  #: sample sigma over the measured cells (>= 2)
+    measured_sigma: float | None  #: sample sigma over the measured cells (>= 2): the device-to-device spread
     predicted: float
     predicted_sigma: float | None  #: sample sigma over the simulated cells (seeds)
     n_measured: int
@@ -810,16 +810,28 @@ class Check:
 
     @property
     def spread(self) -> float | None:
-        """The cells' spread: the larger of the measured cells' sigma and the simulated cells' (two cells
-        measure a sigma poorly; the simulated ones carry the figure's own noise, e.g. binomial)."""
-        given = [x for x in (self.measured_sigma, self.predicted_sigma) if x is not None]
-        return max(given) if given else None
+        """The cells' spread: the measured cells' sample sigma (device to device) when two or more cells were
+        measured; with one measured cell (no spread of its own) the simulated cells' sigma, which carries the
+        device file's own spreads and the figure's noise (e.g. binomial), not the lab's (:attr:`fallback`)."""
+        if self.n_measured >= 2 and self.measured_sigma is not None:
+            return self.measured_sigma
+        return self.predicted_sigma
+
+    @property
+    def fallback(self) -> bool:
+        """True when :attr:`spread` is the simulated cells' (fewer than two measured cells)."""
+        return not (self.n_measured >= 2 and self.measured_sigma is not None)
 
     @property
     def within(self) -> bool | None:
+        """|predicted - measured| <= 2 spread; a spread of 0 (cells that all read the same) only admits the same
+        value (not "within" by 0 <= 0 for any error: a figure that is 0 on every measured cell and 0.1 predicted
+        is not within)."""
         s = self.spread
         if s is None or not math.isfinite(self.predicted) or not math.isfinite(self.measured):
             return None
+        if s == 0:
+            return math.isclose(self.predicted, self.measured, rel_tol=1e-9, abs_tol=0.0)
         return abs(self.predicted - self.measured) <= 2.0 * s
 
 

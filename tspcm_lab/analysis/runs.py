@@ -460,6 +460,13 @@ def analyze_delay_recovery_run(run) -> RunAnalysis:
             Feature("recovery_tau_s", r.tau_s, "s", m, "slope over the probe fractions' 1/2 crossings"),
             Feature("recovery_tau_stderr_s", r.tau_stderr_s, "s", m, "least squares"),
             Feature(
+                "recovery_tau_grid_stderr_s",
+                r.tau_grid_stderr_s,
+                "s",
+                m,
+                "the pulse-interval grid's resolution: each crossing uniform in its bracket, (t1 - t0)/sqrt(12)",
+            ),
+            Feature(
                 "recovery_start_V",
                 r.v_start_fraction * vth,
                 "V",

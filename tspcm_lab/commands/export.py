@@ -58,6 +58,7 @@ def run(args) -> int:
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, out)
+    from tspcm_lab.export.equations import USED
     from tspcm_lab.export.spice import used_defaults_of
 
     used = len(dev.from_file)
@@ -68,4 +69,7 @@ def run(args) -> int:
         f"wrote {out} ({args.format}) from {args.device}: {used} parameter(s) from the file, "
         f"{len(used_defaults_of(dev))} default(s) of data/device_params.toml{checked}"
     )
+    weak = [n for n in dev.not_identified if n in USED]
+    if weak:
+        print(f"not identified by the fit's runs (marked in {out.name}'s header): {', '.join(weak)}")
     return 0

@@ -22,8 +22,8 @@ def register(subparsers) -> None:
         "pulse-train runs the PCM's SET/RESET kinetics (pcm.k_cryst_max_per_s, pcm.jmak_n, pcm.r_th_k_per_w) (least "
         "squares; correlations and intervals reported, unidentifiable parameters said so). Use the "
         "file with `tspcm run NAME --sim-options device=FILE`. With --check FILE: predict the runs' "
-        "key figures with that device file instead (exit 1 when one is outside 2 sigma of the cells' "
-        "spread). See docs/fitting.md.",
+        "key figures with that device file instead (exit 1 when one is outside 2 sigma of the measured "
+        "cells' spread; with one measured cell, of the simulated cells', said so). See docs/fitting.md.",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run files (.h5) or folders")
     p.add_argument("--output", "-o", metavar="FILE", help="device file to write (.toml)")
@@ -153,11 +153,12 @@ def _check(args) -> int:
         f"{'procedure':20s} {'key figure':30s} {'measured':>11s} {'predicted':>11s} {'error':>10s} "
         f"{'spread':>10s} {'err/spread':>10s}  within 2 sigma"
     )
-    bad = 0
+    bad = fallbacks = 0
     for c in rows:
         err = c.predicted - c.measured
         s = c.spread
-        src = "cells" if c.spread is not None and c.spread == c.measured_sigma else "sim"
+        src = "sim" if c.fallback else "cells"
+        fallbacks += c.fallback and s is not None
         ratio = f"{abs(err) / s:10.2f}" if s else f"{'-':>10s}"
         verdict = {True: "yes", False: "NO", None: "-"}[c.within]
         bad += c.within is False
@@ -167,15 +168,26 @@ def _check(args) -> int:
             f"{c.n_predicted} simulated)"
         )
     compared = sum(c.within is not None for c in rows)
+    if not fallbacks:
+        basis = "the measured cells' sample sigma, device to device"
+    elif fallbacks == sum(c.spread is not None for c in rows):
+        basis = "the simulated cells' sample sigma: fewer than two measured cells, fallback below"
+    else:
+        basis = "the measured cells' sample sigma; rows marked 'sim': the simulated cells', fallback below"
     print(
-        f"{compared - bad} of {compared} key figures predicted within 2 sigma of the cells' spread "
-        f"(spread: the larger of the measured cells' and the simulated cells' sample sigma)"
+        f"{compared - bad} of {compared} key figures predicted within 2 sigma of the cells' spread (spread: {basis})"
         + (
             f"; {len(rows) - compared} not compared ('-': the runs or the simulated cells gave no value or no spread)"
             if compared < len(rows)
             else ""
         )
     )
+    if fallbacks:
+        print(
+            f"fallback: {fallbacks} figure(s) marked 'sim' had fewer than two measured cells, so no measured spread: "
+            f"their spread is the simulated cells' sample sigma (the device file's own spreads and the "
+            f"figure's noise, not the lab's cells'); measure two or more cells for a device-to-device spread"
+        )
     if not compared:
         print("nothing compared: these runs' key figures have no value to predict (see the table); no verdict")
         return 1

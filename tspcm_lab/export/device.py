@@ -26,6 +26,12 @@ class ExportDevice:
     def value(self, name: str) -> float:
         return float(self.params[name])
 
+    @property
+    def not_identified(self) -> tuple[str, ...]:
+        """Parameters the file gives with basis "not identified" (``tspcm fit``: a value that reproduces the runs,
+        which do not measure it; no interval)."""
+        return tuple(n for n in self.from_file if self.params.provenance.get(n, {}).get("basis") == "not identified")
+
 
 def load_device(path: str | Path) -> ExportDevice:
     """The device file at ``path``, validated as the simulated bench validates it; ExportError else.

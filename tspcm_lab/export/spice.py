@@ -40,6 +40,14 @@ def header_lines(dev: ExportDevice, comment: str) -> list[str]:
         f"device file: {dev.path}",
         f"from the device file ({len(dev.from_file)}): " + (", ".join(dev.from_file) or "none"),
     ]
+    weak = [n for n in dev.not_identified if n in eq.USED]
+    if weak:
+        lines.append(
+            f"NOT IDENTIFIED ({len(weak)}): "
+            + ", ".join(weak)
+            + ': basis "not identified" in the device file: a value that reproduces its runs, which do not'
+        )
+        lines.append("  measure it (no interval); its device file's header says why and which run would measure it")
     used_defaults = used_defaults_of(dev)
     if used_defaults:
         lines.append(f"defaults of data/device_params.toml ({len(used_defaults)}): " + ", ".join(used_defaults))

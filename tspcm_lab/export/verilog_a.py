@@ -50,7 +50,11 @@ def module(dev: ExportDevice) -> str:
     eq.check_constants()
     v = dev.value
     text_body = body()
-    params = [f"    parameter real {eq.spice_name(n)} = {_num(v(n))};  // {n}" for n in eq.USED]
+    weak = set(dev.not_identified)
+    params = [
+        f"    parameter real {eq.spice_name(n)} = {_num(v(n))};  // {n}" + (" (NOT IDENTIFIED)" if n in weak else "")
+        for n in eq.USED
+    ]
     params += [
         f"    parameter real u0 = {_num(v('pcm.u_initial'))};  // initial amorphous thickness (set .ic below)",
         "    parameter real tamb = 300.0;  // chuck temperature (K)",

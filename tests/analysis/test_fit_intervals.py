@@ -1,0 +1,57 @@
+"""tspcm fit's intervals where the measurement's own error is not scatter (the probe grid of tau_recovery) and
+tspcm fit --check's spread (issue 16): on analysed features, without simulated runs (the round trip on simulated
+cells: tests/procedures/test_fit.py)."""
+
+from __future__ import annotations
+
+import math
+
+from tspcm_lab.analysis import drift
+from tspcm_lab.analysis.devicefit import _recovery_tau, _Run
+from tspcm_lab.analysis.modelfit import Check
+
+from tests.analysis.test_drift import step_probes
+
+
+def _cell(name, tau_s, v_start_fraction):
+    r = drift.recovery_from_probes(*step_probes(tau_s, v_start_fraction))
+    feats = {
+        "recovery_tau_s": r.tau_s,
+        "recovery_tau_stderr_s": r.tau_stderr_s,
+        "recovery_tau_grid_stderr_s": r.tau_grid_stderr_s,
+    }
+    return _Run(f"{name}.h5", name, "delay-recovery", feats, {})
+
+
+def test_two_cells_on_the_same_grid_that_err_alike_get_an_interval_with_the_truth():
+    """An outside try's case: tau 400 ns, two cells on the same pulse intervals both read ~355 ns; the over-cells
+    t interval alone ([339, 373] ns then) excluded 400 ns. The grid's resolution, shared by the cells, is in it."""
+    cells = [_cell("A", 4e-7, 0.40), _cell("B", 4e-7, 0.41)]
+    values = [c.features["recovery_tau_s"] for c in cells]
+    assert all(abs(v - 4e-7) > 0.08 * 4e-7 for v in values) and abs(values[0] - values[1]) < 0.02 * 4e-7
+    f = _recovery_tau(cells)
+    assert f.n_cells == 2 and f.interval[0] <= 4e-7 <= f.interval[1], f
+    assert f.interval[1] - f.interval[0] < 0.8 * 4e-7  # not absurdly wide: the grid steps are x1.3-1.5
+    assert "grid's resolution" in f.method
+    one = _recovery_tau(cells[:1])  # one cell: its least squares' and the grid's standard errors
+    assert one.interval[0] <= 4e-7 <= one.interval[1]
+
+
+def _check(measured, predicted, n_measured, measured_sigma, predicted_sigma=0.05):
+    return Check(
+        "threshold-vs-weight", "threshold_mean_V", measured, measured_sigma, predicted, predicted_sigma, n_measured, 6
+    )
+
+
+def test_check_spread_is_the_measured_cells_and_falls_back_to_the_simulated_ones_only_for_one_cell():
+    two = _check(1.20, 1.25, 2, 0.01)  # two cells 0.01 apart: 5 of their sigma off, though within the sim's 0.05
+    assert two.spread == 0.01 and not two.fallback and two.within is False
+    one = _check(1.20, 1.25, 1, None)  # one cell: no device-to-device spread; the simulated cells', said
+    assert one.spread == 0.05 and one.fallback and one.within is True
+
+
+def test_check_spread_zero_admits_only_the_same_value():
+    assert _check(0.0, 0.0, 2, 0.0).within is True
+    assert _check(0.0, 0.1, 2, 0.0).within is False  # not "within" by |0.1| <= 2 x 0
+    assert _check(0.0, 0.1, 1, None, predicted_sigma=0.0).within is False
+    assert math.isnan(_check(0.0, math.nan, 2, 0.0).predicted) and _check(0.0, math.nan, 2, 0.0).within is None
