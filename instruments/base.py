@@ -29,6 +29,9 @@ class RoleBase:
     """
 
     role: str = ""
+    #: what the role last programmed in full and confirmed, for a model that then sends only what changes
+    #: (None: nothing known; off(), close() and any failure while programming forget it)
+    _programmed: Any = None
 
     def __init__(self, driver: Any, *, resource: str = "", limits: Limits | None = None, driver_name: str = "") -> None:
         self.driver = driver
@@ -71,6 +74,7 @@ class RoleBase:
         Every step is tried even if an earlier one failed (a lost connection makes them all fail,
         and each failure is reported). Returns the problems met, empty when all went well.
         """
+        self._programmed = None  # after a shutdown, the next configuration is sent in full
         problems: list[str] = []
         for what, step in self._off_steps():
             try:
@@ -87,6 +91,7 @@ class RoleBase:
 
     def close(self) -> None:
         """Close the connection (no commands sent). Never raises."""
+        self._programmed = None
         try:
             self.driver.adapter.close()
         except Exception as exc:  # noqa: BLE001

@@ -215,23 +215,33 @@ class Agilent33500Pulse(PulseBase):
         any period), then period, width and edges to their new values.
         """
         ch = self._ch
-        ch.output_load = "INF"
-        ch.shape = "PULS"
+        timing = ("pulse_train", width_s, period_s, count, edge_s)
+        same_timing = self._programmed == timing
+        self._programmed = None
+        if not same_timing:
+            ch.output_load = "INF"
+            ch.shape = "PULS"
         if high_v > float(ch.voltage_low):
             ch.voltage_high = high_v
             ch.voltage_low = low_v
         else:
             ch.voltage_low = low_v
             ch.voltage_high = high_v
-        ch.pulse_transition = self.MIN_EDGE_S
-        ch.pulse_width = self.MIN_WIDTH_S
-        ch.pulse_period = period_s
-        ch.pulse_width = width_s
-        ch.pulse_transition = edge_s
-        self._setup_burst(count)
+        if not same_timing:
+            ch.pulse_transition = self.MIN_EDGE_S
+            ch.pulse_width = self.MIN_WIDTH_S
+            ch.pulse_period = period_s
+            ch.pulse_width = width_s
+            ch.pulse_transition = edge_s
+            self._setup_burst(count)
+        # else: load, shape, timing and burst are as this role's last pulse train left them (only
+        # levels, triggers and output switching sent since): the levels are all that may change, e.g.
+        # between the steps of an amplitude calibration (the other 13 commands re-sent the values set)
         self._raise_on_errors("configuring the pulse train")
+        self._programmed = timing
 
     def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int, name: str) -> ArbScaling:
+        self._programmed = None
         ch = self._ch
         ch.output_load = "INF"
         ch.offset = 0.0  # any amplitude up to the limit then fits, whatever the old offset was

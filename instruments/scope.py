@@ -70,39 +70,30 @@ class DSOX1102GScope(RoleBase):
                 f"record_length_s / sample_interval_s = {wanted} points exceeds the "
                 f"DSOX1102G's {RECORD_POINTS[-1]}; lengthen sample_interval_s"
             )
+        if full_scale_current_a is not None and not full_scale_current_a > 0:
+            raise ValueError(f"full_scale_current_a must be > 0 A, got {full_scale_current_a!r}")
         d = self.driver
         d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
-        d.timebase_mode = "main"
-        d.timebase_reference = "left"
-        d.timebase_range_s = record_length_s
-        # InfiniiVision: REFerence LEFT is one division (10 % of the record) from the left edge, and
-        # POSition is the time from the trigger to that reference point
-        d.timebase_position = round(LEFT_REFERENCE_FRACTION * record_length_s - pretrigger_s, 15)
-        if full_scale_current_a is not None:
-            if not full_scale_current_a > 0:
-                raise ValueError(f"full_scale_current_a must be > 0 A, got {full_scale_current_a!r}")
-            range_v = full_scale_current_a * self.sense_resistance_ohm * 1.25
-            channel = d.ch(self.channel)
-            channel.probe_attenuation = 1
-            channel.range = range_v
-            channel.offset = 0.4 * range_v  # 0 A one division above the bottom of the screen
-        d.trigger_mode = "EDGE"
-        d.trigger_edge_source = "external"
-        d.trigger_edge_level = trigger_level_v
-        d.trigger_edge_slope = "positive"
-        d.trigger_sweep = "normal"
-        d.acquisition_type = "normal"
+        programmed = (record_length_s, pretrigger_s, full_scale_current_a, trigger_level_v)
+        if self._programmed != programmed:
+            self._programmed = None
+            self._configure(d, record_length_s, pretrigger_s, full_scale_current_a, trigger_level_v)
+        # else: the scope is set up as this role's last arm left it (only fetches, which change no
+        # setting, since): a capture of the same train needs only the :SINGle below (a spike train's
+        # 14 setup commands, ~7k of a demo's, re-sent the values already set)
         d.single()
         # Trigger only once the scope is armed: the pulse generator is another connection, and a
         # burst sent before the scope has processed :SINGle would go by unseen.
         deadline = time.monotonic() + self.ARM_TIMEOUT_S
         while not d.capture_running:
             if time.monotonic() > deadline:
+                self._programmed = None
                 raise TimeoutError(
                     f"scope ({self.resource}): not armed {self.ARM_TIMEOUT_S:g} s after :SINGle "
                     "(Run bit of :OPERegister:CONDition? still clear)"
                 )
             time.sleep(self.POLL_S)
+        self._programmed = programmed
         self._points = points
         self.settings.update(
             record_length_s=float(record_length_s),
@@ -115,6 +106,34 @@ class DSOX1102GScope(RoleBase):
             sense_resistance_ohm=self.sense_resistance_ohm,
             full_scale_current_a=full_scale_current_a,
         )
+
+    def _configure(
+        self,
+        d: Any,
+        record_length_s: float,
+        pretrigger_s: float,
+        full_scale_current_a: float | None,
+        trigger_level_v: float,
+    ) -> None:
+        """Timebase, vertical range and the external edge trigger of :meth:`arm`."""
+        d.timebase_mode = "main"
+        d.timebase_reference = "left"
+        d.timebase_range_s = record_length_s
+        # InfiniiVision: REFerence LEFT is one division (10 % of the record) from the left edge, and
+        # POSition is the time from the trigger to that reference point
+        d.timebase_position = round(LEFT_REFERENCE_FRACTION * record_length_s - pretrigger_s, 15)
+        if full_scale_current_a is not None:
+            range_v = full_scale_current_a * self.sense_resistance_ohm * 1.25
+            channel = d.ch(self.channel)
+            channel.probe_attenuation = 1
+            channel.range = range_v
+            channel.offset = 0.4 * range_v  # 0 A one division above the bottom of the screen
+        d.trigger_mode = "EDGE"
+        d.trigger_edge_source = "external"
+        d.trigger_edge_level = trigger_level_v
+        d.trigger_edge_slope = "positive"
+        d.trigger_sweep = "normal"
+        d.acquisition_type = "normal"
 
     def fetch(self, timeout_s: float = 10.0) -> Capture:
         """Wait (up to ``timeout_s``) for the armed capture to complete; return it in amperes."""

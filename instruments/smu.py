@@ -43,6 +43,10 @@ class SmuBase(OutputRoleBase):
         super().__init__(driver, channel=channel, resource=resource, limits=limits, driver_name=driver_name)
         self._mode: str | None = None  # "voltage" or "current"
         self._compliance: float | None = None
+        #: (source function, nplc) of the last configuration this role sent in full and found error-free,
+        #: kept while only levels, readings and output switching have been sent since (a sweep, off() or a
+        #: failure forgets it): a model may then change just the compliance (see Keithley2450SMU)
+        self._programmed: tuple[str, float] | None = None
 
     # ------------------------------------------------------------------ configuration
     def configure_voltage_source(self, compliance_a: float, *, nplc: float = 1.0) -> None:
@@ -144,6 +148,7 @@ class SmuBase(OutputRoleBase):
         return levels
 
     def _run_sweep(self, run: Callable[[], tuple[Any, Any]], levels: np.ndarray, delay_s: float) -> SweepResult:
+        self._programmed = None  # a sweep programs the instrument's own source settings
         was_on = self.output_is_on
         self.output_is_on = True  # the instrument's sweep turns the source on
         with self._timeout_at_least(self._sweep_duration_s(levels.size, delay_s) * 2 + 10):
@@ -233,23 +238,39 @@ class Keithley2450SMU(SmuBase):
 
     def _do_configure_voltage_source(self, compliance_a: float, nplc: float) -> None:
         d = self.driver
-        d.source_mode = "voltage"
-        d.write(":SOUR:VOLT:RANG:AUTO 1")
-        d.compliance_current = compliance_a
-        d.sense_function = "CURR"
-        d.current_nplc = nplc
-        d.write(":SENS:CURR:RANG:AUTO 1")
+        if self._programmed == ("voltage", nplc):
+            # the source function, ranges and sense are as this role last set them (nothing but levels,
+            # readings and output switching sent since): a change of compliance is the one command that
+            # changes anything, e.g. between a read's firing and its sweep (the other five re-sent the
+            # values already set: ~10k commands of a demo)
+            self._programmed = None
+            d.compliance_current = compliance_a
+        else:
+            self._programmed = None
+            d.source_mode = "voltage"
+            d.write(":SOUR:VOLT:RANG:AUTO 1")
+            d.compliance_current = compliance_a
+            d.sense_function = "CURR"
+            d.current_nplc = nplc
+            d.write(":SENS:CURR:RANG:AUTO 1")
         self._raise_on_errors("configuring the voltage source")
+        self._programmed = ("voltage", nplc)
 
     def _do_configure_current_source(self, compliance_v: float, nplc: float) -> None:
         d = self.driver
-        d.source_mode = "current"
-        d.write(":SOUR:CURR:RANG:AUTO 1")
-        d.compliance_voltage = compliance_v
-        d.sense_function = "VOLT"
-        d.voltage_nplc = nplc
-        d.write(":SENS:VOLT:RANG:AUTO 1")
+        if self._programmed == ("current", nplc):
+            self._programmed = None  # as in _do_configure_voltage_source
+            d.compliance_voltage = compliance_v
+        else:
+            self._programmed = None
+            d.source_mode = "current"
+            d.write(":SOUR:CURR:RANG:AUTO 1")
+            d.compliance_voltage = compliance_v
+            d.sense_function = "VOLT"
+            d.voltage_nplc = nplc
+            d.write(":SENS:VOLT:RANG:AUTO 1")
         self._raise_on_errors("configuring the current source")
+        self._programmed = ("current", nplc)
 
     def _do_set_voltage(self, level_v: float) -> None:
         self.driver.source_voltage = level_v

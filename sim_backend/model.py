@@ -226,6 +226,8 @@ class CellArray:
             raise ModelError("the cell selection is empty")
         if np.any((idx < 0) | (idx >= self.n)):
             raise ModelError(f"cell indices must be in [0, {self.n - 1}], got {idx.tolist()[:8]}")
+        if idx.size == 1:
+            return idx  # already sorted and unique (a fresh array: astype copied it); one cell is the commonest
         return np.unique(idx)
 
     # --- observables --------------------------------------------------------------------------------
@@ -372,9 +374,10 @@ class CellArray:
         if samples.size and ((~np.isfinite(samples)).any() or (np.diff(samples) < 0).any()):
             raise ModelError("sample_times_s must be finite and sorted")
         resp = self._run(waveform, idx, mode=mode, r_s=r_s, lim=lim, cap=cap, windows=windows, samples=samples)
-        others = np.setdiff1d(np.arange(self.n), idx, assume_unique=True)
-        if others.size:
-            self._idle_cells(others, T)
+        if idx.size < self.n:  # idx is unique: all cells driven leaves none to idle
+            others = np.setdiff1d(np.arange(self.n), idx, assume_unique=True)
+            if others.size:
+                self._idle_cells(others, T)
         self.t_s += T
         return resp
 
@@ -497,33 +500,37 @@ class CellArray:
         smp = np.zeros((n, samples.size))
         fires, t_peak, steps = np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int64)
         runner = kn.run_parallel if (n >= PARALLEL_MIN_CELLS and not JIT_DISABLED) else kn.run_serial
-        with np.errstate(over="ignore"):
-            runner(
-                self.S,
-                self.rng,
-                idx.astype(np.int64),
-                self.key,
-                self.p,
-                kt,
-                kv,
-                bps,
-                mode,
-                r_s,
-                lim,
-                max(cap, C_MIN_F),
-                windows,
-                samples,
-                self.ambient_k,
-                self.t_s,
-                w_i,
-                w_v,
-                w_n,
-                w_c,
-                smp,
-                fires,
-                t_peak,
-                steps,
-            )
+        args = (
+            self.S,
+            self.rng,
+            idx.astype(np.int64),
+            self.key,
+            self.p,
+            kt,
+            kv,
+            bps,
+            mode,
+            r_s,
+            lim,
+            max(cap, C_MIN_F),
+            windows,
+            samples,
+            self.ambient_k,
+            self.t_s,
+            w_i,
+            w_v,
+            w_n,
+            w_c,
+            smp,
+            fires,
+            t_peak,
+            steps,
+        )
+        if JIT_DISABLED:  # overflow is silenced on the Python path only: compiled code ignores numpy's error state
+            with np.errstate(over="ignore"):
+                runner(*args)
+        else:
+            runner(*args)
         _check_steps(steps, T)
         self.fire_count[idx] += fires
         self._check_ageing(idx, t_peak)
@@ -544,20 +551,25 @@ class CellArray:
     def _check_ageing(self, idx: np.ndarray, t_peak: np.ndarray) -> None:
         """Warn once per cell and cause when a cell is past half its endurance, over-heated, or worn out."""
         S, p = self.S, self.p
+        over = t_peak > p[P_T_DAMAGE]
+        half = S[idx, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE]
+        worn = S[idx, kn.S_T_OVER] > p[P_DAMAGE_TIME]
+        if not (over.any() or half.any() or worn.any()):
+            return  # the commonest case: the messages below are not even formatted
         causes = (
             (
                 "over-heated",
-                t_peak > p[P_T_DAMAGE],
+                over,
                 f"peak temperature above {p[P_T_DAMAGE]:g} K damages the cell (its window closes)",
             ),
             (
                 "half-life",
-                S[idx, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE],
+                half,
                 f"more than half of its endurance ({p[P_ENDURANCE]:g} melt-quench cycles) used",
             ),
             (
                 "worn",
-                S[idx, kn.S_T_OVER] > p[P_DAMAGE_TIME],
+                worn,
                 f"more than {p[P_DAMAGE_TIME]:g} s above the damage temperature in all",
             ),
         )

@@ -47,6 +47,7 @@ import struct
 import time as _time
 import zlib
 from collections import deque
+from typing import ClassVar
 
 import numpy as np
 
@@ -84,6 +85,7 @@ from .keithley2450_trigger import (
     timer_start_time,
 )
 from .params import Params, format_number
+from .table import Row
 
 V_SOURCE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
 I_SOURCE_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -221,6 +223,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     table_file = "keithley2450.toml"
     save_slots = 5
     status_registers = ("OPER", "QUES", "MEAS")
+    #: per class: the settings of a source or sense configuration list (see _config_entries)
+    _config_entries_cache: ClassVar[dict[str, list[tuple[Row, tuple, tuple]]]]
 
     def __init__(
         self,
@@ -971,6 +975,23 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             if row.rst is not None and row.header.startswith(prefix) and "FUNCtion" not in row.header
         ]
 
+    def _config_entries(self, kind: str) -> list[tuple[Row, tuple, tuple]]:
+        """(row, alternatives, suffixes) of every setting a ``kind`` configuration list holds, in order:
+        the same for every instance of the class, so listed once (a sweep snapshots them each time)."""
+        cache = type(self).__dict__.get("_config_entries_cache")
+        if cache is None:
+            cache = {}
+            type(self)._config_entries_cache = cache
+        entries = cache.get(kind)
+        if entries is None:
+            entries = cache[kind] = [
+                (row, alt, sfx)
+                for row in self._config_rows(kind)
+                for alt in row.alternatives()
+                for sfx in row.suffix_values()
+            ]
+        return entries
+
     def _config_snapshot(self, kind: str) -> dict:
         from .table import get_value
 
@@ -979,10 +1000,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             out[("source_func",)] = self.source_func
         else:
             out[("sense_func",)] = self.sense_func
-        for row in self._config_rows(kind):
-            for alt in row.alternatives():
-                for sfx in row.suffix_values():
-                    out[(row.header, alt, sfx)] = get_value(self, row, alt, sfx)
+        for row, alt, sfx in self._config_entries(kind):
+            out[(row.header, alt, sfx)] = get_value(self, row, alt, sfx)
         return out
 
     def _config_apply(self, entry: dict) -> None:

@@ -255,7 +255,12 @@ class Table:
     rows: list[Row]
 
     def by_header(self) -> dict[str, Row]:
-        return {row.header: row for row in self.rows}
+        """The rows by header (built once: the rows of a loaded table do not change; an emulated
+        2450 looks rows up on every step of a sweep)."""
+        found = self.__dict__.get("_by_header")
+        if found is None or len(found) != len(self.rows):
+            found = self.__dict__["_by_header"] = {row.header: row for row in self.rows}
+        return found
 
 
 def _as_range(value, where: str) -> tuple[int, int]:

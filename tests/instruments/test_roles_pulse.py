@@ -171,3 +171,56 @@ def test_81160a_pulse_train_and_user_waveform():
         pulse.output_on()
         pulse.trigger()
         assert pulse.off() == []
+
+
+def test_33500_a_new_amplitude_on_the_same_timing_sends_the_levels_alone():
+    """An amplitude calibration steps the level of one pulse train: with width, period, count and edges as
+    the last configuration left them (only triggers and output switching since), the levels are sent
+    (in the order the present low level allows) and errors checked; another timing, or off(), is sent
+    in full again."""
+    timing = [
+        ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),
+        ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
+        ("SOUR1:FUNC:PULS:PER 1.000000e-05", None),
+        ("SOUR1:FUNC:PULS:WIDT 1.000000e-06", None),
+        ("SOUR1:FUNC:PULS:TRAN:BOTH 1.000000e-08", None),
+        *BURST_CH1,
+    ]
+    head = [("OUTP1:LOAD INF", None), ("SOUR1:FUNC PULS", None)]
+    levels = [
+        ("SOUR1:VOLT:LOW?", "+0.0E+00"),
+        ("SOUR1:VOLT:HIGH 1.300000", None),
+        ("SOUR1:VOLT:LOW 0.000000", None),
+    ]
+    with expected_protocol(
+        Agilent33500Ext,
+        [
+            *head,
+            ("SOUR1:VOLT:LOW?", "-5.0E-02"),
+            ("SOUR1:VOLT:HIGH 1.200000", None),
+            ("SOUR1:VOLT:LOW 0.000000", None),
+            *timing,
+            NO_ERROR,
+            ("OUTP1 1", None),
+            ("*TRG;*WAI", None),
+            ("OUTP1 0", None),
+            ("OUTP1?", "0"),
+            *levels,  # the new amplitude alone
+            NO_ERROR,
+            ("OUTP1 0", None),  # off()
+            ("OUTP1?", "0"),
+            *head,
+            *levels,
+            *timing,  # after off(): in full again
+            NO_ERROR,
+        ],
+    ) as driver:
+        pulse = Agilent33500Pulse(driver, limits=LIMITS, channel=1)
+        pulse.configure_pulse_train(1.2, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
+        pulse.output_on()
+        pulse.trigger()
+        pulse.output_off()
+        pulse.configure_pulse_train(1.3, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
+        assert pulse.settings["amplitude_v"] == 1.3 and pulse.settings["count"] == 10
+        assert pulse.off() == []
+        pulse.configure_pulse_train(1.3, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)

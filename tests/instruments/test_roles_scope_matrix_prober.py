@@ -128,3 +128,44 @@ def test_matrix_with_one_relay_per_cell_connects_any_set():
         assert matrix.connected() == [(0, 0), (1, 1)]
     with pytest.raises(ValueError, match="either cell_channels or row_channels"):
         Keithley2750MatrixRole(None, cell_channels=[[101]], row_channels=[101], col_channels=[113])
+
+
+def test_scope_rearmed_with_the_same_record_sends_only_single():
+    """A train captured again with the same record: the timebase, range and trigger are as the last
+    arm() left them (fetches change no setting), so :stop and :SINGle alone; another record (or off())
+    sets everything again."""
+    setup = [
+        (":TIMebase:MODE MAIN", None),
+        (":TIMebase:REFerence LEFT", None),
+        (":TIMebase:RANGe 1e-05", None),
+        (":TIMebase:POSition 1e-06", None),
+        (":TRIGger:MODE EDGE", None),
+        (":TRIGger:EDGE:SOURce EXT", None),
+        (":TRIGger:EDGE:LEVel 1", None),
+        (":TRIGger:EDGE:SLOPe POS", None),
+        (":TRIGger:SWEep NORM", None),
+        (":ACQuire:TYPE NORM", None),
+    ]
+    armed = [(":single", None), (":OPERegister:CONDition?", "+8")]
+    with expected_protocol(
+        KeysightDSOX1102GTrig,
+        [
+            (":stop", None),
+            *setup,
+            *armed,
+            (":stop", None),
+            *armed,  # the same record: nothing to set
+            (":stop", None),
+            *[(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup],
+            *armed,
+            (":stop", None),
+            *[(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup],
+            *armed,  # after off(): in full again
+        ],
+    ) as driver:
+        scope = DSOX1102GScope(driver, sense_resistance_ohm=50.0, channel=1)
+        scope.arm(10e-6, 10e-9)
+        scope.arm(10e-6, 10e-9)
+        scope.arm(20e-6, 10e-9)
+        assert scope.off() == []
+        scope.arm(20e-6, 10e-9)

@@ -332,3 +332,92 @@ def test_2600_sweep_turns_output_on_for_the_trigger_model_and_off_after():
         result = smu.sweep_voltage([0, 1])
     np.testing.assert_allclose(result.source_v, [0, 1])
     np.testing.assert_allclose(result.current_a, [1e-9, 2e-6])
+
+
+def test_2450_reconfigure_with_only_a_new_compliance_sends_the_compliance_alone():
+    """A read fires the TS under one compliance, then sweeps under another: with the source function and
+    NPLC unchanged and only levels, readings and output switching sent since the full configuration, the
+    second configuration sends the new limit (still before any new level) and checks errors; after a
+    sweep (which programs the source itself) or off(), the next one is sent in full again."""
+
+    def full(limit):
+        return [
+            (":SOUR:FUNC VOLT", None),
+            (":SOUR:VOLT:RANG:AUTO 1", None),
+            (f":SOUR:VOLT:ILIM {limit}", None),
+            (':SENS:FUNC "CURR"', None),
+            (":SENS:CURR:NPLC 1", None),
+            (":SENS:CURR:RANG:AUTO 1", None),
+            NO_ERROR_2450,
+        ]
+
+    with expected_protocol(
+        Keithley2450Native,
+        [
+            *full("1e-05"),
+            (":SOUR:VOLT:LEV 1.5", None),
+            ("OUTPUT ON", None),
+            (":READ?", "9e-06"),
+            (":SOUR:VOLT:ILIM 0.0001", None),  # the new compliance alone
+            NO_ERROR_2450,
+            (":SOUR:VOLT:LEV 0.2", None),
+            (":READ?", "2e-06"),
+            ("OUTPUT OFF", None),
+            (":SOUR:VOLT:ILIM 1e-05", None),  # output switching changes no setting
+            NO_ERROR_2450,
+            (':TRAC:CLE "defbuffer1"', None),
+            (":SOUR:LIST:VOLT 0.5, 1", None),
+            (':SOUR:SWE:VOLT:LIST 1, 0, 1, OFF, "defbuffer1"', None),
+            (":INIT", None),
+            ("*WAI", None),
+            (':TRAC:DATA? 1, 2, "defbuffer1", READ, SOUR', "1e-9,0.5,2e-9,1"),
+            ("OUTPUT OFF", None),
+            *full("0.0001"),  # the sweep programmed the source itself: in full again
+            (":ABOR", None),
+            ("OUTPUT OFF", None),
+            *full("0.0001"),  # after off(): in full again
+        ],
+    ) as driver:
+        smu = smu2450(driver)
+        smu.configure_voltage_source(compliance_a=10e-6, nplc=1)
+        smu.set_voltage(1.5)
+        smu.output_on()
+        smu.measure_current()
+        smu.configure_voltage_source(compliance_a=100e-6, nplc=1)
+        assert smu.settings["compliance_current_a"] == 100e-6
+        smu.set_voltage(0.2)
+        smu.measure_current()
+        smu.output_off()
+        smu.configure_voltage_source(compliance_a=10e-6, nplc=1)
+        smu.sweep_voltage([0.5, 1.0])
+        smu.configure_voltage_source(compliance_a=100e-6, nplc=1)
+        assert smu.off() == []
+        smu.configure_voltage_source(compliance_a=100e-6, nplc=1)
+
+
+def test_2450_a_configuration_that_failed_is_sent_in_full_next_time():
+    error = ("SYST:ERR?", '-222,"Data out of range;1;0 0"')
+    with expected_protocol(
+        Keithley2450Native,
+        [
+            (":SOUR:FUNC VOLT", None),
+            (":SOUR:VOLT:RANG:AUTO 1", None),
+            (":SOUR:VOLT:ILIM 1e-05", None),
+            (':SENS:FUNC "CURR"', None),
+            (":SENS:CURR:NPLC 1", None),
+            (":SENS:CURR:RANG:AUTO 1", None),
+            error,
+            NO_ERROR_2450,
+            (":SOUR:FUNC VOLT", None),
+            (":SOUR:VOLT:RANG:AUTO 1", None),
+            (":SOUR:VOLT:ILIM 1e-05", None),
+            (':SENS:FUNC "CURR"', None),
+            (":SENS:CURR:NPLC 1", None),
+            (":SENS:CURR:RANG:AUTO 1", None),
+            NO_ERROR_2450,
+        ],
+    ) as driver:
+        smu = smu2450(driver)
+        with pytest.raises(Exception, match="-222"):
+            smu.configure_voltage_source(compliance_a=10e-6, nplc=1)
+        smu.configure_voltage_source(compliance_a=10e-6, nplc=1)

@@ -318,3 +318,49 @@ def test_open_starts_from_outputs_off(tspcm_spec):
     with Bench.open(sim_config(spec)) as bench:
         assert query_fresh(library, RESOURCES["smu"], ":OUTP?") == "0"
         assert bench.outputs_on() == []
+
+
+# ---------------------------------------------------------------------------------- repeated configurations
+def _read_and_fire(bench) -> list:
+    """Reads and amplitude-stepped trains, as a calibration does: every number they return."""
+    from dataclasses import astuple
+
+    from procedures.library.read import read_conductance
+    from procedures.library.spikes import SpikeTrain, fire_train
+
+    out: list = []
+    for amplitude in (1.6, 1.65, 1.65, 1.7):
+        out.append(astuple(read_conductance(bench)))
+        response = fire_train(bench, SpikeTrain(amplitude_V=amplitude, width_s=200e-9, period_s=2e-6, count=5))
+        out.append((response.t_s.tolist(), response.current_A.tolist(), response.events_per_spike.tolist()))
+    return out
+
+
+def test_repeated_configurations_sent_in_part_leave_the_bench_as_sent_in_full(tspcm_spec, monkeypatch):
+    """The roles send only what changed when a configuration repeats the last one (the SMU's compliance
+    between a read's firing and its sweep, the generator's levels on the same timing, the scope's :SINGle
+    for the same record): the same readings, captures, cell states and virtual time as with every
+    configuration sent in full, in fewer commands."""
+    from instruments.base import RoleBase
+    from sim_backend.visa import get_host
+
+    spec = tspcm_spec(seed=4_199_001)
+
+    def run() -> tuple[list, np.ndarray, float, int]:
+        with Bench.open(sim_config(spec)) as bench:
+            out = _read_and_fire(bench)
+            host = get_host(spec)
+            model = host.bench.model
+            state = (out, model.S.copy(), model.t_s, sum(i.n_messages for i in host.instruments.values()))
+        close_bench(spec)  # the next open builds a new bench with the same seed
+        return state
+
+    out_part, s_part, t_part, n_part = run()
+    monkeypatch.setattr(RoleBase, "_programmed", property(lambda self: None, lambda self, value: None))
+    out_full, s_full, t_full, n_full = run()
+    assert out_part == out_full
+    np.testing.assert_array_equal(s_part, s_full)
+    assert t_part == t_full
+    # left out: 5 commands of each of the 4 reads' second configuration; 13 of the generator's and 13 of
+    # the scope's setup for each of the 3 trains after the first
+    assert n_full - n_part == 4 * 5 + 3 * (13 + 13), (n_part, n_full)
