@@ -16,10 +16,12 @@ retention       nu_state<k> (+ 95 % interval) of RESET-side  pcm.nu_drift
                 states (R(1 s) >= 100 x pcm.r_cryst_ohm)
 ==============  ==========================================  ======================================
 
-pulse-train (NeuroSim A), endurance (threshold window) and threshold-vs-weight measure curves that depend
-on several model parameters at once: their features are recorded in the device file's header, but no
-parameter is set from them. The delay law and nu are then refitted model-in-the-loop
-(tspcm_lab.analysis.modelfit, step 2 of fit_runs), which removes the analyses' bias.
+pulse-train, endurance (threshold window) and threshold-vs-weight measure curves that depend on several
+model parameters at once: no parameter is set from them directly, and their features (NeuroSim A, window,
+threshold slope) are recorded in the device file's header. The delay law and nu are then refitted
+model-in-the-loop (tspcm_lab.analysis.modelfit, step 2 of fit_runs), which removes the analyses' bias, and the
+PCM's SET/RESET kinetics (pcm.k_cryst_max_per_s, pcm.jmak_n, pcm.r_th_k_per_w) are fitted there to the
+pulse-train runs' SET and RESET pulse counts; endurance and threshold-vs-weight runs set nothing yet.
 
 Intervals are 95 %: over cells, mean +- t(n-1) s / sqrt(n) (several cells); within one cell, the
 analysis' own standard error (x 1.96) or the spread over cycles. tau_recovery's interval also carries the
@@ -157,19 +159,20 @@ def load_runs(
                 f"{p}: a {run.procedure or 'unknown'} run; the fit uses runs of "
                 f"{', '.join(USED)} (remove it or run one of those)"
             )
+        loop = LOOPS.get(run.procedure)
         try:
             analysis = get_analysis(run.procedure)(run)
         except Exception as exc:
-            raise FitError(f"{p}: its {run.procedure} analysis failed: {exc}") from None
-        feats = {f.name: f.value for f in analysis.features}
+            if loop is None or loop.uses_analysis:
+                raise FitError(f"{p}: its {run.procedure} analysis failed: {exc}") from None
+            analysis = None  # the loop's features read the columns and say what is missing
+        feats = {f.name: f.value for f in analysis.features} if analysis is not None else {}
+        arrays = dict(analysis.arrays) if analysis is not None else {}
         cell = cells[i] if cells is not None else run_id(run)
         step = run.parameters.get("step_V")
         step = float(step.value) if step is not None and isinstance(step.value, (int, float)) else None
-        loop = LOOPS.get(run.procedure)
         lf = loop.features(run, analysis, RESET_SIDE_FACTOR * r_cryst_ohm) if loop is not None else None
-        out.append(
-            _Run(run_id(run), cell, run.procedure, feats, dict(analysis.arrays), step, dict(run.parameter_values), lf)
-        )
+        out.append(_Run(run_id(run), cell, run.procedure, feats, arrays, step, dict(run.parameter_values), lf))
     return out
 
 
@@ -235,8 +238,9 @@ def _recovery_tau(dr: list[_Run]) -> Fitted:
     return f
 
 
-def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
-    """Direct extraction from analysed runs; FitError when nothing is identifiable."""
+def extract(runs: list[_Run], r_cryst_ohm: float, loop: bool = False) -> FitResult:
+    """Direct extraction from analysed runs; FitError when nothing is identifiable (``loop``: nor by the
+    model-in-the-loop fit that follows, which alone fits pulse-train runs: fit_runs refuses after it)."""
     res = FitResult(runs=[f"{r.id} ({r.procedure}, cell {r.cell})" for r in runs])
     by = {p: [r for r in runs if r.procedure == p] for p in USED}
 
@@ -437,18 +441,24 @@ def extract(runs: list[_Run], r_cryst_ohm: float) -> FitResult:
         for k in ("threshold_slope_V_per_decade", "threshold_spearman_rho"):
             if _finite(r.features.get(k)):
                 res.features.append(f"{r.id}: threshold-vs-weight {k} = {r.features[k]:.4g}")
-    if any(by[p] for p in ("pulse-train", "endurance", "threshold-vs-weight")):
+    if by["pulse-train"]:
         res.not_identified.append(
-            "pcm SET/RESET kinetics, endurance (pulse-train, endurance, threshold-vs-weight "
-            "runs): curves of several parameters at once, which the fit does not use yet (docs/fitting.md); "
-            "their features are listed in the device file's header"
+            "pcm.tau_cryst_ref_s, pcm.theta_head (pulse-train runs): their SET pulses crystallize at the kinetic "
+            "ceiling (pcm.k_cryst_max_per_s) from a full RESET, so neither shows in the curve (docs/fitting.md: "
+            "measured); pcm.t_melt_k, pcm.t_full_melt_k are held at their values (the RESET amplitude fixes "
+            "(t_melt_k - ambient) / r_th_k_per_w, so r_th_k_per_w is fitted for the given t_melt_k)"
         )
-    if not res.params:
+    if any(by[p] for p in ("endurance", "threshold-vs-weight")):
+        res.not_identified.append(
+            "endurance, threshold-vs-weight runs: curves of several parameters at once, which the fit does not "
+            "use yet (docs/fitting.md); their features are listed in the device file's header"
+        )
+    if not res.params and not (loop and any(r.procedure == "pulse-train" for r in runs)):
         raise FitError(
             "nothing identifiable in these runs: "
             + "; ".join(res.not_identified)
             + ". Direct extraction needs an iv-sweep, a delay-recovery or a retention run "
-            "(RESET-side states)."
+            "(RESET-side states); the model-in-the-loop fit (not --direct-only) also a pulse-train run."
         )
     return res
 
@@ -583,7 +593,7 @@ def fit_runs(
         raise FitError(f"--base: {exc}") from None
     r_cryst = defaults["pcm.r_cryst_ohm"]
     runs = load_runs(paths, cells, r_cryst)
-    res = extract(runs, r_cryst)
+    res = extract(runs, r_cryst, loop)
     if loop:
         try:
             res.loop = loop_fit(
@@ -598,4 +608,6 @@ def fit_runs(
             )
         except LoopError as exc:
             raise FitError(str(exc)) from None
+        if not res.params:
+            raise FitError("nothing identifiable in these runs: " + "; ".join(res.not_identified))
     return res
