@@ -105,8 +105,8 @@ def timed(
     proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        print(f"  ! {' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}", flush=True)
+    if proc.returncode != 0:  # a command that fails has no time to compare (it printed ratios of tracebacks)
+        raise SystemExit(f"  ! {' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.returncode
 
 
@@ -176,6 +176,10 @@ def main() -> int:
     ap.add_argument("--imports", action="store_true", help="list the heavy modules tspcm run iv-sweep imports")
     args = ap.parse_args()
     base_path = str(args.base.resolve()) if args.base else None
+    if base_path and (args.base / "sim_backend" / "pyvisa_tspcm").is_dir():
+        # pyvisa_tspcm lives in sim_backend/ (pyproject's package-dir): this virtualenv's editable install maps it
+        # to this checkout's copy, which a PYTHONPATH entry ahead of it overrides with the baseline's
+        base_path += os.pathsep + str((args.base / "sim_backend").resolve())
     with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
         work = Path(tmp)
         baselines = {

@@ -52,9 +52,10 @@ def main() -> int:
     ap.add_argument("--suite", action="store_true", help="also bench_suite.py --same-tests (~10 min)")
     ap.add_argument("--cli-base", metavar="DIR", help="a baseline checkout for bench_cli.py --base")
     args = ap.parse_args()
-    cases = [(what, list(cmd)) for what, cmd in CASES]
-    if args.cli_base:
-        cases[2][1] += ["--base", args.cli_base]
+    cases = [
+        (what, list(cmd) + (["--base", args.cli_base] if args.cli_base and cmd[0] == "bench_cli.py" else []))
+        for what, cmd in CASES
+    ]
     if args.suite:
         cases.append(("the test suite, the tests both checkouts have", ["bench_suite.py", "--same-tests"]))
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
