@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -52,16 +51,9 @@ def features(path) -> dict:
 
 
 def check(device: Path, held: list[Path], cwd: Path) -> list[str]:
-    r = subprocess.run(
-        [sys.executable, "-m", "tspcm_lab", "fit", "--check", str(device), *map(str, held), "--seeds", "3"]
-        + ["--workers", "2"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-    if r.returncode not in (0, 1):
-        sys.exit(f"tspcm fit --check failed:\n{r.stderr}")
-    return [ln for ln in r.stdout.splitlines() if ln.startswith("pulse-train ")]
+    from fit_roundtrip import check_output
+
+    return [ln for ln in check_output(device, held, cwd).splitlines() if ln.startswith("pulse-train ")]
 
 
 def fitted_table(res, true: dict) -> list[str]:

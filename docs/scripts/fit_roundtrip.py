@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "procedures"))
 
 
-def check(device: Path, held: list[Path], cwd: Path) -> tuple[str, list[str]]:
+def check_output(device: Path, held: list[Path], cwd: Path) -> str:
+    """stdout of ``tspcm fit --check device held... --seeds 3 --workers 2`` (exit 0 or 1: within or not)."""
     r = subprocess.run(
         [sys.executable, "-m", "tspcm_lab", "fit", "--check", str(device), *map(str, held), "--seeds", "3"]
         + ["--workers", "2"],
@@ -33,14 +34,38 @@ def check(device: Path, held: list[Path], cwd: Path) -> tuple[str, list[str]]:
     )
     if r.returncode not in (0, 1):
         sys.exit(f"tspcm fit --check failed:\n{r.stderr}")
-    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("threshold-vs-weight") and "threshold_mean_V" in ln)
-    return r.stdout, row.split()
+    return r.stdout
+
+
+def check(device: Path, held: list[Path], cwd: Path) -> tuple[str, list[str]]:
+    out = check_output(device, held, cwd)
+    row = next(ln for ln in out.splitlines() if ln.startswith("threshold-vs-weight") and "threshold_mean_V" in ln)
+    return out, row.split()
+
+
+def device_runs(t, d: Path, true: dict) -> tuple[list[Path], list[Path]]:
+    """The round trip's runs of one device in ``d`` (test_fit's RUNS for cells A and B, seeds 11 and 12) and its
+    held-out threshold-vs-weight runs, simulated where missing."""
+    from procedures.threshold_vs_weight import ThresholdVsWeightProcedure
+
+    dev = t.device_file(d / "true.toml", true)
+    paths, held = [], []
+    for seed in (11, 12):
+        for cls, values in t.RUNS:
+            p = d / f"{cls.name}_{seed}.h5"
+            if not p.exists():
+                t.simulate(cls, {**values, **t.settings(cls, true)}, p, seed, dev)
+            paths.append(p)
+        p = d / f"threshold-vs-weight_{seed}.h5"
+        if not p.exists():
+            t.simulate(ThresholdVsWeightProcedure, {}, p, seed, dev)
+        held.append(p)
+    return paths, held
 
 
 def main() -> None:
     import test_fit as t  # the round-trip test's devices, runs and settings: the docs show what the test checks
 
-    from procedures.threshold_vs_weight import ThresholdVsWeightProcedure
     from tspcm_lab.analysis.devicefit import fit_runs, render
     from tspcm_lab.analysis.modelfit import IDENTIFIED_FACTOR
 
@@ -61,18 +86,7 @@ def main() -> None:
     for name, true in t.DEVICES.items():
         d = work / name
         d.mkdir(parents=True, exist_ok=True)
-        dev = t.device_file(d / "true.toml", true)
-        paths, held = [], []
-        for seed in (11, 12):
-            for cls, values in t.RUNS:
-                p = d / f"{cls.name}_{seed}.h5"
-                if not p.exists():
-                    t.simulate(cls, {**values, **t.settings(cls, true)}, p, seed, dev)
-                paths.append(p)
-            p = d / f"threshold-vs-weight_{seed}.h5"
-            if not p.exists():
-                t.simulate(ThresholdVsWeightProcedure, {}, p, seed, dev)
-            held.append(p)
+        paths, held = device_runs(t, d, true)
         res = fit_runs(paths, cells=["A"] * 3 + ["B"] * 3, loop=True, workers=2)
         for pname, v in true.items():
             f = res.params[pname]

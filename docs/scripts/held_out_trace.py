@@ -37,6 +37,7 @@ def with_value(src: str, name: str, value: float) -> str:
 
 def main() -> None:
     import test_fit as t
+    from fit_roundtrip import device_runs
 
     from procedures.threshold_vs_weight import ThresholdVsWeightProcedure
     from sim_backend.params import DeviceParams
@@ -50,25 +51,14 @@ def main() -> None:
     d = Path(args.workdir or tempfile.mkdtemp(prefix="held_out_trace_")) / "resistive"
     d.mkdir(parents=True, exist_ok=True)
     true = t.DEVICES["resistive"]
-    dev = t.device_file(d / "true.toml", true)
-    paths, held = [], []
-    for seed in (11, 12):
-        for cls, values in t.RUNS:
-            p = d / f"{cls.name}_{seed}.h5"
-            if not p.exists():
-                t.simulate(cls, {**values, **t.settings(cls, true)}, p, seed, dev)
-            paths.append(p)
-        p = d / f"threshold-vs-weight_{seed}.h5"
-        if not p.exists():
-            t.simulate(ThresholdVsWeightProcedure, {}, p, seed, dev)
-        held.append(p)
+    paths, held = device_runs(t, d, true)
     if not (d / "fitted.toml").exists():
         (d / "fitted.toml").write_text(render(fit_runs(paths, cells=["A"] * 3 + ["B"] * 3, loop=True, workers=2)))
     fitted = (d / "fitted.toml").read_text()
     defaults = DeviceParams.load(ROOT / "data" / "device_params.toml")
     truth = {**true, "ts.vth_d2d_rel": defaults["ts.vth_d2d_rel"]}  # the true file leaves it at the default
     fitted_values = DeviceParams.load(d / "fitted.toml")
-    cases = [("fitted file", d / "fitted.toml", ""), ("true file", dev, "")]
+    cases = [("fitted file", d / "fitted.toml", ""), ("true file", d / "true.toml", "")]
     for name, v in truth.items():
         p = d / f"trace_{name}.toml"
         p.write_text(with_value(fitted, name, v))
