@@ -112,7 +112,10 @@ def main() -> int:
         kept = same
         for checkout in (args.base_dir, ROOT):
             while bad := collect(checkout, f"@{ids}")[1]:
-                kept = [i for i in kept if i.split("::")[0] not in bad]
+                left = [i for i in kept if i.split("::")[0] not in bad]
+                if len(left) == len(kept) or not left:  # an empty @file would run the whole suite
+                    raise SystemExit(f"{checkout}: cannot collect the shared tests alone ({', '.join(sorted(bad))})")
+                kept = left
                 ids.write_text("\n".join(kept) + "\n")
         print(f"tests in both checkouts: {len(same)}; collected alone in both: {len(kept)}", flush=True)
         runs = [(f"baseline {args.base}", args.base_dir, (f"@{ids}",)), (f"this checkout {head}", ROOT, (f"@{ids}",))]
