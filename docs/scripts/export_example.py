@@ -7,13 +7,13 @@ and the text between the export markers of docs/fitting.md. Re-run it after chan
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from doc_blocks import replace_block
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -195,11 +195,7 @@ def main() -> int:
         "",
         "<!-- export:end -->",
     ]
-    doc = DOC.read_text()
-    new = re.sub(r"<!-- export:start.*?<!-- export:end -->", lambda m: "\n".join(text), doc, flags=re.S)
-    if new == doc and "<!-- export:start" not in doc:
-        raise SystemExit("docs/fitting.md has no export markers")
-    DOC.write_text(new)
+    replace_block(DOC, "export", "\n".join(text))
     print("\n".join(text))
     return 0
 

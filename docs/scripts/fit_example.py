@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from doc_blocks import replace_block
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "fitting.md"
 TRUE = {
@@ -212,9 +214,7 @@ def main() -> None:
         "",
         "<!-- example:end -->",
     ]
-    text = DOC.read_text()
-    new = re.sub(r"<!-- example:start.*?<!-- example:end -->", lambda m: "\n".join(md), text, flags=re.S)
-    DOC.write_text(new)
+    replace_block(DOC, "example", "\n".join(md))
     print("\n".join(md))
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from doc_blocks import replace_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "fitting.md"
@@ -168,12 +168,7 @@ def main() -> None:
         "",
         "<!-- pulsetrain:end -->",
     ]
-    text = DOC.read_text()
-    if "<!-- pulsetrain:start" not in text:
-        sys.exit(f"{DOC}: no pulsetrain markers")
-    DOC.write_text(
-        re.sub(r"<!-- pulsetrain:start.*?<!-- pulsetrain:end -->", lambda m: "\n".join(md), text, flags=re.S)
-    )
+    replace_block(DOC, "pulsetrain", "\n".join(md))
     print(f"{DOC} updated; runs and device files in {work}")
 
 

@@ -11,11 +11,12 @@ roundtrip markers.
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from doc_blocks import replace_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "fitting.md"
@@ -146,10 +147,7 @@ def main() -> None:
         "",
         "<!-- roundtrip:end -->",
     ]
-    text = DOC.read_text()
-    if "<!-- roundtrip:start" not in text:
-        sys.exit("docs/fitting.md has no roundtrip markers")
-    DOC.write_text(re.sub(r"<!-- roundtrip:start.*?<!-- roundtrip:end -->", lambda m: "\n".join(md), text, flags=re.S))
+    replace_block(DOC, "roundtrip", "\n".join(md))
     print("\n".join(md))
 
 

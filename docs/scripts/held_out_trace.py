@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from doc_blocks import replace_block
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "fitting.md"
 sys.path.insert(0, str(ROOT))
@@ -103,12 +105,7 @@ def main() -> None:
         "",
         "<!-- heldout-trace:end -->",
     ]
-    text = DOC.read_text()
-    if "<!-- heldout-trace:start" not in text:
-        sys.exit("docs/fitting.md has no heldout-trace markers")
-    DOC.write_text(
-        re.sub(r"<!-- heldout-trace:start.*?<!-- heldout-trace:end -->", lambda m: "\n".join(md), text, flags=re.S)
-    )
+    replace_block(DOC, "heldout-trace", "\n".join(md))
     print("\n".join(md))
 
 

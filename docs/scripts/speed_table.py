@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from doc_blocks import replace_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "speed.md"
@@ -70,10 +71,7 @@ def main() -> int:
         print(f"running {' '.join(cmd)}", file=sys.stderr, flush=True)
         body += ["", f"**{what}** (`python benchmarks/{' '.join(cmd)}`):", "", "```", run(cmd), "```"]
     text = "\n".join(head + body + ["", "<!-- speed:end -->"])
-    doc = DOC.read_text()
-    if "<!-- speed:start" not in doc:
-        raise SystemExit("docs/speed.md has no speed markers")
-    DOC.write_text(re.sub(r"<!-- speed:start.*?<!-- speed:end -->", lambda m: text, doc, flags=re.S))
+    replace_block(DOC, "speed", text)
     print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
