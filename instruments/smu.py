@@ -236,41 +236,39 @@ class SmuBase(OutputRoleBase):
 class Keithley2450SMU(SmuBase):
     """SMU role on a Keithley 2450 (SCPI command set), native sweeps into defbuffer1."""
 
+    #: per source function: (its SCPI node, the driver's compliance property, the sensed function, its NPLC property)
+    _SOURCES = {
+        "voltage": ("VOLT", "compliance_current", "CURR", "current_nplc"),
+        "current": ("CURR", "compliance_voltage", "VOLT", "voltage_nplc"),
+    }
+
     def _do_configure_voltage_source(self, compliance_a: float, nplc: float) -> None:
-        d = self.driver
-        if self._programmed == ("voltage", nplc):
-            # the source function, ranges and sense are as this role last set them (nothing but levels,
-            # readings and output switching sent since): a change of compliance is the one command that
-            # changes anything, e.g. between a read's firing and its sweep (the other five re-sent the
-            # values already set: ~10k commands of a demo)
-            self._programmed = None
-            d.compliance_current = compliance_a
-        else:
-            self._programmed = None
-            d.source_mode = "voltage"
-            d.write(":SOUR:VOLT:RANG:AUTO 1")
-            d.compliance_current = compliance_a
-            d.sense_function = "CURR"
-            d.current_nplc = nplc
-            d.write(":SENS:CURR:RANG:AUTO 1")
-        self._raise_on_errors("configuring the voltage source")
-        self._programmed = ("voltage", nplc)
+        self._configure_source("voltage", compliance_a, nplc)
 
     def _do_configure_current_source(self, compliance_v: float, nplc: float) -> None:
+        self._configure_source("current", compliance_v, nplc)
+
+    def _configure_source(self, mode: str, compliance: float, nplc: float) -> None:
+        """Source ``mode`` with its compliance (A for a voltage source, V for a current source), auto ranges and
+        the other quantity sensed at ``nplc``. When the last configuration was the same mode and NPLC (nothing but
+        levels, readings and output switching sent since), the compliance is the one command that changes
+        anything, e.g. between a read's firing and its sweep (the other five re-sent the values already set:
+        ~10k commands of a demo)."""
         d = self.driver
-        if self._programmed == ("current", nplc):
-            self._programmed = None  # as in _do_configure_voltage_source
-            d.compliance_voltage = compliance_v
+        node, compliance_property, sense, nplc_property = self._SOURCES[mode]
+        repeat = self._programmed == (mode, nplc)
+        self._programmed = None
+        if repeat:
+            setattr(d, compliance_property, compliance)
         else:
-            self._programmed = None
-            d.source_mode = "current"
-            d.write(":SOUR:CURR:RANG:AUTO 1")
-            d.compliance_voltage = compliance_v
-            d.sense_function = "VOLT"
-            d.voltage_nplc = nplc
-            d.write(":SENS:VOLT:RANG:AUTO 1")
-        self._raise_on_errors("configuring the current source")
-        self._programmed = ("current", nplc)
+            d.source_mode = mode
+            d.write(f":SOUR:{node}:RANG:AUTO 1")
+            setattr(d, compliance_property, compliance)
+            d.sense_function = sense
+            setattr(d, nplc_property, nplc)
+            d.write(f":SENS:{sense}:RANG:AUTO 1")
+        self._raise_on_errors(f"configuring the {mode} source")
+        self._programmed = (mode, nplc)
 
     def _do_set_voltage(self, level_v: float) -> None:
         self.driver.source_voltage = level_v

@@ -65,12 +65,15 @@ def test_2450_current_source_uses_voltage_compliance():
             NO_ERROR_2450,
             (":SOUR:CURR:LEV 1e-06", None),
             (":READ?", "0.8"),
+            (":SOUR:CURR:VLIM 3", None),  # the same source function and NPLC again: the new compliance alone
+            NO_ERROR_2450,
         ],
     ) as driver:
         smu = smu2450(driver)
         smu.configure_current_source(compliance_v=2.0)
         smu.set_current(1e-6)
         assert smu.measure_voltage() == pytest.approx(0.8)
+        smu.configure_current_source(compliance_v=3.0)
 
 
 def test_2450_voltage_while_sourcing_voltage_is_the_source_readback():
