@@ -15,6 +15,18 @@ NO_ERROR_2450 = ("SYST:ERR?", '0,"No error;0;0 0"')
 FORMAT_2400 = (":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)
 
 
+def voltage_source_2450(limit: str) -> list:
+    """The 2450's full voltage-source configuration at NPLC 1 with ``limit`` (A, as sent), before its error check."""
+    return [
+        (":SOUR:FUNC VOLT", None),
+        (":SOUR:VOLT:RANG:AUTO 1", None),
+        (f":SOUR:VOLT:ILIM {limit}", None),
+        (':SENS:FUNC "CURR"', None),
+        (":SENS:CURR:NPLC 1", None),
+        (":SENS:CURR:RANG:AUTO 1", None),
+    ]
+
+
 def smu2450(driver):
     return Keithley2450SMU(driver, limits=LIMITS, resource="GPIB0::18::INSTR", driver_name="keithley2450")
 
@@ -344,15 +356,7 @@ def test_2450_reconfigure_with_only_a_new_compliance_sends_the_compliance_alone(
     sweep (which programs the source itself) or off(), the next one is sent in full again."""
 
     def full(limit):
-        return [
-            (":SOUR:FUNC VOLT", None),
-            (":SOUR:VOLT:RANG:AUTO 1", None),
-            (f":SOUR:VOLT:ILIM {limit}", None),
-            (':SENS:FUNC "CURR"', None),
-            (":SENS:CURR:NPLC 1", None),
-            (":SENS:CURR:RANG:AUTO 1", None),
-            NO_ERROR_2450,
-        ]
+        return [*voltage_source_2450(limit), NO_ERROR_2450]
 
     with expected_protocol(
         Keithley2450Native,
@@ -402,23 +406,7 @@ def test_2450_a_configuration_that_failed_is_sent_in_full_next_time():
     error = ("SYST:ERR?", '-222,"Data out of range;1;0 0"')
     with expected_protocol(
         Keithley2450Native,
-        [
-            (":SOUR:FUNC VOLT", None),
-            (":SOUR:VOLT:RANG:AUTO 1", None),
-            (":SOUR:VOLT:ILIM 1e-05", None),
-            (':SENS:FUNC "CURR"', None),
-            (":SENS:CURR:NPLC 1", None),
-            (":SENS:CURR:RANG:AUTO 1", None),
-            error,
-            NO_ERROR_2450,
-            (":SOUR:FUNC VOLT", None),
-            (":SOUR:VOLT:RANG:AUTO 1", None),
-            (":SOUR:VOLT:ILIM 1e-05", None),
-            (':SENS:FUNC "CURR"', None),
-            (":SENS:CURR:NPLC 1", None),
-            (":SENS:CURR:RANG:AUTO 1", None),
-            NO_ERROR_2450,
-        ],
+        [*voltage_source_2450("1e-05"), error, NO_ERROR_2450, *voltage_source_2450("1e-05"), NO_ERROR_2450],
     ) as driver:
         smu = smu2450(driver)
         with pytest.raises(Exception, match="-222"):
