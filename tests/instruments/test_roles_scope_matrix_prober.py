@@ -146,6 +146,7 @@ def test_scope_rearmed_with_the_same_record_sends_only_single():
         (":TRIGger:SWEep NORM", None),
         (":ACQuire:TYPE NORM", None),
     ]
+    longer = [(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup]
     armed = [(":single", None), (":OPERegister:CONDition?", "+8")]
     with expected_protocol(
         KeysightDSOX1102GTrig,
@@ -156,10 +157,10 @@ def test_scope_rearmed_with_the_same_record_sends_only_single():
             (":stop", None),
             *armed,  # the same record: nothing to set
             (":stop", None),
-            *[(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup],
+            *longer,
             *armed,
             (":stop", None),
-            *[(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup],
+            *longer,
             *armed,  # after off(): in full again
         ],
     ) as driver:
