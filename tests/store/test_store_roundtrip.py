@@ -215,3 +215,26 @@ def test_checksum_at_close_covers_what_changed_after_going_live(tmp_path):
         h5["parameters/width_s"].attrs["units"] = "ms"
     with pytest.raises(CorruptRunError):
         open_run(path)
+
+
+def test_read_ending_agrees_with_the_reader(tmp_path):
+    """The runner's light read (status and rows, no metadata) says what `open_run` says: while the run
+    is written, once completed, and for a failed run."""
+    from tspcm_lab.store.reader import read_ending
+
+    path = tmp_path / "live.h5"
+    w = RunWriter.create(path, parameters={"n": 3}, columns=["Pulse", "Current (A)"])
+    w.go_live()
+    for i in range(3):
+        w.append_row({"Pulse": i, "Current (A)": 1e-6 * i})
+    w.flush()
+    run = open_run(path)
+    assert read_ending(path) == (run.status, run.n_rows) == ("running", 3)
+    w.close()
+    assert read_ending(path) == (run.status, run.n_rows) == ("completed", 3)
+    failed = tmp_path / "failed.h5"
+    with RunWriter.create(failed, columns=["Pulse"]) as w:
+        w.append_row({"Pulse": 1})
+        w.close("failed", error="the SMU stopped answering")
+    run = open_run(failed)
+    assert read_ending(failed) == (run.status, run.n_rows) == ("failed", 1)
