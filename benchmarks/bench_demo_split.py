@@ -40,7 +40,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +47,7 @@ BIN = ROOT / ".venv" / "bin"
 PY = str(BIN / "python") if (BIN / "python").exists() else sys.executable
 
 #: the child: wraps the phases, runs the demo in-process, prints one "PHASE <cpu s> <name>" line per phase
-CHILD = r'''
+CHILD = r"""
 import builtins, json, os, resource, sys, threading, time
 START = time.process_time()  # the interpreter's own start-up (before this line) is in the total, not here
 from collections import Counter
@@ -134,7 +133,7 @@ acc["analysis (child process)"] = children.ru_utime + children.ru_stime
 acc["start-up: interpreter and tspcm_lab.cli imports"] = START + startup
 print("PHASES " + json.dumps(dict(acc)), file=sys.stderr)
 sys.exit(code)
-'''
+"""
 
 #: row order of the table, grouped
 ORDER = [

@@ -191,8 +191,8 @@ def test_checksum_at_close_covers_what_changed_after_going_live(tmp_path):
     later edit of the parameters that bypasses the writer is still caught."""
     import h5py
 
-    from tspcm_lab.store.errors import CorruptRunError
     from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest, read_metadata
+    from tspcm_lab.store.errors import CorruptRunError
 
     def written(name, late_metadata):
         path = tmp_path / name
