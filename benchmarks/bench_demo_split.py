@@ -126,7 +126,7 @@ def worker_class():
 
 sys.modules["tspcm_lab.runner.execute"].worker_class = worker_class
 main = wrap("main thread: campaign planning and validation, index, console", cli.main)
-code = main(sys.argv[1:])
+code = main()  # no argv: the command line of its own process, as the tspcm script calls it (cli.main then sets the collector)
 self_cpu = resource.getrusage(resource.RUSAGE_SELF)
 children = resource.getrusage(resource.RUSAGE_CHILDREN)
 acc["analysis (child process)"] = children.ru_utime + children.ru_stime
