@@ -46,7 +46,7 @@ FLOOR = (
     "import pymeasure.experiment, pymeasure.instruments.keithley, h5py\n"
     "from sim_backend.model import CellArray\nCellArray(shape=1, seed=1)\n"
 )
-#: the same floor with the garbage collector as ``tspcm`` has it in its own process (tspcm_lab.cli.starting_up:
+#: the same floor with the garbage collector as ``tspcm`` has it in its own process (tspcm_lab.startup.starting_up:
 #: no automatic collection while importing, what was imported frozen, and frozen again at exit): without
 #: that, Python's collector adds about 0.5 s to these imports and their exit
 FLOOR_FROZEN = "import atexit, gc\ngc.disable()\n" + FLOOR + "gc.freeze()\ngc.enable()\natexit.register(gc.freeze)\n"

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tspcm_lab import runner
+from tspcm_lab.startup import starting_up
 
 INDEX_JSON = "campaign.json"
 INDEX_CSV = "index.csv"
@@ -315,11 +316,15 @@ def run_campaign(
     if seed is not None and campaign.seed != seed:
         campaign.seed = seed
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    plans = _plan_runs(campaign, bench, source, quick=quick, skip_missing=skip_missing, lenient=lenient, notes=notes)
+    with starting_up():  # importing the procedures
+        plans = _plan_runs(
+            campaign, bench, source, quick=quick, skip_missing=skip_missing, lenient=lenient, notes=notes
+        )
     sessions: dict[tuple[str, str], runner.BenchSession] = {}
     result = CampaignResult(folder=folder, records=[p.record for p in plans])
     try:
-        _validate_on_benches(plans, sessions, seed, lenient=lenient, notes=notes)
+        with starting_up():  # opening the benches
+            _validate_on_benches(plans, sessions, seed, lenient=lenient, notes=notes)
         _run_plans(plans, sessions, campaign, result, notes, started=started, quick=quick, source=source)
     finally:
         for session in sessions.values():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import difflib
 import errno
 import gc
@@ -19,7 +18,7 @@ import os
 import re
 import sys
 
-from tspcm_lab import __version__
+from tspcm_lab import __version__, startup
 
 #: subcommand name -> module that registers it
 COMMANDS: dict[str, str] = {
@@ -151,36 +150,9 @@ class PipeSafeStream:
         return getattr(self.stream, name)
 
 
-#: True once :func:`main` runs as its process's own command line (argv from sys.argv: the ``tspcm`` script,
-#: ``python -m tspcm_lab``), not called from other code (a test, a user's script)
-_OWN_PROCESS = False
-
-
-@contextlib.contextmanager
-def starting_up():
-    """Around a command's imports and set-up, in ``tspcm``'s own process only: no automatic garbage collection
-    inside, and what was created inside frozen at the end (:func:`gc.freeze`).
-
-    Opening a run imports PyMeasure, pandas, pint, numba and the drivers: some 200 000 long-lived objects and
-    next to no garbage, yet the collector traverses them all several times as they pile up (4 full
-    collections, about 0.2 s of a ``tspcm run``), and every later full collection would again. Frozen, they
-    are out of its way; collection runs as usual from here on. Called from other code (``main(argv)``),
-    this does nothing: freezing would keep that process's garbage of the moment for good."""
-    if not _OWN_PROCESS or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
 def main(argv: list[str] | None = None) -> int:
-    global _OWN_PROCESS
-    if argv is None and not _OWN_PROCESS:
-        _OWN_PROCESS = True
+    if argv is None and not startup.own_process:
+        startup.own_process = True
         # the process ends with the command: the interpreter's last collections at exit need not traverse the
         # objects of every imported module (about 0.35 s after a `tspcm run`); atexit handlers registered
         # later (h5py, pyvisa, logging) run before this one, and nothing is left unflushed

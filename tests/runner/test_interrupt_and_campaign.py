@@ -164,3 +164,28 @@ def test_ctrl_c_stops_a_campaign_and_its_index_says_so(child_env, tmp_path):
     assert [r["status"] for r in index["runs"]] == ["aborted", "not run"]
     assert index["runs"][0]["n_rows"] == open_run(folder / "01_smu-steps.h5").n_rows > 0
     assert not (folder / "02_smu-steps.h5").exists()
+
+
+def test_a_campaign_freezes_what_its_start_up_created_only_in_tspcms_own_process(capsys, tmp_path):
+    """Planning (the procedures' imports) and opening the benches are kept from the collector and frozen, as for
+    `tspcm run` (tspcm_lab.startup); in-process (cli.main from other code) the collector is left alone."""
+    import gc
+    import subprocess
+    import sys
+
+    file = tmp_path / "c.toml"
+    file.write_text(
+        '[campaign]\ntitle = "one"\nseed = 1\n\n[[run]]\nprocedure = "iv-sweep"\nparameters = { cycles = 1 }\n'
+    )
+    frozen = gc.get_freeze_count()
+    assert cli.main(["campaign", str(file), "--sim", "-o", str(tmp_path / "a")]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    capsys.readouterr()
+
+    child = (
+        "import gc\nfrom tspcm_lab.cli import main\ncode = main()\n"
+        "print('RESULT', code, gc.isenabled(), gc.get_freeze_count() > 100_000)"
+    )
+    argv = ["campaign", str(file), "--sim", "-o", str(tmp_path / "b")]
+    done = subprocess.run([sys.executable, "-c", child, *argv], capture_output=True, text=True, timeout=300)
+    assert done.stdout.splitlines()[-1] == "RESULT 0 True True", done.stdout + done.stderr

@@ -236,7 +236,8 @@ def describe_point(point: dict) -> str:
 # ------------------------------------------------------------------------------------------------ command
 def run(args) -> int:
     from tspcm_lab import plugins
-    from tspcm_lab.cli import CliError, starting_up
+    from tspcm_lab.cli import CliError
+    from tspcm_lab.startup import starting_up
 
     try:
         with starting_up():
