@@ -299,12 +299,13 @@ class CellArray:
 
     def _idle_cells(self, idx: np.ndarray, duration_s: float) -> None:
         S, p = self.S, self.p
-        busy = idx[
+        hot = (
             (S[idx, kn.S_TS_ON] > 0)
             | (np.abs(S[idx, kn.S_TEMP] - self.ambient_k) > 0.5)
             | (S[idx, kn.S_MPEAK] > 0)
             | (S[idx, kn.S_EP_HOT] > 0)
-        ]
+        )
+        busy = idx[hot]
         if busy.size:
             settle = min(duration_s, 60 * self.params["pcm.tau_th_s"] + 10 * self.params["ts.tau_recovery_s"])
             self._run(
@@ -320,7 +321,7 @@ class CellArray:
             rest = duration_s - settle
             if rest > 0:
                 kn.idle_cells(S, self.rng, busy, self.key, p, rest, self.ambient_k)
-            idx = np.setdiff1d(idx, busy, assume_unique=True)
+            idx = idx[~hot]  # the rest, in order (np.setdiff1d's result, without its sort-based search)
         if idx.size:
             kn.idle_cells(S, self.rng, idx, self.key, p, duration_s, self.ambient_k)
 

@@ -37,8 +37,6 @@ from tspcm_lab.benches import BUILTIN_DIR, builtin_benches  # noqa: F401 - part 
 log = logging.getLogger(__name__)
 
 #: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
-DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
-
 _COMMON_KEYS = {"driver", "resource", "visa_library", "timeout", "read_termination", "write_termination", "channel"}
 _ROLE_KEYS: dict[str, set[str]] = {
     "smu": {"max_voltage", "max_compliance_current", "series_resistance"},
@@ -734,14 +732,6 @@ class Bench:
 
 
 # ---------------------------------------------------------------------------------- CLI helpers
-def add_bench_arguments(parser, *, required: bool = False) -> None:
-    """Add ``BENCH`` / ``--sim`` to an argparse parser (shared by every command that opens a bench)."""
-    parser.add_argument(
-        "bench", nargs="?", metavar="BENCH", help=f"bench file, or a built-in name ({', '.join(builtin_benches())})"
-    )
-    parser.add_argument("--sim", action="store_true", help="use the built-in simulated bench (same as BENCH=sim)")
-
-
 def bench_source_from_args(args) -> str | None:
     """The bench named on the command line ('sim' for --sim), or None when none was given."""
     if getattr(args, "sim", False):

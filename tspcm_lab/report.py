@@ -118,14 +118,29 @@ def write_report(
         parts.append("</ul>")
 
     # Vth distributions: per cycle over every I-V run, and the per-run means
+    # each run file is opened once (its metadata read and checksummed once): the Vth pooling and the
+    # figures below share it
+    runs: dict[str, object] = {}
+
+    def run_of(p: str):
+        if p not in runs:
+            try:
+                runs[p] = open_run(p)
+            except Exception as exc:  # noqa: BLE001 - kept, so the figure section names the reason
+                runs[p] = exc
+        if isinstance(runs[p], Exception):
+            raise runs[p]
+        return runs[p]
+
     iv_paths = sorted(table.loc[table["procedure"] == "iv-sweep", "path"].unique())
     per_cycle = []
     for p in iv_paths:
         try:
-            vals = open_run(p).analysis.get("iv-sweep", {}).get("values", {})
+            iv = run_of(p).analysis.get("iv-sweep", {})
         except Exception:
             continue
-        crit = str(open_run(p).analysis.get("iv-sweep", {}).get("threshold_criterion", "jump"))
+        vals = iv.get("values", {})
+        crit = str(iv.get("threshold_criterion", "jump"))
         pol = np.asarray(vals.get("polarity", []))
         vth = np.asarray(vals.get(f"vth_V_{crit}", vals.get("vth_V_jump", [])), dtype=float)
         if vth.size and pol.size == vth.size:
@@ -155,7 +170,7 @@ def write_report(
         parts.append(_stats_table(rows))
         for p in sorted(rows["path"].unique())[:max_per_procedure]:
             try:
-                run = open_run(p)
+                run = run_of(p)
                 meta = _run_meta(run)
                 figs = plots.plot_run(run)
             except Exception as exc:  # a figure must not sink the report

@@ -33,6 +33,7 @@ CASES = [
     ),
     ("`:READ?` round trips", ["bench_query.py", "--queries", "1000", "--repeats", "5"]),
     ("the command line: start-up, pattern, demo", ["bench_cli.py", "--repeats", "3", "--demo", "--full-demo"]),
+    ("where the quick demo's CPU goes", ["bench_demo_split.py", "--repeats", "3"]),
 ]
 
 

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from procedures.library import switching
 from tspcm_lab.analysis import plots
@@ -83,3 +84,18 @@ def test_recovery_figure_shows_the_recovery_the_analysis_reports(tmp_path):
     crosses = sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_marker() == "x" and len(ln.get_xdata()) == 1)
     expected = [tau * (np.log(1 - start) - np.log(1 - f)) for f in (0.6, 0.75, 0.9)]
     assert crosses == pytest.approx(expected, rel=0.02)
+
+
+def test_learning_figure_legend_leaves_the_forgetting_mark_visible():
+    """A short retraining (the demo's pattern run: 44 epochs, then 3) puts the forgetting's line and label in the
+    lower right corner, where a fixed legend hid them."""
+    first, retrain = np.arange(44.0), np.arange(3.0)
+    accuracy = np.r_[np.linspace(0.5, 0.94, 43), 1.0, 0.62, 0.88, 1.0]
+    stage = np.r_[np.zeros(first.size), np.ones(retrain.size)]
+    fig = plots.learning_figure(stage, np.r_[first, retrain], accuracy, 1.0, counts=(44, 3), savings=0.93)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    (mark,) = [t for t in ax.texts if t.get_text() == "forgetting"]
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not legend.overlaps(mark.get_window_extent(renderer))

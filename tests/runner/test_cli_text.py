@@ -111,6 +111,27 @@ def test_help_is_plain_text_for_every_command(capsys):
         assert "usage:" in text and "`" not in text, command
 
 
+#: what registering the commands must not import (the instrument drivers, PyMeasure's Procedure with pint,
+#: pandas and dask, the device model): a command imports them when it runs
+NOT_FOR_HELP = ("pymeasure", "pint", "pandas", "dask", "numba", "h5py", "pyvisa", "sim_backend", "tspcm_lab.bench")
+
+
+@pytest.mark.parametrize("argv", [["--help"], *([command, "--help"] for command in cli.COMMANDS)], ids=" ".join)
+def test_help_imports_no_driver_no_pymeasure_no_model(argv):
+    """`tspcm --help` and each command's --help, in a fresh interpreter: none of them imports what only running
+    a command needs."""
+    import subprocess
+    import sys
+
+    child = (
+        "import sys\nfrom tspcm_lab.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {NOT_FOR_HELP!r} if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", child, *argv], capture_output=True, text=True, timeout=120)
+    assert "usage:" in done.stdout, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]", (argv, done.stderr)
+
+
 def test_a_mistyped_name_gets_a_did_you_mean(capsys):
     code, _, err = tspcm(capsys, "rnu")
     assert code == 2 and "did you mean 'run'?" in err

@@ -250,3 +250,25 @@ def test_execute_into_an_existing_file_is_refused_and_the_file_kept(tmp_path):
         with pytest.raises(FileExistsError, match="already exists"):
             runner.execute(runner.build_procedure(IVSweepProcedure, {"cycles": 2}, session), session, path, seed=1)
     assert path.read_bytes() == before and sorted(set(open_run(path).columns["Cycle"])) == [0]
+
+
+def test_start_up_is_frozen_for_the_collector_only_in_tspcms_own_process(capsys, tmp_path):
+    """`tspcm` as its process's command line freezes what opening the run imported (gc.freeze) and collects as
+    usual afterwards; cli.main called from other code (here, in-process) leaves the collector alone."""
+    import gc
+    import subprocess
+    import sys
+
+    frozen = gc.get_freeze_count()
+    code, _, _ = run_cli(
+        capsys, "run", "iv-sweep", "--sim", "--seed", "1", "--set", "cycles=1", "-o", str(tmp_path / "a.h5")
+    )
+    assert code == 0 and gc.isenabled() and gc.get_freeze_count() == frozen
+
+    child = (
+        "import gc, sys\nfrom tspcm_lab.cli import main\ncode = main()\n"
+        "print('RESULT', code, gc.isenabled(), gc.get_freeze_count() > 100_000)"
+    )
+    argv = ["run", "iv-sweep", "--sim", "--seed", "1", "--set", "cycles=1", "-o", str(tmp_path / "b.h5")]
+    done = subprocess.run([sys.executable, "-c", child, *argv], capture_output=True, text=True, timeout=300)
+    assert done.stdout.splitlines()[-1] == "RESULT 0 True True", done.stdout + done.stderr

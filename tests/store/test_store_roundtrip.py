@@ -183,3 +183,58 @@ def test_failed_procedure_keeps_rows_and_error(tmp_path, headless):
     assert run.status == "failed"
     assert run.n_rows == 4
     assert "simulated instrument fault at step 4" in run.error
+
+
+def test_checksum_at_close_covers_what_changed_after_going_live(tmp_path):
+    """The writer's checksum at close reuses the parameters and bench it read when going live: the run
+    must still open (checksum right) when root attributes and metadata arrive after going live, and a
+    later edit of the parameters that bypasses the writer is still caught."""
+    import h5py
+
+    from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest, read_metadata
+    from tspcm_lab.store.errors import CorruptRunError
+
+    def written(name, late_metadata):
+        path = tmp_path / name
+        with RunWriter.create(path, parameters={"width_s": (1e-6, "s")}, columns=["Pulse"], metadata={"a": 1}) as w:
+            w.go_live()
+            w.append_row({"Pulse": 1})
+            w.set_attrs(title="set while live")
+            if late_metadata:
+                w.set_metadata({"tau_s": (2e-3, "s")})
+        return path
+
+    for name, late in (("plain.h5", False), ("late.h5", True)):
+        path = written(name, late)
+        run = open_run(path)  # raises CorruptRunError when the stored checksum is stale
+        assert run.title == "set while live" and run.status == "completed"
+        assert ("tau_s" in run.metadata) is late
+        with h5py.File(path, "r") as h5:
+            assert h5.attrs[DIGEST_ATTR] == metadata_digest(*read_metadata(h5))
+    with h5py.File(path, "r+") as h5:
+        h5["parameters/width_s"].attrs["units"] = "ms"
+    with pytest.raises(CorruptRunError):
+        open_run(path)
+
+
+def test_read_ending_agrees_with_the_reader(tmp_path):
+    """The runner's light read (status and rows, no metadata) says what `open_run` says: while the run
+    is written, once completed, and for a failed run."""
+    from tspcm_lab.store.reader import read_ending
+
+    path = tmp_path / "live.h5"
+    w = RunWriter.create(path, parameters={"n": 3}, columns=["Pulse", "Current (A)"])
+    w.go_live()
+    for i in range(3):
+        w.append_row({"Pulse": i, "Current (A)": 1e-6 * i})
+    w.flush()
+    run = open_run(path)
+    assert read_ending(path) == (run.status, run.n_rows) == ("running", 3)
+    w.close()
+    assert read_ending(path) == (run.status, run.n_rows) == ("completed", 3)
+    failed = tmp_path / "failed.h5"
+    with RunWriter.create(failed, columns=["Pulse"]) as w:
+        w.append_row({"Pulse": 1})
+        w.close("failed", error="the SMU stopped answering")
+    run = open_run(failed)
+    assert read_ending(failed) == (run.status, run.n_rows) == ("failed", 1)

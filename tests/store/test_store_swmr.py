@@ -13,6 +13,7 @@ import pytest
 
 from tspcm_lab.cli import main
 from tspcm_lab.store import RunBusyError, open_run, repair_run, write_analysis
+from tspcm_lab.store.reader import read_ending
 
 CHILD = Path(__file__).with_name("writer_child.py")
 
@@ -75,6 +76,7 @@ def test_kill_9_keeps_flushed_rows_and_repair_makes_it_plain_readable(tmp_path, 
     run = open_run(path)
     assert run.status == "interrupted"
     assert run.n_rows == 250  # every flushed row, none of the 50 buffered ones
+    assert read_ending(path) == ("interrupted", 250)  # the runner's light read agrees
     t = run.columns["Time (s)"]
     np.testing.assert_array_equal(t, np.arange(250) * 1e-6)
     assert [r["message"] for r in run.log] == ["about to be killed"]

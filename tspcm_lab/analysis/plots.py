@@ -241,7 +241,9 @@ def learning_figure(
         parts.append(f"savings {100 * savings:.0f} %")
     ax.set(xlabel=x_label + " (cumulative)", ylabel=y_label)
     ax.set_title(title + ("\n" + ", ".join(p for p in parts if p) if any(parts) else ""), fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    # "best" weighs the curves, the criterion and the forgetting's line: a short retraining puts that line (and
+    # its label) in the lower right corner, where a fixed legend covered it
+    ax.legend(fontsize=8, loc="best")
     return fig
 
 

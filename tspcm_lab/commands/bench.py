@@ -17,7 +17,7 @@ from tspcm_lab.cli import CliError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tspcm_lab.bench import DEFAULT_REQUIRED_ROLES, add_bench_arguments
+    from tspcm_lab.benches import DEFAULT_REQUIRED_ROLES, add_bench_arguments
 
     parser = subparsers.add_parser(
         "bench", help="check a bench file and its instruments", description=__doc__.split("\n\n")[0]

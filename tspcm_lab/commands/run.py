@@ -236,10 +236,11 @@ def describe_point(point: dict) -> str:
 # ------------------------------------------------------------------------------------------------ command
 def run(args) -> int:
     from tspcm_lab import plugins
-    from tspcm_lab.cli import CliError
+    from tspcm_lab.cli import CliError, starting_up
 
     try:
-        cls = plugins.load_procedure(args.name)
+        with starting_up():
+            cls = plugins.load_procedure(args.name)
     except plugins.ProcedureLookupError as exc:
         raise CliError(str(exc), 2) from None
     name = getattr(cls, "name", "") or args.name
@@ -256,7 +257,8 @@ def run(args) -> int:
 
     with console_logging(args.verbose):
         try:
-            session = open_session(args, require=getattr(cls, "REQUIRED_ROLES", ()))
+            with starting_up():
+                session = open_session(args, require=getattr(cls, "REQUIRED_ROLES", ()))
         except KeyboardInterrupt:
             raise CliError("interrupted while opening the bench; nothing was enabled", 1) from None
         try:

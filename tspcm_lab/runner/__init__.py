@@ -24,26 +24,67 @@ One job per module: :mod:`.values` (converting and applying parameter values), :
 (PyMeasure sequencer files), :mod:`.session` (the open bench), :mod:`.paths` (run file names),
 :mod:`.execute` (running into a run file), :mod:`.worker` (the PyMeasure worker), :mod:`.signals`
 (SIGTERM as Ctrl-C). The names below are the runner's API.
+
+The names of :mod:`.values` and :mod:`.sequences` are imported when first used (PEP 562), not with the
+package: converting values needs PyMeasure's parameters (and with them pint, pandas and dask), which
+registering the command line (``tspcm --help``) and its progress display must not pay for.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from tspcm_lab.runner.execute import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Progress, RunOutcome, execute
 from tspcm_lab.runner.paths import RUN_SUFFIXES, run_paths, timestamp, unique_path
-from tspcm_lab.runner.sequences import read_sequence
 from tspcm_lab.runner.session import BenchSession, new_seed, simulated_spec
-from tspcm_lab.runner.values import (
-    ParameterInputError,
-    allowed_text,
-    apply_values,
-    build_procedure,
-    convert_value,
-    format_number,
-    is_parameter_error,
-    parameter_error_text,
-    parse_assignments,
-    resolve_key,
-    validate,
-)
 from tspcm_lab.runner.worker import describe_failure
+
+if TYPE_CHECKING:
+    from tspcm_lab.runner.sequences import read_sequence
+    from tspcm_lab.runner.values import (
+        ParameterInputError,
+        allowed_text,
+        apply_values,
+        build_procedure,
+        convert_value,
+        format_number,
+        is_parameter_error,
+        parameter_error_text,
+        parse_assignments,
+        resolve_key,
+        validate,
+    )
+
+#: the names imported when first used -> their module (PyMeasure's parameters and what they pull in)
+_LAZY = {
+    "read_sequence": "sequences",
+    **dict.fromkeys(
+        (
+            "ParameterInputError",
+            "allowed_text",
+            "apply_values",
+            "build_procedure",
+            "convert_value",
+            "format_number",
+            "is_parameter_error",
+            "parameter_error_text",
+            "parse_assignments",
+            "resolve_key",
+            "validate",
+        ),
+        "values",
+    ),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EXIT_FAILED",

@@ -131,11 +131,10 @@ def _follow(worker: Any, outcome: RunOutcome, progress: Progress, stop_event: th
 
 def _read_ending(outcome: RunOutcome, worker: Any) -> None:
     """Status, rows and the one-line reason of a finished run, read back from its file."""
-    from tspcm_lab.store import open_run
+    from tspcm_lab.store.reader import read_ending
 
     try:
-        run = open_run(outcome.path)
-        outcome.status, outcome.n_rows = run.status, run.n_rows
+        outcome.status, outcome.n_rows = read_ending(outcome.path)
     except Exception as exc:  # noqa: BLE001 - e.g. the file could not be created at all
         outcome.status = "failed"
         outcome.message = (

@@ -136,6 +136,8 @@ class RunWriter:
         self._detached = False  # a write failed: the file was taken away from HDF5 (see _detach)
         self._late_attrs: dict[str, Any] = {}
         self._late_metadata: list[ParameterRecord] = []
+        #: (parameters, metadata, bench) the checksum was computed over when going live (None before)
+        self._digested: tuple[dict, dict, dict] | None = None
         self._unknown_columns: set[str] = set()
         self._progress: float | None = None
         # columns, defined at creation or by the first append
@@ -387,7 +389,7 @@ class RunWriter:
                 self._define_columns([])
             try:
                 self._apply_late(self._h5)
-                write_digest(self._h5)
+                self._digested = write_digest(self._h5)
                 self._h5.flush()
                 self._h5.swmr_mode = True
             except Exception as exc:
@@ -812,13 +814,15 @@ class RunWriter:
             # SWMR forbids attribute changes: write the final state in a short non-SWMR session.
             # locking=False: a reader that keeps the file open (SWMR) must not block the end of the run
             with h5py.File(self.path, "r+", libver=LIBVER, locking=False) as h5:
+                # /parameters and /bench are written before going live, /metadata too unless some came late
+                unchanged = None if self._late_metadata else self._digested
                 self._apply_late(h5)
                 h5.attrs["status"] = status
                 h5.attrs["end_time"] = layout.utc_now_iso()
                 h5.attrs["n_rows"] = rows
                 if error:
                     h5.attrs["error"] = str(error)[:ERROR_TEXT_CHARS]
-                write_digest(h5)
+                write_digest(h5, unchanged)
         if flush_error is not None:
             raise flush_error
 
