@@ -476,7 +476,9 @@ def _sse_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(r @ r), float(c[0]), float(c[1])
 
 
-def _split(x: np.ndarray, y: np.ndarray, noise2: float, lo: int, out: list) -> None:
+def _split(
+    x: np.ndarray, y: np.ndarray, noise2: float, lo: int, out: list[tuple[int, int, float, float, float]]
+) -> None:
     """Cut a run of points recursively where two lines (each >= 4 points) fit it better than one by
     SPLIT_CHI2 noise variances: (start, length, sse, intercept, slope) of each piece."""
     n = x.size
@@ -564,7 +566,7 @@ def held_on_state_fit(
     anchor = (float(i[first[0][0]]), float(v_dev[first[0][0]]))
     held = []
     for _, direction, p in runs:
-        pieces: list = []
+        pieces: list[tuple[int, int, float, float, float]] = []
         _split(i[p], v_dev[p] - vhold_V, noise2, 0, pieces)
         for lo, n, sse, c0, c1 in pieces:
             x = i[p][lo : lo + n]
