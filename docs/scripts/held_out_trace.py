@@ -1,7 +1,7 @@
-"""Why the fitted "resistive" file misses its held-out threshold-vs-weight run (docs/fitting.md): `tspcm fit
---check` with the fitted file, the true file, and the fitted file with one parameter at a time set to its true
-value; beside each, how many of the simulated runs' PCM states (seeds 11, 12; five states each) the
-program-and-verify loop reached. Rewrites the part of docs/fitting.md between the heldout-trace markers.
+"""What the fitted "resistive" file's held-out threshold-vs-weight prediction rests on (docs/fitting.md): `tspcm fit
+--check` with the fitted file, the true file, the fitted file with one parameter at a time set to its true value,
+and with R_on across its interval and at the earlier fit's value (8620 Ohm, which missed); beside each, how many
+of the simulated runs' PCM states (seeds 11, 12; five states each) the program-and-verify loop reached. Rewrites the part of docs/fitting.md between the heldout-trace markers.
 
     .venv/bin/python docs/scripts/held_out_trace.py [--workdir DIR]    # DIR: fit_roundtrip.py's; ~3 min
 
@@ -65,6 +65,19 @@ def main() -> None:
         p = d / f"trace_{name}.toml"
         p.write_text(with_value(fitted, name, v))
         cases.append((f"fitted, {name} true", p, f"{fitted_values[name]:.4g} -> {v:.4g}"))
+    # R_on across its interval, and at the value of the earlier fit (the loop on the ohmic slope, before the held
+    # segments measured it): how far the prediction is from the procedure's programming cliff
+    import tomllib
+
+    lo, hi = tomllib.loads(fitted)["ts"]["r_on_ohm"]["interval"]
+    for label, v in (
+        ("its 95 % interval's low end", lo),
+        ("its 95 % interval's high end", hi),
+        ("the earlier fit's", 8620.0),
+    ):
+        p = d / f"trace_r_on_{v:.0f}.toml"
+        p.write_text(with_value(fitted, "ts.r_on_ohm", v))
+        cases.append((f"fitted, ts.r_on_ohm at {label}", p, f"{fitted_values['ts.r_on_ohm']:.4g} -> {v:.4g}"))
 
     def reached(device: Path) -> str:
         """States the program-and-verify loop reached in the simulated runs of seeds 11 and 12."""

@@ -436,3 +436,167 @@ def variability(values: npt.ArrayLike, device: npt.ArrayLike) -> Variability:
     d2d = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
     denom = abs(grand) if grand != 0 else math.nan
     return Variability(len(means), int(x.size), grand, c2c, c2c / denom, d2d, d2d / denom)
+
+
+# --------------------------------------------------------------------------- the on state's held segments
+#: a held segment: its line's intercept lies at least this far above the TS's hold line (the voltage a switched
+#: amorphous PCM part holds: a few tenths of a volt, ~0.5 V in the literature; docs/physics.md)
+HELD_OFFSET_MIN_V = 0.3
+#: a held segment has at least this many points, and its line fits them within this chi2/dof (the sweep's noise)
+HELD_MIN_POINTS = 6
+HELD_MAX_CHI2 = 3.0
+#: ... and gives its slope within this relative standard error (a short piece across a transition does not)
+HELD_MAX_REL_SE = 0.05
+#: the held slope's error beyond its statistical standard error, relative (1 sigma): measured over the round trip's
+#: devices (docs/scripts/held_on_state.py: the errors' sd over the cells with held segments), added in quadrature
+HELD_SLOPE_SYSTEMATIC_REL = 0.015
+#: a run of on-state points is cut in two where two lines fit it better than one by this many noise variances
+SPLIT_CHI2 = 30.0
+
+
+@dataclass(frozen=True)
+class HeldFit:
+    """The on branch's straight segments where a switched amorphous PCM part holds its own voltage:
+    V_dev = V_TS,hold + V_PCM,hold + I (R_on + R_PCM,cryst) (the switched part holds a voltage, not a
+    resistance), pooled into one line. ``slope_ohm`` is R_on + the PCM's crystalline series part."""
+
+    slope_ohm: float
+    slope_stderr_ohm: float
+    intercept_V: float
+    n_points: int
+    n_segments: int
+    current_span_A: float
+
+
+def _sse_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(sum of squared residuals, intercept, slope) of the least-squares line."""
+    a = np.vstack([np.ones_like(x), x]).T
+    c = np.linalg.lstsq(a, y, rcond=None)[0]
+    r = y - a @ c
+    return float(r @ r), float(c[0]), float(c[1])
+
+
+def _split(
+    x: np.ndarray, y: np.ndarray, noise2: float, lo: int, out: list[tuple[int, int, float, float, float]]
+) -> None:
+    """Cut a run of points recursively where two lines (each >= 4 points) fit it better than one by
+    SPLIT_CHI2 noise variances: (start, length, sse, intercept, slope) of each piece."""
+    n = x.size
+    sse, c0, c1 = _sse_line(x, y)
+    best = None
+    for k in range(4, n - 3) if n >= 8 else ():
+        s = _sse_line(x[:k], y[:k])[0] + _sse_line(x[k:], y[k:])[0]
+        if best is None or s < best[0]:
+            best = (s, k)
+    if best is not None and (sse - best[0]) / noise2 > SPLIT_CHI2:
+        k = best[1]
+        _split(x[:k], y[:k], noise2, lo, out)
+        _split(x[k:], y[k:], noise2, lo + k, out)
+    else:
+        out.append((lo, n, sse, c0, c1))
+
+
+def held_on_state_fit(
+    voltage_V: npt.ArrayLike,
+    current_A: npt.ArrayLike,
+    cycle: npt.ArrayLike,
+    *,
+    vhold_V: float,
+    series_resistance_ohm: float = 0.0,
+    compliance_A: float | None = None,
+    least_ohmic_ohm: float = math.inf,
+    min_current_A: float = 2e-6,
+) -> HeldFit | None:
+    """The on branch where the PCM's residual amorphous part is switched on and holds its voltage.
+
+    A stack whose PCM still has an amorphous part conducts on its on branch either ohmically through it,
+    V_dev = Vhold + I (R_on + R_PCM) with R_PCM = R_cryst + R_amorph, or, once the part has switched (the TS's
+    firing lets go of Vth - Vhold onto it), V_dev = Vhold + V_h + I (R_on + R_cryst): a line whose intercept lies
+    V_h above the TS's hold and whose slope leaves the amorphous part out. The first cycles, where the DC SET
+    is still under way, show such segments between the ohmic ones; later cycles, and cells whose first SET left
+    no amorphous part to switch, do not (None). Each branch's on-state points (below the compliance, above
+    ``vhold_V``, in acquisition order) are cut where two lines fit better than one (SPLIT_CHI2 noise variances;
+    noise: the scatter about the line of the later cycles' down branches, at most four times their point-to-point
+    scatter); a piece is held when it has
+    HELD_MIN_POINTS points, fits its line within HELD_MAX_CHI2, lies HELD_OFFSET_MIN_V or more above the hold
+    line, is less steep than ``least_ohmic_ohm``, gives its slope within HELD_MAX_REL_SE, and passes through the
+    anchor: the first cycle's first on-state point, where the TS has just fired onto the RESET PCM and the cascade
+    switched its amorphous part (None when that firing went straight to the compliance). The held pieces are
+    pooled into one line, from the longest, each while the joint line still fits within HELD_MAX_CHI2."""
+    v_dev = np.abs(device_voltage(voltage_V, current_A, series_resistance_ohm))
+    i = np.abs(np.asarray(current_A, dtype=float))
+    labels = np.asarray(cycle)
+    top = 0.99 * compliance_A if compliance_A is not None else math.inf
+    runs: list[tuple[bool, int, np.ndarray]] = []  # (a later cycle's?, direction, points)
+    for c in np.unique(labels):
+        rows = np.flatnonzero(labels == c)
+        for br in split_branches(np.asarray(voltage_V, dtype=float)[rows]):
+            idx = rows[br.slice]
+            on = idx[(i[idx] >= min_current_A) & (i[idx] < top) & (v_dev[idx] > vhold_V)]
+            if on.size < 4:
+                continue
+            for piece in np.split(on, np.flatnonzero(np.diff(on) > 1) + 1):
+                if piece.size >= 4:
+                    runs.append((c != labels[0], br.direction, piece))
+    # the noise, from the down branches after the first cycle (ohmic, settled): the point-to-point scatter (each
+    # point against the line through its two neighbours, median absolute deviation: robust to a state change)
+    later = [p for lat, d, p in runs if lat and d < 0 and p.size >= 8]
+    if not later:
+        return None
+    r = []
+    for p in later:
+        x, y = i[p], v_dev[p]
+        dx = x[2:] - x[:-2]
+        ok = np.abs(dx) > 0
+        r.append((y[1:-1] - y[:-2] - (y[2:] - y[:-2]) * (x[1:-1] - x[:-2]) / np.where(ok, dx, 1.0))[ok])
+    res = np.concatenate(r)
+    robust = float((1.4826 * np.median(np.abs(res - np.median(res)))) ** 2 / 1.5) if res.size else 0.0
+    # the scatter about each branch's line (median over the branches) is the noise a line fit meets (the reads'
+    # noise grows with the current; the branches are not quite straight), unless a state change within a branch
+    # makes it many times the point-to-point scatter: then at most four times that
+    noise2 = min(float(np.median([_sse_line(i[p], v_dev[p])[0] / (p.size - 2) for p in later])), 4.0 * robust)
+    if not noise2 > 0:
+        return None
+    # the anchor: the first cycle's first on-state point below the compliance, where the TS has just fired onto
+    # the (as-measured RESET) PCM and the cascade has switched its amorphous part: a held point. None: the first
+    # firing went straight to the compliance
+    first = [p for lat, d, p in runs if not lat and d > 0]
+    if not first:
+        return None
+    anchor = (float(i[first[0][0]]), float(v_dev[first[0][0]]))
+    held = []
+    for _, direction, p in runs:
+        pieces: list[tuple[int, int, float, float, float]] = []
+        _split(i[p], v_dev[p] - vhold_V, noise2, 0, pieces)
+        for lo, n, sse, c0, c1 in pieces:
+            x = i[p][lo : lo + n]
+            se = math.sqrt(sse / (n - 2) / float(np.sum((x - x.mean()) ** 2))) if n > 2 else math.inf
+            # the held line passes through the anchor (a straight piece of an ohmic branch that crystallizes as
+            # it heats does not): within 3 sigma of the noise and of the piece's line extrapolated to it
+            xm, sxx = float(x.mean()), float(np.sum((x - x.mean()) ** 2))
+            pred = math.sqrt(noise2 + sse / (n - 2) * (1.0 / n + (anchor[0] - xm) ** 2 / sxx)) if n > 2 else math.inf
+            if (
+                abs(anchor[1] - vhold_V - c0 - c1 * anchor[0]) <= 3.0 * pred
+                and n >= HELD_MIN_POINTS
+                and sse / noise2 / (n - 2) <= HELD_MAX_CHI2
+                and c0 >= HELD_OFFSET_MIN_V
+                and 0.0 < c1 < least_ohmic_ohm
+                and se <= HELD_MAX_REL_SE * c1
+            ):
+                held.append(p[lo : lo + n])
+    if not held:
+        return None
+    # one line for all: a held segment adds the same holding voltage and the same R_on + R_cryst. From the
+    # longest, the others are pooled while the joint line still fits them (a straight ohmic piece that
+    # crystallizes as it heats can pass the tests above with another line: it does not join)
+    held.sort(key=lambda p: -p.size)
+    pts, n_seg = held[0], 1
+    for p in held[1:]:
+        both = np.concatenate([pts, p])
+        sse = _sse_line(i[both], v_dev[both])[0]
+        if sse / noise2 / (both.size - 2) <= HELD_MAX_CHI2:
+            pts, n_seg = both, n_seg + 1
+    fit = linear_fit(i[pts], v_dev[pts])
+    if not (fit.n >= HELD_MIN_POINTS and math.isfinite(fit.slope_stderr) and 0.0 < fit.slope < least_ohmic_ohm):
+        return None
+    return HeldFit(fit.slope, fit.slope_stderr, fit.intercept, fit.n, n_seg, float(np.ptp(i[pts])))

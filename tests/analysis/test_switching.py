@@ -124,3 +124,46 @@ def test_cycle_to_cycle_and_device_to_device():
     assert var.c2c_sigma == pytest.approx(0.02, rel=0.1)
     assert var.d2d_sigma == pytest.approx(dev_means.std(ddof=1), rel=0.05)
     assert var.c2c_cv == pytest.approx(var.c2c_sigma / values.mean())
+
+
+def _stack_sweep(held_until_A, rng, cycles=4, r_s=1000.0, comp=1e-4, vhold=0.55, vh=0.5, r_on=8500.0):
+    """A TS + PCM stack under a 0 -> 2 -> 0 V staircase: the first cycle fires onto a switched amorphous part
+    that holds vh (V_dev = vhold + vh + I r_on) up to ``held_until_A`` (0: never), then conducts ohmically through
+    a residual amorphous part (1.5 kOhm, then 1 kOhm in the later cycles); 0.3 uA current noise."""
+    vs, is_, cs = [], [], []
+    for c in range(cycles):
+        v, _ = staircase(2.0, STEP)
+        i = np.full(v.size, 1e-9)
+        on, held = False, c == 0 and held_until_A > 0
+        r_am = 1500.0 if c == 0 else 1000.0
+        for k in range(v.size):
+            up = k <= np.argmax(v)
+            if up and v[k] >= 1.3:
+                on = True
+            if held:
+                x = (v[k] - vhold - vh) / (r_on + r_s)
+                if x > held_until_A or not up:
+                    held = False
+            if not held:
+                x = (v[k] - vhold) / (r_on + r_am + r_s)
+            if on and x > 2.5e-6:
+                i[k] = min(x, comp)
+            elif not up:
+                on = False
+        vs.append(v)
+        is_.append(i + 3e-7 * rng.standard_normal(v.size) * (i > 1e-6))
+        cs.append(np.full(v.size, c))
+    return np.concatenate(vs), np.concatenate(is_), np.concatenate(cs)
+
+
+def test_held_segments_give_the_on_resistance_without_the_amorphous_part():
+    """Where the switched amorphous part holds its voltage the slope is R_on + R_cryst (8500 Ohm here); the ohmic
+    branch's slope (10 kOhm) carries the residual amorphous part too. A sweep without held segments gives None."""
+    v, i, c = _stack_sweep(70e-6, np.random.default_rng(2))
+    fit = sw.held_on_state_fit(v, i, c, vhold_V=0.55, series_resistance_ohm=1000.0, compliance_A=1e-4)
+    assert fit is not None and fit.slope_ohm == pytest.approx(8500.0, rel=0.03)
+    assert fit.intercept_V == pytest.approx(1.05, abs=0.03) and fit.n_segments == 1
+    ohmic = sw.analyze_sweep(v, i, c, series_resistance_ohm=1000.0, compliance_A=1e-4)
+    assert ohmic[-1].r_on_ohm == pytest.approx(9500.0, rel=0.02)
+    v, i, c = _stack_sweep(0.0, np.random.default_rng(2))
+    assert sw.held_on_state_fit(v, i, c, vhold_V=0.55, series_resistance_ohm=1000.0, compliance_A=1e-4) is None

@@ -55,17 +55,22 @@ DEVICES = {
     },
 }
 TRUE = DEVICES["slow-high"]
-#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR). On "resistive"
-#: (t_d0 = 300 ns, V0 = 0.1 V) the delays at the three upper overdrives sit at the cell's charging time (40-70 ns),
-#: so only the three lowest carry the delay law: (190 ns, 0.17 V) and (300 ns, 0.1 V) give delays within the 20
-#: repeats' noise there. The loop says V0 is not identified (its cells' fits combined: x/5.9), and gives t_d0 with
-#: an interval (x/1.7 from the cells' fits, [77, 686] ns over the two cells) that contains 300 ns.
-NOT_IDENTIFIED = {"slow-high": set(), "fast-low": set(), "resistive": {"ts.v0_delay_v"}}
+#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR). The delay law is the
+#: fragile part: on "resistive" (t_d0 = 300 ns, V0 = 0.1 V) the delays at the three upper overdrives sit at the cell's
+#: charging time (40-70 ns), so only the three lowest carry the law, and whether V0 comes out within x/2.5 turns on
+#: the simulation's draws: with R_on from the loop (8620 Ohm) it did not (x/5.9), with the measured R_on (7902 Ohm)
+#: it does. On "slow-high", cell A's delays change by less than their noise over a factor 10 of t_d0 at the start
+#: with the measured R_on (7084 Ohm; 7094 from the loop gave an interval [29 ns, 1.4 us]): t_d0 is not fitted there.
+NOT_IDENTIFIED = {"slow-high": {"ts.t_d0_s"}, "fast-low": set(), "resistive": set()}
 #: direct extraction only (one cell, its analysis' own interval): nu = 0.05 comes back 0.047 (6 % low, 2 seeds),
 #: beyond its statistical interval (the loop brings it within:
 #: test_the_loop_removes_the_bias_of_the_drift_exponent); V0 0.15-0.19 V for 0.1 V (delays near the RC charging
 #: time; the loop says the runs do not identify it)
 DIRECT_BIASED = {"resistive": {"pcm.nu_drift", "ts.v0_delay_v"}}
+#: measured: the cells (A: seed 11, B: seed 12) whose iv-sweep shows held on-branch segments (the PCM's residual
+#: amorphous part switched on, holding its voltage: their slope is R_on + R_cryst, the amorphous part left out), which
+#: measure R_on; the others' ohmic slopes only bound it (docs/scripts/held_on_state.py: 2, 2 and 8 of 22 cells)
+R_ON_HELD = {"slow-high": {"A"}, "fast-low": {"A"}, "resistive": {"A"}}
 RUNS = [
     (IVSweepProcedure, {"cycles": 6, "compliance_A": 100e-6}),
     (DelayRecoveryProcedure, {}),
@@ -163,9 +168,14 @@ def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_pat
         if not f.identified:
             assert f.interval is None and f.method.startswith("NOT IDENTIFIED"), f
             why = next(t for t in res.not_identified if t.startswith(name + ": not identified"))
-            assert "beyond x/" in why and "delay-recovery run with more overdrives" in why, why
-            partner = ({"ts.t_d0_s", "ts.v0_delay_v"} - {name}).pop()
-            assert f"correlation with {partner}" in why, why
+            if "change by less than their noise" not in why:  # (else: not fitted at all, said so)
+                assert "beyond x/" in why and "delay-recovery run with more overdrives" in why, why
+                partner = ({"ts.t_d0_s", "ts.v0_delay_v"} - {name}).pop()
+                assert f"correlation with {partner}" in why, why
+            continue
+        if name == "ts.r_on_ohm":  # measured by the cells with held segments, not bounded (docs/fitting.md)
+            assert not f.bound and "r_on_held_ohm" in f.method and set(f.per_cell) == R_ON_HELD[device_name(TRUE)]
+            assert f.interval[0] <= true <= f.interval[1] and f.value == pytest.approx(true, rel=0.05), f
             continue
         assert f.n_cells == 2 and f.interval is not None, name
         if f.bound == "upper":  # R_on: the PCM's residual amorphous part only adds (docs/fitting.md)
@@ -209,8 +219,12 @@ def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_value
                 continue
             lo, hi = res.params[name].interval
             assert lo <= true <= hi, (seed, name, true, res.params[name])
-        assert TRUE["ts.r_on_ohm"] <= res.params["ts.r_on_ohm"].interval[1]
-        assert res.params["ts.r_on_ohm"].value == pytest.approx(TRUE["ts.r_on_ohm"], rel=0.3)
+        r_on = res.params["ts.r_on_ohm"]
+        if "AB"[seed - 11] in R_ON_HELD[device_name(TRUE)]:  # measured: its interval holds the truth
+            assert not r_on.bound and r_on.interval[0] <= TRUE["ts.r_on_ohm"] <= r_on.interval[1], r_on
+        else:  # the ohmic slope's upper bound
+            assert r_on.bound == "upper" and TRUE["ts.r_on_ohm"] <= r_on.interval[1], r_on
+        assert r_on.value == pytest.approx(TRUE["ts.r_on_ohm"], rel=0.3)
         assert res.params["ts.tau_recovery_s"].value == pytest.approx(TRUE["ts.tau_recovery_s"], rel=0.2)
         assert res.params["ts.t_d0_s"].interval is None  # no standard error from one run: said, not invented
         assert any("ts.vth_d2d_rel" in t for t in res.not_identified)
@@ -242,9 +256,15 @@ def test_cli_writes_the_device_file_and_refuses_bad_input(cells, tmp_path):
     assert "ts.vth_v" in r.stdout and (tmp_path / "my.toml").exists()
     assert "correlation ts.t_d0_s / ts.v0_delay_v" in r.stdout  # the loop's two delay-law parameters
     mine = DeviceParams.load(tmp_path / "my.toml")
-    for name, run in (("ts.r_on_ohm", iv), ("ts.t_d0_s", dr), ("ts.v0_delay_v", dr), ("pcm.nu_drift", ret)):
-        assert mine.provenance[name]["basis"] == "fitted" and "model-in-the-loop" in mine.provenance[name]["source"]
-        assert run.name in mine.provenance[name]["source"]  # the run ids it came from
+    for name, run in (("ts.t_d0_s", dr), ("ts.v0_delay_v", dr), ("pcm.nu_drift", ret)):
+        assert "model-in-the-loop" in mine.provenance[name]["source"] and run.name in mine.provenance[name]["source"]
+        # fitted, or (the delay law of this one cell: measured, t_d0 with R_on from the held segments) said not
+        # identified, on the command's output too
+        basis = mine.provenance[name]["basis"]
+        assert basis == "fitted" or (name != "pcm.nu_drift" and f"not identified: {name}" in r.stdout), (name, basis)
+    # R_on: measured by the sweep's held segments (this cell has them), so not re-fitted in the loop
+    assert mine.provenance["ts.r_on_ohm"]["basis"] == "fitted" and iv.name in mine.provenance["ts.r_on_ohm"]["source"]
+    assert "r_on_held_ohm" in mine.provenance["ts.r_on_ohm"]["source"]
 
     # --base: a value known otherwise (the PCM's crystalline resistance) is used by the extraction and kept
     (tmp_path / "base.toml").write_text(
@@ -312,19 +332,16 @@ def test_cli_refuses_too_few_measurements_and_a_fit_that_does_not_converge(cells
 
 #: measured (docs/fitting.md, docs/scripts/fit_roundtrip.py): the held-out mean threshold, judged against the two
 #: measured cells' spread (their sample sigma, 0.017-0.021 V on these devices). The defaults (Vth 1.2 V) miss on
-#: every device (0.05-0.19 V off). The fitted file predicts slow-high (+0.037 V) and fast-low (-0.002 V) within 2
-#: sigma, and misses resistive: 1.412 V for 1.308 V, 5 sigma, where the true device file predicts 1.272 V (within).
-#: Traced one parameter at a time (docs/scripts/held_out_trace.py): the miss is the fitted R_on (8620 Ohm for 8000,
-#: within its interval), not the not-identified V0 (0.18 V for 0.1 V: -0.009 V). With R_on 8.6 kOhm the
-#: procedure's default SET pulses do not program the simulated cell (0 of 10 PCM states reached, seeds 11 and 12;
-#: the measured cells: 10 of 10) and its thresholds are read in the unprogrammed states; the fitted file with R_on
-#: 8000 Ohm: 7 of 10 reached, 1.311 V (within). The check says so (CONDITIONS_NOTED).
-FITTED_WITHIN = {"slow-high": True, "fast-low": True, "resistive": False}
+#: every device (0.05-0.19 V off). The fitted file predicts all three within 2 sigma: slow-high +0.029 V, fast-low
+#: -0.002 V, resistive +0.000 V. On resistive an earlier fit missed (1.412 V, 5 sigma): its R_on from the loop on the
+#: ohmic slope, 8620 Ohm for 8000, left the procedure's default SET pulses unable to program the simulated cell (0 of
+#: 10 PCM states reached; docs/scripts/held_out_trace.py); with R_on measured by the sweep's held segments (7902 Ohm)
+#: they program 10 of 10, as on the measured cells.
+FITTED_WITHIN = {"slow-high": True, "fast-low": True, "resistive": True}
 DEFAULTS_MISS = {"slow-high": True, "fast-low": True, "resistive": True}
-#: measured: `tspcm fit --check` notes that the fitted file's simulated runs reached fewer PCM states than the
-#: measured ones (resistive: 0 per run for 5; slow-high's 4.5 for 5 is noted too, not asserted); the defaults' runs
-#: reach them all on every device
-CONDITIONS_NOTED = {"resistive": True}
+#: measured: whether `tspcm fit --check` notes that the fitted file's simulated runs reached fewer PCM states than
+#: the measured ones (slow-high: 4.83 per run for 5); the defaults' runs reach them all on every device
+CONDITIONS_NOTED = {"slow-high": True, "fast-low": False, "resistive": False}
 
 
 @pytest.fixture(scope="module")
@@ -354,9 +371,8 @@ def test_check_predicts_held_out_thresholds_within_the_cells_spread_and_the_defa
 ):
     """Must-show 2: fitted on iv-sweep, delay-recovery and retention runs, the device file predicts a held-out
     procedure (threshold-vs-weight: the cell's mean threshold over five PCM states) of the same two cells within
-    the measured cells' spread (2 sigma) on two of the three devices (FITTED_WITHIN: on the third its R_on leaves
-    the simulated cell unprogrammable by the procedure's SET pulses, which the check says), and the defaults do not
-    on any: the check tells the fitted device from the defaults."""
+    the measured cells' spread (2 sigma) on the three devices (FITTED_WITHIN), and the defaults do not on any: the
+    check tells the fitted device from the defaults."""
     d, runs, true = cells
     (tmp_path / "mine.toml").write_text(render(fitted))
     out = []
@@ -364,8 +380,9 @@ def test_check_predicts_held_out_thresholds_within_the_cells_spread_and_the_defa
     within = FITTED_WITHIN[device_name(true)]
     assert (mine[7] == "yes") is within and (abs(float(mine[4])) <= 2 * float(mine[5])) is within, mine
     assert mine[8] == "(cells:", mine  # two measured cells: their own spread, no fallback
-    if CONDITIONS_NOTED.get(device_name(true)):  # the miss's cause said: the simulated cells were not programmed
-        assert "conditions: threshold-vs-weight: PCM states reached by program-and-verify: 0 per simulated" in out[0]
+    # a simulated run that programmed fewer states than the measured ones is said (a miss's first suspect)
+    noted = "conditions: threshold-vs-weight: PCM states reached by program-and-verify:" in out[0]
+    assert noted is CONDITIONS_NOTED[device_name(true)], out[0]
     default = check_rows(Path(__file__).resolve().parents[2] / "data" / "device_params.toml", held_out, tmp_path, out)
     assert "conditions:" not in out[1], out[1]  # the defaults program every state: a miss there is the threshold
     row = default["threshold_mean_V"]

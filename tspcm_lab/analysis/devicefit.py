@@ -8,7 +8,9 @@ procedure       feature(s)                                   device parameter
 ==============  ==========================================  ======================================
 iv-sweep        vth_median_V (per cell)                      ts.vth_v, ts.vth_d2d_rel (>= 2 cells)
 iv-sweep        vhold_mean_V                                 ts.vhold_v
-iv-sweep        r_on_mean_ohm minus pcm.r_cryst_ohm          ts.r_on_ohm
+iv-sweep        r_on_held_ohm (held segments' slope) minus    ts.r_on_ohm
+                pcm.r_cryst_ohm; none: the least ohmic slope
+                after the first cycle, an upper bound
 delay-recovery  td0_s, v0_V (+ v0_stderr_V)                  ts.t_d0_s, ts.v0_delay_v
 delay-recovery  recovery_tau_s (+ recovery_tau_stderr_s,      ts.tau_recovery_s
                 recovery_tau_grid_stderr_s: the grid's part)
@@ -238,6 +240,94 @@ def _recovery_tau(dr: list[_Run]) -> Fitted:
     return f
 
 
+def _bound_r_on(usable: list[_Run], r_cryst_ohm: float) -> Fitted:
+    """ts.r_on_ohm as an upper bound: the least per-cycle ohmic on-branch slope after the first cycle (R_on +
+    R_PCM >= R_on + r_cryst: a PCM still crystallizing over the cycles only adds) minus pcm.r_cryst_ohm."""
+    for r in usable:
+        per = np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
+        per = per[np.isfinite(per)]
+        r.features["r_on_least_ohm"] = float(per.min()) if per.size else r.features.get("r_on_mean_ohm")
+    ron = [np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:] for r in usable]
+    hw = _cycle_interval(np.concatenate(ron)[-3:]) if len(usable) == 1 else None
+    f = _across_cells(
+        "ts.r_on_ohm",
+        "Ohm",
+        usable,
+        "r_on_least_ohm",
+        f"iv-sweep per-cycle r_on_ohm (the on branch's slope: the switch in series with the "
+        f"PCM), least over the cycles after the first (a PCM not yet fully crystalline only "
+        f"adds: an upper bound), minus pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm",
+        one_cell_halfwidth=hw,
+        transform=lambda v: v - r_cryst_ohm,
+    )
+    f.bound = "upper"
+    f.method += (
+        "; an upper bound: the PCM's residual amorphous part after the DC SET adds to the slope, and no "
+        "sweep showed a held segment (r_on_held_ohm) that leaves it out (the interval is the bound's)"
+    )
+    return f
+
+
+def _held_r_on(usable: list[_Run], held: list[_Run], r_cryst_ohm: float) -> Fitted:
+    """ts.r_on_ohm measured: the slope of the on branch's held segments (r_on_held_ohm: the PCM's residual
+    amorphous part switched on, holding its voltage, so the slope is R_on + the PCM's crystalline part only)
+    minus pcm.r_cryst_ohm. Cells whose sweeps show none (their first SET left no amorphous part to switch, or
+    went straight to the compliance) give only the ohmic upper bound: named in the method, not averaged in."""
+    from procedures.library.switching import HELD_SLOPE_SYSTEMATIC_REL as SYS
+
+    cells: dict[str, list[tuple[float, float]]] = {}
+    for r in held:
+        cells.setdefault(r.cell, []).append((r.features["r_on_held_ohm"], r.features.get("r_on_held_stderr_ohm")))
+
+    per_cell, se_cell = {}, {}
+    for cell, xs in cells.items():  # a cell's runs: inverse-variance mean; each slope's standard error with
+        # the method's systematic part (relative, measured: docs/scripts/held_on_state.py) in quadrature
+        xs = [(x, math.hypot(s, SYS * x) if _finite(s) else math.nan) for x, s in xs]
+        w = np.array([1.0 / s**2 if _finite(s) and s > 0 else 0.0 for _, s in xs])
+        v = np.array([x for x, _ in xs])
+        if w.sum() > 0:
+            per_cell[cell] = float((w * v).sum() / w.sum()) - r_cryst_ohm
+            se_cell[cell] = float(1.0 / math.sqrt(w.sum()))
+        else:
+            per_cell[cell] = float(v.mean()) - r_cryst_ohm
+            se_cell[cell] = math.nan
+    m, between, spread = _mean_interval(list(per_cell.values()))
+    own = [1.96 * s for s in se_cell.values() if math.isfinite(s)]
+    h_own = math.sqrt(sum(h * h for h in own)) / len(own) if own else math.nan
+    h_between = (between[1] - m) if between is not None else 0.0
+    h = max(h_own if math.isfinite(h_own) else 0.0, h_between)
+    interval = (m - h, m + h) if h > 0 else None
+    method = (
+        "iv-sweep r_on_held_ohm: the slope of the on branch's held segments (where the PCM's residual amorphous "
+        "part is switched on and holds its own voltage, the line lies that voltage above the hold line and its "
+        "slope is R_on + the PCM's crystalline part, the amorphous part left out: "
+        "procedures.library.switching.held_on_state_fit), minus pcm.r_cryst_ohm = "
+        f"{r_cryst_ohm:g} Ohm; "
+        + (
+            f"mean over {len(per_cell)} cells, 95 % interval the larger of t s/sqrt(n) = {h_between:.3g} Ohm and "
+            f"the cells' own (1.96 x the slope's standard error, with {100 * SYS:g} % of the slope for the method in "
+            f"quadrature) combined, sqrt(sum h^2)/n = {h_own:.3g} Ohm"
+            if len(per_cell) > 1
+            else f"one cell: 95 % interval 1.96 x the slope's standard error, with {100 * SYS:g} % of the slope for "
+            f"the method in quadrature ({h_own:.3g} Ohm); the "
+            "device-to-device spread is not in it"
+        )
+    )
+    bound_only = sorted({r.cell for r in usable} - set(per_cell))
+    if bound_only:
+        least = {
+            r.cell: float(np.nanmin(np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:])) - r_cryst_ohm
+            for r in usable
+            if r.cell in bound_only and np.isfinite(np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]).any()
+        }
+        method += (
+            f"; cell(s) {', '.join(bound_only)} showed no held segment (their ohmic slopes give only the upper "
+            f"bound{'s' if len(least) > 1 else ''} {', '.join(f'{v:.4g}' for v in least.values()) or '-'} Ohm)"
+        )
+    used = [r.id for r in held]
+    return Fitted("ts.r_on_ohm", m, "Ohm", interval, used, method, len(per_cell), spread, per_cell=per_cell)
+
+
 def extract(runs: list[_Run], r_cryst_ohm: float, loop: bool = False) -> FitResult:
     """Direct extraction from analysed runs; FitError when nothing is identifiable (``loop``: nor by the
     model-in-the-loop fit that follows, which alone fits pulse-train runs: fit_runs refuses after it)."""
@@ -301,30 +391,13 @@ def extract(runs: list[_Run], r_cryst_ohm: float, loop: bool = False) -> FitResu
             one_cell_halfwidth=hw,
             resolution=_step(usable),
         )
-        # the stack's on-branch slope is r_on + R_pcm >= r_on + r_cryst: a PCM still crystallizing over the
-        # first cycles only adds, so each run's least value over its cycles (after the first) is its estimate
-        for r in usable:
-            per = np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
-            per = per[np.isfinite(per)]
-            r.features["r_on_least_ohm"] = float(per.min()) if per.size else r.features.get("r_on_mean_ohm")
-        ron = [np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:] for r in usable]
-        hw = _cycle_interval(np.concatenate(ron)[-3:]) if len(usable) == 1 else None
-        f = _across_cells(
-            "ts.r_on_ohm",
-            "Ohm",
-            usable,
-            "r_on_least_ohm",
-            f"iv-sweep per-cycle r_on_ohm (the on branch's slope: the switch in series with the "
-            f"PCM), least over the cycles after the first (a PCM not yet fully crystalline only "
-            f"adds: an upper bound), minus pcm.r_cryst_ohm = {r_cryst_ohm:g} Ohm",
-            one_cell_halfwidth=hw,
-            transform=lambda v: v - r_cryst_ohm,
-        )
-        f.bound = "upper"
-        f.method += (
-            "; an upper bound: the PCM's residual amorphous part after the DC SET adds to the slope "
-            "and the iv-sweep cannot separate it (the interval is the bound's)"
-        )
+        held = [r for r in usable if _finite(r.features.get("r_on_held_ohm"))]
+        if held:
+            f = _held_r_on(usable, held, r_cryst_ohm)
+            for r in iv:  # measured, not bounded: the loop's iv-sweep feature (the bound) is not needed
+                r.loop = None
+        else:
+            f = _bound_r_on(usable, r_cryst_ohm)
         if not f.value > 0:
             raise FitError(
                 f"iv-sweep runs: the on-branch resistance {f.value + r_cryst_ohm:g} Ohm is not above "

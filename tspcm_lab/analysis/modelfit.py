@@ -14,7 +14,8 @@ draws switched off), each group of parameters against the features of one proced
 procedure       parameters                           features (noise: their own standard error)
 ==============  ===================================  ============================================
 iv-sweep        ts.r_on_ohm (first: the others use   ln of the least per-cycle on-branch slope
-                it)                                  after the first cycle (scatter, >= 2 %)
+                it; only where no sweep's held       after the first cycle (scatter, >= 2 %)
+                segments measure it directly)
 delay-recovery  ts.t_d0_s, ts.v0_delay_v             ln of the mean delay at each overdrive (1/sqrt(n))
 retention       pcm.nu_drift                         the analysis' nu of each RESET-side state
 pulse-train     pcm.k_cryst_max_per_s, pcm.jmak_n,   the SET pulses to reach 3 uS, from 3 to 30 and

@@ -77,6 +77,47 @@ def iv_options(run) -> tuple[dict, str]:
     ), crit
 
 
+def _held_features(c, kw, head) -> list[Feature]:
+    """The on branch's held segments (switching.held_on_state_fit): where the PCM's residual amorphous part is
+    switched on and holds its own voltage, the slope is R_on + the PCM's crystalline part, without the amorphous
+    part that the ohmic on branch (r_on_mean_ohm) carries. NaN when the sweep shows none."""
+    later = head[1:] if len(head) > 1 else head
+    vref = float(np.nanmedian([abs(r.vhold_fit_V) for r in later])) if later else math.nan
+    least = np.array([r.r_on_ohm for r in later], float)
+    least = float(np.nanmin(least)) if np.isfinite(least).any() else math.inf
+    fit = None
+    if math.isfinite(vref):
+        fit = switching.held_on_state_fit(
+            c["Voltage (V)"],
+            c["Current (A)"],
+            c["Cycle"],
+            vhold_V=vref,
+            series_resistance_ohm=kw["series_resistance_ohm"],
+            compliance_A=kw["compliance_A"],
+            least_ohmic_ohm=least,
+        )
+    method = (
+        "switching.held_on_state_fit: on-branch segments whose line lies >= "
+        f"{switching.HELD_OFFSET_MIN_V:g} V above the hold line (a switched amorphous PCM part holding its voltage), "
+        "pooled into one line V_dev = V_held + R I"
+    )
+    nan = math.nan
+    return [
+        Feature("r_on_held_ohm", fit.slope_ohm if fit else nan, "Ohm", method + ": its slope, R_on + R_PCM,cryst", ""),
+        Feature(
+            "r_on_held_stderr_ohm",
+            fit.slope_stderr_ohm if fit else nan,
+            "Ohm",
+            method + ": the slope's standard error",
+            "",
+        ),
+        Feature(
+            "vhold_held_V", fit.intercept_V if fit else nan, "V", method + ": its intercept, Vhold + the PCM's", ""
+        ),
+        Feature("held_points", float(fit.n_points) if fit else 0.0, "", method + ": points on it", ""),
+    ]
+
+
 @register_analysis("iv-sweep")
 def analyze_iv_run(run) -> RunAnalysis:
     """Columns ``Cycle``, ``Voltage (V)`` (applied), ``Current (A)``; optional ``Device``.
@@ -157,6 +198,7 @@ def analyze_iv_run(run) -> RunAnalysis:
             f"step in log10|I| >= {jump} decade",
         ),
     ]
+    feats += _held_features(c, kw, head)
     if "Device" in c:
         dev = {int(cy): d for cy, d in zip(c["Cycle"], c["Device"])}
         var = switching.variability(vth, [dev.get(r.cycle, 0) for r in head])
