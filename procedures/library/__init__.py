@@ -23,198 +23,83 @@ Layers import one way: ``tspcm_lab`` (the application) -> ``procedures`` (one mo
 The names below are the library's API for procedure modules (``from procedures import library as lib``).
 """
 
-import importlib
-from typing import TYPE_CHECKING
-
 from instruments.clock import Clock, StopCheck, WallClock
-
-if TYPE_CHECKING:
-    from procedures.library.calibration import (
-        Calibration,
-        SpikeCalibrationMixin,
-        amplitude_ladder,
-        calibrate_amplitude,
-        confirm_amplitude,
-        emit_calibration,
-    )
-    from procedures.library.drift import Drift, drift_exponent
-    from procedures.library.errors import ParameterError
-    from procedures.library.events import (
-        count_firing_events,
-        crossings_s,
-        events_per_window,
-        firing_times_s,
-        first_after_s,
-        first_event_delays_s,
-        rising_edges,
-    )
-    from procedures.library.forgetting import TrainForgetRetrainMixin
-    from procedures.library.learning import parse_pattern, savings, savings_or_nan
-    from procedures.library.program import (
-        ProgramParametersMixin,
-        ProgramResult,
-        TargetLadderMixin,
-        program_to_target,
-        target_ladder,
-    )
-    from procedures.library.pulses import (
-        RESET_AMPLITUDE_V,
-        RESET_WIDTH_S,
-        SET_AMPLITUDE_V,
-        SET_WIDTH_S,
-        apply_pulses,
-        reset_pulse,
-        set_pulse,
-    )
-    from procedures.library.read import (
-        READ_COMPLIANCE_A,
-        READ_FIRE_COMPLIANCE_A,
-        READ_FIRE_VOLTAGE_V,
-        READ_HIGH_VOLTAGE_V,
-        READ_LOW_VOLTAGE_V,
-        READ_METHOD_TEXT,
-        READ_MIN_CURRENT_A,
-        READ_NPLC,
-        READ_TS_ON_RESISTANCE_OHM,
-        ConductanceRead,
-        ConductanceReadMixin,
-        conductance_from_read,
-        read_conductance,
-    )
-    from procedures.library.spikes import (
-        ARB_MAX_POINTS,
-        ARB_MIN_INTERVAL_S,
-        FIRE_CURRENT_A,
-        MAX_CAPTURE_POINTS,
-        SAMPLES_PER_WIDTH,
-        SpikeParametersMixin,
-        SpikeTrain,
-        TrainResponse,
-        capture_interval_s,
-        check_spike_train,
-        configure_train,
-        emit_trace,
-        fire_train,
-    )
-    from procedures.library.threshold import (
-        THRESHOLD_COMPLIANCE_A,
-        PulseThreshold,
-        ThresholdSweep,
-        measure_pulse_threshold,
-        measure_threshold,
-        ramp_levels,
-    )
-    from procedures.library.values import parse_conductances, parse_values
-
-#: the names above by the module that defines them: imported when first used (PEP 562), so that a procedure
-#: imports the steps it uses (an iv-sweep needs the threshold ramp, not spike trains or calibration)
-_LAZY: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "Calibration",
-            "SpikeCalibrationMixin",
-            "amplitude_ladder",
-            "calibrate_amplitude",
-            "confirm_amplitude",
-            "emit_calibration",
-        ),
-        "calibration",
-    ),
-    **dict.fromkeys(("Drift", "drift_exponent"), "drift"),
-    **dict.fromkeys(("ParameterError",), "errors"),
-    **dict.fromkeys(
-        (
-            "count_firing_events",
-            "crossings_s",
-            "events_per_window",
-            "firing_times_s",
-            "first_after_s",
-            "first_event_delays_s",
-            "rising_edges",
-        ),
-        "events",
-    ),
-    **dict.fromkeys(("TrainForgetRetrainMixin",), "forgetting"),
-    **dict.fromkeys(("parse_pattern", "savings", "savings_or_nan"), "learning"),
-    **dict.fromkeys(
-        ("ProgramParametersMixin", "ProgramResult", "TargetLadderMixin", "program_to_target", "target_ladder"),
-        "program",
-    ),
-    **dict.fromkeys(
-        (
-            "RESET_AMPLITUDE_V",
-            "RESET_WIDTH_S",
-            "SET_AMPLITUDE_V",
-            "SET_WIDTH_S",
-            "apply_pulses",
-            "reset_pulse",
-            "set_pulse",
-        ),
-        "pulses",
-    ),
-    **dict.fromkeys(
-        (
-            "READ_COMPLIANCE_A",
-            "READ_FIRE_COMPLIANCE_A",
-            "READ_FIRE_VOLTAGE_V",
-            "READ_HIGH_VOLTAGE_V",
-            "READ_LOW_VOLTAGE_V",
-            "READ_METHOD_TEXT",
-            "READ_MIN_CURRENT_A",
-            "READ_NPLC",
-            "READ_TS_ON_RESISTANCE_OHM",
-            "ConductanceRead",
-            "ConductanceReadMixin",
-            "conductance_from_read",
-            "read_conductance",
-        ),
-        "read",
-    ),
-    **dict.fromkeys(
-        (
-            "ARB_MAX_POINTS",
-            "ARB_MIN_INTERVAL_S",
-            "FIRE_CURRENT_A",
-            "MAX_CAPTURE_POINTS",
-            "SAMPLES_PER_WIDTH",
-            "SpikeParametersMixin",
-            "SpikeTrain",
-            "TrainResponse",
-            "capture_interval_s",
-            "check_spike_train",
-            "configure_train",
-            "emit_trace",
-            "fire_train",
-        ),
-        "spikes",
-    ),
-    **dict.fromkeys(
-        (
-            "THRESHOLD_COMPLIANCE_A",
-            "PulseThreshold",
-            "ThresholdSweep",
-            "measure_pulse_threshold",
-            "measure_threshold",
-            "ramp_levels",
-        ),
-        "threshold",
-    ),
-    **dict.fromkeys(("parse_conductances", "parse_values"), "values"),
-}
-
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+from procedures.library.calibration import (
+    Calibration,
+    SpikeCalibrationMixin,
+    amplitude_ladder,
+    calibrate_amplitude,
+    confirm_amplitude,
+    emit_calibration,
+)
+from procedures.library.drift import Drift, drift_exponent
+from procedures.library.errors import ParameterError
+from procedures.library.events import (
+    count_firing_events,
+    crossings_s,
+    events_per_window,
+    firing_times_s,
+    first_after_s,
+    first_event_delays_s,
+    rising_edges,
+)
+from procedures.library.forgetting import TrainForgetRetrainMixin
+from procedures.library.learning import parse_pattern, savings, savings_or_nan
+from procedures.library.program import (
+    ProgramParametersMixin,
+    ProgramResult,
+    TargetLadderMixin,
+    program_to_target,
+    target_ladder,
+)
+from procedures.library.pulses import (
+    RESET_AMPLITUDE_V,
+    RESET_WIDTH_S,
+    SET_AMPLITUDE_V,
+    SET_WIDTH_S,
+    apply_pulses,
+    reset_pulse,
+    set_pulse,
+)
+from procedures.library.read import (
+    READ_COMPLIANCE_A,
+    READ_FIRE_COMPLIANCE_A,
+    READ_FIRE_VOLTAGE_V,
+    READ_HIGH_VOLTAGE_V,
+    READ_LOW_VOLTAGE_V,
+    READ_METHOD_TEXT,
+    READ_MIN_CURRENT_A,
+    READ_NPLC,
+    READ_TS_ON_RESISTANCE_OHM,
+    ConductanceRead,
+    ConductanceReadMixin,
+    conductance_from_read,
+    read_conductance,
+)
+from procedures.library.spikes import (
+    ARB_MAX_POINTS,
+    ARB_MIN_INTERVAL_S,
+    FIRE_CURRENT_A,
+    MAX_CAPTURE_POINTS,
+    SAMPLES_PER_WIDTH,
+    SpikeParametersMixin,
+    SpikeTrain,
+    TrainResponse,
+    capture_interval_s,
+    check_spike_train,
+    configure_train,
+    emit_trace,
+    fire_train,
+)
+from procedures.library.threshold import (
+    THRESHOLD_COMPLIANCE_A,
+    PulseThreshold,
+    ThresholdSweep,
+    measure_pulse_threshold,
+    measure_threshold,
+    ramp_levels,
+)
+from procedures.library.values import parse_conductances, parse_values
 
 __all__ = [
     "Clock",

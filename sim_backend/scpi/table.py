@@ -53,11 +53,7 @@ query form and a ``key``).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import itertools
-import json
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -314,38 +310,12 @@ def _row(raw: dict, where: str) -> Row:
     return row
 
 
-def _parsed(path: Path) -> dict:
-    """The TOML document of a table file. Parsing the four tables of the simulated bench with tomllib (pure
-    Python) took ~25 ms of every process that opens it, so the parsed document is kept as JSON (no pickle,
-    nothing evaluated) in ``tables/__pycache__``, named by the SHA-1 of the file's text: an edited table has
-    another name and is parsed again. JSON holds every TOML value the tables use (numbers read back to the same
-    float or int, inf and nan included); a document it cannot hold, or a folder that cannot be written, is
-    simply parsed every time."""
-    text = path.read_text(encoding="utf-8")
-    digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:20]
-    cached = path.parent / "__pycache__" / f"{path.stem}.{digest}.json"
-    try:
-        return json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    doc = tomllib.loads(text)
-    part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
-    try:
-        cached.parent.mkdir(exist_ok=True)
-        part.write_text(json.dumps(doc, allow_nan=True), encoding="utf-8")
-        os.replace(part, cached)  # atomic: a concurrent reader sees the whole file or none
-    except (OSError, TypeError, ValueError):  # a read-only install; a value JSON cannot hold
-        with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
-    return doc
-
-
 @cache
 def load_table(name: str) -> Table:
     """Load ``tables/<name>`` (cached: tables are read-only data)."""
     path = TABLE_DIR / name
     try:
-        doc = _parsed(path)
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TableError(f"command table {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:

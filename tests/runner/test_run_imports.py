@@ -7,21 +7,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-#: what an iv-sweep on the simulated bench does not use: the other procedures' steps in the procedure library,
-#: and their extractors (its key-figures line needs the iv-sweep analysis only)
+#: what an iv-sweep on the simulated bench does not use: the other procedures' extractors (its key-figures line
+#: needs the iv-sweep analysis only)
 NOT_FOR_AN_IV_SWEEP = (
-    "procedures.library.calibration",
-    "procedures.library.spikes",
-    "procedures.library.forgetting",
-    "procedures.library.program",
-    "procedures.library.pulses",
     "tspcm_lab.analysis.drift",
     "tspcm_lab.analysis.plasticity",
     "tspcm_lab.analysis.intrinsic",
     "tspcm_lab.analysis.learning",
 )
 #: what it must use (the check would pass vacuously if the run never got as far as its key figures)
-USED = ("tspcm_lab.analysis.runs", "procedures.library.threshold", "procedures.library.switching", "sim_backend.model")
+USED = ("tspcm_lab.analysis.runs", "procedures.library.switching", "sim_backend.model")
 
 
 def test_an_iv_sweep_imports_only_what_it_uses(tmp_path):
