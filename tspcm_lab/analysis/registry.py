@@ -14,7 +14,8 @@ from importlib.metadata import entry_points
 ENTRY_POINT_GROUP = "tspcm_lab.analyses"
 
 _REGISTRY: dict[str, Callable] = {}
-_loaded = False
+_loaded = False  #: the entry points were read
+_ours_loaded = False
 
 
 class NoAnalysisError(LookupError):
@@ -40,13 +41,16 @@ def register_analysis(procedure: str, func: Callable | None = None, *, replace: 
     return add if func is None else add(func)
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
+def _load(procedure: str | None = None) -> None:
+    """Register ours, then the entry points' (once): not needed when ``procedure`` is one of ours, since an
+    entry point never replaces an analysis already registered (a key-figures line skips the scan)."""
+    global _loaded, _ours_loaded
+    if not _ours_loaded:
+        _ours_loaded = True
+        import tspcm_lab.analysis.runs  # noqa: F401  (registers ours)
+    if _loaded or (procedure is not None and procedure in _REGISTRY):
         return
     _loaded = True
-    import tspcm_lab.analysis.runs  # noqa: F401  (registers ours)
-
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in _REGISTRY:
             _REGISTRY[ep.name] = ep.load()
@@ -54,7 +58,7 @@ def _load() -> None:
 
 def get_analysis(procedure: str) -> Callable:
     """The analysis registered for ``procedure``; raises :class:`NoAnalysisError` naming the known ones."""
-    _load()
+    _load(procedure)
     try:
         return _REGISTRY[procedure]
     except KeyError:

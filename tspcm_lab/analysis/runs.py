@@ -4,6 +4,9 @@ One function per procedure, registered under the procedure's short name. The col
 labels, SI units) and the parameters each reads are listed in docs/analysis.md and repeated in each
 function's docstring; a missing column raises :class:`ColumnError` naming the procedure, the column and the
 columns the file has.
+
+The extractor modules (drift, intrinsic, learning, plasticity) are imported by the functions that use them:
+``tspcm run`` prints one run's key figures and pays for that procedure's extractors only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import math
 import numpy as np
 
 from procedures.library import switching
-from tspcm_lab.analysis import drift, intrinsic, learning, plasticity
 from tspcm_lab.analysis.features import Feature, RunAnalysis
 from tspcm_lab.analysis.registry import register_analysis
 
@@ -240,6 +242,8 @@ def analyze_pulse_train_run(run) -> RunAnalysis:
 
     Parameter read: ``k_sigma`` (3), the separation defining distinguishable states.
     """
+    from tspcm_lab.analysis import plasticity
+
     c = columns(run, "pulse-train", ["Pulse", "Cycle", "Phase", "Conductance (S)"])
     k = float_param(run, ("k_sigma",), 3.0)
     res = plasticity.analyze_plasticity(c["Pulse"], c["Conductance (S)"], c["Phase"], c["Cycle"], k_sigma=k)
@@ -283,6 +287,8 @@ def analyze_pulse_train_run(run) -> RunAnalysis:
 @register_analysis("spike-train")
 def analyze_spike_train_run(run) -> RunAnalysis:
     """Columns ``Train``, ``Conductance (S)``, ``Firing probability``; optional ``Firing rate (Hz)``."""
+    from tspcm_lab.analysis import intrinsic
+
     c = columns(run, "spike-train", ["Train", "Conductance (S)", "Firing probability"], ["Firing rate (Hz)"])
     g = c["Conductance (S)"]
     tp = intrinsic.firing_probability_vs_conductance(g, c["Firing probability"])
@@ -305,6 +311,8 @@ def analyze_spike_train_run(run) -> RunAnalysis:
 @register_analysis("threshold-vs-weight")
 def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
     """Columns ``State``, ``Conductance (S)``, ``Threshold (V)``."""
+    from tspcm_lab.analysis import intrinsic
+
     c = columns(run, "threshold-vs-weight", ["State", "Conductance (S)", "Threshold (V)"], ["Converged"])
     t = intrinsic.threshold_vs_conductance(c["Conductance (S)"], c["Threshold (V)"])
     method = "intrinsic.threshold_vs_conductance"
@@ -332,6 +340,8 @@ def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
 
 # ---------------------------------------------------------------------------------------------- learning-loop
 def _stage_counts(stage, count, metric, criterion, label):
+    from tspcm_lab.analysis import learning
+
     out = {}
     for s in (0, 1):
         sel = stage == s
@@ -379,6 +389,8 @@ def analyze_pattern_run(run) -> RunAnalysis:
     Parameters read: ``pattern`` (required, e.g. "1001/0110/0110/1001"), ``read_threshold_S`` (default
     sqrt(Gmin Gmax) over all maps), ``accuracy_criterion`` (1.0).
     """
+    from tspcm_lab.analysis import learning
+
     c = columns(run, "pattern", ["Stage", "Epoch", "Row", "Column", "Conductance (S)"])
     text = param(run, ("pattern",), None)
     if text is None:
@@ -418,6 +430,8 @@ def analyze_pattern_run(run) -> RunAnalysis:
 @register_analysis("retention")
 def analyze_retention_run(run) -> RunAnalysis:
     """Columns ``State``, ``Time (s)``, ``Resistance (Ohm)``; features per state label k."""
+    from tspcm_lab.analysis import drift
+
     c = columns(run, "retention", ["State", "Time (s)", "Resistance (Ohm)"])
     per = drift.drift_per_state(c["State"], c["Time (s)"], c["Resistance (Ohm)"])
     method = "drift.drift_exponent: line of log10 R against log10 t"
@@ -439,6 +453,8 @@ def analyze_retention_run(run) -> RunAnalysis:
 def analyze_endurance_run(run) -> RunAnalysis:
     """Columns ``Cycle`` and ``Threshold window (V)`` (parameter ``min_window_V``, 0.1 V); runs of the first
     model's endurance (``Resistance SET/RESET (Ohm)``, parameter ``min_window``) are read as before."""
+    from tspcm_lab.analysis import drift
+
     names = set(run.columns)
     if "Threshold window (V)" in names:
         c = columns(run, "endurance", ["Cycle", "Threshold window (V)"])
@@ -471,6 +487,8 @@ def analyze_delay_recovery_run(run) -> RunAnalysis:
     Parameter read: ``vth_V`` (default: the run's ``Threshold (V)`` column, else the smallest voltage with a
     measured delay; only t_d0 depends on it).
     """
+    from tspcm_lab.analysis import drift
+
     c = columns(
         run,
         "delay-recovery",
