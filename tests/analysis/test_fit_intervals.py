@@ -68,3 +68,16 @@ def test_check_notes_when_the_simulated_runs_did_not_reach_the_measured_conditio
     assert _condition_note("threshold-vs-weight", measured, [{"states_reached": 5.0}] * 6) is None
     assert _condition_note("threshold-vs-weight", [{}], [{"states_reached": 0.0}]) is None  # an older run file
     assert _condition_note("spike-train", measured, [{"states_reached": 0.0}]) is None
+
+
+def test_check_notes_when_fewer_simulated_first_trainings_reached_the_criterion():
+    """learning-loop: a retraining counts only after a first training that reached the criterion (pulses_first
+    NaN: it did not); fewer such simulated runs than measured ones is said."""
+    from tspcm_lab.analysis.modelfit import _condition_note
+
+    measured = [{"pulses_first": 70.0}, {"pulses_first": 25.0}]
+    predicted = [{"pulses_first": 70.0}, {"pulses_first": math.nan}, {"pulses_first": 40.0}]
+    note = _condition_note("learning-loop", measured, predicted)
+    assert note is not None and "first trainings that reached the criterion: 0.667 per simulated run, 1 per" in note
+    assert _condition_note("learning-loop", measured, measured) is None
+    assert _condition_note("learning-loop", [{"pulses_first": math.nan}] * 2, predicted) is None

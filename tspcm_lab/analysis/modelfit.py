@@ -84,6 +84,12 @@ class LoopError(ValueError):
     """The model-in-the-loop fit cannot give a parameter; the message names what is missing."""
 
 
+class SimulatedRunFailed(RuntimeError):
+    """A simulated run ended other than completed with the recorded parameters, e.g. its calibration found no
+    spike amplitude on that simulated cell: what the procedure does on the device file's cells, which
+    ``tspcm fit --check`` reports as a prediction (the measured runs completed, the simulated ones did not)."""
+
+
 @dataclass(frozen=True)
 class Loop:
     """Which parameters a procedure's runs fit in the loop, from which features, run how."""
@@ -276,7 +282,7 @@ def simulate(job: tuple) -> tuple[dict, dict]:
             runner.validate(proc)
             outcome = runner.execute(proc, session, Path(d) / "run.h5", seed=seed)
         if outcome.status != "completed":
-            raise RuntimeError(f"simulated {procedure} run {outcome.status}: {outcome.message}")
+            raise SimulatedRunFailed(f"simulated {procedure} run {outcome.status}: {outcome.message}")
         run = open_run(outcome.path)
         loop = LOOPS.get(procedure)
         try:
@@ -817,6 +823,9 @@ class Check:
     #: the simulated runs did not reach the conditions the measured ones did (:data:`CONDITIONS`): the figure is
     #: compared at other conditions, what is said here; None when they did
     note: str | None = None
+    #: simulated runs of the procedure that failed (e.g. its calibration found no amplitude on that simulated cell):
+    #: their figures are missing from ``predicted``; the measured runs' did not fail (:attr:`within`)
+    failed: int = 0
 
     @property
     def spread(self) -> float | None:
@@ -838,6 +847,8 @@ class Check:
         value (not "within" by 0 <= 0 for any error: a figure that is 0 on every measured cell and 0.1 predicted
         is not within)."""
         s = self.spread
+        if self.failed and not self.n_predicted and math.isfinite(self.measured):
+            return False  # the device file predicts that the procedure fails where the measured cells gave a value
         if s is None or not math.isfinite(self.predicted) or not math.isfinite(self.measured):
             return None
         if s == 0:
@@ -850,7 +861,15 @@ class Check:
 #: 8 % high leaves the simulated "resistive" cell unprogrammable by the procedure's default SET pulses (0 of 10
 #: states) while the measured cells reached all; its thresholds are then read in the unprogrammed states
 #: (docs/fitting.md, docs/scripts/held_out_trace.py).
-CONDITIONS = {"threshold-vs-weight": ("states_reached", "PCM states reached by program-and-verify")}
+#: A learning loop's retraining is a retraining only after a first training that reached the criterion (its
+#: pulses_first is NaN otherwise): measured, the fitted fast-low file's simulated cells included one whose first
+#: training never reached it and whose "retraining" took 170 pulses, for 5-10 on the measured cells.
+CONDITIONS = {
+    "threshold-vs-weight": ("states_reached", "PCM states reached by program-and-verify"),
+    "learning-loop": ("pulses_first", "first trainings that reached the criterion"),
+}
+#: conditions read as whether the feature has a value (1) or not (0), over every run
+CONDITION_REACHED = {"learning-loop"}
 
 
 def _condition_note(procedure: str, measured: list[dict], predicted: list[dict]) -> str | None:
@@ -858,8 +877,12 @@ def _condition_note(procedure: str, measured: list[dict], predicted: list[dict])
     if procedure not in CONDITIONS:
         return None
     feature, what = CONDITIONS[procedure]
-    mv = [m[feature] for m in measured if math.isfinite(m.get(feature, math.nan))]
-    pv = [p[feature] for p in predicted if math.isfinite(p.get(feature, math.nan))]
+    if procedure in CONDITION_REACHED:
+        mv = [float(math.isfinite(m.get(feature, math.nan))) for m in measured]
+        pv = [float(math.isfinite(p.get(feature, math.nan))) for p in predicted]
+    else:
+        mv = [m[feature] for m in measured if math.isfinite(m.get(feature, math.nan))]
+        pv = [p[feature] for p in predicted if math.isfinite(p.get(feature, math.nan))]
     if not mv or not pv or np.mean(pv) >= np.mean(mv):
         return None
     return (
@@ -922,16 +945,32 @@ def check(
     with Evaluator(workers, scheduler) as ev:
         got = ev.map(jobs)
     predicted: dict[str, list[dict]] = {}
+    failed: dict[str, list[str]] = {}
     for proc, r in zip(owner, got):
+        if isinstance(r, SimulatedRunFailed):  # the procedure on a simulated cell of this device: a prediction
+            failed.setdefault(proc, []).append(" ".join(str(r).split()))
+            continue
         if isinstance(r, Exception):
             raise LoopError(f"a simulated {proc} run with the device failed: {' '.join(str(r).split())}")
         predicted.setdefault(proc, []).append(r[0])
     out = []
     for proc, ms in measured.items():
-        note = _condition_note(proc, ms, predicted[proc])
+        note = _condition_note(proc, ms, predicted.get(proc, []))
+        if proc in failed:
+            n = len(failed[proc]) + len(predicted.get(proc, []))
+            note = "; ".join(
+                x
+                for x in (
+                    f"{proc}: {len(failed[proc])} of {n} simulated runs failed ({failed[proc][0]}), the measured "
+                    "run(s) did not: with this device file the procedure does not run on the simulated cells as on "
+                    "the measured ones",
+                    note,
+                )
+                if x
+            )
         for fig in key_figure_names(proc, ms[0]):
             mv = np.array([m.get(fig, math.nan) for m in ms], float)
-            pv = np.array([p.get(fig, math.nan) for p in predicted[proc]], float)
+            pv = np.array([p.get(fig, math.nan) for p in predicted.get(proc, [])], float)
             mv, pv = mv[np.isfinite(mv)], pv[np.isfinite(pv)]
             out.append(
                 Check(
@@ -944,6 +983,7 @@ def check(
                     int(mv.size),
                     int(pv.size),
                     note,
+                    len(failed.get(proc, [])),
                 )
             )
     return out
