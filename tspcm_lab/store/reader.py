@@ -533,17 +533,19 @@ class Run:
         return f"<Run {self.path} procedure={self.procedure!r} status={self.attrs.get('status')!r}>"
 
 
+def data_rows(h5: h5py.File) -> int:
+    """Rows readable in /data now: its shortest column (a file caught mid-flush), 0 without columns."""
+    columns = [ds for ds in h5["data"].values() if isinstance(ds, h5py.Dataset)] if "data" in h5 else []
+    return int(min((ds.shape[0] for ds in columns if ds.shape), default=0))
+
+
 def read_ending(path: str | Path) -> tuple[str, int]:
     """(status, rows) of a run file, as `Run.status` and `Run.n_rows` read them, without reading its
     metadata (parameters, bench: ~20 ms a file): for the runner, which asks only how a run it just
     wrote ended. Raises `NotARunError` for a file HDF5 cannot open."""
     with open_h5(Path(path)) as (h5, _):
         attrs, heartbeat = _live_state(h5)
-        rows = 0
-        if "data" in h5:
-            data = h5["data"]
-            lengths = [ds.shape[0] for ds in (data[key] for key in data) if isinstance(ds, h5py.Dataset)]
-            rows = min(lengths, default=0)
+        rows = data_rows(h5)
     return _status_from(attrs, heartbeat), rows
 
 

@@ -42,7 +42,7 @@ from tspcm_lab.store.digest import DIGEST_ATTR, metadata_digest, read_metadata, 
 from tspcm_lab.store.errors import NotARunError, RunBusyError, RunFileError
 from tspcm_lab.store.layout import INTERRUPTED, LIBVER, RUNNING
 from tspcm_lab.store.liveness import writer_alive
-from tspcm_lab.store.reader import _check_format, _reason, damage_reason
+from tspcm_lab.store.reader import _check_format, _reason, damage_reason, data_rows
 from tspcm_lab.store.tree import py_value
 
 #: elements read at a time when a dataset is read or copied in full
@@ -323,14 +323,14 @@ def repair_run(path: str | Path, backup: bool = True) -> RepairResult:
         if clean and status_before != RUNNING:
             problems, checked_with = verify(path)
             if not problems and not _damaged_metadata(h5):
-                return RepairResult(path, status_before, status_before, _n_rows(h5), checked_with=checked_with)
+                return RepairResult(path, status_before, status_before, data_rows(h5), checked_with=checked_with)
         fresh = path.with_name(f".{path.name}.repair-{os.getpid()}")
         lost: list[str] = _damaged_metadata(h5)
         try:
             with h5py.File(fresh, "w", libver=LIBVER) as out:
                 _copy_group(h5, out, lost)
                 status = _finish(out, status_before, heartbeat, lost)
-                n_rows = _n_rows(out)
+                n_rows = data_rows(out)
             stack.close()  # the source (and a temporary fixed copy of it) is closed before replacing
             problems, checked_with = verify(fresh)
             if problems:
@@ -390,11 +390,6 @@ def _replace(path: Path, fresh: Path, backup: bool) -> Path | None:
             shutil.copy2(path, kept)
     os.replace(fresh, path)
     return kept
-
-
-def _n_rows(h5: h5py.File) -> int:
-    columns = [ds for ds in h5["data"].values() if isinstance(ds, h5py.Dataset)] if "data" in h5 else []
-    return int(min((ds.shape[0] for ds in columns if ds.shape), default=0))
 
 
 def _trim_columns(h5: h5py.File) -> int:
