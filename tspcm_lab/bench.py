@@ -36,7 +36,6 @@ from tspcm_lab.benches import BUILTIN_DIR, builtin_benches  # noqa: F401 - part 
 
 log = logging.getLogger(__name__)
 
-#: roles checked by ``tspcm bench check`` unless told otherwise (what TS-PCM procedures need)
 _COMMON_KEYS = {"driver", "resource", "visa_library", "timeout", "read_termination", "write_termination", "channel"}
 _ROLE_KEYS: dict[str, set[str]] = {
     "smu": {"max_voltage", "max_compliance_current", "series_resistance"},

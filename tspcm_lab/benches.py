@@ -17,7 +17,7 @@ def builtin_benches() -> dict[str, Path]:
     return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"), key=lambda p: p.stem)}
 
 
-#: the roles ``tspcm bench check`` requires unless told otherwise
+#: the roles ``tspcm bench check`` requires unless told otherwise (what TS-PCM procedures need)
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("smu", "pulse", "scope")
 
 
