@@ -570,10 +570,10 @@ def held_on_state_fit(
         _split(i[p], v_dev[p] - vhold_V, noise2, 0, pieces)
         for lo, n, sse, c0, c1 in pieces:
             x = i[p][lo : lo + n]
-            se = math.sqrt(sse / (n - 2) / float(np.sum((x - x.mean()) ** 2))) if n > 2 else math.inf
+            xm, sxx = float(x.mean()), float(np.sum((x - x.mean()) ** 2))
+            se = math.sqrt(sse / (n - 2) / sxx) if n > 2 else math.inf
             # the held line passes through the anchor (a straight piece of an ohmic branch that crystallizes as
             # it heats does not): within 3 sigma of the noise and of the piece's line extrapolated to it
-            xm, sxx = float(x.mean()), float(np.sum((x - x.mean()) ** 2))
             pred = math.sqrt(noise2 + sse / (n - 2) * (1.0 / n + (anchor[0] - xm) ** 2 / sxx)) if n > 2 else math.inf
             if (
                 abs(anchor[1] - vhold_V - c0 - c1 * anchor[0]) <= 3.0 * pred
