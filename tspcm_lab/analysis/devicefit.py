@@ -240,14 +240,18 @@ def _recovery_tau(dr: list[_Run]) -> Fitted:
     return f
 
 
+def _later_r_on(r: _Run) -> np.ndarray:
+    """An iv-sweep's per-cycle ohmic on-branch slopes (Ohm) after the first cycle (its DC SET)."""
+    return np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
+
+
 def _bound_r_on(usable: list[_Run], r_cryst_ohm: float) -> Fitted:
     """ts.r_on_ohm as an upper bound: the least per-cycle ohmic on-branch slope after the first cycle (R_on +
     R_PCM >= R_on + r_cryst: a PCM still crystallizing over the cycles only adds) minus pcm.r_cryst_ohm."""
-    for r in usable:
-        per = np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]
+    ron = [_later_r_on(r) for r in usable]
+    for r, per in zip(usable, ron):
         per = per[np.isfinite(per)]
         r.features["r_on_least_ohm"] = float(per.min()) if per.size else r.features.get("r_on_mean_ohm")
-    ron = [np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:] for r in usable]
     hw = _cycle_interval(np.concatenate(ron)[-3:]) if len(usable) == 1 else None
     f = _across_cells(
         "ts.r_on_ohm",
@@ -316,9 +320,9 @@ def _held_r_on(usable: list[_Run], held: list[_Run], r_cryst_ohm: float) -> Fitt
     bound_only = sorted({r.cell for r in usable} - set(per_cell))
     if bound_only:
         least = {
-            r.cell: float(np.nanmin(np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:])) - r_cryst_ohm
+            r.cell: float(np.nanmin(x)) - r_cryst_ohm
             for r in usable
-            if r.cell in bound_only and np.isfinite(np.asarray(r.arrays.get("r_on_ohm", ([], ""))[0], float)[1:]).any()
+            if r.cell in bound_only and np.isfinite(x := _later_r_on(r)).any()
         }
         method += (
             f"; cell(s) {', '.join(bound_only)} showed no held segment (their ohmic slopes give only the upper "
