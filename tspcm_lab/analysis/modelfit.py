@@ -832,9 +832,7 @@ class Check:
         """The cells' spread: the measured cells' sample sigma (device to device) when two or more cells were
         measured; with one measured cell (no spread of its own) the simulated cells' sigma, which carries the
         device file's own spreads and the figure's noise (e.g. binomial), not the lab's (:attr:`fallback`)."""
-        if self.n_measured >= 2 and self.measured_sigma is not None:
-            return self.measured_sigma
-        return self.predicted_sigma
+        return self.predicted_sigma if self.fallback else self.measured_sigma
 
     @property
     def fallback(self) -> bool:
