@@ -99,3 +99,130 @@ def test_learning_figure_legend_leaves_the_forgetting_mark_visible():
     (mark,) = [t for t in ax.texts if t.get_text() == "forgetting"]
     legend = ax.get_legend().get_window_extent(renderer)
     assert not legend.overlaps(mark.get_window_extent(renderer))
+
+
+# ------------------------------------------------------------- the report's figures: drawn in less time, the same
+def _pixels(png_base64: str) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(png_base64))) as im:
+        return np.asarray(im.convert("RGBA"))
+
+
+def test_report_png_has_the_pixels_savefig_writes():
+    """The report's PNG of a figure (Agg's pixels, written as RGB) is pixel for pixel what matplotlib's savefig
+    writes for it (RGBA, every pixel opaque), at the figure's dpi."""
+    import io
+
+    from PIL import Image
+
+    stage = np.r_[np.zeros(20), np.ones(5)]
+    fig = plots.learning_figure(stage, np.r_[np.arange(20.0), np.arange(5.0)], np.linspace(0, 1, 25), 0.9, (20, 5))
+    png = plots.to_png_base64(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    with Image.open(io.BytesIO(base64.b64decode(png))) as im:
+        assert im.mode == "RGB" and round(im.info["dpi"][0]) == fig.dpi
+    assert np.array_equal(_pixels(png), _pixels(base64.b64encode(buf.getvalue()).decode()))
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _drawn_ticks(axis, minor: bool) -> list[tuple[float, str]]:
+    """[(location, label)] of the ticks an axis draws: its locator's locations inside the view (log axis),
+    labelled by its formatter."""
+    locs = np.asarray(axis.get_ticklocs(minor=minor))
+    labels = (axis.get_minor_formatter() if minor else axis.get_major_formatter()).format_ticks(locs)
+    lo, hi = np.log10(sorted(axis.get_view_interval()))
+    return [(loc, text) for loc, text in zip(locs, labels) if lo - 1e-9 <= np.log10(loc) <= hi + 1e-9]
+
+
+@pytest.mark.parametrize("r_range", [(3e-9, 2e-4), (1.5e-3, 8e-3)], ids=["decades", "less than a decade"])
+def test_log_axes_have_matplotlibs_ticks_with_plain_text_labels(r_range):
+    """A report figure on log axes against the same figure with matplotlib's log-scale defaults: the same ticks
+    drawn (major and minor), labelled with the same numbers, written 10⁻⁶ or 2×10⁻³ in plain text (not mathtext),
+    and inside the axes every pixel the same."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    t, r = np.geomspace(1.0, 3e3, 30), np.geomspace(*r_range, 30)
+    ours = plots.drift_figure(np.zeros(30), t, r, {})
+    theirs = plots.drift_figure(np.zeros(30), t, r, {})
+    theirs.axes[0].set_xscale("log")  # matplotlib's own locators and formatters again
+    theirs.axes[0].set_yscale("log")
+    assert type(theirs.axes[0].yaxis.get_major_formatter()) is LogFormatterSciNotation
+    pixels = [_pixels(plots.to_png_base64(fig)) for fig in (ours, theirs)]
+    a, b = ours.axes[0], theirs.axes[0]
+    assert a.get_xlim() == b.get_xlim() and a.get_ylim() == b.get_ylim()
+    labelled = []
+    for mine, reference in ((a.xaxis, b.xaxis), (a.yaxis, b.yaxis)):
+        for minor in (False, True):
+            drawn, expected = _drawn_ticks(mine, minor), _drawn_ticks(reference, minor)
+            assert [loc for loc, _ in drawn] == [loc for loc, _ in expected]
+            for (loc, text), (_, math_text) in zip(drawn, expected):
+                assert bool(text) == bool(math_text)
+                if text:
+                    exponent = int(np.floor(np.log10(loc) + 1e-9))
+                    coeff = round(loc / 10.0**exponent)
+                    number = "10" + str(exponent).translate(SUPERSCRIPT)
+                    assert text == (number if coeff == 1 else f"{coeff}×{number}"), math_text
+                    labelled.append(text)
+    assert labelled and not any("$" in text for text in labelled)
+    if r_range[1] / r_range[0] < 10:  # less than a decade: matplotlib labels minor ticks too (2×10⁻³ ...)
+        assert any("×" in text for _, text in _drawn_ticks(a.yaxis, True))
+    x0, y0, x1, y1 = a.get_window_extent().extents.round().astype(int)
+    height = pixels[0].shape[0]
+    inside = np.s_[height - y1 + 3 : height - y0 - 3, x0 + 3 : x1 - 3]
+    assert np.array_equal(pixels[0][inside], pixels[1][inside])
+
+
+def test_pattern_maps_colour_each_cell_by_its_log_conductance():
+    """Sampled in the drawn PNG: a cell's colour is viridis at its log10 G between the smallest and the largest
+    conductance of all maps (the colour bar's range); a cell that read below range (NaN) is white."""
+    import matplotlib
+
+    maps = np.array([[[1e-6, 1e-5], [1e-4, np.nan]], [[3e-6, 3e-5], [1e-3, 2e-4]]])
+    fig = plots.pattern_figure(maps, stage=[0, 1], epoch=[1, 1], accuracy=[0.5, 1.0])
+    img = _pixels(plots.to_png_base64(fig))
+    ax = fig.axes[0]
+    lo, hi = -6.0, -3.0
+    for tile, title in enumerate(("train 1 50%", "retrain 1 100%")):
+        (text,) = [t for t in ax.texts if t.get_text() == title]
+        tx, ty = text.get_position()
+        x0, y0 = tx - 1.0, ty + 0.25  # the title sits centred, 0.25 cells above its 2x2 tile
+        for r in range(2):
+            for c in range(2):
+                px, py = ax.transData.transform((x0 + c + 0.5, y0 + r + 0.5))
+                colour = img[img.shape[0] - int(py), int(px), :3].astype(int)
+                g = maps[tile, r, c]
+                if np.isnan(g):
+                    assert colour.tolist() == [255, 255, 255]
+                else:
+                    want = np.array(matplotlib.colormaps["viridis"]((np.log10(g) - lo) / (hi - lo))[:3]) * 255
+                    assert np.abs(colour - want).max() <= 2, (tile, r, c)
+    assert fig.axes[1].get_ylim() == pytest.approx((lo, hi))  # the colour bar's range
+
+
+@pytest.mark.slow
+def test_analyze_report_freezes_matplotlib_only_in_tspcms_own_process(example_runs, tmp_path):
+    """`tspcm analyze --report` as its process's command line imports matplotlib (and the analyses' scipy) kept
+    from the collector and frozen (tspcm_lab.startup), so the report's figures do not trigger full collections
+    over them; called in-process (cli.main from other code) it leaves the collector alone."""
+    import gc
+    import subprocess
+    import sys
+
+    folder = str(example_runs["iv-sweep"].parent)
+    frozen = gc.get_freeze_count()
+    assert main(["analyze", folder, "--workers", "1", "--quiet", "--no-write", "--report", str(tmp_path / "a")]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+    child = (
+        "import gc\nfrom tspcm_lab.cli import main\ncode = main()\nimport matplotlib.figure\n"
+        "print('RESULT', code, gc.isenabled(), not any(o is matplotlib.figure.Figure for o in gc.get_objects()))"
+    )
+    argv = ["analyze", folder, "--workers", "1", "--quiet", "--no-write", "--report", str(tmp_path / "b")]
+    done = subprocess.run([sys.executable, "-c", child, *argv], capture_output=True, text=True, timeout=300)
+    assert done.stdout.splitlines()[-1] == "RESULT 0 True True", done.stdout + done.stderr

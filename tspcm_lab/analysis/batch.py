@@ -179,14 +179,18 @@ class Progress:
 
 def _preload_analyses() -> None:
     """Import what the analyses of run files import (the registered analyses, scipy's fits and special
-    functions, the run-file reader): ~0.5 s, paid once in the parent instead of once per forked worker."""
-    import scipy.optimize
-    import scipy.special  # noqa: F401
+    functions, the run-file reader): ~0.5 s, paid once in the parent instead of once per forked worker; in
+    ``tspcm``'s own process kept from the collector (:func:`tspcm_lab.startup.starting_up`)."""
+    from tspcm_lab.startup import starting_up
 
-    import tspcm_lab.store.reader  # noqa: F401
-    from tspcm_lab.analysis import registry
+    with starting_up():
+        import scipy.optimize
+        import scipy.special  # noqa: F401
 
-    registry.registered()
+        import tspcm_lab.store.reader  # noqa: F401
+        from tspcm_lab.analysis import registry
+
+        registry.registered()
 
 
 def _chunks(items: list, n: int) -> list[list]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 
 import matplotlib
 
 matplotlib.use("Agg", force=False)
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from procedures.library import switching
 from tspcm_lab.analysis import intrinsic, plasticity
@@ -33,11 +36,71 @@ def _fig(w=7.5, h=3.9, ncols=1, top_in=0.5):
     return fig, fig.subplots(1, ncols)
 
 
+class _PlainLogFormatter(LogFormatterSciNotation):
+    """Matplotlib's log-axis tick labels (the same ticks labelled, the same numbers) in plain text with Unicode
+    superscripts, "10⁻³" and "2×10⁻³", instead of mathtext ("$\\mathdefault{10^{-3}}$"), which pyparsing parses
+    for every distinct label (and builds its grammar for the first in a process): a large part of drawing a
+    log axis (benchmarks/bench_report.py). The superscripts are the font's own glyphs, a little smaller than
+    mathtext's. A label of another form stays as matplotlib writes it."""
+
+    _MATH = re.compile(r"\$\\mathdefault\{(-?)(?:([0-9.]+)\\times)?([0-9]+)\^\{(-?[0-9]+)\}\}\$")
+    _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+    def __call__(self, x, pos=None):
+        label = super().__call__(x, pos)
+        m = self._MATH.fullmatch(label)
+        if m is None:
+            return label
+        sign, coeff, base, exponent = m.groups()
+        return ("−" if sign else "") + (f"{coeff}×" if coeff else "") + base + exponent.translate(self._SUPERSCRIPT)
+
+
+class _InViewLogLocator(LogLocator):
+    """Matplotlib's log-axis tick locations without those outside the view: the locator adds a decade or more
+    beyond each end, and the axis builds a tick (three lines, two texts) for every location before it drops
+    those it does not draw. Locations within a millionth of an end are kept (the axis' own test is tighter),
+    so the ticks drawn are the same; the labels too (a log formatter labels by the view, not by the locations)."""
+
+    def __call__(self):
+        locs = np.asarray(super().__call__())
+        lo, hi = sorted(self.axis.get_view_interval())
+        return locs[(locs >= lo * (1 - 1e-6)) & (locs <= hi * (1 + 1e-6))]
+
+
+def _finished(fig: Figure) -> Figure:
+    """``fig`` with every log axis ticked as a log scale's defaults do (base 10, minor ticks between the
+    decades), by :class:`_InViewLogLocator` and labelled by :class:`_PlainLogFormatter`: the same picture,
+    drawn in less time. Called last by each figure function (a later ``set_xscale``/``set_yscale`` would
+    reset them)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_locator(_InViewLogLocator(10.0))
+                axis.set_minor_locator(_InViewLogLocator(10.0, subs=None))
+                axis.set_major_formatter(_PlainLogFormatter(10.0))
+                axis.set_minor_formatter(_PlainLogFormatter(10.0, labelOnlyBase=False))
+    return fig
+
+
 def to_png_base64(fig: Figure) -> str:
-    """The figure as a base64-encoded PNG (for embedding in HTML)."""
+    """The figure as a base64-encoded PNG (for embedding in HTML), drawn by Agg at the figure's dpi."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return base64.b64encode(png_bytes(canvas)).decode("ascii")
+
+
+def png_bytes(canvas: FigureCanvasAgg) -> bytes:
+    """A drawn canvas as PNG: the pixels ``savefig`` writes, as RGB (the report's figures are opaque) deflated at
+    zlib level 3 by Pillow, where ``savefig`` writes RGBA at level 6: less time, files of about the same size
+    (benchmarks/bench_report.py)."""
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    dpi = canvas.figure.dpi
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    image.convert("RGB").save(buf, format="png", compress_level=3, dpi=(dpi, dpi))
+    return buf.getvalue()
 
 
 def iv_figure(voltage_V, current_A, results=(), cycle=None, title="I-V", series_resistance_ohm=0.0) -> Figure:
@@ -63,7 +126,7 @@ def iv_figure(voltage_V, current_A, results=(), cycle=None, title="I-V", series_
     xlabel = "Voltage (V)" if not series_resistance_ohm else f"Device voltage (V), R_s = {series_resistance_ohm:g} Ohm"
     ax.set(xlabel=xlabel, ylabel="|Current| (A)", title=title)
     ax.legend(loc="lower right", fontsize=8)
-    return fig
+    return _finished(fig)
 
 
 def plasticity_figure(result: plasticity.PlasticityResult, segments=(), title="Plasticity") -> Figure:
@@ -96,7 +159,7 @@ def plasticity_figure(result: plasticity.PlasticityResult, segments=(), title="P
             text.append(f"{name} = {f.a:.3g} ± {f.a_stderr:.2g}")
     ax.set(xlabel="Pulse (cumulative)", ylabel="Conductance (S)")
     ax.set_title(title + "\n" + ", ".join(text), fontsize=9)
-    return fig
+    return _finished(fig)
 
 
 def trend_figure(
@@ -114,14 +177,16 @@ def trend_figure(
         ylabel=ylabel,
         title=f"{title}  (rho = {trend.spearman_rho:.2f}, {trend.log.slope:.3g} per decade)",
     )
-    return fig
+    return _finished(fig)
 
 
 def pattern_figure(maps_S, stage, epoch, accuracy=None, target=None) -> Figure:
     """The conductance map after every epoch (log10 colour scale), target pattern first: one mosaic in
     one axes (an image per map would be one axes per epoch, 50 of them after a 44-epoch training), each
     map framed and titled with its stage, epoch and accuracy; cells that read below range (NaN) are white."""
+    from matplotlib.cm import ScalarMappable
     from matplotlib.collections import PatchCollection
+    from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
     maps = np.asarray(maps_S, dtype=float)
@@ -157,7 +222,11 @@ def pattern_figure(maps_S, stage, epoch, accuracy=None, target=None) -> Figure:
         acc = "" if accuracy is None else f" {100 * accuracy[j]:.0f}%"
         texts.append((k + j, f"{'train' if stage[j] == 0 else 'retrain'} {epoch[j]}{acc}"))
     extent = (-0.5, width_cells - 0.5, mosaic.shape[0] / 2 - 0.5, -0.5)
-    im = ax.imshow(mosaic, vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest", extent=extent)
+    # coloured here, at the mosaic's own resolution (half cells): imshow of the values colour-maps the image
+    # resampled to the axes' pixels (about a million of them, as masked float arrays), most of this figure's
+    # drawing; the same pixels either way, NaN in the colour map's "bad" colour (transparent: white)
+    colours = ScalarMappable(Normalize(vmin, vmax), "viridis")
+    ax.imshow(colours.to_rgba(np.ma.masked_invalid(mosaic), bytes=True), interpolation="nearest", extent=extent)
     if target is not None:  # 1 = learned (bright), on its own 0..1 scale
         x0, y0 = corner(0)
         ax.imshow(
@@ -179,7 +248,7 @@ def pattern_figure(maps_S, stage, epoch, accuracy=None, target=None) -> Figure:
     ax.set_axis_off()
     if maps.shape[0]:
         cax = fig.add_axes(((0.05 + ax_w + 0.15) / w, 0.15, 0.18 / w, 0.7))
-        fig.colorbar(im, cax=cax, label="log10 G (S)")
+        fig.colorbar(colours, cax=cax, label="log10 G (S)")
     return fig
 
 
@@ -261,7 +330,7 @@ def drift_figure(state, time_s, resistance_ohm, fits: dict, title="Drift") -> Fi
             ax.loglog(tt, fit.r0_ohm * tt**fit.nu, "-", lw=1, color=f"C{k}")
     ax.set(xlabel="Time since programming (s)", ylabel="Resistance (Ohm)", title=title)
     ax.legend(fontsize=8)
-    return fig
+    return _finished(fig)
 
 
 def endurance_figure(
@@ -298,7 +367,7 @@ def endurance_figure(
     ax2.set(xlabel="Cycle", ylabel=window_label)
     ax2.set_title("Window" + (f"\n{text}" if text else ""), fontsize=9)
     fig.suptitle(title, fontsize=10)
-    return fig
+    return _finished(fig)
 
 
 def delay_recovery_figure(
@@ -351,7 +420,7 @@ def delay_recovery_figure(
     if not ax2.get_title():
         ax2.set_title("Threshold recovery")
     fig.suptitle(title, fontsize=10)
-    return fig
+    return _finished(fig)
 
 
 def _probe_recovery(ax, f, dt, y, sel, recovery) -> None:

@@ -76,7 +76,11 @@ def run(args) -> int:
             for _, r in rows.iterrows():
                 print(f"  {r['feature']:32s} {r['value']:<14.6g} {r['units']}")
     if args.report:
-        from tspcm_lab.report import write_report
+        from tspcm_lab.startup import starting_up
+
+        with starting_up():  # matplotlib's modules kept from the collector, as a run's start-up keeps its imports
+            from tspcm_lab.analysis import plots  # noqa: F401
+            from tspcm_lab.report import write_report
 
         out = write_report(files, args.report, table=table, errors=result.errors)
         print(f"report: {out}")

@@ -100,10 +100,13 @@ def summarize(result, table) -> list[str]:
 
 def run(args) -> int:
     from tspcm_lab import cli
-    from tspcm_lab.analysis.batch import read_summary
-    from tspcm_lab.campaign import CampaignError, default_folder, load_campaign
-    from tspcm_lab.commands.campaign import execute_campaign, print_records
-    from tspcm_lab.commands.run import console_logging
+    from tspcm_lab.startup import starting_up
+
+    with starting_up():  # pandas, with the summary's reader: kept from the collector, as the campaign's imports are
+        from tspcm_lab.analysis.batch import read_summary
+        from tspcm_lab.campaign import CampaignError, default_folder, load_campaign
+        from tspcm_lab.commands.campaign import execute_campaign, print_records
+        from tspcm_lab.commands.run import console_logging
 
     try:
         campaign = load_campaign(args.campaign)
