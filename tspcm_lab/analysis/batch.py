@@ -188,9 +188,9 @@ def _preload_analyses() -> None:
         import scipy.special  # noqa: F401
 
         import tspcm_lab.store.reader  # noqa: F401
-        from tspcm_lab.analysis import registry
+        from tspcm_lab.analysis import drift, intrinsic, learning, plasticity, registry  # noqa: F401
 
-        registry.registered()
+        registry.registered()  # its analyses import the four above where they use them (tspcm_lab.analysis.runs)
 
 
 def _chunks(items: list, n: int) -> list[list]:
