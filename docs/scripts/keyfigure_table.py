@@ -23,7 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def block() -> str:
     from tspcm_lab.keyfigures import KEY_FIGURES, YES_NO
 
-    rows = ["| procedure | feature | label | value written as | compared by `tspcm fit --check` as |", "|---|---|---|---|---|"]
+    rows = [
+        "| procedure | feature | label | value written as | compared by `tspcm fit --check` as |",
+        "|---|---|---|---|---|",
+    ]
     for procedure, spec in KEY_FIGURES.items():
         for feature, label, fmt in spec:
             shown = "yes / no" if fmt == YES_NO else "SI prefix, the feature's units" if fmt is None else f"`{fmt}`"
