@@ -209,11 +209,13 @@ def parse_number(token: str, *, units: Iterable[str] = (), name: str = "value") 
                 raise ScpiError(-134, f"{name}: suffix too long")
             raise ScpiError(-121, f"{name}: invalid character in number {tok[:40]!r}")
         raise wrong_type(token, name, "a number")
-    mantissa = re.sub(r"[eE].*", "", m.group(1))
-    if sum(ch.isdigit() for ch in mantissa) > _MAX_DIGITS:
-        raise ScpiError(-124, f"{name}: more than {_MAX_DIGITS} digits")
-    value = float(m.group(1).replace(" ", ""))
-    if value in (float("inf"), float("-inf")):
+    number = m.group(1)
+    if len(number) > _MAX_DIGITS:  # a shorter token cannot hold more digits (the common case: no count)
+        mantissa = re.sub(r"[eE].*", "", number)
+        if sum(ch.isdigit() for ch in mantissa) > _MAX_DIGITS:
+            raise ScpiError(-124, f"{name}: more than {_MAX_DIGITS} digits")
+    value = float(number.replace(" ", ""))
+    if math.isinf(value):
         raise ScpiError(-123, f"{name}: exponent too large")
     suffix = m.group(2).upper()
     if not suffix:
