@@ -26,7 +26,9 @@ from decimal import Decimal
 
 from .errors import ScpiError
 
-_SPECIAL = re.compile(r"""['"();#,]""")
+#: per separator, the characters _split_top_level stops at: quotes, parentheses, blocks and the separator (the
+#: other separator is an ordinary character there: stopping at it changed nothing but cost a loop turn)
+_SPECIAL = {";": re.compile(r"""['"();#]"""), ",": re.compile(r"""['"(),#]""")}
 _NUMBER = re.compile(  # ASCII only: a real instrument does not read "٣" as 3
     r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$", re.ASCII
 )
@@ -84,7 +86,7 @@ def _split_top_level(text: str, separator: str) -> list[str]:
     depth = 0
     i = 0
     n = len(text)
-    search = _SPECIAL.search
+    search = _SPECIAL[separator].search
     while True:
         m = search(text, i)
         if m is None:
@@ -117,6 +119,8 @@ def _split_top_level(text: str, separator: str) -> list[str]:
 
 def split_units(message: str) -> list[str]:
     """Split a program message at ``;`` outside strings, parentheses and blocks."""
+    if ";" not in message and "'" not in message and '"' not in message and "#" not in message:
+        return [message]  # one unit, and nothing that could be malformed (an open string or block)
     return _split_top_level(message, ";")
 
 
