@@ -575,7 +575,10 @@ class KeysightDSOX1102G(ScpiInstrument):
         """(xorigin, xincrement, displayed volts) of the waveform source, decimated."""
         x0, dt, volts_in = self._trace_record()
         c = self.chan[int(self.wav_source[-1])]
-        volts = volts_in * c.probe if c.number == 1 else np.zeros_like(volts_in)
+        if c.number != 1:
+            volts = np.zeros_like(volts_in)
+        else:  # x 1.0 is x to the bit (a direct connection, the commonest probe setting): no copy to make
+            volts = volts_in if c.probe == 1.0 else volts_in * c.probe
         if c.invert:
             volts = -volts
         if c.coupling == "AC" and volts.size:
@@ -603,7 +606,12 @@ class KeysightDSOX1102G(ScpiInstrument):
             codes = np.clip(np.round((volts - yorg) / yinc + yref), 0, 255).astype(np.uint8)
             return _block(codes.tobytes())
         lo, hi = (0, 65535) if self.wav_unsigned else (-32768, 32767)
-        codes = np.clip(np.round((volts - yorg) / yinc + yref), lo, hi)
+        # np.clip(np.round((volts - yorg) / yinc + yref), lo, hi), the same operations in place in one array
+        codes = volts - yorg
+        codes /= yinc
+        codes += yref
+        np.round(codes, out=codes)
+        np.clip(codes, lo, hi, out=codes)
         if fmt == 1:
             order = ">" if self.wav_byteorder == "MSBF" else "<"
             dtype = np.dtype(order + ("u2" if self.wav_unsigned else "i2"))
