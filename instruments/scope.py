@@ -44,6 +44,9 @@ class DSOX1102GScope(RoleBase):
         #: (source, points) of the :WAVeform transfer settings last sent, kept while the record arm() set up is
         #: unchanged (see fetch); None: unknown
         self._transfer: tuple[str, int] | None = None
+        #: True from a fetch that saw its capture done (Run bit clear: the scope stopped after its single
+        #: acquisition) to the next :SINGle
+        self._stopped = False
 
     def arm(
         self,
@@ -76,7 +79,10 @@ class DSOX1102GScope(RoleBase):
         if full_scale_current_a is not None and not full_scale_current_a > 0:
             raise ValueError(f"full_scale_current_a must be > 0 A, got {full_scale_current_a!r}")
         d = self.driver
-        d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
+        if not (self._stopped and self._programmed is not None):
+            d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
+        # else: the last fetch saw its capture done and nothing but transfers was sent since: stopped already
+        self._stopped = False
         programmed = (record_length_s, pretrigger_s, full_scale_current_a, trigger_level_v)
         if self._programmed != programmed:
             self._programmed = None
@@ -165,6 +171,7 @@ class DSOX1102GScope(RoleBase):
             self._transfer = None
             raise
         self._points = None
+        self._stopped = True
         return Capture(
             t_s=t_s,
             current_a=volts / self.sense_resistance_ohm,

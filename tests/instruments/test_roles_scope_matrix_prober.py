@@ -174,8 +174,9 @@ def test_scope_rearmed_with_the_same_record_sends_only_single():
 
 def test_scope_fetch_of_the_same_record_reads_without_the_transfer_settings():
     """The :WAVeform transfer settings stay as the last fetch left them while the record is the same (only
-    :stop, :SINGle and status queries since): the next fetch reads the preamble and the data alone; another
-    record, or off(), sends them again before reading."""
+    :SINGle and status queries since): the next fetch reads the preamble and the data alone; another
+    record, or off(), sends them again before reading. A scope whose last capture was fetched is stopped
+    (its Run bit was clear): the next arm needs no :stop, unless off() came between."""
     setup = [
         (":TIMebase:MODE MAIN", None),
         (":TIMebase:REFerence LEFT", None),
@@ -209,8 +210,8 @@ def test_scope_fetch_of_the_same_record_reads_without_the_transfer_settings():
         KeysightDSOX1102GTrig,
         [
             *[(":stop", None), *setup, *armed, *transfer(1000), *read],
-            *[(":stop", None), *armed, *read],  # the same record: the preamble and the data alone
-            *[(":stop", None), *longer, *armed, *transfer(2000), *read],  # another record
+            *[*armed, *read],  # the same record: the preamble and the data alone
+            *[*longer, *armed, *transfer(2000), *read],  # another record
             *[(":stop", None), *longer, *armed, *transfer(2000), *read],  # after off()
         ],
     ) as driver:
