@@ -130,23 +130,27 @@ def test_matrix_with_one_relay_per_cell_connects_any_set():
         Keithley2750MatrixRole(None, cell_channels=[[101]], row_channels=[101], col_channels=[113])
 
 
+#: what arm(10e-6, 10e-9) sends to set up the scope (no vertical range), and arm(20e-6, 10e-9)
+SETUP_10US = [
+    (":TIMebase:MODE MAIN", None),
+    (":TIMebase:REFerence LEFT", None),
+    (":TIMebase:RANGe 1e-05", None),
+    (":TIMebase:POSition 1e-06", None),
+    (":TRIGger:MODE EDGE", None),
+    (":TRIGger:EDGE:SOURce EXT", None),
+    (":TRIGger:EDGE:LEVel 1", None),
+    (":TRIGger:EDGE:SLOPe POS", None),
+    (":TRIGger:SWEep NORM", None),
+    (":ACQuire:TYPE NORM", None),
+]
+SETUP_20US = [(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in SETUP_10US]
+
+
 def test_scope_rearmed_with_the_same_record_sends_only_single():
     """A train captured again with the same record: the timebase, range and trigger are as the last
     arm() left them (fetches change no setting), so :stop and :SINGle alone; another record (or off())
     sets everything again."""
-    setup = [
-        (":TIMebase:MODE MAIN", None),
-        (":TIMebase:REFerence LEFT", None),
-        (":TIMebase:RANGe 1e-05", None),
-        (":TIMebase:POSition 1e-06", None),
-        (":TRIGger:MODE EDGE", None),
-        (":TRIGger:EDGE:SOURce EXT", None),
-        (":TRIGger:EDGE:LEVel 1", None),
-        (":TRIGger:EDGE:SLOPe POS", None),
-        (":TRIGger:SWEep NORM", None),
-        (":ACQuire:TYPE NORM", None),
-    ]
-    longer = [(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup]
+    setup, longer = SETUP_10US, SETUP_20US
     armed = [(":single", None), (":OPERegister:CONDition?", "+8")]
     with expected_protocol(
         KeysightDSOX1102GTrig,
@@ -177,19 +181,7 @@ def test_scope_fetch_of_the_same_record_reads_without_the_transfer_settings():
     :SINGle and status queries since): the next fetch reads the preamble and the data alone; another
     record, or off(), sends them again before reading. A scope whose last capture was fetched is stopped
     (its Run bit was clear): the next arm needs no :stop, unless off() came between."""
-    setup = [
-        (":TIMebase:MODE MAIN", None),
-        (":TIMebase:REFerence LEFT", None),
-        (":TIMebase:RANGe 1e-05", None),
-        (":TIMebase:POSition 1e-06", None),
-        (":TRIGger:MODE EDGE", None),
-        (":TRIGger:EDGE:SOURce EXT", None),
-        (":TRIGger:EDGE:LEVel 1", None),
-        (":TRIGger:EDGE:SLOPe POS", None),
-        (":TRIGger:SWEep NORM", None),
-        (":ACQuire:TYPE NORM", None),
-    ]
-    longer = [(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup]
+    setup, longer = SETUP_10US, SETUP_20US
     armed = [(":single", None), (":OPERegister:CONDition?", "+8"), (":OPERegister:CONDition?", "+0")]
 
     def transfer(points):
