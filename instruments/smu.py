@@ -47,7 +47,7 @@ class SmuBase(OutputRoleBase):
         #: kept while only levels, readings and output switching have been sent since (off() or a failure
         #: forgets it; a sweep too, unless the model says what it leaves: see _after_sweep): a model may
         #: then send just what changed (see Keithley2450SMU)
-        self._programmed: tuple | None = None
+        self._programmed: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ configuration
     def configure_voltage_source(self, compliance_a: float, *, nplc: float = 1.0) -> None:
@@ -166,7 +166,7 @@ class SmuBase(OutputRoleBase):
         }
         return SweepResult(np.asarray(source_v, dtype=float), np.asarray(current_a, dtype=float))
 
-    def _after_sweep(self, programmed: tuple | None) -> tuple | None:
+    def _after_sweep(self, programmed: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
         """What is known of the configuration after a sweep that completed, given ``programmed`` before it:
         nothing (None) unless a model knows what its sweep changes."""
         return None
@@ -281,7 +281,7 @@ class Keithley2450SMU(SmuBase):
         self._raise_on_errors(f"configuring the {mode} source")
         self._programmed = (mode, nplc)
 
-    def _after_sweep(self, programmed: tuple | None) -> tuple | None:
+    def _after_sweep(self, programmed: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
         """A native sweep (``:SOUR:SWE:VOLT:LIST``/``:LIN``) leaves the source function (the swept one, which
         the role configured), the sense function, its NPLC and range as they were; only its source range is
         fixed (the sweep's best range, autorange off: Reference Manual, "SWEep"), and its compliance is the
