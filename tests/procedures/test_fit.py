@@ -56,12 +56,12 @@ DEVICES = {
     },
 }
 TRUE = DEVICES["slow-high"]
-#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR): none. The delay law
-#: was the fragile part: the screen before fitting scaled its half-widths by the chi2/dof at the start (the direct
-#: extraction's delay law, the cells' mean), which on slow-high cell A was 11.7 with R_on 7084 Ohm and put t_d0 at
-#: x15.6 (not fitted, beyond x10) while R_on 7094 Ohm fitted it within x1.9. Against the features' noise alone the
-#: screen gives x1.2-x2.9 there and the fits x1.6-x2.7, combined over the two cells x1.5-x2.0 (docs/fitting.md,
-#: docs/scripts/delay_verdicts.py; test_delay_law_verdicts_do_not_move_with_a_small_r_on_change)
+#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR), with R_on as
+#: extracted: none. The screen before fitting used to scale its half-widths by the chi2/dof at the start (the cells'
+#: mean delay law), which on slow-high cell A (chi2/dof ~12) put t_d0 at x12-x16, beyond x10: not fitted, so t_d0 was
+#: not identified, and 10 Ohm lower it was. Against the features' noise alone the screen gives x1.1-x2.3 on every
+#: cell (docs/scripts/delay_verdicts.py). The verdict after fitting still moves with the draw on slow-high and
+#: resistive (VERDICT_KNIFE_EDGE below)
 NOT_IDENTIFIED: dict[str, set] = {"slow-high": set(), "fast-low": set(), "resistive": set()}
 #: R_on moves (Ohm) far inside R_on's own interval (+-4-8 %) under which the delay law's verdicts must not move
 R_ON_MOVES_OHM = (-10.0, +15.0)
