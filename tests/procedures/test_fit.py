@@ -247,8 +247,8 @@ def test_the_screen_fits_the_delay_law_on_every_cell_whatever_the_draw(moved):
 #: whose cells' combined t_d0 half-width spans x/2.5: slow-high x1.74-x2.61 (not identified at R_on +15 Ohm),
 #: resistive x1.6-x3.78 (t_d0 and V0 not identified at -10 Ohm: cell B's Jacobian gave rho -0.98 and t_d0 x13.5).
 #: The marginal half-width of a near-collinear pair (rho -0.85 to -0.98 over delays at 0.05-0.3 V) is an
-#: ill-conditioned function of a Jacobian estimated from three simulated cells a side: not fixed yet (the fit in
-#: coordinates the runs separate, docs/fitting.md "The delay law's verdicts")
+#: ill-conditioned function of a Jacobian estimated from three simulated cells a side: not fixed yet
+#: (docs/fitting.md, "The delay law's verdicts")
 VERDICT_KNIFE_EDGE = {"slow-high", "resistive"}
 
 
