@@ -12,7 +12,8 @@ RESET (``forget_amplitude_V`` x ``forget_width_s`` on the pulse generator, 2.35 
 quenches only part of the trained volume, so crystalline volume is left; a full RESET, >= 2.5 V, would
 leave little to relearn from) or a wait. Retraining: the same trains until the same criterion. Pulses
 to criterion both times, and the savings (N_first - N_retrain) / N_first, are logged and recomputed by
-the analysis from the rows.
+the analysis from the rows; after a first training that did not reach the criterion (its trains ran out) the
+second training continues it: no retraining count, no savings (the analysis' first_reached is 0).
 
 The conductance is read with the two-point ON-branch read (:mod:`procedures.library.read`).
 
@@ -70,7 +71,7 @@ class LearningLoopProcedure(lib.TrainForgetRetrainMixin, TspcmProcedure):
             "events": "Stage",
             "style": "both",
             "hlines": ["criterion_probability"],
-            "features": ["pulses_first", "pulses_retrain", "savings"],
+            "features": ["first_reached", "pulses_first", "pulses_retrain", "savings"],
         },
         {
             "title": "Conductance during learning",
@@ -232,6 +233,14 @@ class LearningLoopProcedure(lib.TrainForgetRetrainMixin, TspcmProcedure):
         if n_retrain is None:
             return
         self.report_progress(1, 1)
+        if math.isnan(n_first):  # the analysis reports no retraining count or savings then (first_reached 0)
+            log.warning(
+                "spike amplitude %.3f V; the first training did not reach the criterion: the second training "
+                "(criterion after %s pulses) continued it, no retraining, no savings",
+                self.amplitude_V,
+                n_retrain,
+            )
+            return
         log.info(
             "spike amplitude %.3f V; pulses to criterion: first %s, retraining %s; savings %.3f",
             self.amplitude_V,

@@ -126,7 +126,7 @@ class PatternProcedure(lib.TrainForgetRetrainMixin, TspcmProcedure):
             "events": "Stage",
             "style": "both",
             "hlines": ["accuracy_criterion"],
-            "features": ["epochs_first", "epochs_retrain", "savings", "final_accuracy"],
+            "features": ["first_reached", "epochs_first", "epochs_retrain", "savings", "final_accuracy"],
         },
     )
 

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 
 from tspcm_lab.si import format_si
 
-#: procedure -> [(feature, label, format)]: format None = SI prefix with the feature's units; a
-#: feature ending in "*" stands for every feature with that prefix (one per state)
+#: the format of a yes/no figure (1 yes, 0 no; NaN not known): "yes"/"no" on the console, and `tspcm fit --check`
+#: compares it as a share of the runs (tspcm_lab.analysis.modelfit), not as a mean and sigma
+YES_NO = "yes/no"
+#: procedure -> [(feature, label, format)]: format None = SI prefix with the feature's units, YES_NO a yes/no
+#: figure; a feature ending in "*" stands for every feature with that prefix (one per state)
 KEY_FIGURES: dict[str, list[tuple[str, str, str | None]]] = {
     # the median first: the threshold `tspcm fit` takes (a first cycle that SETs a RESET cell pulls the mean up)
     "iv-sweep": [
@@ -35,12 +38,15 @@ KEY_FIGURES: dict[str, list[tuple[str, str, str | None]]] = {
         ("threshold_slope_V_per_decade", "dVth/dlog10 G", "{:+.3f} V/decade"),
         ("threshold_spearman_rho", "rho(Vth, G)", "{:+.2f}"),
     ],
+    # pulses_retrain and savings have a value only after a first training that reached the criterion
     "learning-loop": [
+        ("first_reached", "first training reached the criterion", YES_NO),
         ("pulses_first", "pulses to criterion", "{:.0f}"),
         ("pulses_retrain", "after forgetting", "{:.0f}"),
         ("savings", "savings", "{:.0%}"),
     ],
     "pattern": [
+        ("first_reached", "first training reached the criterion", YES_NO),
         ("epochs_first", "epochs to criterion", "{:.0f}"),
         ("epochs_retrain", "after forgetting", "{:.0f}"),
         ("savings", "savings", "{:.0%}"),
@@ -59,7 +65,14 @@ FIRST_FEATURES = 3
 
 
 def _one(value: float, units: str, fmt: str | None) -> str:
+    if fmt == YES_NO:
+        return "yes" if value else "no"
     return format_si(value, units, 4, ascii=False) if fmt is None else fmt.format(value)
+
+
+def yes_no_figures(procedure: str) -> set[str]:
+    """The procedure's key figures that are yes/no (:data:`YES_NO`)."""
+    return {feature for feature, _label, fmt in KEY_FIGURES.get(procedure, []) if fmt == YES_NO}
 
 
 def figures(

@@ -457,7 +457,7 @@ def test_check_predicts_held_out_thresholds_within_the_cells_spread_and_the_defa
         one = check_rows("mine.toml", held_out[:1], tmp_path, out)["threshold_mean_V"]
         assert one[8] == "(sim:" and one[9] == "1" and float(one[5]) > 0, one
         assert "fallback: 3 figure(s) marked 'sim' had fewer than two measured cells" in out[0]
-        assert "spread: the simulated cells' sample sigma: fewer than two measured cells" in out[0]
+        assert "sigma: the simulated cells' sample sigma: fewer than two measured cells" in out[0]
 
 
 def test_check_predicts_that_the_resistive_cells_never_reach_the_learning_criterion_and_the_defaults_do_not(
@@ -465,8 +465,9 @@ def test_check_predicts_that_the_resistive_cells_never_reach_the_learning_criter
 ):
     """Must-show 2, the learning loop (docs/fitting.md, "Held out: the learning loop"): its spikes to criterion and
     savings scatter from cell to cell more than between device files, so their mean is no verdict; whether a first
-    training reaches the criterion is. The resistive cells never reach it (0 of 8 measured cells): the fitted file
-    predicts none of its simulated cells does, the defaults predict every one does."""
+    training reaches the criterion is, compared as a share (first_reached). The resistive cells never reach it (0 of
+    8 measured cells): the fitted file predicts that none of its simulated cells does (within), the defaults that
+    every one does (caught: the 95 % interval of the shares' difference excludes 0 already on two measured cells)."""
     from procedures.learning_loop import LearningLoopProcedure
     from tspcm_lab.analysis.modelfit import check
 
@@ -478,13 +479,14 @@ def test_check_predicts_that_the_resistive_cells_never_reach_the_learning_criter
         for seed in (11, 12)
     ]
     (tmp_path / "mine.toml").write_text(render(fitted))
-    reached = {}
+    got = {}
     for label, device in (("fitted", tmp_path / "mine.toml"), ("defaults", DEFAULTS_FILE)):
         rows = {c.figure: c for c in check(device, held, seeds=3, workers=2)}
-        first = rows["pulses_first"]
-        assert first.n_measured == 0 and first.failed == 0 and first.within is None  # nothing to compare: said
-        reached[label] = first.n_predicted
-    assert reached == {"fitted": 0, "defaults": 6}, reached
+        first = rows["first_reached"]
+        assert first.kind == "share" and first.n_measured == 2 and first.measured == 0.0 and first.failed == 0
+        assert rows["pulses_first"].n_measured == 0 and rows["pulses_first"].within is None  # no count to compare
+        got[label] = (round(first.predicted * first.n_predicted), first.n_predicted, first.within)
+    assert got == {"fitted": (0, 6, True), "defaults": (6, 6, False)}, got
 
 
 def test_simulated_runs_are_the_same_serially_in_a_process_pool_and_on_a_dask_cluster():

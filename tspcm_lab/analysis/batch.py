@@ -84,9 +84,10 @@ def write_run_analysis(path, analysis: RunAnalysis) -> None:
     """Write ``analysis`` under ``/analysis/<name>`` of the run file through the store (one ``r+`` open)."""
     from tspcm_lab.store.analysis import write_analysis
 
-    values, units = {}, {}
-    for f in analysis.features:
+    values, units, described = {}, {}, {}
+    for f in analysis.features:  # each feature's own method and criterion on its dataset: it says what it is
         values[f.name], units[f.name] = f.value, f.units
+        described[f.name] = {"method": f.method, "criterion": f.criterion}
     for name, (arr, u) in analysis.arrays.items():
         values[name], units[name] = np.asarray(arr), u
     settings = {k: v for k, v in analysis.settings.items() if v is not None}
@@ -97,6 +98,7 @@ def write_run_analysis(path, analysis: RunAnalysis) -> None:
         units,
         method=analysis.method,
         criterion=analysis.criterion,
+        described=described,
         analysis_version=ANALYSIS_VERSION,
         **settings,
     )

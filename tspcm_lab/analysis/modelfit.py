@@ -848,6 +848,25 @@ class Check:
     #: simulated runs of the procedure that failed (e.g. its calibration found no amplitude on that simulated cell):
     #: their figures are missing from ``predicted``; the measured runs' did not fail (:attr:`within`)
     failed: int = 0
+    #: "mean": measured/predicted are means over the cells with a value, judged by the cells' spread; "share": a
+    #: yes/no figure (tspcm_lab.keyfigures.YES_NO), measured/predicted the share of the cells with "yes" (of
+    #: n_measured, n_predicted), judged by the binomial interval of their difference (:attr:`interval`)
+    kind: str = "mean"
+    #: simulated runs of the procedure that completed (of them, n_predicted gave this figure a value); None: not said
+    completed: int | None = None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """A share's 95 % interval of predicted - measured (:func:`share_difference_interval`); None for a mean
+        or when either side has no cell."""
+        if self.kind != "share" or not self.n_measured or not self.n_predicted:
+            return None
+        return share_difference_interval(
+            round(self.predicted * self.n_predicted),
+            self.n_predicted,
+            round(self.measured * self.n_measured),
+            self.n_measured,
+        )
 
     @property
     def spread(self) -> float | None:
@@ -858,17 +877,24 @@ class Check:
 
     @property
     def fallback(self) -> bool:
-        """True when :attr:`spread` is the simulated cells' (fewer than two measured cells)."""
-        return not (self.n_measured >= 2 and self.measured_sigma is not None)
+        """True when :attr:`spread` is the simulated cells' (fewer than two measured cells); a share has none (its
+        interval is binomial, from any number of cells)."""
+        return self.kind == "mean" and not (self.n_measured >= 2 and self.measured_sigma is not None)
 
     @property
     def within(self) -> bool | None:
         """|predicted - measured| <= 2 spread; a spread of 0 (cells that all read the same) only admits the same
         value (not "within" by 0 <= 0 for any error: a figure that is 0 on every measured cell and 0.1 predicted
-        is not within)."""
+        is not within). A share: its :attr:`interval` holds 0. Not within when every simulated run failed where the
+        measured cells gave a value; None (not compared) when a side has no value otherwise (e.g. no simulated first
+        training reached the criterion: the share says so)."""
         s = self.spread
-        if self.failed and not self.n_predicted and math.isfinite(self.measured):
-            return False  # the device file predicts that the procedure fails where the measured cells gave a value
+        done = self.n_predicted if self.completed is None else self.completed
+        if self.failed and not done and math.isfinite(self.measured):
+            return False  # every simulated run failed, where the measured cells gave a value
+        if self.kind == "share":
+            iv = self.interval
+            return None if iv is None else iv[0] <= 0.0 <= iv[1]
         if s is None or not math.isfinite(self.predicted) or not math.isfinite(self.measured):
             return None
         if s == 0:
@@ -876,20 +902,28 @@ class Check:
         return abs(self.predicted - self.measured) <= 2.0 * s
 
 
+def share_difference_interval(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """95 % interval of k1/n1 - k2/n2 from the two shares' Wilson score intervals (Newcombe's hybrid score
+    interval, method 10 of Newcombe, Stat. Med. 17, 873 (1998)): good coverage down to a few cells and at shares of
+    0 or 1, where the normal approximation (Wald) gives an interval of width 0. It contains 0 when the two shares
+    are consistent with one proportion."""
+    from scipy.stats import binomtest
+
+    (l1, u1), (l2, u2) = (tuple(binomtest(k, n).proportion_ci(0.95, "wilson")) for k, n in ((k1, n1), (k2, n2)))
+    p1, p2 = k1 / n1, k2 / n2
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
 #: per procedure, a feature that says whether a run reached the conditions its key figures are read at (the
 #: threshold-vs-weight thresholds: at the PCM states its program-and-verify loop reached). Measured: a fitted R_on
 #: 8 % high leaves the simulated "resistive" cell unprogrammable by the procedure's default SET pulses (0 of 10
 #: states) while the measured cells reached all; its thresholds are then read in the unprogrammed states
-#: (docs/fitting.md, docs/scripts/held_out_trace.py).
-#: A learning loop's retraining is a retraining only after a first training that reached the criterion (its
-#: pulses_first is NaN otherwise): measured, the fitted fast-low file's simulated cells included one whose first
-#: training never reached it and whose "retraining" took 170 pulses, for 5-10 on the measured cells.
+#: (docs/fitting.md, docs/scripts/held_out_trace.py). (A learning loop's condition, whether its first training
+#: reached the criterion, is a key figure of its own, compared as a share: first_reached.)
 CONDITIONS = {
     "threshold-vs-weight": ("states_reached", "PCM states reached by program-and-verify"),
-    "learning-loop": ("pulses_first", "first trainings that reached the criterion"),
 }
-#: conditions read as whether the feature has a value (1) or not (0), over every run
-CONDITION_REACHED = {"learning-loop"}
 
 
 def _condition_note(procedure: str, measured: list[dict], predicted: list[dict]) -> str | None:
@@ -897,12 +931,8 @@ def _condition_note(procedure: str, measured: list[dict], predicted: list[dict])
     if procedure not in CONDITIONS:
         return None
     feature, what = CONDITIONS[procedure]
-    if procedure in CONDITION_REACHED:
-        mv = [float(math.isfinite(m.get(feature, math.nan))) for m in measured]
-        pv = [float(math.isfinite(p.get(feature, math.nan))) for p in predicted]
-    else:
-        mv = [m[feature] for m in measured if math.isfinite(m.get(feature, math.nan))]
-        pv = [p[feature] for p in predicted if math.isfinite(p.get(feature, math.nan))]
+    mv = [m[feature] for m in measured if math.isfinite(m.get(feature, math.nan))]
+    pv = [p[feature] for p in predicted if math.isfinite(p.get(feature, math.nan))]
     if not mv or not pv or np.mean(pv) >= np.mean(mv):
         return None
     return (
@@ -935,9 +965,11 @@ def check(
 ) -> list[Check]:
     """Re-run each run (its recorded parameters) on the simulated bench with ``device_file``, ``seeds``
     simulated cells per run (the device's own device-to-device draws), and compare the procedures' key
-    figures (tspcm_lab.keyfigures) with the measured ones."""
+    figures (tspcm_lab.keyfigures) with the measured ones: a number as the mean over the cells that have it, a
+    yes/no figure as the share of the cells that say yes (:class:`Check`)."""
     from sim_backend.params import DeviceParams, ParameterError, _read
     from tspcm_lab.analysis.registry import get_analysis
+    from tspcm_lab.keyfigures import yes_no_figures
     from tspcm_lab.store import open_run
 
     try:
@@ -988,10 +1020,16 @@ def check(
                 )
                 if x
             )
+        done = len(predicted.get(proc, []))
         for fig in key_figure_names(proc, ms[0]):
             mv = np.array([m.get(fig, math.nan) for m in ms], float)
             pv = np.array([p.get(fig, math.nan) for p in predicted.get(proc, [])], float)
             mv, pv = mv[np.isfinite(mv)], pv[np.isfinite(pv)]
+            if fig in yes_no_figures(proc):  # the share of the cells that say yes
+                share = [float(np.mean(v > 0.5)) if v.size else math.nan for v in (mv, pv)]
+                n = len(failed.get(proc, []))
+                out.append(Check(proc, fig, share[0], None, share[1], None, mv.size, pv.size, note, n, "share", done))
+                continue
             out.append(
                 Check(
                     proc,
@@ -1004,6 +1042,7 @@ def check(
                     int(pv.size),
                     note,
                     len(failed.get(proc, [])),
+                    completed=done,
                 )
             )
     return out

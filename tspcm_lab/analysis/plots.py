@@ -236,7 +236,12 @@ def learning_figure(
     if math.isfinite(criterion):
         ax.axhline(criterion, color="C3", ls=":", lw=1, label=f"criterion {criterion:g}")
     n0, n1 = counts
-    parts = [f"to criterion: {n0:.0f} first, {n1:.0f} after forgetting" if all(map(math.isfinite, counts)) else ""]
+    parts = []
+    if math.isfinite(n0):
+        after = f"{n1:.0f}" if math.isfinite(n1) else "not reached" if np.any(stage == 1) else "-"
+        parts.append(f"to criterion: {n0:.0f} first, {after} after forgetting")
+    elif np.any(stage == 1):  # the analysis reports no retraining count then (first_reached 0)
+        parts.append("the first training did not reach the criterion: no retraining or savings to read")
     if math.isfinite(savings):
         parts.append(f"savings {100 * savings:.0f} %")
     ax.set(xlabel=x_label + " (cumulative)", ylabel=y_label)

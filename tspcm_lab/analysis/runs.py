@@ -339,15 +339,32 @@ def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
 
 
 # ---------------------------------------------------------------------------------------------- learning-loop
-def _stage_counts(stage, count, metric, criterion, label):
+def _stage_counts(stage, count, metric, criterion):
+    """(first_reached, N_first, N_retrain, savings) of a train-forget-retrain run.
+
+    first_reached: 1 when the first training (stage 0) reached the criterion, 0 when it ended without (the
+    procedure went on to stage 1: its trains ran out), NaN when the run ended during it (not known). N_retrain
+    and savings only after a first training that reached the criterion: from an unlearned cell a "retraining"
+    is a first training, and its count says nothing of what forgetting left (NaN, with first_reached 0).
+    """
     from tspcm_lab.analysis import learning
 
     out = {}
     for s in (0, 1):
         sel = stage == s
         out[s] = learning.count_to_criterion(count[sel], metric[sel], criterion) if sel.any() else math.nan
+    if math.isfinite(out[0]):
+        reached = 1.0
+    else:
+        reached = 0.0 if np.any(stage == 1) else math.nan
+        out[1] = math.nan
     sav = learning.savings(out[0], out[1]) if math.isfinite(out[0]) and out[0] > 0 else math.nan
-    return out[0], out[1], sav
+    return reached, out[0], out[1], sav
+
+
+#: the first-reached feature's method, and the criterion text the retraining's features add
+REACHED_METHOD = "1: the first training reached the criterion; 0: it ended without; NaN: the run ended during it"
+RETRAIN_ONLY = "; NaN unless the first training reached it (first_reached 1)"
 
 
 @register_analysis("learning-loop")
@@ -358,12 +375,13 @@ def analyze_learning_loop_run(run) -> RunAnalysis:
     """
     c = columns(run, "learning-loop", ["Stage", "Pulse", "Firing probability"])
     crit = float_param(run, ("criterion_probability",), 0.9)
-    n0, n1, sav = _stage_counts(c["Stage"], c["Pulse"], c["Firing probability"], crit, "pulses")
+    reached, n0, n1, sav = _stage_counts(c["Stage"], c["Pulse"], c["Firing probability"], crit)
     text = f"firing probability >= {crit:g}"
     feats = [
+        Feature("first_reached", reached, "", REACHED_METHOD, text),
         Feature("pulses_first", n0, "", "learning.count_to_criterion, first training", text),
-        Feature("pulses_retrain", n1, "", "learning.count_to_criterion, retraining", text),
-        Feature("savings", sav, "", "(N_first - N_retrain) / N_first", text),
+        Feature("pulses_retrain", n1, "", "learning.count_to_criterion, retraining", text + RETRAIN_ONLY),
+        Feature("savings", sav, "", "(N_first - N_retrain) / N_first", text + RETRAIN_ONLY),
     ]
     return RunAnalysis("learning-loop", feats, {}, "learning.count_to_criterion", text, {"criterion_probability": crit})
 
@@ -401,12 +419,15 @@ def analyze_pattern_run(run) -> RunAnalysis:
     thr = learning.default_threshold(maps) if thr is None else thr
     acc = learning.accuracy_per_epoch(maps, target, thr)
     crit = float_param(run, ("accuracy_criterion",), 1.0)
-    n0, n1, sav = _stage_counts(stage, epoch.astype(float), acc, crit - 1e-12, "epochs")
+    reached, n0, n1, sav = _stage_counts(stage, epoch.astype(float), acc, crit - 1e-12)
     crit_text = f"accuracy >= {crit:g}, read threshold {thr:.3g} S"
     feats = [
+        Feature("first_reached", reached, "", REACHED_METHOD, crit_text),
         Feature("epochs_first", n0, "", "learning.count_to_criterion on accuracy per epoch", crit_text),
-        Feature("epochs_retrain", n1, "", "learning.count_to_criterion on accuracy per epoch", crit_text),
-        Feature("savings", sav, "", "(N_first - N_retrain) / N_first", crit_text),
+        Feature(
+            "epochs_retrain", n1, "", "learning.count_to_criterion on accuracy per epoch", crit_text + RETRAIN_ONLY
+        ),
+        Feature("savings", sav, "", "(N_first - N_retrain) / N_first", crit_text + RETRAIN_ONLY),
         Feature("final_accuracy", float(acc[-1]) if acc.size else math.nan, "", "learning.pattern_accuracy", crit_text),
     ]
     arrays = {

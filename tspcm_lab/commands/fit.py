@@ -154,31 +154,48 @@ def _check(args) -> int:
         f"{'spread':>10s} {'err/spread':>10s}  within 2 sigma"
     )
     bad = fallbacks = 0
+    compared: list[str] = []  # "FIGURE yes|NO (N / M)": its verdict, on N measured and M simulated cells
     for c in rows:
         err = c.predicted - c.measured
-        s = c.spread
-        src = "sim" if c.fallback else "cells"
-        fallbacks += c.fallback and s is not None
-        ratio = f"{abs(err) / s:10.2f}" if s else f"{'-':>10s}"
         verdict = {True: "yes", False: "NO", None: "-"}[c.within]
         bad += c.within is False
+        if c.within is not None:
+            compared.append(f"{c.figure} {verdict} ({c.n_measured} / {c.n_predicted})")
+        if c.kind == "share":  # a yes/no figure: the shares of the cells that say yes, and their difference's interval
+            iv = c.interval
+            span = f"[{iv[0]:+.2f}, {iv[1]:+.2f}]" if iv else "-"
+            print(
+                f"{c.procedure:20s} {c.figure:30s} {_share(c.measured, c.n_measured):>11s} "
+                f"{_share(c.predicted, c.n_predicted):>11s} {err:+10.3g} {span:>21s}  {verdict} (share of the cells "
+                f"that say yes; 95 % interval of predicted - measured, Newcombe-Wilson: within when it holds 0)"
+            )
+            continue
+        s = c.spread
+        src = "sim" if c.fallback and s is not None else "cells"
+        fallbacks += c.fallback and c.within is not None
+        ratio = f"{abs(err) / s:10.2f}" if s else f"{'-':>10s}"
         print(
             f"{c.procedure:20s} {c.figure:30s} {c.measured:11.4g} {c.predicted:11.4g} {err:10.3g} "
             f"{(s if s is not None else float('nan')):10.3g} {ratio}  {verdict} ({src}: {c.n_measured} measured, "
             f"{c.n_predicted} simulated)"
         )
-    compared = sum(c.within is not None for c in rows)
     if not fallbacks:
         basis = "the measured cells' sample sigma, device to device"
-    elif fallbacks == sum(c.spread is not None for c in rows):
+    elif fallbacks == sum(c.kind == "mean" and c.within is not None for c in rows):
         basis = "the simulated cells' sample sigma: fewer than two measured cells, fallback below"
     else:
         basis = "the measured cells' sample sigma; rows marked 'sim': the simulated cells', fallback below"
+    basis = f"|error| <= 2 sigma, sigma: {basis}"
+    if any(c.kind == "share" for c in rows):
+        basis += "; a yes/no figure: the 95 % interval of the shares' difference holds 0"
+    skipped = [c.figure for c in rows if c.within is None]
     print(
-        f"{compared - bad} of {compared} key figures predicted within 2 sigma of the cells' spread (spread: {basis})"
+        f"{len(compared) - bad} of {len(compared)} key figures predicted within the cells' spread"
+        + (f", on measured / simulated cells: {', '.join(compared)}" if compared else "")
+        + f" (within: {basis})"
         + (
-            f"; {len(rows) - compared} not compared ('-': the runs or the simulated cells gave no value or no spread)"
-            if compared < len(rows)
+            f"; not compared: {', '.join(skipped)} ('-': the runs or the simulated cells gave no value or no spread)"
+            if skipped
             else ""
         )
     )
@@ -194,6 +211,11 @@ def _check(args) -> int:
         print("nothing compared: these runs' key figures have no value to predict (see the table); no verdict")
         return 1
     return 1 if bad else 0
+
+
+def _share(share: float, n: int) -> str:
+    """ "3 of 8" (cells that say yes, of those with a value), "-" for none."""
+    return f"{round(share * n)} of {n}" if n else "-"
 
 
 def _run_files(paths) -> list[str]:

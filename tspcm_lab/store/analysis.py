@@ -42,6 +42,8 @@ def write_analysis(
     units: Mapping[str, str] | None = None,
     method: str = "",
     criterion: str = "",
+    *,
+    described: Mapping[str, Mapping[str, str]] | None = None,
     **settings: Any,
 ) -> None:
     """Write (or replace) ``/analysis/<name>`` in the run file at `path`.
@@ -50,6 +52,8 @@ def write_analysis(
     :param units: {feature: units}; features without an entry get "" (dimensionless)
     :param method: how the values were extracted (a function name or a short description)
     :param criterion: the criterion used (e.g. "max dlogI/dV"), "" when none
+    :param described: {feature: {"method": ..., "criterion": ...}}: attributes of that value's dataset, where one
+        value's meaning is not the group's (e.g. a yes/no figure, or a count that is NaN under a condition)
     :param settings: further attributes of the group (scalars or strings), e.g. compliance_A=1e-4
 
     Refuses a run that is still being written or whose writer died (repair it first): analysis
@@ -58,12 +62,14 @@ def write_analysis(
     if not name or "/" in name:
         raise ValueError(f"write_analysis: name must be a non-empty string without '/', got {name!r}")
     units = dict(units or {})
-    unknown = set(units) - set(values)
-    if unknown:
-        raise ValueError(f"write_analysis: units given for unknown values {sorted(unknown)}")
+    described = dict(described or {})
+    for what, given in (("units", units), ("descriptions", described)):
+        unknown = set(given) - set(values)
+        if unknown:
+            raise ValueError(f"write_analysis: {what} given for unknown values {sorted(unknown)}")
     path = Path(path)
     with _open_for_analysis(path) as h5:
-        _write_group(h5, name, values, units, method, criterion, settings)
+        _write_group(h5, name, values, units, method, criterion, settings, described)
 
 
 _STATE_ATTRS = ("status", "writer_host", "writer_pid", "writer_process_start")
@@ -127,6 +133,7 @@ def _write_group(
     method: str,
     criterion: str,
     settings: Mapping[str, Any],
+    described: Mapping[str, Mapping[str, str]],
 ) -> None:
     """Replace ``/analysis/<name>`` of the open file ``h5`` with the given values and attributes."""
     parent = h5.require_group("analysis")
@@ -143,3 +150,5 @@ def _write_group(
     for feature, value in values.items():
         ds = layout.create_small_dataset(group, hdf5_name(feature), _value(value))
         ds.attrs["units"] = units.get(feature, "")
+        for key, text in described.get(feature, {}).items():
+            ds.attrs[key] = text
