@@ -32,6 +32,7 @@ def x(h: float | None) -> str:
 
 def main() -> None:
     import test_fit as t
+    from fit_roundtrip import device_runs
 
     from tspcm_lab.analysis.devicefit import extract, load_runs
 
@@ -55,14 +56,7 @@ def main() -> None:
     for name, true in t.DEVICES.items():
         d = work / name
         d.mkdir(parents=True, exist_ok=True)
-        dev = t.device_file(d / "true.toml", true)
-        paths = []
-        for seed in (11, 12):
-            for cls, values in t.RUNS:
-                p = d / f"{cls.name}_{seed}.h5"
-                if not p.exists():
-                    t.simulate(cls, {**values, **t.settings(cls, true)}, p, seed, dev)
-                paths.append(p)
+        paths, _ = device_runs(t, d, true)  # the round trip's runs (fit_roundtrip.py: the same folder layout)
         runs = load_runs(paths, ["A"] * 3 + ["B"] * 3, 500.0)
         res0 = extract(runs, 500.0, True)
         for move in moves:
