@@ -216,17 +216,20 @@ class Agilent33500Pulse(PulseBase):
         """
         ch = self._ch
         timing = ("pulse_train", width_s, period_s, count, edge_s)
-        same_timing = self._programmed == timing
+        known = self._programmed  # (timing, (high, low)) of the last pulse train, or None
+        same_timing = known is not None and known[0] == timing
         self._programmed = None
         if not same_timing:
             ch.output_load = "INF"
             ch.shape = "PULS"
-        if high_v > float(ch.voltage_low):
-            ch.voltage_high = high_v
-            ch.voltage_low = low_v
-        else:
-            ch.voltage_low = low_v
-            ch.voltage_high = high_v
+        if not same_timing or known[1] != (high_v, low_v):
+            # the present low level: the one this role's last pulse train set, when it is known
+            if high_v > (known[1][1] if same_timing else float(ch.voltage_low)):
+                ch.voltage_high = high_v
+                ch.voltage_low = low_v
+            else:
+                ch.voltage_low = low_v
+                ch.voltage_high = high_v
         if not same_timing:
             ch.pulse_transition = self.MIN_EDGE_S
             ch.pulse_width = self.MIN_WIDTH_S
@@ -236,9 +239,10 @@ class Agilent33500Pulse(PulseBase):
             self._setup_burst(count)
         # else: load, shape, timing and burst are as this role's last pulse train left them (only
         # levels, triggers and output switching sent since): the levels are all that may change, e.g.
-        # between the steps of an amplitude calibration (the other 13 commands re-sent the values set)
+        # between the steps of an amplitude calibration (the other 13 commands re-sent the values set),
+        # and they are sent only when they change (without reading the low level back first)
         self._raise_on_errors("configuring the pulse train")
-        self._programmed = timing
+        self._programmed = (timing, (high_v, low_v))
 
     def _do_configure_arb(self, samples_v: np.ndarray, sample_interval_s: float, count: int, name: str) -> ArbScaling:
         self._programmed = None

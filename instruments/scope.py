@@ -41,6 +41,12 @@ class DSOX1102GScope(RoleBase):
         self.channel = int(channel)
         self.sense_resistance_ohm = float(sense_resistance_ohm)
         self._points: int | None = None
+        #: (source, points) of the :WAVeform transfer settings last sent, kept while the record arm() set up is
+        #: unchanged (see fetch); None: unknown
+        self._transfer: tuple[str, int] | None = None
+        #: True from a fetch that saw its capture done (Run bit clear: the scope stopped after its single
+        #: acquisition) to the next :SINGle
+        self._stopped = False
 
     def arm(
         self,
@@ -73,10 +79,14 @@ class DSOX1102GScope(RoleBase):
         if full_scale_current_a is not None and not full_scale_current_a > 0:
             raise ValueError(f"full_scale_current_a must be > 0 A, got {full_scale_current_a!r}")
         d = self.driver
-        d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
+        if not (self._stopped and self._programmed is not None):
+            d.stop()  # no acquisition in flight while reconfiguring; the :SINGle below is the only one
+        # else: the last fetch saw its capture done and nothing but transfers was sent since: stopped already
+        self._stopped = False
         programmed = (record_length_s, pretrigger_s, full_scale_current_a, trigger_level_v)
         if self._programmed != programmed:
             self._programmed = None
+            self._transfer = None
             self._configure(d, record_length_s, pretrigger_s, full_scale_current_a, trigger_level_v)
         # else: the scope is set up as this role's last arm left it (only fetches, which change no
         # setting, since): a capture of the same train needs only the :SINGle below (a spike train's
@@ -147,8 +157,21 @@ class DSOX1102GScope(RoleBase):
                     "is the pulse generator's sync cabled to EXT and triggered?"
                 )
             time.sleep(self.POLL_S)
-        t_s, volts, preamble = self.driver.read_waveform_volts(f"channel{self.channel}", self._points)
+        transfer = (f"channel{self.channel}", self._points)
+        if self._programmed is None or self._transfer != transfer:
+            self._transfer = None
+            self.driver.set_waveform_transfer(*transfer)
+            self._transfer = transfer
+        # else: source, record mode, points and format are as this role's last fetch of the same record left
+        # them (only :stop, :SINGle and status queries sent since): a capture of the same train needs only the
+        # preamble and the data (the six transfer settings, ~3k commands of a demo, re-sent the values set)
+        try:
+            t_s, volts, preamble = self.driver.fetch_waveform_volts()
+        except BaseException:
+            self._transfer = None
+            raise
         self._points = None
+        self._stopped = True
         return Capture(
             t_s=t_s,
             current_a=volts / self.sense_resistance_ohm,

@@ -44,9 +44,10 @@ class SmuBase(OutputRoleBase):
         self._mode: str | None = None  # "voltage" or "current"
         self._compliance: float | None = None
         #: (source function, nplc) of the last configuration this role sent in full and found error-free,
-        #: kept while only levels, readings and output switching have been sent since (a sweep, off() or a
-        #: failure forgets it): a model may then change just the compliance (see Keithley2450SMU)
-        self._programmed: tuple[str, float] | None = None
+        #: kept while only levels, readings and output switching have been sent since (off() or a failure
+        #: forgets it; a sweep too, unless the model says what it leaves: see _after_sweep): a model may
+        #: then send just what changed (see Keithley2450SMU)
+        self._programmed: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ configuration
     def configure_voltage_source(self, compliance_a: float, *, nplc: float = 1.0) -> None:
@@ -148,11 +149,12 @@ class SmuBase(OutputRoleBase):
         return levels
 
     def _run_sweep(self, run: Callable[[], tuple[Any, Any]], levels: np.ndarray, delay_s: float) -> SweepResult:
-        self._programmed = None  # a sweep programs the instrument's own source settings
+        programmed, self._programmed = self._programmed, None  # a sweep programs the instrument's own source settings
         was_on = self.output_is_on
         self.output_is_on = True  # the instrument's sweep turns the source on
         with self._timeout_at_least(self._sweep_duration_s(levels.size, delay_s) * 2 + 10):
             source_v, current_a = run()
+        self._programmed = self._after_sweep(programmed)
         if not was_on:
             self.output_off()
         self.settings["source_voltage_v"] = None  # the level is where the sweep left it
@@ -163,6 +165,11 @@ class SmuBase(OutputRoleBase):
             "delay_s": float(delay_s),
         }
         return SweepResult(np.asarray(source_v, dtype=float), np.asarray(current_a, dtype=float))
+
+    def _after_sweep(self, programmed: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        """What is known of the configuration after a sweep that completed, given ``programmed`` before it:
+        nothing (None) unless a model knows what its sweep changes."""
+        return None
 
     def _sweep_duration_s(self, points: int, delay_s: float) -> float:
         nplc = float(self.settings.get("nplc", 1.0))
@@ -253,12 +260,16 @@ class Keithley2450SMU(SmuBase):
         the other quantity sensed at ``nplc``. When the last configuration was the same mode and NPLC (nothing but
         levels, readings and output switching sent since), the compliance is the one command that changes
         anything, e.g. between a read's firing and its sweep (the other five re-sent the values already set:
-        ~10k commands of a demo)."""
+        ~10k commands of a demo); after a native sweep (see _after_sweep), the source range and the compliance
+        (e.g. a read's firing after the previous read's sweep: ~4k commands of a demo)."""
         d = self.driver
         node, compliance_property, sense, nplc_property = self._SOURCES[mode]
-        repeat = self._programmed == (mode, nplc)
+        known = self._programmed
         self._programmed = None
-        if repeat:
+        if known == (mode, nplc):
+            setattr(d, compliance_property, compliance)
+        elif known == (mode, nplc, "swept"):
+            d.write(f":SOUR:{node}:RANG:AUTO 1")
             setattr(d, compliance_property, compliance)
         else:
             d.source_mode = mode
@@ -269,6 +280,16 @@ class Keithley2450SMU(SmuBase):
             d.write(f":SENS:{sense}:RANG:AUTO 1")
         self._raise_on_errors(f"configuring the {mode} source")
         self._programmed = (mode, nplc)
+
+    def _after_sweep(self, programmed: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        """A native sweep (``:SOUR:SWE:VOLT:LIST``/``:LIN``) leaves the source function (the swept one, which
+        the role configured), the sense function, its NPLC and range as they were; only its source range is
+        fixed (the sweep's best range, autorange off: Reference Manual, "SWEep"), and its compliance is the
+        one configured before it. So after a sweep from a known configuration, the source range and the
+        compliance are what a configuration of the same mode and NPLC sends."""
+        if programmed is None or programmed[0] != "voltage":
+            return None
+        return (programmed[0], programmed[1], "swept")
 
     def _do_set_voltage(self, level_v: float) -> None:
         self.driver.source_voltage = level_v

@@ -376,7 +376,9 @@ class CellArray:
             raise ModelError("sample_times_s must be finite and sorted")
         resp = self._run(waveform, idx, mode=mode, r_s=r_s, lim=lim, cap=cap, windows=windows, samples=samples)
         if idx.size < self.n:  # idx is unique: all cells driven leaves none to idle
-            others = np.setdiff1d(np.arange(self.n), idx, assume_unique=True)
+            keep = np.ones(self.n, dtype=bool)  # np.setdiff1d(np.arange(n), idx)'s cells, in order, by a mask
+            keep[idx] = False
+            others = np.flatnonzero(keep)
             if others.size:
                 self._idle_cells(others, T)
         self.t_s += T

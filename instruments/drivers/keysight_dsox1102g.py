@@ -149,26 +149,40 @@ class KeysightDSOX1102GTrig(ReservedNamesAsSet, KeysightDSOX1102G):
         its full length. ``fmt``: 'word' (the default: 16-bit unsigned codes, big endian, 2 bytes a point,
         the scope's full resolution), 'byte' (8-bit codes, 1 byte a point) or 'ascii' (volts as text,
         ~14 bytes a point, formatted and parsed one by one: slow for long records). Codes become volts as
-        the programmer's guide says: (code - yreference) x yincrement + yorigin.
+        the programmer's guide says: (code - yreference) x yincrement + yorigin. The same as
+        :meth:`set_waveform_transfer` then :meth:`fetch_waveform_volts`.
         """
+        self.set_waveform_transfer(source, points, fmt)
+        return self.fetch_waveform_volts(fmt)
+
+    def set_waveform_transfer(self, source: str = "channel1", points: int = 1000, fmt: str = "word") -> None:
+        """The :WAVeform settings of a transfer (source, raw record, points, format; for binary formats
+        unsigned codes, and MSB first for words). The scope keeps them: a caller that knows they are set
+        (nothing else sent to the scope but captures) reads with :meth:`fetch_waveform_volts` alone."""
         if fmt not in ("word", "byte", "ascii"):
             raise ValueError(f"fmt must be 'word', 'byte' or 'ascii', got {fmt!r}")
         self.waveform_source = source
         self.waveform_points_mode = "raw"
         self.waveform_points = points
         self.waveform_format = fmt
+        if fmt != "ascii":
+            self.waveform_unsigned = True
+            if fmt == "word":
+                self.waveform_byteorder = "MSBF"
+
+    def fetch_waveform_volts(self, fmt: str = "word") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """The preamble and the record as set by :meth:`set_waveform_transfer` (``fmt`` as set there):
+        (t_s relative to trigger, volts, preamble)."""
+        if fmt not in ("word", "byte", "ascii"):
+            raise ValueError(f"fmt must be 'word', 'byte' or 'ascii', got {fmt!r}")
+        preamble = self.waveform_preamble
         if fmt == "ascii":
-            preamble = self.waveform_preamble
             data = self.values(":waveform:data?")
             data[0] = str(data[0])
             header_digits = int(data[0][1])  # IEEE 488.2 block header '#<n><n digits>'
             data[0] = float(data[0][2 + header_digits :])
             volts = np.asarray(data, dtype=float)
         else:
-            self.waveform_unsigned = True
-            if fmt == "word":
-                self.waveform_byteorder = "MSBF"
-            preamble = self.waveform_preamble
             codes = np.frombuffer(self.read_block(":waveform:data?"), dtype=self.BINARY_DTYPES[fmt])
             volts = (codes - float(preamble["yreference"])) * preamble["yincrement"] + preamble["yorigin"]
         index = np.arange(volts.size)

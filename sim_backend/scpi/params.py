@@ -26,7 +26,9 @@ from decimal import Decimal
 
 from .errors import ScpiError
 
-_SPECIAL = re.compile(r"""['"();#,]""")
+#: per separator, the characters _split_top_level stops at: quotes, parentheses, blocks and the separator (the
+#: other separator is an ordinary character there: stopping at it changed nothing but cost a loop turn)
+_SPECIAL = {";": re.compile(r"""['"();#]"""), ",": re.compile(r"""['"(),#]""")}
 _NUMBER = re.compile(  # ASCII only: a real instrument does not read "٣" as 3
     r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[+-]?\d+)?)\s*([A-Za-z/%]*)\s*$", re.ASCII
 )
@@ -84,7 +86,7 @@ def _split_top_level(text: str, separator: str) -> list[str]:
     depth = 0
     i = 0
     n = len(text)
-    search = _SPECIAL.search
+    search = _SPECIAL[separator].search
     while True:
         m = search(text, i)
         if m is None:
@@ -117,6 +119,8 @@ def _split_top_level(text: str, separator: str) -> list[str]:
 
 def split_units(message: str) -> list[str]:
     """Split a program message at ``;`` outside strings, parentheses and blocks."""
+    if ";" not in message and "'" not in message and '"' not in message and "#" not in message:
+        return [message]  # one unit, and nothing that could be malformed (an open string or block)
     return _split_top_level(message, ";")
 
 
@@ -209,11 +213,13 @@ def parse_number(token: str, *, units: Iterable[str] = (), name: str = "value") 
                 raise ScpiError(-134, f"{name}: suffix too long")
             raise ScpiError(-121, f"{name}: invalid character in number {tok[:40]!r}")
         raise wrong_type(token, name, "a number")
-    mantissa = re.sub(r"[eE].*", "", m.group(1))
-    if sum(ch.isdigit() for ch in mantissa) > _MAX_DIGITS:
-        raise ScpiError(-124, f"{name}: more than {_MAX_DIGITS} digits")
-    value = float(m.group(1).replace(" ", ""))
-    if value in (float("inf"), float("-inf")):
+    number = m.group(1)
+    if len(number) > _MAX_DIGITS:  # a shorter token cannot hold more digits (the common case: no count)
+        mantissa = re.sub(r"[eE].*", "", number)
+        if sum(ch.isdigit() for ch in mantissa) > _MAX_DIGITS:
+            raise ScpiError(-124, f"{name}: more than {_MAX_DIGITS} digits")
+    value = float(number.replace(" ", ""))
+    if math.isinf(value):
         raise ScpiError(-123, f"{name}: exponent too large")
     suffix = m.group(2).upper()
     if not suffix:

@@ -400,17 +400,68 @@ def resolve_key(inst, key: str, alt: tuple[str, ...], sfx: tuple[int, ...]):
     raise TableError(f"empty key {key!r}")
 
 
+#: (key, alternatives, suffixes) -> how get_value/set_value reach the state: (0, text, None) an entry of the
+#: instrument's state dict, (1, name, None) an attribute, (2, name, raw index) an item of an attribute's
+#: container, (3, segments, None) a longer path (resolve_key)
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _plan(key: str, alt, sfx) -> tuple:
+    """The plan of :func:`resolve_key` for a key: what it does every time, decided once (a setting or a
+    configuration list entry is read and written thousands of times in a run)."""
+    try:
+        cache_key = (key, alt, sfx)
+        plan = _PLANS.get(cache_key)
+    except TypeError:  # alternatives or suffixes in a list
+        cache_key = (key, tuple(alt), tuple(sfx))
+        plan = _PLANS.get(cache_key)
+    if plan is None:
+        text, segments = _key_path(key, alt, sfx)
+        if segments is None:
+            plan = (0, text, None)
+        elif len(segments) == 1:
+            name, idx = segments[0]
+            plan = (1, name, None) if idx is None else (2, name, idx)
+        else:
+            plan = (3, segments, None)
+        if len(_PLANS) < 65536:
+            _PLANS[cache_key] = plan
+    return plan
+
+
 def get_value(inst, row: Row, alt, sfx):
+    kind, name, idx = _plan(row.key, alt, sfx)
+    if kind == 0:
+        return inst.s[name]
+    if kind == 1:
+        return getattr(inst, name)
+    if kind == 2:
+        container = getattr(inst, name)
+        if type(container) is dict and idx in container:  # what _index gives for a key the dict holds
+            return container[idx]
+        return container[_index(container, idx)]
     container, index, attr = resolve_key(inst, row.key, alt, sfx)
     return getattr(container, index) if attr else container[index]
 
 
 def set_value(inst, row: Row, alt, sfx, value) -> None:
-    container, index, attr = resolve_key(inst, row.key, alt, sfx)
-    if attr:
-        setattr(container, index, value)
+    kind, name, idx = _plan(row.key, alt, sfx)
+    if kind == 0:
+        inst.s[name] = value
+    elif kind == 1:
+        setattr(inst, name, value)
+    elif kind == 2:
+        container = getattr(inst, name)
+        if type(container) is dict and idx in container:
+            container[idx] = value
+        else:
+            container[_index(container, idx)] = value
     else:
-        container[index] = value
+        container, index, attr = resolve_key(inst, row.key, alt, sfx)
+        if attr:
+            setattr(container, index, value)
+        else:
+            container[index] = value
 
 
 # -------------------------------------------------------------------- reports

@@ -176,8 +176,9 @@ def test_81160a_pulse_train_and_user_waveform():
 def test_33500_a_new_amplitude_on_the_same_timing_sends_the_levels_alone():
     """An amplitude calibration steps the level of one pulse train: with width, period, count and edges as
     the last configuration left them (only triggers and output switching since), the levels are sent
-    (in the order the present low level allows) and errors checked; another timing, or off(), is sent
-    in full again."""
+    (in the order the present low level, the one the role set last, allows: not read back) and errors
+    checked; the same levels again send nothing but the error check; another timing, or off(), is sent
+    in full again, the low level read back first."""
     timing = [
         ("SOUR1:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),
         ("SOUR1:FUNC:PULS:WIDT 1.600000e-08", None),
@@ -188,7 +189,6 @@ def test_33500_a_new_amplitude_on_the_same_timing_sends_the_levels_alone():
     ]
     head = [("OUTP1:LOAD INF", None), ("SOUR1:FUNC PULS", None)]
     levels = [
-        ("SOUR1:VOLT:LOW?", "+0.0E+00"),
         ("SOUR1:VOLT:HIGH 1.300000", None),
         ("SOUR1:VOLT:LOW 0.000000", None),
     ]
@@ -207,9 +207,17 @@ def test_33500_a_new_amplitude_on_the_same_timing_sends_the_levels_alone():
             ("OUTP1?", "0"),
             *levels,  # the new amplitude alone
             NO_ERROR,
+            NO_ERROR,  # the same amplitude again
+            ("SOUR1:VOLT:HIGH 1.500000", None),  # levels up: the high level first, above the present low
+            ("SOUR1:VOLT:LOW 1.000000", None),
+            NO_ERROR,
+            ("SOUR1:VOLT:LOW 0.000000", None),  # levels down below that low: the low level first
+            ("SOUR1:VOLT:HIGH 0.800000", None),
+            NO_ERROR,
             ("OUTP1 0", None),  # off()
             ("OUTP1?", "0"),
             *head,
+            ("SOUR1:VOLT:LOW?", "+0.0E+00"),
             *levels,
             *timing,  # after off(): in full again
             NO_ERROR,
@@ -222,5 +230,9 @@ def test_33500_a_new_amplitude_on_the_same_timing_sends_the_levels_alone():
         pulse.output_off()
         pulse.configure_pulse_train(1.3, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
         assert pulse.settings["amplitude_v"] == 1.3 and pulse.settings["count"] == 10
+        pulse.configure_pulse_train(1.3, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
+        pulse.configure_pulse_train(1.5, 1e-6, period_s=10e-6, count=10, edge_s=10e-9, base_v=1.0)
+        pulse.configure_pulse_train(0.8, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)
+        assert pulse.settings["amplitude_v"] == 0.8 and pulse.settings["base_v"] == 0.0
         assert pulse.off() == []
         pulse.configure_pulse_train(1.3, 1e-6, period_s=10e-6, count=10, edge_s=10e-9)

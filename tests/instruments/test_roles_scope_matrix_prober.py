@@ -130,23 +130,27 @@ def test_matrix_with_one_relay_per_cell_connects_any_set():
         Keithley2750MatrixRole(None, cell_channels=[[101]], row_channels=[101], col_channels=[113])
 
 
+#: what arm(10e-6, 10e-9) sends to set up the scope (no vertical range), and arm(20e-6, 10e-9)
+SETUP_10US = [
+    (":TIMebase:MODE MAIN", None),
+    (":TIMebase:REFerence LEFT", None),
+    (":TIMebase:RANGe 1e-05", None),
+    (":TIMebase:POSition 1e-06", None),
+    (":TRIGger:MODE EDGE", None),
+    (":TRIGger:EDGE:SOURce EXT", None),
+    (":TRIGger:EDGE:LEVel 1", None),
+    (":TRIGger:EDGE:SLOPe POS", None),
+    (":TRIGger:SWEep NORM", None),
+    (":ACQuire:TYPE NORM", None),
+]
+SETUP_20US = [(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in SETUP_10US]
+
+
 def test_scope_rearmed_with_the_same_record_sends_only_single():
     """A train captured again with the same record: the timebase, range and trigger are as the last
     arm() left them (fetches change no setting), so :stop and :SINGle alone; another record (or off())
     sets everything again."""
-    setup = [
-        (":TIMebase:MODE MAIN", None),
-        (":TIMebase:REFerence LEFT", None),
-        (":TIMebase:RANGe 1e-05", None),
-        (":TIMebase:POSition 1e-06", None),
-        (":TRIGger:MODE EDGE", None),
-        (":TRIGger:EDGE:SOURce EXT", None),
-        (":TRIGger:EDGE:LEVel 1", None),
-        (":TRIGger:EDGE:SLOPe POS", None),
-        (":TRIGger:SWEep NORM", None),
-        (":ACQuire:TYPE NORM", None),
-    ]
-    longer = [(c.replace("1e-05", "2e-05").replace("POSition 1e-06", "POSition 2e-06"), r) for c, r in setup]
+    setup, longer = SETUP_10US, SETUP_20US
     armed = [(":single", None), (":OPERegister:CONDition?", "+8")]
     with expected_protocol(
         KeysightDSOX1102GTrig,
@@ -170,3 +174,43 @@ def test_scope_rearmed_with_the_same_record_sends_only_single():
         scope.arm(20e-6, 10e-9)
         assert scope.off() == []
         scope.arm(20e-6, 10e-9)
+
+
+def test_scope_fetch_of_the_same_record_reads_without_the_transfer_settings():
+    """The :WAVeform transfer settings stay as the last fetch left them while the record is the same (only
+    :SINGle and status queries since): the next fetch reads the preamble and the data alone; another
+    record, or off(), sends them again before reading. A scope whose last capture was fetched is stopped
+    (its Run bit was clear): the next arm needs no :stop, unless off() came between."""
+    setup, longer = SETUP_10US, SETUP_20US
+    armed = [(":single", None), (":OPERegister:CONDition?", "+8"), (":OPERegister:CONDition?", "+0")]
+
+    def transfer(points):
+        return [
+            (":waveform:source CHAN1", None),
+            (":waveform:points:mode RAW", None),
+            (f":waveform:points {points}", None),
+            (":waveform:format WORD", None),
+            (":WAVeform:UNSigned 1", None),
+            (":WAVeform:BYTeorder MSBF", None),
+        ]
+
+    read = [
+        (":waveform:preamble?", "+1,+0,+2,+1,+1.0E-08,+0.0E+00,+0,+1.0E-03,+0.0E+00,+32768"),
+        (":waveform:data?", b"#800000004" + np.array([32768, 32818], ">u2").tobytes() + b"\n"),
+    ]
+    with expected_protocol(
+        KeysightDSOX1102GTrig,
+        [
+            *[(":stop", None), *setup, *armed, *transfer(1000), *read],
+            *[*armed, *read],  # the same record: the preamble and the data alone
+            *[*longer, *armed, *transfer(2000), *read],  # another record
+            *[(":stop", None), *longer, *armed, *transfer(2000), *read],  # after off()
+        ],
+    ) as driver:
+        scope = DSOX1102GScope(driver, sense_resistance_ohm=50.0, channel=1)
+        for record_s in (10e-6, 10e-6, 20e-6, 20e-6):
+            if record_s == 20e-6 and scope.settings.get("record_length_s") == 20e-6:
+                assert scope.off() == []
+            scope.arm(record_s, 10e-9)
+            capture = scope.fetch()
+            np.testing.assert_allclose(capture.current_a, [0, 1e-3])

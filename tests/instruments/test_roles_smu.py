@@ -353,7 +353,8 @@ def test_2450_reconfigure_with_only_a_new_compliance_sends_the_compliance_alone(
     """A read fires the TS under one compliance, then sweeps under another: with the source function and
     NPLC unchanged and only levels, readings and output switching sent since the full configuration, the
     second configuration sends the new limit (still before any new level) and checks errors; after a
-    sweep (which programs the source itself) or off(), the next one is sent in full again."""
+    sweep (which leaves the source on a fixed range) the source's autorange and the limit; after off(),
+    the next one is sent in full again."""
 
     def full(limit):
         return [*voltage_source_2450(limit), NO_ERROR_2450]
@@ -379,7 +380,9 @@ def test_2450_reconfigure_with_only_a_new_compliance_sends_the_compliance_alone(
             ("*WAI", None),
             (':TRAC:DATA? 1, 2, "defbuffer1", READ, SOUR', "1e-9,0.5,2e-9,1"),
             ("OUTPUT OFF", None),
-            *full("0.0001"),  # the sweep programmed the source itself: in full again
+            (":SOUR:VOLT:RANG:AUTO 1", None),  # the sweep left the source on a fixed range
+            (":SOUR:VOLT:ILIM 0.0001", None),
+            NO_ERROR_2450,
             (":ABOR", None),
             ("OUTPUT OFF", None),
             *full("0.0001"),  # after off(): in full again
@@ -400,6 +403,41 @@ def test_2450_reconfigure_with_only_a_new_compliance_sends_the_compliance_alone(
         smu.configure_voltage_source(compliance_a=100e-6, nplc=1)
         assert smu.off() == []
         smu.configure_voltage_source(compliance_a=100e-6, nplc=1)
+
+
+def test_2450_after_a_sweep_another_nplc_or_a_failed_sweep_is_configured_in_full():
+    """What a sweep leaves is known only for the configuration it ran under: another NPLC after it, or any
+    configuration after a sweep that failed, is sent in full."""
+    sweep = [
+        (':TRAC:CLE "defbuffer1"', None),
+        (":SOUR:LIST:VOLT 0.5, 1", None),
+        (':SOUR:SWE:VOLT:LIST 1, 0, 1, OFF, "defbuffer1"', None),
+        (":INIT", None),
+        ("*WAI", None),
+    ]
+    with expected_protocol(
+        Keithley2450Native,
+        [
+            *voltage_source_2450("1e-05"),
+            NO_ERROR_2450,
+            *sweep,
+            (':TRAC:DATA? 1, 2, "defbuffer1", READ, SOUR', "1e-9,0.5,2e-9,1"),
+            ("OUTPUT OFF", None),
+            *[(c.replace("NPLC 1", "NPLC 0.1"), r) for c, r in voltage_source_2450("1e-05")],  # another NPLC
+            NO_ERROR_2450,
+            *sweep,
+            (':TRAC:DATA? 1, 2, "defbuffer1", READ, SOUR', "1e-9"),  # a short reply: the sweep fails
+            *[(c.replace("NPLC 1", "NPLC 0.1"), r) for c, r in voltage_source_2450("1e-05")],
+            NO_ERROR_2450,
+        ],
+    ) as driver:
+        smu = smu2450(driver)
+        smu.configure_voltage_source(compliance_a=10e-6, nplc=1)
+        smu.sweep_voltage([0.5, 1.0])
+        smu.configure_voltage_source(compliance_a=10e-6, nplc=0.1)
+        with pytest.raises(Exception):  # whatever the driver raises on a short reply
+            smu.sweep_voltage([0.5, 1.0])
+        smu.configure_voltage_source(compliance_a=10e-6, nplc=0.1)
 
 
 def test_2450_a_configuration_that_failed_is_sent_in_full_next_time():

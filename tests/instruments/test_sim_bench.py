@@ -338,8 +338,9 @@ def _read_and_fire(bench) -> list:
 
 def test_repeated_configurations_sent_in_part_leave_the_bench_as_sent_in_full(tspcm_spec, monkeypatch):
     """The roles send only what changed when a configuration repeats the last one (the SMU's compliance
-    between a read's firing and its sweep, the generator's levels on the same timing, the scope's :SINGle
-    for the same record): the same readings, captures, cell states and virtual time as with every
+    between a read's firing and its sweep, its source range and compliance after a sweep, the generator's
+    levels on the same timing when they change, the scope's :SINGle for the same record (no :stop after a
+    fetched capture) and no transfer settings for its fetch): the same readings, captures, cell states and virtual time as with every
     configuration sent in full, in fewer commands."""
     from instruments.base import RoleBase
     from sim_backend.visa import get_host
@@ -361,6 +362,9 @@ def test_repeated_configurations_sent_in_part_leave_the_bench_as_sent_in_full(ts
     assert out_part == out_full
     np.testing.assert_array_equal(s_part, s_full)
     assert t_part == t_full
-    # left out: 5 commands of each of the 4 reads' second configuration; 13 of the generator's and 13 of
-    # the scope's setup for each of the 3 trains after the first
-    assert n_full - n_part == 4 * 5 + 3 * (13 + 13), (n_part, n_full)
+    # left out: 5 commands of each of the 4 reads' second configuration, 4 of the first configuration of
+    # the 3 reads after a sweep; 13 of the generator's and 13 of the scope's setup, the generator's low level
+    # read back, the scope's :stop (stopped after the capture fetched before) and its 6 transfer settings for
+    # each of the 3 trains after the first, and the generator's 2 levels for the one train at the amplitude
+    # of the train before
+    assert n_full - n_part == 4 * 5 + 3 * 4 + 3 * (13 + 13 + 1 + 1 + 6) + 2, (n_part, n_full)
