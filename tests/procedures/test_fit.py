@@ -2,6 +2,7 @@
 are fitted back; every parameter the runs identify lies within its reported 95 % interval, the written file
 loads and drives the simulated bench. Bad input is refused with what is missing, and no file is written."""
 
+import math
 import shutil
 import subprocess
 import sys
@@ -55,13 +56,15 @@ DEVICES = {
     },
 }
 TRUE = DEVICES["slow-high"]
-#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR). The delay law is the
-#: fragile part: on "resistive" (t_d0 = 300 ns, V0 = 0.1 V) the delays at the three upper overdrives sit at the cell's
-#: charging time (40-70 ns), so only the three lowest carry the law, and whether V0 comes out within x/2.5 turns on
-#: the simulation's draws: with R_on from the loop (8620 Ohm) it did not (x/5.9), with the measured R_on (7902 Ohm)
-#: it does. On "slow-high", cell A's delays change by less than their noise over a factor 10 of t_d0 at the start
-#: with the measured R_on (7084 Ohm; 7094 from the loop gave an interval [29 ns, 1.4 us]): t_d0 is not fitted there.
-NOT_IDENTIFIED = {"slow-high": {"ts.t_d0_s"}, "fast-low": set(), "resistive": set()}
+#: measured: which parameters the runs do NOT identify, per device (modelfit.IDENTIFIED_FACTOR), with R_on as
+#: extracted: none. The screen before fitting used to scale its half-widths by the chi2/dof at the start (the cells'
+#: mean delay law), which on slow-high cell A (chi2/dof ~12) put t_d0 at x12-x16, beyond x10: not fitted, so t_d0 was
+#: not identified, and 10 Ohm lower it was. Against the features' noise alone the screen gives x1.1-x2.3 on every
+#: cell (docs/scripts/delay_verdicts.py). The verdict after fitting still moves with the draw on slow-high and
+#: resistive (VERDICT_KNIFE_EDGE below)
+NOT_IDENTIFIED: dict[str, set] = {"slow-high": set(), "fast-low": set(), "resistive": set()}
+#: R_on moves (Ohm) far inside R_on's own interval (+-4-8 %) under which the delay law's verdicts must not move
+R_ON_MOVES_OHM = (-10.0, +15.0)
 #: direct extraction only (one cell, its analysis' own interval): nu = 0.05 comes back 0.047 (6 % low, 2 seeds),
 #: beyond its statistical interval (the loop brings it within:
 #: test_the_loop_removes_the_bias_of_the_drift_exponent); V0 0.15-0.19 V for 0.1 V (delays near the RC charging
@@ -133,6 +136,22 @@ def cells(request, tmp_path_factory):
     return d, out, true
 
 
+DELAY = ("ts.t_d0_s", "ts.v0_delay_v")
+
+
+def delay_fit(runs, res0, r_on_move: float, workers: int = 2):
+    """The delay-recovery loop of ``runs`` (devicefit._Run) on a copy of the direct extraction ``res0`` with
+    ts.r_on_ohm moved by ``r_on_move`` Ohm: (the FitResult, its CellFits)."""
+    import copy
+
+    from tspcm_lab.analysis.modelfit import loop_fit
+
+    res = copy.deepcopy(res0)
+    res.params["ts.r_on_ohm"].value += r_on_move
+    delay = [r for r in runs if r.procedure == "delay-recovery"]
+    return res, loop_fit(res, delay, dict(DeviceParams.load(None).values), workers=workers)
+
+
 def fit_two_cells(runs, loop=False):
     return fit_runs([p for seed in (11, 12) for p, _ in runs[seed]], cells=["A"] * 3 + ["B"] * 3, loop=loop, workers=2)
 
@@ -198,6 +217,51 @@ def test_two_cells_are_fitted_back_within_their_intervals(cells, fitted, tmp_pat
         assert "iv-sweep" in params.provenance[name]["source"] or name not in ("ts.vth_v", "ts.vhold_v")
     path, vth = simulate(IVSweepProcedure, {"cycles": 2, "compliance_A": 100e-6}, tmp_path / "iv.h5", 5, out)
     assert vth == pytest.approx(res.params["ts.vth_v"].value, rel=0.25)  # drawn around the fitted ts.vth_v
+
+
+@pytest.fixture(scope="module")
+def moved(cells):
+    """The delay-recovery loop of the two cells again with R_on moved by each of R_ON_MOVES_OHM: {move: (FitResult,
+    CellFits)}."""
+    from tspcm_lab.analysis.devicefit import extract, load_runs
+
+    d, runs, true = cells
+    loaded = load_runs([p for seed in (11, 12) for p, _ in runs[seed]], ["A"] * 3 + ["B"] * 3, 500.0)
+    base = extract(loaded, 500.0, True)
+    return {move: delay_fit(loaded, base, move) for move in R_ON_MOVES_OHM}
+
+
+def test_the_screen_fits_the_delay_law_on_every_cell_whatever_the_draw(moved):
+    """With R_on moved by a few Ohm (0.1-0.2 %: a new draw of every simulated run, nothing the runs show) every
+    cell still fits both delay-law parameters: none is screened out before fitting, as slow-high's cell A's t_d0
+    was (x15.6 for x2.2) when the screen scaled its half-widths by the start's chi2/dof (docs/fitting.md)."""
+    from tspcm_lab.analysis.modelfit import UNIDENTIFIED_FACTOR
+
+    for move, (res, fits) in moved.items():
+        for f in fits:
+            assert not f.unidentified and set(f.values) == set(DELAY), (move, f)
+            assert max(f.screen_halfwidth_log.values()) < math.log(UNIDENTIFIED_FACTOR) / 2, (move, f)
+
+
+#: measured (docs/scripts/delay_verdicts.py): the verdict after fitting still moves with the draw on two devices,
+#: whose cells' combined t_d0 half-width spans x/2.5: slow-high x1.74-x2.61 (not identified at R_on +15 Ohm),
+#: resistive x1.6-x3.78 (t_d0 and V0 not identified at -10 Ohm: cell B's Jacobian gave rho -0.98 and t_d0 x13.5).
+#: The marginal half-width of a near-collinear pair (rho -0.85 to -0.98 over delays at 0.05-0.3 V) is an
+#: ill-conditioned function of a Jacobian estimated from three simulated cells a side: not fixed yet
+#: (docs/fitting.md, "The delay law's verdicts")
+VERDICT_KNIFE_EDGE = {"slow-high", "resistive"}
+
+
+def test_delay_law_verdicts_do_not_move_with_a_small_r_on_change(cells, fitted, moved, request):
+    """The delay law's verdicts are the runs', not a simulation draw's: with R_on moved by a few Ohm the same
+    parameters are identified. Strict xfail where it is measured not to hold yet (VERDICT_KNIFE_EDGE): a fix
+    makes it pass, and the mark must go."""
+    d, runs, true = cells
+    if device_name(true) in VERDICT_KNIFE_EDGE:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the post-fit verdict is a draw here (measured)"))
+    for move, (res, fits) in moved.items():
+        for name in DELAY:
+            assert res.params[name].identified is fitted.params[name].identified, (move, name, res.not_identified)
 
 
 def test_one_cell_parameters_with_a_statistical_interval_contain_the_cells_values(cells):

@@ -35,9 +35,10 @@ interval the larger of t s/sqrt(n) over the cells and the cells' own intervals c
 parameter is identified when that combination of the cells' own intervals lies within a factor
 ``IDENTIFIED_FACTOR``; else the file keeps the value, which reproduces the runs, with basis "not identified", no
 interval, and the reason: its correlated partner and the run that would separate them. Before fitting, a
-parameter whose interval at the start spans more than a factor ``UNIDENTIFIED_FACTOR`` (or correlated beyond
-``UNIDENTIFIED_RHO``) is not fitted at all. Simulations run in a process pool (``workers``) or on a Dask scheduler
-(``scheduler``).
+parameter whose interval at the start spans more than a factor ``UNIDENTIFIED_FACTOR`` against the features' noise
+alone (not scaled by the start's chi2/dof, which says how far the start is: docs/fitting.md, "The delay law's
+verdicts"), or correlated beyond ``UNIDENTIFIED_RHO``, is not fitted at all. Simulations run in a process pool
+(``workers``) or on a Dask scheduler (``scheduler``).
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-#: before fitting: a parameter whose 95 % interval at the start spans more than this factor (either side), or
-#: is correlated beyond UNIDENTIFIED_RHO with another, is not fitted at all (hopeless: saves the evaluations)
+#: before fitting: a parameter whose 95 % interval at the start, against the features' noise alone, spans more
+#: than this factor (either side), or is correlated beyond UNIDENTIFIED_RHO with another, is not fitted at all
+#: (hopeless: saves the evaluations)
 UNIDENTIFIED_FACTOR = 10.0
 UNIDENTIFIED_RHO = 0.995
 #: after fitting: a parameter is identified by the runs when the 95 % interval of its value that the cells' fits
@@ -370,6 +372,12 @@ class CellFit:
     evaluations: int
     runs: list
     dropped: list = field(default_factory=list)  #: features the simulated cell did not measure (left out)
+    #: name -> the screen's 95 % half-width of ln(value) at the start, against the features' noise alone (a
+    #: parameter beyond ln UNIDENTIFIED_FACTOR is not fitted)
+    screen_halfwidth_log: dict = field(default_factory=dict)
+    #: chi2/dof of the features at the start, in the screen's noise (how far the start lies from this cell's
+    #: values; the screen does not scale its half-widths by it, docs/fitting.md)
+    start_chi2_dof: float = math.nan
 
 
 def _bounds(loop: Loop, name: str) -> tuple[float, float]:
@@ -442,11 +450,17 @@ def fit_cell(
         r = evaluate(names, pts)
         return np.column_stack([(r[j + 1] - r[0]) / steps[j] for j in range(len(names))])
 
-    def analyse(J, r, names):
-        # chi2 over the features the simulated runs gave (MISSING is the optimizer's penalty, not a scatter)
+    def analyse(J, r, names, fitted=True):
+        # chi2 over the features the simulated runs gave (MISSING is the optimizer's penalty, not a scatter).
+        # At the fit's solution a chi2/dof > 1 says the features scatter more than their noise: the covariance is
+        # scaled up by it. Before fitting (``fitted`` False: the screen) it is not: there chi2 measures how far
+        # the start lies from the cell's values, not how well the runs determine a parameter. Measured (slow-high
+        # round-trip cell A): chi2/dof 11.7 at the start scaled the screen's t_d0 half-width from x2.2 to x15.6,
+        # beyond x10, so t_d0 was not fitted; with R_on 0.1 % lower the same cell fitted it within x1.9
+        # (docs/fitting.md, "Identified or not")
         got = r != MISSING
         chi2, dof = float(r[got] @ r[got]), int(np.count_nonzero(got)) - len(names)
-        scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
+        scale = max(1.0, chi2 / dof) if dof > 0 and fitted else 1.0
         cov = np.linalg.pinv(J.T @ J) * scale
         hw = 1.96 * np.sqrt(np.clip(np.diag(cov), 0, None))
         dead = np.linalg.norm(J, axis=0) < 1e-9
@@ -455,13 +469,13 @@ def fit_cell(
         rho = cov / np.outer(d, d)
         return hw, rho, chi2, dof
 
-    def analyse_with_scatter(J, r, names, scatter):
+    def analyse_with_scatter(J, r, names, scatter, fitted=True):
         """:func:`analyse` with each feature's noise the larger of its assumed one and the simulated replicas'
         own scatter, both for the measurement and the simulation (a run-level draw, e.g. the procedure's
         measured threshold, moves all of a run's delays together: on one cell the replicas' ln delay at 0.3 V
         overdrive scattered by 1.5, not 0.22): J and r rescaled from units of ``sig`` to units of that noise."""
         noise = np.maximum(sig, math.sqrt(2.0) * scatter)
-        return analyse(J * (sig / noise)[:, None], np.where(r == MISSING, MISSING, r * sig / noise), names)
+        return analyse(J * (sig / noise)[:, None], np.where(r == MISSING, MISSING, r * sig / noise), names, fitted)
 
     def sensitivity(names, x, lo, hi):
         """The covariance's Jacobian (COV_STEP, COV_REPLICAS): d(residual)/d ln(parameter), central differences
@@ -513,6 +527,8 @@ def fit_cell(
 
     names = list(names_all)
     unidentified: dict[str, str] = {}
+    screened: dict[str, float] = {}
+    start_fit = math.nan
     evaluations = 0
     # a simulated cell whose run misses a feature the measured run has (e.g. a programming step that did not
     # reach its target on this draw) is drawn again, with another seed
@@ -547,14 +563,16 @@ def fit_cell(
             )
             names = []
             break
-        hw, rho, *_ = analyse(J0, r0, names)
+        hw, rho, chi2_start, dof_start = analyse(J0, r0, names, fitted=False)
         off_diag = np.abs(rho - np.diag(np.diag(rho)))
         if np.nanmax(hw) > math.log(UNIDENTIFIED_FACTOR) or np.nanmax(off_diag, initial=0.0) > UNIDENTIFIED_RHO:
             # the one-seed forward difference can make slopes of noise: confirmed with the covariance's own
             # Jacobian and noise (replicas) before a parameter is dropped
             Jr, scatter = sensitivity(names, x0, lo, hi)
             Jr = np.where(np.isfinite(Jr), Jr, J0)
-            hw, rho, *_ = analyse_with_scatter(Jr, r0, names, scatter)
+            hw, rho, chi2_start, dof_start = analyse_with_scatter(Jr, r0, names, scatter, fitted=False)
+        screened.update(zip(names, hw.tolist()))
+        start_fit = chi2_start / dof_start if dof_start > 0 else math.nan
         # identifiability before fitting: drop the worst-determined parameter, one at a time
         worst = int(np.argmax(hw))
         if hw[worst] > math.log(UNIDENTIFIED_FACTOR) and len(names) >= 1:
@@ -576,7 +594,9 @@ def fit_cell(
             continue
         break
     if not names:
-        return CellFit(cell, procedure, {}, {}, {}, unidentified, math.nan, 0, 0, [r.id for r in runs])
+        return CellFit(
+            cell, procedure, {}, {}, {}, unidentified, math.nan, 0, 0, [r.id for r in runs], [], screened, start_fit
+        )
     lo = np.array([math.log(_bounds(loop, n)[0] / start[n]) for n in names])
     hi = np.array([math.log(_bounds(loop, n)[1] / start[n]) for n in names])
 
@@ -634,6 +654,8 @@ def fit_cell(
         evaluations,
         [r.id for r in runs],
         dropped,
+        screened,
+        start_fit,
     )
 
 
