@@ -15,7 +15,8 @@ this package does); for the pattern run, that floor plus the CPU its device mode
 (measured in-process, in this run: the physics any such run pays).
 
 For each command: the best and the median wall time of ``--repeats`` runs, its CPU time (user +
-system of the process tree) and ``taskset -c 0`` (one core) where the goal is CPU on one core. The
+system of the process tree) and ``taskset -c 0`` (one core) where the goal is CPU on one core; the demos
+run ``--demo-repeats`` times each, interleaved with the baseline (median). The
 heavy modules a ``tspcm run`` process imported are listed from ``-X importtime`` (``--imports``).
 
 Run: ``.venv/bin/python benchmarks/bench_cli.py [--repeats 5] [--demo] [--full-demo] [--imports]``
@@ -168,6 +169,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5, help="timed runs of each start-up case (default 5)")
     ap.add_argument(
+        "--demo-repeats",
+        type=int,
+        default=3,
+        help="timed runs of each demo, now and baseline interleaved (default 3: one run of the quick demo can sit "
+        "0.5 s above its median)",
+    )
+    ap.add_argument(
         "--base",
         type=Path,
         metavar="DIR",
@@ -270,7 +278,7 @@ def main() -> int:
             variants = {"now": None, **({"baseline": base_path} if base_path else {})}
             results = {v: [] for v in variants}
             yard_runs = []
-            for _ in range(max(1, args.repeats // 2)):
+            for _ in range(max(1, args.demo_repeats)):
                 yard_runs.append(timed(baselines["yardstick (3e6 Python loop turns)"][0], work, one_core=one_core)[1])
                 for v, pythonpath in variants.items():
                     results[v].append(timed(cmd, work, one_core=one_core, pythonpath=pythonpath)[:2])
