@@ -350,40 +350,54 @@ def _index(container, raw: str):
     return raw
 
 
-#: (key, alternatives, suffixes) -> the key's text and its parsed segments (None: a plain state name)
-_KEY_PATHS: dict[tuple[str, tuple, tuple], tuple[str, tuple | None]] = {}
+#: (key, alternatives, suffixes) -> how get_value/set_value reach the row's state, decided once per key (a setting
+#: or a configuration list entry is read and written thousands of times in a run): (STATE, text, None) an entry
+#: of the instrument's state dict, (ATTRIBUTE, name, None) an attribute, (ITEM, name, raw index) an item of an
+#: attribute's container, (PATH, segments, None) a longer path of (name, raw index or None) segments
+_PLANS: dict[tuple, tuple] = {}
+STATE, ATTRIBUTE, ITEM, PATH = range(4)
 
 
-def _key_path(key: str, alt: tuple[str, ...], sfx: tuple[int, ...]) -> tuple[str, tuple | None]:
-    """The key for these alternatives and suffixes, formatted and split into (name, index) segments:
-    the same for every command that reaches the row, so kept (a setting repeated 1000 times in a run
-    is formatted and parsed once)."""
-    cache_key = (key, tuple(alt), tuple(sfx))
-    found = _KEY_PATHS.get(cache_key)
-    if found is not None:
-        return found
+def _plan(key: str, alt, sfx) -> tuple:
+    """The key for these alternatives and suffixes, formatted and split into (name, index) segments, as the
+    plan of how to reach it: the same for every command that reaches the row, so kept."""
+    try:
+        cache_key = (key, alt, sfx)
+        plan = _PLANS.get(cache_key)
+    except TypeError:  # alternatives or suffixes in a list
+        cache_key = (key, tuple(alt), tuple(sfx))
+        plan = _PLANS.get(cache_key)
+    if plan is not None:
+        return plan
     names = {f"a{i}": a for i, a in enumerate(alt)}
     names.update({f"n{i}": s for i, s in enumerate(sfx)})
     text = key.format(**names)
-    segments = None
-    if text.startswith("@"):
-        parsed = []
+    if not text.startswith("@"):
+        plan = (STATE, text, None)
+    else:
+        segments = []
         for seg in text[1:].split("."):
             m = _SEGMENT.match(seg)
             if m is None:
                 raise TableError(f"bad key segment {seg!r} in {key!r}")
-            parsed.append(m.groups())
-        segments = tuple(parsed)
-    if len(_KEY_PATHS) < 65536:  # table rows x alternatives x suffixes: a few thousand at most
-        _KEY_PATHS[cache_key] = (text, segments)
-    return text, segments
+            segments.append(m.groups())
+        if len(segments) == 1:
+            name, idx = segments[0]
+            plan = (ATTRIBUTE, name, None) if idx is None else (ITEM, name, idx)
+        else:
+            plan = (PATH, tuple(segments), None)
+    if len(_PLANS) < 65536:  # table rows x alternatives x suffixes: a few thousand at most
+        _PLANS[cache_key] = plan
+    return plan
 
 
-def resolve_key(inst, key: str, alt: tuple[str, ...], sfx: tuple[int, ...]):
-    """(container, index, is_attribute) of a row's state for these alternatives and suffixes."""
-    text, segments = _key_path(key, alt, sfx)
-    if segments is None:
-        return inst.s, text, False
+def _item_index(container, raw: str):
+    """:func:`_index`, at once for the commonest case: a key the dict holds."""
+    return raw if type(container) is dict and raw in container else _index(container, raw)
+
+
+def _resolve_path(inst, segments: tuple):
+    """(container, index, is_attribute) at the end of a PATH plan's segments."""
     obj = inst
     last = len(segments) - 1
     for k, (name, idx) in enumerate(segments):
@@ -397,67 +411,33 @@ def resolve_key(inst, key: str, alt: tuple[str, ...], sfx: tuple[int, ...]):
         if k == last:
             return container, index, False
         obj = container[index]
-    raise TableError(f"empty key {key!r}")
-
-
-#: (key, alternatives, suffixes) -> how get_value/set_value reach the state: (0, text, None) an entry of the
-#: instrument's state dict, (1, name, None) an attribute, (2, name, raw index) an item of an attribute's
-#: container, (3, segments, None) a longer path (resolve_key)
-_PLANS: dict[tuple, tuple] = {}
-
-
-def _plan(key: str, alt, sfx) -> tuple:
-    """The plan of :func:`resolve_key` for a key: what it does every time, decided once (a setting or a
-    configuration list entry is read and written thousands of times in a run)."""
-    try:
-        cache_key = (key, alt, sfx)
-        plan = _PLANS.get(cache_key)
-    except TypeError:  # alternatives or suffixes in a list
-        cache_key = (key, tuple(alt), tuple(sfx))
-        plan = _PLANS.get(cache_key)
-    if plan is None:
-        text, segments = _key_path(key, alt, sfx)
-        if segments is None:
-            plan = (0, text, None)
-        elif len(segments) == 1:
-            name, idx = segments[0]
-            plan = (1, name, None) if idx is None else (2, name, idx)
-        else:
-            plan = (3, segments, None)
-        if len(_PLANS) < 65536:
-            _PLANS[cache_key] = plan
-    return plan
+    raise TableError("empty key")
 
 
 def get_value(inst, row: Row, alt, sfx):
     kind, name, idx = _plan(row.key, alt, sfx)
-    if kind == 0:
+    if kind == STATE:
         return inst.s[name]
-    if kind == 1:
+    if kind == ATTRIBUTE:
         return getattr(inst, name)
-    if kind == 2:
+    if kind == ITEM:
         container = getattr(inst, name)
-        if type(container) is dict and idx in container:  # what _index gives for a key the dict holds
-            return container[idx]
-        return container[_index(container, idx)]
-    container, index, attr = resolve_key(inst, row.key, alt, sfx)
+        return container[_item_index(container, idx)]
+    container, index, attr = _resolve_path(inst, name)
     return getattr(container, index) if attr else container[index]
 
 
 def set_value(inst, row: Row, alt, sfx, value) -> None:
     kind, name, idx = _plan(row.key, alt, sfx)
-    if kind == 0:
+    if kind == STATE:
         inst.s[name] = value
-    elif kind == 1:
+    elif kind == ATTRIBUTE:
         setattr(inst, name, value)
-    elif kind == 2:
+    elif kind == ITEM:
         container = getattr(inst, name)
-        if type(container) is dict and idx in container:
-            container[idx] = value
-        else:
-            container[_index(container, idx)] = value
+        container[_item_index(container, idx)] = value
     else:
-        container, index, attr = resolve_key(inst, row.key, alt, sfx)
+        container, index, attr = _resolve_path(inst, name)
         if attr:
             setattr(container, index, value)
         else:
