@@ -485,7 +485,7 @@ def test_check_predicts_that_the_resistive_cells_never_reach_the_learning_criter
         first = rows["first_reached"]
         assert first.kind == "share" and first.n_measured == 2 and first.measured == 0.0 and first.failed == 0
         assert rows["pulses_first"].n_measured == 0 and rows["pulses_first"].within is None  # no count to compare
-        got[label] = (round(first.predicted * first.n_predicted), first.n_predicted, first.within)
+        got[label] = (first.yes_cells[1], first.n_predicted, first.within)
     assert got == {"fitted": (0, 6, True), "defaults": (6, 6, False)}, got
 
 

@@ -861,12 +861,13 @@ class Check:
         or when either side has no cell."""
         if self.kind != "share" or not self.n_measured or not self.n_predicted:
             return None
-        return share_difference_interval(
-            round(self.predicted * self.n_predicted),
-            self.n_predicted,
-            round(self.measured * self.n_measured),
-            self.n_measured,
-        )
+        yes_measured, yes_predicted = self.yes_cells
+        return share_difference_interval(yes_predicted, self.n_predicted, yes_measured, self.n_measured)
+
+    @property
+    def yes_cells(self) -> tuple[int, int]:
+        """A share's cells that say yes: (measured, simulated), of n_measured and n_predicted."""
+        return round(self.measured * self.n_measured), round(self.predicted * self.n_predicted)
 
     @property
     def spread(self) -> float | None:

@@ -164,9 +164,10 @@ def _check(args) -> int:
         if c.kind == "share":  # a yes/no figure: the shares of the cells that say yes, and their difference's interval
             iv = c.interval
             span = f"[{iv[0]:+.2f}, {iv[1]:+.2f}]" if iv else "-"
+            yes = c.yes_cells
             print(
-                f"{c.procedure:20s} {c.figure:30s} {_share(c.measured, c.n_measured):>11s} "
-                f"{_share(c.predicted, c.n_predicted):>11s} {err:+10.3g} {span:>21s}  {verdict} (share of the cells "
+                f"{c.procedure:20s} {c.figure:30s} {_share(yes[0], c.n_measured):>11s} "
+                f"{_share(yes[1], c.n_predicted):>11s} {err:+10.3g} {span:>21s}  {verdict} (share of the cells "
                 f"that say yes; 95 % interval of predicted - measured, Newcombe-Wilson: within when it holds 0)"
             )
             continue
@@ -213,9 +214,9 @@ def _check(args) -> int:
     return 1 if bad else 0
 
 
-def _share(share: float, n: int) -> str:
+def _share(yes: int, n: int) -> str:
     """ "3 of 8" (cells that say yes, of those with a value), "-" for none."""
-    return f"{round(share * n)} of {n}" if n else "-"
+    return f"{yes} of {n}" if n else "-"
 
 
 def _run_files(paths) -> list[str]:
