@@ -866,8 +866,11 @@ class Check:
 
     @property
     def yes_cells(self) -> tuple[int, int]:
-        """A share's cells that say yes: (measured, simulated), of n_measured and n_predicted."""
-        return round(self.measured * self.n_measured), round(self.predicted * self.n_predicted)
+        """A share's cells that say yes: (measured, simulated), of n_measured and n_predicted (0 of 0 cells: its
+        share is NaN)."""
+        measured = round(self.measured * self.n_measured) if self.n_measured else 0
+        predicted = round(self.predicted * self.n_predicted) if self.n_predicted else 0
+        return measured, predicted
 
     @property
     def spread(self) -> float | None:
