@@ -26,6 +26,7 @@ import numpy as np
 from sim_backend.elements import (
     P_C_TS,
     P_DAMAGE_TIME,
+    P_ENDURANCE,
     P_HEAT_COUPLING,
     P_HEAT_TO_PCM,
     P_I_HOLD,
@@ -586,12 +587,15 @@ def run_serial(
 
 
 @njit
-def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_start):
+def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_start, fire_count):
     """:func:`run_cell` for cell 0 of a one-cell model through the two-knot waveform (0, ``v_start``) ->
     (``t_end``, ``v_end``) (a DC level or one ramp), one window over all of it and no samples: an SMU
     reading. The knot, breakpoint and window arrays are made here and the results come back as scalars,
-    so that the call from Python passes and gets back no arrays. Returns (window current, source voltage,
-    node voltage, compliance (1.0/0.0), fires, steps, peak temperature)."""
+    so that the call from Python passes and gets back no arrays, nor indexes one: the cell's fires are
+    added to ``fire_count[0]`` here, and whether an ageing warning may be due is decided here. Returns
+    (window current, source voltage, node voltage, compliance (1.0/0.0), fires, steps, peak temperature,
+    ageing: the peak above the damage temperature, half the endurance used, or worn out (the causes of
+    :meth:`CellArray._check_ageing`))."""
     kt = np.empty(2)
     kt[0] = 0.0
     kt[1] = t_end
@@ -628,7 +632,9 @@ def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_
         w[3],
         np.empty((1, 0)),
     )
-    return w[0, 0, 0], w[1, 0, 0], w[2, 0, 0], w[3, 0, 0], fires, steps, peak
+    fire_count[0] += fires
+    ageing = peak > p[P_T_DAMAGE] or S[0, S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, S_T_OVER] > p[P_DAMAGE_TIME]
+    return w[0, 0, 0], w[1, 0, 0], w[2, 0, 0], w[3, 0, 0], fires, steps, peak, ageing
 
 
 @njit(parallel=True)

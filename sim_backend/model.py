@@ -141,6 +141,9 @@ class CellArray:
         self.S = np.zeros((self.n, kn.NS))
         self.rng = np.zeros(self.n, np.uint64)
         self.fire_count = np.zeros(self.n, np.int64)
+        #: (r_series_ohm, source, ilimit_a, vlimit_v, c_node_f) -> :meth:`_drive_settings` of them: an SMU
+        #: reads again and again with the same settings, checked once
+        self._settings: dict[tuple, tuple[int, float, float, float]] = {}
         self._obs_rng = np.random.default_rng(self.seed)
         self._warned: set[tuple[int, str]] = set()
         with np.errstate(over="ignore"):
@@ -422,7 +425,7 @@ class CellArray:
         the general path (whose breakpoint bookkeeping reduces to the single breakpoint at the end), with
         scalars instead of one-element array operations: identical results, a fraction of the overhead."""
         kt, kv = waveform.times_s, waveform.volts_v
-        i, v, node, comp, fires, steps, peak = self._run_one(
+        i, v, node, comp, fires, steps, peak, _ = self._run_one(
             float(kt[1]), float(kv[0]), float(kv[1]), r_series_ohm, ilimit_a, c_node_f, source, vlimit_v
         )
         return Response(
@@ -460,28 +463,31 @@ class CellArray:
         level = float(level)
         if not math.isfinite(level):
             raise WaveformError("level_v must be finite voltages (V); got NaN or infinity")
-        i, v, _, comp, _, _, _ = self._run_one(
+        i, v, _, comp, _, _, _, _ = self._run_one(
             duration_s, level, level, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v
         )
         return float(i), float(v), bool(comp > 0)
 
     def _run_one(self, t_end, v_start, v_end, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v) -> tuple:
-        """One kernel call for cell 0 (see :func:`kernel.run_one`), with the step budget, the fire count,
-        the ageing warnings and the clock kept as :meth:`_run` keeps them."""
-        mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
+        """One kernel call for cell 0 (see :func:`kernel.run_one`, which counts the fires), with the step
+        budget, the ageing warnings and the clock kept as :meth:`_run` keeps them."""
+        key = (r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
+        settings = self._settings.get(key)
+        if settings is None:
+            settings = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)  # raises if bad
+            if len(self._settings) < 64:
+                self._settings[key] = settings
+        mode, r_s, lim, cap = settings
         args = (self.S, self.rng, self.key, self.p, t_end, v_start, v_end, mode, r_s, lim, max(cap, C_MIN_F))
         if JIT_DISABLED:  # overflow is silenced on the Python path only: compiled code ignores numpy's error state
             with np.errstate(over="ignore"):
-                out = kn.run_one(*args, self.ambient_k, self.t_s)
+                out = kn.run_one(*args, self.ambient_k, self.t_s, self.fire_count)
         else:
-            out = kn.run_one(*args, self.ambient_k, self.t_s)
-        fires, steps, peak = out[4], out[5], out[6]
-        if steps > kn.MAX_STEPS:
-            _check_steps(np.array([steps]), t_end)
-        self.fire_count[0] += fires
-        S, p = self.S, self.p
-        if peak > p[P_T_DAMAGE] or S[0, kn.S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, kn.S_T_OVER] > p[P_DAMAGE_TIME]:
-            self._check_ageing(_CELL_ZERO, np.array([peak]))
+            out = kn.run_one(*args, self.ambient_k, self.t_s, self.fire_count)
+        if out[5] > kn.MAX_STEPS:
+            _check_steps(np.array([out[5]]), t_end)
+        if out[7]:
+            self._check_ageing(_CELL_ZERO, np.array([out[6]]))
         self.t_s += t_end
         return out
 
