@@ -350,7 +350,10 @@ class VirtualBench:
 
     def _lone_output(self, name: str) -> bool:
         """True when no output but ``name`` is on."""
-        return all(other == name or not s.enabled for other, s in self.sources.items())
+        for other, s in self.sources.items():
+            if s.enabled and other != name:
+                return False
+        return True
 
     def _measure_one(self, src: Source, name: str, duration_s: float) -> Measurement:
         """:meth:`measure` for the commonest case, an SMU reading of a one-cell bench with only ``src``

@@ -60,6 +60,8 @@ class MessageFramer:
         if not self._buf and data.endswith(b"\n") and b"#" not in data:
             # The commonest case, whole lines with no block header: split them as they are (a newline
             # ends a message whatever the quotes; only a '#' needs the careful scan below)
+            if data.count(b"\n") == 1 and not data.endswith(b"\r\n"):  # one line, the commonest of all
+                return [data[:-1].decode("latin-1")] if len(data) > 1 else []
             return [
                 line.decode("latin-1")
                 for line in (raw[:-1] if raw.endswith(b"\r") else raw for raw in data.split(b"\n"))

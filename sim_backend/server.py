@@ -324,7 +324,6 @@ class SimServer:
                         continue
                     finally:
                         connection.busy = False
-                        connection.last_active = time.monotonic()
                     if reply is None:
                         continue
                     if verdict.delay_s and stopping.wait(verdict.delay_s):
@@ -332,8 +331,8 @@ class SimServer:
                     if isinstance(reply, bytes):
                         conn.sendall(reply + b"\n")
                     else:
-                        conn.sendall(reply.encode("latin-1", "replace") + b"\n")
-                    connection.last_active = time.monotonic()
+                        conn.sendall((reply + "\n").encode("latin-1", "replace"))
+                connection.last_active = time.monotonic()  # after the messages: handled, replies sent
         except TimeoutError:
             log.info("%s: closing a connection idle for %s s", resource_name, self.idle_timeout_s)
         except OSError:

@@ -97,9 +97,12 @@ class BenchLink:
             self._clock_s += duration_s
             return Reading(0.0, 0.0, False)
         m = self.bench.measure(self.name, duration_s)
-        return Reading(
-            float(_field(m, "current_a", 0)), float(_field(m, "voltage_v", 1)), bool(_field(m, "compliance", 2))
-        )
+        try:  # the virtual bench's Measurement (or any object with these attributes)
+            return Reading(float(m.current_a), float(m.voltage_v), bool(m.compliance))
+        except AttributeError:  # another bench's tuple or dict
+            return Reading(
+                float(_field(m, "current_a", 0)), float(_field(m, "voltage_v", 1)), bool(_field(m, "compliance", 2))
+            )
 
     def sweep_supports(self, keyword: str) -> bool:
         if self.bench is None:
