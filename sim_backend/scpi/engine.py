@@ -247,7 +247,12 @@ class ScpiInstrument:
             return self._handle(message)
 
     def _handle(self, message: str | bytes) -> Reply:
-        if isinstance(message, (bytes, bytearray)):
+        if type(message) is str:
+            parsed = self._units.get((message, ()))
+            if parsed is not None:  # a one-unit message met before (a repeated ":READ?"): nothing to split
+                self.n_messages += 1
+                return self._run_unit(message, (), parsed)[0]
+        elif isinstance(message, (bytes, bytearray)):
             message = bytes(message).decode("latin-1")
         self.n_messages += 1
         if len(message) > MAX_MESSAGE_CHARS:
@@ -269,22 +274,28 @@ class ScpiInstrument:
             unit = unit.strip()
             if not unit:
                 continue
-            try:
-                reply, path = self._execute(unit, path)
-            except ScpiError as e:
-                self._queue(e)
-                continue
-            except Exception:  # noqa: BLE001 - as a real instrument: an error in the queue, the session goes on
-                log.exception("%s: a handler failed on %r", self.resource_name, unit[:200])
-                self.push_error(-100, "command not understood")
-                continue
+            reply, path = self._run_unit(unit, path)
             if reply is not None:
                 replies.append(reply)
         if not replies:
             return None
+        if len(replies) == 1:
+            return replies[0]
         if any(isinstance(r, bytes) for r in replies):
             return b";".join(r if isinstance(r, bytes) else r.encode("latin-1") for r in replies)
         return ";".join(replies)  # type: ignore[arg-type]
+
+    def _run_unit(self, unit: str, path: tuple[str, ...], parsed: tuple | None = None) -> tuple[Reply, tuple[str, ...]]:
+        """Execute one message unit: (its reply or None, the path after it). An error goes into the error
+        queue as the instrument would queue it, and the unit replies nothing and leaves the path alone."""
+        try:
+            return self._execute(unit, path, parsed)
+        except ScpiError as e:
+            self._queue(e)
+        except Exception:  # noqa: BLE001 - as a real instrument: an error in the queue, the session goes on
+            log.exception("%s: a handler failed on %r", self.resource_name, unit[:200])
+            self.push_error(-100, "command not understood")
+        return None, path
 
     def push_error(self, code: int, message: str | None = None) -> None:
         """Queue an error as the instrument would (fault injection uses this too)."""
@@ -379,9 +390,10 @@ class ScpiInstrument:
         self.errors.push(e.code, self.error_message(e))
         self.esr |= err.esr_bit_for(e.code)
 
-    def _execute(self, unit: str, path: tuple[str, ...]) -> tuple[Reply, tuple[str, ...]]:
+    def _execute(self, unit: str, path: tuple[str, ...], parsed: tuple | None = None) -> tuple[Reply, tuple[str, ...]]:
         key = (unit, path)
-        parsed = self._units.get(key)
+        if parsed is None:
+            parsed = self._units.get(key)
         if parsed is None:
             parsed = self._parse_unit(unit, path)  # a unit that does not parse raises, and is not kept
             if len(unit) <= 200 and len(self._units) < 4096:  # not data blocks: a few short commands
