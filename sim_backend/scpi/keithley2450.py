@@ -177,6 +177,13 @@ def _pick_range(value: float, ranges: tuple[float, ...]) -> float:
     return ranges[-1]
 
 
+#: per sense function, the table keys of limit tests 1 and 2's state and auto-clear settings
+_LIMIT_KEYS = {
+    f: tuple((n, (f"calc2.{f}.lim{n}.state", f"calc2.{f}.lim{n}.auto")) for n in (1, 2))
+    for f in ("CURR", "VOLT", "RES")
+}
+
+
 def _fmt(x: float) -> str:
     return format_number("%.6E", x)
 
@@ -365,17 +372,17 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         """A regulated quantity as the instrument reads it: within its source accuracy."""
         return value * (1.0 + self.gain_error + REGULATION_NOISE * self.rng.standard_normal())
 
-    def _iv(self, r: Reading) -> tuple[float, float]:
-        """(current, voltage) at the terminals, regulated quantities held to the source accuracy."""
-        i, v = r.current_a, r.voltage_v
+    def _iv(self, i: float, v: float, limited: bool) -> tuple[float, float]:
+        """(current, voltage) at the terminals of a reading of ``i`` (A) and ``v`` (V), ``limited``: at the
+        limit; regulated quantities held to the source accuracy."""
         if not self.output:
             return i, v
         if self.source_func == "VOLT":
-            if r.compliance:
+            if limited:
                 i = self._regulated(math.copysign(self.ilimit_a, i or self.level["VOLT"] or 1.0))
         else:
             level = self._effective_level()
-            if r.compliance:
+            if limited:
                 vlim = min(self.vlimit_v, self._ovp_v())
                 v = self._regulated(math.copysign(vlim, v or level or 1.0))
             elif level != 0.0:
@@ -417,10 +424,10 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         """Run the enabled limit tests on a reading; return its STAT limit bits."""
         f = self.sense_func
         bits = 0
-        for n in (1, 2):
-            if not self.s[f"calc2.{f}.lim{n}.state"]:
+        for n, (state, auto) in _LIMIT_KEYS[f]:
+            if not self.s[state]:
                 continue
-            if self.s[f"calc2.{f}.lim{n}.auto"]:
+            if self.s[auto]:
                 self.limit_results[n] = 0
             low, high = self.limit_values(n)
             if value < low:
@@ -444,7 +451,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _store(self, buf: ReadingBuffer, r: Reading, t: float) -> float:
         """One reading through the measure pipeline into ``buf``; returns the reading."""
         limited = bool(r.compliance and self.output)
-        i, v = self._iv(Reading(r.current_a, r.voltage_v, limited))
+        i, v = self._iv(r.current_a, r.voltage_v, limited)
         value = self._reading_value(i, v)
         status = (STAT_TERMINAL if self.terminals == "FRON" else 0) | self._limit_status(value)
         if value >= OVERFLOW:
@@ -467,7 +474,9 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     def take_readings(self, buffer: str = "defbuffer1", count: int | None = None) -> list[float]:
         """``count`` readings into ``buffer`` (virtual time: delay once, then the apertures)."""
-        buf = self.buffer(buffer)
+        return self._take_readings(self.buffer(buffer), count)
+
+    def _take_readings(self, buf: ReadingBuffer, count: int | None) -> list[float]:
         count = self.sense_count if count is None else count
         if self.output and self.pending_delay:
             self.link.wait(self._delay_s())
@@ -642,7 +651,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         saved = self.sense_func, self.rel_state[f]
         self.sense_func, self.rel_state[f] = f, False
         try:
-            i, v = self._iv(self._measure_once(self._aperture_s()))
+            r = self._measure_once(self._aperture_s())
+            i, v = self._iv(r.current_a, r.voltage_v, r.compliance)
             self.rel[f] = self._reading_value(i, v)
         finally:
             self.sense_func, self.rel_state[f] = saved
@@ -680,12 +690,15 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":READ[:DEFault]", query=True, args=(0, 15))
     @scpi(":MEASure[:{CURRent|VOLTage|RESistance}][:DC]", query=True, args=(0, 15))
     def _read(self, p: Params):
-        buffer = self._buffer_arg(p, 0)
-        buf = self.buffer(buffer)
-        elements = self._read_elements(p, 1)
+        buf = self.buffer(self._buffer_arg(p, 0))
+        elements = self._read_elements(p, 1) if len(p) > 1 else []
         if p.alt and p.alt[0]:
             self.sense_func = p.alt[0]
-        self.take_readings(buffer)
+        self._take_readings(buf, None)
+        if (
+            not elements and self.data_format == "ASC" and buf.readings
+        ):  # the commonest reply: the one new reading, as text
+            return self._number(buf.readings[-1])
         return self._reply(buf, len(buf) - 1, len(buf), elements)
 
     @scpi(":FETCh", query=True, args=(0, 15))

@@ -135,24 +135,38 @@ def split_params(text: str) -> list[str]:
 
 _PRINTF_E = re.compile(r"%([+]?)\.(\d+)E$")
 _FLOAT_MIN = sys.float_info.min  # the smallest normal float
+#: printf format -> (sign flag, digits, the format of one digit more) of an ``%.<n>E`` format, or () for any
+#: other (the match, once per format)
+_E_FORMATS: dict[str, tuple] = {}
 
 
 def format_number(fmt: str, x: float) -> str:
     """``fmt % x`` for a printf format; an ``%.<n>E`` format rounds the shortest decimal that
     reads back as ``x`` (so 9.9e37 prints 9.900...E+37, as an instrument does, not 9.8999...)."""
-    m = _PRINTF_E.match(fmt)
-    if m is None or not math.isfinite(x) or x == 0:
+    spec = _E_FORMATS.get(fmt)
+    if spec is None:
+        m = _PRINTF_E.match(fmt)
+        spec = (m.group(1), int(m.group(2)), f"%.{int(m.group(2)) + 1}E") if m else ()
+        if len(_E_FORMATS) < 256:
+            _E_FORMATS[fmt] = spec
+    if not spec or not math.isfinite(x) or x == 0:
         return fmt % x
-    shortest = repr(float(x))
-    digits = int(m.group(2))
-    significant = shortest.partition("e")[0].replace(".", "").lstrip("-0").rstrip("0")
-    if digits <= 12 and abs(x) >= _FLOAT_MIN and (len(significant) != digits + 2 or significant[-1] != "5"):
+    sign, digits, finer = spec
+    if digits <= 12 and abs(x) >= _FLOAT_MIN:
         # Rounding x itself to at most 13 digits gives the same digits as rounding its shortest decimal
         # (x is within half an ulp of it, a normal float's ulp is < 1e-15 of it), except when that decimal
         # is a tie at the last digit kept (one more digit, a 5): a rounding boundary strictly between x
-        # and its shortest decimal would itself read back as x and be shorter or closer. The fast path.
-        return fmt % x
-    text = format(Decimal(shortest), f"{m.group(1)}.{digits}E")
+        # and its shortest decimal would itself read back as x and be shorter or closer. Such a decimal is
+        # x rounded to one digit more (again within half an ulp), so when that digit is not a 5 there is
+        # no tie: the fast path, without x's shortest decimal.
+        longer = finer % x
+        if longer[longer.index("E") - 1] != "5":
+            return fmt % x
+    shortest = repr(float(x))
+    significant = shortest.partition("e")[0].replace(".", "").lstrip("-0").rstrip("0")
+    if digits <= 12 and abs(x) >= _FLOAT_MIN and (len(significant) != digits + 2 or significant[-1] != "5"):
+        return fmt % x  # a 5 in x's next digit, not a tie of its shortest decimal
+    text = format(Decimal(shortest), f"{sign}.{digits}E")
     mantissa, exponent = text.split("E")
     return f"{mantissa}E{int(exponent):+03d}"
 
