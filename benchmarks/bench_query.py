@@ -14,6 +14,10 @@ Measured in one run, on this machine:
 - **TCP server floor**: the same driver to the same server (``tspcm sim serve``, :class:`SimServer`) in
   its own process, serving the transport tests' probe instrument, whose ``READ?`` answers a formatted
   number at once: what the TCP row costs with no instrument model behind the server (its floor);
+- **TCP physics floor**: the same driver to :class:`SimServer` in its own process, serving an instrument
+  whose ``handle`` runs the reading's physics alone (the default bench's ``CellArray.read_one`` at the
+  TCP row's level, aperture, limit and path resistance) and formats it: what the TCP row costs with the
+  device model but without the SCPI engine, the 2450 model and the bench around them;
 - **raw socket TCP**: ``:READ?`` sent to that server from a raw socket (the server's and model's share);
 - **model handle()**: the emulated instrument's ``handle(":READ?")`` alone, no transport, no driver (the
   transports' own cost is what the other rows add to it), in a tight loop;
@@ -62,6 +66,32 @@ def serve(conn):
 while True:
     conn, _ = srv.accept()
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
+
+
+#: SimServer in its own process serving the reading's physics alone (the TCP physics floor row); the same
+#: settings as setup_smu: 0.1 V, NPLC 0.01 at 60 Hz, 1 mA limit, the SMU path's resistance
+PHYSICS_SERVER = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from sim_backend.bench import open_bench
+from sim_backend.server import SimServer
+bench = open_bench("")
+w = bench.wiring
+r_path = w.smu_series_ohm + w.lead_ohm + w.sense_ohm
+aperture_s = 0.01 / 60.0
+
+class ReadingPhysics:
+    def handle(self, message):
+        i = bench.model.read_one(0.1, aperture_s, r_series_ohm=r_path, ilimit_a=1e-3, c_node_f=w.c_probe_f)[0]
+        return "%.6E" % i
+
+class Served:
+    instruments = {"GPIB0::18::INSTR": ReadingPhysics()}
+
+server = SimServer(Served(), base_port=0)
+print(server.start()["GPIB0::18::INSTR"], flush=True)
+sys.stdin.read()
 """
 
 
@@ -246,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         sock = socket.create_connection(("127.0.0.1", echo_port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+        physics_proc = subprocess.Popen(
+            [sys.executable, "-c", PHYSICS_SERVER, str(ROOT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        procs.append(physics_proc)
+        physics_port = int(physics_proc.stdout.readline())
+
         sim_sock = socket.create_connection(("127.0.0.1", sim_port))
         sim_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -275,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         smu_echo = Keithley2450(
             f"TCPIP::127.0.0.1::{echo_port}::SOCKET", visa_library="@py", read_termination="\n", write_termination="\n"
         )
+        smu_physics = Keithley2450(
+            f"TCPIP::127.0.0.1::{physics_port}::SOCKET",
+            visa_library="@py",
+            read_termination="\n",
+            write_termination="\n",
+        )
         smu_floor = Keithley2450(
             f"TCPIP::127.0.0.1::{floor_port}::SOCKET",
             visa_library="@py",
@@ -295,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                 "driver echo": lambda: smu_echo.current,
                 "TCP": lambda: smu_tcp.current,
                 "TCP server floor": lambda: smu_floor.current,
+                "TCP physics floor": lambda: smu_physics.current,
             },
             args.queries,
             args.repeats,
@@ -306,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         smu_tcp.adapter.close()
         smu_echo.adapter.close()
         smu_floor.adapter.close()
+        smu_physics.adapter.close()
         handle_after_yield_us = after_yield_us(lambda: smu_model.handle(":READ?"), args.queries, args.repeats)
     finally:
         for proc in procs:
@@ -345,6 +389,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"TCP server floor / the same client, echo:      {results['TCP server floor'] / results['driver echo']:.2f} x"
         f"  (the same driver and server, no instrument model: the least the TCP row can cost)"
+    )
+    print(
+        f"TCP physics floor / the same client, echo:     {results['TCP physics floor'] / results['driver echo']:.2f} x"
+        f"  (the same server and the reading's physics, without the SCPI engine, the 2450 model and the bench)"
     )
     print(
         f"TCP - TCP server floor (the 2450 model's share): {results['TCP'] - results['TCP server floor']:.1f} us"
