@@ -14,6 +14,7 @@ Each figure is an ``<img class="figure" data-procedure="...">`` (the browser tes
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tspcm_lab.analysis.features import ANALYSIS_VERSION
+from tspcm_lab.keyfigures import yes_no_figures
 
 _CSS = """body{font-family:sans-serif;margin:2em auto;max-width:1100px;padding:0 1em}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
@@ -42,8 +44,10 @@ def _units(series) -> str:
     return "" if not isinstance(units, str) else units
 
 
-def _stats_table(rows: pd.DataFrame) -> str:
-    """Per feature over the runs: n, mean, sigma (a dash for one run), min, max, with SI prefixes."""
+def _stats_table(rows: pd.DataFrame, yes_no: Collection[str] = ()) -> str:
+    """Per feature over the runs: n, mean, sigma (a dash for one run), min, max, with SI prefixes. A yes/no
+    feature (``yes_no``: :func:`tspcm_lab.keyfigures.yes_no_figures`) is counted instead, "k of n yes" in
+    the mean's column: its mean would be a share printed as a number with units."""
     from tspcm_lab.si import MISSING, format_si
 
     out = [
@@ -54,8 +58,11 @@ def _stats_table(rows: pd.DataFrame) -> str:
         v = g["value"].to_numpy(dtype=float)
         v = v[np.isfinite(v)]
         units = _units(g["units"])
-        stats = (v.mean(), v.std(ddof=1) if v.size > 1 else np.nan, v.min(), v.max()) if v.size else (np.nan,) * 4
-        cells = [format_si(x, units) if np.isfinite(x) else MISSING for x in stats]
+        if feat in yes_no:
+            cells = [f"{np.count_nonzero(v)} of {v.size} yes", MISSING, MISSING, MISSING]
+        else:
+            stats = (v.mean(), v.std(ddof=1) if v.size > 1 else np.nan, v.min(), v.max()) if v.size else (np.nan,) * 4
+            cells = [format_si(x, units) if np.isfinite(x) else MISSING for x in stats]
         out.append(
             f"<tr><td class=l>{html.escape(feat)}</td><td>{v.size}</td>"
             + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
@@ -167,7 +174,7 @@ def write_report(
 
     for proc, rows in table.groupby("procedure", sort=True):
         parts.append(f"<h2>{html.escape(proc)} ({rows['path'].nunique()} runs)</h2>")
-        parts.append(_stats_table(rows))
+        parts.append(_stats_table(rows, yes_no_figures(str(proc))))
         for p in sorted(rows["path"].unique())[:max_per_procedure]:
             try:
                 run = run_of(p)

@@ -226,3 +226,26 @@ def test_analyze_report_freezes_matplotlib_only_in_tspcms_own_process(example_ru
     argv = ["analyze", folder, "--workers", "1", "--quiet", "--no-write", "--report", str(tmp_path / "b")]
     done = subprocess.run([sys.executable, "-c", child, *argv], capture_output=True, text=True, timeout=300)
     assert done.stdout.splitlines()[-1] == "RESULT 0 True True", done.stdout + done.stderr
+
+
+def test_report_counts_a_yes_no_figure_instead_of_averaging_it(batch_folder, tmp_path):
+    """ "first training reached the criterion" is a yes/no figure: the report's statistics say "k of n yes",
+    not a mean with a sigma (3 of 8 read as 0.375 before)."""
+    from tspcm_lab.analysis.batch import analyze_paths
+    from tspcm_lab.report import write_report
+    from tspcm_lab.si import MISSING
+
+    files = sorted(str(p) for p in batch_folder.rglob("run*.h5"))
+    result = analyze_paths(files, write=False, progress=False)
+    table = result.table[result.table["procedure"] == "learning-loop"]
+    reached = table.loc[table["feature"] == "first_reached", "value"].to_numpy(dtype=float)
+    assert reached.size >= 5  # ten learning-loop runs in the batch folder
+    text = write_report(table["path"].unique(), tmp_path, table=table, max_per_procedure=0).read_text()
+    row = re.search(r"<tr><td class=l>first_reached</td><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>", text)
+    assert row is not None
+    assert row.group(2) == f"{int(np.count_nonzero(reached))} of {reached.size} yes" and row.group(1) == str(
+        reached.size
+    )
+    assert row.group(3) == MISSING  # no sigma for a count
+    # a numeric figure of the same procedure keeps its mean with units
+    assert re.search(r"<tr><td class=l>pulses_first</td><td>\d+</td><td>[0-9.]+", text)
