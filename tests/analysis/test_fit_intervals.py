@@ -102,3 +102,36 @@ def test_a_count_no_simulated_cell_has_is_not_compared_unless_every_simulated_ru
     assert none_reached.within is None
     all_failed = Check("learning-loop", "pulses_first", 255.0, None, math.nan, None, 1, 0, None, 6, completed=0)
     assert all_failed.within is False
+
+
+def test_runs_read_with_another_switch_resistance_than_the_fitted_one_get_a_note():
+    """tspcm fit says which runs read the PCM assuming a TS on-resistance outside the fitted ts.r_on_ohm's interval,
+    what it does to their reads (the cap 1/dR: tests/procedures/test_common.py measures it on the simulated bench)
+    and the setting for new runs; nothing for runs read within the interval, and nothing when R_on is only a bound."""
+    from tspcm_lab.analysis.devicefit import FitResult, Fitted, read_setting_notes
+
+    def run(name, procedure, read_ohm=None):
+        return _Run(
+            name, name, procedure, {}, {}, values={} if read_ohm is None else {"read_ts_on_resistance_ohm": read_ohm}
+        )
+
+    runs = [
+        run("a.h5", "iv-sweep"),
+        run("b.h5", "pulse-train", 5000.0),
+        run("c.h5", "retention", 5000.0),
+        run("d.h5", "delay-recovery", 8100.0),  # within the interval
+        run("e.h5", "retention", 9000.0),
+    ]
+    r_on = Fitted("ts.r_on_ohm", 8000.0, "Ohm", (7600.0, 8400.0), ["a.h5"], "loop")
+    res = FitResult(params={"ts.r_on_ohm": r_on}, loop=[object()])
+    notes = read_setting_notes(res, runs)
+    assert len(notes) == 2
+    low, high = notes
+    assert low.startswith("2 run(s) (pulse-train, retention) read the PCM with read_ts_on_resistance_ohm = 5 kOhm")
+    assert "never above 333 uS" in low and "re-ran them with that setting" in low
+    assert low.endswith("--set read_ts_on_resistance_ohm=8000")
+    assert high.startswith("1 run(s) (retention)") and "too high, and none above 1 mS" in high
+    direct = read_setting_notes(FitResult(params={"ts.r_on_ohm": r_on}), runs)
+    assert "without --direct-only" in direct[0]
+    r_on.bound = "upper"
+    assert read_setting_notes(res, runs) == []

@@ -26,6 +26,24 @@ def test_read_matches_the_model_within_its_stated_accuracy():
         assert not session.bench.outputs_on()
 
 
+def test_a_read_with_the_wrong_switch_resistance_gives_what_tspcm_fit_warns_of():
+    """A cell whose switch has R_on = 8 kOhm read with the default read_ts_on_resistance_ohm (5 kOhm): each read
+    is 1/(1/G + 3 kOhm), G the read with the right setting, so it never exceeds 333 uS (the note of
+    tspcm_lab.analysis.devicefit.read_setting_notes), while the right setting reads the model's own G."""
+    with runner.BenchSession.open("sim", seed=23, sim_options="ts.r_on_ohm=8000") as session:
+        model = pyvisa_tspcm.get_bench(session.spec).model
+        for u in (0.003, 0.001, 0.0003, 0.0):  # 33 uS to the crystalline end's 2 mS
+            model.set_state(u=u)
+            truth = model.pcm_conductance_s()[0]
+            right = common.read_conductance(session.bench, ts_on_resistance_ohm=8000.0).conductance_S
+            default = common.read_conductance(session.bench).conductance_S
+            # the read's own accuracy: 10 %, towards the crystalline end that of R_on,TS (the cell's own R_on)
+            assert abs(right / truth - 1) < (0.10 if u else 0.15), (u, truth, right)
+            assert default == pytest.approx(1.0 / (1.0 / right + 3000.0), rel=0.05), (u, right, default)
+            assert default < 1.0 / 3000.0
+        assert truth > 1e-3 > 1.0 / 3000.0 > default  # the crystalline end reads below the cap
+
+
 def test_program_to_target_converges_and_reset_returns_to_amorphous():
     with runner.BenchSession.open("sim", seed=22) as session:
         model = pyvisa_tspcm.get_bench(session.spec).model

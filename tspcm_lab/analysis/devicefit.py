@@ -81,6 +81,7 @@ class FitResult:
     not_identified: list[str] = field(default_factory=list)  #: "name: why"
     runs: list[str] = field(default_factory=list)  #: "id (procedure, cell)"
     loop: list = field(default_factory=list)  #: modelfit.CellFit of each cell and loop
+    notes: list[str] = field(default_factory=list)  #: what the user should know of the runs (read_setting_notes)
 
 
 @dataclass
@@ -687,4 +688,59 @@ def fit_runs(
             raise FitError(str(exc)) from None
         if not res.params:
             raise FitError("nothing identifiable in these runs: " + "; ".join(res.not_identified))
+    res.notes = read_setting_notes(res, runs)
     return res
+
+
+#: the procedures' parameter for the TS on-resistance a conductance read subtracts (procedures.library.read)
+READ_TS_ON_KEY = "read_ts_on_resistance_ohm"
+
+
+def read_setting_notes(res: FitResult, runs: Sequence[_Run]) -> list[str]:
+    """One note per value of ``read_ts_on_resistance_ohm`` the runs read with that lies outside the fitted
+    ts.r_on_ohm's interval. A conductance read takes the TS's on-resistance off the on branch's slope
+    (G = 1 / (R - R_series - R_on,TS)); with R_on,TS off by dR, a read of G gives 1 / (1/G + dR): too low and
+    never above 1/dR when the switch is more resistive than assumed, too high (then NaN) when less. The loop
+    re-runs each run with its recorded setting, so what it fits is not biased by it; the runs' own reads (and
+    new runs with the same setting) are. Nothing when ts.r_on_ohm is not identified or only bounded."""
+    from tspcm_lab.si import format_si
+
+    fitted = res.params.get("ts.r_on_ohm")
+    if fitted is None or not fitted.identified or fitted.bound:
+        return []
+    lo, hi = fitted.interval if fitted.interval else (fitted.value, fitted.value)
+    off: dict[float, list[_Run]] = {}
+    for r in runs:
+        value = r.values.get(READ_TS_ON_KEY)
+        if isinstance(value, (int, float)) and math.isfinite(value) and not lo <= value <= hi:
+            off.setdefault(float(value), []).append(r)
+    consequence = (
+        "The model-in-the-loop fit re-ran them with that setting, so its parameters are not biased by it; the "
+        "runs' own reads are."
+        if res.loop
+        else "The direct extraction takes their reads as they are (without --direct-only the fit re-runs them "
+        "with that setting)."
+    )
+    notes = []
+    for value, which in sorted(off.items()):
+        d_r = fitted.value - value
+        procedures = ", ".join(sorted({r.procedure for r in which}))
+        if d_r > 0:
+            effect = (
+                f"each read counted {format_si(d_r, 'Ohm', 3, ascii=True)} of the switch as PCM: a conductance G "
+                f"read as 1/(1/G + {format_si(d_r, 'Ohm', 3, ascii=True)}), never above "
+                f"{format_si(1.0 / d_r, 'S', 3, ascii=True)}"
+            )
+        else:
+            effect = (
+                f"each read took {format_si(-d_r, 'Ohm', 3, ascii=True)} of the PCM's resistance for the switch's: "
+                f"conductances read too high, and none above {format_si(-1.0 / d_r, 'S', 3, ascii=True)} (NaN)"
+            )
+        notes.append(
+            f"{len(which)} run(s) ({procedures}) read the PCM with {READ_TS_ON_KEY} = "
+            f"{format_si(value, 'Ohm', 4, ascii=True)}, outside the fitted ts.r_on_ohm "
+            f"{format_si(fitted.value, 'Ohm', 4, ascii=True)} [{format_si(lo, 'Ohm', 4, ascii=True)}, "
+            f"{format_si(hi, 'Ohm', 4, ascii=True)}]: {effect}. {consequence} For new runs of this device: --set "
+            f"{READ_TS_ON_KEY}={fitted.value:.4g}"
+        )
+    return notes

@@ -128,6 +128,8 @@ def run(args) -> int:
         for other, rho in (f.correlations or {}).items():
             if f.name < other:
                 print(f"correlation {f.name} / {other}: {rho:+.3f}")
+    for note in res.notes:
+        print(f"note: {note}")
     print(f"wrote {out} from {len(files)} run(s); use it: tspcm run NAME --sim-options device={out}")
     return 0
 
