@@ -592,7 +592,7 @@ def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_
     (``t_end``, ``v_end``) (a DC level or one ramp), one window over all of it and no samples: an SMU
     reading. The knot, breakpoint and window arrays are made here and the results come back as scalars,
     so that the call from Python passes and gets back no arrays, nor indexes one: the cell's fires are
-    added to ``fire_count[0]`` here, and whether an ageing warning may be due is decided here. Returns
+    added to ``fire_count[0]`` here (within the step budget, as :meth:`CellArray._run` counts them), and whether an ageing warning may be due is decided here. Returns
     (window current, source voltage, node voltage, compliance (1.0/0.0), fires, steps, peak temperature,
     ageing: the peak above the damage temperature, half the endurance used, or worn out (the causes of
     :meth:`CellArray._check_ageing`))."""
@@ -632,7 +632,8 @@ def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_
         w[3],
         np.empty((1, 0)),
     )
-    fire_count[0] += fires
+    if steps <= MAX_STEPS:  # beyond the budget the caller refuses the result (model._check_steps), uncounted
+        fire_count[0] += fires
     ageing = peak > p[P_T_DAMAGE] or S[0, S_CYCLES] > 0.5 * p[P_ENDURANCE] or S[0, S_T_OVER] > p[P_DAMAGE_TIME]
     return w[0, 0, 0], w[1, 0, 0], w[2, 0, 0], w[3, 0, 0], fires, steps, peak, ageing
 

@@ -472,10 +472,13 @@ class CellArray:
         """One kernel call for cell 0 (see :func:`kernel.run_one`, which counts the fires), with the step
         budget, the ageing warnings and the clock kept as :meth:`_run` keeps them."""
         key = (r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
-        settings = self._settings.get(key)
+        try:
+            settings = self._settings.get(key)
+        except TypeError:  # an unhashable value (a 0-d array for a limit): checked every time
+            settings = key = None
         if settings is None:
             settings = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)  # raises if bad
-            if len(self._settings) < 64:
+            if key is not None and len(self._settings) < 64:
                 self._settings[key] = settings
         mode, r_s, lim, cap = settings
         args = (self.S, self.rng, self.key, self.p, t_end, v_start, v_end, mode, r_s, lim, max(cap, C_MIN_F))

@@ -324,6 +324,7 @@ class SimServer:
                         continue
                     finally:
                         connection.busy = False
+                        connection.last_active = time.monotonic()
                     if reply is None:
                         continue
                     if verdict.delay_s and stopping.wait(verdict.delay_s):
@@ -332,7 +333,7 @@ class SimServer:
                         conn.sendall(reply + b"\n")
                     else:
                         conn.sendall((reply + "\n").encode("latin-1", "replace"))
-                connection.last_active = time.monotonic()  # after the messages: handled, replies sent
+                    connection.last_active = time.monotonic()
         except TimeoutError:
             log.info("%s: closing a connection idle for %s s", resource_name, self.idle_timeout_s)
         except OSError:

@@ -130,7 +130,7 @@ def test_runs_read_with_another_switch_resistance_than_the_fitted_one_get_a_note
     assert low.startswith("2 run(s) (pulse-train, retention) read the PCM with read_ts_on_resistance_ohm = 5 kOhm")
     assert "never above 333 uS" in low and "re-ran them with that setting" in low
     assert low.endswith("--set read_ts_on_resistance_ohm=8000")
-    assert high.startswith("1 run(s) (retention)") and "too high, and none above 1 mS" in high
+    assert high.startswith("1 run(s) (retention)") and "too high, and those above 1 mS as NaN" in high
     direct = read_setting_notes(FitResult(params={"ts.r_on_ohm": r_on}), runs)
     assert "without --direct-only" in direct[0]
     r_on.bound = "upper"

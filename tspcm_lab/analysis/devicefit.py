@@ -734,7 +734,7 @@ def read_setting_notes(res: FitResult, runs: Sequence[_Run]) -> list[str]:
         else:
             effect = (
                 f"each read took {format_si(-d_r, 'Ohm', 3, ascii=True)} of the PCM's resistance for the switch's: "
-                f"conductances read too high, and none above {format_si(-1.0 / d_r, 'S', 3, ascii=True)} (NaN)"
+                f"conductances read too high, and those above {format_si(-1.0 / d_r, 'S', 3, ascii=True)} as NaN"
             )
         notes.append(
             f"{len(which)} run(s) ({procedures}) read the PCM with {READ_TS_ON_KEY} = "
