@@ -75,6 +75,7 @@ while True:
 #: settings as setup_smu: 0.1 V, NPLC 0.01 at 60 Hz, 1 mA limit, the SMU path's resistance
 PHYSICS_SERVER = r"""
 import sys
+import threading
 sys.path.insert(0, sys.argv[1])
 from sim_backend.bench import open_bench
 from sim_backend.server import SimServer
@@ -93,7 +94,7 @@ class Served:
 
 server = SimServer(Served(), base_port=0)
 print(server.start()["GPIB0::18::INSTR"], flush=True)
-sys.stdin.read()
+threading.Event().wait()  # serve until terminated
 """
 
 
