@@ -32,7 +32,7 @@ Goals (issue 3): in-process at most 50 us per query; TCP within 2x of the bare e
 echo server", the driver echo row. The ratio to a bare pyvisa-py query of the echo (without the driver's
 own work) is printed too, as a stricter comparison.
 
-Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5] [--probe]``. Uses the
+Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5] [--runs 3] [--probe]``. Uses the
 emulated Keithley 2450 (``sim_backend.bench``); ``--probe`` (or a missing bench) uses the transport
 tests' probe instrument instead, whose ``READ?`` costs nothing, to see the transports' own cost.
 """
@@ -214,54 +214,11 @@ def setup_smu(smu, probe: bool) -> None:
     smu.enable_source()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queries", type=int, default=2000, help="queries per batch (default 2000)")
-    parser.add_argument("--repeats", type=int, default=5, help="batches; the median is reported (default 5)")
-    parser.add_argument(
-        "--cpu",
-        type=int,
-        default=None,
-        help="pin client and servers to this CPU (default: the first allowed one; -1: no pinning)."
-        " On one CPU every round trip pays the same context switches, instead of a"
-        " cross-core wake-up whose cost depends on where the scheduler put each process.",
-    )
-    parser.add_argument(
-        "--probe",
-        action="store_true",
-        help="use the transport tests' probe instrument (trivial READ?) instead of the 2450 "
-        "model, to measure what the transports and the driver cost on their own",
-    )
-    args = parser.parse_args(argv)
-    cpu = pin_cpu(args.cpu)
-
+def measure(args, probe: bool, serve_cmd: list[str]) -> dict[str, float]:
+    """One run: fresh servers, every row's time per query (us, median of the batches), and the 2450's
+    handle() after a yield (row "handle() after a yield")."""
     import pyvisa
     from pymeasure.instruments.keithley import Keithley2450
-
-    why_not = "--probe given" if args.probe else real_bench_available()
-    probe = why_not is not None
-    if probe:
-        print(f"NOTE: not using the emulated Keithley 2450 ({why_not});")
-        print("      measuring with the transport tests' probe instrument instead (its READ? is trivial).")
-        sys.path.insert(0, str(ROOT))
-        from sim_backend.faults import set_bench_factory
-
-        from tests.helpers.probe_bench import open_probe_bench
-
-        set_bench_factory(open_probe_bench)
-        serve_cmd = [sys.executable, str(ROOT / "tests" / "transport" / "serve_probe.py"), "serve", "--port", "0"]
-    else:
-        # `tspcm sim serve --port 0`, with only the sim command loaded
-        serve_cmd = [
-            sys.executable,
-            "-c",
-            "import sys; from tspcm_lab import cli; "
-            "cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; sys.exit(cli.main(sys.argv[1:]))",
-            "sim",
-            "serve",
-            "--port",
-            "0",
-        ]
 
     procs = []
     try:
@@ -356,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         smu_floor.adapter.close()
         if smu_physics is not None:
             smu_physics.adapter.close()
-        handle_after_yield_us = after_yield_us(lambda: smu_model.handle(":READ?"), args.queries, args.repeats)
+        results["handle() after a yield"] = after_yield_us(
+            lambda: smu_model.handle(":READ?"), args.queries, args.repeats
+        )
     finally:
         for proc in procs:
             proc.terminate()
@@ -364,15 +323,76 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    return results
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=2000, help="queries per batch (default 2000)")
+    parser.add_argument("--repeats", type=int, default=5, help="batches; the median is reported (default 5)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="runs, each with fresh server processes; every row is the median over the runs (default 3): a"
+        " server process can be ~10 us slower per query for all of its life, now and then",
+    )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=None,
+        help="pin client and servers to this CPU (default: the first allowed one; -1: no pinning)."
+        " On one CPU every round trip pays the same context switches, instead of a"
+        " cross-core wake-up whose cost depends on where the scheduler put each process.",
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="use the transport tests' probe instrument (trivial READ?) instead of the 2450 "
+        "model, to measure what the transports and the driver cost on their own",
+    )
+    args = parser.parse_args(argv)
+    cpu = pin_cpu(args.cpu)
+
+    why_not = "--probe given" if args.probe else real_bench_available()
+    probe = why_not is not None
+    if probe:
+        print(f"NOTE: not using the emulated Keithley 2450 ({why_not});")
+        print("      measuring with the transport tests' probe instrument instead (its READ? is trivial).")
+        sys.path.insert(0, str(ROOT))
+        from sim_backend.faults import set_bench_factory
+
+        from tests.helpers.probe_bench import open_probe_bench
+
+        set_bench_factory(open_probe_bench)
+        serve_cmd = [sys.executable, str(ROOT / "tests" / "transport" / "serve_probe.py"), "serve", "--port", "0"]
+    else:
+        # `tspcm sim serve --port 0`, with only the sim command loaded
+        serve_cmd = [
+            sys.executable,
+            "-c",
+            "import sys; from tspcm_lab import cli; "
+            "cli.COMMANDS = {'sim': 'tspcm_lab.commands.sim'}; sys.exit(cli.main(sys.argv[1:]))",
+            "sim",
+            "serve",
+            "--port",
+            "0",
+        ]
+
+    runs = [measure(args, probe, serve_cmd) for _ in range(args.runs)]
+    results = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+    handle_after_yield_us = results.pop("handle() after a yield")
     echo_us = results["echo"]
     print(
-        f"\n:READ? round trip, median of {args.repeats} x {args.queries} queries"
+        f"\n:READ? round trip, median of {args.runs} runs (fresh servers each) of the median of {args.repeats}"
+        f" x {args.queries} queries"
         f"{' (probe instrument)' if probe else ' (Keithley 2450 model)'}"
         f"{f', all on CPU {cpu}' if cpu is not None else ', unpinned'}"
     )
     for name, value in results.items():
-        print(f"  {name:16s} {value:8.1f} us   {value / echo_us:5.2f} x echo")
+        spread = [run[name] for run in runs]
+        among = f"   runs {min(spread):.1f}-{max(spread):.1f} us" if len(runs) > 1 else ""
+        print(f"  {name:17s} {value:8.1f} us   {value / echo_us:5.2f} x echo{among}")
     inproc_ok = results["@tspcm"] <= 50.0
     tcp_ratio = results["TCP"] / echo_us
     print(
