@@ -95,6 +95,7 @@ class Measurement:
     current_a: float
     voltage_v: float
     compliance: bool
+    start_s: float  #: virtual time (s) when the measurement was asked for, read under the same lock
 
 
 @dataclass
@@ -328,25 +329,27 @@ class VirtualBench:
         duration_s = float(duration_s)
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0 s, got {duration_s!r}")
+        start_s = self.model.t_s
         src = self.sources.get(name)
         if self._armed:
             self._maybe_immediate_captures(duration_s)
         elif self.model.n == 1 and src is not None and src.enabled and self._lone_output(name):
-            return self._measure_one(src, name, duration_s)
+            return self._measure_one(src, name, duration_s, start_s)
         resp, weights, r_eq = self._drive({}, duration_s)
         if src is None or not src.enabled:
-            return Measurement(0.0, 0.0, False)
+            return Measurement(0.0, 0.0, False, start_s)
         if resp is None:
-            return Measurement(0.0, src.level_v, False)
+            return Measurement(0.0, src.level_v, False, start_s)
         if len(weights) == 1 and resp.cells.size == 1:  # one output, one cell: the one window as it is
             return Measurement(
                 float(resp.window_current_a[0, 0]),
                 float(resp.window_source_v[0, 0]),
                 bool(resp.window_compliance[0, 0]),
+                start_s,
             )
         current = float(self._source_current(name, resp, weights, r_eq)[0])
         voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
-        return Measurement(current, voltage, bool(resp.window_compliance.any()))
+        return Measurement(current, voltage, bool(resp.window_compliance.any()), start_s)
 
     def _lone_output(self, name: str) -> bool:
         """True when no output but ``name`` is on."""
@@ -355,7 +358,7 @@ class VirtualBench:
                 return False
         return True
 
-    def _measure_one(self, src: Source, name: str, duration_s: float) -> Measurement:
+    def _measure_one(self, src: Source, name: str, duration_s: float, start_s: float) -> Measurement:
         """:meth:`measure` for the commonest case, an SMU reading of a one-cell bench with only ``src``
         (named ``name``) on: :meth:`_drive`'s arithmetic reduced to one source and one cell (weight 1, the
         same equivalent resistance and limit), then the model's short path :meth:`CellArray.read_one`
@@ -366,7 +369,7 @@ class VirtualBench:
         level = (g / g) * src.level_v  # _drive's weighted sum of the levels, here one weight of 1.0
         if level == 0:
             self.model.idle(duration_s)
-            return Measurement(0.0, src.level_v, False)
+            return Measurement(0.0, src.level_v, False, start_s)
         # a current source is limited in voltage, a voltage source in current (none when its limit is 0)
         limit = (
             {"source": "current", "vlimit_v": src.vlimit_v}
@@ -376,7 +379,7 @@ class VirtualBench:
         current, voltage, compliance = self.model.read_one(
             level, duration_s, r_series_ohm=r_eq, c_node_f=self.wiring.c_probe_f, **limit
         )
-        return Measurement(current, voltage, compliance)
+        return Measurement(current, voltage, compliance, start_s)
 
     @_locked
     def sweep(

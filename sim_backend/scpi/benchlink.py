@@ -15,6 +15,7 @@ Bench calls used (names from the bench API):
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +23,13 @@ import numpy as np
 
 @dataclass
 class Reading:
-    """One integrated reading at an SMU terminal: mean current (A), voltage (V), limit reached."""
+    """One integrated reading at an SMU terminal: mean current (A), voltage (V), limit reached, and the virtual
+    time (s) it was asked for (NaN where the reading came otherwise, from a sweep's arrays)."""
 
     current_a: float
     voltage_v: float
     compliance: bool
+    start_s: float = math.nan
 
 
 def _field(obj, name: str, index: int):
@@ -92,17 +95,15 @@ class BenchLink:
         self.bench.wait(duration_s)
 
     def measure(self, duration_s: float) -> Reading:
-        """Integrate the terminal current for ``duration_s`` (advances the clock)."""
+        """Integrate the terminal current for ``duration_s`` (advances the clock); the reading's ``start_s`` is
+        the bench's time when it was asked for, read under the lock the integration holds (so another
+        instrument acting in between cannot shift it)."""
         if self.bench is None:
+            start_s = self._clock_s
             self._clock_s += duration_s
-            return Reading(0.0, 0.0, False)
+            return Reading(0.0, 0.0, False, start_s)
         m = self.bench.measure(self.name, duration_s)
-        try:  # the virtual bench's Measurement (or any object with these attributes)
-            return Reading(float(m.current_a), float(m.voltage_v), bool(m.compliance))
-        except AttributeError:  # another bench's tuple or dict
-            return Reading(
-                float(_field(m, "current_a", 0)), float(_field(m, "voltage_v", 1)), bool(_field(m, "compliance", 2))
-            )
+        return Reading(float(m.current_a), float(m.voltage_v), bool(m.compliance), float(m.start_s))
 
     def sweep_supports(self, keyword: str) -> bool:
         if self.bench is None:

@@ -365,7 +365,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _measure_once(self, duration_s: float) -> Reading:
         r = self.link.measure(duration_s)
         if not self.output:
-            return Reading(r.current_a, r.voltage_v, False)
+            return Reading(r.current_a, r.voltage_v, False, r.start_s)
         return r
 
     def _regulated(self, value: float) -> float:
@@ -484,8 +484,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         values = []
         aperture = self._aperture_s()
         for _ in range(count):
-            t0 = self.link.now_s
-            values.append(self._store(buf, self._measure_once(aperture), t0))
+            r = self._measure_once(aperture)
+            values.append(self._store(buf, r, r.start_s))
         return values
 
     def _limit_state(self) -> bool:
@@ -1676,9 +1676,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             self._apply_source()
             self.link.wait(sw["delay_s"])
             self.pending_delay = False
-            t = self.link.now_s
             r = self._measure_once(aperture)
-            self._store(buf, r, t)
+            self._store(buf, r, r.start_s)
             if r.compliance and sw["fail_abort"]:
                 return True
         return False
