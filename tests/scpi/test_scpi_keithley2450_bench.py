@@ -98,3 +98,22 @@ def test_overvoltage_protection_clamps_the_output(smu):
     smu.handle(":SOUR:VOLT:PROT NONE")
     assert smu.handle(":SOUR:VOLT:PROT:TRIP?") == "0"
     assert _empty(smu)
+
+
+def test_binary_readings_come_little_endian_after_a_reset(smu):
+    """The 2450's byte order after *RST is SWAPped (little-endian, as a PC reads it): a script written for the
+    instrument that decodes :FORM:DATA REAL blocks little-endian reads the ASCII reading's value (an outside try
+    read 1.47e+32 for 2.17e-11 when the emulation said NORMal)."""
+    import struct
+
+    smu.handle("*RST")
+    assert smu.handle(":FORM:BORD?") == "SWAP"
+    smu.handle(":SOUR:FUNC VOLT;:SOUR:VOLT:ILIM 1e-3;:SOUR:VOLT 0.1;:SENS:CURR:NPLC 0.01;:OUTP ON")
+    text = float(smu.handle(":READ?"))
+    smu.handle(":FORM:DATA REAL")
+    block = smu.handle(":FETCh?")
+    assert isinstance(block, bytes) and block[:3] == b"#18"
+    assert struct.unpack("<d", block[3:11])[0] == pytest.approx(text, rel=1e-6)  # ASCII keeps 7 digits
+    smu.handle(":FORM:BORD NORM")
+    assert struct.unpack(">d", smu.handle(":FETCh?")[3:11])[0] == pytest.approx(text, rel=1e-6)
+    assert _empty(smu)
