@@ -52,11 +52,14 @@ def test_pulse_train_run(example_runs):
 
 
 def test_intrinsic_runs(example_runs):
-    f, _ = features(example_runs["threshold-vs-weight"])
+    f, res = features(example_runs["threshold-vs-weight"])
     assert f["threshold_spearman_rho"] == -1.0
     assert f["threshold_slope_V_per_decade"] == pytest.approx(-0.2, rel=0.05)
-    f, _ = features(example_runs["spike-train"])
+    units = {r["feature"]: r["units"] for r in res.rows}
+    assert units["threshold_slope_V_per_decade"] == "V/decade"  # a slope, not a voltage (the report shows the units)
+    f, res = features(example_runs["spike-train"])
     assert f["probability_spearman_rho"] > 0.9 and f["rate_spearman_rho"] > 0.9
+    assert {r["feature"]: r["units"] for r in res.rows}["rate_slope_Hz_per_decade"] == "Hz/decade"
 
 
 def test_learning_and_pattern_runs(example_runs):

@@ -301,7 +301,7 @@ def analyze_spike_train_run(run) -> RunAnalysis:
     if "Firing rate (Hz)" in c:
         tr = intrinsic.firing_rate_vs_conductance(g, c["Firing rate (Hz)"])
         feats += [
-            Feature("rate_slope_Hz_per_decade", tr.log.slope, "Hz", method, "per decade of conductance"),
+            Feature("rate_slope_Hz_per_decade", tr.log.slope, "Hz/decade", method, "per decade of conductance"),
             Feature("rate_spearman_rho", tr.spearman_rho, "", method, "monotonicity"),
         ]
     return RunAnalysis("spike-train", feats, {}, method, "Spearman rank correlation")
@@ -323,7 +323,7 @@ def analyze_threshold_vs_weight_run(run) -> RunAnalysis:
         Feature(
             "threshold_slope_V_per_decade",
             t.log.slope,
-            "V",
+            "V/decade",
             method + ", line against log10 G",
             "per decade of conductance",
         ),
