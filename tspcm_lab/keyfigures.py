@@ -62,6 +62,9 @@ KEY_FIGURES: dict[str, list[tuple[str, str, str | None]]] = {
 }
 #: features shown for a procedure without key figures (a plugin's)
 FIRST_FEATURES = 3
+#: a key figure read off a fit, shown with the fit's R^2 beside it: a NeuroSim A from a fit that explains little
+#: of the curve (an abrupt step, not a saturating curve) is not a figure to quote without it
+FIT_QUALITY = {"p_a_pulses": "p_fit_r2", "d_a_pulses": "d_fit_r2"}
 
 
 def _one(value: float, units: str, fmt: str | None) -> str:
@@ -94,7 +97,9 @@ def figures(
             continue
         value = features.get(feature)
         if value is not None and math.isfinite(value):
-            parts.append(f"{label} {_one(value, units.get(feature, ''), fmt)}")
+            text = f"{label} {_one(value, units.get(feature, ''), fmt)}"
+            r2 = features.get(FIT_QUALITY.get(feature, ""), math.nan)
+            parts.append(f"{text} (fit R² {r2:.2f})" if math.isfinite(r2) else text)
     if limit is not None:
         parts = parts[:limit]
     return "; ".join(parts) or "no features"

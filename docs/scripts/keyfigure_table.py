@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def block() -> str:
-    from tspcm_lab.keyfigures import KEY_FIGURES, YES_NO
+    from tspcm_lab.keyfigures import FIT_QUALITY, KEY_FIGURES, YES_NO
 
     rows = [
         "| procedure | feature | label | value written as | compared by `tspcm fit --check` as |",
@@ -30,6 +30,8 @@ def block() -> str:
     for procedure, spec in KEY_FIGURES.items():
         for feature, label, fmt in spec:
             shown = "yes / no" if fmt == YES_NO else "SI prefix, the feature's units" if fmt is None else f"`{fmt}`"
+            if feature in FIT_QUALITY:
+                shown += f", then the fit's R² (`{FIT_QUALITY[feature]}`)"
             how = (
                 "share of the cells that say yes (95 % interval of the shares' difference)"
                 if fmt == YES_NO
