@@ -128,9 +128,11 @@ def test_runs_read_with_another_switch_resistance_than_the_fitted_one_get_a_note
     assert len(notes) == 2
     low, high = notes
     assert low.startswith("2 run(s) (pulse-train, retention) read the PCM with read_ts_on_resistance_ohm = 5 kOhm")
-    assert "never above 333 uS" in low and "re-ran them with that setting" in low
+    assert "never above 333 uS" in low and "re-ran them with the setting they recorded" in low
+    assert "(-0.3 % at 1 uS, -2.9 % at 10 uS, -23 % at 100 uS)" in low  # -G dR / (1 + G dR), dR = 3 kOhm
     assert low.endswith("--set read_ts_on_resistance_ohm=8000")
-    assert high.startswith("1 run(s) (retention)") and "too high, and those above 1 mS as NaN" in high
+    assert high.startswith("1 run(s) (retention)") and "and those above 1 mS as NaN" in high
+    assert "too high (+0.1 % at 1 uS, +1 % at 10 uS, +11 % at 100 uS)" in high  # dR = -1 kOhm
     direct = read_setting_notes(FitResult(params={"ts.r_on_ohm": r_on}), runs)
     assert "without --direct-only" in direct[0]
     r_on.bound = "upper"

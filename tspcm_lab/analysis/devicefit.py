@@ -715,26 +715,33 @@ def read_setting_notes(res: FitResult, runs: Sequence[_Run]) -> list[str]:
         if isinstance(value, (int, float)) and math.isfinite(value) and not lo <= value <= hi:
             off.setdefault(float(value), []).append(r)
     consequence = (
-        "The model-in-the-loop fit re-ran them with that setting, so its parameters are not biased by it; the "
-        "runs' own reads are."
+        "The model-in-the-loop fit re-ran them with the setting they recorded, so its parameters are not biased "
+        "by it; the runs' own reads are."
         if res.loop
         else "The direct extraction takes their reads as they are (without --direct-only the fit re-runs them "
-        "with that setting)."
+        "with the setting they recorded)."
     )
     notes = []
     for value, which in sorted(off.items()):
         d_r = fitted.value - value
         procedures = ", ".join(sorted({r.procedure for r in which}))
+        # a read of G is 1/(1/G + dR): off by -G dR/(1 + G dR), at a few conductances for scale
+        scale = ", ".join(
+            f"{100.0 * -g * d_r / (1.0 + g * d_r):+.2g} % at {format_si(g, 'S', 3, ascii=True)}"
+            for g in (1e-6, 1e-5, 1e-4)
+            if 1.0 + g * d_r > 0
+        )
         if d_r > 0:
             effect = (
                 f"each read counted {format_si(d_r, 'Ohm', 3, ascii=True)} of the switch as PCM: a conductance G "
-                f"read as 1/(1/G + {format_si(d_r, 'Ohm', 3, ascii=True)}), never above "
+                f"read as 1/(1/G + {format_si(d_r, 'Ohm', 3, ascii=True)}) ({scale}), never above "
                 f"{format_si(1.0 / d_r, 'S', 3, ascii=True)}"
             )
         else:
             effect = (
                 f"each read took {format_si(-d_r, 'Ohm', 3, ascii=True)} of the PCM's resistance for the switch's: "
-                f"conductances read too high, and those above {format_si(-1.0 / d_r, 'S', 3, ascii=True)} as NaN"
+                f"conductances read too high ({scale}), and those above {format_si(-1.0 / d_r, 'S', 3, ascii=True)} "
+                f"as NaN"
             )
         notes.append(
             f"{len(which)} run(s) ({procedures}) read the PCM with {READ_TS_ON_KEY} = "
