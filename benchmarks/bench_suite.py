@@ -78,6 +78,9 @@ def timed_suite(checkout: Path, extra: tuple[str, ...] = ()) -> tuple[float, flo
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    for line in lines:  # pytest's short summary: which tests failed, so that a failure can be looked into
+        if line.startswith(("FAILED ", "ERROR ")):
+            print(f"  {checkout.name}: {line[:300]}", flush=True)
     return wall, cpu, lines[-1] if lines else "(no output)", proc.returncode
 
 
