@@ -8,8 +8,10 @@ physics shortcut, there is no physics at all).
 
 Bench calls used (names from the bench API):
 ``now_s``, ``set_source``, ``measure``, ``sweep``, ``play``, ``arm_capture``, ``capture``,
-``route``, ``wait``. An SMU forcing current sets its output with ``mode="current"`` (level in A,
-``vlimit_v`` its voltage limit); ``compliance`` then means the voltage limit was reached.
+``route``, ``wait``. ``measure`` returns the bench's ``Measurement`` (``current_a``, ``voltage_v``,
+``compliance``, and ``start_s``, the virtual time it was asked for). An SMU forcing current sets its output
+with ``mode="current"`` (level in A, ``vlimit_v`` its voltage limit); ``compliance`` then means the voltage
+limit was reached.
 """
 
 from __future__ import annotations
