@@ -592,10 +592,10 @@ def run_one(S, rng, seed, p, t_end, v_start, v_end, mode, r_s, lim, cap, amb, t_
     (``t_end``, ``v_end``) (a DC level or one ramp), one window over all of it and no samples: an SMU
     reading. The knot, breakpoint and window arrays are made here and the results come back as scalars,
     so that the call from Python passes and gets back no arrays, nor indexes one: the cell's fires are
-    added to ``fire_count[0]`` here (within the step budget, as :meth:`CellArray._run` counts them), and whether an ageing warning may be due is decided here. Returns
-    (window current, source voltage, node voltage, compliance (1.0/0.0), fires, steps, peak temperature,
-    ageing: the peak above the damage temperature, half the endurance used, or worn out (the causes of
-    :meth:`CellArray._check_ageing`))."""
+    added to ``fire_count[0]`` here (within the step budget, as :meth:`CellArray._run` counts them), and
+    whether an ageing warning may be due is decided here. Returns (window current, source voltage, node
+    voltage, compliance (1.0/0.0), fires, steps, peak temperature, ageing: the peak above the damage
+    temperature, half the endurance used, or worn out (the causes of :meth:`CellArray._check_ageing`))."""
     kt = np.empty(2)
     kt[0] = 0.0
     kt[1] = t_end
