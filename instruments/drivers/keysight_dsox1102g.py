@@ -25,6 +25,12 @@ from ._attributes import ReservedNamesAsSet
 RUN_BIT = 1 << 3
 
 
+def _check_format(fmt: str) -> None:
+    """A waveform transfer format the driver reads: 'word', 'byte' or 'ascii' (ValueError otherwise)."""
+    if fmt not in ("word", "byte", "ascii"):
+        raise ValueError(f"fmt must be 'word', 'byte' or 'ascii', got {fmt!r}")
+
+
 class KeysightDSOX1102GTrig(ReservedNamesAsSet, KeysightDSOX1102G):
     """Keysight DSOX1102G oscilloscope with triggering for single captures."""
 
@@ -159,8 +165,7 @@ class KeysightDSOX1102GTrig(ReservedNamesAsSet, KeysightDSOX1102G):
         """The :WAVeform settings of a transfer (source, raw record, points, format; for binary formats
         unsigned codes, and MSB first for words). The scope keeps them: a caller that knows they are set
         (nothing else sent to the scope but captures) reads with :meth:`fetch_waveform_volts` alone."""
-        if fmt not in ("word", "byte", "ascii"):
-            raise ValueError(f"fmt must be 'word', 'byte' or 'ascii', got {fmt!r}")
+        _check_format(fmt)
         self.waveform_source = source
         self.waveform_points_mode = "raw"
         self.waveform_points = points
@@ -173,8 +178,7 @@ class KeysightDSOX1102GTrig(ReservedNamesAsSet, KeysightDSOX1102G):
     def fetch_waveform_volts(self, fmt: str = "word") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """The preamble and the record as set by :meth:`set_waveform_transfer` (``fmt`` as set there):
         (t_s relative to trigger, volts, preamble)."""
-        if fmt not in ("word", "byte", "ascii"):
-            raise ValueError(f"fmt must be 'word', 'byte' or 'ascii', got {fmt!r}")
+        _check_format(fmt)
         preamble = self.waveform_preamble
         if fmt == "ascii":
             data = self.values(":waveform:data?")

@@ -563,13 +563,15 @@ class KeysightDSOX1102G(ScpiInstrument):
             raise ScpiError(-230, f"no data for {self.wav_source}")
         return self.record
 
+    def _decimation(self, dt: float, size: int) -> tuple[float, int]:
+        """(xincrement, points) of a record of ``size`` samples ``dt`` apart, sent as :WAVeform:POINts allows."""
+        n_out = min(self.wav_points, size)
+        return (dt * size / n_out if n_out < size else dt), n_out
+
     def _trace_axis(self) -> tuple[float, float, int]:
         """(xorigin, xincrement, points) of :meth:`_trace`, without computing its volts (the preamble)."""
         x0, dt, volts_in = self._trace_record()
-        n_out = min(self.wav_points, volts_in.size)
-        if n_out < volts_in.size:
-            dt = dt * volts_in.size / n_out
-        return x0, dt, n_out
+        return (x0, *self._decimation(dt, volts_in.size))
 
     def _trace(self) -> tuple[float, float, np.ndarray]:
         """(xorigin, xincrement, displayed volts) of the waveform source, decimated."""
@@ -583,12 +585,10 @@ class KeysightDSOX1102G(ScpiInstrument):
             volts = -volts
         if c.coupling == "AC" and volts.size:
             volts = volts - volts.mean()
-        n_out = min(self.wav_points, volts.size)
+        dt_out, n_out = self._decimation(dt, volts.size)
         if n_out < volts.size:
-            idx = (np.arange(n_out) * volts.size) // n_out
-            volts = volts[idx]
-            dt = dt * volts_in.size / n_out
-        return x0, dt, volts
+            volts = volts[(np.arange(n_out) * volts.size) // n_out]
+        return x0, dt_out, volts
 
     @scpi(":WAVeform:PREamble", query=True)
     def _get_preamble(self, p: Params):
