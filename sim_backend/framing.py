@@ -40,19 +40,16 @@ class MessageFramer:
             raise ValueError(f"max_message_bytes must be >= 1 or None, got {max_message_bytes!r}")
         self.max_message_bytes = max_message_bytes
         self._buf = bytearray()
+        self.pending_bytes = 0  #: bytes of an unfinished message held (len(_buf) after every call)
         self._scan = 0  # bytes of the current message already known to hold no terminator
         self._skip_to = 0  # absolute index where the binary block being skipped ends
         self._in_quote: int | None = None  # quote byte while inside a quoted string (slow path)
         self._slow = False  # current message holds a '#' outside quotes: scan byte by byte
 
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes of an unfinished message held in the buffer."""
-        return len(self._buf)
-
     def clear(self) -> None:
         """Forget any unfinished message (a device clear)."""
         self._buf.clear()
+        self.pending_bytes = 0
         self._reset_scan()
 
     def feed(self, data: bytes) -> list[str]:
@@ -86,6 +83,7 @@ class MessageFramer:
         if limit is not None and len(buf) > limit:
             self.clear()
             raise MessageTooLong(f"message longer than max_message_bytes={limit} without a terminator")
+        self.pending_bytes = len(buf)
         return messages
 
     def end(self) -> list[str]:

@@ -58,7 +58,7 @@ try:
 except ImportError:  # not on Windows
     resource = None
 
-from sim_backend.faults import DROP, IGNORE, FaultPlan, serving_order
+from sim_backend.faults import DROP, PASS, FaultPlan, serving_order
 from sim_backend.framing import MessageFramer, MessageTooLong
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class _Connection:
         self.thread: threading.Thread | None = None
         self.last_active = time.monotonic()
         self.busy = False  # a command of it is being handled
-        self.closing = False  # closed to make room: its thread is ending
+        self.closing = False  # closed (to make room, or idle): its thread is ending
         self.pending = 0  # bytes of its unfinished message
 
 
@@ -238,8 +238,14 @@ class SimServer:
             selector.register(self._wake_r, selectors.EVENT_READ, None)
             for resource_name, listener in self.listeners.items():
                 selector.register(listener, selectors.EVENT_READ, resource_name)
+            # the idle timeout is kept here, not as a socket timeout: with one, CPython polls the socket
+            # before every recv and send, two system calls more per query
+            tick_s = None if self.idle_timeout_s is None else min(1.0, self.idle_timeout_s / 4)
             while not self._stopping.is_set():
-                for key, _ in selector.select():
+                events = selector.select(tick_s)
+                if tick_s is not None:
+                    self._close_idle()
+                for key, _ in events:
                     if key.data is None or self._stopping.is_set():
                         return
                     try:
@@ -260,7 +266,6 @@ class SimServer:
             conn.close()
             return
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.settimeout(self.idle_timeout_s)
         connection = _Connection(conn)
         connection.thread = threading.Thread(
             target=self._serve_connection,
@@ -289,6 +294,20 @@ class SimServer:
             victim.sock.shutdown(socket.SHUT_RDWR)
         return True
 
+    def _close_idle(self) -> None:
+        """Close the connections silent for longer than ``idle_timeout_s`` (not one busy with a command;
+        one blocked sending to a client that does not read is silent too)."""
+        assert self.idle_timeout_s is not None
+        oldest = time.monotonic() - self.idle_timeout_s
+        with self._connections_lock:
+            idle = [c for c in self._connections.values() if not (c.busy or c.closing) and c.last_active < oldest]
+            for connection in idle:
+                connection.closing = True
+        for connection in idle:
+            log.info("closing a connection idle for %s s", self.idle_timeout_s)
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
+
     # -- one connection -----------------------------------------------------------------------------
 
     def _serve_connection(self, connection: _Connection, resource_name: str) -> None:
@@ -297,14 +316,15 @@ class SimServer:
         framer = MessageFramer(self.max_message_bytes)
         faults, stopping = self.faults, self._stopping
         try:
-            while not stopping.is_set():
+            while True:  # stop() shuts the socket down once no new client can come: recv ends it
                 data = conn.recv(RECV_BYTES)
                 if not data:
                     return  # the client closed; an unfinished message is dropped
                 connection.last_active = time.monotonic()
                 try:
                     messages = framer.feed(data)
-                    self._account(connection, framer.pending_bytes)
+                    if framer.pending_bytes != connection.pending:  # (whole lines in, nothing left: the commonest)
+                        self._account(connection, framer.pending_bytes)
                 except MessageTooLong as exc:
                     log.warning("%s: closing a connection: %s", resource_name, exc)
                     if hasattr(instrument, "push_error"):
@@ -312,10 +332,10 @@ class SimServer:
                     return
                 for message in messages:
                     verdict = faults.before_command(resource_name)
-                    if verdict.action == DROP:
-                        return
-                    if verdict.action == IGNORE:
-                        continue
+                    if verdict.action != PASS:
+                        if verdict.action == DROP:
+                            return
+                        continue  # IGNORE
                     connection.busy = True
                     try:
                         reply = instrument.handle(message)
@@ -324,7 +344,7 @@ class SimServer:
                         continue
                     finally:
                         connection.busy = False
-                        connection.last_active = time.monotonic()
+                        connection.last_active = time.monotonic()  # after every message, replied or not
                     if reply is None:
                         continue
                     if verdict.delay_s and stopping.wait(verdict.delay_s):
@@ -333,9 +353,6 @@ class SimServer:
                         conn.sendall(reply + b"\n")
                     else:
                         conn.sendall((reply + "\n").encode("latin-1", "replace"))
-                    connection.last_active = time.monotonic()
-        except TimeoutError:
-            log.info("%s: closing a connection idle for %s s", resource_name, self.idle_timeout_s)
         except OSError:
             pass  # reset by the client, or shut down by stop() or to admit another client
         finally:
