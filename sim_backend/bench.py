@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from sim_backend.jit import njit
+from sim_backend.measurement import Measurement
 from sim_backend.model import CellArray
 from sim_backend.params import DeviceParams, ParameterError
 from sim_backend.waveform import Waveform
@@ -88,14 +89,6 @@ class Source:
 
 
 _NO_SOURCE = Source()  # what an output never set looks like (read only: a default for lookups)
-
-
-@dataclass
-class Measurement:
-    current_a: float
-    voltage_v: float
-    compliance: bool
-    start_s: float  #: virtual time (s) when the measurement was asked for, read under the same lock
 
 
 @dataclass
@@ -323,33 +316,38 @@ class VirtualBench:
             return
         self._drive({}, duration_s)
 
-    @_locked
     def measure(self, name: str, duration_s: float) -> Measurement:
         """Integrate source ``name``'s current over ``duration_s`` (advances the clock)."""
         duration_s = float(duration_s)
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0 s, got {duration_s!r}")
-        start_s = self.model.t_s
-        src = self.sources.get(name)
-        if self._armed:
-            self._maybe_immediate_captures(duration_s)
-        elif self.model.n == 1 and src is not None and src.enabled and self._lone_output(name):
-            return self._measure_one(src, name, duration_s, start_s)
-        resp, weights, r_eq = self._drive({}, duration_s)
-        if src is None or not src.enabled:
-            return Measurement(0.0, 0.0, False, start_s)
-        if resp is None:
-            return Measurement(0.0, src.level_v, False, start_s)
-        if len(weights) == 1 and resp.cells.size == 1:  # one output, one cell: the one window as it is
-            return Measurement(
-                float(resp.window_current_a[0, 0]),
-                float(resp.window_source_v[0, 0]),
-                bool(resp.window_compliance[0, 0]),
-                start_s,
-            )
-        current = float(self._source_current(name, resp, weights, r_eq)[0])
-        voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
-        return Measurement(current, voltage, bool(resp.window_compliance.any()), start_s)
+        with self.model_lock:  # as @_locked, written out: every SMU reading comes here
+            start_s = self.model.t_s
+            src = self.sources.get(name)
+            if self._armed:
+                self._maybe_immediate_captures(duration_s)
+            elif (
+                self.model.n == 1
+                and src is not None
+                and src.enabled
+                and (len(self.sources) == 1 or self._lone_output(name))
+            ):
+                return self._measure_one(src, name, duration_s, start_s)
+            resp, weights, r_eq = self._drive({}, duration_s)
+            if src is None or not src.enabled:
+                return Measurement(0.0, 0.0, False, start_s)
+            if resp is None:
+                return Measurement(0.0, src.level_v, False, start_s)
+            if len(weights) == 1 and resp.cells.size == 1:  # one output, one cell: the one window as it is
+                return Measurement(
+                    float(resp.window_current_a[0, 0]),
+                    float(resp.window_source_v[0, 0]),
+                    bool(resp.window_compliance[0, 0]),
+                    start_s,
+                )
+            current = float(self._source_current(name, resp, weights, r_eq)[0])
+            voltage = float(resp.window_source_v.mean()) if len(weights) == 1 else src.level_v
+            return Measurement(current, voltage, bool(resp.window_compliance.any()), start_s)
 
     def _lone_output(self, name: str) -> bool:
         """True when no output but ``name`` is on."""
@@ -371,14 +369,19 @@ class VirtualBench:
             self.model.idle(duration_s)
             return Measurement(0.0, src.level_v, False, start_s)
         # a current source is limited in voltage, a voltage source in current (none when its limit is 0)
-        limit = (
-            {"source": "current", "vlimit_v": src.vlimit_v}
-            if src.mode == "current"
-            else {"ilimit_a": src.ilimit_a if src.ilimit_a else None}
-        )
-        current, voltage, compliance = self.model.read_one(
-            level, duration_s, r_series_ohm=r_eq, c_node_f=self.wiring.c_probe_f, **limit
-        )
+        if src.mode == "current":
+            current, voltage, compliance = self.model.read_one(
+                level,
+                duration_s,
+                r_series_ohm=r_eq,
+                c_node_f=self.wiring.c_probe_f,
+                source="current",
+                vlimit_v=src.vlimit_v,
+            )
+        else:
+            current, voltage, compliance = self.model.read_one(
+                level, duration_s, r_series_ohm=r_eq, c_node_f=self.wiring.c_probe_f, ilimit_a=src.ilimit_a or None
+            )
         return Measurement(current, voltage, compliance, start_s)
 
     @_locked

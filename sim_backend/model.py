@@ -141,8 +141,8 @@ class CellArray:
         self.S = np.zeros((self.n, kn.NS))
         self.rng = np.zeros(self.n, np.uint64)
         self.fire_count = np.zeros(self.n, np.int64)
-        #: (r_series_ohm, source, ilimit_a, vlimit_v, c_node_f) -> :meth:`_drive_settings` of them: an SMU
-        #: reads again and again with the same settings, checked once
+        #: (r_series_ohm, source, ilimit_a, vlimit_v, c_node_f) -> :meth:`_drive_settings` of them, the
+        #: capacitance at least C_MIN_F: an SMU reads again and again with the same settings, checked once
         self._settings: dict[tuple, tuple[int, float, float, float]] = {}
         self._obs_rng = np.random.default_rng(self.seed)
         self._warned: set[tuple[int, str]] = set()
@@ -459,9 +459,10 @@ class CellArray:
         tested), without building a waveform, arrays or a :class:`Response`: the short path of a ``:READ?``."""
         if self.n != 1:
             raise ModelError(f"read_one drives the cell of a one-cell model; this one has {self.n} cells")
-        duration_s = _positive("duration_s", duration_s)
+        duration_s = float(duration_s)
         level = float(level)
-        if not math.isfinite(level):
+        if not 0.0 < duration_s < math.inf or not math.isfinite(level):  # as Waveform.dc checks them
+            _positive("duration_s", duration_s)
             raise WaveformError("level_v must be finite voltages (V); got NaN or infinity")
         i, v, _, comp, _, _, _, _ = self._run_one(
             duration_s, level, level, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v
@@ -473,15 +474,13 @@ class CellArray:
         budget, the ageing warnings and the clock kept as :meth:`_run` keeps them."""
         key = (r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)
         try:
-            settings = self._settings.get(key)
-        except TypeError:  # an unhashable value (a 0-d array for a limit): checked every time
-            settings = key = None
-        if settings is None:
-            settings = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)  # raises if bad
-            if key is not None and len(self._settings) < 64:
-                self._settings[key] = settings
-        mode, r_s, lim, cap = settings
-        args = (self.S, self.rng, self.key, self.p, t_end, v_start, v_end, mode, r_s, lim, max(cap, C_MIN_F))
+            mode, r_s, lim, cap = self._settings[key]
+        except (KeyError, TypeError) as missing:  # new, or unhashable (a 0-d array for a limit: checked every time)
+            mode, r_s, lim, cap = self._drive_settings(r_series_ohm, source, ilimit_a, vlimit_v, c_node_f)  # or raises
+            cap = max(cap, C_MIN_F)
+            if isinstance(missing, KeyError) and len(self._settings) < 64:
+                self._settings[key] = (mode, r_s, lim, cap)
+        args = (self.S, self.rng, self.key, self.p, t_end, v_start, v_end, mode, r_s, lim, cap)
         if JIT_DISABLED:  # overflow is silenced on the Python path only: compiled code ignores numpy's error state
             with np.errstate(over="ignore"):
                 out = kn.run_one(*args, self.ambient_k, self.t_s, self.fire_count)

@@ -8,8 +8,9 @@ physics shortcut, there is no physics at all).
 
 Bench calls used (names from the bench API):
 ``now_s``, ``set_source``, ``measure``, ``sweep``, ``play``, ``arm_capture``, ``capture``,
-``route``, ``wait``. ``measure`` returns the bench's ``Measurement`` (``current_a``, ``voltage_v``,
-``compliance``, and ``start_s``, the virtual time it was asked for). An SMU forcing current sets its output
+``route``, ``wait``. ``measure`` returns a :class:`sim_backend.measurement.Measurement` (``current_a``,
+``voltage_v``, ``compliance``, and ``start_s``, the virtual time it was asked for), the bench's own, passed
+through. An SMU forcing current sets its output
 with ``mode="current"`` (level in A, ``vlimit_v`` its voltage limit); ``compliance`` then means the voltage
 limit was reached.
 """
@@ -17,21 +18,10 @@ limit was reached.
 from __future__ import annotations
 
 import inspect
-import math
-from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass
-class Reading:
-    """One integrated reading at an SMU terminal: mean current (A), voltage (V), limit reached, and the virtual
-    time (s) it was asked for (NaN where the reading came otherwise, from a sweep's arrays)."""
-
-    current_a: float
-    voltage_v: float
-    compliance: bool
-    start_s: float = math.nan
+from sim_backend.measurement import Measurement
 
 
 def _field(obj, name: str, index: int):
@@ -96,16 +86,14 @@ class BenchLink:
             return
         self.bench.wait(duration_s)
 
-    def measure(self, duration_s: float) -> Reading:
-        """Integrate the terminal current for ``duration_s`` (advances the clock); the reading's ``start_s`` is
-        the bench's time when it was asked for, read under the lock the integration holds (so another
-        instrument acting in between cannot shift it)."""
+    def measure(self, duration_s: float) -> Measurement:
+        """Integrate the terminal current for ``duration_s`` (advances the clock): the bench's
+        :class:`Measurement` as it is (its ``start_s``: the bench's time when it was asked for)."""
         if self.bench is None:
             start_s = self._clock_s
             self._clock_s += duration_s
-            return Reading(0.0, 0.0, False, start_s)
-        m = self.bench.measure(self.name, duration_s)
-        return Reading(float(m.current_a), float(m.voltage_v), bool(m.compliance), float(m.start_s))
+            return Measurement(0.0, 0.0, False, start_s)
+        return self.bench.measure(self.name, duration_s)
 
     def sweep_supports(self, keyword: str) -> bool:
         if self.bench is None:

@@ -244,15 +244,15 @@ class ScpiInstrument:
     def handle(self, message: str | bytes) -> Reply:
         """Execute one program message; return the reply (without termination) or None."""
         with self.lock:
+            if type(message) is str:
+                parsed = self._units.get((message, ()))
+                if parsed is not None:  # a one-unit message met before (a repeated ":READ?"): nothing to split
+                    self.n_messages += 1
+                    return self._run_unit(message, (), parsed)[0]
             return self._handle(message)
 
     def _handle(self, message: str | bytes) -> Reply:
-        if type(message) is str:
-            parsed = self._units.get((message, ()))
-            if parsed is not None:  # a one-unit message met before (a repeated ":READ?"): nothing to split
-                self.n_messages += 1
-                return self._run_unit(message, (), parsed)[0]
-        elif isinstance(message, (bytes, bytearray)):
+        if isinstance(message, (bytes, bytearray)):
             message = bytes(message).decode("latin-1")
         self.n_messages += 1
         if len(message) > MAX_MESSAGE_CHARS:
@@ -287,9 +287,20 @@ class ScpiInstrument:
 
     def _run_unit(self, unit: str, path: tuple[str, ...], parsed: tuple | None = None) -> tuple[Reply, tuple[str, ...]]:
         """Execute one message unit: (its reply or None, the path after it). An error goes into the error
-        queue as the instrument would queue it, and the unit replies nothing and leaves the path alone."""
+        queue as the instrument would queue it, and the unit replies nothing and leaves the path alone.
+        ``parsed``: the unit's :meth:`_parse_unit`, when the caller has it."""
         try:
-            return self._execute(unit, path, parsed)
+            if parsed is None:
+                key = (unit, path)
+                parsed = self._units.get(key)
+                if parsed is None:
+                    parsed = self._parse_unit(unit, path)  # a unit that does not parse raises, and is not kept
+                    if len(unit) <= 200 and len(self._units) < 4096:  # not data blocks: a few short commands
+                        self._units[key] = parsed
+            impl, tokens, sfx, alt, query, new_path = parsed
+            if impl is None:  # a common command: tokens holds (header, data)
+                return self._common(tokens[0], query, tokens[1]), path
+            return impl(self, Params(list(tokens), sfx, alt, query)), new_path
         except ScpiError as e:
             self._queue(e)
         except Exception:  # noqa: BLE001 - as a real instrument: an error in the queue, the session goes on
@@ -390,23 +401,10 @@ class ScpiInstrument:
         self.errors.push(e.code, self.error_message(e))
         self.esr |= err.esr_bit_for(e.code)
 
-    def _execute(self, unit: str, path: tuple[str, ...], parsed: tuple | None = None) -> tuple[Reply, tuple[str, ...]]:
-        key = (unit, path)
-        if parsed is None:
-            parsed = self._units.get(key)
-        if parsed is None:
-            parsed = self._parse_unit(unit, path)  # a unit that does not parse raises, and is not kept
-            if len(unit) <= 200 and len(self._units) < 4096:  # not data blocks: a few short commands
-                self._units[key] = parsed
-        impl, tokens, sfx, alt, query, new_path = parsed
-        if impl is None:  # a common command: tokens holds (header, data)
-            return self._common(tokens[0], query, tokens[1]), path
-        return impl(self, Params(list(tokens), sfx, alt, query)), new_path
-
     def _parse_unit(self, unit: str, path: tuple[str, ...]) -> tuple:
         """What a program message unit asks, checked: (implementation, parameter tokens, header suffixes,
         alternatives, query, the path after it), or (None, (header, data), (), (), query, path) for a
-        common command. Depends only on the text and the path, so :meth:`_execute` keeps it per unit
+        common command. Depends only on the text and the path, so :meth:`_run_unit` keeps it per unit
         (a repeated ``:READ?`` is parsed once)."""
         # split header from data at the first whitespace
         n = len(unit)

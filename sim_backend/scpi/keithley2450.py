@@ -51,8 +51,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from sim_backend.measurement import Measurement
+
 from . import status
-from .benchlink import BenchLink, Reading
+from .benchlink import BenchLink
 from .clock import Clock
 from .engine import ScpiInstrument, scpi
 from .errors import ScpiError
@@ -362,12 +364,6 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     def _delay_s(self) -> float:
         return self.source_delay[self.source_func]
 
-    def _measure_once(self, duration_s: float) -> Reading:
-        r = self.link.measure(duration_s)
-        if not self.output:
-            return Reading(r.current_a, r.voltage_v, False, r.start_s)
-        return r
-
     def _regulated(self, value: float) -> float:
         """A regulated quantity as the instrument reads it: within its source accuracy."""
         return value * (1.0 + self.gain_error + REGULATION_NOISE * self.rng.standard_normal())
@@ -442,30 +438,30 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         f = self.sense_func
         return self.s[f"calc2.{f}.lim{n}.lower"], self.s[f"calc2.{f}.lim{n}.upper"]
 
-    def _source_value(self, i: float, v: float) -> float:
-        f = self.source_func
-        if not self.readback[f]:
-            return self.level[f] if self.output else 0.0
-        return v if f == "VOLT" else i
-
-    def _store(self, buf: ReadingBuffer, r: Reading, t: float) -> float:
+    def _store(self, buf: ReadingBuffer, r: Measurement, t: float) -> float:
         """One reading through the measure pipeline into ``buf``; returns the reading."""
         limited = bool(r.compliance and self.output)
-        i, v = self._iv(r.current_a, r.voltage_v, limited)
+        i, v = r.current_a, r.voltage_v
+        if limited or self.source_func != "VOLT":  # else _iv leaves them as they are (the commonest reading)
+            i, v = self._iv(i, v, limited)
         value = self._reading_value(i, v)
         status = (STAT_TERMINAL if self.terminals == "FRON" else 0) | self._limit_status(value)
         if value >= OVERFLOW:
             status |= STAT_QUESTIONABLE
+        sf, f = self.source_func, self.sense_func
+        readback = self.readback[sf]
         sstatus = (
-            (SSTAT_READBACK if self.readback[self.source_func] else 0)
+            (SSTAT_READBACK if readback else 0)
             | (SSTAT_LIMIT if limited else 0)
-            | (SSTAT_SENSE if self.rsense[self.sense_func] else 0)
+            | (SSTAT_SENSE if self.rsense[f] else 0)
             | (SSTAT_OUTPUT if self.output else 0)
             | (SSTAT_PROTECTION if self.ovp_tripped else 0)
         )
-        f = self.sense_func
-        unit = self.meas_unit.get(f, "OHM")
-        buf.add(value, self._source_value(i, v), status, sstatus, t, unit, SENSE_UNIT[self.source_func])
+        if readback:  # the source value: measured, or the programmed level (0 with the output off)
+            source = v if sf == "VOLT" else i
+        else:
+            source = self.level[sf] if self.output else 0.0
+        buf.add(value, source, status, sstatus, t, self.meas_unit.get(f, "OHM"), SENSE_UNIT[sf])
         self.tripped = limited
         self.trip_stale = False
         if self.trace_feed_control == "NEXT" and buf.full:
@@ -483,8 +479,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             self.pending_delay = False
         values = []
         aperture = self._aperture_s()
-        for _ in range(count):
-            r = self._measure_once(aperture)
+        for _ in range(count):  # (with the output off the bench's source is off too: never in compliance)
+            r = self.link.measure(aperture)
             values.append(self._store(buf, r, r.start_s))
         return values
 
@@ -493,7 +489,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         if not self.output:
             return False
         if self.trip_stale:
-            r = self._measure_once(TRIP_PROBE_S)
+            r = self.link.measure(TRIP_PROBE_S)
             self.tripped = bool(r.compliance)
             self.trip_stale = False
         return self.tripped
@@ -643,7 +639,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi("[:SENSe#]:AZERo:ONCE", args=(0, 0))
     def _azero_once(self, p: Params):
         """One autozero reference measurement: an aperture of virtual time, output as it is."""
-        self._measure_once(self._aperture_s())
+        self.link.measure(self._aperture_s())
 
     @scpi("[:SENSe#]:{CURRent|VOLTage|RESistance}[:DC]:RELative:ACQuire", args=(0, 0))
     def _rel_acquire(self, p: Params):
@@ -651,7 +647,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         saved = self.sense_func, self.rel_state[f]
         self.sense_func, self.rel_state[f] = f, False
         try:
-            r = self._measure_once(self._aperture_s())
+            r = self.link.measure(self._aperture_s())
             i, v = self._iv(r.current_a, r.voltage_v, r.compliance)
             self.rel[f] = self._reading_value(i, v)
         finally:
@@ -672,7 +668,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     def _number(self, x: float) -> str:
         digits = self.ascii_precision
-        return f"{x:.{digits - 1}E}" if digits else _fmt(x)
+        return f"{x:.{digits - 1}E}" if digits else format_number("%.6E", x)  # _fmt, one call less per reading
 
     def _reply(self, buf: ReadingBuffer, start: int, end: int, elements: list[str]):
         """Reading fields as ASCII, or as a binary block for FORMat REAL/SREal."""
@@ -690,8 +686,8 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
     @scpi(":READ[:DEFault]", query=True, args=(0, 15))
     @scpi(":MEASure[:{CURRent|VOLTage|RESistance}][:DC]", query=True, args=(0, 15))
     def _read(self, p: Params):
-        buf = self.buffer(self._buffer_arg(p, 0))
-        elements = self._read_elements(p, 1) if len(p) > 1 else []
+        buf = self.buffer(self._buffer_arg(p, 0)) if p.tokens else self.buffers["defbuffer1"]  # (not deletable)
+        elements = self._read_elements(p, 1) if len(p.tokens) > 1 else []
         if p.alt and p.alt[0]:
             self.sense_func = p.alt[0]
         self._take_readings(buf, None)
@@ -1665,7 +1661,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
         step = delay + aperture
         for k in range(len(cur)):
             self.level[f] = float(levels[k])
-            self._store(buf, Reading(float(cur[k]), float(vol[k]), bool(lim[k])), t0 + step * k + delay)
+            self._store(buf, Measurement(float(cur[k]), float(vol[k]), bool(lim[k])), t0 + step * k + delay)
         return bool(sw["fail_abort"] and len(lim) and lim[-1])
 
     def _sweep_points(self, f: str, levels: np.ndarray, sw: dict, buf: ReadingBuffer) -> bool:
@@ -1676,7 +1672,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
             self._apply_source()
             self.link.wait(sw["delay_s"])
             self.pending_delay = False
-            r = self._measure_once(aperture)
+            r = self.link.measure(aperture)
             self._store(buf, r, r.start_s)
             if r.compliance and sw["fail_abort"]:
                 return True

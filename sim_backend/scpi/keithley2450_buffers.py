@@ -141,7 +141,7 @@ class ReadingBuffer:
     def add(
         self, reading: float, source: float, status: int, sstatus: int, t: float, unit: str, source_unit: str
     ) -> None:
-        if not self.accepts():
+        if self.fill_mode == "ONCE" and len(self.readings) >= self.capacity:  # not self.accepts(), written out
             return
         self.readings.append(float(reading))
         self.sources.append(float(source))
