@@ -243,6 +243,24 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout():
             assert server.connection_count == 1
 
 
+def test_a_client_that_never_reads_is_closed_after_the_idle_timeout():
+    """Its connection's thread blocks sending replies nobody reads: silent as well, so it is closed, and
+    the instrument answers others (a thread blocked in send for ever would hold nothing, but leak)."""
+    with SimServer(ProbeBench(""), base_port=0, idle_timeout_s=1.0) as server:
+        with _connect(server) as stuck:
+            stuck.settimeout(0.3)
+            with pytest.raises(socket.timeout):  # the server's send blocks, then it stops reading ours
+                for _ in range(200):
+                    stuck.sendall(b"DATA? 1000\n" * 2000)
+            deadline = time.monotonic() + 10
+            while server.connection_count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.connection_count == 0
+        with _connect(server) as other:
+            other.sendall(b"*OPC?\n")
+            assert _read_line(other) == b"1\n"
+
+
 def test_unfinished_messages_of_all_connections_are_bounded():
     """Each connection may hold up to max_message_bytes of an unfinished line, all of them together
     max_buffered_bytes: the one that would pass it is closed (-363), the others carry on."""
