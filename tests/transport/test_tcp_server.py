@@ -244,8 +244,8 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout():
 
 
 def test_a_client_that_never_reads_is_closed_after_the_idle_timeout():
-    """Its connection's thread blocks sending replies nobody reads: silent as well, so it is closed, and
-    the instrument answers others (a thread blocked in send for ever would hold nothing, but leak)."""
+    """Its connection's thread blocks sending replies nobody reads, so the connection is silent too: it is
+    closed like an idle one (else that thread would stay blocked for good), and others are served."""
     with SimServer(ProbeBench(""), base_port=0, idle_timeout_s=1.0) as server:
         with _connect(server) as stuck:
             stuck.settimeout(0.3)
