@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class Measurement:
     current_a: float  #: mean current (A) over the integration
     voltage_v: float  #: mean source voltage (V)
