@@ -23,13 +23,13 @@ connection, the unfinished message is dropped. A connection silent for ``idle_ti
 Idle clients cannot lock others out: when ``max_clients`` connections are open (or the process runs out
 of file descriptors) a new client still gets in, and the connection idle the longest is closed instead.
 
-Concurrency: one thread accepts on every port, one thread serves each connection (a blocking
-recv/handle/send loop: the lowest round-trip time in CPython). No lock is held across the bench: each
-instrument serializes its own commands (its own lock), and the bench locks its device model and clock
-only while a command acts on them, so virtual time stays ordered across clients while an instrument that
-does not touch the model (``*IDN?``, a setting, its error queue) answers at once even during another
-instrument's long sweep. The server also shortens the interpreter's thread switch interval, so such an
-answer does not wait for a computing thread to hand over the GIL.
+Concurrency: one thread accepts on every port (and closes idle connections), one thread serves each
+connection (a blocking recv/handle/send loop, no socket timeout: the lowest round-trip time in CPython). No
+lock is held across the bench: each instrument serializes its own commands (its own lock), and the bench
+locks its device model and clock only while a command acts on them, so virtual time stays ordered across
+clients while an instrument that does not touch the model (``*IDN?``, a setting, its error queue) answers
+at once even during another instrument's long sweep. The server also shortens the interpreter's thread
+switch interval, so such an answer does not wait for a computing thread to hand over the GIL.
 
 With ``control=True`` (``tspcm sim serve --control``) one more port serves the bench itself
 (:mod:`sim_backend.control`: virtual time, the snapshot), for a client in another process that must
