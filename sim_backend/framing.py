@@ -153,6 +153,7 @@ class MessageFramer:
                     break  # header not complete yet: rescan from the '#' when more arrives
                 length = int(header)
                 if limit is not None and length > limit:
+                    self.clear()
                     raise MessageTooLong(f"binary block of {length} bytes exceeds max_message_bytes={limit}")
                 self._skip_to = i + 2 + digits + length
                 if self._skip_to > size:

@@ -460,9 +460,10 @@ class CellArray:
         if self.n != 1:
             raise ModelError(f"read_one drives the cell of a one-cell model; this one has {self.n} cells")
         duration_s = float(duration_s)
-        level = float(level)
-        if not 0.0 < duration_s < math.inf or not math.isfinite(level):  # as Waveform.dc checks them
+        if not 0.0 < duration_s < math.inf:  # checked as Waveform.dc checks it, first
             _positive("duration_s", duration_s)
+        level = float(level)
+        if not math.isfinite(level):
             raise WaveformError("level_v must be finite voltages (V); got NaN or infinity")
         i, v, _, comp, _, _, _, _ = self._run_one(
             duration_s, level, level, r_series_ohm, ilimit_a, c_node_f, source, vlimit_v

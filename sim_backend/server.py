@@ -19,7 +19,8 @@ instrument) while the others carry on, and so does one that would take the unfin
 connections together past ``max_buffered_bytes``; a client that does not read its replies blocks only
 its own connection (the server stops reading its commands: no unbounded send buffer); garbage bytes
 reach the instrument as text it rejects (an error-queue entry); a disconnect mid-command just ends that
-connection, the unfinished message is dropped. A connection silent for ``idle_timeout_s`` is closed.
+connection, the unfinished message is dropped. A connection silent for ``idle_timeout_s`` (no command
+sent, no reply taken) is closed.
 Idle clients cannot lock others out: when ``max_clients`` connections are open (or the process runs out
 of file descriptors) a new client still gets in, and the connection idle the longest is closed instead.
 
@@ -58,7 +59,7 @@ try:
 except ImportError:  # not on Windows
     resource = None
 
-from sim_backend.faults import DROP, PASS, FaultPlan, serving_order
+from sim_backend.faults import DROP, IGNORE, PASS, FaultPlan, serving_order
 from sim_backend.framing import MessageFramer, MessageTooLong
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024
 #: Connections served at once; past it, the one idle the longest is closed for a new client.
 DEFAULT_MAX_CLIENTS = 1024
-#: A connection that sends nothing (and has nothing to receive) for this long is closed (s).
+#: A connection that sends nothing and takes no reply for this long is closed (s); not while a command of
+#: it runs. The accepting thread checks every min(1 s, a quarter of it).
 DEFAULT_IDLE_TIMEOUT_S = 600.0
 #: The interpreter's thread switch interval while serving (s): how long a thread answering a query may
 #: wait for one that computes (the default, 5 ms, would let a long sweep delay every answer by it).
@@ -87,10 +89,11 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 class _Connection:
     """What the server knows about one client connection."""
 
-    __slots__ = ("sock", "thread", "last_active", "busy", "closing", "pending")
+    __slots__ = ("sock", "resource_name", "thread", "last_active", "busy", "closing", "pending")
 
-    def __init__(self, sock: socket.socket):
+    def __init__(self, sock: socket.socket, resource_name: str):
         self.sock = sock
+        self.resource_name = resource_name
         self.thread: threading.Thread | None = None
         self.last_active = time.monotonic()
         self.busy = False  # a command of it is being handled
@@ -241,10 +244,12 @@ class SimServer:
             # the idle timeout is kept here, not as a socket timeout: with one, CPython polls the socket
             # before every recv and send, two system calls more per query
             tick_s = None if self.idle_timeout_s is None else min(1.0, self.idle_timeout_s / 4)
+            next_check = time.monotonic()
             while not self._stopping.is_set():
                 events = selector.select(tick_s)
-                if tick_s is not None:
+                if tick_s is not None and time.monotonic() >= next_check:
                     self._close_idle()
+                    next_check = time.monotonic() + tick_s
                 for key, _ in events:
                     if key.data is None or self._stopping.is_set():
                         return
@@ -266,7 +271,7 @@ class SimServer:
             conn.close()
             return
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection = _Connection(conn)
+        connection = _Connection(conn, resource_name)
         connection.thread = threading.Thread(
             target=self._serve_connection,
             args=(connection, resource_name),
@@ -304,7 +309,7 @@ class SimServer:
             for connection in idle:
                 connection.closing = True
         for connection in idle:
-            log.info("closing a connection idle for %s s", self.idle_timeout_s)
+            log.info("%s: closing a connection idle for %s s", connection.resource_name, self.idle_timeout_s)
             with contextlib.suppress(OSError):
                 connection.sock.shutdown(socket.SHUT_RDWR)
 
@@ -332,29 +337,32 @@ class SimServer:
                     return
                 for message in messages:
                     verdict = faults.before_command(resource_name)
-                    if verdict.action != PASS:
+                    if verdict.action != PASS:  # (one compare in the commonest case)
                         if verdict.action == DROP:
                             return
-                        continue  # IGNORE
-                    connection.busy = True
+                        if verdict.action == IGNORE:
+                            continue
+                    connection.busy = True  # not idle while the command runs, nor during a latency fault
                     try:
                         reply = instrument.handle(message)
+                        if reply is not None and verdict.delay_s and stopping.wait(verdict.delay_s):
+                            return
                     except Exception:  # a bug in an instrument model must not take the server down
                         log.exception("%s: instrument failed on %r", resource_name, message[:200])
                         continue
                     finally:
+                        connection.last_active = time.monotonic()  # before busy goes: never idle in between
                         connection.busy = False
-                        connection.last_active = time.monotonic()  # after every message, replied or not
                     if reply is None:
                         continue
-                    if verdict.delay_s and stopping.wait(verdict.delay_s):
-                        return
+                    # a reply the client does not take within idle_timeout_s closes the connection
                     if isinstance(reply, bytes):
                         conn.sendall(reply + b"\n")
                     else:
                         conn.sendall((reply + "\n").encode("latin-1", "replace"))
+                    connection.last_active = time.monotonic()
         except OSError:
-            pass  # reset by the client, or shut down by stop() or to admit another client
+            pass  # reset by the client, or shut down by stop(), as idle, or to admit another client
         finally:
             self._account(connection, 0)
             with self._connections_lock:

@@ -134,14 +134,10 @@ class ReadingBuffer:
     def full(self) -> bool:
         return len(self.readings) >= self.capacity
 
-    def accepts(self) -> bool:
-        """Fill-once buffers stop taking readings when full."""
-        return not (self.fill_mode == "ONCE" and self.full)
-
     def add(
         self, reading: float, source: float, status: int, sstatus: int, t: float, unit: str, source_unit: str
     ) -> None:
-        if self.fill_mode == "ONCE" and len(self.readings) >= self.capacity:  # not self.accepts(), written out
+        if self.fill_mode == "ONCE" and len(self.readings) >= self.capacity:  # a full fill-once buffer takes no more
             return
         self.readings.append(float(reading))
         self.sources.append(float(source))

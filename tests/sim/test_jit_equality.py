@@ -158,6 +158,10 @@ def test_one_cell_short_path_equals_the_general_path():
         reads.read_one(0.1, 1e-3, ilimit_a=-1.0)
     with pytest.raises(ValueError, match="duration_s"):
         reads.read_one(0.1, 0.0)
+    with pytest.raises(ValueError, match="duration_s"):  # as Waveform.dc: the duration checked first
+        reads.read_one(float("nan"), -1.0)
+    with pytest.raises(ValueError, match="level_v"):
+        reads.read_one(float("inf"), 1e-3)
     with pytest.raises(ValueError, match="one-cell"):
         CellArray(shape=2, seed=5).read_one(0.1, 1e-3)
 

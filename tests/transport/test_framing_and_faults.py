@@ -66,8 +66,11 @@ def test_framer_bounds_unfinished_messages_and_declared_blocks():
         for _ in range(20):
             framer.feed(b"x" * 100)
     assert framer.pending_bytes == 0
+    framer.feed(b"ABC")
+    assert framer.pending_bytes == 3
     with pytest.raises(MessageTooLong, match="binary block of 5000 bytes"):
-        framer.feed(b"BLOCK #45000")
+        framer.feed(b" #45000")
+    assert framer.pending_bytes == 0  # the unfinished message is dropped with the error, and counted so
     with pytest.raises(ValueError, match="max_message_bytes"):
         MessageFramer(max_message_bytes=0)
 

@@ -168,6 +168,15 @@ def test_latency_fault_delays_replies_in_order(served_probe, py_rm):
     assert [smu.read(), smu.read()] == ["a", "b"]
 
 
+def test_a_latency_fault_longer_than_the_idle_timeout_still_replies():
+    """The delayed reply is the server's doing, not the client's silence: the connection stays open."""
+    with SimServer(ProbeBench(""), base_port=0, idle_timeout_s=0.5) as server:
+        server.faults.add("smu", Latency(seconds=1.0))
+        with _connect(server) as sock:
+            sock.sendall(b"*OPC?\n")
+            assert _read_line(sock) == b"1\n"
+
+
 def test_stop_answering_fault_times_out(served_probe, py_rm):
     running, _ = served_probe
     running.faults.add("smu", StopAnswering(at=2))
