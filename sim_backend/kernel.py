@@ -474,7 +474,7 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
         active = False
         if abs(t_ss - temp) > 1.0:
             limit, active = min(limit, 0.5 * tau_th), True
-        if mpeak > 0.0:
+        if mpeak > 0.0 and abs(t_ss - temp) > 1.0:  # a melt heating or cooling (a steady melt: as any)
             limit, active = min(limit, 0.2 * tau_th), True
         if ts_on == 0 and over > 0.0:
             limit, active = min(limit, 0.1 * t_d), True
