@@ -68,7 +68,7 @@ CASES = {
     ),
     "serve with a bad idle timeout": (
         lambda t: ["sim", "serve", "--port", "0", "--idle-timeout", "-1"],
-        "--idle-timeout must be 0 (never) or from 0 to 86400 s",
+        "--idle-timeout must be 0 (never) or a time up to 86400 s",
     ),
     "runs of nothing": (lambda t: ["runs", str(t / "nowhere")], "nowhere: no such file or folder"),
     "analyze nothing": (lambda t: ["analyze", str(t / "nowhere")], "nowhere: no such file or folder"),

@@ -39,7 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     res.add_argument("--port", type=int, default=5025, help="TCP base port of `tspcm sim serve` (default 5025)")
     res.set_defaults(func=run_resources)
 
-    srv = sim.add_parser("serve", help="serve each virtual instrument on its own TCP port (raw SCPI socket)")
+    serve_help = "serve each virtual instrument on its own TCP port (raw SCPI socket)"
+    srv = sim.add_parser(
+        "serve",
+        help=serve_help,
+        description=serve_help[0].upper() + serve_help[1:] + ", as a LAN instrument's port 5025: connect with"
+        " pyvisa-py (@py) to TCPIP::127.0.0.1::<port>::SOCKET, newline-terminated. `tspcm sim resources` lists the"
+        " ports.",
+    )
     _bench_option(srv)
     srv.add_argument(
         "--port",
@@ -77,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=600.0,
         metavar="SECONDS",
-        help="close a connection silent for this long (default 600 s; 0 = never)",
+        help="close a connection silent for this long: no command sent, no reply taken (default 600 s; 0 = never)",
     )
     srv.add_argument(
         "--control",
@@ -153,7 +160,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.max_clients < 1:
         raise CliError(f"--max-clients must be >= 1, got {args.max_clients}", 2)
     if not (args.idle_timeout == 0 or 0 < args.idle_timeout <= 86400):
-        raise CliError(f"--idle-timeout must be 0 (never) or from 0 to 86400 s, got {args.idle_timeout}", 2)
+        raise CliError(f"--idle-timeout must be 0 (never) or a time up to 86400 s, got {args.idle_timeout}", 2)
     if args.host not in LOOPBACK_HOSTS:
         print(
             f"tspcm sim serve: warning: binding {args.host}: anyone who can reach this address can drive the bench",
