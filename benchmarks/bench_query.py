@@ -32,7 +32,7 @@ Goals (issue 12, which replaced issue 3's absolute ones):
 echo server", the driver echo row. The ratio to a bare pyvisa-py query of the echo (without the driver's
 own work) is printed too, as a stricter comparison.
 
-Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5] [--runs 3] [--probe]``. Uses the
+Run: ``.venv/bin/python benchmarks/bench_query.py [--queries 2000] [--repeats 5] [--runs 5] [--probe]``. Uses the
 emulated Keithley 2450 (``sim_backend.bench``); ``--probe`` (or a missing bench) uses the transport
 tests' probe instrument instead, whose ``READ?`` costs nothing, to see the transports' own cost.
 """
@@ -333,9 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs",
         type=int,
-        default=3,
-        help="runs, each with fresh server processes; every row is the median over the runs (default 3): a"
-        " server process can be ~10 us slower per query for all of its life, now and then",
+        default=5,
+        help="runs, each with fresh server processes; every row is the median over the runs (default 5): a"
+        " server process can be ~10 us slower per query for all of its life, now and then (its address"
+        " layout: not with address randomization off)",
     )
     parser.add_argument(
         "--cpu",
