@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import ks_2samp
 
 from sim_backend import experiments as ex
+from sim_backend.kernel import S_T_OVER
 from sim_backend.model import CellArray, ModelError
 from sim_backend.params import DeviceParams, ParameterError
 from sim_backend.waveform import Waveform, WaveformError
@@ -257,10 +258,15 @@ def test_a_cell_driven_without_a_probe_capacitance_steps_in_bounded_time():
 def test_a_cell_held_molten_under_dc_steps_as_any_steady_state():
     """3 V DC through the SMU path keeps the switched cell above its melting point (a drive no procedure
     uses, but an engineer's own DC sweep reaches): once its temperature settles, the steps grow as in any
-    steady state. It stepped at 0.2 tau_th (0.6 ns) for as long as the melt lasted: one 16.7 ms SMU reading
-    took 2.8e7 steps, 3 s. The settled current is the same either way (1e-11 relative, measured)."""
+    steady state (above the damage temperature to 2 % of damage_time_s). It stepped at 0.2 tau_th (0.6 ns) for as long as the melt lasted: one 16.7 ms SMU reading
+    took 2.8e7 steps, 3 s."""
     m = CellArray(shape=1, seed=1)
     with pytest.warns(RuntimeWarning, match="damages the cell"):
         r = m.apply(Waveform.dc(3.0, 1e-3), r_series_ohm=1050, ilimit_a=1e-3, c_node_f=2e-13)
     assert r.peak_temperature_k[0] > 1000 and r.fires[0] == 1
     assert r.steps[0] < 10_000, r.steps
+    # above the damage temperature the window closes (damage_time_s) until the cell cools below it: stepped
+    # finely enough that the time spent there matches the 0.6 ns steps' 0.009435 s (measured with them)
+    for _ in range(3):
+        m.apply(Waveform.dc(3.0, 1 / 60), r_series_ohm=1050, ilimit_a=1e-3, c_node_f=2e-13)
+    assert m.S[0, S_T_OVER] == pytest.approx(0.009435, rel=0.01)
