@@ -368,20 +368,17 @@ class VirtualBench:
         if level == 0:
             self.model.idle(duration_s)
             return Measurement(0.0, src.level_v, False, start_s)
-        # a current source is limited in voltage, a voltage source in current (none when its limit is 0)
-        if src.mode == "current":
-            current, voltage, compliance = self.model.read_one(
-                level,
-                duration_s,
-                r_series_ohm=r_eq,
-                c_node_f=self.wiring.c_probe_f,
-                source="current",
-                vlimit_v=src.vlimit_v,
-            )
-        else:
-            current, voltage, compliance = self.model.read_one(
-                level, duration_s, r_series_ohm=r_eq, c_node_f=self.wiring.c_probe_f, ilimit_a=src.ilimit_a or None
-            )
+        # a current source is limited in voltage, a voltage source in current (none when its limit is 0), as _drive
+        current_mode = src.mode == "current"
+        current, voltage, compliance = self.model.read_one(
+            level,
+            duration_s,
+            r_series_ohm=r_eq,
+            c_node_f=self.wiring.c_probe_f,
+            source=src.mode,
+            ilimit_a=None if current_mode else (src.ilimit_a or None),
+            vlimit_v=src.vlimit_v if current_mode else None,
+        )
         return Measurement(current, voltage, compliance, start_s)
 
     @_locked

@@ -472,10 +472,8 @@ def run_cell(S, rng, c, j, seed, p, kt, kv, bps, mode, r_s, lim, cap, win, samp,
             continue
         limit = dt * GROWTH
         active = False
-        if abs(t_ss - temp) > 1.0:
-            limit, active = min(limit, 0.5 * tau_th), True
-        if mpeak > 0.0 and abs(t_ss - temp) > 1.0:  # a melt heating or cooling (a steady melt: as any)
-            limit, active = min(limit, 0.2 * tau_th), True
+        if abs(t_ss - temp) > 1.0:  # the temperature settling; finer through a melt (a steady melt: as any)
+            limit, active = min(limit, (0.2 if mpeak > 0.0 else 0.5) * tau_th), True
         if temp > t_damage:  # the damage closes the window: by 2 % a step at most
             limit, active = min(limit, 0.02 * p[P_DAMAGE_TIME]), True
         if ts_on == 0 and over > 0.0:

@@ -186,8 +186,11 @@ _LIMIT_KEYS = {
 }
 
 
+_NUMBER = "%.6E"  #: the ASCII format of a number at the default precision (:FORMat:ASCii:PRECision 0)
+
+
 def _fmt(x: float) -> str:
-    return format_number("%.6E", x)
+    return format_number(_NUMBER, x)
 
 
 class ConfigList:
@@ -668,7 +671,7 @@ class Keithley2450(status.StatusModel, ScpiInstrument):
 
     def _number(self, x: float) -> str:
         digits = self.ascii_precision
-        return f"{x:.{digits - 1}E}" if digits else format_number("%.6E", x)  # _fmt, one call less per reading
+        return f"{x:.{digits - 1}E}" if digits else format_number(_NUMBER, x)  # (as _fmt, a call less a reading)
 
     def _reply(self, buf: ReadingBuffer, start: int, end: int, elements: list[str]):
         """Reading fields as ASCII, or as a binary block for FORMat REAL/SREal."""

@@ -39,13 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     res.add_argument("--port", type=int, default=5025, help="TCP base port of `tspcm sim serve` (default 5025)")
     res.set_defaults(func=run_resources)
 
-    serve_help = "serve each virtual instrument on its own TCP port (raw SCPI socket)"
     srv = sim.add_parser(
         "serve",
-        help=serve_help,
-        description=serve_help[0].upper() + serve_help[1:] + ", as a LAN instrument's port 5025: connect with"
-        " pyvisa-py (@py) to TCPIP::127.0.0.1::<port>::SOCKET, newline-terminated. `tspcm sim resources` lists the"
-        " ports.",
+        help="serve each virtual instrument on its own TCP port (raw SCPI socket)",
+        description="Serve each virtual instrument on its own TCP port (raw SCPI socket), as a LAN instrument's"
+        " port 5025: connect with pyvisa-py (@py) to TCPIP::127.0.0.1::<port>::SOCKET, newline-terminated."
+        " `tspcm sim resources` lists the ports.",
     )
     _bench_option(srv)
     srv.add_argument(
